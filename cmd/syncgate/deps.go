@@ -1,0 +1,37 @@
+package main
+
+// Blank imports that keep the project's dependencies pinned while packages are
+// being filled in.
+import (
+	_ "github.com/aws/aws-sdk-go-v2/config"
+	_ "github.com/aws/aws-sdk-go-v2/service/s3"
+	_ "github.com/bradleyfalzon/ghinstallation/v2"
+	_ "github.com/gin-gonic/gin"
+	_ "github.com/go-git/go-git/v5"
+	_ "github.com/go-git/go-git/v5/plumbing/transport/http"
+	_ "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	_ "github.com/google/go-github/v92/github"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/spf13/cobra"
+	_ "github.com/stretchr/testify/require"
+	_ "gitlab.com/gitlab-org/api/client-go"
+	_ "golang.org/x/crypto/ssh"
+	_ "golang.org/x/sync/errgroup"
+	_ "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	_ "k8s.io/client-go/discovery/cached/memory"
+	_ "k8s.io/client-go/dynamic"
+	_ "k8s.io/client-go/dynamic/dynamicinformer"
+	_ "k8s.io/client-go/kubernetes"
+	_ "k8s.io/client-go/restmapper"
+	_ "k8s.io/client-go/tools/clientcmd"
+	_ "k8s.io/client-go/tools/leaderelection"
+	_ "k8s.io/client-go/tools/record"
+	_ "k8s.io/client-go/util/workqueue"
+	_ "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	_ "sigs.k8s.io/cli-utils/pkg/kstatus/watcher"
+	_ "sigs.k8s.io/kustomize/api/krusty"
+	_ "sigs.k8s.io/kustomize/kyaml/filesys"
+	_ "sigs.k8s.io/yaml"
+	_ "golang.org/x/mod/modfile"
+)

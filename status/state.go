@@ -1,0 +1,68 @@
+package status
+
+import "time"
+
+// State is where one commit stands in one namespace.
+type State string
+
+// The commit lifecycle: fetched → applying → rolling-out → deployed | failed,
+// and superseded when a newer commit was applied before this one finished.
+const (
+	Fetched    State = "fetched"
+	Applying   State = "applying"
+	RollingOut State = "rolling-out"
+	Deployed   State = "deployed"
+	Failed     State = "failed"
+	Superseded State = "superseded"
+)
+
+// Terminal reports whether no further transition follows s.
+func (s State) Terminal() bool {
+	return s == Deployed || s == Failed || s == Superseded
+}
+
+// Valid reports whether s is one of the lifecycle states.
+func (s State) Valid() bool {
+	switch s {
+	case Fetched, Applying, RollingOut, Deployed, Failed, Superseded:
+		return true
+	}
+	return false
+}
+
+// Update is one transition of one commit in one namespace, as reporters see it.
+type Update struct {
+	Cluster   string
+	Namespace string
+	SHA       string
+	State     State
+	// Reason says why a commit failed, or how far a rollout got.
+	Reason string
+	// CarriedBy names the newer commit that superseded this one.
+	CarriedBy string
+	// Outcome is the carrier's terminal state (Deployed or Failed) once known;
+	// superseded commits are reported with their carrier's outcome.
+	Outcome     State
+	AppliedAt   time.Time
+	FinishedAt  time.Time
+	Deployments []string
+	Ready       int
+	Total       int
+}
+
+// Effective is the state CI should act on: a superseded commit takes the
+// outcome of the commit that carried it.
+func (u Update) Effective() State {
+	if u.State == Superseded && u.Outcome != "" {
+		return u.Outcome
+	}
+	return u.State
+}
+
+// Duration is how long the commit took from apply to its end, when known.
+func (u Update) Duration() time.Duration {
+	if u.AppliedAt.IsZero() || u.FinishedAt.IsZero() {
+		return 0
+	}
+	return u.FinishedAt.Sub(u.AppliedAt)
+}

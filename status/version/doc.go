@@ -1,0 +1,8 @@
+// Package version defines the Version custom resource (syncgate.dev/v1alpha1),
+// one per managed namespace, which records every commit's fate, the inventory
+// of applied objects and the reports still owed to CI, and a Store to read and
+// update it.
+//
+// +kubebuilder:object:generate=true
+// +groupName=syncgate.dev
+package version

@@ -1,0 +1,161 @@
+package version
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/syncgate/syncgate/status"
+)
+
+// Group, version and resource of the Version CRD.
+var (
+	GroupVersion = schema.GroupVersion{Group: "syncgate.dev", Version: "v1alpha1"}
+	Resource     = GroupVersion.WithResource("versions")
+	Kind         = GroupVersion.WithKind("Version")
+)
+
+// Name is the name of the one Version object in each managed namespace.
+const Name = "syncgate"
+
+// Condition types on a Version.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+	// ConditionReporting is False while a report sink refuses delivery for a
+	// reason retries cannot fix (bad credentials, unknown repository).
+	ConditionReporting = "Reporting"
+)
+
+// Version records what syncgate applied and deployed in one namespace.
+//
+// +genclient
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ver
+// +kubebuilder:printcolumn:name="Applied",type=string,JSONPath=`.status.appliedShort`
+// +kubebuilder:printcolumn:name="Deployed",type=string,JSONPath=`.status.deployedShort`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Version struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   VersionSpec   `json:"spec,omitempty"`
+	Status VersionStatus `json:"status,omitempty"`
+}
+
+// VersionSpec says where the namespace's configuration comes from. It is
+// written by syncgate for people reading the object; nothing reads it back.
+type VersionSpec struct {
+	// Cluster is the CLUSTER_NAME that renders this namespace.
+	Cluster string `json:"cluster,omitempty"`
+	// Repo is the config repo URL, without credentials.
+	Repo string `json:"repo,omitempty"`
+	// Branch is the followed branch.
+	Branch string `json:"branch,omitempty"`
+}
+
+// VersionStatus is the record of commits in this namespace.
+type VersionStatus struct {
+	// Head is the newest commit fetched from the followed branch.
+	Head string `json:"head,omitempty"`
+	// Applied is the full sha of the commit last applied to the namespace.
+	Applied string `json:"applied,omitempty"`
+	// AppliedShort is the 7-character form of Applied, for printer columns.
+	AppliedShort string       `json:"appliedShort,omitempty"`
+	AppliedAt    *metav1.Time `json:"appliedAt,omitempty"`
+	// Deployed is the full sha of the newest commit whose objects were all Ready.
+	Deployed      string       `json:"deployed,omitempty"`
+	DeployedShort string       `json:"deployedShort,omitempty"`
+	DeployedAt    *metav1.Time `json:"deployedAt,omitempty"`
+
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// History holds the most recent commits, newest first, bounded.
+	History []Commit `json:"history,omitempty"`
+	// Inventory lists the objects syncgate applied, for pruning and for
+	// skipping objects whose desired state did not change.
+	Inventory []InventoryEntry `json:"inventory,omitempty"`
+	// Owed lists the reports recorded but not yet delivered to a sink.
+	Owed []OwedReport `json:"owed,omitempty"`
+}
+
+// Commit is the fate of one commit in this namespace.
+type Commit struct {
+	SHA   string       `json:"sha"`
+	State status.State `json:"state"`
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// CarriedBy names the newer commit that superseded this one.
+	// +optional
+	CarriedBy string `json:"carriedBy,omitempty"`
+	// Outcome is the carrier's terminal state, for superseded commits.
+	// +optional
+	Outcome    status.State `json:"outcome,omitempty"`
+	FetchedAt  *metav1.Time `json:"fetchedAt,omitempty"`
+	AppliedAt  *metav1.Time `json:"appliedAt,omitempty"`
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// Ready and Total count the objects Current out of those applied.
+	// +optional
+	Ready int32 `json:"ready,omitempty"`
+	// +optional
+	Total int32 `json:"total,omitempty"`
+	// Deployments names the Deployments the commit rendered.
+	// +optional
+	Deployments []string `json:"deployments,omitempty"`
+}
+
+// InventoryEntry is one object syncgate applied.
+type InventoryEntry struct {
+	// +optional
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Hash of the desired state last applied.
+	// +optional
+	Hash string `json:"hash,omitempty"`
+}
+
+// OwedReport is one transition recorded for a sink and not yet delivered.
+type OwedReport struct {
+	Sink  string       `json:"sink"`
+	SHA   string       `json:"sha"`
+	State status.State `json:"state"`
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// +optional
+	CarriedBy string `json:"carriedBy,omitempty"`
+	// +optional
+	Outcome    status.State `json:"outcome,omitempty"`
+	AppliedAt  *metav1.Time `json:"appliedAt,omitempty"`
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// +optional
+	Deployments []string `json:"deployments,omitempty"`
+	// +optional
+	Ready int32 `json:"ready,omitempty"`
+	// +optional
+	Total int32 `json:"total,omitempty"`
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// +optional
+	LastError string `json:"lastError,omitempty"`
+	// Permanent is set when the sink refused the report for a reason retries
+	// cannot fix; the report stays for people to see but is not retried.
+	// +optional
+	Permanent bool `json:"permanent,omitempty"`
+}
+
+// VersionList is a list of Versions.
+//
+// +kubebuilder:object:root=true
+type VersionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Version `json:"items"`
+}
