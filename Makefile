@@ -1,0 +1,76 @@
+# syncgate — make help lists the targets.
+
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := bin
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS      := -s -w -X main.version=$(VERSION)
+STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_TIMEOUT ?= 60m
+APT_PACKAGES := git openssh-server openssh-client
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/syncgate and bin/syncgate-cluster
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+.PHONY: deps
+deps: ## Install the system packages tests need (git, sshd), when missing
+	@missing=""; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
+	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+.PHONY: tools
+tools: ## Build (or reuse from the cache) the local control plane and S3 server binaries
+	$(GO) run ./cmd/syncgate-cluster build
+
+.PHONY: test
+test: deps tools ## Run every test, the local control plane included
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: test-short
+test-short: ## Run the tests that need no control plane
+	$(GO) test -short -count=1 ./...
+
+.PHONY: lint
+lint: ## go vet and staticcheck
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+.PHONY: generate
+generate: ## Regenerate deepcopy code and the Version CRD in deploy/crds
+	cd testing/tools/codegen && $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen \
+	  object paths=../../../status/version/... \
+	  crd:crdVersions=v1 output:crd:dir=../../../deploy/crds
+
+.PHONY: cluster-up
+cluster-up: ## Start a local control plane in the background; prints its KUBECONFIG
+	$(GO) run ./cmd/syncgate-cluster up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane started by cluster-up
+	$(GO) run ./cmd/syncgate-cluster down
+
+.PHONY: demo
+demo: deps ## Run the whole journey locally: control plane, git, S3, syncgate, a commit, syncgate wait
+	$(GO) run ./cmd/syncgate-demo
+
+.PHONY: bench
+bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait long polls
+	$(GO) run ./bench/sync
+	$(GO) run ./server/loadtest
+
+.PHONY: clean
+clean: ## Remove build output (the binary cache under ~/.cache/syncgate stays)
+	rm -rf $(BIN)
