@@ -1,0 +1,200 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Pod-template annotations that make kwok fail a pod on purpose.
+const (
+	// AnnotationFail: crashloop, imagepull or configerror.
+	AnnotationFail = "syncgate.dev/test-fail"
+	// AnnotationReadyAfter: a Go duration; the pod runs at once, Ready after it.
+	AnnotationReadyAfter = "syncgate.dev/test-ready-after"
+)
+
+func insecureTransport() *http.Transport {
+	return &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // local test control plane
+}
+
+// shippedStages are the stage files kwok ships that the cluster uses, read
+// from the module cache at run time.
+var shippedStages = []string{
+	"kustomize/stage/node/fast/node-initialize.yaml",
+	"kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+	"kustomize/stage/pod/fast/pod-ready.yaml",
+	"kustomize/stage/pod/fast/pod-complete.yaml",
+	"kustomize/stage/pod/fast/pod-delete.yaml",
+}
+
+type stage = map[string]any
+
+// writeStages writes kwok's configuration: its own node and pod stages, with
+// pod-ready told to leave test pods alone, plus the failure stages.
+func writeStages(ctx context.Context, dir string) (string, error) {
+	modDir, err := Kwok.ModuleDir(ctx)
+	if err != nil {
+		return "", err
+	}
+	var docs []stage
+	var readyTemplate string
+	for _, rel := range shippedStages {
+		b, err := os.ReadFile(filepath.Join(modDir, rel))
+		if err != nil {
+			return "", fmt.Errorf("kwok stage %s: %w", rel, err)
+		}
+		var s stage
+		if err := yaml.Unmarshal(b, &s); err != nil {
+			return "", fmt.Errorf("kwok stage %s: %w", rel, err)
+		}
+		if filepath.Base(rel) == "pod-ready.yaml" {
+			spec := s["spec"].(map[string]any)
+			sel := spec["selector"].(map[string]any)
+			exprs := sel["matchExpressions"].([]any)
+			for _, a := range []string{AnnotationFail, AnnotationReadyAfter} {
+				exprs = append(exprs, map[string]any{"key": annotationKey(a), "operator": "DoesNotExist"})
+			}
+			sel["matchExpressions"] = exprs
+			readyTemplate = spec["next"].(map[string]any)["statusTemplate"].(string)
+		}
+		docs = append(docs, s)
+	}
+	if readyTemplate == "" {
+		return "", fmt.Errorf("kwok pod-ready stage has no status template")
+	}
+	docs = append(docs, testStages(readyTemplate)...)
+	var buf bytes.Buffer
+	for _, d := range docs {
+		b, err := yaml.Marshal(d)
+		if err != nil {
+			return "", err
+		}
+		buf.WriteString("---\n")
+		buf.Write(b)
+	}
+	path := filepath.Join(dir, "kwok-stages.yaml")
+	return path, os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+func annotationKey(a string) string { return fmt.Sprintf(`.metadata.annotations[%q]`, a) }
+
+func podStage(name string, exprs []any, template string, extra map[string]any) stage {
+	spec := map[string]any{
+		"resourceRef": map[string]any{"apiGroup": "v1", "kind": "Pod"},
+		"selector": map[string]any{"matchExpressions": append([]any{
+			map[string]any{"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+		}, exprs...)},
+		"next": map[string]any{"statusTemplate": template},
+	}
+	for k, v := range extra {
+		spec[k] = v
+	}
+	return stage{"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": map[string]any{"name": name}, "spec": spec}
+}
+
+func phaseIs(phase string) map[string]any {
+	return map[string]any{"key": ".status.phase", "operator": "In", "values": []any{phase}}
+}
+
+// waitingTemplate puts every container in a waiting state with reason.
+func waitingTemplate(phase, reason, message string, restarts int) string {
+	last := ""
+	if restarts > 0 {
+		last = `
+  lastState:
+    terminated:
+      exitCode: 1
+      reason: Error
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}`
+	}
+	return fmt.Sprintf(`{{ $now := Now }}
+phase: %s
+startTime: {{ $now | Quote }}
+conditions:
+- type: Initialized
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+- type: Ready
+  status: "False"
+  reason: ContainersNotReady
+  lastTransitionTime: {{ $now | Quote }}
+- type: ContainersReady
+  status: "False"
+  reason: ContainersNotReady
+  lastTransitionTime: {{ $now | Quote }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  ready: false
+  started: false
+  restartCount: %d%s
+  state:
+    waiting:
+      reason: %s
+      message: %q
+{{ end }}
+`, phase, restarts, last, reason, message)
+}
+
+const runningNotReady = `{{ $now := Now }}
+phase: Running
+startTime: {{ $now | Quote }}
+conditions:
+- type: Initialized
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+- type: Ready
+  status: "False"
+  reason: ContainersNotReady
+  lastTransitionTime: {{ $now | Quote }}
+- type: ContainersReady
+  status: "False"
+  reason: ContainersNotReady
+  lastTransitionTime: {{ $now | Quote }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  ready: false
+  started: true
+  restartCount: 0
+  state:
+    running:
+      startedAt: {{ $now | Quote }}
+{{ end }}
+`
+
+func testStages(readyTemplate string) []stage {
+	failIs := func(v string) map[string]any {
+		return map[string]any{"key": annotationKey(AnnotationFail), "operator": "In", "values": []any{v}}
+	}
+	noStatuses := map[string]any{"key": ".status.containerStatuses", "operator": "DoesNotExist"}
+	readyAfter := map[string]any{"key": annotationKey(AnnotationReadyAfter), "operator": "Exists"}
+	notReady := map[string]any{
+		"key": `.status.conditions.[] | select( .type == "Ready" ) | .status`, "operator": "NotIn", "values": []any{"True"},
+	}
+	return []stage{
+		podStage("syncgate-test-crashloop", []any{failIs("crashloop"), phaseIs("Pending")},
+			waitingTemplate("Running", "CrashLoopBackOff", "back-off 40s restarting failed container", 3), nil),
+		podStage("syncgate-test-imagepull", []any{failIs("imagepull"), phaseIs("Pending"), noStatuses},
+			waitingTemplate("Pending", "ImagePullBackOff", "Back-off pulling image", 0), nil),
+		podStage("syncgate-test-configerror", []any{failIs("configerror"), phaseIs("Pending"), noStatuses},
+			waitingTemplate("Pending", "CreateContainerConfigError", "configmap \"missing\" not found", 0), nil),
+		podStage("syncgate-test-running", []any{readyAfter, phaseIs("Pending")}, runningNotReady, nil),
+		podStage("syncgate-test-ready-after", []any{readyAfter, phaseIs("Running"), notReady}, readyTemplate, map[string]any{
+			"delay": map[string]any{
+				"durationMilliseconds": 1000,
+				"durationFrom":         map[string]any{"expressionFrom": annotationKey(AnnotationReadyAfter)},
+			},
+		}),
+	}
+}
