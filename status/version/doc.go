@@ -5,4 +5,5 @@
 //
 // +kubebuilder:object:generate=true
 // +groupName=syncgate.dev
+// +versionName=v1alpha1
 package version
