@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// Sentinel errors a Repo returns from Resolve.
+var (
+	ErrUnknownSHA   = errors.New("unknown sha")
+	ErrAmbiguousSHA = errors.New("ambiguous sha")
+)
+
+// Repo is the followed config repo as the gateway needs it.
+type Repo interface {
+	Ancestry
+	// Resolve returns the full sha of a prefix on the branch (ErrUnknownSHA, ErrAmbiguousSHA).
+	Resolve(prefix string) (string, error)
+	// Sync fetches the remote now.
+	Sync(ctx context.Context) (string, error)
+}
+
+// Versions is the Version resources of the managed namespaces.
+type Versions interface {
+	Get(namespace string) *version.Version
+	Changed() <-chan struct{}
+	Synced() bool
+}
+
+// Options configure a Server.
+type Options struct {
+	Cluster    string
+	Namespaces []string
+	Repo       Repo
+	Versions   Versions
+	// Nudge asks for a fetch now (push webhooks).
+	Nudge func(sha string)
+	// Ready reports whether the first sync happened.
+	Ready func() bool
+	// Branch is the followed branch, for webhooks.
+	Branch func() string
+
+	ListenAddr         string
+	WaitToken          string
+	WebhookSecret      string
+	DefaultWaitTimeout time.Duration // default 60s
+	MaxWaitTimeout     time.Duration // default 30m
+	MaxBodyBytes       int64         // webhook bodies, default 1 MiB
+
+	Logger  *slog.Logger
+	Metrics *prometheus.Registry
+}
+
+// Server is the HTTP gateway.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	engine   *gin.Engine
+	flight   singleflight.Group
+	shutdown chan struct{}
+	m        *metrics
+}
+
+type metrics struct {
+	waiters  prometheus.Gauge
+	answers  *prometheus.CounterVec
+	webhooks *prometheus.CounterVec
+}
+
+// New checks the options and builds the routes.
+func New(opts Options) (*Server, error) {
+	if opts.Repo == nil || opts.Versions == nil {
+		return nil, errors.New("server: repo and versions are required")
+	}
+	if len(opts.Namespaces) == 0 {
+		return nil, errors.New("server: at least one namespace is required")
+	}
+	if opts.DefaultWaitTimeout <= 0 {
+		opts.DefaultWaitTimeout = 60 * time.Second
+	}
+	if opts.MaxWaitTimeout <= 0 {
+		opts.MaxWaitTimeout = 30 * time.Minute
+	}
+	if opts.DefaultWaitTimeout > opts.MaxWaitTimeout {
+		opts.DefaultWaitTimeout = opts.MaxWaitTimeout
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Ready == nil {
+		opts.Ready = func() bool { return true }
+	}
+	if opts.Nudge == nil {
+		opts.Nudge = func(string) {}
+	}
+	if opts.Branch == nil {
+		opts.Branch = func() string { return "" }
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = prometheus.NewRegistry()
+	}
+	s := &Server{opts: opts, log: opts.Logger, shutdown: make(chan struct{}), m: &metrics{
+		waiters: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncgate_wait_open", Help: "Long polls waiting now."}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncgate_wait_responses_total", Help: "/wait answers by HTTP code."}, []string{"code"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncgate_webhook_requests_total",
+			Help: "Push webhooks by provider and result."}, []string{"provider", "result"}),
+	}}
+	for _, c := range []prometheus.Collector{s.m.waiters, s.m.answers, s.m.webhooks} {
+		if err := opts.Metrics.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.Use(gin.Recovery(), s.accessLog)
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Metrics, promhttp.HandlerOpts{})))
+	e.POST("/hooks/github", s.githubHook)
+	e.POST("/hooks/gitlab", s.gitlabHook)
+	guarded := e.Group("/", s.auth)
+	guarded.GET("/", s.overview)
+	guarded.GET("/wait/:sha", s.wait)
+	guarded.GET("/status/:sha", s.status)
+	guarded.GET("/api/v1/versions", s.versions)
+	e.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"error": "no such route: " + c.Request.URL.Path})
+	})
+	s.engine = e
+	return s, nil
+}
+
+// Handler is the gateway as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Run serves on ListenAddr until ctx ends; waiters are then answered 503 so
+// their clients retry elsewhere.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.opts.ListenAddr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a given listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Long polls write once, at the end: the write deadline must outlast them.
+		WriteTimeout: s.opts.MaxWaitTimeout + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	close(s.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics" {
+		return
+	}
+	s.log.Debug("http request", "method", c.Request.Method, "path", c.Request.URL.Path, "code", c.Writer.Status(), "duration", time.Since(start).String())
+}
+
+// auth requires the bearer WAIT_TOKEN when one is configured.
+func (s *Server) auth(c *gin.Context) {
+	if s.opts.WaitToken == "" {
+		return
+	}
+	h := c.GetHeader("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.opts.WaitToken)) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="syncgate"`)
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"state": "error", "error": "missing or wrong bearer token (WAIT_TOKEN)"})
+	}
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	if !s.opts.Versions.Synced() || !s.opts.Ready() {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "starting", "versions_synced": s.opts.Versions.Synced(), "repo_fetched": s.opts.Ready()})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (s *Server) versions(c *gin.Context) {
+	out := map[string]any{}
+	for _, ns := range s.opts.Namespaces {
+		v := s.opts.Versions.Get(ns)
+		if v == nil {
+			out[ns] = nil
+			continue
+		}
+		out[ns] = v.Status
+	}
+	c.JSON(http.StatusOK, gin.H{"cluster": s.opts.Cluster, "namespaces": out})
+}

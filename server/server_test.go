@@ -1,0 +1,304 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// linearRepo is a branch of commits, oldest first.
+type linearRepo struct {
+	mu      sync.Mutex
+	commits []string
+	hidden  []string // appear after a Sync, as a fetch would bring them
+	syncs   int
+}
+
+func (r *linearRepo) index(sha string) int {
+	for i, c := range r.commits {
+		if c == sha {
+			return i
+		}
+	}
+	return -1
+}
+func (r *linearRepo) IsAncestor(a, b string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ia, ib := r.index(a), r.index(b)
+	return ia >= 0 && ib >= 0 && ia <= ib, nil
+}
+func (r *linearRepo) OnBranch(sha string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.index(sha) >= 0, nil
+}
+func (r *linearRepo) Resolve(p string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.commits {
+		if strings.HasPrefix(c, p) {
+			return c, nil
+		}
+	}
+	return "", ErrUnknownSHA
+}
+func (r *linearRepo) Sync(context.Context) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncs++
+	r.commits = append(r.commits, r.hidden...)
+	r.hidden = nil
+	return r.commits[len(r.commits)-1], nil
+}
+
+// memVersions is a Versions whose changes the test drives.
+type memVersions struct {
+	mu sync.Mutex
+	v  map[string]*version.Version
+	ch chan struct{}
+}
+
+func newMemVersions() *memVersions {
+	return &memVersions{v: map[string]*version.Version{}, ch: make(chan struct{})}
+}
+func (m *memVersions) Get(ns string) *version.Version { m.mu.Lock(); defer m.mu.Unlock(); return m.v[ns] }
+func (m *memVersions) Changed() <-chan struct{}      { m.mu.Lock(); defer m.mu.Unlock(); return m.ch }
+func (m *memVersions) Synced() bool                  { return true }
+func (m *memVersions) set(ns string, st version.VersionStatus) {
+	m.mu.Lock()
+	m.v[ns] = &version.Version{Status: st}
+	close(m.ch)
+	m.ch = make(chan struct{})
+	m.mu.Unlock()
+}
+
+func sha(c byte) string { return strings.Repeat(string(c), 40) }
+
+func newTestServer(t testing.TB, mod func(*Options)) (*Server, *memVersions, *linearRepo) {
+	t.Helper()
+	repo := &linearRepo{commits: []string{sha('a'), sha('b'), sha('c'), sha('d')}, hidden: []string{sha('e')}}
+	vs := newMemVersions()
+	opts := Options{Cluster: "prod", Namespaces: []string{"web", "api"}, Repo: repo, Versions: vs, Branch: func() string { return "main" }}
+	if mod != nil {
+		mod(&opts)
+	}
+	s, err := New(opts)
+	require.NoError(t, err)
+	return s, vs, repo
+}
+
+func get(t *testing.T, s *Server, path string, hdr ...string) (int, answer) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	var a answer
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &a), rec.Body.String())
+	return rec.Code, a
+}
+
+func TestWaitCodes(t *testing.T) {
+	s, vs, repo := newTestServer(t, nil)
+	vs.set("web", version.VersionStatus{Deployed: sha('c'), History: []version.Commit{
+		{SHA: sha('d'), State: status.Failed, Reason: "Deployment web: CrashLoopBackOff"},
+		{SHA: sha('c'), State: status.Deployed},
+	}})
+	vs.set("api", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
+
+	cases := []struct {
+		path  string
+		code  int
+		state string
+	}{
+		{"/wait/" + sha('c') + "?namespace=web", 200, "deployed"},
+		{"/wait/bbbbbbb?namespace=web", 200, "deployed"}, // carried by deployed c
+		{"/wait/" + sha('d') + "?namespace=web", 409, "failed"},
+		{"/wait/" + sha('d'), 409, "failed"}, // all namespaces: any failed
+		{"/wait/" + sha('c'), 200, "deployed"},
+		{"/wait/" + sha('f') + "?namespace=web", 404, "unknown"},
+		{"/wait/xyz", 400, "error"},
+		{"/wait/" + sha('c') + "?timeout=soon", 400, "error"},
+		{"/wait/" + sha('c') + "?namespace=other", 400, "error"},
+	}
+	for _, tc := range cases {
+		code, a := get(t, s, tc.path)
+		require.Equal(t, tc.code, code, tc.path)
+		require.Equal(t, tc.state, a.State, tc.path)
+	}
+	_, a := get(t, s, "/wait/"+sha('d')+"?namespace=web")
+	require.Contains(t, a.Reason, "CrashLoopBackOff")
+
+	// An unknown sha triggers one fetch before 404; a fetched one is then known.
+	code, a := get(t, s, "/wait/"+sha('e')[:7]+"?namespace=web&timeout=10ms")
+	require.Equal(t, 408, code, "on the branch after the fetch, not applied yet")
+	require.Equal(t, statePending, a.State)
+	require.True(t, a.Retry)
+	require.Equal(t, 1, repo.syncs)
+}
+
+func TestWaiterWakesOnChangeAndTimesOut(t *testing.T) {
+	s, vs, _ := newTestServer(t, nil)
+	vs.set("web", version.VersionStatus{Applied: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.RollingOut, Ready: 1, Total: 3}}})
+	done := make(chan time.Time, 1)
+	var code int
+	go func() {
+		code, _ = get(t, s, "/wait/"+sha('d')+"?namespace=web&timeout=30s")
+		done <- time.Now()
+	}()
+	require.Eventually(t, func() bool { return testGauge(s) == 1 }, 5*time.Second, time.Millisecond)
+	flipped := time.Now()
+	vs.set("web", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
+	at := <-done
+	require.Equal(t, 200, code)
+	require.Less(t, at.Sub(flipped), 100*time.Millisecond)
+
+	code, a := get(t, s, "/wait/"+sha('c')+"?namespace=api&timeout=50ms")
+	require.Equal(t, 408, code)
+	require.True(t, a.Retry)
+}
+
+func testGauge(s *Server) int {
+	mfs, _ := s.opts.Metrics.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "syncgate_wait_open" {
+			return int(mf.GetMetric()[0].GetGauge().GetValue())
+		}
+	}
+	return -1
+}
+
+func TestTokenAndReadiness(t *testing.T) {
+	ready := false
+	s, vs, _ := newTestServer(t, func(o *Options) {
+		o.WaitToken = "t0ken"
+		o.Ready = func() bool { return ready }
+	})
+	vs.set("web", version.VersionStatus{Deployed: sha('c')})
+	code, _ := get(t, s, "/wait/"+sha('c'))
+	require.Equal(t, 401, code)
+	code, _ = get(t, s, "/wait/"+sha('c'), "Authorization", "Bearer wrong")
+	require.Equal(t, 401, code)
+	code, a := get(t, s, "/wait/"+sha('c'), "Authorization", "Bearer t0ken")
+	require.Equal(t, 503, code)
+	require.True(t, a.Retry)
+	ready = true
+	code, _ = get(t, s, "/wait/"+sha('c')+"?namespace=web", "Authorization", "Bearer t0ken")
+	require.Equal(t, 200, code)
+}
+
+func TestShutdownAnswersWaitersToRetry(t *testing.T) {
+	s, vs, _ := newTestServer(t, nil)
+	vs.set("web", version.VersionStatus{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	resp := make(chan *http.Response, 1)
+	go func() {
+		r, err := http.Get("http://" + ln.Addr().String() + "/wait/" + sha('d') + "?namespace=web&timeout=60s")
+		if err == nil {
+			resp <- r
+		}
+	}()
+	require.Eventually(t, func() bool { return testGauge(s) == 1 }, 5*time.Second, time.Millisecond)
+	cancel()
+	r := <-resp
+	require.Equal(t, 503, r.StatusCode)
+	require.Equal(t, "1", r.Header.Get("Retry-After"))
+	require.NoError(t, <-served)
+}
+
+func sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func TestWebhooks(t *testing.T) {
+	var nudged []string
+	var mu sync.Mutex
+	s, _, _ := newTestServer(t, func(o *Options) {
+		o.WebhookSecret = "hush"
+		o.MaxBodyBytes = 4096
+		o.Nudge = func(sha string) { mu.Lock(); nudged = append(nudged, sha); mu.Unlock() }
+	})
+	push := func(ref string) []byte {
+		b, _ := json.Marshal(map[string]any{"ref": ref, "after": sha('e')})
+		return b
+	}
+	post := func(path string, body []byte, hdr map[string]string) int {
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	main := push("refs/heads/main")
+	require.Equal(t, 202, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", main)}))
+	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("guess", main)}))
+	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push"}))
+	other := push("refs/heads/feature")
+	require.Equal(t, 202, post("/hooks/github", other, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", other)}))
+	big := bytes.Repeat([]byte("x"), 10000)
+	require.Equal(t, 413, post("/hooks/github", big, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", big)}))
+	require.Equal(t, 202, post("/hooks/gitlab", main, map[string]string{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hush"}))
+	require.Equal(t, 401, post("/hooks/gitlab", main, map[string]string{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "nope"}))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{sha('e'), sha('e')}, nudged, "only the two genuine pushes to main")
+}
+
+func FuzzWaitParams(f *testing.F) {
+	s, vs, _ := newTestServer(f, nil)
+	vs.set("web", version.VersionStatus{Deployed: sha('c')})
+	f.Add(sha('c'), "web", "1s")
+	f.Add("abc", "", "-1")
+	f.Add("ABCDEF0", "x", "99999999999999999999")
+	f.Fuzz(func(t *testing.T, sha, ns, timeout string) {
+		if _, err := s.parseWait(sha, ns, timeout); err == nil {
+			require.Regexp(t, `^[0-9a-fA-F]{7,40}$`, sha)
+		}
+	})
+}
+
+func FuzzHooks(f *testing.F) {
+	s, _, _ := newTestServer(f, func(o *Options) { o.WebhookSecret = "hush" })
+	f.Add([]byte(`{"ref":"refs/heads/main","after":"abc"}`), "push")
+	f.Add([]byte(`{`), "Push Hook")
+	f.Fuzz(func(t *testing.T, body []byte, event string) {
+		for _, p := range []string{"/hooks/github", "/hooks/gitlab"} {
+			req := httptest.NewRequest(http.MethodPost, p, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-GitHub-Event", event)
+			req.Header.Set("X-Gitlab-Event", event)
+			req.Header.Set("X-Gitlab-Token", "hush")
+			req.Header.Set("X-Hub-Signature-256", sign("hush", body))
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, req)
+			require.Less(t, rec.Code, 500)
+		}
+	})
+}

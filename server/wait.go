@@ -1,0 +1,211 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/syncgate/syncgate/status"
+)
+
+var shaRE = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
+
+// waitRequest is a parsed /wait or /status request.
+type waitRequest struct {
+	sha        string
+	namespaces []string
+	timeout    time.Duration
+}
+
+// parseWait checks the sha and parameters; errors become 400.
+func (s *Server) parseWait(sha, namespace, timeout string) (waitRequest, error) {
+	r := waitRequest{timeout: s.opts.DefaultWaitTimeout}
+	if !shaRE.MatchString(sha) {
+		return r, fmt.Errorf("sha %q is not 7 to 40 hex characters", truncate(sha, 64))
+	}
+	r.sha = strings.ToLower(sha)
+	if namespace != "" {
+		found := false
+		for _, ns := range s.opts.Namespaces {
+			if ns == namespace {
+				found = true
+			}
+		}
+		if !found {
+			return r, fmt.Errorf("namespace %q is not managed here (managed: %s)", truncate(namespace, 64), strings.Join(s.opts.Namespaces, ", "))
+		}
+		r.namespaces = []string{namespace}
+	} else {
+		r.namespaces = s.opts.Namespaces
+	}
+	if timeout != "" {
+		d, err := parseTimeout(timeout)
+		if err != nil {
+			return r, err
+		}
+		r.timeout = min(d, s.opts.MaxWaitTimeout)
+	}
+	return r, nil
+}
+
+func parseTimeout(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 || n > 1<<31 {
+			return 0, fmt.Errorf("timeout %q is out of range", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("timeout %q is not a duration like 60s or a number of seconds", truncate(s, 32))
+	}
+	return d, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// answer is the JSON body of /wait and /status.
+type answer struct {
+	SHA        string             `json:"sha"`
+	State      string             `json:"state"`
+	Reason     string             `json:"reason,omitempty"`
+	Cluster    string             `json:"cluster"`
+	Namespaces map[string]Verdict `json:"namespaces,omitempty"`
+	Elapsed    string             `json:"elapsed,omitempty"`
+	Retry      bool               `json:"retry,omitempty"`
+	Error      string             `json:"error,omitempty"`
+}
+
+func errorAnswer(sha, msg string) answer { return answer{SHA: sha, State: "error", Error: msg} }
+
+// resolve turns the request's sha into a full one, fetching once when the
+// repo does not know it yet.
+func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
+	full, err := s.opts.Repo.Resolve(sha)
+	if errors.Is(err, ErrUnknownSHA) {
+		_, _, _ = s.flight.Do("sync", func() (any, error) { return s.opts.Repo.Sync(ctx) })
+		full, err = s.opts.Repo.Resolve(sha)
+	}
+	switch {
+	case errors.Is(err, ErrAmbiguousSHA):
+		return "", http.StatusBadRequest, err
+	case errors.Is(err, ErrUnknownSHA):
+		return "", http.StatusNotFound, fmt.Errorf("%s is not on the followed branch", sha)
+	case err != nil:
+		return "", http.StatusServiceUnavailable, err
+	}
+	return full, 0, nil
+}
+
+// evaluate judges the commit in every requested namespace.
+func (s *Server) evaluate(sha string, nss []string) answer {
+	per := make(map[string]Verdict, len(nss))
+	for _, ns := range nss {
+		per[ns] = judge(sha, s.opts.Versions.Get(ns), s.opts.Repo)
+	}
+	all := combine(per)
+	return answer{SHA: sha, State: all.State, Reason: all.Reason, Cluster: s.opts.Cluster, Namespaces: per}
+}
+
+func codeOf(a answer) int {
+	switch a.State {
+	case string(status.Deployed):
+		return http.StatusOK
+	case string(status.Failed):
+		return http.StatusConflict
+	case stateUnknown:
+		return http.StatusNotFound
+	}
+	return http.StatusRequestTimeout
+}
+
+func (s *Server) respond(c *gin.Context, code int, a answer) {
+	s.m.answers.WithLabelValues(strconv.Itoa(code)).Inc()
+	c.JSON(code, a)
+}
+
+func (s *Server) wait(c *gin.Context) {
+	start := time.Now()
+	req, err := s.parseWait(c.Param("sha"), c.Query("namespace"), c.Query("timeout"))
+	if err != nil {
+		s.respond(c, http.StatusBadRequest, errorAnswer(c.Param("sha"), err.Error()))
+		return
+	}
+	if !s.opts.Versions.Synced() || !s.opts.Ready() {
+		c.Header("Retry-After", "2")
+		s.respond(c, http.StatusServiceUnavailable, answer{SHA: req.sha, State: "starting", Retry: true, Error: "syncgate has not synced yet; retry"})
+		return
+	}
+	full, code, err := s.resolve(c.Request.Context(), req.sha)
+	if err != nil {
+		s.respond(c, code, answer{SHA: req.sha, State: stateUnknown, Error: err.Error()})
+		return
+	}
+	s.m.waiters.Inc()
+	defer s.m.waiters.Dec()
+	timer := time.NewTimer(req.timeout)
+	defer timer.Stop()
+	for {
+		changed := s.opts.Versions.Changed() // before evaluating: no change is missed
+		a := s.evaluate(full, req.namespaces)
+		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
+		if code := codeOf(a); code != http.StatusRequestTimeout {
+			s.respond(c, code, a)
+			return
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			a.Retry = true
+			s.respond(c, http.StatusRequestTimeout, a)
+			return
+		case <-c.Request.Context().Done():
+			return
+		case <-s.shutdown:
+			c.Header("Retry-After", "1")
+			a.Retry = true
+			s.respond(c, http.StatusServiceUnavailable, a)
+			return
+		}
+	}
+}
+
+func (s *Server) status(c *gin.Context) {
+	req, err := s.parseWait(c.Param("sha"), c.Query("namespace"), "")
+	html := strings.Contains(c.GetHeader("Accept"), "text/html")
+	if err != nil {
+		s.respond(c, http.StatusBadRequest, errorAnswer(c.Param("sha"), err.Error()))
+		return
+	}
+	full, code, err := s.resolve(c.Request.Context(), req.sha)
+	if err != nil {
+		if html {
+			s.page(c, code, pageData{Title: "Commit " + req.sha, Error: err.Error()})
+			return
+		}
+		c.JSON(code, answer{SHA: req.sha, State: stateUnknown, Error: err.Error()})
+		return
+	}
+	a := s.evaluate(full, req.namespaces)
+	code = codeOf(a)
+	if code == http.StatusRequestTimeout {
+		code = http.StatusAccepted // in progress: known, not final
+	}
+	if html {
+		s.page(c, code, s.commitPage(a))
+		return
+	}
+	c.JSON(code, a)
+}

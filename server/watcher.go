@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// VersionWatcher keeps the managed namespaces' Versions from informers and
+// wakes every waiter on each change with one channel close.
+type VersionWatcher struct {
+	dyn        dynamic.Interface
+	namespaces []string
+	log        *slog.Logger
+
+	mu       sync.RWMutex
+	versions map[string]*version.Version
+	changed  chan struct{}
+	synced   bool
+}
+
+// NewVersionWatcher watches the Version of each namespace.
+func NewVersionWatcher(dyn dynamic.Interface, namespaces []string, logger *slog.Logger) *VersionWatcher {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &VersionWatcher{dyn: dyn, namespaces: namespaces, log: logger, versions: map[string]*version.Version{}, changed: make(chan struct{})}
+}
+
+// Run starts the informers and blocks until ctx ends.
+func (w *VersionWatcher) Run(ctx context.Context) error {
+	var syncs []cache.InformerSynced
+	for _, ns := range w.namespaces {
+		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.dyn, 0, ns, nil)
+		inf := f.ForResource(version.Resource).Informer()
+		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { w.set(o) },
+			UpdateFunc: func(_, o any) { w.set(o) },
+			DeleteFunc: func(o any) {
+				if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+					o = d.Obj
+				}
+				if u, ok := o.(*unstructured.Unstructured); ok {
+					w.mu.Lock()
+					delete(w.versions, u.GetNamespace())
+					w.mu.Unlock()
+					w.notify()
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+		f.Start(ctx.Done())
+		defer f.Shutdown()
+		syncs = append(syncs, inf.HasSynced)
+	}
+	if cache.WaitForCacheSync(ctx.Done(), syncs...) {
+		w.mu.Lock()
+		w.synced = true
+		w.mu.Unlock()
+		w.notify()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func (w *VersionWatcher) set(o any) {
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok || u.GetName() != version.Name {
+		return
+	}
+	v, err := version.FromUnstructured(u)
+	if err != nil {
+		w.log.Warn("cannot read Version", "namespace", u.GetNamespace(), "err", err)
+		return
+	}
+	w.mu.Lock()
+	w.versions[u.GetNamespace()] = v
+	w.mu.Unlock()
+	w.notify()
+}
+
+// notify wakes everyone waiting on the current channel.
+func (w *VersionWatcher) notify() {
+	w.mu.Lock()
+	close(w.changed)
+	w.changed = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// Get returns the namespace's Version, nil when it has none yet.
+func (w *VersionWatcher) Get(namespace string) *version.Version {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.versions[namespace]
+}
+
+// Changed is closed at the next change.
+func (w *VersionWatcher) Changed() <-chan struct{} {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.changed
+}
+
+// Synced reports whether the informers have listed once.
+func (w *VersionWatcher) Synced() bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.synced
+}
