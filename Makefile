@@ -4,7 +4,7 @@ SHELL        := /bin/bash
 GO           ?= go
 BIN          := bin
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS      := -s -w -X main.version=$(VERSION)
+LDFLAGS      := -s -w -X main.buildVersion=$(VERSION)
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 60m
 APT_PACKAGES := git openssh-server openssh-client

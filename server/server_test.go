@@ -77,9 +77,13 @@ type memVersions struct {
 func newMemVersions() *memVersions {
 	return &memVersions{v: map[string]*version.Version{}, ch: make(chan struct{})}
 }
-func (m *memVersions) Get(ns string) *version.Version { m.mu.Lock(); defer m.mu.Unlock(); return m.v[ns] }
-func (m *memVersions) Changed() <-chan struct{}      { m.mu.Lock(); defer m.mu.Unlock(); return m.ch }
-func (m *memVersions) Synced() bool                  { return true }
+func (m *memVersions) Get(ns string) *version.Version {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.v[ns]
+}
+func (m *memVersions) Changed() <-chan struct{} { m.mu.Lock(); defer m.mu.Unlock(); return m.ch }
+func (m *memVersions) Synced() bool             { return true }
 func (m *memVersions) set(ns string, st version.VersionStatus) {
 	m.mu.Lock()
 	m.v[ns] = &version.Version{Status: st}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+)
+
+const saNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+func newRunCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the agent: follow the config repo, apply, report, serve /wait",
+		Long: `Run the agent. Every setting is a flag and an environment variable (shown
+in brackets); the flag wins. A bad setting stops start-up with one line
+naming it. With leader election on, one replica applies and every replica
+serves /wait.`,
+		Args: cobra.NoArgs,
+	}
+	vals := bindSettings(cmd.Flags(), os.Getenv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := parseConfig(vals, ownNamespace())
+		if err != nil {
+			return &exitError{code: exitUsage, msg: err.Error()}
+		}
+		logger := newLogger(cfg, cmd.ErrOrStderr())
+		if err := runAgent(cmd.Context(), cfg, logger); err != nil {
+			logger.Error("syncgate stopped", "err", err)
+			return &exitError{code: exitFailed}
+		}
+		return nil
+	}
+	return cmd
+}
+
+func ownNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	b, err := os.ReadFile(saNamespaceFile)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func newLogger(cfg *config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if cfg.LogFormat == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(h)
+}
+
+func restConfig(cfg *config) (*rest.Config, error) {
+	var rc *rest.Config
+	var err error
+	if cfg.Kubeconfig != "" {
+		rc, err = clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+	} else {
+		rc, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client config: %w", err)
+	}
+	rc.QPS, rc.Burst = 100, 200
+	rc.UserAgent = "syncgate/" + buildVersion
+	return rc, nil
+}
+
+// runAgent wires the parts and runs them until ctx ends.
+func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
+	klog.SetSlogLogger(logger.With("component", "client-go"))
+	rc, err := restConfig(cfg)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("kubernetes dynamic client: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(os.TempDir(), "syncgate")
+	}
+	parts, err := assemble(ctx, cfg, logger, rc, kube, dyn, reg)
+	if err != nil {
+		return err
+	}
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	parts.syncer.SetEvents(broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "syncgate"}))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return parts.server.Run(gctx) })
+	g.Go(func() error { return parts.versions.Run(gctx) })
+	g.Go(func() error { return parts.syncer.Poll(gctx) })
+	lead := func(ctx context.Context) {
+		lg, lctx := errgroup.WithContext(ctx)
+		lg.Go(func() error { return parts.syncer.Run(lctx) })
+		if parts.deliverer != nil {
+			lg.Go(func() error { return parts.deliverer.Run(lctx) })
+		}
+		if err := lg.Wait(); err != nil {
+			logger.Error("leader work stopped", "err", err)
+		}
+	}
+	if cfg.LeaderElect {
+		g.Go(func() error { return elect(gctx, cfg, kube, logger, lead) })
+	} else {
+		g.Go(func() error { lead(gctx); return nil })
+	}
+	logger.Info("syncgate started", "version", buildVersion, "cluster", cfg.Cluster, "namespaces", cfg.Namespaces,
+		"repo", parts.repoDisplay, "listen", cfg.ListenAddr, "statuses", parts.reportersDesc)
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// elect runs lead while this replica holds the Lease, and contends again
+// after losing it, until ctx ends.
+func elect(ctx context.Context, cfg *config, kube kubernetes.Interface, logger *slog.Logger, lead func(context.Context)) error {
+	id := cfg.PodName
+	if id == "" {
+		host, _ := os.Hostname()
+		id = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1ObjectMeta("syncgate-leader", cfg.LeaseNamespace),
+		Client:     kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock:            lock,
+			LeaseDuration:   15 * time.Second,
+			RenewDeadline:   10 * time.Second,
+			RetryPeriod:     2 * time.Second,
+			ReleaseOnCancel: true,
+			Name:            "syncgate",
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(ctx context.Context) {
+					logger.Info("leading: applying commits", "identity", id)
+					lead(ctx)
+				},
+				OnStoppedLeading: func() { logger.Info("not leading: serving only", "identity", id) },
+				OnNewLeader: func(leader string) {
+					if leader != id {
+						logger.Info("leader elected", "leader", leader)
+					}
+				},
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("leader election: %w", err)
+		}
+		le.Run(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/syncgate/syncgate/server"
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/outbox"
+	"github.com/syncgate/syncgate/status/s3marker"
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/gitsource"
+	"github.com/syncgate/syncgate/sync/readiness"
+	"github.com/syncgate/syncgate/sync/render"
+	"github.com/syncgate/syncgate/sync/syncer"
+)
+
+// parts are the running pieces of the agent.
+type parts struct {
+	server        *server.Server
+	versions      *server.VersionWatcher
+	syncer        *syncer.Syncer
+	deliverer     *outbox.Deliverer
+	repoDisplay   string
+	reportersDesc []string
+}
+
+// assemble builds every part once, from the config.
+func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Config, kube kubernetes.Interface, dyn dynamic.Interface, reg *prometheus.Registry) (*parts, error) {
+	src, err := gitsource.New(gitsource.Options{
+		URL: cfg.Repo, Branch: cfg.Branch, CacheDir: cfg.CacheDir,
+		Token: cfg.GitToken, Username: cfg.GitUsername,
+		SSHKeyPath: cfg.GitSSHKey, KnownHostsPath: cfg.GitKnownHosts, InsecureIgnoreHostKey: cfg.GitInsecureIgnoreHostKey,
+		Logger: logger.With("component", "git"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	applier, err := apply.New(rc, apply.Options{Prune: cfg.Prune, Logger: logger.With("component", "apply"), Metrics: reg})
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := render.New(render.Options{Cluster: cfg.Cluster, AllowNamespaces: cfg.AllowNamespaces,
+		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper()})
+	if err != nil {
+		return nil, err
+	}
+	checker, err := readiness.New(rc, readiness.Options{Timeout: cfg.HealthTimeout, Logger: logger.With("component", "readiness")})
+	if err != nil {
+		return nil, err
+	}
+	store := version.NewStore(dyn)
+
+	reporters, desc, err := buildReporters(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	deliverer, err := outbox.New(outbox.Options{Ledger: store, Namespaces: cfg.Namespaces, Reporters: reporters,
+		Logger: logger.With("component", "report"), Metrics: reg})
+	if err != nil {
+		return nil, err
+	}
+	sy, err := syncer.New(syncer.Options{
+		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
+		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: redact(cfg.Repo), Branch: cfg.Branch},
+		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
+		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval,
+		Logger: logger.With("component", "syncer"), Metrics: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	watcher := server.NewVersionWatcher(dyn, cfg.Namespaces, logger.With("component", "versions"))
+	srv, err := server.New(server.Options{
+		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{src}, Versions: watcher,
+		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch,
+		ListenAddr: cfg.ListenAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret, MaxWaitTimeout: cfg.MaxWaitTimeout,
+		Logger: logger.With("component", "http"), Metrics: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, repoDisplay: redact(cfg.Repo), reportersDesc: desc}, nil
+}
+
+// buildReporters picks the CI channels the settings ask for.
+func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]status.Reporter, []string, error) {
+	var rs []status.Reporter
+	var desc []string
+	if cfg.S3Bucket != "" {
+		client, err := s3marker.NewClient(ctx, cfg.S3Endpoint, cfg.S3Region)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := s3marker.New(client, s3marker.Options{Bucket: cfg.S3Bucket, Prefix: cfg.S3Prefix})
+		if err != nil {
+			return nil, nil, err
+		}
+		rs = append(rs, r)
+		desc = append(desc, "s3://"+cfg.S3Bucket+"/"+cfg.S3Prefix)
+	} else {
+		logger.Info("S3 markers off: S3_BUCKET is not set")
+	}
+	forge, why, err := chooseForge(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if forge == nil {
+		logger.Info("commit statuses off", "reason", why)
+	} else {
+		rs = append(rs, forge)
+		desc = append(desc, why)
+	}
+	return rs, desc, nil
+}
+
+// repoAdapter maps gitsource's errors to the gateway's.
+type repoAdapter struct{ *gitsource.Source }
+
+func (r repoAdapter) Resolve(prefix string) (string, error) {
+	sha, err := r.Source.Resolve(prefix)
+	switch {
+	case errors.Is(err, gitsource.ErrAmbiguousRevision):
+		return "", fmt.Errorf("%w: %v", server.ErrAmbiguousSHA, err)
+	case errors.Is(err, gitsource.ErrUnknownRevision):
+		return "", fmt.Errorf("%w: %v", server.ErrUnknownSHA, err)
+	}
+	return sha, err
+}
+
+var userinfo = regexp.MustCompile(`//[^/@]+@`)
+
+// redact drops credentials from a URL before it is shown anywhere.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil && strings.Contains(raw, "://") {
+		u.User = nil
+		return u.String()
+	}
+	return userinfo.ReplaceAllString(raw, "//")
+}
+
+func metav1ObjectMeta(name, namespace string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace}
+}

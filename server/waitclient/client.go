@@ -1,0 +1,198 @@
+package waitclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Outcome of a wait.
+type Outcome int
+
+// Outcomes, in the order the CLI's exit codes use.
+const (
+	Deployed Outcome = iota
+	Failed
+	TimedOut
+	Unknown // bad request, unknown sha, refused token
+)
+
+// Answer is the gateway's JSON body, as far as the client needs it.
+type Answer struct {
+	SHA        string                     `json:"sha"`
+	State      string                     `json:"state"`
+	Reason     string                     `json:"reason"`
+	Cluster    string                     `json:"cluster"`
+	Error      string                     `json:"error"`
+	Namespaces map[string]NamespaceAnswer `json:"namespaces"`
+}
+
+// NamespaceAnswer is one namespace's part of an Answer.
+type NamespaceAnswer struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	Ready  int    `json:"ready"`
+	Total  int    `json:"total"`
+}
+
+// Options configure a wait.
+type Options struct {
+	URLs      []string
+	Namespace string
+	Token     string
+	Timeout   time.Duration
+	// Poll bounds each long poll (default 60s).
+	Poll time.Duration
+	// Progress is told every state change, per URL.
+	Progress func(url string, a Answer)
+	Client   *http.Client
+}
+
+// Result of waiting on every URL.
+type Result struct {
+	Outcome Outcome
+	Answers map[string]Answer
+	Err     error
+}
+
+// Wait blocks until every URL reports the commit final, or one failed, or
+// the timeout.
+func Wait(ctx context.Context, sha string, opts Options) Result {
+	if opts.Poll <= 0 {
+		opts.Poll = 60 * time.Second
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	type one struct {
+		url string
+		out Outcome
+		a   Answer
+		err error
+	}
+	results := make(chan one, len(opts.URLs))
+	var wg sync.WaitGroup
+	for _, u := range opts.URLs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, a, err := waitOne(ctx, strings.TrimRight(u, "/"), sha, opts)
+			results <- one{u, out, a, err}
+		}()
+	}
+	res := Result{Outcome: Deployed, Answers: map[string]Answer{}}
+	for range opts.URLs {
+		r := <-results
+		res.Answers[r.url] = r.a
+		if r.out > res.Outcome || (r.out == Failed && res.Outcome != Unknown) {
+			res.Outcome, res.Err = r.out, r.err
+		}
+		if r.out == Failed || r.out == Unknown {
+			cancel() // one cluster decides for all
+		}
+	}
+	wg.Wait()
+	return res
+}
+
+func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answer, error) {
+	backoff := 500 * time.Millisecond
+	var last Answer
+	for {
+		remaining := time.Until(deadline(ctx))
+		poll := min(opts.Poll, remaining)
+		if poll <= 0 {
+			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)
+		}
+		q := url.Values{"timeout": {fmt.Sprintf("%ds", max(1, int(poll.Seconds())))}}
+		if opts.Namespace != "" {
+			q.Set("namespace", opts.Namespace)
+		}
+		code, a, err := get(ctx, opts, base+"/wait/"+url.PathEscape(sha)+"?"+q.Encode())
+		if ctx.Err() != nil {
+			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)
+		}
+		if err == nil && (a.State != last.State || summary(a) != summary(last)) && opts.Progress != nil && a.State != "" {
+			opts.Progress(base, a)
+		}
+		if err == nil && a.State != "" {
+			last = a
+		}
+		switch {
+		case err != nil || code >= 500 || code == http.StatusTooManyRequests:
+			// Gateway restarting or unreachable: back off and ask again.
+		case code == http.StatusOK:
+			return Deployed, a, nil
+		case code == http.StatusConflict:
+			return Failed, a, fmt.Errorf("%s: %s", base, a.Reason)
+		case code == http.StatusRequestTimeout:
+			backoff = 500 * time.Millisecond
+			continue
+		default:
+			msg := a.Error
+			if msg == "" {
+				msg = http.StatusText(code)
+			}
+			return Unknown, a, fmt.Errorf("%s: %d %s", base, code, msg)
+		}
+		t := time.NewTimer(backoff + time.Duration(rand.Int64N(int64(backoff/2)))) //nolint:gosec // jitter
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 15*time.Second)
+	}
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return time.Now().Add(time.Hour)
+	}
+	return d
+}
+
+func summary(a Answer) string {
+	var b strings.Builder
+	for ns, v := range a.Namespaces {
+		fmt.Fprintf(&b, "%s=%s:%d/%d;", ns, v.State, v.Ready, v.Total)
+	}
+	return b.String()
+}
+
+func get(ctx context.Context, opts Options, u string) (int, Answer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, Answer{}, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+opts.Token)
+	}
+	resp, err := opts.Client.Do(req)
+	if err != nil {
+		return 0, Answer{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, Answer{}, err
+	}
+	var a Answer
+	if err := json.Unmarshal(body, &a); err != nil {
+		return resp.StatusCode, Answer{}, errors.New("not a syncgate answer")
+	}
+	return resp.StatusCode, a, nil
+}

@@ -1,0 +1,4 @@
+// Package waitclient is the client side of GET /wait/<sha>: it re-issues
+// long polls until a final answer, rides out dropped connections and gateway
+// restarts, waits on several clusters at once, or reads S3 result objects.
+package waitclient

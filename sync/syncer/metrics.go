@@ -1,0 +1,50 @@
+package syncer
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	commits *prometheus.CounterVec
+	apply   prometheus.Histogram
+	rollout *prometheus.HistogramVec
+	fetch   prometheus.Histogram
+	drift   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "syncgate_syncer_commits_total", Help: "Commits that reached a terminal state, by namespace and outcome.",
+		}, []string{"namespace", "outcome"}),
+		apply: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "syncgate_syncer_apply_duration_seconds", Help: "Time to validate and apply one commit in one namespace.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}),
+		rollout: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "syncgate_syncer_rollout_duration_seconds", Help: "Time from apply to a terminal rollout state.",
+			Buckets: prometheus.ExponentialBuckets(0.25, 2, 12),
+		}, []string{"outcome"}),
+		fetch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "syncgate_git_fetch_duration_seconds", Help: "Time to check the remote and fetch new commits.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+		}),
+		drift: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "syncgate_syncer_drift_corrections_total", Help: "Objects re-applied because their live state drifted.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.commits, m.apply, m.rollout, m.fetch, m.drift} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}

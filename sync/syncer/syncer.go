@@ -1,0 +1,255 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/readiness"
+)
+
+// Source is the followed config repo.
+type Source interface {
+	Sync(ctx context.Context) (string, error)
+	Tree(sha string) (fs.FS, error)
+	Commits(since, until string) ([]string, error)
+}
+
+// Renderer turns one namespace's part of a commit into objects.
+type Renderer interface {
+	Render(tree fs.FS, namespace string) ([]*unstructured.Unstructured, error)
+}
+
+// Applier writes objects to the cluster.
+type Applier interface {
+	Apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error)
+	Drift(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error)
+}
+
+// Readiness waits until applied objects are Current.
+type Readiness interface {
+	Wait(ctx context.Context, refs []apply.ObjectRef, progress func(readiness.Progress)) error
+}
+
+// Store reads and writes Version resources.
+type Store interface {
+	Ensure(ctx context.Context, namespace string, spec version.VersionSpec) (*version.Version, error)
+	UpdateStatus(ctx context.Context, namespace string, fn func(*version.VersionStatus) error) (*version.Version, error)
+}
+
+// Outbox records reports owed to CI inside a status update and delivers them.
+type Outbox interface {
+	Record(st *version.VersionStatus, u status.Update)
+	Kick()
+}
+
+// Options configure a Syncer.
+type Options struct {
+	Cluster    string
+	Namespaces []string
+	Spec       version.VersionSpec
+
+	Source    Source
+	Renderer  Renderer
+	Applier   Applier
+	Readiness Readiness
+	Store     Store
+	Outbox    Outbox
+	Events    record.EventRecorder
+
+	// PollInterval is how often the remote is asked for its head.
+	PollInterval time.Duration
+	// DriftInterval is how often live objects are compared with the applied
+	// commit; 0 turns drift correction off.
+	DriftInterval time.Duration
+	// RetryInterval spaces retries of applies that failed for transient reasons.
+	RetryInterval time.Duration
+
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
+	Now     func() time.Time
+}
+
+// Syncer polls the config repo on every replica and, on the leader, carries
+// each new head into every managed namespace.
+type Syncer struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+
+	nudge chan struct{}
+
+	mu      sync.Mutex
+	head    string
+	headErr error
+	heads   chan struct{} // signalled when head or headErr changes
+	polled  atomic.Bool
+}
+
+// New checks the options and builds a Syncer.
+func New(opts Options) (*Syncer, error) {
+	switch {
+	case opts.Cluster == "":
+		return nil, errors.New("syncer: cluster name is required")
+	case len(opts.Namespaces) == 0:
+		return nil, errors.New("syncer: at least one namespace is required")
+	case opts.Source == nil:
+		return nil, errors.New("syncer: source is required")
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Minute
+	}
+	if opts.RetryInterval <= 0 {
+		opts.RetryInterval = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Events == nil {
+		opts.Events = &record.FakeRecorder{}
+	}
+	m, err := newMetrics(opts.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return &Syncer{
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: m,
+		nudge:   make(chan struct{}, 1),
+		heads:   make(chan struct{}, 1),
+	}, nil
+}
+
+// Nudge asks for a fetch now, e.g. after a push webhook. The sha is only
+// logged: the branch head decides what is applied.
+func (s *Syncer) Nudge(sha string) {
+	s.log.Info("fetch requested", "sha", sha)
+	select {
+	case s.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// SetEvents sets where Kubernetes Events go; call before Run.
+func (s *Syncer) SetEvents(r record.EventRecorder) { s.opts.Events = r }
+
+// Polled reports whether the repo was fetched at least once.
+func (s *Syncer) Polled() bool { return s.polled.Load() }
+
+// Poll fetches the repo every interval and on every Nudge until ctx ends.
+// Every replica runs it, so each can answer ancestry questions.
+func (s *Syncer) Poll(ctx context.Context) error {
+	t := time.NewTicker(s.opts.PollInterval)
+	defer t.Stop()
+	for {
+		s.pollOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.nudge:
+		}
+	}
+}
+
+func (s *Syncer) pollOnce(ctx context.Context) {
+	start := time.Now()
+	head, err := s.opts.Source.Sync(ctx)
+	s.metrics.fetch.Observe(time.Since(start).Seconds())
+	if ctx.Err() != nil {
+		return
+	}
+	s.mu.Lock()
+	changed := head != s.head || !errors.Is(err, s.headErr) || (err == nil) != (s.headErr == nil)
+	if err == nil {
+		s.head = head
+	}
+	s.headErr = err
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Warn("config repo fetch failed; cluster kept as it is", "err", err)
+	} else {
+		s.polled.Store(true)
+	}
+	if changed {
+		select {
+		case s.heads <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Syncer) current() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head, s.headErr
+}
+
+// Run is the leader's loop: one worker per namespace, fed with every new head.
+// It returns when ctx ends (leadership lost or shutdown).
+func (s *Syncer) Run(ctx context.Context) error {
+	workers := make([]*worker, 0, len(s.opts.Namespaces))
+	var wg sync.WaitGroup
+	for _, ns := range s.opts.Namespaces {
+		w := newWorker(s, ns)
+		workers = append(workers, w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(ctx)
+		}()
+	}
+	defer wg.Wait()
+	offer := func() {
+		head, err := s.current()
+		for _, w := range workers {
+			w.offer(head, err)
+		}
+	}
+	offer()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.heads:
+			offer()
+		}
+	}
+}
+
+// event records a Kubernetes Event on the namespace's Version.
+func (s *Syncer) event(v *version.Version, typ, reason, format string, args ...any) {
+	if v == nil {
+		return
+	}
+	ref := &corev1.ObjectReference{
+		APIVersion: version.GroupVersion.String(), Kind: version.Kind.Kind,
+		Namespace: v.Namespace, Name: v.Name, UID: v.UID, ResourceVersion: v.ResourceVersion,
+	}
+	s.opts.Events.Eventf(runtime.Object(ref), typ, reason, format, args...)
+}
+
+func errReason(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprint(err)
+}
