@@ -11,14 +11,17 @@ set -uo pipefail
 deadline=$(( $(date +%s) + ${TIMEOUT:-900} ))
 auth=()
 [ -n "${WAIT_TOKEN:-}" ] && auth=(-H "Authorization: Bearer $WAIT_TOKEN")
-query="timeout=60s"
-[ -n "${NAMESPACE:-}" ] && query="$query&namespace=$NAMESPACE"
+ns=""
+[ -n "${NAMESPACE:-}" ] && ns="&namespace=$NAMESPACE"
 body=$(mktemp)
 trap 'rm -f "$body"' EXIT
 delay=1
 while [ "$(date +%s)" -lt "$deadline" ]; do
-  code=$(curl -sS -o "$body" -w '%{http_code}' --max-time 90 "${auth[@]}" \
-    "$SYNCGATE_URL/wait/$SHA?$query" 2>/dev/null)
+  left=$(( deadline - $(date +%s) ))
+  poll=$(( left < 60 ? left : 60 ))
+  [ "$poll" -ge 1 ] || break
+  code=$(curl -sS -o "$body" -w '%{http_code}' --max-time $(( poll + 30 )) "${auth[@]}" \
+    "$SYNCGATE_URL/wait/$SHA?timeout=${poll}s$ns" 2>/dev/null)
   case "$code" in
     200) echo "deployed: $(cat "$body")"; exit 0 ;;
     409) echo "failed: $(cat "$body")" >&2; exit 1 ;;

@@ -1,0 +1,308 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/s3server"
+)
+
+func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	crdOnce   sync.Once
+	crdErr    error
+)
+
+// syncgateBinary builds cmd/syncgate once per test run.
+func syncgateBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "syncgate-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "syncgate")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/syncgate")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build syncgate: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+// installCRD applies deploy/crds to the cluster, with syncgate's own applier.
+func installCRD(t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	crdOnce.Do(func() {
+		root, _ := cluster.RepoRoot()
+		b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
+		if err != nil {
+			crdErr = err
+			return
+		}
+		u := &unstructured.Unstructured{}
+		if crdErr = yaml.Unmarshal(b, &u.Object); crdErr != nil {
+			return
+		}
+		a, err := apply.New(c.RESTConfig(), apply.Options{})
+		if err != nil {
+			crdErr = err
+			return
+		}
+		_, crdErr = a.Apply(context.Background(), "", []*unstructured.Unstructured{u}, nil)
+	})
+	require.NoError(t, crdErr)
+}
+
+// env is one syncgate under test, with its git repo and S3 bucket.
+type env struct {
+	t       *testing.T
+	c       *cluster.Cluster
+	ns      string
+	git     *gitserver.Server
+	repo    *gitserver.Repo
+	s3      *s3server.Server
+	url     string
+	addr    string
+	secret  string
+	kube    kubernetes.Interface
+	dyn     dynamic.Interface
+	extra   []string
+	proc    *exec.Cmd
+	logPath string
+	done    chan struct{}
+}
+
+const cluster1 = "e2e"
+
+func newEnv(t *testing.T, extraEnv ...string) *env {
+	t.Helper()
+	c := cluster.Shared(t)
+	installCRD(t, c)
+	ctx := context.Background()
+	g, err := gitserver.Start(ctx, gitserver.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = g.Close() })
+	repo, err := g.CreateRepo("config")
+	require.NoError(t, err)
+	s3, err := s3server.Start(ctx, s3server.Options{})
+	require.NoError(t, err)
+	t.Cleanup(s3.Close)
+	require.NoError(t, s3.CreateBucket(ctx, "markers"))
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	e := &env{t: t, c: c, ns: cluster.Namespace(t, c), git: g, repo: repo, s3: s3, url: "http://" + addr, addr: addr,
+		secret: "webhook-secret", kube: kube, dyn: dyn, extra: extraEnv, logPath: filepath.Join(t.TempDir(), "syncgate.log")}
+	t.Cleanup(func() {
+		e.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(e.logPath)
+			t.Logf("syncgate log:\n%s", tail(string(b), 6000))
+		}
+	})
+	return e
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// start runs `syncgate run` and waits until /readyz answers.
+func (e *env) start() {
+	e.t.Helper()
+	logf, err := os.OpenFile(e.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	require.NoError(e.t, err)
+	cmd := exec.Command(syncgateBinary(e.t), "run")
+	cmd.Env = append(append(os.Environ(),
+		"CONFIG_REPO="+e.git.HTTPURL("config"),
+		"CLUSTER_NAME="+cluster1,
+		"MANAGED_NAMESPACES="+e.ns,
+		"POD_NAMESPACE="+e.ns,
+		"KUBECONFIG="+e.c.KubeconfigPath(),
+		"GIT_SYNC_INTERVAL=2s",
+		"CACHE_DIR="+filepath.Join(e.t.TempDir(), "cache"),
+		"S3_BUCKET=markers",
+		"S3_ENDPOINT="+e.s3.Endpoint(),
+		"LISTEN_ADDR="+e.addr,
+		"WEBHOOK_SECRET="+e.secret,
+		"HEALTH_TIMEOUT=60s",
+		"LOG_FORMAT=text",
+		"LOG_LEVEL=debug",
+	), append(e.s3.Env(), e.extra...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	require.NoError(e.t, cmd.Start())
+	e.proc, e.done = cmd, make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); logf.Close(); close(done) }(e.done)
+	require.Eventually(e.t, func() bool {
+		select {
+		case <-e.done:
+			b, _ := os.ReadFile(e.logPath)
+			e.t.Fatalf("syncgate exited:\n%s", tail(string(b), 3000))
+		default:
+		}
+		resp, err := http.Get(e.url + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 30*time.Second, 50*time.Millisecond)
+}
+
+// stop ends syncgate with SIGTERM, or SIGKILL when kill is set.
+func (e *env) stop(kill ...bool) {
+	if e.proc == nil {
+		return
+	}
+	sig := syscall.SIGTERM
+	if len(kill) > 0 && kill[0] {
+		sig = syscall.SIGKILL
+	}
+	_ = syscall.Kill(-e.proc.Process.Pid, sig)
+	select {
+	case <-e.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-e.proc.Process.Pid, syscall.SIGKILL)
+		<-e.done
+	}
+	e.proc = nil
+}
+
+// commit writes files (an empty value removes the path) and pushes.
+func (e *env) commit(msg string, files map[string]string) string {
+	e.t.Helper()
+	write := map[string]string{}
+	for p, v := range files {
+		if v == "" {
+			require.NoError(e.t, e.repo.Remove(p))
+			continue
+		}
+		write[p] = v
+	}
+	require.NoError(e.t, e.repo.Write(write))
+	sha, err := e.repo.Commit(msg)
+	require.NoError(e.t, err)
+	return sha
+}
+
+// wait calls /wait and decodes the answer.
+func (e *env) wait(sha, query string) (int, map[string]any) {
+	e.t.Helper()
+	resp, err := http.Get(e.url + "/wait/" + sha + "?" + query)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	require.NoError(e.t, json.NewDecoder(resp.Body).Decode(&body))
+	return resp.StatusCode, body
+}
+
+// waitFinal re-asks /wait until a final answer.
+func (e *env) waitFinal(sha string) (int, map[string]any) {
+	e.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		code, body := e.wait(sha, "timeout=20s&namespace="+e.ns)
+		if code != http.StatusRequestTimeout && code != http.StatusServiceUnavailable {
+			return code, body
+		}
+	}
+	e.t.Fatalf("no final answer for %s", sha)
+	return 0, nil
+}
+
+// version reads the namespace's Version.
+func (e *env) version() *version.Version {
+	e.t.Helper()
+	v, err := version.NewStore(e.dyn).Get(context.Background(), e.ns)
+	require.NoError(e.t, err)
+	require.NotNil(e.t, v)
+	return v
+}
+
+// runCLI runs syncgate with args and returns its exit code and output.
+func (e *env) runCLI(args ...string) (int, string) {
+	e.t.Helper()
+	cmd := exec.Command(syncgateBinary(e.t), args...)
+	cmd.Env = append(os.Environ(), e.s3.Env()...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String()
+	}
+	require.NoError(e.t, err)
+	return 0, out.String()
+}
+
+func deployment(name, image, annotations string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+      annotations: {%[3]s}
+    spec:
+      containers:
+      - name: %[1]s
+        image: %[2]s
+`, name, image, annotations)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.Contains(x, s) {
+			return true
+		}
+	}
+	return false
+}
