@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +120,21 @@ func (s *Server) evaluate(sha string, nss []string) answer {
 	return answer{SHA: sha, State: all.State, Reason: all.Reason, Cluster: s.opts.Cluster, Namespaces: per}
 }
 
+// summarize is what a progress-reporting client sees change.
+func summarize(a answer) string {
+	nss := make([]string, 0, len(a.Namespaces))
+	for ns := range a.Namespaces {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	var b strings.Builder
+	for _, ns := range nss {
+		v := a.Namespaces[ns]
+		fmt.Fprintf(&b, "%s=%s:%d/%d;", ns, v.State, v.Ready, v.Total)
+	}
+	return b.String()
+}
+
 func codeOf(a answer) int {
 	switch a.State {
 	case string(status.Deployed):
@@ -157,12 +173,23 @@ func (s *Server) wait(c *gin.Context) {
 	defer s.m.waiters.Dec()
 	timer := time.NewTimer(req.timeout)
 	defer timer.Stop()
+	// progress=true: also answer (408, still in progress) as soon as the
+	// state moves, so clients can show each step.
+	progress := c.Query("progress") == "true"
+	first := ""
 	for {
 		changed := s.opts.Versions.Changed() // before evaluating: no change is missed
 		a := s.evaluate(full, req.namespaces)
 		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
 		if code := codeOf(a); code != http.StatusRequestTimeout {
 			s.respond(c, code, a)
+			return
+		}
+		if sum := summarize(a); first == "" {
+			first = sum
+		} else if progress && sum != first {
+			a.Retry = true
+			s.respond(c, http.StatusRequestTimeout, a)
 			return
 		}
 		select {

@@ -62,16 +62,17 @@ Exit codes: 0 deployed, 1 failed, 2 timed out, 3 usage error or unknown sha.`,
 			case len(urls) == 0:
 				return &exitError{code: exitUsage, msg: "--url (or --s3) is required"}
 			}
-			res := waitclient.Wait(cmd.Context(), sha, waitclient.Options{
-				URLs: urls, Namespace: namespace, Token: token, Timeout: timeout,
-				Progress: func(u string, a waitclient.Answer) {
+			opts := waitclient.Options{URLs: urls, Namespace: namespace, Token: token, Timeout: timeout}
+			if !quiet {
+				opts.Progress = func(u string, a waitclient.Answer) {
 					where := u
-					if len(urls) == 1 {
+					if len(urls) == 1 && a.Cluster != "" {
 						where = a.Cluster
 					}
 					say("%s on %s: %s", shortSHA(sha), where, describe(a, time.Since(start)))
-				},
-			})
+				}
+			}
+			res := waitclient.Wait(cmd.Context(), sha, opts)
 			if asJSON {
 				b, _ := json.MarshalIndent(res.Answers, "", "  ")
 				fmt.Fprintln(out, string(b))

@@ -118,6 +118,9 @@ func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answ
 		if opts.Namespace != "" {
 			q.Set("namespace", opts.Namespace)
 		}
+		if opts.Progress != nil {
+			q.Set("progress", "true")
+		}
 		code, a, err := get(ctx, opts, base+"/wait/"+url.PathEscape(sha)+"?"+q.Encode())
 		if ctx.Err() != nil {
 			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)

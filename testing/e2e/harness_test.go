@@ -306,3 +306,13 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func gitserverWithSSH(t *testing.T) (*gitserver.Server, error) {
+	t.Helper()
+	g, err := gitserver.Start(context.Background(), gitserver.Options{SSH: true})
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	return g, nil
+}
