@@ -1,0 +1,378 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/s3server"
+)
+
+// The sample config repo's names.
+const (
+	Cluster   = "local"
+	Namespace = "demo"
+	Bucket    = "syncgate-markers"
+	secret    = "demo-webhook-secret"
+)
+
+// Options configure a run.
+type Options struct {
+	Out io.Writer
+	// Interactive keeps everything up until ctx ends, for exploring.
+	Interactive bool
+	// Tag is the image tag the demo deploys (default 1.1.0).
+	Tag string
+}
+
+// Result is what a finished run saw.
+type Result struct {
+	InitialSHA, BumpSHA string
+	WaitOutput          string
+	Markers             []string
+}
+
+type runner struct {
+	opts Options
+	root string
+	work string
+	step int
+}
+
+func (r *runner) say(format string, args ...any) {
+	r.step++
+	fmt.Fprintf(r.opts.Out, "\n==> %d. "+format+"\n", append([]any{r.step}, args...)...)
+}
+
+// Run runs the journey; everything it started is stopped before it returns.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.Tag == "" {
+		opts.Tag = "1.1.0"
+	}
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "syncgate-demo-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	r := &runner{opts: opts, root: root, work: work}
+	res := &Result{}
+
+	r.say("Building syncgate")
+	bin := filepath.Join(work, "syncgate")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build syncgate: %w\n%s", err, out)
+	}
+
+	r.say("Starting a local Kubernetes control plane (the first run builds it: about 8 minutes; then cached)")
+	start := time.Now()
+	c, err := cluster.Start(ctx, cluster.Options{Log: opts.Out})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Stop()
+	fmt.Fprintf(opts.Out, "    ready in %s\n", time.Since(start).Round(100*time.Millisecond))
+	if err := prepareCluster(ctx, c, root); err != nil {
+		return nil, err
+	}
+
+	r.say("Serving the sample config repo (ci-examples/config-repo) over git smart HTTP")
+	g, err := gitserver.Start(ctx, gitserver.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	repo, err := g.CreateRepo("config")
+	if err != nil {
+		return nil, err
+	}
+	if err := repo.CopyDir(filepath.Join(root, "ci-examples", "config-repo")); err != nil {
+		return nil, err
+	}
+	if res.InitialSHA, err = repo.Commit("Initial config"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Out, "    %s at %s\n", g.HTTPURL("config"), res.InitialSHA[:7])
+
+	r.say("Starting an S3 server (versitygw) with bucket %s", Bucket)
+	s3srv, err := s3server.Start(ctx, s3server.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer s3srv.Close()
+	if err := s3srv.CreateBucket(ctx, Bucket); err != nil {
+		return nil, err
+	}
+
+	r.say("Starting syncgate run (cluster %q, namespace %q)", Cluster, Namespace)
+	url, stop, logPath, err := r.startSyncgate(ctx, bin, c, g, s3srv)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	fmt.Fprintf(opts.Out, "    listening on %s, log %s\n", url, logPath)
+
+	r.say("syncgate wait %s (the initial commit)", res.InitialSHA[:7])
+	if _, err := r.wait(ctx, bin, url, res.InitialSHA); err != nil {
+		return nil, r.withLog(err, logPath)
+	}
+
+	r.say("CI pushes an image bump: ci-examples/bin/bump-image.sh TAG=%s, then a signed push webhook", opts.Tag)
+	if res.BumpSHA, err = r.bump(ctx, g); err != nil {
+		return nil, err
+	}
+	if err := webhook(ctx, url, res.BumpSHA); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Out, "    pushed %s\n", res.BumpSHA[:7])
+
+	r.say("syncgate wait %s: the pipeline blocks until the commit is live", res.BumpSHA[:7])
+	if res.WaitOutput, err = r.wait(ctx, bin, url, res.BumpSHA); err != nil {
+		return nil, r.withLog(err, logPath)
+	}
+
+	r.say("Where to look")
+	if res.Markers, err = r.report(ctx, c, s3srv, url); err != nil {
+		return nil, err
+	}
+	if opts.Interactive {
+		fmt.Fprintf(opts.Out, "\nEverything stays up until Ctrl-C.\n")
+		<-ctx.Done()
+		fmt.Fprintf(opts.Out, "\nCleaning up.\n")
+	}
+	return res, nil
+}
+
+func (r *runner) withLog(err error, logPath string) error {
+	b, _ := os.ReadFile(logPath)
+	s := string(b)
+	if len(s) > 4000 {
+		s = s[len(s)-4000:]
+	}
+	return fmt.Errorf("%w\nsyncgate log (tail):\n%s", err, s)
+}
+
+// prepareCluster installs the Version CRD and the demo namespace.
+func prepareCluster(ctx context.Context, c *cluster.Cluster, root string) error {
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
+	if err != nil {
+		return err
+	}
+	crd := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
+		return err
+	}
+	a, err := apply.New(c.RESTConfig(), apply.Options{})
+	if err != nil {
+		return err
+	}
+	if _, err := a.Apply(ctx, "", []*unstructured.Unstructured{crd}, nil); err != nil {
+		return fmt.Errorf("install CRD: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return err
+	}
+	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}, metav1.CreateOptions{})
+	return err
+}
+
+func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Cluster, g *gitserver.Server, s3srv *s3server.Server) (string, func(), string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	url := "http://" + addr
+	logPath := filepath.Join(r.work, "syncgate.log")
+	if r.opts.Interactive {
+		logPath = filepath.Join(os.TempDir(), "syncgate-demo.log")
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return "", nil, "", err
+	}
+	cmd := exec.Command(bin, "run")
+	cmd.Env = append(append(os.Environ(),
+		"CONFIG_REPO="+g.HTTPURL("config"),
+		"CLUSTER_NAME="+Cluster,
+		"MANAGED_NAMESPACES="+Namespace,
+		"POD_NAMESPACE="+Namespace,
+		"KUBECONFIG="+c.KubeconfigPath(),
+		"GIT_SYNC_INTERVAL=10s",
+		"CACHE_DIR="+filepath.Join(r.work, "cache"),
+		"S3_BUCKET="+Bucket,
+		"S3_ENDPOINT="+s3srv.Endpoint(),
+		"LISTEN_ADDR="+addr,
+		"PUBLIC_URL="+url,
+		"WEBHOOK_SECRET="+secret,
+		"LOG_FORMAT=text",
+	), s3srv.Env()...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return "", nil, "", err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	stop := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return url, stop, logPath, nil
+		}
+		select {
+		case <-done:
+			return "", nil, "", r.withLog(fmt.Errorf("syncgate exited"), logPath)
+		case <-ctx.Done():
+			stop()
+			return "", nil, "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, "", fmt.Errorf("syncgate did not listen on %s", addr)
+		}
+	}
+}
+
+// wait runs `syncgate wait` and shows its lines.
+func (r *runner) wait(ctx context.Context, bin, url, sha string) (string, error) {
+	var buf bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "wait", sha, "--url", url, "--namespace", Namespace, "--timeout", "3m")
+	cmd.Stdout = io.MultiWriter(&buf, prefixed(r.opts.Out))
+	cmd.Stderr = cmd.Stdout
+	fmt.Fprintf(r.opts.Out, "    $ syncgate wait %s --url %s --namespace %s\n", sha[:7], url, Namespace)
+	if err := cmd.Run(); err != nil {
+		return buf.String(), fmt.Errorf("syncgate wait %s: %w: %s", sha[:7], err, buf.String())
+	}
+	return buf.String(), nil
+}
+
+func (r *runner) bump(ctx context.Context, g *gitserver.Server) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(r.root, "ci-examples", "bin", "bump-image.sh"))
+	cmd.Env = append(os.Environ(), "CONFIG_REPO="+g.HTTPURL("config"), "CLUSTER="+Cluster, "NAMESPACE="+Namespace,
+		"DEPLOYMENT=web", "TAG="+r.opts.Tag, "GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
+		"GIT_COMMITTER_NAME=ci", "GIT_COMMITTER_EMAIL=ci@example.com")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("bump-image.sh: %w: %s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// webhook sends the push event a forge would, signed like GitHub signs it.
+func webhook(ctx context.Context, url, sha string) error {
+	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "after": sha})
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// report prints where to look and returns the S3 keys written.
+func (r *runner) report(ctx context.Context, c *cluster.Cluster, s3srv *s3server.Server, url string) ([]string, error) {
+	out := r.opts.Out
+	fmt.Fprintf(out, "    status page:   %s/\n", url)
+	fmt.Fprintf(out, "    versions API:  curl %s/api/v1/versions\n", url)
+	fmt.Fprintf(out, "    kubectl:       export KUBECONFIG=%s\n", c.KubeconfigPath())
+	fmt.Fprintf(out, "                   kubectl get versions,deployments,pods -n %s\n", Namespace)
+	var keys []string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		list, err := s3srv.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(Bucket)})
+		if err != nil {
+			return nil, err
+		}
+		keys = keys[:0]
+		for _, o := range list.Contents {
+			keys = append(keys, *o.Key)
+		}
+		if len(keys) >= 6 || time.Now().After(deadline) { // two commits: 2 markers + 1 result each
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintf(out, "    S3 bucket %s at %s:\n", Bucket, s3srv.Endpoint())
+	for _, k := range keys {
+		fmt.Fprintf(out, "      %s\n", k)
+	}
+	return keys, nil
+}
+
+type prefixWriter struct{ w io.Writer }
+
+func prefixed(w io.Writer) io.Writer { return prefixWriter{w} }
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\n")
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, "    "+l); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
