@@ -134,7 +134,16 @@ func (a *Applier) prepare(objs []*unstructured.Unstructured) ([]*desired, error)
 	out := make([]*desired, 0, len(objs))
 	var errs []*ObjectError
 	for _, o := range objs {
-		u := o.DeepCopy()
+		// A JSON round trip copies the object and normalises its numbers,
+		// whatever produced it (YAML decoders, kustomize).
+		raw, err := json.Marshal(o.Object)
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+		}
 		labels := u.GetLabels()
 		if labels == nil {
 			labels = map[string]string{}
