@@ -157,7 +157,7 @@ func (e *env) start() {
 	require.NoError(e.t, err)
 	cmd := exec.Command(syncgateBinary(e.t), "run")
 	cmd.Env = append(append(os.Environ(),
-		"CONFIG_REPO="+e.git.HTTPURL("config"),
+		"CONFIG_REPO="+e.git.HTTPURL(e.repo.Name),
 		"CLUSTER_NAME="+cluster1,
 		"MANAGED_NAMESPACES="+e.ns,
 		"POD_NAMESPACE="+e.ns,

@@ -19,7 +19,7 @@ func bumpImage(t *testing.T, e *env, tag string) string {
 	root, err := cluster.RepoRoot()
 	require.NoError(t, err)
 	cmd := exec.Command(filepath.Join(root, "ci-examples", "bin", "bump-image.sh"))
-	cmd.Env = append(os.Environ(), "CONFIG_REPO="+e.git.HTTPURL("config"), "CLUSTER=e2e", "NAMESPACE="+e.ns,
+	cmd.Env = append(os.Environ(), "CONFIG_REPO="+e.git.HTTPURL(e.repo.Name), "CLUSTER=e2e", "NAMESPACE="+e.ns,
 		"DEPLOYMENT=web", "TAG="+tag, "GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
 		"GIT_COMMITTER_NAME=ci", "GIT_COMMITTER_EMAIL=ci@example.com")
 	out, err := cmd.Output()
