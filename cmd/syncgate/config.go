@@ -50,6 +50,8 @@ type config struct {
 	MaxWaitTimeout time.Duration
 
 	Kubeconfig     string
+	KubeQPS        int64
+	KubeBurst      int64
 	LeaderElect    bool
 	LeaseNamespace string
 	PodName        string
@@ -98,6 +100,8 @@ var settings = []setting{
 	{"public-url", "PUBLIC_URL", "", "URL CI and browsers reach syncgate at; commit statuses link to <url>/status/<sha>", false},
 	{"max-wait-timeout", "MAX_WAIT_TIMEOUT", "30m", "cap on the timeout a /wait request may ask for", false},
 	{"kubeconfig", "KUBECONFIG", "", "kubeconfig for out-of-cluster use (in-cluster config otherwise)", false},
+	{"kube-api-qps", "KUBE_API_QPS", "200", "sustained requests per second to the Kubernetes API", false},
+	{"kube-api-burst", "KUBE_API_BURST", "1000", "request burst to the Kubernetes API (a large commit is validated and applied in bursts)", false},
 	{"leader-elect", "LEADER_ELECT", "true", "elect one replica to apply; the others serve /wait", false},
 	{"lease-namespace", "POD_NAMESPACE", "", "namespace of the leader-election Lease (default: the pod's namespace)", false},
 	{"pod-name", "POD_NAME", "", "identity in leader election (default: the host name)", false},
@@ -243,6 +247,8 @@ func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 	}{
 		{"github-app-id", &c.GitHubAppID},
 		{"github-app-installation-id", &c.GitHubAppInstallationID},
+		{"kube-api-qps", &c.KubeQPS},
+		{"kube-api-burst", &c.KubeBurst},
 	}
 	for _, i := range ints {
 		val, err := strconv.ParseInt(*v[i.flag], 10, 64)

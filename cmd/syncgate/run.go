@@ -88,7 +88,7 @@ func restConfig(cfg *config) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client config: %w", err)
 	}
-	rc.QPS, rc.Burst = 100, 200
+	rc.QPS, rc.Burst = float32(max(cfg.KubeQPS, 1)), int(max(cfg.KubeBurst, 1))
 	rc.UserAgent = "syncgate/" + buildVersion
 	return rc, nil
 }

@@ -37,7 +37,7 @@ const (
 // Options configure an Applier.
 type Options struct {
 	FieldManager string // default "syncgate"
-	Concurrency  int    // default 16
+	Concurrency  int    // default 64
 	// Prune deletes objects of the previous inventory the commit dropped.
 	Prune   bool
 	Logger  *slog.Logger
@@ -59,7 +59,7 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 		opts.FieldManager = "syncgate"
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 16
+		opts.Concurrency = 64
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
