@@ -73,6 +73,7 @@ type Server struct {
 	flight   singleflight.Group
 	shutdown chan struct{}
 	m        *metrics
+	verdicts verdictCache
 }
 
 type metrics struct {

@@ -179,12 +179,15 @@ func (s *Server) wait(c *gin.Context) {
 	first := ""
 	for {
 		changed := s.opts.Versions.Changed() // before evaluating: no change is missed
-		a := s.evaluate(full, req.namespaces)
-		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
+		a, body := s.verdicts.get(changed, full, req.namespaces, s.evaluate)
 		if code := codeOf(a); code != http.StatusRequestTimeout {
-			s.respond(c, code, a)
+			// Every waiter on this commit shares one encoded answer: a
+			// change that releases thousands of them costs one evaluation.
+			s.m.answers.WithLabelValues(strconv.Itoa(code)).Inc()
+			c.Data(code, "application/json; charset=utf-8", body)
 			return
 		}
+		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
 		if sum := summarize(a); first == "" {
 			first = sum
 		} else if progress && sum != first {
