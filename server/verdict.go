@@ -24,10 +24,6 @@ const (
 	stateUnknown = "unknown" // not on the followed branch
 )
 
-func (v Verdict) terminal() bool {
-	return v.State == string(status.Deployed) || v.State == string(status.Failed)
-}
-
 // Ancestry answers whether a commit is contained in another.
 type Ancestry interface {
 	IsAncestor(a, b string) (bool, error)

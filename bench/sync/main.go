@@ -184,4 +184,3 @@ func tail(s string) string {
 	}
 	return s
 }
-

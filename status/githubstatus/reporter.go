@@ -81,12 +81,12 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 		return nil // reported once the carrier's outcome is known
 	}
 	want := github.RepoStatus{
-		State:       github.Ptr(stateOf(u)),
-		Description: github.Ptr(status.Description(u, 140)),
-		Context:     github.Ptr(Context(u.Cluster, u.Namespace)),
+		State:       new(stateOf(u)),
+		Description: new(status.Description(u, 140)),
+		Context:     new(Context(u.Cluster, u.Namespace)),
 	}
 	if r.opts.PublicURL != "" {
-		want.TargetURL = github.Ptr(strings.TrimRight(r.opts.PublicURL, "/") + "/status/" + u.SHA)
+		want.TargetURL = new(strings.TrimRight(r.opts.PublicURL, "/") + "/status/" + u.SHA)
 	}
 	existing, _, err := r.opts.Client.Repositories.ListStatuses(ctx, r.opts.Owner, r.opts.Repo, u.SHA, &github.ListOptions{PerPage: 100})
 	if err != nil {

@@ -64,12 +64,12 @@ func TestErrors(t *testing.T) {
 	ctx := context.Background()
 	u := status.Update{Cluster: "prod", Namespace: "web", SHA: sha, State: status.Applying}
 
-	f, r := setup(t, "ghp_wrong")
+	_, r := setup(t, "ghp_wrong")
 	err := r.Report(ctx, u)
 	require.True(t, status.IsPermanent(err), "%v", err)
 	require.Contains(t, err.Error(), "GITHUB_TOKEN")
 
-	f, r = setup(t, "ghp_good")
+	f, r := setup(t, "ghp_good")
 	f.FailNext(1, forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "30"}, Body: `{"message":"You have exceeded a secondary rate limit"}`})
 	err = r.Report(ctx, u)
 	d, ok := status.RetryAfterOf(err)

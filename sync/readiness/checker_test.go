@@ -52,7 +52,7 @@ func setup(t *testing.T, timeout time.Duration) *env {
 	return &env{ns: cluster.Namespace(t, c), applier: a, checker: ch}
 }
 
-func (e *env) rollout(t *testing.T, obj *unstructured.Unstructured) (error, []readiness.Progress, time.Duration) {
+func (e *env) rollout(t *testing.T, obj *unstructured.Unstructured) ([]readiness.Progress, time.Duration, error) {
 	t.Helper()
 	res, err := e.applier.Apply(context.Background(), e.ns, []*unstructured.Unstructured{obj}, e.inv)
 	require.NoError(t, err)
@@ -64,7 +64,7 @@ func (e *env) rollout(t *testing.T, obj *unstructured.Unstructured) (error, []re
 	var seen []readiness.Progress
 	start := time.Now()
 	err = e.checker.Wait(context.Background(), refs, func(p readiness.Progress) { seen = append(seen, p) })
-	return err, seen, time.Since(start)
+	return seen, time.Since(start), err
 }
 
 func TestRolloutsSucceedAndFail(t *testing.T) {
@@ -80,7 +80,7 @@ func TestRolloutsSucceedAndFail(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := setup(t, 2*time.Minute)
-			err, _, took := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", tc.annotation))
+			_, took, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", tc.annotation))
 			var failed *readiness.FailedError
 			require.ErrorAs(t, err, &failed)
 			require.Contains(t, failed.Reason, tc.reason)
@@ -90,27 +90,27 @@ func TestRolloutsSucceedAndFail(t *testing.T) {
 	}
 	t.Run("good then bad then fixed", func(t *testing.T) {
 		e := setup(t, 2*time.Minute)
-		err, seen, _ := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", ""))
+		seen, _, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", ""))
 		require.NoError(t, err)
 		require.Equal(t, readiness.Progress{Ready: 1, Total: 1}, seen[len(seen)-1])
 
-		err, _, _ = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:2", `syncgate.dev/test-fail: crashloop`))
+		_, _, err = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:2", `syncgate.dev/test-fail: crashloop`))
 		require.ErrorContains(t, err, "CrashLoopBackOff")
 
 		// The fix rolls out although pods of the broken revision still crash.
-		err, _, _ = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:3", ""))
+		_, _, err = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:3", ""))
 		require.NoError(t, err)
 	})
 	t.Run("slow readiness is waited for", func(t *testing.T) {
 		e := setup(t, 2*time.Minute)
-		err, seen, took := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "3s"`))
+		seen, took, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "3s"`))
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, took, 2*time.Second)
 		require.Equal(t, 0, seen[0].Ready, "first seen not ready")
 	})
 	t.Run("health timeout", func(t *testing.T) {
 		e := setup(t, 2*time.Second)
-		err, _, _ := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "1h"`))
+		_, _, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "1h"`))
 		require.ErrorIs(t, err, readiness.ErrTimeout)
 		require.ErrorContains(t, err, "Deployment web")
 	})

@@ -59,8 +59,7 @@ func TestChannelsAgree(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &res))
 		require.Equal(t, want.state, res.State)
 
-		var c *struct{ State status.State }
-		c = findCommit(e, sha)
+		c := findCommit(e, sha)
 		require.Equal(t, want.state, c.State)
 	}
 	last, _ := gh.Latest("acme/config", bad, context)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -296,15 +295,6 @@ spec:
       - name: %[1]s
         image: %[2]s
 `, name, image, annotations)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if strings.Contains(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func gitserverWithSSH(t *testing.T) (*gitserver.Server, error) {
