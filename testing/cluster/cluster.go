@@ -25,6 +25,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/syncgate/syncgate/testing/proc"
 )
 
 // Options configure a local control plane.
@@ -43,7 +45,7 @@ type Cluster struct {
 	ownDir     bool
 	kubeconfig string
 	rest       *rest.Config
-	procs      []*process
+	procs      []*proc.Proc
 	log        io.Writer
 
 	stopOnce sync.Once
@@ -183,7 +185,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		return nil, err
 	}
 	for _, p := range []struct {
-		proc *process
+		proc *proc.Proc
 		port int
 	}{{kcm, kcmPort}, {sched, schedPort}} {
 		if err := waitHTTP(ctx, p.proc, "https://"+hostPort(p.port)+"/healthz", nil, 90*time.Second); err != nil {
@@ -221,7 +223,7 @@ func (c *Cluster) logf(format string, args ...any) {
 	}
 }
 
-func (c *Cluster) run(name, bin, logs string, args ...string) (*process, error) {
+func (c *Cluster) run(name, bin, logs string, args ...string) (*proc.Proc, error) {
 	p, err := startProcess(name, bin, logs, args...)
 	if err != nil {
 		return nil, err
@@ -244,7 +246,7 @@ func (c *Cluster) Dir() string { return c.dir }
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
 		for i := len(c.procs) - 1; i >= 0; i-- {
-			c.procs[i].stop(5 * time.Second)
+			c.procs[i].Stop(5 * time.Second)
 		}
 		if c.ownDir {
 			_ = os.RemoveAll(c.dir)
@@ -288,7 +290,7 @@ func (c *Cluster) writeKubeconfig(token string) error {
 
 // addNodes registers kwok nodes and waits until they are Ready and the
 // controllers have created the default ServiceAccount.
-func (c *Cluster) addNodes(ctx context.Context, kwok *process, n int) error {
+func (c *Cluster) addNodes(ctx context.Context, kwok *proc.Proc, n int) error {
 	kube, err := kubernetes.NewForConfig(c.rest)
 	if err != nil {
 		return err
@@ -313,8 +315,8 @@ func (c *Cluster) addNodes(ctx context.Context, kwok *process, n int) error {
 		}
 	}
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		if kwok.exited() {
-			return false, kwok.failure("exited before nodes were ready")
+		if kwok.Exited() {
+			return false, failure(kwok, "exited before nodes were ready")
 		}
 		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -350,12 +352,12 @@ func hasNotReadyTaint(n corev1.Node) bool {
 }
 
 // waitHTTP polls url until it answers 200, the process dies, or the time is up.
-func waitHTTP(ctx context.Context, p *process, url string, headers map[string]string, timeout time.Duration) error {
+func waitHTTP(ctx context.Context, p *proc.Proc, url string, headers map[string]string, timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: insecureTransport()}
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		if p.exited() {
-			return false, p.failure("exited during start-up")
+		if p.Exited() {
+			return false, failure(p, "exited during start-up")
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		for k, v := range headers {
@@ -372,10 +374,10 @@ func waitHTTP(ctx context.Context, p *process, url string, headers map[string]st
 		return resp.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
-		if p.exited() {
-			return p.failure("exited during start-up")
+		if p.Exited() {
+			return failure(p, "exited during start-up")
 		}
-		return p.failure(fmt.Sprintf("not healthy at %s: %s (%v)", url, tail(last, 500), err))
+		return failure(p, fmt.Sprintf("not healthy at %s: %s (%v)", url, tail(last, 500), err))
 	}
 	return nil
 }

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -216,68 +215,29 @@ func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Clust
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	url := "http://" + addr
 	logPath := filepath.Join(r.work, "syncgate.log")
 	if r.opts.Interactive {
 		logPath = filepath.Join(os.TempDir(), "syncgate-demo.log")
+		_ = os.Remove(logPath)
 	}
-	logf, err := os.Create(logPath)
+	a, err := StartAgent(ctx, bin, addr, logPath, append([]string{
+		"CONFIG_REPO=" + g.HTTPURL("config"),
+		"CLUSTER_NAME=" + Cluster,
+		"MANAGED_NAMESPACES=" + Namespace,
+		"POD_NAMESPACE=" + Namespace,
+		"KUBECONFIG=" + c.KubeconfigPath(),
+		"GIT_SYNC_INTERVAL=10s",
+		"CACHE_DIR=" + filepath.Join(r.work, "cache"),
+		"S3_BUCKET=" + Bucket,
+		"S3_ENDPOINT=" + s3srv.Endpoint(),
+		"PUBLIC_URL=http://" + addr,
+		"WEBHOOK_SECRET=" + secret,
+		"LOG_FORMAT=text",
+	}, s3srv.Env()...))
 	if err != nil {
 		return "", nil, "", err
 	}
-	cmd := exec.Command(bin, "run")
-	cmd.Env = append(append(os.Environ(),
-		"CONFIG_REPO="+g.HTTPURL("config"),
-		"CLUSTER_NAME="+Cluster,
-		"MANAGED_NAMESPACES="+Namespace,
-		"POD_NAMESPACE="+Namespace,
-		"KUBECONFIG="+c.KubeconfigPath(),
-		"GIT_SYNC_INTERVAL=10s",
-		"CACHE_DIR="+filepath.Join(r.work, "cache"),
-		"S3_BUCKET="+Bucket,
-		"S3_ENDPOINT="+s3srv.Endpoint(),
-		"LISTEN_ADDR="+addr,
-		"PUBLIC_URL="+url,
-		"WEBHOOK_SECRET="+secret,
-		"LOG_FORMAT=text",
-	), s3srv.Env()...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return "", nil, "", err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	stop := func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return url, stop, logPath, nil
-		}
-		select {
-		case <-done:
-			return "", nil, "", r.withLog(fmt.Errorf("syncgate exited"), logPath)
-		case <-ctx.Done():
-			stop()
-			return "", nil, "", ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, "", fmt.Errorf("syncgate did not listen on %s", addr)
-		}
-	}
+	return a.URL, func() { a.Stop(15 * time.Second) }, logPath, nil
 }
 
 // wait runs `syncgate wait` and shows its lines.

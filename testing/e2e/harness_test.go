@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
 	"github.com/syncgate/syncgate/testing/s3server"
 )
@@ -101,9 +101,8 @@ type env struct {
 	kube    kubernetes.Interface
 	dyn     dynamic.Interface
 	extra   []string
-	proc    *exec.Cmd
+	agent   *demo.Agent
 	logPath string
-	done    chan struct{}
 }
 
 const cluster1 = "e2e"
@@ -149,66 +148,40 @@ func tail(s string, n int) string {
 	return s
 }
 
-// start runs `syncgate run` and waits until /readyz answers.
+// start runs `syncgate run` and waits until it serves.
 func (e *env) start() {
 	e.t.Helper()
-	logf, err := os.OpenFile(e.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	require.NoError(e.t, err)
-	cmd := exec.Command(syncgateBinary(e.t), "run")
-	cmd.Env = append(append(os.Environ(),
-		"CONFIG_REPO="+e.git.HTTPURL(e.repo.Name),
-		"CLUSTER_NAME="+cluster1,
-		"MANAGED_NAMESPACES="+e.ns,
-		"POD_NAMESPACE="+e.ns,
-		"KUBECONFIG="+e.c.KubeconfigPath(),
+	env := append([]string{
+		"CONFIG_REPO=" + e.git.HTTPURL(e.repo.Name),
+		"CLUSTER_NAME=" + cluster1,
+		"MANAGED_NAMESPACES=" + e.ns,
+		"POD_NAMESPACE=" + e.ns,
+		"KUBECONFIG=" + e.c.KubeconfigPath(),
 		"GIT_SYNC_INTERVAL=2s",
-		"CACHE_DIR="+filepath.Join(e.t.TempDir(), "cache"),
+		"CACHE_DIR=" + filepath.Join(e.t.TempDir(), "cache"),
 		"S3_BUCKET=markers",
-		"S3_ENDPOINT="+e.s3.Endpoint(),
-		"LISTEN_ADDR="+e.addr,
-		"WEBHOOK_SECRET="+e.secret,
+		"S3_ENDPOINT=" + e.s3.Endpoint(),
+		"WEBHOOK_SECRET=" + e.secret,
 		"HEALTH_TIMEOUT=60s",
 		"LOG_FORMAT=text",
 		"LOG_LEVEL=debug",
-	), append(e.s3.Env(), e.extra...)...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	require.NoError(e.t, cmd.Start())
-	e.proc, e.done = cmd, make(chan struct{})
-	go func(done chan struct{}) { _ = cmd.Wait(); logf.Close(); close(done) }(e.done)
-	require.Eventually(e.t, func() bool {
-		select {
-		case <-e.done:
-			b, _ := os.ReadFile(e.logPath)
-			e.t.Fatalf("syncgate exited:\n%s", tail(string(b), 3000))
-		default:
-		}
-		resp, err := http.Get(e.url + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, 30*time.Second, 50*time.Millisecond)
+	}, append(e.s3.Env(), e.extra...)...)
+	a, err := demo.StartAgent(context.Background(), syncgateBinary(e.t), e.addr, e.logPath, env)
+	require.NoError(e.t, err)
+	e.agent = a
 }
 
 // stop ends syncgate with SIGTERM, or SIGKILL when kill is set.
 func (e *env) stop(kill ...bool) {
-	if e.proc == nil {
+	if e.agent == nil {
 		return
 	}
-	sig := syscall.SIGTERM
 	if len(kill) > 0 && kill[0] {
-		sig = syscall.SIGKILL
+		e.agent.Kill()
+	} else {
+		e.agent.Stop(15 * time.Second)
 	}
-	_ = syscall.Kill(-e.proc.Process.Pid, sig)
-	select {
-	case <-e.done:
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-e.proc.Process.Pid, syscall.SIGKILL)
-		<-e.done
-	}
-	e.proc = nil
+	e.agent = nil
 }
 
 // commit writes files (an empty value removes the path) and pushes.

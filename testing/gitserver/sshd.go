@@ -11,19 +11,19 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/syncgate/syncgate/testing/proc"
 )
 
 const sshdPath = "/usr/sbin/sshd"
 
 // sshd is a real OpenSSH server in the foreground, on a loopback port.
 type sshd struct {
-	cmd        *exec.Cmd
-	done       chan struct{}
+	proc       *proc.Proc
 	addr       string
 	user       string
 	clientKey  string
@@ -97,20 +97,11 @@ AllowUsers %s
 	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostPub)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "sshd.log"))
+	p, err := proc.Start("sshd", exec.Command(sshdPath, "-D", "-e", "-f", cfgPath), filepath.Join(dir, "sshd.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(sshdPath, "-D", "-e", "-f", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	s := &sshd{cmd: cmd, done: make(chan struct{}), addr: addr, user: u.Username,
-		clientKey: filepath.Join(dir, "client_ed25519"), knownHosts: known}
-	go func() { _ = cmd.Wait(); logf.Close(); close(s.done) }()
+	s := &sshd{proc: p, addr: addr, user: u.Username, clientKey: filepath.Join(dir, "client_ed25519"), knownHosts: known}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -119,9 +110,8 @@ AllowUsers %s
 			return s, nil
 		}
 		select {
-		case <-s.done:
-			b, _ := os.ReadFile(filepath.Join(dir, "sshd.log"))
-			return nil, fmt.Errorf("sshd exited: %s", b)
+		case <-p.Done():
+			return nil, fmt.Errorf("sshd exited: %s", p.LogTail(3000))
 		case <-ctx.Done():
 			s.stop()
 			return nil, ctx.Err()
@@ -143,12 +133,4 @@ func (s *Server) SSHCommand() string {
 	return fmt.Sprintf("ssh -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes", s.sshd.clientKey, s.sshd.knownHosts)
 }
 
-func (s *sshd) stop() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-}
+func (s *sshd) stop() { s.proc.Stop(5 * time.Second) }

@@ -11,12 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/syncgate/syncgate/testing/proc"
 )
 
 // Options configure a Server.
@@ -33,8 +34,7 @@ type Server struct {
 	access, secret string
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *proc.Proc
 }
 
 const region = "us-east-1"
@@ -77,21 +77,13 @@ func randHex(n int) string {
 func (s *Server) start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	logf, err := os.OpenFile(filepath.Join(s.dir, "versitygw.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	cmd := exec.Command(s.bin, "--port", s.addr, "--quiet", "posix", filepath.Join(s.dir, "data"))
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.access, "ROOT_SECRET_ACCESS_KEY="+s.secret)
+	p, err := proc.Start("versitygw", cmd, filepath.Join(s.dir, "versitygw.log"))
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(s.bin, "--port", s.addr, "--quiet", "posix", filepath.Join(s.dir, "data"))
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.access, "ROOT_SECRET_ACCESS_KEY="+s.secret)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	s.cmd, s.done = cmd, done
+	s.proc = p
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.addr, time.Second)
@@ -100,9 +92,8 @@ func (s *Server) start(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-done:
-			b, _ := os.ReadFile(filepath.Join(s.dir, "versitygw.log"))
-			return fmt.Errorf("versitygw exited: %s", b)
+		case <-p.Done():
+			return fmt.Errorf("versitygw exited: %s", p.LogTail(3000))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -117,17 +108,11 @@ func (s *Server) start(ctx context.Context) error {
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
+	if s.proc == nil {
 		return
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-	s.cmd = nil
+	s.proc.Stop(5 * time.Second)
+	s.proc = nil
 }
 
 // Restart brings a stopped server back on the same port and data.

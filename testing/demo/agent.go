@@ -1,0 +1,50 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/syncgate/syncgate/testing/proc"
+)
+
+// Agent is a running `syncgate run`.
+type Agent struct {
+	*proc.Proc
+	URL string
+}
+
+// StartAgent runs bin with `run` and the given settings (added to this
+// process's environment) and waits until it serves /healthz on addr.
+func StartAgent(ctx context.Context, bin, addr, logPath string, env []string) (*Agent, error) {
+	cmd := exec.Command(bin, "run")
+	cmd.Env = append(append(os.Environ(), "LISTEN_ADDR="+addr), env...)
+	p, err := proc.Start("syncgate", cmd, logPath)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{Proc: p, URL: "http://" + addr}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(a.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return a, nil
+		}
+		select {
+		case <-p.Done():
+			return nil, fmt.Errorf("syncgate exited: %v\n%s", p.Err(), p.LogTail(4000))
+		case <-ctx.Done():
+			p.Stop(15 * time.Second)
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.Stop(15 * time.Second)
+			return nil, fmt.Errorf("syncgate did not listen on %s:\n%s", addr, p.LogTail(4000))
+		}
+	}
+}
