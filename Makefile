@@ -7,7 +7,7 @@ VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo
 LDFLAGS      := -s -w -X main.buildVersion=$(VERSION)
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 60m
-APT_PACKAGES := git openssh-server openssh-client
+APT_PACKAGES := git openssh-server openssh-client curl
 
 .DEFAULT_GOAL := help
 
@@ -20,11 +20,12 @@ build: ## Build bin/syncgate and bin/syncgate-cluster
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 .PHONY: deps
-deps: ## Install the system packages tests need (git, sshd), when missing
+deps: ## Install the system packages tests need (git, sshd, curl), when missing
 	@missing=""; \
 	command -v git >/dev/null || missing="$$missing git"; \
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
