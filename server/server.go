@@ -74,6 +74,7 @@ type Server struct {
 	shutdown chan struct{}
 	m        *metrics
 	verdicts verdictCache
+	hub      hub
 }
 
 type metrics struct {
@@ -128,6 +129,7 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.hub.s = s
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.Use(gin.Recovery(), s.accessLog)
@@ -181,6 +183,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	close(s.shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	select { // parked waiters are told to retry before the listener goes
+	case <-s.hub.drained():
+	case <-sctx.Done():
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}

@@ -306,3 +306,47 @@ func FuzzHooks(f *testing.F) {
 		}
 	})
 }
+
+func TestParkedWaitersOverRealConnections(t *testing.T) {
+	s, vs, _ := newTestServer(t, nil)
+	vs.set("web", version.VersionStatus{Applied: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.RollingOut, Ready: 1, Total: 3}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+	get := func(q string) (int, answer) {
+		resp, err := http.Get(base + "/wait/" + sha('d') + "?namespace=web&" + q)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var a answer
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&a))
+		return resp.StatusCode, a
+	}
+
+	start := time.Now()
+	code, a := get("timeout=300ms")
+	require.Equal(t, 408, code)
+	require.True(t, a.Retry)
+	require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
+	require.Less(t, time.Since(start), 300*time.Millisecond+2*sweepInterval)
+
+	const n = 50
+	codes := make(chan int, n+1)
+	for i := 0; i < n; i++ {
+		go func() { c, _ := get("timeout=30s"); codes <- c }()
+	}
+	go func() { c, _ := get("timeout=30s&progress=true"); codes <- c }()
+	require.Eventually(t, func() bool { return testGauge(s) == n+1 }, 5*time.Second, time.Millisecond, "parked")
+
+	vs.set("web", version.VersionStatus{Applied: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.RollingOut, Ready: 2, Total: 3}}})
+	require.Equal(t, 408, <-codes, "a progress waiter is told of the step")
+	flipped := time.Now()
+	vs.set("web", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
+	for i := 0; i < n; i++ {
+		require.Equal(t, 200, <-codes)
+	}
+	require.Less(t, time.Since(flipped), time.Second)
+	require.Equal(t, 0, testGauge(s))
+}

@@ -169,8 +169,6 @@ func (s *Server) wait(c *gin.Context) {
 		s.respond(c, code, answer{SHA: req.sha, State: stateUnknown, Error: err.Error()})
 		return
 	}
-	s.m.waiters.Inc()
-	defer s.m.waiters.Dec()
 	timer := time.NewTimer(req.timeout)
 	defer timer.Stop()
 	// progress=true: also answer (408, still in progress) as soon as the
@@ -190,26 +188,70 @@ func (s *Server) wait(c *gin.Context) {
 		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
 		if sum := summarize(a); first == "" {
 			first = sum
+			if s.parkConn(c, &parked{sha: full, nss: req.namespaces, start: start, deadline: start.Add(req.timeout), progress: progress, first: sum}) {
+				return
+			}
 		} else if progress && sum != first {
 			a.Retry = true
 			s.respond(c, http.StatusRequestTimeout, a)
 			return
 		}
+		s.m.waiters.Inc()
+		var woken, timedOut bool
 		select {
 		case <-changed:
+			woken = true
 		case <-timer.C:
+			timedOut = true
+		case <-c.Request.Context().Done():
+		case <-s.shutdown:
+		}
+		s.m.waiters.Dec()
+		switch {
+		case woken:
+			continue
+		case timedOut:
 			a.Retry = true
 			s.respond(c, http.StatusRequestTimeout, a)
-			return
-		case <-c.Request.Context().Done():
-			return
-		case <-s.shutdown:
+		case c.Request.Context().Err() != nil: // the client left
+		default:
 			c.Header("Retry-After", "1")
 			a.Retry = true
 			s.respond(c, http.StatusServiceUnavailable, a)
-			return
 		}
+		return
 	}
+}
+
+// parkConn takes an HTTP/1.x connection off its goroutine and hands it to
+// the hub; false when it cannot be taken (HTTP/2, test recorders).
+func (s *Server) parkConn(c *gin.Context, p *parked) bool {
+	if c.Request.ProtoMajor != 1 {
+		return false
+	}
+	select {
+	case <-s.shutdown:
+		return false
+	default:
+	}
+	// Ask the connection underneath: gin's writer claims Hijack always and
+	// counts the response as started even when the hijack fails.
+	u, ok := c.Writer.(interface{ Unwrap() http.ResponseWriter })
+	if !ok {
+		return false
+	}
+	if _, ok := u.Unwrap().(http.Hijacker); !ok {
+		return false
+	}
+	conn, _, err := c.Writer.Hijack()
+	if err != nil {
+		return false
+	}
+	// The server's read and write deadlines stay on a hijacked connection.
+	_ = conn.SetDeadline(time.Time{})
+	p.conn = conn
+	s.hub.park(p)
+	return true
 }
 
 func (s *Server) status(c *gin.Context) {
