@@ -172,3 +172,29 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	d.Kick()
 	require.Never(t, func() bool { return sink.count() > 1 }, 200*time.Millisecond, 10*time.Millisecond, "waits for Retry-After")
 }
+
+// A process killed after recording "deployed" and before reporting it: a new
+// process's deliverer, reading the same ledger, delivers it once.
+func TestOwedReportSurvivesTheProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := newLedger("web")
+	first := &counting{}
+	d1, err := outbox.New(outbox.Options{Ledger: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{first}})
+	require.NoError(t, err)
+	_, err = l.UpdateStatus(ctx, "web", func(st *version.VersionStatus) error {
+		d1.Record(st, status.Update{SHA: sha, State: status.Deployed, Deployments: []string{"web"}})
+		return nil
+	})
+	require.NoError(t, err)
+	// d1 never runs: the process died here.
+
+	second := &counting{}
+	d2, err := outbox.New(outbox.Options{Ledger: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{second}})
+	require.NoError(t, err)
+	go func() { _ = d2.Run(ctx) }()
+	require.Eventually(t, func() bool { return len(l.owed("web")) == 0 }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, 1, second.count())
+	require.Equal(t, status.Deployed, second.calls[0].State)
+	require.Equal(t, 0, first.count())
+}

@@ -151,7 +151,14 @@ func tail(s string, n int) string {
 // start runs `syncgate run` and waits until it serves.
 func (e *env) start() {
 	e.t.Helper()
-	env := append([]string{
+	a, err := demo.StartAgent(context.Background(), syncgateBinary(e.t), e.addr, e.logPath, e.settings())
+	require.NoError(e.t, err)
+	e.agent = a
+}
+
+// settings is the environment syncgate runs with.
+func (e *env) settings() []string {
+	return append([]string{
 		"CONFIG_REPO=" + e.git.HTTPURL(e.repo.Name),
 		"CLUSTER_NAME=" + cluster1,
 		"MANAGED_NAMESPACES=" + e.ns,
@@ -166,9 +173,6 @@ func (e *env) start() {
 		"LOG_FORMAT=text",
 		"LOG_LEVEL=debug",
 	}, append(e.s3.Env(), e.extra...)...)
-	a, err := demo.StartAgent(context.Background(), syncgateBinary(e.t), e.addr, e.logPath, env)
-	require.NoError(e.t, err)
-	e.agent = a
 }
 
 // stop ends syncgate with SIGTERM, or SIGKILL when kill is set.
