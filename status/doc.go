@@ -1,4 +1,5 @@
 // Package status holds the lifecycle of one commit in one namespace (State,
-// Update), the Reporter interface every CI channel implements, and the fan-out
-// and durable outbox that deliver each owed report exactly once in meaning.
+// Update), the Reporter interface every CI channel implements, the errors a
+// reporter returns to steer retries (Permanent, RetryAfter), the short
+// Description forges show, and Multi, a fan-out over several reporters.
 package status

@@ -4,120 +4,101 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-	"unicode/utf8"
 )
 
-// Reporter tells one CI channel about a commit's transition.
+// Reporter tells one CI channel about a commit's transition. Report must be
+// idempotent: the outbox may deliver the same Update again after a crash.
 type Reporter interface {
+	// Name identifies the sink in owed reports, logs and metrics.
 	Name() string
 	Report(ctx context.Context, u Update) error
 }
 
-// permanentError marks a refusal retries cannot fix.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-// Permanent wraps err so the outbox stops retrying it.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err: err}
-}
-
-// IsPermanent reports whether err was marked Permanent.
-func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
-}
-
-// retryAfterError carries the delay a sink asked for (Retry-After, rate limit reset).
-type retryAfterError struct {
-	err   error
-	after time.Duration
-}
-
-func (e *retryAfterError) Error() string { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error { return e.err }
-
-// RetryAfter wraps err with the delay the sink asked for.
-func RetryAfter(err error, d time.Duration) error {
-	if err == nil {
-		return nil
-	}
-	return &retryAfterError{err: err, after: d}
-}
-
-// RetryAfterOf returns the delay a sink asked for, if any.
-func RetryAfterOf(err error) (time.Duration, bool) {
-	var r *retryAfterError
-	if errors.As(err, &r) {
-		return r.after, true
-	}
-	return 0, false
-}
-
-// Description is the short text a commit status shows, at most max runes.
-func Description(u Update, max int) string {
-	var s string
-	switch u.State {
-	case Fetched, Applying:
-		s = "applying"
-	case RollingOut:
-		s = "rolling out"
-		if u.Total > 0 {
-			s = fmt.Sprintf("rolling out (%d/%d ready)", u.Ready, u.Total)
-		}
-	case Deployed:
-		s = "deployed"
-		if d := u.Duration(); d > 0 {
-			s = fmt.Sprintf("deployed in %s", d.Round(time.Second))
-		}
-	case Failed:
-		s = "failed: " + u.Reason
-	case Superseded:
-		switch u.Outcome {
-		case Deployed:
-			s = fmt.Sprintf("deployed by %s", short(u.CarriedBy))
-		case Failed:
-			s = u.Reason
-		default:
-			s = "superseded by " + short(u.CarriedBy)
-		}
-	}
-	if max > 0 && utf8.RuneCountInString(s) > max {
-		r := []rune(s)
-		s = string(r[:max-1]) + "…"
-	}
-	return s
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
-// Fanout reports to several sinks.
+// Fanout reports every update to several sinks.
 type Fanout struct {
 	reporters []Reporter
 }
 
-// Multi reports every update to each reporter.
-func Multi(rs ...Reporter) *Fanout { return &Fanout{reporters: rs} }
+var _ Reporter = (*Fanout)(nil)
+
+// Multi reports every update to each of rs, in order; nil reporters are
+// left out so callers can pass optional sinks directly.
+func Multi(rs ...Reporter) *Fanout {
+	f := &Fanout{}
+	for _, r := range rs {
+		if r != nil {
+			f.reporters = append(f.reporters, r)
+		}
+	}
+	return f
+}
 
 // Reporters are the sinks, in order.
-func (f *Fanout) Reporters() []Reporter { return f.reporters }
+func (f *Fanout) Reporters() []Reporter { return append([]Reporter(nil), f.reporters...) }
 
-// Names are the sinks' names.
+// Names are the sinks' names, in order.
 func (f *Fanout) Names() []string {
 	out := make([]string, 0, len(f.reporters))
 	for _, r := range f.reporters {
 		out = append(out, r.Name())
 	}
 	return out
+}
+
+// Name joins the sinks' names.
+func (f *Fanout) Name() string { return strings.Join(f.Names(), "+") }
+
+// Report tells every sink, even after one fails, and joins the failures,
+// each prefixed with its sink's name. The joined error is Permanent only
+// when every failure is, and carries the longest RetryAfter asked for.
+func (f *Fanout) Report(ctx context.Context, u Update) error {
+	var errs []error
+	permanent := true
+	var after time.Duration
+	for _, r := range f.reporters {
+		err := r.Report(ctx, u)
+		if err == nil {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", r.Name(), err))
+		permanent = permanent && IsPermanent(err)
+		if d, ok := RetryAfterOf(err); ok && d > after {
+			after = d
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	joined := &joinedError{errs: errs}
+	switch {
+	case permanent:
+		return Permanent(joined)
+	case after > 0:
+		return RetryAfter(joined, after)
+	}
+	return joined
+}
+
+// joinedError joins sink failures without letting errors.As find a single
+// sink's Permanent or RetryAfter mark, which would misstate the whole.
+type joinedError struct{ errs []error }
+
+func (e *joinedError) Error() string {
+	msgs := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Is lets errors.Is look through to each sink's error.
+func (e *joinedError) Is(target error) bool {
+	for _, err := range e.errs {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }

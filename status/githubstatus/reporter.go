@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v92/github"
+	"k8s.io/utils/clock"
 
 	"github.com/syncgate/syncgate/status"
 )
@@ -18,45 +20,30 @@ import (
 type Options struct {
 	Client      *github.Client
 	Owner, Repo string
+	// Cluster is the CLUSTER_NAME in the context; when empty, each
+	// update's own Cluster is used.
+	Cluster string
 	// PublicURL, when set, makes each status link to <PublicURL>/status/<sha>.
 	PublicURL string
+	// Clock turns rate-limit reset times into delays (default real time).
+	Clock clock.PassiveClock
 }
 
 // Reporter posts statuses to one repository.
 type Reporter struct{ opts Options }
+
+var _ status.Reporter = (*Reporter)(nil)
 
 // New checks the options.
 func New(opts Options) (*Reporter, error) {
 	if opts.Client == nil || opts.Owner == "" || opts.Repo == "" {
 		return nil, errors.New("githubstatus: client, owner and repo are required")
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	return &Reporter{opts: opts}, nil
-}
-
-// NewClient builds a client for a token or a GitHub App installation, on
-// github.com or the API root given (used as given, e.g. https://ghe/api/v3/).
-func NewClient(apiURL, token string, appID, installationID int64, keyFile string) (*github.Client, error) {
-	var opts []github.ClientOptionsFunc
-	switch {
-	case appID != 0:
-		tr, err := ghinstallation.NewKeyFromFile(http.DefaultTransport, appID, installationID, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("github app: %w", err)
-		}
-		if apiURL != "" {
-			tr.BaseURL = strings.TrimRight(apiURL, "/")
-		}
-		opts = append(opts, github.WithTransport(tr))
-	case token != "":
-		opts = append(opts, github.WithAuthToken(token))
-	default:
-		return nil, errors.New("githubstatus: a token or a GitHub App is required")
-	}
-	if apiURL != "" {
-		u := strings.TrimRight(apiURL, "/") + "/"
-		opts = append(opts, github.WithURLs(&u, &u))
-	}
-	return github.NewClient(opts...)
 }
 
 // Name of the sink.
@@ -65,7 +52,9 @@ func (r *Reporter) Name() string { return "github" }
 // Context is the status context for a namespace.
 func Context(cluster, namespace string) string { return "syncgate/" + cluster + "/" + namespace }
 
-func stateOf(u status.Update) string {
+// State is the GitHub status state for u: pending until final, then
+// success or failure; a superseded commit takes its carrier's outcome.
+func State(u status.Update) string {
 	switch u.Effective() {
 	case status.Deployed:
 		return "success"
@@ -75,69 +64,106 @@ func stateOf(u status.Update) string {
 	return "pending"
 }
 
-// Report posts the update unless GitHub already shows it.
+// Report posts the update unless the latest status of its context already
+// has the same state and description.
 func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if u.State == status.Superseded && u.Outcome == "" {
 		return nil // reported once the carrier's outcome is known
 	}
+	cluster := r.opts.Cluster
+	if cluster == "" {
+		cluster = u.Cluster
+	}
 	want := github.RepoStatus{
-		State:       new(stateOf(u)),
-		Description: new(status.Description(u, 140)),
-		Context:     new(Context(u.Cluster, u.Namespace)),
+		State:       github.Ptr(State(u)),
+		Description: github.Ptr(status.Description(u)),
+		Context:     github.Ptr(Context(cluster, u.Namespace)),
 	}
 	if r.opts.PublicURL != "" {
-		want.TargetURL = new(strings.TrimRight(r.opts.PublicURL, "/") + "/status/" + u.SHA)
+		want.TargetURL = github.Ptr(r.opts.PublicURL + "/status/" + u.SHA)
 	}
-	existing, _, err := r.opts.Client.Repositories.ListStatuses(ctx, r.opts.Owner, r.opts.Repo, u.SHA, &github.ListOptions{PerPage: 100})
+	latest, err := r.latest(ctx, u.SHA, want.GetContext())
 	if err != nil {
-		return r.classify(err)
+		return r.classify(u.SHA, err)
 	}
-	for _, s := range existing { // newest first
-		if s.GetContext() != want.GetContext() {
-			continue
-		}
-		if s.GetState() == want.GetState() && s.GetDescription() == want.GetDescription() {
-			return nil
-		}
-		break
+	if latest != nil && latest.GetState() == want.GetState() && latest.GetDescription() == want.GetDescription() {
+		return nil
 	}
-	_, _, err = r.opts.Client.Repositories.CreateStatus(ctx, r.opts.Owner, r.opts.Repo, u.SHA, want)
-	if err != nil {
-		return r.classify(err)
+	if _, _, err := r.opts.Client.Repositories.CreateStatus(ctx, r.opts.Owner, r.opts.Repo, u.SHA, want); err != nil {
+		return r.classify(u.SHA, err)
 	}
 	return nil
 }
 
-// classify turns GitHub's answers into retry advice.
-func (r *Reporter) classify(err error) error {
+// latest is the newest status of context on sha; GitHub lists newest first.
+func (r *Reporter) latest(ctx context.Context, sha, context string) (*github.RepoStatus, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	for page := 0; page < 10; page++ { // GitHub keeps at most 1,000 statuses per sha and context
+		list, resp, err := r.opts.Client.Repositories.ListStatuses(ctx, r.opts.Owner, r.opts.Repo, sha, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range list {
+			if s.GetContext() == context {
+				return s, nil
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return nil, nil
+}
+
+// classify turns GitHub's answers into retry advice and, for refusals no
+// retry fixes, says what to fix.
+func (r *Reporter) classify(sha string, err error) error {
+	repo := r.opts.Owner + "/" + r.opts.Repo
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
-		return status.RetryAfter(err, time.Until(rl.Rate.Reset.Time)+time.Second)
+		return status.RetryAfter(fmt.Errorf("github rate limit: %w", err), rl.Rate.Reset.Sub(r.opts.Clock.Now())+time.Second)
 	}
 	var abuse *github.AbuseRateLimitError
 	if errors.As(err, &abuse) {
-		return status.RetryAfter(err, abuse.GetRetryAfter())
+		d := abuse.GetRetryAfter()
+		if d <= 0 {
+			d = time.Minute // GitHub asks for at least a minute when it says nothing
+		}
+		return status.RetryAfter(fmt.Errorf("github secondary rate limit: %w", err), d)
+	}
+	var app *ghinstallation.HTTPError
+	if errors.As(err, &app) && app.Response != nil {
+		switch app.Response.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			return status.Permanent(fmt.Errorf("the GitHub App id, installation id or private key is not valid, or the App is not installed on %s: %w", repo, err))
+		}
+		if app.Response.StatusCode >= 500 {
+			return err
+		}
 	}
 	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		repo := r.opts.Owner + "/" + r.opts.Repo
-		switch code := er.Response.StatusCode; {
-		case code == http.StatusTooManyRequests:
-			return status.RetryAfter(err, retryAfter(er.Response))
-		case code == http.StatusUnauthorized:
-			return status.Permanent(fmt.Errorf("GitHub refused the credentials (GITHUB_TOKEN or the App key is not valid): %w", err))
-		case code == http.StatusForbidden, code == http.StatusNotFound:
-			return status.Permanent(fmt.Errorf("repository %s not found, or the token lacks the repo:status permission: %w", repo, err))
-		case code == http.StatusUnprocessableEntity:
-			return status.Permanent(fmt.Errorf("GitHub refused the status for %s: %w", repo, err))
-		}
+	if !errors.As(err, &er) || er.Response == nil {
+		return err // network trouble: retry
+	}
+	switch code := er.Response.StatusCode; {
+	case code == http.StatusTooManyRequests:
+		return status.RetryAfter(err, retryAfter(er.Response))
+	case code == http.StatusUnauthorized:
+		return status.Permanent(fmt.Errorf("GITHUB_TOKEN is not valid (GitHub answered 401 Bad credentials): %w", err))
+	case code == http.StatusForbidden:
+		return status.Permanent(fmt.Errorf("the token may not set statuses on %s: give it the repo:status scope (or Commit statuses: write): %w", repo, err))
+	case code == http.StatusNotFound:
+		return status.Permanent(fmt.Errorf("repository %s not found or token lacks repo:status: %w", repo, err))
+	case code == http.StatusUnprocessableEntity:
+		return status.Permanent(fmt.Errorf("GitHub refused the status of %s in %s (is the commit pushed there?): %w", status.ShortSHA(sha), repo, err))
 	}
 	return err
 }
 
+// retryAfter reads a Retry-After header in seconds, else a minute.
 func retryAfter(resp *http.Response) time.Duration {
-	var secs int
-	if _, err := fmt.Sscan(resp.Header.Get("Retry-After"), &secs); err == nil && secs > 0 {
+	if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && secs >= 0 {
 		return time.Duration(secs) * time.Second
 	}
 	return time.Minute

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,57 +16,57 @@ import (
 
 // Options configure a Reporter.
 type Options struct {
-	Client    *gitlab.Client
-	Project   string // group/subgroup/project
+	Client *gitlab.Client
+	// Project is the project's full path, group/subgroup/project.
+	Project string
+	// Cluster is the CLUSTER_NAME in the status name; when empty, each
+	// update's own Cluster is used.
+	Cluster string
+	// PublicURL, when set, makes each status link to <PublicURL>/status/<sha>.
 	PublicURL string
 }
 
 // Reporter sets statuses on one project.
 type Reporter struct{ opts Options }
 
+var _ status.Reporter = (*Reporter)(nil)
+
 // New checks the options.
 func New(opts Options) (*Reporter, error) {
 	if opts.Client == nil || opts.Project == "" {
 		return nil, errors.New("gitlabstatus: client and project are required")
 	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	return &Reporter{opts: opts}, nil
 }
 
-// NewClient builds a client for gitlab.com or baseURL; retries are left to
-// the outbox, which honours Retry-After.
+// NewClient builds a client for gitlab.com or the self-managed instance at
+// baseURL (GITLAB_URL; /api/v4 is added when missing). The client does not
+// retry: the outbox does, honouring Retry-After.
 func NewClient(baseURL, token string) (*gitlab.Client, error) {
-	opts := []gitlab.ClientOptionFunc{gitlab.WithoutRetries()}
+	if token == "" {
+		return nil, errors.New("gitlabstatus: GITLAB_TOKEN is empty")
+	}
+	opts := []gitlab.ClientOptionFunc{gitlab.WithoutRetries(), gitlab.WithHTTPClient(&http.Client{Timeout: 30 * time.Second})}
 	if baseURL != "" {
 		opts = append(opts, gitlab.WithBaseURL(baseURL))
 	}
-	return gitlab.NewClient(token, opts...)
-}
-
-var scpLike = regexp.MustCompile(`^[^@/]+@[^:/]+:(.+)$`)
-
-// ProjectPath is the project's full path in a repo URL (https, ssh, scp-like).
-func ProjectPath(repoURL string) (string, error) {
-	var p string
-	if m := scpLike.FindStringSubmatch(repoURL); m != nil {
-		p = m[1]
-	} else {
-		u, err := url.Parse(repoURL)
-		if err != nil || u.Path == "" {
-			return "", fmt.Errorf("cannot find a project path in %q", repoURL)
-		}
-		p = u.Path
+	c, err := gitlab.NewClient(token, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gitlabstatus: %w", err)
 	}
-	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
-	if !strings.Contains(p, "/") {
-		return "", fmt.Errorf("cannot find a project path in %q", repoURL)
-	}
-	return p, nil
+	return c, nil
 }
 
 // Name of the sink.
 func (r *Reporter) Name() string { return "gitlab" }
 
-func stateOf(u status.Update) gitlab.BuildStateValue {
+// StatusName is the status name for a namespace.
+func StatusName(cluster, namespace string) string { return "syncgate/" + cluster + "/" + namespace }
+
+// State is the GitLab state for u; a superseded commit takes its carrier's
+// outcome.
+func State(u status.Update) gitlab.BuildStateValue {
 	switch u.Effective() {
 	case status.Deployed:
 		return gitlab.Success
@@ -76,62 +74,97 @@ func stateOf(u status.Update) gitlab.BuildStateValue {
 		return gitlab.Failed
 	case status.RollingOut:
 		return gitlab.Running
-	case status.Superseded:
-		return gitlab.Running
 	}
 	return gitlab.Pending
 }
 
-// Report sets the status unless GitLab already shows that state.
+// Report sets the status unless GitLab already shows that state; GitLab
+// keeps one status per name in a state, so a newer description of the same
+// state (2/3 ready after 1/3) is not sent.
 func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if u.State == status.Superseded && u.Outcome == "" {
+		return nil // reported once the carrier's outcome is known
+	}
+	cluster := r.opts.Cluster
+	if cluster == "" {
+		cluster = u.Cluster
+	}
+	name := StatusName(cluster, u.Namespace)
+	want := State(u)
+	current, err := r.current(ctx, u.SHA, name)
+	if err != nil {
+		return r.classify(u.SHA, err)
+	}
+	if current == string(want) {
 		return nil
 	}
-	name := "syncgate/" + u.Cluster + "/" + u.Namespace
-	state := stateOf(u)
-	current, _, err := r.opts.Client.Commits.GetCommitStatuses(r.opts.Project, u.SHA, &gitlab.GetCommitStatusesOptions{Name: &name}, gitlab.WithContext(ctx))
-	if err != nil {
-		return r.classify(err)
-	}
-	for _, s := range current { // newest first
-		if s.Name == name {
-			if s.Status == string(state) {
-				return nil
-			}
-			break
-		}
-	}
-	opt := &gitlab.SetCommitStatusOptions{State: state, Name: &name, Description: gitlab.Ptr(status.Description(u, 255))}
+	opt := &gitlab.SetCommitStatusOptions{State: want, Name: gitlab.Ptr(name), Description: gitlab.Ptr(status.Description(u))}
 	if r.opts.PublicURL != "" {
-		opt.TargetURL = gitlab.Ptr(strings.TrimRight(r.opts.PublicURL, "/") + "/status/" + u.SHA)
+		opt.TargetURL = gitlab.Ptr(r.opts.PublicURL + "/status/" + u.SHA)
 	}
 	_, _, err = r.opts.Client.Commits.SetCommitStatus(r.opts.Project, u.SHA, opt, gitlab.WithContext(ctx))
-	if err != nil {
-		return r.classify(err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var er *gitlab.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusBadRequest &&
+		strings.Contains(er.Message, "Cannot transition status") {
+		// Another writer may have set the same state since we looked.
+		now, rerr := r.current(ctx, u.SHA, name)
+		if rerr == nil && now == string(want) {
+			return nil
+		}
+		return status.Permanent(fmt.Errorf("GitLab will not move %s of %s from %q to %q: %w", name, status.ShortSHA(u.SHA), now, want, err))
+	}
+	return r.classify(u.SHA, err)
 }
 
-func (r *Reporter) classify(err error) error {
+// current is the state of the latest status named name on sha, or "".
+func (r *Reporter) current(ctx context.Context, sha, name string) (string, error) {
+	list, _, err := r.opts.Client.Commits.GetCommitStatuses(r.opts.Project, sha,
+		&gitlab.GetCommitStatusesOptions{Name: gitlab.Ptr(name), ListOptions: gitlab.ListOptions{PerPage: 100}},
+		gitlab.WithContext(ctx))
+	if err != nil {
+		return "", err
+	}
+	var latest *gitlab.CommitStatus
+	for _, s := range list {
+		if s.Name != name {
+			continue
+		}
+		if latest == nil || s.ID > latest.ID {
+			latest = s
+		}
+	}
+	if latest == nil {
+		return "", nil
+	}
+	return latest.Status, nil
+}
+
+// classify turns GitLab's answers into retry advice and, for refusals no
+// retry fixes, says what to fix.
+func (r *Reporter) classify(sha string, err error) error {
+	if errors.Is(err, gitlab.ErrNotFound) {
+		return status.Permanent(fmt.Errorf("project %s or commit %s not found, or GITLAB_TOKEN cannot see it: %w", r.opts.Project, status.ShortSHA(sha), err))
+	}
 	var er *gitlab.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
-		return err
+		return err // network trouble: retry
 	}
 	switch code := er.Response.StatusCode; {
 	case code == http.StatusTooManyRequests:
 		d := time.Minute
-		if s, e := strconv.Atoi(er.Response.Header.Get("Retry-After")); e == nil && s > 0 {
+		if s, e := strconv.Atoi(strings.TrimSpace(er.Response.Header.Get("Retry-After"))); e == nil && s >= 0 {
 			d = time.Duration(s) * time.Second
 		}
 		return status.RetryAfter(err, d)
 	case code == http.StatusUnauthorized:
-		return status.Permanent(fmt.Errorf("GitLab refused GITLAB_TOKEN: %w", err))
-	case code == http.StatusForbidden, code == http.StatusNotFound:
-		return status.Permanent(fmt.Errorf("project %s not found, or the token lacks the api scope: %w", r.opts.Project, err))
-	case code == http.StatusBadRequest && strings.Contains(er.Message, "Cannot transition status"):
-		return nil // GitLab already holds this state
-	case code >= 400 && code < 500:
-		return status.Permanent(err)
+		return status.Permanent(fmt.Errorf("GITLAB_TOKEN is not valid (GitLab answered 401): %w", err))
+	case code == http.StatusForbidden:
+		return status.Permanent(fmt.Errorf("GITLAB_TOKEN may not set statuses on %s: it needs the api scope and Developer role: %w", r.opts.Project, err))
+	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusConflict:
+		return status.Permanent(fmt.Errorf("GitLab refused the status of %s on %s: %w", status.ShortSHA(sha), r.opts.Project, err))
 	}
 	return err
 }

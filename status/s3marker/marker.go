@@ -7,27 +7,39 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/syncgate/syncgate/status"
 )
 
-// API is the part of the S3 client the reporter uses.
+// API is the part of the S3 client the reporter uses; *s3.Client is one.
 type API interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
-// Options configure a Reporter.
+// Options say where markers go and how to reach S3.
 type Options struct {
+	// Bucket receives the objects (required by New).
 	Bucket string
+	// Prefix is put before every key; empty means keys start at the cluster.
 	Prefix string
+	// Cluster is the CLUSTER_NAME in every key; when empty, each update's
+	// own Cluster is used.
+	Cluster string
+	// Endpoint is an S3-compatible server's URL for NewClient; it turns on
+	// path-style addressing. Empty means AWS.
+	Endpoint string
+	// Region for NewClient; empty means the SDK's (AWS_REGION, profile),
+	// else us-east-1.
+	Region string
 }
 
 // Reporter writes markers and result objects.
@@ -36,32 +48,38 @@ type Reporter struct {
 	opts Options
 }
 
+var _ status.Reporter = (*Reporter)(nil)
+
 // New checks the options.
 func New(api API, opts Options) (*Reporter, error) {
-	if api == nil || opts.Bucket == "" {
-		return nil, errors.New("s3marker: a client and a bucket are required")
+	if api == nil {
+		return nil, errors.New("s3marker: an S3 client is required")
 	}
+	if opts.Bucket == "" {
+		return nil, errors.New("s3marker: a bucket is required (S3_BUCKET)")
+	}
+	opts.Prefix = strings.Trim(opts.Prefix, "/")
 	return &Reporter{api: api, opts: opts}, nil
 }
 
 // NewClient builds an S3 client from the SDK's default credential chain
-// (environment, web identity / IRSA, profile); with an endpoint, path-style
-// addressing for S3-compatible servers.
-func NewClient(ctx context.Context, endpoint, region string) (*s3.Client, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
+// (environment, web identity / IRSA, shared profile); with an Endpoint it
+// uses path-style addressing, as S3-compatible servers expect.
+func NewClient(ctx context.Context, opts Options) (*s3.Client, error) {
+	var load []func(*awsconfig.LoadOptions) error
+	if opts.Region != "" {
+		load = append(load, awsconfig.WithRegion(opts.Region))
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
 	if err != nil {
-		return nil, fmt.Errorf("s3: %w", err)
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
 			o.UsePathStyle = true
 		}
 	}), nil
@@ -70,18 +88,19 @@ func NewClient(ctx context.Context, endpoint, region string) (*s3.Client, error)
 // Name of the sink.
 func (r *Reporter) Name() string { return "s3" }
 
-// Result is the body of _result/<sha>.json.
+// Result is the body of _result/<sha>.json. State is the commit's own
+// state; for a superseded commit, Outcome is what its carrier did.
 type Result struct {
 	SHA         string       `json:"sha"`
 	State       status.State `json:"state"`
-	Reason      string       `json:"reason,omitempty"`
+	Reason      string       `json:"reason"`
 	Cluster     string       `json:"cluster"`
 	Namespace   string       `json:"namespace"`
-	AppliedAt   *time.Time   `json:"appliedAt,omitempty"`
-	FinishedAt  *time.Time   `json:"finishedAt,omitempty"`
+	AppliedAt   *time.Time   `json:"appliedAt"`
+	FinishedAt  *time.Time   `json:"finishedAt"`
 	Deployments []string     `json:"deployments"`
-	CarriedBy   string       `json:"carriedBy,omitempty"`
-	Outcome     status.State `json:"outcome,omitempty"`
+	CarriedBy   string       `json:"carriedBy"`
+	Outcome     status.State `json:"outcome"`
 }
 
 // Effective is what CI acts on: a superseded commit's carrier outcome.
@@ -92,49 +111,74 @@ func (r Result) Effective() status.State {
 	return r.State
 }
 
+// join builds a key from non-empty parts, so an empty prefix leaves no
+// leading slash.
+func join(parts ...string) string {
+	kept := parts[:0:0]
+	for _, p := range parts {
+		if p = strings.Trim(p, "/"); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, "/")
+}
+
 // ResultKey is the key of a commit's result object.
 func ResultKey(prefix, cluster, namespace, sha string) string {
-	return path.Join(prefix, cluster, namespace, "_result", sha+".json")
+	return join(prefix, cluster, namespace, "_result", sha+".json")
 }
 
 // MarkerKey is the key of one Deployment's marker.
 func MarkerKey(prefix, cluster, namespace, deployment, sha string) string {
-	return path.Join(prefix, cluster, namespace, deployment, sha)
+	return join(prefix, cluster, namespace, deployment, sha)
 }
 
-// Report writes nothing until a commit is final; then the markers (when it
-// is deployed) and the result object, skipping a result already written
-// with the same content.
+// Report writes nothing for non-final updates. For a final one it writes
+// the markers (when the commit, or the commit that carried it, deployed)
+// and then the result object, unless the result object already holds the
+// same content: the result goes last, so its presence means the markers
+// are there too, and a replay after a crash writes nothing different.
 func (r *Reporter) Report(ctx context.Context, u status.Update) error {
-	if !u.State.Terminal() || (u.State == status.Superseded && u.Outcome == "") {
+	if !u.State.Terminal() {
 		return nil
 	}
-	res := Result{SHA: u.SHA, State: u.State, Reason: u.Reason, Cluster: u.Cluster, Namespace: u.Namespace,
-		Deployments: u.Deployments, CarriedBy: u.CarriedBy, Outcome: u.Outcome}
-	if res.Deployments == nil {
-		res.Deployments = []string{}
+	if u.State == status.Superseded && u.Outcome == "" {
+		return nil // written once the carrier's outcome is known
 	}
+	cluster := r.opts.Cluster
+	if cluster == "" {
+		cluster = u.Cluster
+	}
+	finished := u.FinishedAt.UTC().Truncate(time.Second)
+	if u.FinishedAt.IsZero() { // the syncer always sets it; a guess beats no marker
+		finished = time.Now().UTC().Truncate(time.Second)
+	}
+	res := Result{SHA: u.SHA, State: u.State, Reason: u.Reason, Cluster: cluster, Namespace: u.Namespace,
+		FinishedAt: &finished, Deployments: append([]string{}, u.Deployments...), CarriedBy: u.CarriedBy, Outcome: u.Outcome}
 	if !u.AppliedAt.IsZero() {
-		t := u.AppliedAt.UTC()
-		res.AppliedAt = &t
-	}
-	finished := u.FinishedAt.UTC()
-	if !u.FinishedAt.IsZero() {
-		res.FinishedAt = &finished
+		applied := u.AppliedAt.UTC().Truncate(time.Second)
+		res.AppliedAt = &applied
 	}
 	body, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
-		return status.Permanent(err)
+		return status.Permanent(fmt.Errorf("encode result of %s: %w", u.SHA, err))
 	}
-	key := ResultKey(r.opts.Prefix, u.Cluster, u.Namespace, u.SHA)
-	if old, err := r.get(ctx, key); err == nil && bytes.Equal(old, body) {
+	body = append(body, '\n')
+	key := ResultKey(r.opts.Prefix, cluster, u.Namespace, u.SHA)
+	old, err := Read(ctx, r.api, r.opts.Bucket, key)
+	switch {
+	case err == nil && bytes.Equal(old, body):
 		return nil
+	case err != nil && !errors.Is(err, ErrNotFound) && !isAccessDenied(err):
+		// Without s3:ListBucket, S3 answers AccessDenied for a missing
+		// object; the write below tells whether access is really denied.
+		return classify(err)
 	}
 	if u.Effective() == status.Deployed {
 		stamp := []byte(finished.Format(time.RFC3339))
 		for _, d := range u.Deployments {
-			for _, sha := range []string{u.SHA, u.SHA[:min(7, len(u.SHA))]} {
-				if err := r.put(ctx, MarkerKey(r.opts.Prefix, u.Cluster, u.Namespace, d, sha), stamp, "text/plain"); err != nil {
+			for _, sha := range []string{u.SHA, status.ShortSHA(u.SHA)} {
+				if err := r.put(ctx, MarkerKey(r.opts.Prefix, cluster, u.Namespace, d, sha), stamp, "text/plain; charset=utf-8"); err != nil {
 					return err
 				}
 			}
@@ -143,6 +187,8 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	return r.put(ctx, key, body, "application/json")
 }
 
+// put writes a private object: no ACL is sent, so the bucket's default
+// (owner only) applies, and buckets that refuse ACLs accept it.
 func (r *Reporter) put(ctx context.Context, key string, body []byte, contentType string) error {
 	_, err := r.api.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(r.opts.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
@@ -154,28 +200,59 @@ func (r *Reporter) put(ctx context.Context, key string, body []byte, contentType
 	return nil
 }
 
-func (r *Reporter) get(ctx context.Context, key string) ([]byte, error) {
-	return Read(ctx, r.api, r.opts.Bucket, key)
-}
+// ErrNotFound is returned by Read and ReadResult when there is no such object.
+var ErrNotFound = errors.New("no such object")
 
 // Read fetches one object's body.
 func Read(ctx context.Context, api API, bucket, key string) ([]byte, error) {
 	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, err
+		var nk *types.NoSuchKey
+		if errors.As(err, &nk) {
+			return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
-	return io.ReadAll(out.Body)
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	return b, nil
 }
 
-// classify marks refusals no retry fixes.
+// ReadResult fetches and decodes a result object; ErrNotFound when the
+// commit has no result yet.
+func ReadResult(ctx context.Context, api API, bucket, key string) (Result, error) {
+	b, err := Read(ctx, api, bucket, key)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return Result{}, fmt.Errorf("decode s3://%s/%s: %w", bucket, key, err)
+	}
+	return res, nil
+}
+
+// classify marks refusals no retry fixes as permanent, saying what to fix.
 func classify(err error) error {
 	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AccessDenied", "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidBucketName":
-			return status.Permanent(fmt.Errorf("%w (check S3_BUCKET and the AWS credentials)", err))
-		}
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch ae.ErrorCode() {
+	case "NoSuchBucket":
+		return status.Permanent(fmt.Errorf("%w (check S3_BUCKET: the bucket does not exist)", err))
+	case "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch":
+		return status.Permanent(fmt.Errorf("%w (check the AWS credentials and that they may s3:GetObject and s3:PutObject in the bucket)", err))
+	case "InvalidBucketName":
+		return status.Permanent(fmt.Errorf("%w (check S3_BUCKET)", err))
 	}
 	return err
+}
+
+func isAccessDenied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied"
 }

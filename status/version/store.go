@@ -2,23 +2,55 @@ package version
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 )
 
-// Store reads and writes the Version of each namespace.
-type Store struct {
-	dyn dynamic.Interface
+// ErrNotFound is returned by UpdateStatus when the namespace has no Version.
+var ErrNotFound = errors.New("version not found")
+
+// StoreOptions tune a Store; the zero value is ready to use.
+//
+// +kubebuilder:object:generate=false
+type StoreOptions struct {
+	// FieldManager names syncgate in managedFields (default "syncgate").
+	FieldManager string
+	// Backoff paces retries of a status write that lost a conflict
+	// (default client-go's retry.DefaultBackoff).
+	Backoff wait.Backoff
 }
 
-// NewStore uses dyn for every call.
-func NewStore(dyn dynamic.Interface) *Store { return &Store{dyn: dyn} }
+// Store reads and writes the Version of each namespace through the dynamic
+// client, so no generated clientset is needed.
+//
+// +kubebuilder:object:generate=false
+type Store struct {
+	dyn  dynamic.Interface
+	opts StoreOptions
+}
+
+// NewStore uses dyn for every call. At most one StoreOptions may be given.
+func NewStore(dyn dynamic.Interface, opts ...StoreOptions) *Store {
+	var o StoreOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.FieldManager == "" {
+		o.FieldManager = "syncgate"
+	}
+	if o.Backoff.Steps == 0 {
+		o.Backoff = retry.DefaultBackoff
+	}
+	return &Store{dyn: dyn, opts: o}
+}
 
 // FromUnstructured converts what the API or an informer returns.
 func FromUnstructured(u *unstructured.Unstructured) (*Version, error) {
@@ -29,19 +61,24 @@ func FromUnstructured(u *unstructured.Unstructured) (*Version, error) {
 	return v, nil
 }
 
-func toUnstructured(v *Version) (*unstructured.Unstructured, error) {
+// ToUnstructured converts v for the dynamic client, with its kind set.
+func ToUnstructured(v *Version) (*unstructured.Unstructured, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(v)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode Version %s/%s: %w", v.Namespace, v.Name, err)
 	}
 	u := &unstructured.Unstructured{Object: m}
 	u.SetGroupVersionKind(Kind)
 	return u, nil
 }
 
-// Get returns the namespace's Version, or nil when there is none.
+func (s *Store) client(namespace string) dynamic.ResourceInterface {
+	return s.dyn.Resource(Resource).Namespace(namespace)
+}
+
+// Get returns the namespace's Version, or nil and no error when there is none.
 func (s *Store) Get(ctx context.Context, namespace string) (*Version, error) {
-	u, err := s.dyn.Resource(Resource).Namespace(namespace).Get(ctx, Name, metav1.GetOptions{})
+	u, err := s.client(namespace).Get(ctx, Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -51,61 +88,80 @@ func (s *Store) Get(ctx context.Context, namespace string) (*Version, error) {
 	return FromUnstructured(u)
 }
 
-// Ensure creates the namespace's Version when missing and keeps its spec.
+// Ensure creates the namespace's Version when missing, and brings its spec
+// to spec when it differs; the status is left alone.
 func (s *Store) Ensure(ctx context.Context, namespace string, spec VersionSpec) (*Version, error) {
-	v, err := s.Get(ctx, namespace)
-	if err != nil {
-		return nil, err
-	}
-	if v == nil {
-		u, err := toUnstructured(&Version{ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: namespace}, Spec: spec})
-		if err != nil {
-			return nil, err
-		}
-		created, err := s.dyn.Resource(Resource).Namespace(namespace).Create(ctx, u, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			return s.Ensure(ctx, namespace, spec)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create Version %s/%s: %w", namespace, Name, err)
-		}
-		return FromUnstructured(created)
-	}
-	if v.Spec == spec {
-		return v, nil
-	}
-	v.Spec = spec
-	u, err := toUnstructured(v)
-	if err != nil {
-		return nil, err
-	}
-	updated, err := s.dyn.Resource(Resource).Namespace(namespace).Update(ctx, u, metav1.UpdateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("update Version %s/%s: %w", namespace, Name, err)
-	}
-	return FromUnstructured(updated)
-}
-
-// UpdateStatus applies fn to the latest status and writes it through the
-// status subresource, retrying on conflicts.
-func (s *Store) UpdateStatus(ctx context.Context, namespace string, fn func(*VersionStatus) error) (*Version, error) {
 	var out *Version
-	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+	err := retry.RetryOnConflict(s.opts.Backoff, func() error {
 		v, err := s.Get(ctx, namespace)
 		if err != nil {
 			return err
 		}
 		if v == nil {
-			return fmt.Errorf("version %s/%s does not exist", namespace, Name)
+			out, err = s.create(ctx, namespace, spec)
+			if apierrors.IsAlreadyExists(err) {
+				// Another writer created it between our read and create:
+				// read again, as after a conflict.
+				return apierrors.NewConflict(Resource.GroupResource(), Name, err)
+			}
+			return err
+		}
+		if v.Spec == spec {
+			out = v
+			return nil
+		}
+		v.Spec = spec
+		u, err := ToUnstructured(v)
+		if err != nil {
+			return err
+		}
+		updated, err := s.client(namespace).Update(ctx, u, metav1.UpdateOptions{FieldManager: s.opts.FieldManager})
+		if err != nil {
+			return err
+		}
+		out, err = FromUnstructured(updated)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure Version %s/%s: %w", namespace, Name, err)
+	}
+	return out, nil
+}
+
+func (s *Store) create(ctx context.Context, namespace string, spec VersionSpec) (*Version, error) {
+	u, err := ToUnstructured(&Version{ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: namespace}, Spec: spec})
+	if err != nil {
+		return nil, err
+	}
+	created, err := s.client(namespace).Create(ctx, u, metav1.CreateOptions{FieldManager: s.opts.FieldManager})
+	if err != nil {
+		return nil, err
+	}
+	return FromUnstructured(created)
+}
+
+// UpdateStatus applies fn to the latest status and writes it through the
+// status subresource, reading again and re-applying fn when another writer
+// got there first. fn may run more than once and must only change st. An
+// error from fn aborts the update and is returned as is (wrapped).
+func (s *Store) UpdateStatus(ctx context.Context, namespace string, fn func(*VersionStatus) error) (*Version, error) {
+	var out *Version
+	err := retry.RetryOnConflict(s.opts.Backoff, func() error {
+		v, err := s.Get(ctx, namespace)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			return ErrNotFound
 		}
 		if err := fn(&v.Status); err != nil {
 			return err
 		}
-		u, err := toUnstructured(v)
+		u, err := ToUnstructured(v)
 		if err != nil {
 			return err
 		}
-		updated, err := s.dyn.Resource(Resource).Namespace(namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+		updated, err := s.client(namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: s.opts.FieldManager})
 		if err != nil {
 			return err
 		}
@@ -116,4 +172,20 @@ func (s *Store) UpdateStatus(ctx context.Context, namespace string, fn func(*Ver
 		return nil, fmt.Errorf("update status of Version %s/%s: %w", namespace, Name, err)
 	}
 	return out, nil
+}
+
+// List returns the reports still owed in namespace (none when it has no
+// Version yet). With Update it makes a Store the outbox's ledger.
+func (s *Store) List(ctx context.Context, namespace string) ([]OwedReport, error) {
+	v, err := s.Get(ctx, namespace)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return v.Status.Owed, nil
+}
+
+// Update is UpdateStatus for callers that need no result.
+func (s *Store) Update(ctx context.Context, namespace string, fn func(*VersionStatus) error) error {
+	_, err := s.UpdateStatus(ctx, namespace, fn)
+	return err
 }

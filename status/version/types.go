@@ -124,9 +124,12 @@ type InventoryEntry struct {
 
 // OwedReport is one transition recorded for a sink and not yet delivered.
 type OwedReport struct {
-	Sink  string       `json:"sink"`
-	SHA   string       `json:"sha"`
-	State status.State `json:"state"`
+	Sink string `json:"sink"`
+	// Cluster is the CLUSTER_NAME the report speaks for.
+	// +optional
+	Cluster string       `json:"cluster,omitempty"`
+	SHA     string       `json:"sha"`
+	State   status.State `json:"state"`
 	// +optional
 	Reason string `json:"reason,omitempty"`
 	// +optional

@@ -1,0 +1,109 @@
+package outbox
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// MaxOwedPerSink bounds the reports owed to one sink in one namespace, so a
+// sink that stays down or refuses for days cannot grow the Version without
+// end. Past it the oldest refused reports go first, then the oldest
+// non-final ones, then the oldest.
+const MaxOwedPerSink = 100
+
+// Record adds to st one report of u per sink. Call it inside the status
+// update that records the transition, so the transition and the reports it
+// owes are written together.
+//
+// Only the latest meaning matters: a report not yet delivered for the same
+// commit and sink is replaced by the newer transition, except that a final
+// report (deployed, failed, superseded) is never replaced by a non-final
+// one; the non-final one then queues behind it.
+func Record(st *version.VersionStatus, u status.Update, sinks []string) {
+	for _, sink := range sinks {
+		o := owedOf(sink, u)
+		i := lastOwed(st.Owed, sink, u.SHA)
+		if i < 0 || (st.Owed[i].State.Terminal() && !u.State.Terminal()) {
+			st.Owed = append(st.Owed, o)
+			bound(st, sink)
+			continue
+		}
+		st.Owed[i] = o
+	}
+}
+
+func lastOwed(owed []version.OwedReport, sink, sha string) int {
+	for i := len(owed) - 1; i >= 0; i-- {
+		if owed[i].Sink == sink && owed[i].SHA == sha {
+			return i
+		}
+	}
+	return -1
+}
+
+// bound drops reports of sink beyond MaxOwedPerSink.
+func bound(st *version.VersionStatus, sink string) {
+	count := 0
+	for _, o := range st.Owed {
+		if o.Sink == sink {
+			count++
+		}
+	}
+	for ; count > MaxOwedPerSink; count-- {
+		victim := -1
+		for _, pick := range []func(version.OwedReport) bool{
+			func(o version.OwedReport) bool { return o.Permanent },
+			func(o version.OwedReport) bool { return !o.State.Terminal() },
+			func(version.OwedReport) bool { return true },
+		} {
+			for i, o := range st.Owed {
+				if o.Sink == sink && pick(o) {
+					victim = i
+					break
+				}
+			}
+			if victim >= 0 {
+				break
+			}
+		}
+		st.Owed = append(st.Owed[:victim], st.Owed[victim+1:]...)
+	}
+}
+
+func owedOf(sink string, u status.Update) version.OwedReport {
+	o := version.OwedReport{Sink: sink, Cluster: u.Cluster, SHA: u.SHA, State: u.State, Reason: u.Reason,
+		CarriedBy: u.CarriedBy, Outcome: u.Outcome, Ready: int32(u.Ready), Total: int32(u.Total)}
+	if len(u.Deployments) > 0 {
+		o.Deployments = append([]string(nil), u.Deployments...)
+	}
+	o.AppliedAt = stamp(u.AppliedAt)
+	o.FinishedAt = stamp(u.FinishedAt)
+	return o
+}
+
+// stamp keeps whole seconds in UTC, as the API server stores them, so a
+// report reads the same before and after a round trip.
+func stamp(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
+	return &mt
+}
+
+// updateOf rebuilds the Update an owed report was recorded from.
+func updateOf(namespace string, o version.OwedReport) status.Update {
+	u := status.Update{Cluster: o.Cluster, Namespace: namespace, SHA: o.SHA, State: o.State, Reason: o.Reason,
+		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total)}
+	if o.AppliedAt != nil {
+		u.AppliedAt = o.AppliedAt.Time
+	}
+	if o.FinishedAt != nil {
+		u.FinishedAt = o.FinishedAt.Time
+	}
+	return u
+}

@@ -1,0 +1,151 @@
+package status_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/status"
+)
+
+const (
+	sha     = "0123456789abcdef0123456789abcdef01234567"
+	carrier = "abc1234def5678abc1234def5678abc1234def56"
+)
+
+func TestDescription(t *testing.T) {
+	applied := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	long := "Deployment web: pod web-7d9 container web: CrashLoopBackOff: back-off 5m0s restarting failed container\n" + strings.Repeat("x", 200)
+	for _, tc := range []struct {
+		name string
+		u    status.Update
+		want string
+	}{
+		{"fetched", status.Update{State: status.Fetched}, "applying"},
+		{"applying", status.Update{State: status.Applying}, "applying"},
+		{"rolling out without counts", status.Update{State: status.RollingOut}, "rolling out"},
+		{"rolling out", status.Update{State: status.RollingOut, Ready: 2, Total: 3}, "rolling out (2/3 ready)"},
+		{"deployed", status.Update{State: status.Deployed, AppliedAt: applied, FinishedAt: applied.Add(42 * time.Second)}, "deployed in 42s"},
+		{"deployed in minutes", status.Update{State: status.Deployed, AppliedAt: applied, FinishedAt: applied.Add(125400 * time.Millisecond)}, "deployed in 2m5s"},
+		{"deployed without times", status.Update{State: status.Deployed}, "deployed"},
+		{"failed", status.Update{State: status.Failed, Reason: "health timeout: Deployment web 1/3 ready"}, "health timeout: Deployment web 1/3 ready"},
+		{"failed without reason", status.Update{State: status.Failed}, "failed"},
+		{"failed with a long reason", status.Update{State: status.Failed, Reason: long},
+			"Deployment web: pod web-7d9 container web: CrashLoopBackOff: back-off 5m0s restarting failed container " + strings.Repeat("x", 36) + "…"},
+		{"superseded deployed", status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, AppliedAt: applied, FinishedAt: applied.Add(42 * time.Second)}, "deployed by abc1234 in 42s"},
+		{"superseded failed", status.Update{State: status.Superseded, Outcome: status.Failed, CarriedBy: carrier, Reason: "ImagePullBackOff"}, "failed in abc1234: ImagePullBackOff"},
+		{"superseded, outcome unknown", status.Update{State: status.Superseded, CarriedBy: carrier}, "superseded by abc1234"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := tc.u
+			u.SHA = sha
+			got := status.Description(u)
+			require.Equal(t, tc.want, got)
+			require.LessOrEqual(t, utf8.RuneCountInString(got), status.MaxDescription)
+		})
+	}
+}
+
+func TestErrorMarks(t *testing.T) {
+	base := errors.New("401 Bad credentials")
+	for _, tc := range []struct {
+		name      string
+		err       error
+		permanent bool
+		after     time.Duration
+		hasAfter  bool
+	}{
+		{"plain", base, false, 0, false},
+		{"permanent", status.Permanent(base), true, 0, false},
+		{"wrapped permanent", fmt.Errorf("post status: %w", status.Permanent(base)), true, 0, false},
+		{"retry after", status.RetryAfter(base, 30*time.Second), false, 30 * time.Second, true},
+		{"wrapped retry after", fmt.Errorf("put: %w", status.RetryAfter(base, time.Minute)), false, time.Minute, true},
+		{"negative delay", status.RetryAfter(base, -time.Second), false, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.permanent, status.IsPermanent(tc.err))
+			d, ok := status.RetryAfterOf(tc.err)
+			require.Equal(t, tc.hasAfter, ok)
+			require.Equal(t, tc.after, d)
+			require.ErrorIs(t, tc.err, base)
+			require.Equal(t, base.Error(), tc.err.Error()[len(tc.err.Error())-len(base.Error()):])
+		})
+	}
+	require.NoError(t, status.Permanent(nil))
+	require.NoError(t, status.RetryAfter(nil, time.Second))
+}
+
+type fake struct {
+	name  string
+	err   error
+	calls []status.Update
+}
+
+func (f *fake) Name() string { return f.name }
+func (f *fake) Report(_ context.Context, u status.Update) error {
+	f.calls = append(f.calls, u)
+	return f.err
+}
+
+func TestMulti(t *testing.T) {
+	ctx := context.Background()
+	u := status.Update{SHA: sha, State: status.Deployed}
+	refused := errors.New("AccessDenied")
+	for _, tc := range []struct {
+		name      string
+		errs      []error
+		wantErr   []string
+		permanent bool
+		after     time.Duration
+	}{
+		{"all deliver", []error{nil, nil, nil}, nil, false, 0},
+		{"one transient", []error{nil, errors.New("connection refused"), nil}, []string{"b: connection refused"}, false, 0},
+		{"all permanent", []error{status.Permanent(refused), status.Permanent(refused), status.Permanent(refused)}, []string{"a: AccessDenied", "b: AccessDenied", "c: AccessDenied"}, true, 0},
+		{"permanent and transient", []error{status.Permanent(refused), errors.New("502"), nil}, []string{"a: AccessDenied", "b: 502"}, false, 0},
+		{"longest retry after", []error{status.RetryAfter(errors.New("429"), time.Second), status.RetryAfter(errors.New("429"), time.Minute), nil}, []string{"a: 429", "b: 429"}, false, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, c := &fake{name: "a", err: tc.errs[0]}, &fake{name: "b", err: tc.errs[1]}, &fake{name: "c", err: tc.errs[2]}
+			m := status.Multi(a, nil, b, c)
+			require.Equal(t, []string{"a", "b", "c"}, m.Names())
+			require.Equal(t, "a+b+c", m.Name())
+			err := m.Report(ctx, u)
+			for _, f := range []*fake{a, b, c} {
+				require.Equal(t, []status.Update{u}, f.calls, "every sink is told, whatever the others answer")
+			}
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.wantErr {
+				require.Contains(t, err.Error(), w)
+			}
+			require.Equal(t, tc.permanent, status.IsPermanent(err))
+			d, _ := status.RetryAfterOf(err)
+			require.Equal(t, tc.after, d)
+		})
+	}
+}
+
+func TestStates(t *testing.T) {
+	for _, tc := range []struct {
+		s        status.State
+		terminal bool
+	}{
+		{status.Fetched, false}, {status.Applying, false}, {status.RollingOut, false},
+		{status.Deployed, true}, {status.Failed, true}, {status.Superseded, true},
+	} {
+		require.Equal(t, tc.terminal, tc.s.Terminal(), tc.s)
+		require.True(t, tc.s.Valid(), tc.s)
+	}
+	require.False(t, status.State("done").Valid())
+	u := status.Update{State: status.Superseded, Outcome: status.Failed}
+	require.Equal(t, status.Failed, u.Effective())
+}

@@ -1,0 +1,82 @@
+package version
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MaxHistory bounds History; entries still referenced by an owed report are
+// kept beyond it until the report is delivered.
+const MaxHistory = 50
+
+// Record upserts c into History by sha. A new commit goes first (History is
+// newest first); a known one is updated where it stands, keeping the fetch
+// and apply times c leaves unset. History is then trimmed from the oldest
+// end to MaxHistory, sparing commits an owed report still speaks of.
+func (st *VersionStatus) Record(c Commit) {
+	if old := st.Find(c.SHA); old != nil {
+		if c.FetchedAt == nil {
+			c.FetchedAt = old.FetchedAt
+		}
+		if c.AppliedAt == nil {
+			c.AppliedAt = old.AppliedAt
+		}
+		*old = c
+	} else {
+		st.History = append([]Commit{c}, st.History...)
+	}
+	st.trimHistory()
+}
+
+func (st *VersionStatus) trimHistory() {
+	excess := len(st.History) - MaxHistory
+	if excess <= 0 {
+		return
+	}
+	owed := make(map[string]bool, len(st.Owed))
+	for _, o := range st.Owed {
+		owed[o.SHA] = true
+	}
+	// Walk from the oldest end, dropping unreferenced entries until enough
+	// are gone; what is kept stays in order.
+	drop := make([]bool, len(st.History))
+	for i := len(st.History) - 1; i >= 0 && excess > 0; i-- {
+		if !owed[st.History[i].SHA] {
+			drop[i] = true
+			excess--
+		}
+	}
+	kept := st.History[:0]
+	for i, c := range st.History {
+		if !drop[i] {
+			kept = append(kept, c)
+		}
+	}
+	clear(st.History[len(kept):])
+	st.History = kept
+}
+
+// Find returns the History entry of sha (full form), or nil; the pointer
+// may be used to change the entry in place.
+func (st *VersionStatus) Find(sha string) *Commit {
+	if sha == "" {
+		return nil
+	}
+	for i := range st.History {
+		if st.History[i].SHA == sha {
+			return &st.History[i]
+		}
+	}
+	return nil
+}
+
+// SetCondition sets or updates a condition, moving its transition time only
+// when its status changes; it reports whether anything changed.
+func (st *VersionStatus) SetCondition(c metav1.Condition) bool {
+	return meta.SetStatusCondition(&st.Conditions, c)
+}
+
+// Condition returns the condition of the given type, or nil.
+func (st *VersionStatus) Condition(conditionType string) *metav1.Condition {
+	return meta.FindStatusCondition(st.Conditions, conditionType)
+}
