@@ -83,6 +83,9 @@ func run(n int) error {
 				return fmt.Errorf("kubectl: %w: %s", err, tail(string(out)))
 			}
 			rows = append(rows, row{name: name, took: time.Since(start), total: -1, mutating: -1})
+			if err := settle(ctx, kube, "bench-kubectl"); err != nil {
+				return err
+			}
 		}
 	} else {
 		fmt.Fprintln(os.Stderr, "kubectl not found: its rows are left out")
@@ -120,9 +123,35 @@ func run(n int) error {
 		}
 		inv = res.Inventory
 		rows = append(rows, row{name: name, took: time.Since(start), total: counter.Total.Load(), mutating: counter.Mutating.Load()})
+		if err := settle(ctx, kube, "bench-syncgate"); err != nil {
+			return err
+		}
 	}
 	print(n, rows)
 	return nil
+}
+
+// settle waits until the controllers have rolled out every Deployment of ns,
+// so the next scenario does not share the cores with the previous one's pods.
+func settle(ctx context.Context, kube kubernetes.Interface, ns string) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		list, err := kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, d := range list.Items {
+			if d.Status.ObservedGeneration >= d.Generation && d.Status.ReadyReplicas == *d.Spec.Replicas {
+				ready++
+			}
+		}
+		if ready == len(list.Items) {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("deployments in %s did not settle", ns)
 }
 
 func print(n int, rows []row) {

@@ -246,6 +246,9 @@ func (a *Applier) Apply(ctx context.Context, namespace string, objs []*unstructu
 			}
 		}
 	}
+	// Workloads go last: what they mount and expose exists before their pods
+	// start, and the controllers' work on them does not slow the rest.
+	sort.SliceStable(rest, func(i, j int) bool { return !isWorkload(rest[i].ref) && isWorkload(rest[j].ref) })
 	if err := a.send(ctx, rest, true); err != nil {
 		return nil, err
 	}
@@ -268,6 +271,14 @@ func (a *Applier) Apply(ctx context.Context, namespace string, objs []*unstructu
 	sortRefs(res.Applied)
 	sortRefs(res.Pruned)
 	return res, nil
+}
+
+func isWorkload(r ObjectRef) bool {
+	switch r.Group + "/" + r.Kind {
+	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "batch/Job", "batch/CronJob":
+		return true
+	}
+	return false
 }
 
 func isFoundation(r ObjectRef) bool {
