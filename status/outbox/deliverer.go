@@ -133,6 +133,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if wait <= 0 {
+			continue
+		}
 		t := d.opts.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -196,9 +199,13 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 			wait = min(wait, gate.Sub(now))
 			continue
 		}
+		rearmed := d.refusedBefore(o.Sink)
 		switch retry, delivered := d.attempt(ctx, ns, r, o); {
 		case delivered:
 			left[o.Sink]--
+			if rearmed {
+				wait = 0 // reports the sink refused earlier are due now
+			}
 		case retry > 0:
 			wait = min(wait, retry)
 		}
@@ -247,6 +254,16 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 	d.update(ctx, ns, log, func(st *version.VersionStatus) { failed(st, o, err) })
 	log.Warn("report not delivered; will retry", "retry_in", delay.String(), "attempts", o.Attempts+1, "err", err)
 	return delay, false
+}
+
+// refusedBefore reports whether the sink refused a report in this process.
+func (d *Deliverer) refusedBefore(sink string) bool {
+	for k := range d.tried {
+		if strings.HasPrefix(k, sink+"\x00") {
+			return true
+		}
+	}
+	return false
 }
 
 // forgetRefusals lets reports the sink refused be tried again: it just

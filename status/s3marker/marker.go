@@ -244,7 +244,8 @@ func classify(err error) error {
 	switch ae.ErrorCode() {
 	case "NoSuchBucket":
 		return status.Permanent(fmt.Errorf("%w (check S3_BUCKET: the bucket does not exist)", err))
-	case "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch":
+	case "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+		"XAdminUserNotFound": // versitygw's answer to an unknown access key
 		return status.Permanent(fmt.Errorf("%w (check the AWS credentials and that they may s3:GetObject and s3:PutObject in the bucket)", err))
 	case "InvalidBucketName":
 		return status.Permanent(fmt.Errorf("%w (check S3_BUCKET)", err))
