@@ -6,27 +6,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestProviderChoice(t *testing.T) {
-	cases := []struct {
-		cfg  config
-		want string
-	}{
-		{config{Repo: "https://github.com/acme/config.git"}, "github"},
-		{config{Repo: "git@gitlab.com:acme/team/config.git"}, "gitlab"},
-		{config{Repo: "https://ghe.example.com/acme/config.git", GitHubAPIURL: "https://ghe.example.com/api/v3/"}, "github"},
-		{config{Repo: "https://git.example.com/acme/config.git", GitLabURL: "https://git.example.com"}, "gitlab"},
-		{config{Repo: "https://git.example.com/acme/config.git"}, "none"},
-		{config{Repo: "https://github.com/acme/config.git", StatusProvider: "none"}, "none"},
-	}
-	for _, tc := range cases {
-		require.Equal(t, tc.want, provider(&tc.cfg), tc.cfg.Repo)
-	}
-	r, why, err := chooseForge(&config{Repo: "https://github.com/acme/config.git"})
+func TestCommitStatusesFollowTheSettings(t *testing.T) {
+	r, why, err := chooseForge(&config{Repo: "https://github.com/acme/config.git", Cluster: "c"})
 	require.NoError(t, err)
 	require.Nil(t, r)
-	require.Contains(t, why, "GITHUB_TOKEN")
-	r, why, err = chooseForge(&config{Repo: "git@github.com:acme/config.git", GitHubToken: "t"})
+	require.NotEmpty(t, why, "one line says why statuses are off")
+
+	r, _, err = chooseForge(&config{Repo: "git@github.com:acme/config.git", Cluster: "c", GitHubToken: "t"})
 	require.NoError(t, err)
 	require.NotNil(t, r)
-	require.Equal(t, "github acme/config", why)
+	require.Equal(t, "github", r.Name())
+
+	r, _, err = chooseForge(&config{Repo: "https://git.example.com/team/config.git", Cluster: "c", GitLabURL: "https://git.example.com", GitLabToken: "t"})
+	require.NoError(t, err)
+	require.NotNil(t, r)
+	require.Equal(t, "gitlab", r.Name())
 }

@@ -113,7 +113,7 @@ func waitS3(cmd *cobra.Command, sha, s3URL, endpoint, cluster, namespace string,
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
-	client, err := s3marker.NewClient(cmd.Context(), endpoint, "")
+	client, err := s3marker.NewClient(cmd.Context(), s3marker.Options{Endpoint: endpoint})
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}

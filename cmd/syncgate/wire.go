@@ -67,7 +67,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	if err != nil {
 		return nil, err
 	}
-	deliverer, err := outbox.New(outbox.Options{Ledger: store, Namespaces: cfg.Namespaces, Reporters: reporters,
+	deliverer, err := outbox.NewDeliverer(outbox.Options{Store: store, Namespaces: cfg.Namespaces, Reporters: reporters,
 		Logger: logger.With("component", "report"), Metrics: reg})
 	if err != nil {
 		return nil, err
@@ -100,11 +100,12 @@ func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]st
 	var rs []status.Reporter
 	var desc []string
 	if cfg.S3Bucket != "" {
-		client, err := s3marker.NewClient(ctx, cfg.S3Endpoint, cfg.S3Region)
+		opts := s3marker.Options{Bucket: cfg.S3Bucket, Prefix: cfg.S3Prefix, Cluster: cfg.Cluster, Endpoint: cfg.S3Endpoint, Region: cfg.S3Region}
+		client, err := s3marker.NewClient(ctx, opts)
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := s3marker.New(client, s3marker.Options{Bucket: cfg.S3Bucket, Prefix: cfg.S3Prefix})
+		r, err := s3marker.New(client, opts)
 		if err != nil {
 			return nil, nil, err
 		}
