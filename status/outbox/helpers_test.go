@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -156,3 +157,5 @@ func idle(t *testing.T, fc *testingclock.FakeClock, cond func() bool, msgAndArgs
 	t.Helper()
 	require.Eventually(t, func() bool { return cond() && fc.HasWaiters() }, 20*time.Second, 2*time.Millisecond, msgAndArgs...)
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
