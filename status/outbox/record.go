@@ -100,10 +100,10 @@ func updateOf(namespace string, o version.OwedReport) status.Update {
 	u := status.Update{Cluster: o.Cluster, Namespace: namespace, SHA: o.SHA, State: o.State, Reason: o.Reason,
 		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total)}
 	if o.AppliedAt != nil {
-		u.AppliedAt = o.AppliedAt.Time
+		u.AppliedAt = o.AppliedAt.UTC()
 	}
 	if o.FinishedAt != nil {
-		u.FinishedAt = o.FinishedAt.Time
+		u.FinishedAt = o.FinishedAt.UTC()
 	}
 	return u
 }
