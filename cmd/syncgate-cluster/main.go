@@ -5,6 +5,11 @@
 //	syncgate-cluster build   build (or find cached) etcd, kube-*, kwok, versitygw
 //	syncgate-cluster up      start a control plane in the background, print KUBECONFIG
 //	syncgate-cluster down    stop it and remove its data
+//
+// up re-executes itself as a detached supervisor (`serve`, in a session of
+// its own) that runs the control plane until down sends it SIGTERM. The state
+// directory (--dir) holds the supervisor's pid, the control plane's pids, the
+// kubeconfig path and the logs.
 package main
 
 import (
@@ -35,7 +40,7 @@ func run(args []string) int {
 	dir := fs.String("dir", filepath.Join(def, "syncgate", "cluster"), "state directory of the background control plane")
 	nodes := fs.Int("nodes", 3, "number of kwok nodes")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: syncgate-cluster [--dir D] [--nodes N] build|up|down")
+		fmt.Fprintln(fs.Output(), "usage: syncgate-cluster build|up|down [--dir D] [--nodes N]")
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
@@ -51,7 +56,7 @@ func run(args []string) int {
 	var err error
 	switch cmd {
 	case "build":
-		err = build(ctx)
+		err = build(ctx, cluster.Etcd, cluster.Kube, cluster.Kwok, s3server.Versitygw)
 	case "up":
 		err = up(ctx, *dir, *nodes)
 	case "down":
@@ -71,8 +76,8 @@ func run(args []string) int {
 
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
-func build(ctx context.Context) error {
-	for _, t := range []cluster.Tool{cluster.Etcd, cluster.Kube, cluster.Kwok, s3server.Versitygw} {
+func build(ctx context.Context, tools ...cluster.Tool) error {
+	for _, t := range tools {
 		start := time.Now()
 		d, err := t.Ensure(ctx, logf)
 		if err != nil {
@@ -83,18 +88,27 @@ func build(ctx context.Context) error {
 	return nil
 }
 
-// up starts `serve` detached from this terminal and waits until it reports
+// State files in the state directory.
+const (
+	pidFile        = "pid"             // the supervisor
+	pidsFile       = "pids"            // the control plane's processes
+	kubeconfigFile = "kubeconfig.path" // written once the control plane is ready
+	serveLog       = "serve.log"
+)
+
+// up starts `serve` detached from this terminal and returns once it reports
 // the control plane ready.
 func up(ctx context.Context, dir string, nodes int) error {
 	if pid, ok := running(dir); ok {
-		kc, _ := os.ReadFile(filepath.Join(dir, "kubeconfig.path"))
+		kc, _ := os.ReadFile(filepath.Join(dir, kubeconfigFile))
 		fmt.Printf("already running (pid %d)\nKUBECONFIG=%s\n", pid, strings.TrimSpace(string(kc)))
 		return nil
 	}
-	if err := build(ctx); err != nil {
+	// Builds happen here, in the foreground, so their progress is seen.
+	if err := build(ctx, cluster.Etcd, cluster.Kube, cluster.Kwok); err != nil {
 		return err
 	}
-	_ = os.RemoveAll(dir)
+	reap(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -102,8 +116,7 @@ func up(ctx context.Context, dir string, nodes int) error {
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(dir, "serve.log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.Create(filepath.Join(dir, serveLog))
 	if err != nil {
 		return err
 	}
@@ -113,35 +126,41 @@ func up(ctx context.Context, dir string, nodes int) error {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return err
+		return fmt.Errorf("start supervisor: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	ready := filepath.Join(dir, "kubeconfig.path")
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		if b, err := os.ReadFile(ready); err == nil && len(b) > 0 {
-			fmt.Printf("control plane ready in %s (pid %d)\nKUBECONFIG=%s\n\n  export KUBECONFIG=%s\n  kubectl get nodes\n  make cluster-down\n",
-				time.Since(start).Round(100*time.Millisecond), cmd.Process.Pid, b, b)
+		if kc, err := os.ReadFile(filepath.Join(dir, kubeconfigFile)); err == nil && len(kc) > 0 {
+			fmt.Printf("control plane ready in %s (supervisor pid %d, logs in %s)\nKUBECONFIG=%s\n\n  export KUBECONFIG=%s\n  kubectl get nodes\n  make cluster-down\n",
+				time.Since(start).Round(100*time.Millisecond), cmd.Process.Pid, dir, kc, kc)
 			return nil
 		}
 		select {
 		case err := <-exited:
-			log, _ := os.ReadFile(logPath)
+			log, _ := os.ReadFile(filepath.Join(dir, serveLog))
 			return fmt.Errorf("control plane did not start (%v):\n%s", err, log)
 		case <-ctx.Done():
 			_ = cmd.Process.Signal(syscall.SIGTERM)
+			<-exited
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-tick.C:
 		}
 	}
 }
 
-// serve runs the control plane until SIGTERM.
+// serve runs the control plane until SIGTERM or SIGINT.
 func serve(ctx context.Context, dir string, nodes int) error {
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(dir, pidFile))
 	c, err := cluster.Start(ctx, cluster.Options{Nodes: nodes, Dir: data, Log: os.Stderr})
 	if err != nil {
 		return err
@@ -149,12 +168,17 @@ func serve(ctx context.Context, dir string, nodes int) error {
 	defer func() {
 		c.Stop()
 		_ = os.RemoveAll(data)
-		_ = os.Remove(filepath.Join(dir, "pid"))
+		_ = os.Remove(filepath.Join(dir, pidsFile))
+		_ = os.Remove(filepath.Join(dir, kubeconfigFile))
 	}()
-	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	var pids []string
+	for _, pid := range c.Pids() {
+		pids = append(pids, strconv.Itoa(pid))
+	}
+	if err := os.WriteFile(filepath.Join(dir, pidsFile), []byte(strings.Join(pids, "\n")+"\n"), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "kubeconfig.path"), []byte(c.KubeconfigPath()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, kubeconfigFile), []byte(c.KubeconfigPath()), 0o644); err != nil {
 		return err
 	}
 	<-ctx.Done()
@@ -162,35 +186,71 @@ func serve(ctx context.Context, dir string, nodes int) error {
 	return nil
 }
 
+// running is the supervisor's pid when it is alive.
 func running(dir string) (int, bool) {
-	b, err := os.ReadFile(filepath.Join(dir, "pid"))
+	b, err := os.ReadFile(filepath.Join(dir, pidFile))
 	if err != nil {
 		return 0, false
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || syscall.Kill(pid, 0) != nil {
+	if err != nil || !alive(pid, "serve") {
 		return 0, false
 	}
 	return pid, true
 }
 
+// alive: pid is a live process (not a zombie) whose command line mentions
+// mark, so a recycled pid is not taken for ours.
+func alive(pid int, mark string) bool {
+	if pid <= 1 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	if i := strings.LastIndexByte(string(stat), ')'); i < 0 || strings.HasPrefix(string(stat[i+1:]), " Z") {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(cmdline), mark)
+}
+
+// reap kills whatever a supervisor that died without cleaning up left
+// running, then removes the state directory.
+func reap(dir string) {
+	if b, err := os.ReadFile(filepath.Join(dir, pidsFile)); err == nil {
+		for _, f := range strings.Fields(string(b)) {
+			// Every control plane process has the state dir in its arguments.
+			if pid, err := strconv.Atoi(f); err == nil && alive(pid, dir) {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+	}
+	_ = os.RemoveAll(dir)
+}
+
 func down(dir string) error {
 	pid, ok := running(dir)
 	if !ok {
+		reap(dir)
 		fmt.Println("no control plane running")
-		return os.RemoveAll(dir)
+		return nil
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return err
+		return fmt.Errorf("signal supervisor %d: %w", pid, err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
+	for alive(pid, "serve") {
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
+			reap(dir)
 			return errors.New("control plane did not stop in 30s; killed")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	reap(dir)
 	fmt.Println("control plane stopped")
-	return os.RemoveAll(dir)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -145,6 +146,31 @@ containerStatuses:
 `, phase, restarts, last, reason, message)
 }
 
+// crashRestartEvery is how often a crashlooping container restarts.
+const crashRestartEvery = 2 * time.Second
+
+// crashRestartTemplate counts one more restart of every container.
+const crashRestartTemplate = `{{ $now := Now }}
+containerStatuses:
+{{ range .status.containerStatuses }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  ready: false
+  started: false
+  restartCount: {{ add1 .restartCount }}
+  lastState:
+    terminated:
+      exitCode: 1
+      reason: Error
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}
+  state:
+    waiting:
+      reason: CrashLoopBackOff
+      message: "back-off 10s restarting failed container"
+{{ end }}
+`
+
 const runningNotReady = `{{ $now := Now }}
 phase: Running
 startTime: {{ $now | Quote }}
@@ -184,7 +210,12 @@ func testStages(readyTemplate string) []stage {
 	}
 	return []stage{
 		podStage("syncgate-test-crashloop", []any{failIs("crashloop"), phaseIs("Pending")},
-			waitingTemplate("Running", "CrashLoopBackOff", "back-off 40s restarting failed container", 3), nil),
+			waitingTemplate("Running", "CrashLoopBackOff", "back-off 10s restarting failed container", 1), nil),
+		// Each restart of a crashing container: the count goes up every
+		// crashRestartEvery, as a kubelet's would (without its growing back-off).
+		podStage("syncgate-test-crashloop-restart", []any{failIs("crashloop"), phaseIs("Running")}, crashRestartTemplate, map[string]any{
+			"delay": map[string]any{"durationMilliseconds": crashRestartEvery.Milliseconds()},
+		}),
 		podStage("syncgate-test-imagepull", []any{failIs("imagepull"), phaseIs("Pending"), noStatuses},
 			waitingTemplate("Pending", "ImagePullBackOff", "Back-off pulling image", 0), nil),
 		podStage("syncgate-test-configerror", []any{failIs("configerror"), phaseIs("Pending"), noStatuses},
@@ -193,7 +224,7 @@ func testStages(readyTemplate string) []stage {
 		podStage("syncgate-test-ready-after", []any{readyAfter, phaseIs("Running"), notReady}, readyTemplate, map[string]any{
 			"delay": map[string]any{
 				"durationMilliseconds": 1000,
-				"durationFrom":         map[string]any{"expressionFrom": annotationKey(AnnotationReadyAfter)},
+				"durationFrom":         map[string]any{"jq": map[string]any{"expression": annotationKey(AnnotationReadyAfter)}},
 			},
 		}),
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -25,7 +26,10 @@ var (
 
 // Main is for TestMain: it starts one control plane for the whole package
 // run, runs the tests and stops it, also on SIGINT/SIGTERM. With -short or
-// SYNCGATE_SKIP_CLUSTER set it starts nothing and Shared skips.
+// SYNCGATE_SKIP_CLUSTER set it starts nothing and Shared skips. When the
+// control plane does not start, the tests still run and every one that calls
+// Shared fails with the reason, so the package fails however TestMain uses
+// the returned exit code.
 func Main(m *testing.M, opts Options) int {
 	flag.Parse()
 	if testing.Short() || os.Getenv("SYNCGATE_SKIP_CLUSTER") != "" {
@@ -35,12 +39,14 @@ func Main(m *testing.M, opts Options) int {
 	if opts.Log == nil {
 		opts.Log = os.Stderr
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute) // a cold build included
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 20*time.Minute) // a cold build included
 	shared, sharedErr = Start(ctx, opts)
+	cancelTimeout()
 	cancel()
 	if sharedErr != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", sharedErr)
-		return 1
+		return m.Run()
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -58,16 +64,18 @@ func Main(m *testing.M, opts Options) int {
 	return m.Run()
 }
 
-var errSkipped = fmt.Errorf("no control plane in -short mode")
+var errSkipped = errors.New("no control plane in -short mode")
 
 // Shared is the package's control plane started by Main; the test is skipped
-// in -short mode.
+// in -short mode and fails when the control plane did not start.
 func Shared(t testing.TB) *Cluster {
 	t.Helper()
-	if sharedErr == errSkipped {
-		t.Skip("needs the local control plane (not in -short mode)")
-	}
-	if shared == nil {
+	switch {
+	case errors.Is(sharedErr, errSkipped):
+		t.Skip("needs the local control plane (not in -short mode or with SYNCGATE_SKIP_CLUSTER)")
+	case sharedErr != nil:
+		t.Fatalf("local control plane did not start: %v", sharedErr)
+	case shared == nil:
 		t.Fatal("cluster.Shared needs cluster.Main in TestMain")
 	}
 	return shared
