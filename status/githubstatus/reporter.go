@@ -74,6 +74,9 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if cluster == "" {
 		cluster = u.Cluster
 	}
+	if cluster == "" {
+		return status.Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
+	}
 	want := github.RepoStatus{
 		State:       github.Ptr(State(u)),
 		Description: github.Ptr(status.Description(u)),

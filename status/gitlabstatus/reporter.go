@@ -89,6 +89,9 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if cluster == "" {
 		cluster = u.Cluster
 	}
+	if cluster == "" {
+		return status.Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
+	}
 	name := StatusName(cluster, u.Namespace)
 	want := State(u)
 	current, err := r.current(ctx, u.SHA, name)

@@ -149,6 +149,9 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if cluster == "" {
 		cluster = u.Cluster
 	}
+	if cluster == "" {
+		return status.Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
+	}
 	finished := u.FinishedAt.UTC().Truncate(time.Second)
 	if u.FinishedAt.IsZero() { // the syncer always sets it; a guess beats no marker
 		finished = time.Now().UTC().Truncate(time.Second)

@@ -287,7 +287,15 @@ func TestErrors(t *testing.T) {
 		require.False(t, status.IsPermanent(err), "%v", err)
 	})
 
-	_, err := s3marker.New(nil, s3marker.Options{Bucket: "b"})
+	noCluster, err := s3marker.New(srv.Client(), s3marker.Options{Bucket: "markers"})
+	require.NoError(t, err)
+	anon := u
+	anon.Cluster = ""
+	err = noCluster.Report(ctx, anon)
+	require.True(t, status.IsPermanent(err), "%v", err)
+	require.ErrorContains(t, err, "CLUSTER_NAME")
+
+	_, err = s3marker.New(nil, s3marker.Options{Bucket: "b"})
 	require.Error(t, err)
 	_, err = s3marker.New(srv.Client(), s3marker.Options{})
 	require.ErrorContains(t, err, "S3_BUCKET")
