@@ -78,12 +78,12 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 		return status.Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
 	}
 	want := github.RepoStatus{
-		State:       github.Ptr(State(u)),
-		Description: github.Ptr(status.Description(u)),
-		Context:     github.Ptr(Context(cluster, u.Namespace)),
+		State:       new(State(u)),
+		Description: new(status.Description(u)),
+		Context:     new(Context(cluster, u.Namespace)),
 	}
 	if r.opts.PublicURL != "" {
-		want.TargetURL = github.Ptr(r.opts.PublicURL + "/status/" + u.SHA)
+		want.TargetURL = new(r.opts.PublicURL + "/status/" + u.SHA)
 	}
 	latest, err := r.latest(ctx, u.SHA, want.GetContext())
 	if err != nil {
