@@ -126,8 +126,13 @@ func (t Tool) Ensure(ctx context.Context, log func(string, ...any)) (string, err
 		return "", err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if log != nil {
+			log("waiting for another process building %s %s", t.Module, ver)
+		}
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+			return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+		}
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 	if t.complete(dir) {
