@@ -8,68 +8,100 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	"golang.org/x/crypto/ssh"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// Errors callers act on.
+// Errors callers act on, matched with errors.Is.
 var (
-	ErrBranchGone        = errors.New("branch not found on the remote")
-	ErrUnreachable       = errors.New("config repo unreachable")
-	ErrUnknownRevision   = errors.New("unknown revision")
+	// ErrBranchGone: the followed branch is not on the remote (deleted,
+	// renamed, or the repository is empty). The previous head stays.
+	ErrBranchGone = errors.New("branch not found on the remote")
+	// ErrUnreachable: the remote could not be listed or fetched (network,
+	// authentication, host key). The cause is wrapped too.
+	ErrUnreachable = errors.New("config repo unreachable")
+	// ErrUnknownRevision: no commit of the followed branch has that sha.
+	ErrUnknownRevision = errors.New("unknown revision")
+	// ErrAmbiguousRevision: a prefix matches several commits.
 	ErrAmbiguousRevision = errors.New("ambiguous revision")
 )
 
 // Options configure a Source.
 type Options struct {
-	URL    string
-	Branch string // empty: the remote's HEAD
-	// CacheDir holds the clone; one sub-directory per URL.
+	// URL of the config repo: https://, http://, ssh://, scp-like
+	// git@host:path, or file:// (and plain paths, for tests).
+	URL string
+	// Branch to follow; empty follows the branch the remote's HEAD names,
+	// decided at the first successful Sync and kept afterwards.
+	Branch string
+	// CacheDir holds the bare clone, one sub-directory per URL.
 	CacheDir string
 
-	Token, Username            string
+	// Token is sent as the basic-auth password over HTTP(S). Username
+	// defaults to the host's convention: x-access-token on GitHub, oauth2
+	// on GitLab, git elsewhere.
+	Token, Username string
+	// SSHKeyPath is the private key for ssh URLs; KnownHostsPath verifies
+	// the host. Unknown hosts are refused unless InsecureIgnoreHostKey.
 	SSHKeyPath, KnownHostsPath string
 	InsecureIgnoreHostKey      bool
+
+	// Timeout bounds one listing or fetch (default 2m).
+	Timeout time.Duration
 
 	Logger *slog.Logger
 }
 
-// Source is the followed config repo.
+// Source is the followed config repo. Its methods are safe for concurrent
+// use: Sync may run while HTTP handlers ask ancestry questions and render
+// reads trees.
 type Source struct {
-	opts Options
-	auth transport.AuthMethod
-	log  *slog.Logger
+	opts    Options
+	auth    transport.AuthMethod
+	secrets []string
+	display string // the URL without credentials
+	log     *slog.Logger
+	lister  *git.Remote // lists refs without touching the clone
 
-	mu        sync.RWMutex
-	repo      *git.Repository
-	branch    string
-	head      string
-	reachable map[string]struct{} // every commit reachable from head
+	syncMu sync.Mutex // one Sync at a time
 
-	fetches atomic.Int64
+	// store serializes every use of the clone: go-git's filesystem storage
+	// is not safe for concurrent use, not even by readers (pack files are
+	// read through shared, seeking handles).
+	store sync.Mutex
+	repo  *git.Repository
+	trees *treeCache
+
+	mu     sync.RWMutex // guards branch, head, graph and what hangs off them
+	branch string
+	head   string
+	graph  *graph
+
+	ancestry ancestryCache
+	fetches  atomic.Int64
 }
 
-// New checks the options and opens (or creates) the local clone.
+// New checks the options and opens (or creates) the local clone. It does
+// not talk to the remote: Sync does.
 func New(opts Options) (*Source, error) {
 	if opts.URL == "" {
 		return nil, errors.New("gitsource: URL is required")
 	}
 	if opts.CacheDir == "" {
 		return nil, errors.New("gitsource: CacheDir is required")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -80,290 +112,225 @@ func New(opts Options) (*Source, error) {
 	}
 	sum := sha256.Sum256([]byte(opts.URL))
 	dir := filepath.Join(opts.CacheDir, "repo-"+hex.EncodeToString(sum[:8]))
-	repo, err := git.PlainOpen(dir)
-	if errors.Is(err, git.ErrRepositoryNotExists) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		repo, err = git.PlainInit(dir, true)
-	}
+	repo, err := openClone(dir, opts.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("open clone in %s: %w", dir, err)
+		return nil, err
 	}
+	remote := &config.RemoteConfig{Name: "origin", URLs: []string{opts.URL}}
 	if _, err := repo.Remote("origin"); errors.Is(err, git.ErrRemoteNotFound) {
-		_, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{opts.URL}})
-		if err != nil {
-			return nil, err
+		if _, err := repo.CreateRemote(remote); err != nil {
+			return nil, fmt.Errorf("gitsource: configure clone in %s: %w", dir, err)
 		}
 	}
-	return &Source{opts: opts, auth: auth, log: opts.Logger, repo: repo, branch: opts.Branch}, nil
+	return &Source{
+		opts:    opts,
+		auth:    auth,
+		secrets: secretsOf(opts),
+		display: redactURL(opts.URL),
+		log:     opts.Logger,
+		lister:  git.NewRemote(memory.NewStorage(), remote),
+		repo:    repo,
+		trees:   newTreeCache(4096),
+		branch:  opts.Branch,
+		graph:   newGraph(),
+	}, nil
 }
 
-var scpLike = regexp.MustCompile(`^([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+):(.*)$`)
-
-func authFor(opts Options) (transport.AuthMethod, error) {
-	u := opts.URL
-	isSSH := strings.HasPrefix(u, "ssh://") || scpLike.MatchString(u)
-	if !isSSH {
-		if opts.Token == "" {
-			return nil, nil
+// openClone opens the bare clone in dir, creating it when absent. A clone
+// that cannot be opened is only a cache: it is started afresh.
+func openClone(dir string, log *slog.Logger) (*git.Repository, error) {
+	repo, err := git.PlainOpen(dir)
+	if err == nil {
+		return repo, nil
+	}
+	if !errors.Is(err, git.ErrRepositoryNotExists) {
+		log.Warn("cached clone unreadable; starting afresh", "dir", dir, "err", err)
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("gitsource: remove broken clone %s: %w", dir, err)
 		}
-		user := opts.Username
-		if user == "" {
-			user = defaultUser(u)
-		}
-		return &githttp.BasicAuth{Username: user, Password: opts.Token}, nil
 	}
-	if opts.SSHKeyPath == "" {
-		return nil, errors.New("gitsource: an ssh URL needs an SSH key (GIT_SSH_KEY)")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("gitsource: cache dir: %w", err)
 	}
-	user := "git"
-	if m := scpLike.FindStringSubmatch(u); m != nil {
-		user = m[1]
-	} else if p, err := url.Parse(u); err == nil && p.User != nil {
-		user = p.User.Username()
-	}
-	keys, err := gitssh.NewPublicKeysFromFile(user, opts.SSHKeyPath, "")
+	repo, err = git.PlainInit(dir, true)
 	if err != nil {
-		return nil, fmt.Errorf("gitsource: ssh key %s: %w", opts.SSHKeyPath, err)
+		return nil, fmt.Errorf("gitsource: init clone in %s: %w", dir, err)
 	}
-	switch {
-	case opts.InsecureIgnoreHostKey:
-		keys.HostKeyCallback = ssh.InsecureIgnoreHostKey() //nolint:gosec // explicitly asked for
-	case opts.KnownHostsPath != "":
-		cb, err := gitssh.NewKnownHostsCallback(opts.KnownHostsPath)
-		if err != nil {
-			return nil, fmt.Errorf("gitsource: known_hosts %s: %w", opts.KnownHostsPath, err)
-		}
-		keys.HostKeyCallback = cb
-	default:
-		return nil, errors.New("gitsource: an ssh URL needs a known_hosts file (GIT_KNOWN_HOSTS) to verify the host")
-	}
-	return keys, nil
+	return repo, nil
 }
 
-// defaultUser follows each provider's convention for token auth.
-func defaultUser(u string) string {
-	switch {
-	case strings.Contains(u, "gitlab"):
-		return "oauth2"
-	case strings.Contains(u, "github"):
-		return "x-access-token"
-	}
-	return "git"
-}
-
-// Fetches counts the fetches made, for tests and metrics.
+// Fetches counts the fetches made (listings not included).
 func (s *Source) Fetches() int64 { return s.fetches.Load() }
 
-// Head is the last fetched head of the followed branch.
+// Head is the head of the followed branch at the last successful Sync.
 func (s *Source) Head() string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.head
 }
 
-// Branch is the followed branch, known after the first Sync.
+// Branch is the followed branch; when Options.Branch is empty it is known
+// after the first successful Sync.
 func (s *Source) Branch() string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.branch
 }
 
-// Sync asks the remote for the branch head and fetches only when it moved
-// (force-pushes included). On error the previous head stays.
+// Sync lists the remote's refs and fetches only when the followed branch
+// points at a commit the clone does not have; a force-push is followed like
+// any other move. It returns the branch head. On error the previous head is
+// returned and kept: ErrBranchGone when the branch is not on the remote,
+// ErrUnreachable (wrapping the cause) when the remote cannot be reached.
 func (s *Source) Sync(ctx context.Context) (string, error) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	prev := s.Head()
+
+	lctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	refs, err := s.lister.ListContext(lctx, &git.ListOptions{Auth: s.auth})
+	cancel()
+	branch := s.Branch()
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		if branch == "" {
+			return prev, fmt.Errorf("%w: %s has no branches", ErrBranchGone, s.display)
+		}
+		return prev, fmt.Errorf("%w: %q (%s has no branches)", ErrBranchGone, branch, s.display)
+	}
+	if err != nil {
+		return prev, s.unreachable("list refs of", err)
+	}
+	if branch == "" {
+		if branch = remoteHEAD(refs); branch == "" {
+			return prev, fmt.Errorf("%w: the remote HEAD of %s names no branch; set the branch to follow", ErrBranchGone, s.display)
+		}
+	}
+	want := branchHash(refs, branch)
+	if want.IsZero() {
+		return prev, fmt.Errorf("%w: %q is not on %s", ErrBranchGone, branch, s.display)
+	}
+	if want.String() == prev {
+		return prev, nil
+	}
+
+	start := time.Now()
+	head, fetched, err := s.update(ctx, branch, want)
+	if err != nil {
+		return prev, err
+	}
+	if err := s.advance(branch, head); err != nil {
+		return prev, err
+	}
+	s.log.Info("config repo head moved", "branch", branch, "sha", head.String(), "previous", prev,
+		"fetched", fetched, "duration", time.Since(start).Round(time.Millisecond).String())
+	return head.String(), nil
+}
+
+// update brings want into the clone, fetching only when it is missing, and
+// points the remote-tracking ref at the head. The head is what the fetch
+// brought, which may be newer than want when the branch moved meanwhile.
+func (s *Source) update(ctx context.Context, branch string, want plumbing.Hash) (plumbing.Hash, bool, error) {
+	s.store.Lock()
+	defer s.store.Unlock()
+	tracking := plumbing.NewRemoteReferenceName("origin", branch)
+	if s.hasCommit(want) {
+		if err := s.repo.Storer.SetReference(plumbing.NewHashReference(tracking, want)); err != nil {
+			return plumbing.ZeroHash, false, fmt.Errorf("gitsource: update %s: %w", tracking, err)
+		}
+		return want, false, nil
+	}
 	remote, err := s.repo.Remote("origin")
 	if err != nil {
-		return s.Head(), err
+		return plumbing.ZeroHash, false, fmt.Errorf("gitsource: %w", err)
 	}
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.auth})
+	s.fetches.Add(1)
+	fctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
+	err = remote.FetchContext(fctx, &git.FetchOptions{
+		RefSpecs: []config.RefSpec{spec}, Auth: s.auth, Force: true, Tags: git.NoTags,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		if errors.Is(err, git.NoMatchingRefSpecError{}) {
+			return plumbing.ZeroHash, true, fmt.Errorf("%w: %q vanished from %s during the fetch", ErrBranchGone, branch, s.display)
+		}
+		return plumbing.ZeroHash, true, s.unreachable("fetch "+branch+" from", err)
+	}
+	ref, err := s.repo.Storer.Reference(tracking)
 	if err != nil {
-		if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-			return s.Head(), fmt.Errorf("%w: the remote repository is empty", ErrBranchGone)
-		}
-		return s.Head(), fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return plumbing.ZeroHash, true, fmt.Errorf("gitsource: read %s after fetch: %w", tracking, err)
 	}
-	branch := s.Branch()
-	if branch == "" {
-		branch = remoteHEAD(refs)
-		if branch == "" {
-			return s.Head(), fmt.Errorf("%w: the remote has no HEAD; set CONFIG_BRANCH", ErrBranchGone)
-		}
+	if !s.hasCommit(ref.Hash()) {
+		return plumbing.ZeroHash, true, fmt.Errorf("gitsource: fetch of %s did not bring commit %s", branch, ref.Hash())
 	}
-	var want plumbing.Hash
-	for _, r := range refs {
-		if r.Name() == plumbing.NewBranchReferenceName(branch) {
-			want = r.Hash()
-		}
-	}
-	if want.IsZero() {
-		return s.Head(), fmt.Errorf("%w: %q", ErrBranchGone, branch)
-	}
-	if want.String() == s.Head() {
-		return s.Head(), nil
-	}
-	if _, err := s.repo.CommitObject(want); err != nil {
-		s.fetches.Add(1)
-		spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:refs/remotes/origin/%s", branch, branch))
-		err := remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: []config.RefSpec{spec}, Auth: s.auth, Force: true, Tags: git.NoTags})
-		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-			return s.Head(), fmt.Errorf("%w: fetch %s: %v", ErrUnreachable, branch, err)
-		}
-	}
-	reach, err := s.reachableFrom(want)
-	if err != nil {
-		return s.Head(), fmt.Errorf("walk history of %s: %w", want, err)
-	}
-	s.mu.Lock()
-	if s.head != want.String() {
-		s.log.Info("config repo head moved", "branch", branch, "sha", want.String(), "previous", s.head)
-	}
-	s.branch, s.head, s.reachable = branch, want.String(), reach
-	s.mu.Unlock()
-	return want.String(), nil
+	return ref.Hash(), true, nil
 }
 
+// hasCommit needs s.store held.
+func (s *Source) hasCommit(h plumbing.Hash) bool {
+	_, err := s.repo.Storer.EncodedObject(plumbing.CommitObject, h)
+	return err == nil
+}
+
+func (s *Source) unreachable(op string, err error) error {
+	return fmt.Errorf("%w: %s %s: %w", ErrUnreachable, op, s.display, redact(err, s.secrets))
+}
+
+// remoteHEAD is the branch the remote's HEAD names: the advertised symref,
+// or for servers that do not advertise it, the one branch HEAD points at.
 func remoteHEAD(refs []*plumbing.Reference) string {
-	for _, r := range refs {
-		if r.Name() == plumbing.HEAD && r.Type() == plumbing.SymbolicReference {
-			return r.Target().Short()
-		}
-	}
-	// Servers that do not advertise the symref: the branch HEAD points at.
 	var head plumbing.Hash
 	for _, r := range refs {
-		if r.Name() == plumbing.HEAD {
-			head = r.Hash()
+		if r.Name() != plumbing.HEAD {
+			continue
 		}
-	}
-	for _, r := range refs {
-		if r.Name().IsBranch() && r.Hash() == head && !head.IsZero() {
-			return r.Name().Short()
+		if r.Type() == plumbing.SymbolicReference && r.Target().IsBranch() {
+			return r.Target().Short()
 		}
+		head = r.Hash()
 	}
-	return ""
-}
-
-func (s *Source) reachableFrom(h plumbing.Hash) (map[string]struct{}, error) {
-	c, err := s.repo.CommitObject(h)
-	if err != nil {
-		return nil, err
+	if head.IsZero() {
+		return ""
 	}
-	seen := map[string]struct{}{}
-	iter := object.NewCommitPreorderIter(c, nil, nil)
-	err = iter.ForEach(func(c *object.Commit) error {
-		seen[c.Hash.String()] = struct{}{}
-		return nil
-	})
-	return seen, err
-}
-
-var hexRE = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
-
-// Resolve turns a 7–40 character prefix into the full sha of a commit on
-// the followed branch.
-func (s *Source) Resolve(prefix string) (string, error) {
-	prefix = strings.ToLower(prefix)
-	if !hexRE.MatchString(prefix) {
-		return "", fmt.Errorf("%w: %q is not 7 to 40 hex characters", ErrUnknownRevision, prefix)
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if len(prefix) == 40 {
-		if _, ok := s.reachable[prefix]; ok {
-			return prefix, nil
-		}
-		return "", fmt.Errorf("%w: %s", ErrUnknownRevision, prefix)
-	}
-	return resolvePrefix(s.reachable, prefix)
-}
-
-func resolvePrefix(set map[string]struct{}, prefix string) (string, error) {
 	found := ""
-	for sha := range set {
-		if strings.HasPrefix(sha, prefix) {
+	for _, r := range refs {
+		if r.Name().IsBranch() && r.Hash() == head {
 			if found != "" {
-				return "", fmt.Errorf("%w: %s matches %s and %s", ErrAmbiguousRevision, prefix, found[:12], sha[:12])
+				return "" // several branches point there: no guessing
 			}
-			found = sha
+			found = r.Name().Short()
 		}
 	}
-	if found == "" {
-		return "", fmt.Errorf("%w: %s", ErrUnknownRevision, prefix)
-	}
-	return found, nil
+	return found
 }
 
-// OnBranch reports whether sha is the branch head or one of its ancestors.
-func (s *Source) OnBranch(sha string) (bool, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	_, ok := s.reachable[sha]
-	return ok, nil
-}
-
-// IsAncestor reports whether a is b or an ancestor of b.
-func (s *Source) IsAncestor(a, b string) (bool, error) {
-	if a == b {
-		return true, nil
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if b == s.head {
-		_, ok := s.reachable[a]
-		return ok, nil
-	}
-	ca, err := s.repo.CommitObject(plumbing.NewHash(a))
-	if err != nil {
-		return false, fmt.Errorf("%w: %s", ErrUnknownRevision, a)
-	}
-	cb, err := s.repo.CommitObject(plumbing.NewHash(b))
-	if err != nil {
-		return false, fmt.Errorf("%w: %s", ErrUnknownRevision, b)
-	}
-	return ca.IsAncestor(cb)
-}
-
-// Commits lists the first-parent chain after since up to and including
-// until, oldest first, at most 100.
-func (s *Source) Commits(since, until string) ([]string, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, err := s.repo.CommitObject(plumbing.NewHash(until))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownRevision, until)
-	}
-	var out []string
-	for len(out) < 100 {
-		if c.Hash.String() == since {
-			break
-		}
-		out = append(out, c.Hash.String())
-		if c.NumParents() == 0 {
-			break
-		}
-		if c, err = c.Parent(0); err != nil {
-			return nil, err
+func branchHash(refs []*plumbing.Reference, branch string) plumbing.Hash {
+	name := plumbing.NewBranchReferenceName(branch)
+	for _, r := range refs {
+		if r.Name() == name && r.Type() == plumbing.HashReference {
+			return r.Hash()
 		}
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, nil
+	return plumbing.ZeroHash
 }
 
-// Tree is a read-only view of a commit's files.
+// Tree is a read-only view of a commit's files, read from the object store
+// (nothing is checked out). It implements fs.ReadFileFS and fs.ReadDirFS;
+// directory entries come in name order. Symlinks are followed inside the
+// repository; one that leaves it is an error (ErrSymlinkEscape) naming it.
 func (s *Source) Tree(sha string) (fs.FS, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, err := s.repo.CommitObject(plumbing.NewHash(sha))
-	if err != nil {
+	h, ok := parseHash(sha)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not a full sha", ErrUnknownRevision, sha)
+	}
+	s.store.Lock()
+	c, err := object.GetCommit(s.repo.Storer, h)
+	s.store.Unlock()
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownRevision, sha)
 	}
-	t, err := c.Tree()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gitsource: read commit %s: %w", sha, err)
 	}
-	return &treeFS{root: t, storer: s.repo.Storer}, nil
+	return &treeFS{src: s, root: c.TreeHash}, nil
 }

@@ -7,220 +7,366 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // ErrSymlinkEscape refuses a symlink that points outside the repository.
 var ErrSymlinkEscape = errors.New("symlink leaves the repository")
 
-// treeFS serves a commit's tree as an io/fs.FS. Symlinks inside the repo
-// are followed; one that leaves it is an error naming the link.
+// treeFS serves a commit's tree as an io/fs.FS straight from the object
+// store. Symlinks are followed by looking their targets up in the same
+// tree, so nothing outside the repository can ever be read; a link that
+// would leave it is an error naming the link.
 type treeFS struct {
-	root   *object.Tree
-	storer storer.EncodedObjectStorer
+	src  *Source
+	root plumbing.Hash
 }
 
 var (
 	_ fs.ReadFileFS = (*treeFS)(nil)
 	_ fs.ReadDirFS  = (*treeFS)(nil)
+	_ fs.StatFS     = (*treeFS)(nil)
 )
 
-const maxLinkHops = 16
+// maxLinkHops bounds symlink chains and loops, as Linux's ELOOP does.
+const maxLinkHops = 40
 
-// resolve finds the entry at name, following symlinks in every component.
-func (t *treeFS) resolve(name string) (*object.TreeEntry, *object.Tree, string, error) {
-	if !fs.ValidPath(name) {
-		return nil, nil, "", fs.ErrInvalid
-	}
-	if name == "." {
-		return nil, t.root, ".", nil
-	}
-	parts := strings.Split(name, "/")
-	hops := 0
-	cur := t.root
-	curPath := ""
-	for i := 0; i < len(parts); i++ {
-		e, err := cur.FindEntry(parts[i])
-		if err != nil {
-			return nil, nil, "", fs.ErrNotExist
-		}
-		p := path.Join(curPath, parts[i])
-		if e.Mode == filemode.Symlink {
-			hops++
-			if hops > maxLinkHops {
-				return nil, nil, "", fmt.Errorf("%s: too many symlinks", p)
-			}
-			target, err := t.linkTarget(cur, e)
-			if err != nil {
-				return nil, nil, "", err
-			}
-			if path.IsAbs(target) {
-				return nil, nil, "", fmt.Errorf("%s -> %s: %w", p, target, ErrSymlinkEscape)
-			}
-			joined := path.Join(curPath, target)
-			if joined == ".." || strings.HasPrefix(joined, "../") {
-				return nil, nil, "", fmt.Errorf("%s -> %s: %w", p, target, ErrSymlinkEscape)
-			}
-			rest := append(strings.Split(joined, "/"), parts[i+1:]...)
-			if joined == "." {
-				rest = parts[i+1:]
-			}
-			parts, i, cur, curPath = rest, -1, t.root, ""
-			if len(parts) == 0 {
-				return nil, t.root, ".", nil
-			}
-			continue
-		}
-		if i == len(parts)-1 {
-			if e.Mode == filemode.Dir {
-				sub, err := cur.Tree(parts[i])
-				if err != nil {
-					return nil, nil, "", err
-				}
-				return e, sub, p, nil
-			}
-			return e, nil, p, nil
-		}
-		if e.Mode != filemode.Dir {
-			return nil, nil, "", fs.ErrNotExist
-		}
-		if cur, err = cur.Tree(parts[i]); err != nil {
-			return nil, nil, "", err
-		}
-		curPath = p
-	}
-	return nil, nil, "", fs.ErrNotExist
+// maxLinkTarget bounds what a symlink blob may hold.
+const maxLinkTarget = 4096
+
+// target is what a path leads to once every symlink is followed.
+type target struct {
+	path string // canonical path in the repo, "." for the root
+	mode filemode.FileMode
+	hash plumbing.Hash
 }
 
-func (t *treeFS) linkTarget(dir *object.Tree, e *object.TreeEntry) (string, error) {
-	f, err := dir.TreeEntryFile(e)
+func (t target) isDir() bool { return t.mode == filemode.Dir }
+
+func split(p string) []string {
+	if p == "." || p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// resolve walks name from the root, following symlinks in every component.
+func (t *treeFS) resolve(name string) (target, error) {
+	if !fs.ValidPath(name) {
+		return target{}, fs.ErrInvalid
+	}
+	parts := split(name)
+	cur, curPath := t.root, "."
+	hops := 0
+	for i := 0; i < len(parts); i++ {
+		d, err := t.src.dirOf(cur)
+		if err != nil {
+			return target{}, err
+		}
+		e, ok := d.find(parts[i])
+		if !ok {
+			return target{}, fs.ErrNotExist
+		}
+		p := path.Join(curPath, parts[i])
+		last := i == len(parts)-1
+		switch {
+		case e.mode == filemode.Symlink:
+			if hops++; hops > maxLinkHops {
+				return target{}, fmt.Errorf("%s: too many levels of symbolic links", p)
+			}
+			dest, err := t.readLink(e.hash)
+			if err != nil {
+				return target{}, fmt.Errorf("%s: read symlink: %w", p, err)
+			}
+			joined := path.Join(curPath, dest)
+			if path.IsAbs(dest) || joined == ".." || strings.HasPrefix(joined, "../") {
+				return target{}, fmt.Errorf("%s -> %s: %w", p, dest, ErrSymlinkEscape)
+			}
+			parts = append(split(joined), parts[i+1:]...)
+			cur, curPath, i = t.root, ".", -1
+		case e.mode == filemode.Dir:
+			if last {
+				return target{path: p, mode: e.mode, hash: e.hash}, nil
+			}
+			cur, curPath = e.hash, p
+		case e.mode.IsFile():
+			if last {
+				return target{path: p, mode: e.mode, hash: e.hash}, nil
+			}
+			return target{}, fs.ErrNotExist // a file used as a directory
+		default: // submodules: their commits are not in this repository
+			return target{}, fs.ErrNotExist
+		}
+	}
+	return target{path: curPath, mode: filemode.Dir, hash: cur}, nil
+}
+
+func (t *treeFS) readLink(h plumbing.Hash) (string, error) {
+	t.src.store.Lock()
+	defer t.src.store.Unlock()
+	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
 		return "", err
 	}
-	s, err := f.Contents()
-	return strings.TrimSpace(s), err
+	if obj.Size() > maxLinkTarget {
+		return "", fmt.Errorf("target longer than %d bytes", maxLinkTarget)
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return "", err
+	}
+	if len(b) == 0 {
+		return "", errors.New("empty target")
+	}
+	return string(b), nil
 }
 
+func (t *treeFS) blobSize(h plumbing.Hash) (int64, error) {
+	t.src.store.Lock()
+	defer t.src.store.Unlock()
+	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return 0, err
+	}
+	return obj.Size(), nil
+}
+
+// Open opens a file or directory.
 func (t *treeFS) Open(name string) (fs.File, error) {
-	e, dir, p, err := t.resolve(name)
+	tg, err := t.resolve(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	if dir != nil {
-		entries, err := t.dirEntries(dir, p)
+	if tg.isDir() {
+		entries, err := t.entries(tg)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
-		return &dirFile{info: info{name: path.Base(name), dir: true}, entries: entries}, nil
+		return &dirFile{info: fileInfo{name: path.Base(name), mode: dirMode}, entries: entries}, nil
 	}
-	b, err := t.read(e, name)
+	size, err := t.blobSize(tg.hash)
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	return &file{info: info{name: path.Base(name), size: int64(len(b))}, r: bytes.NewReader(b)}, nil
+	return &blobFile{fs: t, hash: tg.hash, info: fileInfo{name: path.Base(name), size: size, mode: fileMode(tg.mode)}}, nil
 }
 
-func (t *treeFS) read(e *object.TreeEntry, name string) ([]byte, error) {
-	blob, err := object.GetBlob(t.storer, e.Hash)
+// Stat describes a file or directory without reading it.
+func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
+	tg, err := t.resolve(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if tg.isDir() {
+		return fileInfo{name: path.Base(name), mode: dirMode}, nil
+	}
+	size, err := t.blobSize(tg.hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return fileInfo{name: path.Base(name), size: size, mode: fileMode(tg.mode)}, nil
+}
+
+// ReadFile reads a whole file.
+func (t *treeFS) ReadFile(name string) ([]byte, error) {
+	tg, err := t.resolve(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	r, err := blob.Reader()
+	if tg.isDir() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
+	}
+	t.src.store.Lock()
+	defer t.src.store.Unlock()
+	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, tg.hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	r, err := obj.Reader()
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	defer r.Close()
-	return io.ReadAll(r)
-}
-
-func (t *treeFS) ReadFile(name string) ([]byte, error) {
-	e, dir, _, err := t.resolve(name)
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, obj.Size()+bytes.MinRead))
+	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	if dir != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
-	}
-	return t.read(e, name)
+	return buf.Bytes(), nil
 }
 
+// ReadDir lists a directory in name order.
 func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	_, dir, p, err := t.resolve(name)
+	tg, err := t.resolve(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
-	if dir == nil {
+	if !tg.isDir() {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
 	}
-	return t.dirEntries(dir, p)
+	entries, err := t.entries(tg)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	return entries, nil
 }
 
-// dirEntries lists a directory, reporting symlinks as what they point at.
-func (t *treeFS) dirEntries(dir *object.Tree, p string) ([]fs.DirEntry, error) {
-	out := make([]fs.DirEntry, 0, len(dir.Entries))
-	for _, e := range dir.Entries {
-		if e.Mode == filemode.Submodule {
-			continue
-		}
-		isDir := e.Mode == filemode.Dir
-		if e.Mode == filemode.Symlink {
-			_, target, _, err := t.resolve(path.Join(p, e.Name))
-			if err != nil {
-				return nil, err
-			}
-			isDir = target != nil
-		}
-		out = append(out, info{name: e.Name, dir: isDir})
+// entries lists directory tg. A symlink is listed as what it points at; one
+// that cannot be followed (dangling, or leaving the repository) is listed
+// as a symlink, and opening it reports why.
+func (t *treeFS) entries(tg target) ([]fs.DirEntry, error) {
+	d, err := t.src.dirOf(tg.hash)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	out := make([]fs.DirEntry, 0, len(d.entries))
+	for _, e := range d.entries {
+		de := &dirEntry{fs: t, name: e.name, hash: e.hash}
+		switch {
+		case e.mode == filemode.Symlink:
+			dest, err := t.resolve(path.Join(tg.path, e.name))
+			switch {
+			case err != nil:
+				de.mode = fs.ModeSymlink | 0o777
+			case dest.isDir():
+				de.mode = dirMode
+			default:
+				de.mode, de.hash = fileMode(dest.mode), dest.hash
+			}
+		case e.mode == filemode.Dir:
+			de.mode = dirMode
+		case e.mode.IsFile():
+			de.mode = fileMode(e.mode)
+		default:
+			continue // submodule
+		}
+		out = append(out, de)
+	}
 	return out, nil
 }
 
-// info is both fs.FileInfo and fs.DirEntry.
-type info struct {
-	name string
-	size int64
-	dir  bool
-}
+const dirMode = fs.ModeDir | 0o555
 
-func (i info) Name() string       { return i.name }
-func (i info) Size() int64        { return i.size }
-func (i info) ModTime() time.Time { return time.Time{} }
-func (i info) IsDir() bool        { return i.dir }
-func (i info) Sys() any           { return nil }
-func (i info) Mode() fs.FileMode {
-	if i.dir {
-		return fs.ModeDir | 0o555
+func fileMode(m filemode.FileMode) fs.FileMode {
+	if m == filemode.Executable {
+		return 0o555
 	}
 	return 0o444
 }
-func (i info) Type() fs.FileMode          { return i.Mode().Type() }
-func (i info) Info() (fs.FileInfo, error) { return i, nil }
 
-type file struct {
-	info
-	r *bytes.Reader
+// fileInfo describes a file or directory; the times are zero, since a tree
+// has none.
+type fileInfo struct {
+	name string
+	size int64
+	mode fs.FileMode
 }
 
-func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *file) Read(b []byte) (int, error) { return f.r.Read(b) }
-func (f *file) Close() error               { return nil }
+func (i fileInfo) Name() string       { return i.name }
+func (i fileInfo) Size() int64        { return i.size }
+func (i fileInfo) Mode() fs.FileMode  { return i.mode }
+func (i fileInfo) ModTime() time.Time { return time.Time{} }
+func (i fileInfo) IsDir() bool        { return i.mode.IsDir() }
+func (i fileInfo) Sys() any           { return nil }
+
+// dirEntry reads a file's size only when Info is asked for.
+type dirEntry struct {
+	fs   *treeFS
+	name string
+	mode fs.FileMode
+	hash plumbing.Hash
+}
+
+func (e *dirEntry) Name() string      { return e.name }
+func (e *dirEntry) IsDir() bool       { return e.mode.IsDir() }
+func (e *dirEntry) Type() fs.FileMode { return e.mode.Type() }
+func (e *dirEntry) Info() (fs.FileInfo, error) {
+	info := fileInfo{name: e.name, mode: e.mode}
+	if e.mode.IsRegular() {
+		size, err := e.fs.blobSize(e.hash)
+		if err != nil {
+			return nil, err
+		}
+		info.size = size
+	}
+	return info, nil
+}
+
+// blobFile streams a blob; the reader is opened at the first Read.
+type blobFile struct {
+	fs   *treeFS
+	hash plumbing.Hash
+	info fileInfo
+
+	mu     sync.Mutex
+	r      io.ReadCloser
+	closed bool
+}
+
+func (f *blobFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+
+func (f *blobFile) Read(b []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: fs.ErrClosed}
+	}
+	if f.r == nil {
+		r, err := f.open()
+		if err != nil {
+			return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: err}
+		}
+		f.r = r
+	}
+	return f.r.Read(b)
+}
+
+// open takes the store only to start the reader: go-git's readers own
+// their file handle or buffer, so reading needs no lock.
+func (f *blobFile) open() (io.ReadCloser, error) {
+	f.fs.src.store.Lock()
+	defer f.fs.src.store.Unlock()
+	obj, err := f.fs.src.repo.Storer.EncodedObject(plumbing.BlobObject, f.hash)
+	if err != nil {
+		return nil, err
+	}
+	return obj.Reader()
+}
+
+func (f *blobFile) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return &fs.PathError{Op: "close", Path: f.info.name, Err: fs.ErrClosed}
+	}
+	f.closed = true
+	if f.r == nil {
+		return nil
+	}
+	return f.r.Close()
+}
 
 type dirFile struct {
-	info
+	info    fileInfo
 	entries []fs.DirEntry
 	off     int
 }
 
 func (d *dirFile) Stat() (fs.FileInfo, error) { return d.info, nil }
-func (d *dirFile) Read([]byte) (int, error)   { return 0, errors.New("is a directory") }
-func (d *dirFile) Close() error               { return nil }
+func (d *dirFile) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: errors.New("is a directory")}
+}
+func (d *dirFile) Close() error { return nil }
+
 func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	rest := d.entries[d.off:]
 	if n <= 0 {
@@ -230,9 +376,7 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	if len(rest) == 0 {
 		return nil, io.EOF
 	}
-	if n > len(rest) {
-		n = len(rest)
-	}
+	n = min(n, len(rest))
 	d.off += n
 	return rest[:n], nil
 }

@@ -1,0 +1,90 @@
+package gitsource
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// dir is a decoded tree object: entries in name order. Immutable once
+// built, so one copy serves every reader and every commit sharing it.
+type dir struct {
+	entries []entry
+}
+
+type entry struct {
+	name string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+func (d *dir) find(name string) (entry, bool) {
+	i := sort.Search(len(d.entries), func(i int) bool { return d.entries[i].name >= name })
+	if i < len(d.entries) && d.entries[i].name == name {
+		return d.entries[i], true
+	}
+	return entry{}, false
+}
+
+// treeCache keeps decoded trees by hash. Trees are content-addressed, so
+// entries never go stale; the cache is bounded by keeping two generations
+// and dropping the older one when the newer fills up.
+type treeCache struct {
+	mu        sync.Mutex
+	max       int
+	cur, prev map[plumbing.Hash]*dir
+}
+
+func newTreeCache(max int) *treeCache {
+	return &treeCache{max: max, cur: map[plumbing.Hash]*dir{}}
+}
+
+func (c *treeCache) get(h plumbing.Hash) (*dir, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.cur[h]; ok {
+		return d, true
+	}
+	if d, ok := c.prev[h]; ok {
+		c.putLocked(h, d)
+		return d, true
+	}
+	return nil, false
+}
+
+func (c *treeCache) put(h plumbing.Hash, d *dir) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(h, d)
+}
+
+func (c *treeCache) putLocked(h plumbing.Hash, d *dir) {
+	if len(c.cur) >= c.max {
+		c.prev, c.cur = c.cur, make(map[plumbing.Hash]*dir, c.max)
+	}
+	c.cur[h] = d
+}
+
+// dirOf returns the decoded tree h, from the cache or the store.
+func (s *Source) dirOf(h plumbing.Hash) (*dir, error) {
+	if d, ok := s.trees.get(h); ok {
+		return d, nil
+	}
+	s.store.Lock()
+	t, err := object.GetTree(s.repo.Storer, h)
+	s.store.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	d := &dir{entries: make([]entry, 0, len(t.Entries))}
+	for _, e := range t.Entries {
+		d.entries = append(d.entries, entry{name: e.Name, mode: e.Mode, hash: e.Hash})
+	}
+	// git orders a directory as if its name ended in "/"; fs wants names.
+	sort.Slice(d.entries, func(i, j int) bool { return d.entries[i].name < d.entries[j].name })
+	s.trees.put(h, d)
+	return d, nil
+}
