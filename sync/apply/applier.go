@@ -2,14 +2,12 @@ package apply
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,9 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -28,38 +24,46 @@ import (
 	"k8s.io/client-go/restmapper"
 )
 
-// Label marking what syncgate applied; only such objects are ever pruned.
-const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "syncgate"
-)
-
 // Options configure an Applier.
 type Options struct {
-	FieldManager string // default "syncgate"
-	Concurrency  int    // default 64
-	// Prune deletes objects of the previous inventory the commit dropped.
-	Prune   bool
-	Logger  *slog.Logger
+	// FieldManager owns the fields syncgate applies (default "syncgate").
+	FieldManager string
+	// Concurrency bounds the requests in flight (default 64).
+	Concurrency int
+	// Prune deletes objects of the previous inventory that the commit no
+	// longer has. The zero value does not prune; syncgate run turns it on
+	// unless configured otherwise.
+	Prune bool
+	// EstablishTimeout bounds the wait for a commit's CRDs to be served
+	// (default 1m).
+	EstablishTimeout time.Duration
+	Logger           *slog.Logger
+	// Metrics registers the apply metrics when set.
 	Metrics prometheus.Registerer
 }
 
-// Applier applies objects with server-side apply.
+// Applier applies the objects of one namespace at a time. It is safe for
+// concurrent use by several namespaces.
 type Applier struct {
 	opts    Options
 	dyn     dynamic.Interface
 	mapper  *restmapper.DeferredDiscoveryRESTMapper
 	log     *slog.Logger
-	objects *prometheus.CounterVec
+	metrics *metrics
 }
 
-// New builds the clients from cfg.
+// New builds the clients from cfg. The API rate limits of cfg (QPS, Burst)
+// apply; with Concurrency requests in flight, a low QPS is what bounds a
+// large first sync.
 func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if opts.FieldManager == "" {
 		opts.FieldManager = "syncgate"
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 64
+	}
+	if opts.EstablishTimeout <= 0 {
+		opts.EstablishTimeout = time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -72,339 +76,290 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	a := &Applier{
-		opts:   opts,
-		dyn:    dyn,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)),
-		log:    opts.Logger,
-		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "syncgate_apply_objects_total", Help: "Objects handled by apply, by result (applied, unchanged, pruned, refused).",
-		}, []string{"result"}),
-	}
-	if opts.Metrics != nil {
-		if err := opts.Metrics.Register(a.objects); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
-		}
-	}
-	return a, nil
-}
-
-// Scoper answers which kinds are namespaced, from API discovery.
-func (a *Applier) Scoper() *Scoper { return &Scoper{a: a} }
-
-// Scoper implements render.Scoper over the Applier's RESTMapper.
-type Scoper struct{ a *Applier }
-
-// IsNamespaced reports whether gvk lives in a namespace.
-func (s *Scoper) IsNamespaced(gvk schema.GroupVersionKind) (bool, error) {
-	m, err := s.a.mapping(gvk)
+	m, err := newMetrics(opts.Metrics)
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("apply: %w", err)
 	}
-	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+	return &Applier{
+		opts:    opts,
+		dyn:     dyn,
+		mapper:  restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)),
+		log:     opts.Logger,
+		metrics: m,
+	}, nil
 }
 
-// mapping resolves gvk, refreshing discovery once for kinds just created.
-func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		a.mapper.Reset()
-		m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	}
-	return m, err
-}
-
-// desired is one object ready to send.
-type desired struct {
-	ref  ObjectRef
-	obj  *unstructured.Unstructured
-	hash string
-	res  dynamic.ResourceInterface
-}
-
-func refOf(u *unstructured.Unstructured) ObjectRef {
-	gvk := u.GroupVersionKind()
-	return ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
-}
-
-func (a *Applier) prepare(objs []*unstructured.Unstructured) ([]*desired, error) {
-	out := make([]*desired, 0, len(objs))
-	var errs []*ObjectError
-	for _, o := range objs {
-		// A JSON round trip copies the object and normalises its numbers,
-		// whatever produced it (YAML decoders, kustomize).
-		raw, err := json.Marshal(o.Object)
-		if err != nil {
-			return nil, err
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(raw); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
-		}
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[ManagedByLabel] = ManagedByValue
-		u.SetLabels(labels)
-		b, err := json.Marshal(u.Object)
-		if err != nil {
-			return nil, err
-		}
-		sum := sha256.Sum256(b)
-		d := &desired{ref: refOf(u), obj: u, hash: hex.EncodeToString(sum[:16])}
-		if err := a.bind(d); err != nil && !definedBy(objs, d.ref) {
-			errs = append(errs, &ObjectError{Object: d.ref, Err: err})
-			continue
-		}
-		out = append(out, d)
-	}
-	if len(errs) > 0 {
-		return nil, &ValidationError{Objects: errs}
-	}
-	return out, nil
-}
-
-// bind finds the API resource an object is sent to.
-func (a *Applier) bind(d *desired) error {
-	m, err := a.mapping(d.ref.GroupVersionKind())
-	if err != nil {
-		return err
-	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		d.res = a.dyn.Resource(m.Resource).Namespace(d.ref.Namespace)
-	} else {
-		d.res = a.dyn.Resource(m.Resource)
-	}
-	return nil
-}
-
-// definedBy reports whether a CRD among objs defines ref's kind.
-func definedBy(objs []*unstructured.Unstructured, ref ObjectRef) bool {
-	for _, o := range objs {
-		if o.GetKind() != "CustomResourceDefinition" {
-			continue
-		}
-		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-		if group == ref.Group && kind == ref.Kind {
-			return true
-		}
-	}
-	return false
-}
-
-func ptrUID(u *unstructured.Unstructured) *types.UID {
-	uid := u.GetUID()
-	return &uid
-}
-
-// Apply dry-runs every changed object, then applies them (CRDs and
-// Namespaces first), then prunes what prev had and objs no longer have.
+// Apply makes the cluster hold objs, the whole desired state of namespace,
+// given prev, the inventory the last Apply returned:
+//
+//  1. Objects whose desired-state hash equals their prev entry's are not
+//     sent at all: a resync of an unchanged commit makes no mutating request.
+//  2. Every other object is dry-run (server-side apply, dryRun=All). If any
+//     is refused, Apply returns a *ValidationError naming each refused object
+//     and has written nothing. Exception: the commit's CRDs and Namespaces
+//     are dry-run, applied and (CRDs) waited for until Established first,
+//     since objects of those kinds or in those namespaces cannot be dry-run
+//     before they exist.
+//  3. The changed objects are applied for real: what workloads use
+//     (ConfigMaps, Secrets, Services, ...) before the workloads.
+//  4. With Options.Prune, objects of prev that objs no longer has are
+//     deleted, if the live object still carries syncgate's managed-by label.
+//
+// Once writing began, a failed Apply returns a Result too, whose Inventory
+// says what is live: prev updated with what was written.
+//
+// Errors name the object: "apply Deployment team-a/web: <message>".
 func (a *Applier) Apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
-	all, err := a.prepare(objs)
-	if err != nil {
-		return nil, err
+	start := time.Now()
+	res, err := a.apply(ctx, namespace, objs, prev)
+	a.metrics.observe("apply", start, err)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		a.metrics.count("refused", len(ve.Objects))
 	}
-	last := map[string]string{}
+	return res, err
+}
+
+func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
+	all, refused := a.prepare(namespace, objs)
+	last := make(map[string]string, len(prev))
 	for _, e := range prev {
 		last[e.id()] = e.Hash
 	}
 	res := &Result{}
 	var first, rest []*desired
 	for _, d := range all {
-		res.Inventory = append(res.Inventory, Entry{ObjectRef: d.ref, Hash: d.hash})
-		if last[d.ref.id()] == d.hash {
+		res.Inventory = append(res.Inventory, d.entry())
+		switch {
+		case last[d.ref.id()] == d.hash:
 			res.Unchanged = append(res.Unchanged, d.ref)
-			continue
-		}
-		if isFoundation(d.ref) {
+		case isFoundation(d.ref):
 			first = append(first, d)
-		} else {
+		default:
 			rest = append(rest, d)
 		}
 	}
-	if len(first) > 0 {
-		if err := a.send(ctx, first, true); err != nil {
-			return nil, err
-		}
-		if err := a.send(ctx, first, false); err != nil {
-			return nil, err
-		}
-		if err := a.waitEstablished(ctx, first); err != nil {
-			return nil, err
-		}
-	}
-	// Objects of kinds the commit's own CRDs define can be mapped only now.
-	for _, d := range rest {
-		if d.res == nil {
-			if err := a.bind(d); err != nil {
-				return nil, &ValidationError{Objects: []*ObjectError{{Object: d.ref, Err: err}}}
+	if len(refused) > 0 {
+		// Report the dry run's refusals too, unless they would be
+		// judged without the commit's CRDs and Namespaces.
+		if len(first) == 0 {
+			var ve *ValidationError
+			if err := a.dryRun(ctx, rest); errors.As(err, &ve) {
+				refused = append(refused, ve.Objects...)
 			}
 		}
+		sortErrors(refused)
+		return nil, &ValidationError{Objects: refused}
 	}
-	// Workloads go last: what they mount and expose exists before their pods
-	// start, and the controllers' work on them does not slow the rest.
-	sort.SliceStable(rest, func(i, j int) bool { return !isWorkload(rest[i].ref) && isWorkload(rest[j].ref) })
-	if err := a.send(ctx, rest, true); err != nil {
+	w := &written{prev: prev}
+	if len(first) > 0 {
+		if err := a.dryRun(ctx, first); err != nil {
+			return nil, err
+		}
+		if err := a.write(ctx, first, w); err != nil {
+			return w.result(), err
+		}
+		if err := a.waitEstablished(ctx, first); err != nil {
+			return w.result(), err
+		}
+	}
+	if err := a.dryRun(ctx, rest); err != nil {
+		if len(first) > 0 {
+			return w.result(), err
+		}
 		return nil, err
 	}
-	if err := a.send(ctx, rest, false); err != nil {
-		return nil, err
+	if err := a.write(ctx, rest, w); err != nil {
+		return w.result(), err
 	}
-	for _, d := range append(first, rest...) {
-		res.Applied = append(res.Applied, d.ref)
-	}
-	a.objects.WithLabelValues("applied").Add(float64(len(res.Applied)))
-	a.objects.WithLabelValues("unchanged").Add(float64(len(res.Unchanged)))
+	res.Applied = w.refs()
+	a.metrics.count("applied", len(res.Applied))
+	a.metrics.count("unchanged", len(res.Unchanged))
 	if a.opts.Prune {
-		pruned, err := a.prune(ctx, prev, res.Inventory)
+		pruned, failed, err := a.prune(ctx, prev, res.Inventory)
+		sortRefs(pruned)
 		res.Pruned = pruned
-		a.objects.WithLabelValues("pruned").Add(float64(len(pruned)))
+		a.metrics.count("pruned", len(pruned))
 		if err != nil {
+			// Still owed: the next Apply tries again.
+			res.Inventory = append(res.Inventory, failed...)
 			return res, err
 		}
 	}
-	sortRefs(res.Applied)
-	sortRefs(res.Pruned)
 	return res, nil
 }
 
-func isWorkload(r ObjectRef) bool {
-	switch r.Group + "/" + r.Kind {
-	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "batch/Job", "batch/CronJob":
-		return true
-	}
-	return false
-}
-
-func isFoundation(r ObjectRef) bool {
-	return (r.Group == "apiextensions.k8s.io" && r.Kind == "CustomResourceDefinition") || (r.Group == "" && r.Kind == "Namespace")
-}
-
-// send applies (or dry-runs) objects concurrently; a dry run reports every
-// refusal, a real apply stops at the first error.
-func (a *Applier) send(ctx context.Context, ds []*desired, dryRun bool) error {
+// dryRun sends every object with dryRun=All and reports every refusal.
+func (a *Applier) dryRun(ctx context.Context, ds []*desired) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	opts := metav1.ApplyOptions{FieldManager: a.opts.FieldManager, Force: true}
+	start := time.Now()
+	var mu sync.Mutex
+	var refused []*ObjectError
+	err := a.each(ctx, [][]*desired{ds}, []int{a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
+		err := a.send(ctx, d, true)
+		if err == nil {
+			return nil
+		}
+		oe := &ObjectError{Object: d.ref, Err: err}
+		if !refusal(err) {
+			return oe // the server could not judge: a transient failure
+		}
+		mu.Lock()
+		refused = append(refused, oe)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dry run %w", err)
+	}
+	if len(refused) > 0 {
+		sortErrors(refused)
+		return &ValidationError{Objects: refused}
+	}
+	a.log.Debug("dry run passed", "objects", len(ds), "duration", time.Since(start))
+	return nil
+}
+
+// write applies the objects for real and stops at the first error, in two
+// stages: first what workloads use (Services, ConfigMaps, Secrets, ...), then
+// the workloads, whose controllers then create pods against objects that
+// exist. Services get a lane of their own: the API server allocates their
+// cluster IPs one at a time, and in the shared lane Services waiting for
+// that lock would take every slot.
+func (a *Applier) write(ctx context.Context, ds []*desired, w *written) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	start := time.Now()
+	var services, others, workloads []*desired
+	for _, d := range ds {
+		switch {
+		case allocates(d.ref):
+			services = append(services, d)
+		case isWorkload(d.ref):
+			workloads = append(workloads, d)
+		default:
+			others = append(others, d)
+		}
+	}
+	apply := func(ctx context.Context, d *desired) error {
+		if err := a.send(ctx, d, false); err != nil {
+			return &ObjectError{Object: d.ref, Err: err}
+		}
+		w.add(d)
+		return nil
+	}
+	err := a.each(ctx, [][]*desired{services, others}, []int{serviceLane, a.opts.Concurrency}, apply)
+	if err == nil {
+		err = a.each(ctx, [][]*desired{workloads}, []int{a.opts.Concurrency}, apply)
+	}
+	if err != nil {
+		return fmt.Errorf("apply %w", err)
+	}
+	a.log.Debug("applied", "objects", len(ds), "duration", time.Since(start))
+	return nil
+}
+
+// serviceLane is enough Services in flight to keep the server's allocator
+// busy; more would only queue on its lock.
+const serviceLane = 8
+
+func (a *Applier) send(ctx context.Context, d *desired, dryRun bool) error {
+	opts := metav1.PatchOptions{FieldManager: a.opts.FieldManager, Force: ptr(true)}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	var mu sync.Mutex
-	var refused []*ObjectError
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(a.opts.Concurrency)
-	for _, d := range ds {
-		g.Go(func() error {
-			_, err := d.res.Apply(gctx, d.obj.GetName(), d.obj, opts)
-			if err == nil {
-				return nil
-			}
-			oe := &ObjectError{Object: d.ref, Err: err}
-			if !dryRun || !refusal(err) {
-				return oe
-			}
-			mu.Lock()
-			refused = append(refused, oe)
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		if dryRun {
-			return err
-		}
-		return fmt.Errorf("apply %w", err)
-	}
-	if len(refused) > 0 {
-		sort.Slice(refused, func(i, j int) bool { return refused[i].Object.id() < refused[j].Object.id() })
-		a.objects.WithLabelValues("refused").Add(float64(len(refused)))
-		return &ValidationError{Objects: refused}
-	}
-	return nil
+	_, err := a.resource(d).Patch(ctx, d.ref.Name, types.ApplyPatchType, d.body, opts)
+	return err
 }
 
-// refusal tells the API server's verdict on an object from trouble reaching it.
+func ptr[T any](v T) *T { return &v }
+
+// each runs fn over lanes of objects, each lane in order with its own bound
+// on requests in flight; the first error stops all lanes.
+func (a *Applier) each(ctx context.Context, lanes [][]*desired, limits []int, fn func(context.Context, *desired) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for i, lane := range lanes {
+		var next atomic.Int64
+		for range min(limits[i], len(lane)) {
+			g.Go(func() error {
+				for {
+					if err := gctx.Err(); err != nil {
+						return err
+					}
+					k := int(next.Add(1) - 1)
+					if k >= len(lane) {
+						return nil
+					}
+					if err := fn(gctx, lane[k]); err != nil {
+						return err
+					}
+				}
+			})
+		}
+	}
+	return g.Wait()
+}
+
+// refusal tells the API server's verdict on an object from trouble reaching
+// it or judging it.
 func refusal(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) ||
 		apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) ||
-		apierrors.IsMethodNotSupported(err) || apierrors.IsRequestEntityTooLargeError(err) || meta.IsNoMatchError(err)
+		apierrors.IsMethodNotSupported(err) || apierrors.IsRequestEntityTooLargeError(err) ||
+		apierrors.IsUnsupportedMediaType(err) || meta.IsNoMatchError(err)
 }
 
-func (a *Applier) waitEstablished(ctx context.Context, ds []*desired) error {
-	for _, d := range ds {
-		if d.ref.Kind != "CustomResourceDefinition" {
-			continue
-		}
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			u, err := d.res.Get(ctx, d.ref.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			for _, c := range conds {
-				if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return fmt.Errorf("%s not established: %w", d.ref, err)
-		}
-	}
-	a.mapper.Reset()
-	return nil
+func sortErrors(errs []*ObjectError) {
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Object.id() < errs[j].Object.id() })
 }
 
-// prune deletes objects of prev missing from now that carry syncgate's label.
-func (a *Applier) prune(ctx context.Context, prev, now []Entry) ([]ObjectRef, error) {
-	keep := map[string]bool{}
-	for _, e := range now {
-		keep[e.id()] = true
-	}
-	var pruned []ObjectRef
-	var errs []error
-	for _, e := range prev {
-		if keep[e.id()] {
-			continue
-		}
-		m, err := a.mapping(e.GroupVersionKind())
-		if err != nil {
-			continue // the kind is gone, and its objects with it
-		}
-		var r dynamic.ResourceInterface = a.dyn.Resource(m.Resource)
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			r = a.dyn.Resource(m.Resource).Namespace(e.Namespace)
-		}
-		live, err := r.Get(ctx, e.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("prune %s: %w", e.ObjectRef, err))
-			continue
-		}
-		if live.GetLabels()[ManagedByLabel] != ManagedByValue {
-			a.log.Info("not pruning an object syncgate did not create", "object", e.ObjectRef.String())
-			continue
-		}
-		policy := metav1.DeletePropagationBackground
-		err = r.Delete(ctx, e.Name, metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: ptrUID(live)}})
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("prune %s: %w", e.ObjectRef, err))
-			continue
-		}
-		pruned = append(pruned, e.ObjectRef)
-	}
-	return pruned, errors.Join(errs...)
+// written records what an Apply wrote, so that a failed Apply still says
+// what is live.
+type written struct {
+	mu   sync.Mutex
+	prev []Entry
+	done []*desired
 }
 
-func sortRefs(refs []ObjectRef) {
-	sort.Slice(refs, func(i, j int) bool { return refs[i].id() < refs[j].id() })
+func (w *written) add(d *desired) {
+	w.mu.Lock()
+	w.done = append(w.done, d)
+	w.mu.Unlock()
+}
+
+func (w *written) refs() []ObjectRef {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]ObjectRef, 0, len(w.done))
+	for _, d := range w.done {
+		out = append(out, d.ref)
+	}
+	sortRefs(out)
+	return out
+}
+
+// result of an Apply that failed after writing: the previous inventory with
+// what was written.
+func (w *written) result() *Result {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	res := &Result{}
+	at := map[string]int{}
+	for _, e := range w.prev {
+		at[e.id()] = len(res.Inventory)
+		res.Inventory = append(res.Inventory, e)
+	}
+	for _, d := range w.done {
+		res.Applied = append(res.Applied, d.ref)
+		if i, ok := at[d.ref.id()]; ok {
+			res.Inventory[i] = d.entry()
+			continue
+		}
+		res.Inventory = append(res.Inventory, d.entry())
+	}
+	sortRefs(res.Applied)
+	return res
 }

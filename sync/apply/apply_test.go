@@ -3,14 +3,20 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -18,7 +24,7 @@ import (
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
-func TestMain(m *testing.M) { cluster.Main(m, cluster.Options{}) }
+func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
 
 func objects(t *testing.T, docs ...string) []*unstructured.Unstructured {
 	t.Helper()
@@ -41,7 +47,10 @@ spec:
   template:
     metadata: {labels: {app: %s}}
     spec:
-      containers: [{name: app, image: %q}]
+      containers:
+      - name: app
+        image: %q
+        resources: {requests: {cpu: "0.5", memory: 64Mi}}
 `, name, ns, name, name, image)
 }
 
@@ -49,120 +58,308 @@ func configMap(ns, name, value string) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: %s}\ndata: {v: %q}\n", name, ns, value)
 }
 
-func setup(t *testing.T) (string, *apply.Applier, *apply.Counter, kubernetes.Interface) {
+func service(ns, name string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: %s}\nspec: {selector: {app: %s}, ports: [{port: 80}]}\n", name, ns, name)
+}
+
+type env struct {
+	ns      string
+	applier *apply.Applier
+	counter *apply.CountingTransport
+	kube    kubernetes.Interface
+	dyn     dynamic.Interface
+	reg     *prometheus.Registry
+}
+
+func setup(t *testing.T) *env {
 	t.Helper()
 	c := cluster.Shared(t)
-	ns := cluster.Namespace(t, c)
-	counter := &apply.Counter{}
-	a, err := apply.New(counter.Wrap(c.RESTConfig()), apply.Options{Prune: true})
+	e := &env{ns: cluster.Namespace(t, c), counter: &apply.CountingTransport{}, reg: prometheus.NewRegistry()}
+	var err error
+	e.applier, err = apply.New(e.counter.Wrap(c.RESTConfig()), apply.Options{Prune: true, Metrics: e.reg})
 	require.NoError(t, err)
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	e.kube, err = kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	return ns, a, counter, kube
+	e.dyn, err = dynamic.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	return e
+}
+
+func ref(group, kind, ns, name string) apply.ObjectRef {
+	return apply.ObjectRef{Group: group, Version: "v1", Kind: kind, Namespace: ns, Name: name}
 }
 
 func TestApplyThenNoOpResyncWritesNothing(t *testing.T) {
-	ns, a, counter, kube := setup(t)
+	e := setup(t)
 	ctx := context.Background()
+	ns := e.ns
 	objs := objects(t,
 		deployment(ns, "web", "registry.example.com/web:1"),
-		"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: "+ns+"}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n",
+		service(ns, "web"),
 		configMap(ns, "settings", "a"),
-		"apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web, namespace: "+ns+"}\n"+
+		// No namespace: it goes to the one applied.
+		"apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\n"+
 			"spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, minReplicas: 2, maxReplicas: 4}\n",
 	)
-	res, err := a.Apply(ctx, ns, objs, nil)
+	res, err := e.applier.Apply(ctx, ns, objs, nil)
 	require.NoError(t, err)
 	require.Len(t, res.Applied, 4)
 	require.Len(t, res.Inventory, 4)
-	dep, err := kube.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	for _, en := range res.Inventory {
+		require.Equal(t, ns, en.Namespace)
+		require.Len(t, en.Hash, 32)
+	}
+	dep, err := e.kube.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, apply.ManagedByValue, dep.Labels[apply.ManagedByLabel])
+	require.Contains(t, fmt.Sprint(dep.ManagedFields), "syncgate")
+	_, err = e.kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
 
-	counter.Reset()
-	res2, err := a.Apply(ctx, ns, objs, res.Inventory)
+	e.counter.Reset()
+	res2, err := e.applier.Apply(ctx, ns, objs, res.Inventory)
 	require.NoError(t, err)
 	require.Empty(t, res2.Applied)
 	require.Len(t, res2.Unchanged, 4)
-	require.Zero(t, counter.Mutating.Load(), "a no-op resync makes no mutating request")
-	require.Zero(t, counter.DryRun.Load())
+	require.Equal(t, res.Inventory, res2.Inventory)
+	counts := e.counter.Counts()
+	require.Zero(t, counts.Mutating, "a no-op resync makes no mutating request")
+	require.Zero(t, counts.DryRun)
 
-	// One object changes: only it is sent.
-	counter.Reset()
+	// One object changes: only it is sent, dry run and apply.
+	e.counter.Reset()
 	objs[2] = objects(t, configMap(ns, "settings", "b"))[0]
-	res3, err := a.Apply(ctx, ns, objs, res2.Inventory)
+	res3, err := e.applier.Apply(ctx, ns, objs, res2.Inventory)
 	require.NoError(t, err)
-	require.Len(t, res3.Applied, 1)
-	require.EqualValues(t, 1, counter.Mutating.Load())
-	require.EqualValues(t, 1, counter.DryRun.Load())
+	require.Equal(t, []apply.ObjectRef{ref("", "ConfigMap", ns, "settings")}, res3.Applied)
+	counts = e.counter.Counts()
+	require.EqualValues(t, 1, counts.Mutating)
+	require.EqualValues(t, 1, counts.DryRun)
+	require.EqualValues(t, 2, counts.ByVerb["PATCH"])
+
+	require.Equal(t, 5.0, objectsCount(t, e.reg, "applied"))
+	require.Equal(t, 7.0, objectsCount(t, e.reg, "unchanged"))
+	mfs, err := e.reg.Gather()
+	require.NoError(t, err)
+	var observed uint64
+	for _, mf := range mfs {
+		if mf.GetName() == "syncgate_apply_duration_seconds" {
+			for _, m := range mf.GetMetric() {
+				observed += m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	require.EqualValues(t, 3, observed, "one observation per Apply")
+}
+
+// objectsCount reads syncgate_apply_objects_total{result}.
+func objectsCount(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "syncgate_apply_objects_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 func TestInvalidCommitWritesNothing(t *testing.T) {
-	ns, a, counter, kube := setup(t)
+	e := setup(t)
 	ctx := context.Background()
+	ns := e.ns
 	objs := objects(t,
 		configMap(ns, "first", "1"),
 		deployment(ns, "bad", "x"),
+		configMap(ns, "Not_A_Name", "2"),
 		configMap(ns, "second", "2"),
+		"apiVersion: example.com/v1\nkind: Unknown\nmetadata: {name: u}\n",
 	)
 	// A Deployment whose selector does not match its template is invalid.
 	require.NoError(t, unstructured.SetNestedStringMap(objs[1].Object, map[string]string{"app": "other"}, "spec", "selector", "matchLabels"))
-	_, err := a.Apply(ctx, ns, objs, nil)
+	res, err := e.applier.Apply(ctx, ns, objs, nil)
+	require.Nil(t, res)
 	var verr *apply.ValidationError
 	require.ErrorAs(t, err, &verr)
-	require.Len(t, verr.Objects, 1)
-	require.Contains(t, err.Error(), "Deployment "+ns+"/bad")
-	require.Contains(t, err.Error(), "selector")
-	require.Zero(t, counter.Mutating.Load())
+	require.Len(t, verr.Objects, 3, "every refusal is listed: %v", err)
+	msg := err.Error()
+	require.Contains(t, msg, "Deployment "+ns+"/bad: ")
+	require.Contains(t, msg, "selector")
+	require.Contains(t, msg, "ConfigMap "+ns+"/Not_A_Name: ")
+	require.Contains(t, msg, "Unknown u: ")
+	require.Zero(t, e.counter.Counts().Mutating)
 	for _, name := range []string{"first", "second"} {
-		_, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		_, err := e.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 		require.True(t, apierrors.IsNotFound(err), "nothing written: %s", name)
 	}
+	require.Equal(t, 3.0, objectsCount(t, e.reg, "refused"))
 }
 
 func TestPruneOnlyWhatSyncgateCreated(t *testing.T) {
-	ns, a, _, kube := setup(t)
+	e := setup(t)
 	ctx := context.Background()
-	res, err := a.Apply(ctx, ns, objects(t, configMap(ns, "keep", "1"), configMap(ns, "drop", "1")), nil)
+	ns := e.ns
+	res, err := e.applier.Apply(ctx, ns, objects(t, configMap(ns, "keep", "1"), configMap(ns, "drop", "1"), service(ns, "drop")), nil)
 	require.NoError(t, err)
 
-	// Someone else's object that happens to be in the inventory is not deleted.
-	inv := append(res.Inventory, apply.Entry{ObjectRef: apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "foreign"}})
-	_, err = kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: ns}}, metav1.CreateOptions{})
+	// An object in the inventory that is not (or no longer) labelled as
+	// syncgate's is not deleted: someone else's that happens to share a
+	// name, or one taken over by hand.
+	inv := append(res.Inventory, apply.Entry{ObjectRef: ref("", "ConfigMap", ns, "foreign")})
+	_, err = e.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: ns}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	// Gone already: fine.
+	inv = append(inv, apply.Entry{ObjectRef: ref("", "Secret", ns, "gone")})
 
-	res2, err := a.Apply(ctx, ns, objects(t, configMap(ns, "keep", "1")), inv)
+	res2, err := e.applier.Apply(ctx, ns, objects(t, configMap(ns, "keep", "1")), inv)
 	require.NoError(t, err)
-	require.Equal(t, []apply.ObjectRef{{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "drop"}}, res2.Pruned)
-	_, err = kube.CoreV1().ConfigMaps(ns).Get(ctx, "drop", metav1.GetOptions{})
+	require.Equal(t, []apply.ObjectRef{ref("", "ConfigMap", ns, "drop"), ref("", "Service", ns, "drop")}, res2.Pruned)
+	require.Len(t, res2.Inventory, 1)
+	_, err = e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "drop", metav1.GetOptions{})
 	require.True(t, apierrors.IsNotFound(err))
-	_, err = kube.CoreV1().ConfigMaps(ns).Get(ctx, "foreign", metav1.GetOptions{})
+	_, err = e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "foreign", metav1.GetOptions{})
+	require.NoError(t, err)
+	_, err = e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "keep", metav1.GetOptions{})
+	require.NoError(t, err)
+
+	// Without Prune nothing is deleted.
+	keeper, err := apply.New(cluster.Shared(t).RESTConfig(), apply.Options{})
+	require.NoError(t, err)
+	res3, err := keeper.Apply(ctx, ns, nil, res2.Inventory)
+	require.NoError(t, err)
+	require.Empty(t, res3.Pruned)
+	_, err = e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "keep", metav1.GetOptions{})
 	require.NoError(t, err)
 }
 
 func TestDriftReappliesOnlyWhatDrifted(t *testing.T) {
-	ns, a, counter, kube := setup(t)
+	e := setup(t)
 	ctx := context.Background()
-	objs := objects(t, deployment(ns, "web", "registry.example.com/web:1"), configMap(ns, "settings", "a"))
-	res, err := a.Apply(ctx, ns, objs, nil)
+	ns := e.ns
+	objs := objects(t,
+		deployment(ns, "web", "registry.example.com/web:1"),
+		configMap(ns, "settings", "a"),
+		configMap(ns, "other", "a"),
+		service(ns, "web"),
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: "+ns+"}\nstringData: {token: s3cret}\n",
+	)
+	res, err := e.applier.Apply(ctx, ns, objs, nil)
 	require.NoError(t, err)
 
-	counter.Reset()
-	d, err := a.Drift(ctx, ns, objs, res.Inventory)
+	e.counter.Reset()
+	d, err := e.applier.Drift(ctx, ns, objs, res.Inventory)
 	require.NoError(t, err)
-	require.Empty(t, d.Applied, "nothing drifted yet")
-	require.Zero(t, counter.Mutating.Load())
+	require.Empty(t, d.Applied, "nothing drifted yet: defaults, quantities and stringData are not drift")
+	require.Len(t, d.Unchanged, 5)
+	require.Zero(t, e.counter.Counts().Mutating)
 
-	// Scaled by hand, as kubectl scale would.
-	_, err = kube.AppsV1().Deployments(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{})
+	// Scaled by hand, as kubectl scale would; a ConfigMap deleted by hand;
+	// a label added by hand to another (not drift: syncgate does not own it).
+	_, err = e.kube.AppsV1().Deployments(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	require.NoError(t, e.kube.CoreV1().ConfigMaps(ns).Delete(ctx, "settings", metav1.DeleteOptions{}))
+	_, err = e.kube.CoreV1().ConfigMaps(ns).Patch(ctx, "other", types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"a"}}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
 
-	counter.Reset()
-	d, err = a.Drift(ctx, ns, objs, res.Inventory)
+	e.counter.Reset()
+	d, err = e.applier.Drift(ctx, ns, objs, res.Inventory)
 	require.NoError(t, err)
-	require.Equal(t, []apply.ObjectRef{{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: "web"}}, d.Applied)
-	require.EqualValues(t, 1, counter.Mutating.Load())
-	dep, err := kube.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.Equal(t, []apply.ObjectRef{ref("", "ConfigMap", ns, "settings"), ref("apps", "Deployment", ns, "web")}, d.Applied)
+	require.EqualValues(t, 2, e.counter.Counts().Mutating)
+	dep, err := e.kube.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.EqualValues(t, 2, *dep.Spec.Replicas)
+	_, err = e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 2.0, objectsCount(t, e.reg, "drifted"))
+}
+
+func TestCRDAndItsObjectsInOneCommit(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.ns
+	group := ns + ".example.com"
+	crd := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.%[1]s}
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, maximum: 10}
+`, group)
+	t.Cleanup(func() {
+		_ = e.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}).
+			Delete(context.Background(), "widgets."+group, metav1.DeleteOptions{})
+	})
+	widget := func(size int) string {
+		return fmt.Sprintf("apiVersion: %s/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: %d}\n", group, size)
+	}
+	// The Widget is listed first: the CRD is applied first all the same.
+	res, err := e.applier.Apply(ctx, ns, objects(t, widget(3), crd), nil)
+	require.NoError(t, err)
+	require.Len(t, res.Applied, 2)
+	gvr := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}
+	w, err := e.dyn.Resource(gvr).Namespace(ns).Get(ctx, "w", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, apply.ManagedByValue, w.GetLabels()[apply.ManagedByLabel])
+
+	// The new kind now maps through discovery.
+	namespaced, err := e.applier.Scoper().IsNamespaced(schema.GroupVersionKind{Group: group, Version: "v1", Kind: "Widget"})
+	require.NoError(t, err)
+	require.True(t, namespaced)
+
+	// An invalid Widget is refused by the dry run, against the CRD's schema.
+	_, err = e.applier.Apply(ctx, ns, objects(t, widget(30), crd), res.Inventory)
+	require.ErrorContains(t, err, "Widget "+ns+"/w: ")
+	require.ErrorContains(t, err, "spec.size")
+
+	// Dropping both prunes the Widget before the CRD.
+	res2, err := e.applier.Apply(ctx, ns, nil, res.Inventory)
+	require.NoError(t, err)
+	require.Len(t, res2.Pruned, 2)
+}
+
+func TestFailedApplyReportsWhatIsLive(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.ns
+	// A quota the dry run cannot enforce across objects: each Service
+	// passes on its own, the second real one is refused.
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceServices: resource.MustParse("1")}}}
+	_, err := e.kube.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		q, err := e.kube.CoreV1().ResourceQuotas(ns).Get(ctx, "q", metav1.GetOptions{})
+		_, counted := q.Status.Used[corev1.ResourceServices]
+		return err == nil && counted
+	}, 30*time.Second, 50*time.Millisecond, "the quota controller counts services")
+
+	prev := []apply.Entry{{ObjectRef: ref("", "ConfigMap", ns, "old"), Hash: "abc"}}
+	res, err := e.applier.Apply(ctx, ns, objects(t, service(ns, "a"), service(ns, "b")), prev)
+	require.ErrorContains(t, err, "apply Service "+ns+"/")
+	require.ErrorContains(t, err, "exceeded quota")
+	require.NotNil(t, res)
+	require.Len(t, res.Applied, 1)
+	require.Len(t, res.Inventory, 2, "the previous entry and the one written")
+	require.Equal(t, prev[0], res.Inventory[0])
+	require.Equal(t, res.Applied[0], res.Inventory[1].ObjectRef)
 }

@@ -1,5 +1,6 @@
-// Package apply writes a namespace's objects with server-side apply: the
-// whole set is dry-run first so an invalid commit writes nothing, objects
-// whose desired state did not change are not sent at all, and objects a
-// newer commit dropped are pruned when syncgate created them.
+// Package apply writes a namespace's objects with server-side apply: objects
+// whose desired state did not change are not sent at all, the changed ones
+// are dry-run as a whole first so an invalid commit writes nothing, and
+// objects a newer commit dropped are pruned when they carry syncgate's
+// managed-by label. Drift re-applies objects edited or deleted by hand.
 package apply

@@ -2,97 +2,131 @@ package apply
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"reflect"
+	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// Drift re-applies the objects whose live state no longer holds every field
-// syncgate sets (edited by hand, deleted); the others cause no write.
+// Drift is the periodic correction of hand edits: it reads the live objects
+// of the applied commit and re-applies only those that no longer hold every
+// field syncgate sets (changed, or deleted); the others cause no write.
+// Objects absent from prev were never applied and are left to Apply, which
+// dry-runs first. Nothing is pruned.
 func (a *Applier) Drift(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
-	all, err := a.prepare(objs)
+	start := time.Now()
+	res, err := a.drift(ctx, namespace, objs, prev)
+	a.metrics.observe("drift", start, err)
+	return res, err
+}
+
+func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
+	all, refused := a.prepare(namespace, objs)
+	if len(refused) > 0 {
+		sortErrors(refused)
+		return nil, &ValidationError{Objects: refused}
+	}
+	applied := make(map[string]bool, len(prev))
+	for _, e := range prev {
+		applied[e.id()] = true
+	}
+	var check []*desired
+	for _, d := range all {
+		if applied[d.ref.id()] {
+			check = append(check, d)
+		}
+	}
+	live, err := a.live(ctx, check)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{}
 	var drifted []*desired
-	for _, d := range all {
-		res.Inventory = append(res.Inventory, Entry{ObjectRef: d.ref, Hash: d.hash})
-		if d.res == nil {
+	for _, d := range check {
+		res.Inventory = append(res.Inventory, d.entry())
+		if u := live[d.ref.id()]; u != nil && holds(u.Object, comparable(d.obj).Object) {
+			res.Unchanged = append(res.Unchanged, d.ref)
 			continue
 		}
-		live, err := d.res.Get(ctx, d.ref.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			drifted = append(drifted, d)
-		case err != nil:
-			return nil, fmt.Errorf("drift check %s: %w", d.ref, err)
-		case !contains(normalize(live.Object), normalize(d.obj.Object)):
-			drifted = append(drifted, d)
-		default:
-			res.Unchanged = append(res.Unchanged, d.ref)
-		}
+		drifted = append(drifted, d)
 	}
-	if err := a.send(ctx, drifted, false); err != nil {
+	w := &written{}
+	if err := a.write(ctx, drifted, w); err != nil {
 		return nil, err
 	}
-	for _, d := range drifted {
-		res.Applied = append(res.Applied, d.ref)
+	res.Applied = w.refs()
+	a.metrics.count("drifted", len(res.Applied))
+	if len(drifted) > 0 {
+		a.log.Info("drift corrected", "namespace", namespace, "objects", len(drifted))
 	}
-	sortRefs(res.Applied)
 	return res, nil
 }
 
-// normalize round-trips through JSON so numbers compare alike.
-func normalize(m map[string]any) any {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return m
+// live reads the objects: one LIST of syncgate's objects per kind and
+// namespace where several are wanted, else one GET each. Missing objects
+// are absent from the map.
+func (a *Applier) live(ctx context.Context, ds []*desired) (map[string]*unstructured.Unstructured, error) {
+	type group struct {
+		gvr       schema.GroupVersionResource
+		namespace string
 	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		return m
-	}
-	return out
-}
-
-// contains reports whether every field of want is in have with the same value.
-func contains(have, want any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		h, ok := have.(map[string]any)
-		if !ok {
-			return false
+	groups := map[group][]*desired{}
+	var single []*desired
+	for _, d := range ds {
+		if d.namespaced {
+			k := group{d.gvr, d.ref.Namespace}
+			groups[k] = append(groups[k], d)
+		} else {
+			single = append(single, d)
 		}
-		for k, wv := range w {
-			hv, ok := h[k]
-			if !ok {
-				if wv == nil {
-					continue
+	}
+	out := make(map[string]*unstructured.Unstructured, len(ds))
+	var mu sync.Mutex
+	put := func(d *desired, u *unstructured.Unstructured) {
+		mu.Lock()
+		out[d.ref.id()] = u
+		mu.Unlock()
+	}
+	var lists []*desired // one representative of each group
+	for _, members := range groups {
+		if len(members) == 1 {
+			single = append(single, members[0])
+		} else {
+			lists = append(lists, members[0])
+		}
+	}
+	selector := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue}).String()
+	err := a.each(ctx, [][]*desired{lists, single}, []int{a.opts.Concurrency, a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
+		if members := groups[group{d.gvr, d.ref.Namespace}]; len(members) > 1 && d == members[0] {
+			l, err := a.resource(d).List(ctx, metav1.ListOptions{LabelSelector: selector})
+			if err != nil {
+				return fmt.Errorf("drift check %s in %s: %w", d.gvr.Resource, d.ref.Namespace, err)
+			}
+			byName := make(map[string]*unstructured.Unstructured, len(l.Items))
+			for i := range l.Items {
+				byName[l.Items[i].GetName()] = &l.Items[i]
+			}
+			for _, m := range members {
+				if u, ok := byName[m.ref.Name]; ok {
+					put(m, u)
 				}
-				return false
 			}
-			if !contains(hv, wv) {
-				return false
-			}
+			return nil
 		}
-		return true
-	case []any:
-		h, ok := have.([]any)
-		if !ok || len(h) != len(w) {
-			return false
+		u, err := a.resource(d).Get(ctx, d.ref.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("drift check %s: %w", d.ref, err)
 		}
-		for i := range w {
-			if !contains(h[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	default:
-		return reflect.DeepEqual(have, want)
-	}
+		put(d, u)
+		return nil
+	})
+	return out, err
 }

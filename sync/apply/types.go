@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -43,8 +44,13 @@ type Entry struct {
 // Result says what an Apply or Drift did.
 type Result struct {
 	// Inventory is every object of the commit with its desired-state hash.
+	// When Apply fails after it began writing, it is what is live instead:
+	// the previous entries, updated with what was written.
 	Inventory []Entry
-	Applied   []ObjectRef
+	// Applied were sent (created or changed, or re-applied by Drift).
+	Applied []ObjectRef
+	// Unchanged were not sent: their hash matched the previous inventory
+	// (Apply) or their live state held every desired field (Drift).
 	Unchanged []ObjectRef
 	Pruned    []ObjectRef
 }
@@ -58,7 +64,8 @@ type ObjectError struct {
 func (e *ObjectError) Error() string { return fmt.Sprintf("%s: %v", e.Object, e.Err) }
 func (e *ObjectError) Unwrap() error { return e.Err }
 
-// ValidationError lists every object the dry run refused; nothing was written.
+// ValidationError lists every object the dry run (or the mapping of kinds to
+// API resources) refused; nothing of the commit was written.
 type ValidationError struct {
 	Objects []*ObjectError
 }
@@ -77,4 +84,8 @@ func (e *ValidationError) Unwrap() error {
 		return nil
 	}
 	return e.Objects[0].Err
+}
+
+func sortRefs(refs []ObjectRef) {
+	sort.Slice(refs, func(i, j int) bool { return refs[i].id() < refs[j].id() })
 }

@@ -1,0 +1,206 @@
+package apply
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+)
+
+// Label marking what syncgate applied; only such objects are ever pruned.
+// It overrides a managed-by label the config repo may set.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "syncgate"
+)
+
+// desired is one object ready to send.
+type desired struct {
+	ref        ObjectRef
+	obj        *unstructured.Unstructured
+	body       []byte // canonical JSON, exactly what is sent
+	hash       string
+	gvr        schema.GroupVersionResource
+	namespaced bool
+}
+
+func (d *desired) entry() Entry { return Entry{ObjectRef: d.ref, Hash: d.hash} }
+
+func refOf(u *unstructured.Unstructured) ObjectRef {
+	gvk := u.GroupVersionKind()
+	return ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// Scoper answers which kinds are namespaced, from API discovery; it is the
+// render.Scoper of syncgate run.
+type Scoper struct{ a *Applier }
+
+// Scoper shares the Applier's discovery cache.
+func (a *Applier) Scoper() *Scoper { return &Scoper{a: a} }
+
+// IsNamespaced reports whether gvk lives in a namespace.
+func (s *Scoper) IsNamespaced(gvk schema.GroupVersionKind) (bool, error) {
+	m, err := s.a.mapping(gvk)
+	if err != nil {
+		return false, err
+	}
+	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+// mapping resolves gvk. Discovery is cached, so a kind unknown to the cache
+// refreshes it once: its CRD may have been created since.
+func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		a.mapper.Reset()
+		m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	return m, err
+}
+
+func (a *Applier) resource(d *desired) dynamic.ResourceInterface {
+	if d.namespaced {
+		return a.dyn.Resource(d.gvr).Namespace(d.ref.Namespace)
+	}
+	return a.dyn.Resource(d.gvr)
+}
+
+// prepare copies the objects, labels them, places them (a namespaced object
+// without a namespace goes to namespace) and hashes what will be sent. Kinds
+// the API server does not know yet are accepted when a CRD of the same set
+// defines them. It returns the objects it could prepare and a refusal for
+// each other.
+func (a *Applier) prepare(namespace string, objs []*unstructured.Unstructured) ([]*desired, []*ObjectError) {
+	crds := definitions(objs)
+	// One lookup per kind: a kind discovery does not know would otherwise
+	// refresh discovery once per object.
+	mappings := map[schema.GroupVersionKind]mapped{}
+	lookup := func(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+		m, ok := mappings[gvk]
+		if !ok {
+			m.mapping, m.err = a.mapping(gvk)
+			mappings[gvk] = m
+		}
+		return m.mapping, m.err
+	}
+	out := make([]*desired, 0, len(objs))
+	seen := make(map[string]bool, len(objs))
+	var errs []*ObjectError
+	for _, o := range objs {
+		d, err := prepareOne(namespace, o, lookup, crds)
+		if err != nil {
+			errs = append(errs, &ObjectError{Object: refOf(o), Err: err})
+			continue
+		}
+		if seen[d.ref.id()] {
+			errs = append(errs, &ObjectError{Object: d.ref, Err: errors.New("defined twice")})
+			continue
+		}
+		seen[d.ref.id()] = true
+		out = append(out, d)
+	}
+	return out, errs
+}
+
+type mapped struct {
+	mapping *meta.RESTMapping
+	err     error
+}
+
+func prepareOne(namespace string, o *unstructured.Unstructured, lookup func(schema.GroupVersionKind) (*meta.RESTMapping, error), crds map[schema.GroupKind]definition) (*desired, error) {
+	// A JSON round trip copies the object and gives its numbers one form,
+	// whatever produced it (YAML decoders, kustomize).
+	raw, err := json.Marshal(o.Object)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(raw); err != nil {
+		return nil, err
+	}
+	if u.GetName() == "" {
+		return nil, errors.New("metadata.name is missing")
+	}
+	gvk := u.GroupVersionKind()
+	d := &desired{obj: u}
+	if m, err := lookup(gvk); err == nil {
+		d.gvr, d.namespaced = m.Resource, m.Scope.Name() == meta.RESTScopeNameNamespace
+	} else if def, ok := crds[gvk.GroupKind()]; ok && meta.IsNoMatchError(err) {
+		d.gvr, d.namespaced = gvk.GroupVersion().WithResource(def.plural), def.namespaced
+	} else {
+		return nil, err
+	}
+	switch {
+	case !d.namespaced:
+		u.SetNamespace("")
+	case u.GetNamespace() == "":
+		u.SetNamespace(namespace)
+	}
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[ManagedByLabel] = ManagedByValue
+	u.SetLabels(labels)
+	// encoding/json writes map keys sorted: the body is canonical, and its
+	// hash changes only when the desired state does.
+	if d.body, err = json.Marshal(u.Object); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(d.body)
+	d.hash = hex.EncodeToString(sum[:16])
+	d.ref = refOf(u)
+	return d, nil
+}
+
+// definition is what a CRD of the set says about the kind it defines.
+type definition struct {
+	plural     string
+	namespaced bool
+}
+
+func definitions(objs []*unstructured.Unstructured) map[schema.GroupKind]definition {
+	out := map[schema.GroupKind]definition{}
+	for _, o := range objs {
+		if !isCRD(refOf(o)) {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		plural, _, _ := unstructured.NestedString(o.Object, "spec", "names", "plural")
+		scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
+		if kind == "" || plural == "" {
+			continue
+		}
+		out[schema.GroupKind{Group: group, Kind: kind}] = definition{plural: plural, namespaced: scope != "Cluster"}
+	}
+	return out
+}
+
+func isCRD(r ObjectRef) bool {
+	return r.Group == "apiextensions.k8s.io" && r.Kind == "CustomResourceDefinition"
+}
+
+// isFoundation: what other objects of a commit may need to exist before
+// they can even be dry-run.
+func isFoundation(r ObjectRef) bool {
+	return isCRD(r) || (r.Group == "" && r.Kind == "Namespace")
+}
+
+// isWorkload: objects whose controllers start pods.
+func isWorkload(r ObjectRef) bool {
+	switch r.Group + "/" + r.Kind {
+	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "batch/Job", "batch/CronJob":
+		return true
+	}
+	return false
+}
+
+// allocates: the API server allocates a Service's cluster IP (and node
+// ports) under one lock, one Service at a time.
+func allocates(r ObjectRef) bool { return r.Group == "" && r.Kind == "Service" }
