@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ import (
 func main() {
 	n := flag.Int("n", 1000, "objects in the commit")
 	flag.IntVar(&concurrency, "concurrency", 0, "apply concurrency (0: the default)")
+	flag.StringVar(&mix, "mix", "configmap,secret,service,deployment", "kinds generated, in turn")
 	flag.BoolVar(&withKubectl, "kubectl", true, "measure kubectl too")
 	flag.Parse()
 	if err := run(*n); err != nil {
@@ -38,6 +40,7 @@ func main() {
 }
 
 var (
+	mix string
 	concurrency int
 	withKubectl bool
 )
@@ -91,9 +94,9 @@ func run(n int) error {
 		fmt.Fprintln(os.Stderr, "kubectl not found: its rows are left out")
 	}
 
-	counter := &apply.Counter{}
+	counter := &apply.CountingTransport{}
 	cfg := counter.Wrap(c.RESTConfig())
-	a, err := apply.New(cfg, apply.Options{Prune: true, Concurrency: concurrency})
+	a, err := apply.New(cfg, apply.Options{Prune: true, Concurrency: concurrency, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		return err
 	}
@@ -122,7 +125,7 @@ func run(n int) error {
 			return err
 		}
 		inv = res.Inventory
-		rows = append(rows, row{name: name, took: time.Since(start), total: counter.Total.Load(), mutating: counter.Mutating.Load()})
+		rows = append(rows, row{name: name, took: time.Since(start), total: counter.Counts().Total, mutating: counter.Counts().Mutating})
 		if err := settle(ctx, kube, "bench-syncgate"); err != nil {
 			return err
 		}
@@ -180,14 +183,15 @@ func generate(dir string, n int) error {
 	}
 	for i := 0; i < n; i++ {
 		var doc string
-		switch i % 4 {
-		case 0:
+		kinds := strings.Split(mix, ",")
+		switch kinds[i%len(kinds)] {
+		case "configmap":
 			doc = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {index: \"%d\", payload: %q}\n", i, i, strings.Repeat("x", 200))
-		case 1:
+		case "secret":
 			doc = fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: secret-%d}\nstringData: {token: \"t-%d\"}\n", i, i)
-		case 2:
+		case "service":
 			doc = fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: svc-%d}\nspec: {selector: {app: app-%d}, ports: [{port: 80}]}\n", i, i)
-		case 3:
+		case "deployment":
 			doc = fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: app-%[1]d}

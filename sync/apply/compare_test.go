@@ -56,7 +56,9 @@ func TestComparableSecret(t *testing.T) {
 }
 
 func TestWrittenResult(t *testing.T) {
-	cm := func(name string) ObjectRef { return ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "n", Name: name} }
+	cm := func(name string) ObjectRef {
+		return ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "n", Name: name}
+	}
 	w := &written{prev: []Entry{{ObjectRef: cm("a"), Hash: "1"}, {ObjectRef: cm("b"), Hash: "1"}}}
 	w.add(&desired{ref: cm("c"), hash: "2"})
 	w.add(&desired{ref: cm("b"), hash: "2"})
