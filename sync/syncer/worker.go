@@ -72,6 +72,10 @@ func (w *worker) run(ctx context.Context) {
 		}
 		v, err = w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
 	}
+	if v == nil {
+		w.log.Error("the Version resource could not be read back")
+		return
+	}
 	w.version = v
 	w.resume(ctx, v)
 
@@ -276,6 +280,9 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 	})
 	if err != nil {
 		return fmt.Errorf("record status of %s: %w", w.ns, err)
+	}
+	if v == nil {
+		return fmt.Errorf("record status of %s: the Version is gone", w.ns)
 	}
 	w.version = v
 	if owed > 0 && w.s.opts.Outbox != nil {
