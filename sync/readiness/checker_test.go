@@ -3,11 +3,16 @@ package readiness_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/syncgate/syncgate/sync/apply"
@@ -15,11 +20,18 @@ import (
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
-func TestMain(m *testing.M) { cluster.Main(m, cluster.Options{}) }
+func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
 
-func deployment(t *testing.T, ns, image string, annotations string) *unstructured.Unstructured {
+func decode(t *testing.T, doc string) *unstructured.Unstructured {
 	t.Helper()
-	doc := fmt.Sprintf(`apiVersion: apps/v1
+	u := &unstructured.Unstructured{}
+	require.NoError(t, yaml.Unmarshal([]byte(doc), &u.Object))
+	return u
+}
+
+func deployment(t *testing.T, ns, image, annotations string) *unstructured.Unstructured {
+	t.Helper()
+	return decode(t, fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: %s}
 spec:
@@ -29,32 +41,36 @@ spec:
     metadata: {labels: {app: web}, annotations: {%s}}
     spec:
       containers: [{name: app, image: %q}]
-`, ns, annotations, image)
-	u := &unstructured.Unstructured{}
-	require.NoError(t, yaml.Unmarshal([]byte(doc), &u.Object))
-	return u
+`, ns, annotations, image))
 }
 
 type env struct {
 	ns      string
 	applier *apply.Applier
 	checker *readiness.Checker
+	kube    kubernetes.Interface
+	reg     *prometheus.Registry
 	inv     []apply.Entry
 }
 
 func setup(t *testing.T, timeout time.Duration) *env {
 	t.Helper()
 	c := cluster.Shared(t)
-	a, err := apply.New(c.RESTConfig(), apply.Options{})
+	e := &env{ns: cluster.Namespace(t, c), reg: prometheus.NewRegistry()}
+	var err error
+	e.applier, err = apply.New(c.RESTConfig(), apply.Options{Prune: true})
 	require.NoError(t, err)
-	ch, err := readiness.New(c.RESTConfig(), readiness.Options{Timeout: timeout})
+	e.checker, err = readiness.New(c.RESTConfig(), readiness.Options{Timeout: timeout, Metrics: e.reg})
 	require.NoError(t, err)
-	return &env{ns: cluster.Namespace(t, c), applier: a, checker: ch}
+	e.kube, err = kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	return e
 }
 
-func (e *env) rollout(t *testing.T, obj *unstructured.Unstructured) ([]readiness.Progress, time.Duration, error) {
+// rollout applies objs and waits for them, as the syncer does.
+func (e *env) rollout(t *testing.T, objs ...*unstructured.Unstructured) ([]readiness.Progress, time.Duration, error) {
 	t.Helper()
-	res, err := e.applier.Apply(context.Background(), e.ns, []*unstructured.Unstructured{obj}, e.inv)
+	res, err := e.applier.Apply(context.Background(), e.ns, objs, e.inv)
 	require.NoError(t, err)
 	e.inv = res.Inventory
 	refs := make([]apply.ObjectRef, 0, len(res.Inventory))
@@ -67,13 +83,60 @@ func (e *env) rollout(t *testing.T, obj *unstructured.Unstructured) ([]readiness
 	return seen, time.Since(start), err
 }
 
-func TestRolloutsSucceedAndFail(t *testing.T) {
+// outcomes counts the waits observed by the metrics, by outcome.
+func (e *env) outcomes(t *testing.T) map[string]uint64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	require.NoError(t, err)
+	out := map[string]uint64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] += m.GetHistogram().GetSampleCount()
+		}
+	}
+	return out
+}
+
+func TestAppThenImageBump(t *testing.T) {
+	e := setup(t, 2*time.Minute)
+	ns := e.ns
+	objs := []*unstructured.Unstructured{
+		deployment(t, ns, "registry.example.com/web:1", ""),
+		decode(t, "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: "+ns+"}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"),
+		decode(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: "+ns+"}\ndata: {a: b}\n"),
+		decode(t, "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web, namespace: "+ns+"}\n"+
+			"spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, minReplicas: 3, maxReplicas: 4}\n"),
+	}
+	seen, _, err := e.rollout(t, objs...)
+	require.NoError(t, err)
+	last := seen[len(seen)-1]
+	require.Equal(t, readiness.Progress{Ready: 4, Total: 4}, last)
+	require.Equal(t, "ready (4/4)", last.String())
+
+	// The bump is judged on the new generation, whose pods take 2s to be
+	// ready, not on the finished rollout of the previous one.
+	objs[0] = deployment(t, ns, "registry.example.com/web:2", `syncgate.dev/test-ready-after: "2s"`)
+	seen, took, err := e.rollout(t, objs...)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, took, 1500*time.Millisecond)
+	require.Equal(t, 3, seen[0].Ready, "the Deployment is not ready at first: %v", seen[0])
+	require.Equal(t, 4, seen[len(seen)-1].Ready)
+	d, err := e.kube.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, d.Generation, d.Status.ObservedGeneration)
+	require.EqualValues(t, 3, d.Status.UpdatedReplicas)
+	require.EqualValues(t, 3, d.Status.AvailableReplicas)
+	require.EqualValues(t, 3, d.Status.Replicas, "old pods are gone")
+	require.Equal(t, map[string]uint64{"ready": 2}, e.outcomes(t))
+}
+
+func TestRolloutsFailFast(t *testing.T) {
 	cases := []struct {
 		name       string
 		annotation string
 		reason     string
 	}{
-		{"crashloop", `syncgate.dev/test-fail: crashloop`, "CrashLoopBackOff"},
+		{"crashloop", `syncgate.dev/test-fail: crashloop`, "CrashLoopBackOff (back-off"},
 		{"imagepull", `syncgate.dev/test-fail: imagepull`, "ImagePullBackOff"},
 		{"configerror", `syncgate.dev/test-fail: configerror`, "CreateContainerConfigError"},
 	}
@@ -83,35 +146,93 @@ func TestRolloutsSucceedAndFail(t *testing.T) {
 			_, took, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", tc.annotation))
 			var failed *readiness.FailedError
 			require.ErrorAs(t, err, &failed)
-			require.Contains(t, failed.Reason, tc.reason)
 			require.Equal(t, "web", failed.Object.Name)
+			require.Contains(t, failed.Reason, tc.reason)
+			require.Regexp(t, `^pod web-[a-z0-9]+-[a-z0-9]+ container app: `, failed.Reason)
+			require.True(t, strings.HasPrefix(err.Error(), "Deployment web: pod web-"), err.Error())
 			require.Less(t, took, 30*time.Second, "fails fast, long before the health timeout")
+			require.Equal(t, map[string]uint64{"failed": 1}, e.outcomes(t))
 		})
 	}
-	t.Run("good then bad then fixed", func(t *testing.T) {
-		e := setup(t, 2*time.Minute)
-		seen, _, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", ""))
-		require.NoError(t, err)
-		require.Equal(t, readiness.Progress{Ready: 1, Total: 1}, seen[len(seen)-1])
+}
 
-		_, _, err = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:2", `syncgate.dev/test-fail: crashloop`))
-		require.ErrorContains(t, err, "CrashLoopBackOff")
+func TestStatefulSetCrashLoop(t *testing.T) {
+	e := setup(t, 2*time.Minute)
+	sts := decode(t, fmt.Sprintf(`apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: %s}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}, annotations: {syncgate.dev/test-fail: crashloop}}
+    spec:
+      containers: [{name: db, image: registry.example.com/db:1}]
+`, e.ns))
+	_, _, err := e.rollout(t, sts)
+	var failed *readiness.FailedError
+	require.ErrorAs(t, err, &failed)
+	require.Equal(t, "StatefulSet", failed.Object.Kind)
+	require.Contains(t, failed.Reason, "pod db-0 container db: CrashLoopBackOff")
+}
 
-		// The fix rolls out although pods of the broken revision still crash.
-		_, _, err = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:3", ""))
-		require.NoError(t, err)
+func TestFixRollsOutWhileBrokenPodsStillCrash(t *testing.T) {
+	e := setup(t, 2*time.Minute)
+	_, _, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", ""))
+	require.NoError(t, err)
+
+	_, _, err = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:2", `syncgate.dev/test-fail: crashloop`))
+	require.ErrorContains(t, err, "CrashLoopBackOff")
+
+	// Pods of the broken revision are still crashing when the fix is
+	// applied: only the new revision's pods count.
+	_, _, err = e.rollout(t, deployment(t, e.ns, "registry.example.com/web:3", ""))
+	require.NoError(t, err)
+}
+
+func TestSlowReadinessIsWaitedFor(t *testing.T) {
+	e := setup(t, 2*time.Minute)
+	seen, took, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "3s"`))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, took, 2*time.Second)
+	require.Equal(t, 0, seen[0].Ready, "first seen not ready")
+	var counted bool
+	for _, p := range seen[:len(seen)-1] {
+		require.Regexp(t, `^rolling out \(0/1 ready`, p.String())
+		if len(p.Workloads) == 1 && p.Workloads[0].Desired == 3 && p.Workloads[0].Updated == 3 {
+			counted = true
+			require.Contains(t, p.String(), "Deployment web: 3/3 updated, ")
+		}
+	}
+	require.True(t, counted, "replica counts are reported: %v", seen)
+}
+
+func TestHealthTimeoutNamesWhatIsNotReady(t *testing.T) {
+	e := setup(t, 2*time.Second)
+	_, _, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "1h"`))
+	require.ErrorIs(t, err, readiness.ErrTimeout)
+	require.ErrorContains(t, err, "not ready: Deployment web: ")
+	require.Equal(t, map[string]uint64{"timeout": 1}, e.outcomes(t))
+}
+
+func TestClusterScopedAndCanceled(t *testing.T) {
+	e := setup(t, time.Minute)
+	ctx := context.Background()
+	refs := []apply.ObjectRef{
+		{Version: "v1", Kind: "Namespace", Name: e.ns},
+		{Version: "v1", Kind: "ServiceAccount", Namespace: e.ns, Name: "default"},
+	}
+	require.NoError(t, e.checker.Wait(ctx, refs, nil))
+
+	// A missing object is waited for until the caller gives up: that is
+	// not a health timeout.
+	ctx, cancel := context.WithCancel(ctx)
+	refs = append(refs, apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: e.ns, Name: "missing"})
+	err := e.checker.Wait(ctx, refs, func(p readiness.Progress) {
+		require.Equal(t, []string{"ConfigMap missing: not found"}, p.Pending)
+		cancel()
 	})
-	t.Run("slow readiness is waited for", func(t *testing.T) {
-		e := setup(t, 2*time.Minute)
-		seen, took, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "3s"`))
-		require.NoError(t, err)
-		require.GreaterOrEqual(t, took, 2*time.Second)
-		require.Equal(t, 0, seen[0].Ready, "first seen not ready")
-	})
-	t.Run("health timeout", func(t *testing.T) {
-		e := setup(t, 2*time.Second)
-		_, _, err := e.rollout(t, deployment(t, e.ns, "registry.example.com/web:1", `syncgate.dev/test-ready-after: "1h"`))
-		require.ErrorIs(t, err, readiness.ErrTimeout)
-		require.ErrorContains(t, err, "Deployment web")
-	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, readiness.ErrTimeout)
 }

@@ -1,0 +1,24 @@
+package readiness
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/syncgate/syncgate/sync/apply"
+)
+
+// ErrTimeout ends a wait that outlived the health timeout; the error
+// wrapping it names the objects not ready and why.
+var ErrTimeout = errors.New("health timeout")
+
+// FailedError says why a rollout cannot succeed.
+type FailedError struct {
+	Object apply.ObjectRef
+	// Reason reads like "pod web-7c9-abc container app: CrashLoopBackOff
+	// (back-off restarting failed container)".
+	Reason string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%s %s: %s", e.Object.Kind, e.Object.Name, e.Reason)
+}

@@ -1,0 +1,154 @@
+package readiness
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	"github.com/syncgate/syncgate/sync/apply"
+)
+
+// snapshot evaluates objects from the informer caches.
+type snapshot struct {
+	ws   *watchSet
+	pods map[string]*owned // by namespace, indexed on first use
+}
+
+func (s *snapshot) get(r apply.ObjectRef) *unstructured.Unstructured {
+	t := s.ws.where[r]
+	l := s.ws.listers[t]
+	if l == nil {
+		return nil
+	}
+	var obj any
+	var err error
+	if t.namespace == "" {
+		obj, err = l.Get(r.Name)
+	} else {
+		obj, err = l.ByNamespace(t.namespace).Get(r.Name)
+	}
+	if err != nil {
+		return nil
+	}
+	u, _ := obj.(*unstructured.Unstructured)
+	return u
+}
+
+func (s *snapshot) evaluate(refs []apply.ObjectRef) (Progress, error) {
+	p := Progress{Total: len(refs)}
+	for _, r := range refs {
+		u := s.get(r)
+		if u == nil {
+			p.Pending = append(p.Pending, pending(r, "not found"))
+			continue
+		}
+		res, err := kstatus.Compute(u)
+		if err != nil {
+			return p, &FailedError{Object: r, Reason: "status unreadable: " + err.Error()}
+		}
+		if reason := deadlineExceeded(u); reason != "" {
+			return p, &FailedError{Object: r, Reason: reason}
+		}
+		if res.Status == kstatus.FailedStatus {
+			return p, &FailedError{Object: r, Reason: res.Message}
+		}
+		observed, why := generationObserved(r, u)
+		if observed {
+			if reason := s.podTrouble(r, u); reason != "" {
+				return p, &FailedError{Object: r, Reason: reason}
+			}
+		}
+		current := observed && res.Status == kstatus.CurrentStatus
+		if w, ok := workload(r, u, observed); ok && !current {
+			p.Workloads = append(p.Workloads, w)
+		}
+		switch {
+		case current:
+			p.Ready++
+		case !observed:
+			p.Pending = append(p.Pending, pending(r, why))
+		default:
+			p.Pending = append(p.Pending, pending(r, res.Message))
+		}
+	}
+	return p, nil
+}
+
+func pending(r apply.ObjectRef, why string) string {
+	return fmt.Sprintf("%s %s: %s", r.Kind, r.Name, why)
+}
+
+// generationObserved: the object's controller has seen the applied spec, so
+// its status, revision and pods are those of this apply. Workload
+// controllers always report it; other kinds are trusted when they do not.
+func generationObserved(r apply.ObjectRef, u *unstructured.Unstructured) (bool, string) {
+	gen := u.GetGeneration()
+	og, found, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+	switch {
+	case found && og >= gen:
+		return true, ""
+	case found:
+		return false, fmt.Sprintf("generation %d not observed yet (observed %d)", gen, og)
+	case reportsGeneration(r) && gen > 0:
+		return false, fmt.Sprintf("generation %d not observed yet", gen)
+	}
+	return true, ""
+}
+
+func reportsGeneration(r apply.ObjectRef) bool {
+	return r.Group == "apps" && (r.Kind == "Deployment" || r.Kind == "StatefulSet" || r.Kind == "DaemonSet" || r.Kind == "ReplicaSet")
+}
+
+func isWorkload(r apply.ObjectRef) bool {
+	switch {
+	case r.Group == "apps" && (r.Kind == "Deployment" || r.Kind == "StatefulSet" || r.Kind == "DaemonSet"):
+		return true
+	case r.Group == "batch" && r.Kind == "Job":
+		return true
+	}
+	return false
+}
+
+func deadlineExceeded(u *unstructured.Unstructured) string {
+	if u.GetKind() != "Deployment" {
+		return ""
+	}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Progressing" && m["status"] == "False" && m["reason"] == "ProgressDeadlineExceeded" {
+			return fmt.Sprintf("ProgressDeadlineExceeded (%v)", m["message"])
+		}
+	}
+	return ""
+}
+
+// workload reads the replica counts of Deployments, StatefulSets and
+// DaemonSets.
+func workload(r apply.ObjectRef, u *unstructured.Unstructured, observed bool) (Workload, bool) {
+	n := func(fields ...string) int64 {
+		v, _, _ := unstructured.NestedInt64(u.Object, fields...)
+		return v
+	}
+	w := Workload{Object: r}
+	switch {
+	case r.Group != "apps":
+		return w, false
+	case r.Kind == "Deployment" || r.Kind == "StatefulSet":
+		w.Desired = 1
+		if v, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); found {
+			w.Desired = v
+		}
+		w.Updated, w.Ready, w.Available = n("status", "updatedReplicas"), n("status", "readyReplicas"), n("status", "availableReplicas")
+	case r.Kind == "DaemonSet":
+		w.Desired, w.Updated = n("status", "desiredNumberScheduled"), n("status", "updatedNumberScheduled")
+		w.Ready, w.Available = n("status", "numberReady"), n("status", "numberAvailable")
+	default:
+		return w, false
+	}
+	if !observed {
+		w.Updated = 0 // counts of the previous rollout
+	}
+	return w, true
+}

@@ -1,5 +1,0 @@
-package readiness
-
-import "k8s.io/apimachinery/pkg/labels"
-
-var everything = labels.Everything()
