@@ -1,6 +1,6 @@
 // Package render turns one namespace's part of a commit into Kubernetes
 // objects: ./<ns>/ then ./<cluster>/<ns>/, each built with kustomize when it
 // has a kustomization, else read as multi-document YAML, then image pins
-// applied. Every object is confined to the namespace, and every refusal
-// names the file and object it is about.
+// applied. Every object is confined to the namespace, and every refusal is
+// an *Error naming the file and object it is about.
 package render

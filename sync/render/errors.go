@@ -3,26 +3,32 @@ package render
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
-// Refusal reasons, matched with errors.Is.
+// Refusal reasons, matched with errors.Is. Each comes wrapped in an *Error
+// naming the file and object.
 var (
 	ErrNoConfig      = errors.New("no configuration for the namespace")
 	ErrForeignNS     = errors.New("namespace is not managed")
 	ErrClusterScoped = errors.New("cluster-scoped objects are not allowed")
 	ErrUnknownKind   = errors.New("unknown kind")
 	ErrInvalid       = errors.New("invalid")
-	ErrTooLarge      = errors.New("too large")
+	ErrTooLarge      = errors.New("file too large")
 	ErrTooMany       = errors.New("too many objects")
 	ErrDuplicate     = errors.New("duplicate object")
-	ErrRemoteBase    = errors.New("remote bases are not allowed")
+	ErrRemoteBase    = errors.New("remote references are not allowed")
+	ErrBuild         = errors.New("kustomize build failed")
 	ErrPinTarget     = errors.New("image pin has no target")
 )
 
-// Error is a refusal about one file and, when known, one object in it.
+// Error is a refusal of the commit's content: what is wrong, in which file
+// and, when there is one, which object ("Deployment \"web\""). Errors that
+// are not *Error (a Scoper that could not answer) are not about the commit
+// and may pass on a retry.
 type Error struct {
 	File   string
-	Object string // Kind "name"
+	Object string
 	Err    error
 }
 
@@ -40,4 +46,30 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func fileErr(file string, err error) error { return &Error{File: file, Err: err} }
+// reason is a sentinel with a message about the case at hand: its text is
+// the message alone, and errors.Is still finds the sentinel.
+type reason struct {
+	kind error
+	msg  string
+}
+
+func (r *reason) Error() string { return r.msg }
+func (r *reason) Unwrap() error { return r.kind }
+
+func because(kind error, format string, args ...any) error {
+	return &reason{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// fileErr names the file; an fs.PathError's own path is dropped, since the
+// file already says it.
+func fileErr(file string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == file {
+		err = pe.Err
+	}
+	return &Error{File: file, Err: err}
+}
+
+func objectErr(file, object string, err error) error {
+	return &Error{File: file, Object: object, Err: err}
+}
