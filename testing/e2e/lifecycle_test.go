@@ -103,7 +103,7 @@ func TestCommitLifecycle(t *testing.T) {
 			"foreign namespace": {ns + "/deploy.yaml": deployment("web", "registry.example.com/web:9", ""), ns + "/other.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}\n"},
 			"cluster scoped":    {ns + "/deploy.yaml": deployment("web", "registry.example.com/web:9", ""), ns + "/other.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: sneaky}\n"},
 		}
-		reasons := map[string]string{"invalid yaml": "invalid YAML", "foreign namespace": "namespace is not managed", "cluster scoped": "cluster-scoped"}
+		reasons := map[string]string{"invalid yaml": "invalid YAML", "foreign namespace": "is not managed", "cluster scoped": "cluster-scoped"}
 		for name, files := range cases {
 			sha := e.commit(name, files)
 			code, body := e.waitFinal(sha)
