@@ -1,102 +1,176 @@
-// Command sync measures syncgate's apply path against kubectl on the local
-// control plane: the first sync of a commit with N objects and a no-op
-// resync, side by side with `kubectl apply --server-side` of the same files,
-// counting API requests. It prints a table.
+// Command sync measures syncgate's sync path against kubectl on a fresh
+// local control plane: the first sync of a commit of N objects and a no-op
+// resync of it, side by side with `kubectl apply --server-side` of the same
+// files, counting API requests. It prints a table.
 //
-//	go run ./bench/sync [-n 1000]
+//	go run ./bench/sync [-n 1000] [-concurrency 64] [-kubectl=false] [-mix configmap,service] [-v]
+//
+// kubectl's requests are counted from its -v=6 log, syncgate's on the client
+// (apply.CountingTransport). Every scenario starts once the previous one's
+// Deployments have rolled out, so none shares the cores with another's pods,
+// and syncgate's once kubectl's namespace is deleted, so both create their
+// objects in the same cluster state.
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
-	"log/slog"
+	"os/signal"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
+type options struct {
+	n           int
+	concurrency int
+	kubectl     string
+	mix         []string
+	verbose     bool
+	kubeconfig  string
+}
+
 func main() {
-	n := flag.Int("n", 1000, "objects in the commit")
-	flag.IntVar(&concurrency, "concurrency", 0, "apply concurrency (0: the default)")
+	var o options
+	var mix string
+	flag.IntVar(&o.n, "n", 1000, "objects in the commit")
+	flag.IntVar(&o.concurrency, "concurrency", 0, "syncgate's requests in flight (0: apply's default)")
+	flag.StringVar(&o.kubectl, "kubectl", "/usr/bin/kubectl", "kubectl binary; empty to skip its scenarios")
 	flag.StringVar(&mix, "mix", "configmap,secret,service,deployment", "kinds generated, in turn")
-	flag.BoolVar(&withKubectl, "kubectl", true, "measure kubectl too")
+	flag.BoolVar(&o.verbose, "v", false, "log syncgate's apply phases")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "use this running control plane (e.g. from syncgate-cluster up) instead of starting one")
 	flag.Parse()
-	if err := run(*n); err != nil {
+	o.mix = strings.Split(mix, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-var (
-	mix string
-	concurrency int
-	withKubectl bool
-)
-
+// row is one measured scenario; requests are -1 when not counted.
 type row struct {
 	name            string
 	took            time.Duration
 	total, mutating int64
 }
 
-func run(n int) error {
-	ctx := context.Background()
-	fmt.Fprintf(os.Stderr, "starting the local control plane...\n")
+// controlPlane is where the scenarios run.
+type controlPlane struct {
+	rest       *rest.Config
+	kubeconfig string
+	stop       func()
+}
+
+func start(ctx context.Context, o options) (*controlPlane, error) {
+	if o.kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		cfg.QPS, cfg.Burst = 500, 1000 // as testing/cluster's
+		return &controlPlane{rest: cfg, kubeconfig: o.kubeconfig, stop: func() {}}, nil
+	}
+	fmt.Fprintln(os.Stderr, "starting the local control plane...")
 	c, err := cluster.Start(ctx, cluster.Options{})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Stop()
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
-	if err != nil {
-		return err
-	}
-	for _, ns := range []string{"bench-kubectl", "bench-syncgate"} {
-		if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-	}
+	return &controlPlane{rest: c.RESTConfig(), kubeconfig: c.KubeconfigPath(), stop: c.Stop}, nil
+}
+
+func run(ctx context.Context, o options) error {
+	// Fresh namespaces, also on a control plane used before.
+	suffix := strconv.FormatInt(time.Now().Unix()%100000, 36)
+	nsKubectl, nsSyncgate := "bench-kubectl-"+suffix, "bench-syncgate-"+suffix
 	repo, err := os.MkdirTemp("", "syncgate-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(repo)
-	if err := generate(repo, n); err != nil {
+	counts, err := generate(filepath.Join(repo, nsSyncgate), o.n, o.mix)
+	if err != nil {
 		return err
 	}
 
+	c, err := start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer c.stop()
+	kube, err := kubernetes.NewForConfig(c.rest)
+	if err != nil {
+		return err
+	}
+	for _, ns := range []string{nsKubectl, nsSyncgate} {
+		if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	checker, err := readiness.New(c.rest, readiness.Options{Timeout: 10 * time.Minute})
+	if err != nil {
+		return err
+	}
+	settle := func(ns string) error {
+		start := time.Now()
+		if err := checker.Wait(ctx, deployments(ns, o.n, o.mix), nil); err != nil {
+			return fmt.Errorf("rollout in %s: %w", ns, err)
+		}
+		fmt.Fprintf(os.Stderr, "  rolled out in %s\n", time.Since(start).Round(10*time.Millisecond))
+		return nil
+	}
+
 	var rows []row
-	if kubectl, err := exec.LookPath("kubectl"); err == nil && withKubectl {
-		for _, name := range []string{"kubectl apply --server-side (first)", "kubectl apply --server-side (no-op)"} {
-			start := time.Now()
-			cmd := exec.Command(kubectl, "--kubeconfig", c.KubeconfigPath(), "apply", "--server-side", "-n", "bench-kubectl", "-f", filepath.Join(repo, "bench"))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("kubectl: %w: %s", err, tail(string(out)))
+	if o.kubectl != "" {
+		for _, phase := range []string{"first", "no-op"} {
+			r, err := kubectlApply(ctx, o.kubectl, c.kubeconfig, nsKubectl, filepath.Join(repo, nsSyncgate))
+			if err != nil {
+				return err
 			}
-			rows = append(rows, row{name: name, took: time.Since(start), total: -1, mutating: -1})
-			if err := settle(ctx, kube, "bench-kubectl"); err != nil {
+			r.name = "kubectl apply --server-side (" + phase + ")"
+			fmt.Fprintf(os.Stderr, "%s: %s\n", r.name, r.took.Round(time.Millisecond))
+			rows = append(rows, r)
+			if err := settle(nsKubectl); err != nil {
 				return err
 			}
 		}
-	} else {
-		fmt.Fprintln(os.Stderr, "kubectl not found: its rows are left out")
+		// The API server's cost of creating a Service grows with the
+		// Services in the cluster: syncgate starts from the same state.
+		if err := deleteNamespace(ctx, kube, nsKubectl); err != nil {
+			return err
+		}
 	}
 
+	logger := slog.New(slog.DiscardHandler)
+	if o.verbose {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	counter := &apply.CountingTransport{}
-	cfg := counter.Wrap(c.RESTConfig())
-	a, err := apply.New(cfg, apply.Options{Prune: true, Concurrency: concurrency, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a, err := apply.New(counter.Wrap(c.rest), apply.Options{Prune: true, Concurrency: o.concurrency, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -104,87 +178,145 @@ func run(n int) error {
 	if err != nil {
 		return err
 	}
-	tree := os.DirFS(repo)
-	// Warm discovery once, as a running agent has.
+	// A running agent has discovery cached already.
 	if _, err := a.Scoper().IsNamespaced(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}); err != nil {
 		return err
 	}
+	tree := os.DirFS(repo)
 	var inv []apply.Entry
-	for _, name := range []string{"syncgate render + apply (first)", "syncgate render + apply (no-op)"} {
+	for _, phase := range []string{"first", "no-op"} {
 		counter.Reset()
 		start := time.Now()
-		objs, err := r.Render(tree, "bench")
+		objs, err := r.Render(tree, nsSyncgate)
 		if err != nil {
 			return err
 		}
-		for _, o := range objs {
-			o.SetNamespace("bench-syncgate")
-		}
-		res, err := a.Apply(ctx, "bench-syncgate", objs, inv)
+		res, err := a.Apply(ctx, nsSyncgate, objs, inv)
 		if err != nil {
 			return err
 		}
 		inv = res.Inventory
-		rows = append(rows, row{name: name, took: time.Since(start), total: counter.Counts().Total, mutating: counter.Counts().Mutating})
-		if err := settle(ctx, kube, "bench-syncgate"); err != nil {
+		n := counter.Counts()
+		rows = append(rows, row{name: "syncgate render + apply (" + phase + ")", took: time.Since(start), total: n.Total, mutating: n.Mutating})
+		fmt.Fprintf(os.Stderr, "%s: %s\n", rows[len(rows)-1].name, rows[len(rows)-1].took.Round(time.Millisecond))
+		if err := settle(nsSyncgate); err != nil {
 			return err
 		}
 	}
-	print(n, rows)
+	report(os.Stdout, o.n, counts, rows)
 	return nil
 }
 
-// settle waits until the controllers have rolled out every Deployment of ns,
-// so the next scenario does not share the cores with the previous one's pods.
-func settle(ctx context.Context, kube kubernetes.Interface, ns string) error {
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
-		list, err := kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		ready := 0
-		for _, d := range list.Items {
-			if d.Status.ObservedGeneration >= d.Generation && d.Status.ReadyReplicas == *d.Spec.Replicas {
-				ready++
-			}
-		}
-		if ready == len(list.Items) {
-			return nil
-		}
-		time.Sleep(500 * time.Millisecond)
+// deleteNamespace deletes ns and waits until it is gone.
+func deleteNamespace(ctx context.Context, kube kubernetes.Interface, ns string) error {
+	start := time.Now()
+	if err := kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		return err
 	}
-	return fmt.Errorf("deployments in %s did not settle", ns)
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return fmt.Errorf("delete namespace %s: %w", ns, err)
+	}
+	fmt.Fprintf(os.Stderr, "  %s deleted in %s\n", ns, time.Since(start).Round(10*time.Millisecond))
+	return nil
 }
 
-func print(n int, rows []row) {
-	fmt.Printf("\nsync of %d objects on the local control plane (2 cores)\n\n", n)
-	fmt.Printf("%-40s %10s %10s %10s\n", "scenario", "wall", "requests", "mutating")
-	fmt.Println(strings.Repeat("-", 74))
+// kubectlApply applies dir into ns and counts the
+// requests kubectl logs at -v=6.
+func kubectlApply(ctx context.Context, kubectl, kubeconfig, ns, dir string) (row, error) {
+	cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "apply", "--server-side", "-n", ns, "-f", dir, "-v=6")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return row{}, fmt.Errorf("kubectl: %w: %s", err, tail(stderr.String()))
+	}
+	r := row{took: time.Since(start)}
+	r.total, r.mutating = countRequests(stderr.String())
+	return r, nil
+}
+
+var (
+	// client-go logs each response: structured ("Response" verb="GET"
+	// url=...) in recent releases, "GET https://... 200 OK" before.
+	structuredResponse = regexp.MustCompile(`"Response" verb="([A-Z]+)"`)
+	plainResponse      = regexp.MustCompile(`\] (GET|POST|PUT|PATCH|DELETE) https?://`)
+)
+
+func countRequests(log string) (total, mutating int64) {
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		m := structuredResponse.FindStringSubmatch(sc.Text())
+		if m == nil {
+			m = plainResponse.FindStringSubmatch(sc.Text())
+		}
+		if m == nil {
+			continue
+		}
+		total++
+		if m[1] != "GET" {
+			mutating++
+		}
+	}
+	return total, mutating
+}
+
+func report(w *os.File, n int, counts map[string]int, rows []row) {
+	var kinds []string
+	for _, k := range []string{"configmap", "secret", "service", "deployment"} {
+		if counts[k] > 0 {
+			kinds = append(kinds, fmt.Sprintf("%d %ss", counts[k], k))
+		}
+	}
+	fmt.Fprintf(w, "\nsync of %d objects (%s) on the local control plane\n\n", n, strings.Join(kinds, ", "))
+	fmt.Fprintf(w, "%-40s %10s %10s %10s\n", "scenario", "wall", "requests", "mutating")
+	fmt.Fprintln(w, strings.Repeat("-", 73))
+	by := map[string]row{}
 	for _, r := range rows {
-		req, mut := "n/a", "n/a"
+		req, mut := "-", "-"
 		if r.total >= 0 {
 			req, mut = fmt.Sprint(r.total), fmt.Sprint(r.mutating)
 		}
-		fmt.Printf("%-40s %10s %10s %10s\n", r.name, r.took.Round(time.Millisecond), req, mut)
+		fmt.Fprintf(w, "%-40s %10s %10s %10s\n", r.name, r.took.Round(time.Millisecond), req, mut)
+		by[r.name] = r
 	}
-	if len(rows) == 4 {
-		fmt.Printf("\nfirst sync: syncgate %.1fx faster than kubectl; no-op: %.1fx\n",
-			rows[0].took.Seconds()/rows[2].took.Seconds(), rows[1].took.Seconds()/rows[3].took.Seconds())
+	fmt.Fprintln(w)
+	sgFirst, sgNoop := by["syncgate render + apply (first)"], by["syncgate render + apply (no-op)"]
+	if kFirst, ok := by["kubectl apply --server-side (first)"]; ok {
+		kNoop := by["kubectl apply --server-side (no-op)"]
+		speedup := kFirst.took.Seconds() / sgFirst.took.Seconds()
+		fmt.Fprintf(w, "first sync: syncgate %.1fx faster than kubectl (target >= 5x: %s)\n", speedup, verdict(speedup >= 5))
+		fmt.Fprintf(w, "no-op resync: syncgate %.0fx faster than kubectl\n", kNoop.took.Seconds()/sgNoop.took.Seconds())
 	}
+	fmt.Fprintf(w, "no-op resync: %s, %d mutating requests (target < 1s, none: %s)\n",
+		sgNoop.took.Round(time.Millisecond), sgNoop.mutating, verdict(sgNoop.took < time.Second && sgNoop.mutating == 0))
 }
 
-// generate writes n objects (ConfigMaps, Secrets, Services, Deployments)
-// into <dir>/bench/, one file per object, as a config repo would hold them.
-func generate(dir string, n int) error {
-	d := filepath.Join(dir, "bench")
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return err
+func verdict(ok bool) string {
+	if ok {
+		return "met"
 	}
-	for i := 0; i < n; i++ {
+	return "NOT met"
+}
+
+// generate writes n objects of the kinds in mix, in turn, into dir, one file
+// each, as a config repo would hold them; it returns how many of each kind.
+func generate(dir string, n int, mix []string) (map[string]int, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for i := range n {
+		kind := mix[i%len(mix)]
 		var doc string
-		kinds := strings.Split(mix, ",")
-		switch kinds[i%len(kinds)] {
+		switch kind {
 		case "configmap":
 			doc = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {index: \"%d\", payload: %q}\n", i, i, strings.Repeat("x", 200))
 		case "secret":
@@ -203,12 +335,26 @@ spec:
     spec:
       containers: [{name: app, image: "registry.example.com/app:%[1]d"}]
 `, i)
+		default:
+			return nil, fmt.Errorf("unknown kind %q in -mix", kind)
 		}
-		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("obj-%05d.yaml", i)), []byte(doc), 0o644); err != nil {
-			return err
+		counts[kind]++
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("obj-%05d.yaml", i)), []byte(doc), 0o644); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return counts, nil
+}
+
+// deployments are the generated Deployments, as placed in ns.
+func deployments(ns string, n int, mix []string) []apply.ObjectRef {
+	var out []apply.ObjectRef
+	for i := range n {
+		if mix[i%len(mix)] == "deployment" {
+			out = append(out, apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: fmt.Sprintf("app-%d", i)})
+		}
+	}
+	return out
 }
 
 func tail(s string) string {
