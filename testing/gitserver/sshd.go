@@ -5,12 +5,15 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -19,9 +22,10 @@ import (
 	"github.com/syncgate/syncgate/testing/proc"
 )
 
-const sshdPath = "/usr/sbin/sshd"
+// SSHDPath is where Debian's openssh-server installs the daemon.
+const SSHDPath = "/usr/sbin/sshd"
 
-// sshd is a real OpenSSH server in the foreground, on a loopback port.
+// sshd is a real OpenSSH server in the foreground on a loopback port.
 type sshd struct {
 	proc       *proc.Proc
 	addr       string
@@ -30,8 +34,9 @@ type sshd struct {
 	knownHosts string
 }
 
-func writeKey(path string) (ssh.PublicKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+// writeKey makes an ed25519 key in OpenSSH format.
+func writeKey(path string) (ssh.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -42,95 +47,147 @@ func writeKey(path string) (ssh.PublicKey, error) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
 		return nil, err
 	}
-	return ssh.NewPublicKey(pub)
+	return ssh.NewSignerFromKey(priv)
 }
 
+const sshdConfig = `# Written by syncgate's testing/gitserver.
+ListenAddress 127.0.0.1:{{port}}
+HostKey {{dir}}/host_ed25519
+PidFile {{dir}}/sshd.pid
+AuthorizedKeysFile {{dir}}/authorized_keys
+AllowUsers {{user}}
+AuthenticationMethods publickey
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+PermitRootLogin prohibit-password
+PermitUserEnvironment no
+StrictModes no
+UsePAM no
+UseDNS no
+AllowTcpForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTTY no
+PrintMotd no
+PrintLastLog no
+MaxStartups 100:30:200
+LogLevel INFO
+`
+
+// startSSHD writes keys and a config under dir and runs sshd -D -e. The
+// port is picked free, then bound by sshd; should another process take it
+// in between, sshd exits and another port is tried.
 func startSSHD(ctx context.Context, dir string) (*sshd, error) {
-	if _, err := os.Stat(sshdPath); err != nil {
+	if _, err := os.Stat(SSHDPath); err != nil {
 		return nil, fmt.Errorf("sshd not installed (apt-get install openssh-server): %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	// Privilege separation directory sshd insists on.
-	_ = os.MkdirAll("/run/sshd", 0o755)
-	hostPub, err := writeKey(filepath.Join(dir, "host_ed25519"))
+	// The privilege separation directory sshd insists on; only root can
+	// make it, and only root needs it.
+	if os.Geteuid() == 0 {
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			return nil, fmt.Errorf("sshd privilege separation dir: %w", err)
+		}
+	}
+	host, err := writeKey(filepath.Join(dir, "host_ed25519"))
 	if err != nil {
+		return nil, fmt.Errorf("host key: %w", err)
+	}
+	client, err := writeKey(filepath.Join(dir, "client_ed25519"))
+	if err != nil {
+		return nil, fmt.Errorf("client key: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "client_ed25519.pub"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o644); err != nil {
 		return nil, err
 	}
-	clientPub, err := writeKey(filepath.Join(dir, "client_ed25519"))
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o600); err != nil {
 		return nil, err
 	}
 	u, err := user.Current()
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var errs []error
+	for range 3 {
+		s, err := runSSHD(ctx, dir, u.Username, host, client)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+func runSSHD(ctx context.Context, dir, username string, host, client ssh.Signer) (*sshd, error) {
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cfg := fmt.Sprintf(`ListenAddress 127.0.0.1
-Port %d
-HostKey %s
-PidFile %s
-AuthorizedKeysFile %s
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-PermitRootLogin prohibit-password
-UsePAM no
-AllowUsers %s
-`, port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"), u.Username)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cfg := strings.NewReplacer("{{port}}", strconv.Itoa(port), "{{dir}}", dir, "{{user}}", username).Replace(sshdConfig)
 	cfgPath := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
 	known := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostPub)+"\n"), 0o600); err != nil {
+	line := knownhosts.Line([]string{knownhosts.Normalize(addr)}, host.PublicKey()) + "\n"
+	if err := os.WriteFile(known, []byte(line), 0o600); err != nil {
 		return nil, err
 	}
-	p, err := proc.Start("sshd", exec.Command(sshdPath, "-D", "-e", "-f", cfgPath), filepath.Join(dir, "sshd.log"))
+	p, err := proc.Start("sshd", exec.Command(SSHDPath, "-D", "-e", "-f", cfgPath), filepath.Join(dir, "sshd.log"))
 	if err != nil {
 		return nil, err
 	}
-	s := &sshd{proc: p, addr: addr, user: u.Username, clientKey: filepath.Join(dir, "client_ed25519"), knownHosts: known}
-	deadline := time.Now().Add(10 * time.Second)
+	s := &sshd{proc: p, addr: addr, user: username, clientKey: filepath.Join(dir, "client_ed25519"), knownHosts: known}
+	if err := s.waitReady(ctx, host.PublicKey(), client); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady completes an SSH handshake with the client key against the
+// expected host key: only then is it our sshd listening.
+func (s *sshd) waitReady(ctx context.Context, hostKey ssh.PublicKey, client ssh.Signer) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cfg := &ssh.ClientConfig{
+		User:            s.user,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(client)},
+		HostKeyCallback: ssh.FixedHostKey(hostKey),
+		Timeout:         2 * time.Second,
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := ssh.Dial("tcp", s.addr, cfg)
 		if err == nil {
-			c.Close()
-			return s, nil
+			return c.Close()
 		}
 		select {
-		case <-p.Done():
-			return nil, fmt.Errorf("sshd exited: %s", p.LogTail(3000))
+		case <-s.proc.Done():
+			return fmt.Errorf("sshd exited: %v: %s", s.proc.Err(), s.proc.LogTail(2000))
 		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("sshd did not listen on %s", addr)
+			return fmt.Errorf("sshd on %s not ready: %w (last: %v): %s", s.addr, ctx.Err(), err, s.proc.LogTail(2000))
+		case <-tick.C:
 		}
 	}
 }
 
-// SSHCommand is a GIT_SSH_COMMAND that uses the client key and known_hosts,
-// for pushing with the git command line.
-func (s *Server) SSHCommand() string {
-	if s.sshd == nil {
-		return ""
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
 	}
-	return fmt.Sprintf("ssh -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes", s.sshd.clientKey, s.sshd.knownHosts)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *sshd) stop() { s.proc.Stop(5 * time.Second) }
