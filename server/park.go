@@ -1,11 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -14,69 +13,109 @@ import (
 // Parked long polls. An HTTP/1.x waiter whose answer is not final gives its
 // connection to the hub and frees its goroutine and buffers: ten thousand
 // waiting pipelines cost ten thousand sockets and small records, not ten
-// thousand handler goroutines. One dispatcher answers them when the Version
-// changes, when their timeout ends, or at shutdown.
+// thousand handler goroutines. Waiters on the same commit and namespaces
+// form a group, judged once per Version change. One dispatcher finds the
+// answers that are due (a final verdict, a timeout, a progress step,
+// shutdown) and a writer per CPU sends them: every answer of a batch is
+// written before any of its connections is closed, so the last waiter of a
+// release does not also wait for the teardown of all the others.
 
 // sweepInterval bounds how late a timeout answer may be.
 const sweepInterval = 250 * time.Millisecond
 
+// writeGrace is how long a parked connection's answer may take to write.
+const writeGrace = 10 * time.Second
+
 type parked struct {
 	conn     net.Conn
-	sha      string
-	nss      []string
 	start    time.Time
 	deadline time.Time
 	progress bool
-	first    string
+	first    string // progress summary when parked
+}
+
+// group is every waiter on one commit and set of namespaces.
+type group struct {
+	sha     string
+	nss     []string
+	members map[*parked]struct{}
 }
 
 type hub struct {
 	s    *Server
 	once sync.Once
-	mu   sync.Mutex
-	all  map[*parked]struct{}
-	wake chan struct{}
-	done chan struct{}
-	out  chan reply
+
+	mu     sync.Mutex
+	groups map[string]*group // by verdictKey
+	count  int
+
+	wake    chan struct{}
+	batches chan batch
+	writing sync.WaitGroup // batches handed to writers and not yet done
+	done    chan struct{}
+}
+
+// batch is one writer's share of a release.
+type batch struct {
+	replies []reply
+	written *sync.WaitGroup
 }
 
 type reply struct {
-	p          *parked
-	code       int
-	body       []byte
-	retryAfter string
+	p    *parked
+	wire []byte // the whole HTTP response
 }
 
-const writers = 16
-
-// park hands p to the dispatcher, starting it on first use.
-func (h *hub) park(p *parked) {
+// start launches the dispatcher and the writers on first use.
+func (h *hub) start() {
 	h.once.Do(func() {
-		h.all = map[*parked]struct{}{}
-		h.wake = make(chan struct{}, 1)
+		h.mu.Lock()
+		h.groups = map[string]*group{}
 		h.done = make(chan struct{})
-		h.out = make(chan reply, 1024)
+		h.mu.Unlock()
+		h.wake = make(chan struct{}, 1)
+		h.batches = make(chan batch, 64)
+		workers := runtime.GOMAXPROCS(0)
 		var wg sync.WaitGroup
-		for i := 0; i < writers; i++ {
+		for range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for r := range h.out {
-					h.write(r)
+				for b := range h.batches {
+					for _, r := range b.replies {
+						_, _ = r.p.conn.Write(r.wire)
+					}
+					b.written.Done()
+					h.writing.Done()
 				}
 			}()
 		}
 		go func() {
 			h.dispatch()
-			close(h.out)
+			h.writing.Wait()
+			close(h.batches)
 			wg.Wait()
 			close(h.done)
 		}()
 	})
-	h.s.m.waiters.Inc()
+}
+
+// park hands p, waiting on sha in nss, to the dispatcher.
+func (h *hub) park(sha string, nss []string, p *parked) {
+	h.start()
+	// A parked connection is written once, at the end of its wait.
+	_ = p.conn.SetWriteDeadline(p.deadline.Add(writeGrace))
+	key := verdictKey(sha, nss)
 	h.mu.Lock()
-	h.all[p] = struct{}{}
+	g := h.groups[key]
+	if g == nil {
+		g = &group{sha: sha, nss: nss, members: map[*parked]struct{}{}}
+		h.groups[key] = g
+	}
+	g.members[p] = struct{}{}
+	h.count++
 	h.mu.Unlock()
+	h.s.m.waiters.Inc()
 	select {
 	case h.wake <- struct{}{}:
 	default:
@@ -115,62 +154,104 @@ func (h *hub) dispatch() {
 // sweep answers every parked waiter whose answer is due.
 func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	h.mu.Lock()
-	list := make([]*parked, 0, len(h.all))
-	for p := range h.all {
-		list = append(list, p)
+	groups := make([]*group, 0, len(h.groups))
+	for _, g := range h.groups {
+		groups = append(groups, g)
 	}
 	h.mu.Unlock()
-	for _, p := range list {
-		a, body := h.s.verdicts.get(gen, p.sha, p.nss, h.s.evaluate)
-		code := codeOf(a)
-		switch {
-		case code != http.StatusRequestTimeout:
-			h.send(reply{p: p, code: code, body: body})
-		case closing:
-			h.send(h.retry(p, a, http.StatusServiceUnavailable, now))
-		case !now.Before(p.deadline):
-			h.send(h.retry(p, a, http.StatusRequestTimeout, now))
-		case p.progress && summarize(a) != p.first:
-			h.send(h.retry(p, a, http.StatusRequestTimeout, now))
+
+	var due []reply
+	codes := map[int]int{}
+	for _, g := range groups {
+		v := h.s.verdicts.get(gen, g.sha, g.nss, h.s.evaluate)
+		code := codeOf(v.a)
+		h.mu.Lock()
+		if code != http.StatusRequestTimeout { // final: the whole group goes
+			for p := range g.members {
+				due = append(due, reply{p: p, wire: v.wire(code)})
+			}
+			codes[code] += len(g.members)
+			h.count -= len(g.members)
+			delete(h.groups, verdictKey(g.sha, g.nss))
+			h.mu.Unlock()
+			continue
 		}
+		for p := range g.members {
+			switch {
+			case closing:
+				due = append(due, reply{p: p, wire: retryWire(p, v.a, http.StatusServiceUnavailable, now)})
+				codes[http.StatusServiceUnavailable]++
+			case !now.Before(p.deadline), p.progress && v.summary() != p.first:
+				due = append(due, reply{p: p, wire: retryWire(p, v.a, http.StatusRequestTimeout, now)})
+				codes[http.StatusRequestTimeout]++
+			default:
+				continue
+			}
+			delete(g.members, p)
+			h.count--
+		}
+		if len(g.members) == 0 {
+			delete(h.groups, verdictKey(g.sha, g.nss))
+		}
+		h.mu.Unlock()
 	}
+	if len(due) == 0 {
+		return
+	}
+	h.s.m.waiters.Sub(float64(len(due)))
+	for code, n := range codes {
+		h.s.m.answers.WithLabelValues(strconv.Itoa(code)).Add(float64(n))
+	}
+	// One batch per writer: contiguous slices, no per-answer hand-off.
+	workers := runtime.GOMAXPROCS(0)
+	size := (len(due) + workers - 1) / workers
+	var written sync.WaitGroup
+	for i := 0; i < len(due); i += size {
+		h.writing.Add(1)
+		written.Add(1)
+		h.batches <- batch{replies: due[i:min(i+size, len(due))], written: &written}
+	}
+	// Connections are closed once the whole release is written, by one
+	// goroutine, 64 at a time with a pause of a millisecond between: a
+	// close costs more than a write (a FIN to send and process), and the
+	// teardown should not take the CPU from answers still being written or
+	// read. Ten thousand closes spread over about a quarter of a second.
+	h.writing.Add(1)
+	go func() {
+		defer h.writing.Done()
+		written.Wait()
+		for i, r := range due {
+			_ = r.p.conn.Close()
+			if i%64 == 63 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
 }
 
-func (h *hub) retry(p *parked, a answer, code int, now time.Time) reply {
+// retryWire is a not-final answer telling the client to ask again.
+func retryWire(p *parked, a answer, code int, now time.Time) []byte {
 	a.Retry = true
 	a.Elapsed = now.Sub(p.start).Round(time.Millisecond).String()
 	body, _ := json.Marshal(a)
-	r := reply{p: p, code: code, body: body}
+	extra := ""
 	if code == http.StatusServiceUnavailable {
-		r.retryAfter = "1"
+		extra = "Retry-After: 1\r\n"
 	}
-	return r
+	return wireResponse(code, extra, body)
 }
 
-func (h *hub) send(r reply) {
-	h.mu.Lock()
-	_, ok := h.all[r.p]
-	delete(h.all, r.p)
-	h.mu.Unlock()
-	if !ok {
-		return
-	}
-	h.s.m.waiters.Dec()
-	h.s.m.answers.WithLabelValues(strconv.Itoa(r.code)).Inc()
-	h.out <- r
-}
-
-// write sends a complete HTTP/1.1 response and closes the connection.
-func (h *hub) write(r reply) {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n",
-		r.code, http.StatusText(r.code), len(r.body))
-	if r.retryAfter != "" {
-		fmt.Fprintf(&b, "Retry-After: %s\r\n", r.retryAfter)
-	}
-	b.WriteString("\r\n")
-	b.Write(r.body)
-	_ = r.p.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, _ = r.p.conn.Write(b.Bytes())
-	_ = r.p.conn.Close()
+// wireResponse is a complete HTTP/1.1 response that closes its connection.
+func wireResponse(code int, extraHeaders string, body []byte) []byte {
+	b := make([]byte, 0, 160+len(extraHeaders)+len(body))
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(code)...)
+	b = append(b, "\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n"...)
+	b = append(b, extraHeaders...)
+	b = append(b, "\r\n"...)
+	return append(b, body...)
 }

@@ -7,7 +7,9 @@ import (
 )
 
 // verdictCache holds the answers computed since the last Version change.
-// It is keyed by the change channel, so a change empties it.
+// It is keyed by the change channel, so a change empties it: every waiter
+// on one commit and set of namespaces shares one evaluation, one encoded
+// body and one wire response per change.
 type verdictCache struct {
 	mu      sync.Mutex
 	gen     <-chan struct{}
@@ -18,12 +20,35 @@ type cachedVerdict struct {
 	once sync.Once
 	a    answer
 	body []byte
+
+	sumOnce sync.Once
+	sum     string
+
+	wireOnce sync.Once
+	resp     []byte
 }
 
-// get returns the answer for sha in namespaces as of generation gen,
+// summary is summarize(a), computed once.
+func (v *cachedVerdict) summary() string {
+	v.sumOnce.Do(func() { v.sum = summarize(v.a) })
+	return v.sum
+}
+
+// wire is the complete HTTP response for a final answer with code, built
+// once. A verdict's code follows from its answer, so it never changes.
+func (v *cachedVerdict) wire(code int) []byte {
+	v.wireOnce.Do(func() { v.resp = wireResponse(code, "", v.body) })
+	return v.resp
+}
+
+func verdictKey(sha string, namespaces []string) string {
+	return sha + "|" + strings.Join(namespaces, ",")
+}
+
+// get returns the verdict for sha in namespaces as of generation gen,
 // computing it once.
-func (c *verdictCache) get(gen <-chan struct{}, sha string, namespaces []string, eval func(string, []string) answer) (answer, []byte) {
-	key := sha + "|" + strings.Join(namespaces, ",")
+func (c *verdictCache) get(gen <-chan struct{}, sha string, namespaces []string, eval func(string, []string) answer) *cachedVerdict {
+	key := verdictKey(sha, namespaces)
 	c.mu.Lock()
 	if c.gen != gen {
 		c.gen, c.entries = gen, map[string]*cachedVerdict{}
@@ -38,5 +63,5 @@ func (c *verdictCache) get(gen <-chan struct{}, sha string, namespaces []string,
 		e.a = eval(sha, namespaces)
 		e.body, _ = json.Marshal(e.a)
 	})
-	return e.a, e.body
+	return e
 }

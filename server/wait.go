@@ -177,18 +177,19 @@ func (s *Server) wait(c *gin.Context) {
 	first := ""
 	for {
 		changed := s.opts.Versions.Changed() // before evaluating: no change is missed
-		a, body := s.verdicts.get(changed, full, req.namespaces, s.evaluate)
+		v := s.verdicts.get(changed, full, req.namespaces, s.evaluate)
+		a := v.a
 		if code := codeOf(a); code != http.StatusRequestTimeout {
 			// Every waiter on this commit shares one encoded answer: a
 			// change that releases thousands of them costs one evaluation.
 			s.m.answers.WithLabelValues(strconv.Itoa(code)).Inc()
-			c.Data(code, "application/json; charset=utf-8", body)
+			c.Data(code, "application/json; charset=utf-8", v.body)
 			return
 		}
 		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
-		if sum := summarize(a); first == "" {
+		if sum := v.summary(); first == "" {
 			first = sum
-			if s.parkConn(c, &parked{sha: full, nss: req.namespaces, start: start, deadline: start.Add(req.timeout), progress: progress, first: sum}) {
+			if s.parkConn(c, full, req.namespaces, &parked{start: start, deadline: start.Add(req.timeout), progress: progress, first: sum}) {
 				return
 			}
 		} else if progress && sum != first {
@@ -225,7 +226,7 @@ func (s *Server) wait(c *gin.Context) {
 
 // parkConn takes an HTTP/1.x connection off its goroutine and hands it to
 // the hub; false when it cannot be taken (HTTP/2, test recorders).
-func (s *Server) parkConn(c *gin.Context, p *parked) bool {
+func (s *Server) parkConn(c *gin.Context, sha string, nss []string, p *parked) bool {
 	if c.Request.ProtoMajor != 1 {
 		return false
 	}
@@ -250,7 +251,7 @@ func (s *Server) parkConn(c *gin.Context, p *parked) bool {
 	// The server's read and write deadlines stay on a hijacked connection.
 	_ = conn.SetDeadline(time.Time{})
 	p.conn = conn
-	s.hub.park(p)
+	s.hub.park(sha, nss, p)
 	return true
 }
 

@@ -1,18 +1,29 @@
 // Command loadtest measures the gateway under many concurrent long polls:
 // N clients wait on /wait/<sha>, the commit's Version turns deployed, and
-// the time from that change to each answer is reported (p50, p99) with the
-// gateway's peak RSS, plus the latency of a push webhook to its fetch
-// request. The gateway runs as a child process so its memory is its own.
+// the time from that change to each complete answer is reported (p50, p99)
+// with the gateway's peak RSS, plus the latency of a push webhook to its
+// fetch request. The gateway runs as a child process, served by
+// server.Serve as in `syncgate run`, so its memory is its own.
 //
-//	go run ./server/loadtest [-n 10000]
+// Two kinds of client are run side by side, each against a fresh gateway:
+// "raw" clients write one HTTP/1.1 request on their own TCP connection and
+// read the answer up to its Content-Length (a goroutine and a 512-byte
+// buffer each, like wrk or a CI shell's curl), and "nethttp" clients use
+// Go's http.Client, whose own per-connection goroutines and buffers share
+// the 2 cores with the gateway.
+//
+//	go run ./server/loadtest [-n 10000] [-clients raw,nethttp]
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,10 +31,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,19 +56,42 @@ const (
 
 func main() {
 	n := flag.Int("n", 10000, "concurrent long polls")
-	serve := flag.String("serve", "", "internal: run the gateway on this address")
+	clients := flag.String("clients", "raw,nethttp", "client kinds to run, comma-separated: raw, nethttp")
+	memprofile = flag.String("memprofile", "", "write the gateway's heap profile here once all waiters are parked (last run's)")
+	serve := flag.String("serve", "", "internal: run the gateway on this address, driven by stdin")
 	flag.Parse()
 	raiseFileLimit()
 	var err error
 	if *serve != "" {
 		err = runGateway(*serve)
 	} else {
-		err = runLoad(*n)
+		err = runAll(*n, strings.Split(*clients, ","))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
+}
+
+var memprofile *string
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
 }
 
 func raiseFileLimit() {
@@ -64,7 +102,7 @@ func raiseFileLimit() {
 	}
 }
 
-// versions is a Versions whose change is triggered over HTTP.
+// versions is a Versions whose commit turns deployed on command.
 type versions struct {
 	mu sync.Mutex
 	v  *version.Version
@@ -97,6 +135,13 @@ func (repo) Resolve(p string) (string, error) {
 	return "", server.ErrUnknownSHA
 }
 
+// memStats is what the gateway reports of its Go runtime.
+type memStats struct {
+	HeapInuse, StackInuse, Sys, Goroutines, PeakGoroutines uint64
+}
+
+// runGateway serves the gateway as `syncgate run` does and obeys stdin:
+// "flip" turns the commit deployed, "mem" prints memStats as JSON.
 func runGateway(addr string) error {
 	vs := &versions{ch: make(chan struct{})}
 	vs.set(status.RollingOut)
@@ -108,108 +153,341 @@ func runGateway(addr string) error {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/flip", func(w http.ResponseWriter, _ *http.Request) { vs.set(status.Deployed) })
-	mux.Handle("/", s.Handler())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	return srv.Serve(ln)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	var peak atomic.Uint64
+	go func() {
+		for range time.Tick(time.Millisecond) {
+			if g := uint64(runtime.NumGoroutine()); g > peak.Load() {
+				peak.Store(g)
+			}
+		}
+	}()
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			switch sc.Text() {
+			case "flip":
+				vs.set(status.Deployed)
+			case "mem":
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				b, _ := json.Marshal(memStats{m.HeapInuse, m.StackInuse, m.Sys, uint64(runtime.NumGoroutine()), peak.Load()})
+				fmt.Println(string(b))
+			case "heap":
+				err := writeHeapProfile(*memprofile)
+				fmt.Println(errString(err))
+			}
+		}
+		stop()
+	}()
+	return s.Serve(ctx, ln)
 }
 
-func runLoad(n int) error {
+// result is one run's figures.
+type result struct {
+	bad                int
+	p50, p99, max      time.Duration
+	idle, parked, peak int64
+	parkedMem          memStats
+	hook50, hook99     time.Duration
+	connect            time.Duration
+}
+
+func runAll(n int, kinds []string) error {
+	var rs []result
+	for _, k := range kinds {
+		if k != "raw" && k != "nethttp" {
+			return fmt.Errorf("unknown client kind %q (raw, nethttp)", k)
+		}
+		r, err := runLoad(n, k)
+		if err != nil {
+			return fmt.Errorf("%s clients: %w", k, err)
+		}
+		rs = append(rs, r)
+	}
+	fmt.Printf("\n%d concurrent /wait long polls on one gateway (child process, loopback, %d cores)\n\n", n, runtime.NumCPU())
+	row := func(name string, f func(r result) string) {
+		fmt.Printf("| %-40s |", name)
+		for _, r := range rs {
+			fmt.Printf(" %-16s |", f(r))
+		}
+		fmt.Println()
+	}
+	fmt.Printf("| %-40s |", "measure")
+	for _, k := range kinds {
+		fmt.Printf(" %-16s |", k+" clients")
+	}
+	fmt.Printf("\n|%s|", strings.Repeat("-", 42))
+	for range rs {
+		fmt.Printf("%s|", strings.Repeat("-", 18))
+	}
+	fmt.Println()
+	row("all connected and parked after", func(r result) string { return r.connect.Round(time.Millisecond).String() })
+	row("answers other than 200", func(r result) string { return strconv.Itoa(r.bad) })
+	row("deployed → complete answer, p50", func(r result) string { return r.p50.Round(100 * time.Microsecond).String() })
+	row("deployed → complete answer, p99", func(r result) string { return r.p99.Round(100 * time.Microsecond).String() })
+	row("deployed → complete answer, max", func(r result) string { return r.max.Round(100 * time.Microsecond).String() })
+	row("gateway RSS idle", func(r result) string { return mb(r.idle) })
+	row("gateway RSS, all parked", func(r result) string { return mb(r.parked) })
+	row("gateway peak RSS (VmHWM)", func(r result) string { return mb(r.peak) })
+	row("gateway heap in use, all parked", func(r result) string { return mb(int64(r.parkedMem.HeapInuse)) })
+	row("gateway stacks in use, all parked", func(r result) string { return mb(int64(r.parkedMem.StackInuse)) })
+	row("gateway goroutines, all parked", func(r result) string { return strconv.FormatUint(r.parkedMem.Goroutines, 10) })
+	row("gateway goroutines, peak while connecting", func(r result) string { return strconv.FormatUint(r.parkedMem.PeakGoroutines, 10) })
+	row("push webhook → fetch requested, p50", func(r result) string { return r.hook50.Round(10 * time.Microsecond).String() })
+	row("push webhook → fetch requested, p99", func(r result) string { return r.hook99.Round(10 * time.Microsecond).String() })
+	return nil
+}
+
+// gateway is the child process.
+type gateway struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	base string
+}
+
+func startGateway() (*gateway, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	child := exec.Command(self, "-serve", addr)
-	child.Stderr = os.Stderr
-	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := child.Start(); err != nil {
-		return err
+	g := &gateway{cmd: exec.Command(self, "-serve", addr, "-memprofile", *memprofile), base: "http://" + addr}
+	g.cmd.Stderr = os.Stderr
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if g.in, err = g.cmd.StdinPipe(); err != nil {
+		return nil, err
 	}
-	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
-	base := "http://" + addr
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute}}
-	for start := time.Now(); ; {
-		if resp, err := client.Get(base + "/healthz"); err == nil {
+	out, err := g.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	g.out = bufio.NewScanner(out)
+	if err := g.cmd.Start(); err != nil {
+		return nil, err
+	}
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(g.base + "/healthz"); err == nil {
 			resp.Body.Close()
-			break
+			return g, nil
 		}
 		if time.Since(start) > 10*time.Second {
-			return fmt.Errorf("gateway did not start")
+			g.stop()
+			return nil, errors.New("gateway did not start")
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	idleRSS := rss(child.Process.Pid, "VmRSS")
+}
+
+func (g *gateway) stop() {
+	_ = g.in.Close()
+	_ = g.cmd.Process.Kill()
+	_ = g.cmd.Wait()
+}
+
+func (g *gateway) mem() (memStats, error) {
+	var m memStats
+	if _, err := io.WriteString(g.in, "mem\n"); err != nil {
+		return m, err
+	}
+	if !g.out.Scan() {
+		return m, errors.New("gateway gave no memory figures")
+	}
+	return m, json.Unmarshal(g.out.Bytes(), &m)
+}
+
+func (g *gateway) heapProfile() error {
+	if _, err := io.WriteString(g.in, "heap\n"); err != nil {
+		return err
+	}
+	if !g.out.Scan() {
+		return errors.New("gateway gave no answer to heap")
+	}
+	if g.out.Text() != "ok" {
+		return fmt.Errorf("gateway heap profile: %s", g.out.Text())
+	}
+	return nil
+}
+
+func (g *gateway) rss(field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", g.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+const waitPath = "/wait/" + sha + "?namespace=web&timeout=5m"
+
+func runLoad(n int, kind string) (result, error) {
+	var r result
+	g, err := startGateway()
+	if err != nil {
+		return r, err
+	}
+	defer g.stop()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, IdleConnTimeout: time.Minute}}
+	r.idle = g.rss("VmRSS")
 
 	done := make([]time.Time, n)
 	codes := make([]int, n)
-	var wg sync.WaitGroup
+	// Raw clients hold their connection until every answer is in: their
+	// closes would otherwise take CPU from the gateway and the clients
+	// still reading, which on a real CI fleet are on other machines.
+	var wg, answered sync.WaitGroup
+	hold := make(chan struct{})
+	start := time.Now()
 	for i := 0; i < n; i++ {
 		wg.Add(1)
+		answered.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			resp, err := client.Get(base + "/wait/" + sha[:12] + "?namespace=web&timeout=5m")
+			var err error
+			if kind == "raw" {
+				codes[i], done[i], err = rawWait(g.base[len("http://"):], answered.Done, hold)
+			} else {
+				defer answered.Done()
+				codes[i], done[i], err = httpWait(client, g.base)
+			}
 			if err != nil {
 				codes[i] = -1
-				return
 			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			done[i], codes[i] = time.Now(), resp.StatusCode
 		}(i)
 	}
 	// Wait until every poll is parked in the gateway.
-	for start := time.Now(); openWaiters(client, base) < n; {
+	for {
+		open := openWaiters(g.base)
+		if open >= n {
+			break
+		}
 		if time.Since(start) > 2*time.Minute {
-			return fmt.Errorf("only %d of %d waiters connected", openWaiters(client, base), n)
+			return r, fmt.Errorf("only %d of %d waiters connected", open, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	parkedRSS := rss(child.Process.Pid, "VmRSS")
-	flip := time.Now()
-	resp, err := client.Get(base + "/flip")
-	if err != nil {
-		return err
+	r.connect = time.Since(start)
+	r.parked = g.rss("VmRSS")
+	if *memprofile != "" {
+		if err := g.heapProfile(); err != nil {
+			return r, err
+		}
 	}
-	resp.Body.Close()
+	if r.parkedMem, err = g.mem(); err != nil {
+		return r, err
+	}
+	flip := time.Now()
+	if _, err := io.WriteString(g.in, "flip\n"); err != nil {
+		return r, err
+	}
+	answered.Wait()
+	close(hold)
 	wg.Wait()
+	r.peak = g.rss("VmHWM")
 
 	var lat []time.Duration
-	bad := 0
 	for i := range done {
 		if codes[i] != http.StatusOK {
-			bad++
+			r.bad++
 			continue
 		}
 		lat = append(lat, done[i].Sub(flip))
 	}
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-	hooks := webhookLatency(client, base, 200)
-
-	fmt.Printf("\n/wait long polls on one gateway (child process, loopback, 2 cores)\n\n")
-	fmt.Printf("%-44s %s\n", "concurrent waiters", strconv.Itoa(n))
-	fmt.Printf("%-44s %d\n", "answers other than 200", bad)
 	if len(lat) > 0 {
-		fmt.Printf("%-44s %s\n", "deployed → response, p50", pct(lat, 0.50))
-		fmt.Printf("%-44s %s\n", "deployed → response, p99", pct(lat, 0.99))
-		fmt.Printf("%-44s %s\n", "deployed → response, max", lat[len(lat)-1].Round(time.Millisecond))
+		r.p50, r.p99, r.max = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
 	}
-	fmt.Printf("%-44s %s\n", "gateway RSS idle", mb(idleRSS))
-	fmt.Printf("%-44s %s\n", "gateway RSS with all waiters parked", mb(parkedRSS))
-	fmt.Printf("%-44s %s\n", "gateway peak RSS (VmHWM)", mb(rss(child.Process.Pid, "VmHWM")))
-	fmt.Printf("%-44s %s\n", "push webhook → fetch requested, p50", pct(hooks, 0.50))
-	fmt.Printf("%-44s %s\n", "push webhook → fetch requested, p99", pct(hooks, 0.99))
-	return nil
+	hooks := webhookLatency(client, g.base, 200)
+	r.hook50, r.hook99 = pct(hooks, 0.50), pct(hooks, 0.99)
+	return r, nil
+}
+
+// rawWait sends one long poll on its own connection and reads the answer
+// up to its Content-Length, noting when it was complete.
+func rawWait(addr string, answered func(), hold <-chan struct{}) (int, time.Time, error) {
+	var once sync.Once
+	defer once.Do(answered)
+	var conn net.Conn
+	var err error
+	for try := 0; ; try++ { // a full accept queue refuses; try again
+		if conn, err = net.Dial("tcp", addr); err == nil || try == 20 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET "+waitPath+" HTTP/1.1\r\nHost: loadtest\r\nUser-Agent: loadtest\r\n\r\n"); err != nil {
+		return 0, time.Time{}, err
+	}
+	buf := make([]byte, 0, 512)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		k, err := conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if code, ok := complete(buf); ok {
+			at := time.Now()
+			once.Do(answered)
+			<-hold
+			return code, at, nil
+		}
+		if err != nil {
+			return 0, time.Time{}, fmt.Errorf("incomplete answer %q: %w", buf, err)
+		}
+	}
+}
+
+// complete reports whether b holds a whole response, and its status code.
+func complete(b []byte) (int, bool) {
+	head, body, ok := bytes.Cut(b, []byte("\r\n\r\n"))
+	if !ok {
+		return 0, false
+	}
+	lines := strings.Split(string(head), "\r\n")
+	f := strings.Fields(lines[0])
+	if len(f) < 2 {
+		return 0, false
+	}
+	code, _ := strconv.Atoi(f[1])
+	for _, l := range lines[1:] {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, "Content-Length") {
+			want, _ := strconv.Atoi(strings.TrimSpace(v))
+			return code, len(body) >= want
+		}
+	}
+	return code, false
+}
+
+func httpWait(client *http.Client, base string) (int, time.Time, error) {
+	resp, err := client.Get(base + waitPath)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, time.Time{}, err
+	}
+	return resp.StatusCode, time.Now(), nil
 }
 
 // webhookLatency posts signed push webhooks; the gateway answers 202 after
@@ -239,32 +517,17 @@ func webhookLatency(client *http.Client, base string, n int) []time.Duration {
 	return out
 }
 
-func openWaiters(client *http.Client, base string) int {
-	resp, err := client.Get(base + "/metrics")
+func openWaiters(base string) int {
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		return 0
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "syncgate_wait_open ") {
-			f, _ := strconv.ParseFloat(strings.TrimPrefix(line, "syncgate_wait_open "), 64)
+		if v, ok := strings.CutPrefix(line, "syncgate_wait_open "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
 			return int(f)
-		}
-	}
-	return 0
-}
-
-func rss(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			f := strings.Fields(line)
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
 		}
 	}
 	return 0
@@ -272,10 +535,9 @@ func rss(pid int, field string) int64 {
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
 
-func pct(d []time.Duration, p float64) string {
+func pct(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
-		return "n/a"
+		return 0
 	}
-	i := int(float64(len(d)-1) * p)
-	return d[i].Round(100 * time.Microsecond).String()
+	return d[int(float64(len(d)-1)*p)]
 }
