@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,8 @@ const sweepInterval = 250 * time.Millisecond
 const writeGrace = 10 * time.Second
 
 type parked struct {
+	id       uint64
+	key      string // of its group
 	conn     net.Conn
 	start    time.Time
 	deadline time.Time
@@ -47,7 +50,10 @@ type hub struct {
 
 	mu     sync.Mutex
 	groups map[string]*group // by verdictKey
-	count  int
+	byID   map[uint64]*parked
+	nextID uint64
+
+	hang *hangups // nil where hang-ups are not detected
 
 	wake    chan struct{}
 	batches chan batch
@@ -59,6 +65,7 @@ type hub struct {
 type batch struct {
 	replies []reply
 	written *sync.WaitGroup
+	due     time.Time // when the sweep found them due
 }
 
 type reply struct {
@@ -71,8 +78,15 @@ func (h *hub) start() {
 	h.once.Do(func() {
 		h.mu.Lock()
 		h.groups = map[string]*group{}
+		h.byID = map[uint64]*parked{}
 		h.done = make(chan struct{})
 		h.mu.Unlock()
+		if w, err := newHangups(); err == nil {
+			h.hang = w
+			go w.run(h.done, h.hungUp)
+		} else {
+			h.s.log.Info("parked long polls are freed at their timeout when the client leaves", "reason", err)
+		}
 		h.wake = make(chan struct{}, 1)
 		h.batches = make(chan batch, 64)
 		workers := runtime.GOMAXPROCS(0)
@@ -84,6 +98,7 @@ func (h *hub) start() {
 				for b := range h.batches {
 					for _, r := range b.replies {
 						_, _ = r.p.conn.Write(r.wire)
+						h.s.m.release.Observe(time.Since(b.due).Seconds())
 					}
 					b.written.Done()
 					h.writing.Done()
@@ -105,17 +120,24 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	h.start()
 	// A parked connection is written once, at the end of its wait.
 	_ = p.conn.SetWriteDeadline(p.deadline.Add(writeGrace))
-	key := verdictKey(sha, nss)
+	p.key = verdictKey(sha, nss)
 	h.mu.Lock()
-	g := h.groups[key]
+	g := h.groups[p.key]
 	if g == nil {
 		g = &group{sha: sha, nss: nss, members: map[*parked]struct{}{}}
-		h.groups[key] = g
+		h.groups[p.key] = g
 	}
 	g.members[p] = struct{}{}
-	h.count++
+	h.nextID++
+	p.id = h.nextID
+	h.byID[p.id] = p
 	h.mu.Unlock()
 	h.s.m.waiters.Inc()
+	if sc, ok := p.conn.(syscall.Conn); ok && h.hang != nil {
+		if err := h.hang.watch(sc, p.id); err != nil {
+			h.s.log.Debug("parked connection not watched for hang-up", "error", err)
+		}
+	}
 	select {
 	case h.wake <- struct{}{}:
 	default:
@@ -169,9 +191,9 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 		if code != http.StatusRequestTimeout { // final: the whole group goes
 			for p := range g.members {
 				due = append(due, reply{p: p, wire: v.wire(code)})
+				delete(h.byID, p.id)
 			}
 			codes[code] += len(g.members)
-			h.count -= len(g.members)
 			delete(h.groups, verdictKey(g.sha, g.nss))
 			h.mu.Unlock()
 			continue
@@ -188,7 +210,7 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 				continue
 			}
 			delete(g.members, p)
-			h.count--
+			delete(h.byID, p.id)
 		}
 		if len(g.members) == 0 {
 			delete(h.groups, verdictKey(g.sha, g.nss))
@@ -209,7 +231,7 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	for i := 0; i < len(due); i += size {
 		h.writing.Add(1)
 		written.Add(1)
-		h.batches <- batch{replies: due[i:min(i+size, len(due))], written: &written}
+		h.batches <- batch{replies: due[i:min(i+size, len(due))], written: &written, due: now}
 	}
 	// Connections are closed once the whole release is written, by one
 	// goroutine, 64 at a time with a pause of a millisecond between: a
@@ -227,6 +249,27 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 			}
 		}
 	}()
+}
+
+// hungUp frees a parked waiter whose client closed its connection.
+func (h *hub) hungUp(id uint64) {
+	h.mu.Lock()
+	p := h.byID[id]
+	if p == nil { // answered meanwhile
+		h.mu.Unlock()
+		return
+	}
+	delete(h.byID, id)
+	if g := h.groups[p.key]; g != nil {
+		delete(g.members, p)
+		if len(g.members) == 0 {
+			delete(h.groups, p.key)
+		}
+	}
+	h.mu.Unlock()
+	h.s.m.waiters.Dec()
+	h.s.m.abandoned.Inc()
+	_ = p.conn.Close()
 }
 
 // retryWire is a not-final answer telling the client to ask again.

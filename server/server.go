@@ -78,9 +78,11 @@ type Server struct {
 }
 
 type metrics struct {
-	waiters  prometheus.Gauge
-	answers  *prometheus.CounterVec
-	webhooks *prometheus.CounterVec
+	waiters   prometheus.Gauge
+	abandoned prometheus.Counter
+	release   prometheus.Histogram
+	answers   *prometheus.CounterVec
+	webhooks  *prometheus.CounterVec
 }
 
 // New checks the options and builds the routes.
@@ -119,12 +121,16 @@ func New(opts Options) (*Server, error) {
 		opts.Metrics = prometheus.NewRegistry()
 	}
 	s := &Server{opts: opts, log: opts.Logger, shutdown: make(chan struct{}), m: &metrics{
-		waiters: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncgate_wait_open", Help: "Long polls waiting now."}),
+		waiters:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncgate_wait_open", Help: "Long polls waiting now."}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncgate_wait_abandoned_total", Help: "Long polls whose client left before an answer."}),
+		release: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncgate_wait_release_seconds",
+			Help:    "From a parked long poll's answer falling due (a Version change, its timeout, shutdown) to the answer written to its connection.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .25, .5, 1, 2.5}}),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncgate_wait_responses_total", Help: "/wait answers by HTTP code."}, []string{"code"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncgate_webhook_requests_total",
 			Help: "Push webhooks by provider and result."}, []string{"provider", "result"}),
 	}}
-	for _, c := range []prometheus.Collector{s.m.waiters, s.m.answers, s.m.webhooks} {
+	for _, c := range []prometheus.Collector{s.m.waiters, s.m.abandoned, s.m.release, s.m.answers, s.m.webhooks} {
 		if err := opts.Metrics.Register(c); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -349,4 +350,49 @@ func TestParkedWaitersOverRealConnections(t *testing.T) {
 	}
 	require.Less(t, time.Since(flipped), time.Second)
 	require.Equal(t, 0, testGauge(s))
+}
+
+func TestParkedWaiterFreedWhenClientLeaves(t *testing.T) {
+	s, vs, _ := newTestServer(t, nil)
+	vs.set("web", version.VersionStatus{Applied: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.RollingOut}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Serve(ctx, ln) }()
+
+	stay, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer stay.Close()
+	leave, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	req := "GET /wait/" + sha('d') + "?namespace=web&timeout=10m HTTP/1.1\r\nHost: syncgate\r\n\r\n"
+	for _, c := range []net.Conn{stay, leave} {
+		_, err = c.Write([]byte(req))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return testGauge(s) == 2 }, 5*time.Second, time.Millisecond, "parked")
+
+	// A client sending more bytes is still waiting; one that closes is not.
+	_, err = stay.Write([]byte("GET /healthz HTTP/1.1\r\nHost: syncgate\r\n\r\n"))
+	require.NoError(t, err)
+	require.NoError(t, leave.Close())
+	require.Eventually(t, func() bool { return testGauge(s) == 1 }, 5*time.Second, time.Millisecond, "freed")
+	require.Equal(t, 1.0, testCounter(s, "syncgate_wait_abandoned_total"))
+
+	vs.set("web", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
+	resp, err := http.ReadResponse(bufio.NewReader(stay), nil)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, 0, testGauge(s))
+}
+
+func testCounter(s *Server, name string) float64 {
+	mfs, _ := s.opts.Metrics.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return -1
 }

@@ -215,6 +215,7 @@ func (s *Server) wait(c *gin.Context) {
 			a.Retry = true
 			s.respond(c, http.StatusRequestTimeout, a)
 		case c.Request.Context().Err() != nil: // the client left
+			s.m.abandoned.Inc()
 		default:
 			c.Header("Retry-After", "1")
 			a.Retry = true

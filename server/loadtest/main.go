@@ -196,6 +196,7 @@ type result struct {
 	parkedMem          memStats
 	hook50, hook99     time.Duration
 	connect            time.Duration
+	written, written99 time.Duration
 }
 
 func runAll(n int, kinds []string) error {
@@ -232,6 +233,8 @@ func runAll(n int, kinds []string) error {
 	row("deployed → complete answer, p50", func(r result) string { return r.p50.Round(100 * time.Microsecond).String() })
 	row("deployed → complete answer, p99", func(r result) string { return r.p99.Round(100 * time.Microsecond).String() })
 	row("deployed → complete answer, max", func(r result) string { return r.max.Round(100 * time.Microsecond).String() })
+	row("gateway: due → answer written, mean", func(r result) string { return r.written.Round(100 * time.Microsecond).String() })
+	row("gateway: due → answer written, p99 ≤", func(r result) string { return r.written99.String() })
 	row("gateway RSS idle", func(r result) string { return mb(r.idle) })
 	row("gateway RSS, all parked", func(r result) string { return mb(r.parked) })
 	row("gateway peak RSS (VmHWM)", func(r result) string { return mb(r.peak) })
@@ -413,6 +416,8 @@ func runLoad(n int, kind string) (result, error) {
 	if len(lat) > 0 {
 		r.p50, r.p99, r.max = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
 	}
+	r.written = time.Duration(metric(g.base, "syncgate_wait_release_seconds_sum") / metric(g.base, "syncgate_wait_release_seconds_count") * float64(time.Second))
+	r.written99 = releaseP99(g.base)
 	hooks := webhookLatency(client, g.base, 200)
 	r.hook50, r.hook99 = pct(hooks, 0.50), pct(hooks, 0.99)
 	return r, nil
@@ -517,20 +522,37 @@ func webhookLatency(client *http.Client, base string, n int) []time.Duration {
 	return out
 }
 
-func openWaiters(base string) int {
+// metric reads one sample of the gateway's /metrics by its full name,
+// labels included as exposed; -1 when absent.
+func metric(base, name string) float64 {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0
+		return -1
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "syncgate_wait_open "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
-			return int(f)
+			return f
 		}
 	}
-	return 0
+	return -1
+}
+
+func openWaiters(base string) int { return int(metric(base, "syncgate_wait_open")) }
+
+// releaseP99 is the upper bound of the histogram bucket holding the 99th
+// percentile of syncgate_wait_release_seconds.
+func releaseP99(base string) time.Duration {
+	count := metric(base, "syncgate_wait_release_seconds_count")
+	for _, le := range []string{"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.25", "0.5", "1", "2.5"} {
+		if metric(base, `syncgate_wait_release_seconds_bucket{le="`+le+`"}`) >= 0.99*count {
+			f, _ := strconv.ParseFloat(le, 64)
+			return time.Duration(f * float64(time.Second))
+		}
+	}
+	return -1
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
