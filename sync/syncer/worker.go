@@ -17,6 +17,7 @@ import (
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
+	"github.com/syncgate/syncgate/sync/render"
 )
 
 // errSuperseded ends a rollout wait when a newer commit arrives.
@@ -139,6 +140,12 @@ func (w *worker) process(ctx context.Context, sha string) error {
 
 	objs, err := w.render(sha)
 	if err != nil {
+		var refusal *render.Error
+		if !errors.As(err, &refusal) {
+			// Not about the commit (the repo could not be read, the API
+			// could not say which kinds are namespaced): tried again.
+			return fmt.Errorf("render: %w", err)
+		}
 		return w.fail(ctx, sha, "render", err)
 	}
 	if err := w.mark(ctx, transition{sha: sha, state: status.Applying, at: now(), total: len(objs)}); err != nil {
@@ -149,6 +156,16 @@ func (w *worker) process(ctx context.Context, sha string) error {
 	res, err := w.s.opts.Applier.Apply(ctx, w.ns, objs, entriesOf(w.version.Status.Inventory))
 	w.s.metrics.apply.Observe(time.Since(start).Seconds())
 	if err != nil {
+		if res != nil {
+			// Writing began: what it wrote is live and must stay known, so
+			// a later commit prunes what this one created.
+			if uerr := w.update(ctx, func(st *version.VersionStatus) []status.Update {
+				st.Inventory = partialInventory(st.Inventory, res.Inventory)
+				return nil
+			}); uerr != nil {
+				w.log.Warn("cannot record what a failed apply wrote", "sha", sha, "err", uerr)
+			}
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -364,6 +381,25 @@ func inventoryOf(entries []apply.Entry) []version.InventoryEntry {
 		out = append(out, version.InventoryEntry{
 			Group: e.Group, Version: e.Version, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Hash: e.Hash,
 		})
+	}
+	return out
+}
+
+// partialInventory is the inventory after an apply that stopped partway:
+// live holds prev's entries plus what was written. An entry written or
+// created then gets no hash, so the next apply sends it whatever it wants
+// it to be: its live state is that of a commit that was never recorded.
+func partialInventory(prev []version.InventoryEntry, live []apply.Entry) []version.InventoryEntry {
+	key := func(r apply.ObjectRef) apply.ObjectRef { r.Version = ""; return r } // a version change is not a change
+	before := make(map[apply.ObjectRef]string, len(prev))
+	for _, e := range entriesOf(prev) {
+		before[key(e.ObjectRef)] = e.Hash
+	}
+	out := inventoryOf(live)
+	for i, e := range live {
+		if h, ok := before[key(e.ObjectRef)]; !ok || h != e.Hash {
+			out[i].Hash = ""
+		}
 	}
 	return out
 }
