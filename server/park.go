@@ -17,15 +17,31 @@ import (
 // thousand handler goroutines. Waiters on the same commit and namespaces
 // form a group, judged once per Version change. One dispatcher finds the
 // answers that are due (a final verdict, a timeout, a progress step,
-// shutdown) and a writer per CPU sends them: every answer of a batch is
-// written before any of its connections is closed, so the last waiter of a
-// release does not also wait for the teardown of all the others.
+// shutdown) and a writer per CPU writes them, one pre-encoded response per
+// group.
+//
+// Closing is kept off that path. Where hang-ups are watched (Linux), an
+// answered connection is closed when its client closes its end, as the
+// answer's "Connection: close" asks it to, or after lingerFor: the FIN then
+// comes from the client, and so does the TIME_WAIT. Elsewhere connections
+// are closed once the whole release is written, paced.
 
 // sweepInterval bounds how late a timeout answer may be.
 const sweepInterval = 250 * time.Millisecond
 
 // writeGrace is how long a parked connection's answer may take to write.
 const writeGrace = 10 * time.Second
+
+// lingerFor is how long an answered connection waits for its client to close.
+const lingerFor = 2 * time.Second
+
+type parkState int
+
+const (
+	waiting parkState = iota // in its group
+	due                      // answer being written
+	written                  // answered; waiting for the client to close
+)
 
 type parked struct {
 	id       uint64
@@ -35,6 +51,12 @@ type parked struct {
 	deadline time.Time
 	progress bool
 	first    string // progress summary when parked
+
+	// Guarded by hub.mu.
+	state     parkState
+	watched   bool // in the hang-up set
+	peerGone  bool // the client closed while its answer was due
+	writtenAt time.Time
 }
 
 // group is every waiter on one commit and set of namespaces.
@@ -49,15 +71,15 @@ type hub struct {
 	once sync.Once
 
 	mu     sync.Mutex
-	groups map[string]*group // by verdictKey
-	byID   map[uint64]*parked
+	groups map[string]*group  // by verdictKey
+	byID   map[uint64]*parked // waiting, due, and (watched) written
 	nextID uint64
 
 	hang *hangups // nil where hang-ups are not detected
 
 	wake    chan struct{}
 	batches chan batch
-	writing sync.WaitGroup // batches handed to writers and not yet done
+	writing sync.WaitGroup // batches and closers not yet done
 	done    chan struct{}
 }
 
@@ -89,17 +111,13 @@ func (h *hub) start() {
 		}
 		h.wake = make(chan struct{}, 1)
 		h.batches = make(chan batch, 64)
-		workers := runtime.GOMAXPROCS(0)
 		var wg sync.WaitGroup
-		for range workers {
+		for range runtime.GOMAXPROCS(0) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for b := range h.batches {
-					for _, r := range b.replies {
-						_, _ = r.p.conn.Write(r.wire)
-						h.s.m.release.Observe(time.Since(b.due).Seconds())
-					}
+					h.write(b)
 					b.written.Done()
 					h.writing.Done()
 				}
@@ -110,6 +128,7 @@ func (h *hub) start() {
 			h.writing.Wait()
 			close(h.batches)
 			wg.Wait()
+			h.reap(time.Time{}) // shutting down: no more lingering
 			close(h.done)
 		}()
 	})
@@ -131,13 +150,16 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	h.nextID++
 	p.id = h.nextID
 	h.byID[p.id] = p
-	h.mu.Unlock()
-	h.s.m.waiters.Inc()
 	if sc, ok := p.conn.(syscall.Conn); ok && h.hang != nil {
-		if err := h.hang.watch(sc, p.id); err != nil {
+		// Under the lock: a hang-up reported at once finds p complete.
+		if err := h.hang.watch(sc, p.id); err == nil {
+			p.watched = true
+		} else {
 			h.s.log.Debug("parked connection not watched for hang-up", "error", err)
 		}
 	}
+	h.mu.Unlock()
+	h.s.m.waiters.Inc()
 	select {
 	case h.wake <- struct{}{}:
 	default:
@@ -164,7 +186,8 @@ func (h *hub) dispatch() {
 		h.sweep(changed, time.Now(), false)
 		select {
 		case <-changed:
-		case <-t.C:
+		case now := <-t.C:
+			h.reap(now.Add(-lingerFor))
 		case <-h.wake:
 		case <-h.s.shutdown:
 			h.sweep(changed, time.Now(), true)
@@ -182,68 +205,71 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	}
 	h.mu.Unlock()
 
-	var due []reply
+	var replies []reply
 	codes := map[int]int{}
 	for _, g := range groups {
 		v := h.s.verdicts.get(gen, g.sha, g.nss, h.s.evaluate)
-		code := codeOf(v.a)
+		final := codeOf(v.a)
 		h.mu.Lock()
-		if code != http.StatusRequestTimeout { // final: the whole group goes
-			for p := range g.members {
-				due = append(due, reply{p: p, wire: v.wire(code)})
-				delete(h.byID, p.id)
-			}
-			codes[code] += len(g.members)
-			delete(h.groups, verdictKey(g.sha, g.nss))
-			h.mu.Unlock()
-			continue
-		}
 		for p := range g.members {
+			var code int
+			var wire []byte
 			switch {
+			case final != http.StatusRequestTimeout:
+				code, wire = final, v.wire(final)
 			case closing:
-				due = append(due, reply{p: p, wire: retryWire(p, v.a, http.StatusServiceUnavailable, now)})
-				codes[http.StatusServiceUnavailable]++
+				code = http.StatusServiceUnavailable
+				wire = retryWire(p, v.a, code, now)
 			case !now.Before(p.deadline), p.progress && v.summary() != p.first:
-				due = append(due, reply{p: p, wire: retryWire(p, v.a, http.StatusRequestTimeout, now)})
-				codes[http.StatusRequestTimeout]++
+				code = http.StatusRequestTimeout
+				wire = retryWire(p, v.a, code, now)
 			default:
 				continue
 			}
+			codes[code]++
+			replies = append(replies, reply{p: p, wire: wire})
 			delete(g.members, p)
-			delete(h.byID, p.id)
+			h.answered(p)
 		}
 		if len(g.members) == 0 {
 			delete(h.groups, verdictKey(g.sha, g.nss))
 		}
 		h.mu.Unlock()
 	}
-	if len(due) == 0 {
+	if len(replies) == 0 {
 		return
 	}
-	h.s.m.waiters.Sub(float64(len(due)))
+	h.s.m.waiters.Sub(float64(len(replies)))
 	for code, n := range codes {
 		h.s.m.answers.WithLabelValues(strconv.Itoa(code)).Add(float64(n))
 	}
 	// One batch per writer: contiguous slices, no per-answer hand-off.
 	workers := runtime.GOMAXPROCS(0)
-	size := (len(due) + workers - 1) / workers
+	size := (len(replies) + workers - 1) / workers
 	var written sync.WaitGroup
-	for i := 0; i < len(due); i += size {
+	for i := 0; i < len(replies); i += size {
 		h.writing.Add(1)
 		written.Add(1)
-		h.batches <- batch{replies: due[i:min(i+size, len(due))], written: &written, due: now}
+		h.batches <- batch{replies: replies[i:min(i+size, len(replies))], written: &written, due: now}
 	}
-	// Connections are closed once the whole release is written, by one
-	// goroutine, 64 at a time with a pause of a millisecond between: a
-	// close costs more than a write (a FIN to send and process), and the
-	// teardown should not take the CPU from answers still being written or
-	// read. Ten thousand closes spread over about a quarter of a second.
+	var unwatched []net.Conn
+	for _, r := range replies {
+		if !r.p.watched {
+			unwatched = append(unwatched, r.p.conn)
+		}
+	}
+	if len(unwatched) == 0 {
+		return
+	}
+	// Closed once the whole release is written, by one goroutine, 64 at a
+	// time with a pause of a millisecond between: a close costs more than
+	// a write, and should not take the CPU from answers still on their way.
 	h.writing.Add(1)
 	go func() {
 		defer h.writing.Done()
 		written.Wait()
-		for i, r := range due {
-			_ = r.p.conn.Close()
+		for i, c := range unwatched {
+			_ = c.Close()
 			if i%64 == 63 {
 				time.Sleep(time.Millisecond)
 			}
@@ -251,24 +277,85 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	}()
 }
 
-// hungUp frees a parked waiter whose client closed its connection.
-func (h *hub) hungUp(id uint64) {
-	h.mu.Lock()
-	p := h.byID[id]
-	if p == nil { // answered meanwhile
-		h.mu.Unlock()
-		return
+// answered moves p from waiting to due. Called with h.mu held.
+func (h *hub) answered(p *parked) {
+	p.state = due
+	if !p.watched {
+		delete(h.byID, p.id)
 	}
-	delete(h.byID, id)
-	if g := h.groups[p.key]; g != nil {
-		delete(g.members, p)
-		if len(g.members) == 0 {
-			delete(h.groups, p.key)
+}
+
+// write sends a batch's answers; a watched connection then lingers until
+// its client closes it.
+func (h *hub) write(b batch) {
+	for _, r := range b.replies {
+		_, _ = r.p.conn.Write(r.wire)
+		h.s.m.release.Observe(time.Since(b.due).Seconds())
+	}
+	now := time.Now()
+	var gone []net.Conn
+	h.mu.Lock()
+	for _, r := range b.replies {
+		p := r.p
+		if !p.watched {
+			continue
+		}
+		if p.peerGone {
+			delete(h.byID, p.id)
+			gone = append(gone, p.conn)
+			continue
+		}
+		p.state, p.writtenAt = written, now
+	}
+	h.mu.Unlock()
+	for _, c := range gone {
+		_ = c.Close()
+	}
+}
+
+// reap closes answered connections written before cutoff whose clients
+// did not close them; the zero cutoff closes all.
+func (h *hub) reap(cutoff time.Time) {
+	var old []net.Conn
+	h.mu.Lock()
+	for id, p := range h.byID {
+		if p.state == written && (cutoff.IsZero() || p.writtenAt.Before(cutoff)) {
+			delete(h.byID, id)
+			old = append(old, p.conn)
 		}
 	}
 	h.mu.Unlock()
-	h.s.m.waiters.Dec()
-	h.s.m.abandoned.Inc()
+	for _, c := range old {
+		_ = c.Close()
+	}
+}
+
+// hungUp handles a client that closed its connection: a waiter is freed,
+// an answered connection closed.
+func (h *hub) hungUp(id uint64) {
+	h.mu.Lock()
+	p := h.byID[id]
+	if p == nil {
+		h.mu.Unlock()
+		return
+	}
+	switch p.state {
+	case due: // the writer closes it
+		p.peerGone = true
+		h.mu.Unlock()
+		return
+	case waiting:
+		if g := h.groups[p.key]; g != nil {
+			delete(g.members, p)
+			if len(g.members) == 0 {
+				delete(h.groups, p.key)
+			}
+		}
+		h.s.m.waiters.Dec()
+		h.s.m.abandoned.Inc()
+	}
+	delete(h.byID, id)
+	h.mu.Unlock()
 	_ = p.conn.Close()
 }
 

@@ -172,7 +172,8 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve is Run on a given listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.engine,
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { admitted(r); s.engine.ServeHTTP(w, r) }),
+		ConnContext:       connContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Long polls write once, at the end: the write deadline must outlast them.
@@ -180,7 +181,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:  2 * time.Minute,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(newAdmitting(ln)) }()
 	select {
 	case err := <-errc:
 		return err

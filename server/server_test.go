@@ -396,3 +396,27 @@ func testCounter(s *Server, name string) float64 {
 	}
 	return -1
 }
+
+func TestSilentConnectionsCannotHoldTheDoorShut(t *testing.T) {
+	s, vs, _ := newTestServer(t, nil)
+	vs.set("web", version.VersionStatus{Deployed: sha('d')})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Serve(ctx, ln) }()
+
+	// More connections than there are admission slots, none sending a byte.
+	for range admitSlots + 50 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+	}
+	start := time.Now()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/wait/" + sha('d') + "?namespace=web")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Less(t, time.Since(start), 4*admitFor, "admitted once the silent ones' slots expired")
+}

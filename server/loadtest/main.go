@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -138,6 +139,8 @@ func (repo) Resolve(p string) (string, error) {
 // memStats is what the gateway reports of its Go runtime.
 type memStats struct {
 	HeapInuse, StackInuse, Sys, Goroutines, PeakGoroutines uint64
+	PeakHeapObjects, PeakStacks                            uint64
+	NumGC                                                  uint32
 }
 
 // runGateway serves the gateway as `syncgate run` does and obeys stdin:
@@ -159,11 +162,19 @@ func runGateway(addr string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	var peak atomic.Uint64
+	var peak, peakHeap, peakStack atomic.Uint64
 	go func() {
+		samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
 		for range time.Tick(time.Millisecond) {
 			if g := uint64(runtime.NumGoroutine()); g > peak.Load() {
 				peak.Store(g)
+			}
+			metrics.Read(samples)
+			if v := samples[0].Value.Uint64(); v > peakHeap.Load() {
+				peakHeap.Store(v)
+			}
+			if v := samples[1].Value.Uint64(); v > peakStack.Load() {
+				peakStack.Store(v)
 			}
 		}
 	}()
@@ -176,7 +187,7 @@ func runGateway(addr string) error {
 			case "mem":
 				var m runtime.MemStats
 				runtime.ReadMemStats(&m)
-				b, _ := json.Marshal(memStats{m.HeapInuse, m.StackInuse, m.Sys, uint64(runtime.NumGoroutine()), peak.Load()})
+				b, _ := json.Marshal(memStats{m.HeapInuse, m.StackInuse, m.Sys, uint64(runtime.NumGoroutine()), peak.Load(), peakHeap.Load(), peakStack.Load(), m.NumGC})
 				fmt.Println(string(b))
 			case "heap":
 				err := writeHeapProfile(*memprofile)
@@ -197,6 +208,10 @@ type result struct {
 	hook50, hook99     time.Duration
 	connect            time.Duration
 	written, written99 time.Duration
+	// From the change to the last answer: wall time, and the CPU time the
+	// gateway and the clients spent in it.
+	releaseWall, gatewayCPU, clientCPU time.Duration
+	releaseGC                          uint32 // gateway GC cycles in it
 }
 
 func runAll(n int, kinds []string) error {
@@ -235,6 +250,10 @@ func runAll(n int, kinds []string) error {
 	row("deployed → complete answer, max", func(r result) string { return r.max.Round(100 * time.Microsecond).String() })
 	row("gateway: due → answer written, mean", func(r result) string { return r.written.Round(100 * time.Microsecond).String() })
 	row("gateway: due → answer written, p99 ≤", func(r result) string { return r.written99.String() })
+	row("release: wall / gateway CPU / clients CPU", func(r result) string {
+		return fmt.Sprintf("%d / %d / %d ms", r.releaseWall.Milliseconds(), r.gatewayCPU.Milliseconds(), r.clientCPU.Milliseconds())
+	})
+	row("release: gateway GC cycles", func(r result) string { return strconv.Itoa(int(r.releaseGC)) })
 	row("gateway RSS idle", func(r result) string { return mb(r.idle) })
 	row("gateway RSS, all parked", func(r result) string { return mb(r.parked) })
 	row("gateway peak RSS (VmHWM)", func(r result) string { return mb(r.peak) })
@@ -242,6 +261,9 @@ func runAll(n int, kinds []string) error {
 	row("gateway stacks in use, all parked", func(r result) string { return mb(int64(r.parkedMem.StackInuse)) })
 	row("gateway goroutines, all parked", func(r result) string { return strconv.FormatUint(r.parkedMem.Goroutines, 10) })
 	row("gateway goroutines, peak while connecting", func(r result) string { return strconv.FormatUint(r.parkedMem.PeakGoroutines, 10) })
+	row("gateway peak heap objects / stacks", func(r result) string {
+		return fmt.Sprintf("%s / %s", mb(int64(r.parkedMem.PeakHeapObjects)), mb(int64(r.parkedMem.PeakStacks)))
+	})
 	row("push webhook → fetch requested, p50", func(r result) string { return r.hook50.Round(10 * time.Microsecond).String() })
 	row("push webhook → fetch requested, p99", func(r result) string { return r.hook99.Round(10 * time.Microsecond).String() })
 	return nil
@@ -395,11 +417,17 @@ func runLoad(n int, kind string) (result, error) {
 	if r.parkedMem, err = g.mem(); err != nil {
 		return r, err
 	}
+	gwCPU, selfCPU := cpuTime(g.cmd.Process.Pid), cpuTime(os.Getpid())
 	flip := time.Now()
 	if _, err := io.WriteString(g.in, "flip\n"); err != nil {
 		return r, err
 	}
 	answered.Wait()
+	r.releaseWall = time.Since(flip)
+	if after, err := g.mem(); err == nil {
+		r.releaseGC = after.NumGC - r.parkedMem.NumGC
+	}
+	r.gatewayCPU, r.clientCPU = cpuTime(g.cmd.Process.Pid)-gwCPU, cpuTime(os.Getpid())-selfCPU
 	close(hold)
 	wg.Wait()
 	r.peak = g.rss("VmHWM")
@@ -553,6 +581,23 @@ func releaseP99(base string) time.Duration {
 		}
 	}
 	return -1
+}
+
+// cpuTime is the user and system CPU time a process used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (100 per second).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
