@@ -57,7 +57,7 @@ const (
 
 func main() {
 	n := flag.Int("n", 10000, "concurrent long polls")
-	clients := flag.String("clients", "raw,nethttp", "client kinds to run, comma-separated: raw, nethttp")
+	clients := flag.String("clients", "epoll,raw,nethttp", "client kinds to run, comma-separated: epoll, raw, nethttp")
 	memprofile = flag.String("memprofile", "", "write the gateway's heap profile here once all waiters are parked (last run's)")
 	serve := flag.String("serve", "", "internal: run the gateway on this address, driven by stdin")
 	flag.Parse()
@@ -217,8 +217,8 @@ type result struct {
 func runAll(n int, kinds []string) error {
 	var rs []result
 	for _, k := range kinds {
-		if k != "raw" && k != "nethttp" {
-			return fmt.Errorf("unknown client kind %q (raw, nethttp)", k)
+		if k != "epoll" && k != "raw" && k != "nethttp" {
+			return fmt.Errorf("unknown client kind %q (epoll, raw, nethttp)", k)
 		}
 		r, err := runLoad(n, k)
 		if err != nil {
@@ -373,13 +373,25 @@ func runLoad(n int, kind string) (result, error) {
 
 	done := make([]time.Time, n)
 	codes := make([]int, n)
-	// Raw clients hold their connection until every answer is in: their
-	// closes would otherwise take CPU from the gateway and the clients
-	// still reading, which on a real CI fleet are on other machines.
+	// Raw and epoll clients hold their connection until every answer is
+	// in: their closes would otherwise take CPU from the gateway and the
+	// clients still reading, which on a real CI fleet are on other machines.
 	var wg, answered sync.WaitGroup
 	hold := make(chan struct{})
 	start := time.Now()
-	for i := 0; i < n; i++ {
+	if kind == "epoll" {
+		wg.Add(1)
+		answered.Add(1)
+		var once sync.Once
+		go func() {
+			defer wg.Done()
+			defer once.Do(answered.Done)
+			if err := epollClients(g.base[len("http://"):], n, codes, done, func() { once.Do(answered.Done); <-hold }); err != nil {
+				fmt.Fprintln(os.Stderr, "loadtest: epoll clients:", err)
+			}
+		}()
+	}
+	for i := 0; i < n && kind != "epoll"; i++ {
 		wg.Add(1)
 		answered.Add(1)
 		go func(i int) {
