@@ -50,7 +50,8 @@ type parked struct {
 	start    time.Time
 	deadline time.Time
 	progress bool
-	first    string // progress summary when parked
+	first    string          // progress summary when parked
+	judgedAt <-chan struct{} // the Versions generation first judged at
 
 	// Guarded by hub.mu.
 	state     parkState
@@ -59,11 +60,18 @@ type parked struct {
 	writtenAt time.Time
 }
 
-// group is every waiter on one commit and set of namespaces.
+// group is every waiter on one commit and set of namespaces. A sweep
+// looks at its members only when the Versions changed since the group was
+// last judged, a member was judged at another generation, or the earliest
+// deadline came: ten thousand waiters on one rollout cost nothing between
+// changes.
 type group struct {
 	sha     string
 	nss     []string
 	members map[*parked]struct{}
+	judged  <-chan struct{} // generation every member was judged at
+	next    time.Time       // no member's deadline is before it
+	dirty   bool            // a member was judged at another generation
 }
 
 type hub struct {
@@ -143,10 +151,13 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	h.mu.Lock()
 	g := h.groups[p.key]
 	if g == nil {
-		g = &group{sha: sha, nss: nss, members: map[*parked]struct{}{}}
+		g = &group{sha: sha, nss: nss, members: map[*parked]struct{}{}, judged: p.judgedAt, next: p.deadline}
 		h.groups[p.key] = g
 	}
 	g.members[p] = struct{}{}
+	g.next = minTime(g.next, p.deadline)
+	wake := p.judgedAt != g.judged || p.judgedAt != h.s.opts.Versions.Changed()
+	g.dirty = g.dirty || wake
 	h.nextID++
 	p.id = h.nextID
 	h.byID[p.id] = p
@@ -160,10 +171,20 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	}
 	h.mu.Unlock()
 	h.s.m.waiters.Inc()
+	if !wake {
+		return
+	}
 	select {
 	case h.wake <- struct{}{}:
 	default:
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // drained is closed once every parked waiter got its answer after shutdown.
@@ -208,9 +229,16 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	var replies []reply
 	codes := map[int]int{}
 	for _, g := range groups {
+		h.mu.Lock()
+		quiet := !closing && !g.dirty && g.judged == gen && now.Before(g.next)
+		h.mu.Unlock()
+		if quiet {
+			continue
+		}
 		v := h.s.verdicts.get(gen, g.sha, g.nss, h.s.evaluate)
 		final := codeOf(v.a)
 		h.mu.Lock()
+		g.judged, g.dirty, g.next = gen, false, time.Time{}
 		for p := range g.members {
 			var code int
 			var wire []byte
@@ -224,6 +252,9 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 				code = http.StatusRequestTimeout
 				wire = retryWire(p, v.a, code, now)
 			default:
+				if g.next.IsZero() || p.deadline.Before(g.next) {
+					g.next = p.deadline
+				}
 				continue
 			}
 			codes[code]++

@@ -189,7 +189,7 @@ func (s *Server) wait(c *gin.Context) {
 		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
 		if sum := v.summary(); first == "" {
 			first = sum
-			if s.parkConn(c, full, req.namespaces, &parked{start: start, deadline: start.Add(req.timeout), progress: progress, first: sum}) {
+			if s.parkConn(c, full, req.namespaces, &parked{start: start, deadline: start.Add(req.timeout), progress: progress, first: sum, judgedAt: changed}) {
 				return
 			}
 		} else if progress && sum != first {
