@@ -44,6 +44,7 @@ func epollClients(addr string, n int, codes []int, done []time.Time, answered fu
 	defer func() {
 		for _, fd := range fds {
 			if fd > 0 {
+				_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
 				unix.Close(fd)
 			}
 		}
