@@ -59,8 +59,8 @@ func (m *memStore) get(ns string) version.VersionStatus {
 
 type oneCommit string
 
-func (c oneCommit) Sync(context.Context) (string, error)    { return string(c), nil }
-func (c oneCommit) Tree(string) (fs.FS, error)              { return fstest.MapFS{}, nil }
+func (c oneCommit) Sync(context.Context) (string, error)     { return string(c), nil }
+func (c oneCommit) Tree(string) (fs.FS, error)               { return fstest.MapFS{}, nil }
 func (c oneCommit) Commits(string, string) ([]string, error) { return nil, nil }
 
 type renderFunc func() ([]*unstructured.Unstructured, error)
@@ -78,7 +78,9 @@ func (f applyFunc) Drift(context.Context, string, []*unstructured.Unstructured, 
 
 type readyAtOnce struct{}
 
-func (readyAtOnce) Wait(context.Context, []apply.ObjectRef, func(readiness.Progress)) error { return nil }
+func (readyAtOnce) Wait(context.Context, []apply.ObjectRef, func(readiness.Progress)) error {
+	return nil
+}
 
 func configMap(name string) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
