@@ -68,9 +68,10 @@ demo: deps ## Run the whole journey locally: control plane, git, S3, syncgate, a
 	$(GO) run ./cmd/syncgate-demo
 
 .PHONY: bench
-bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait long polls
+bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait long polls, push webhook to apply
 	$(GO) run ./bench/sync
 	$(GO) run ./server/loadtest
+	$(GO) run ./bench/webhook
 
 .PHONY: clean
 clean: ## Remove build output (the binary cache under ~/.cache/syncgate stays)

@@ -1,0 +1,344 @@
+// Command webhook measures how soon a push reaches the cluster when the
+// forge sends a webhook. The real syncgate binary follows a config repo
+// served by git http-backend, with polling set to an hour, on a fresh local
+// control plane. For each of N commits (a ConfigMap changed) a signed
+// GitHub push webhook is posted; the Version resource is watched for the
+// commit's transitions, and a `GET /wait/<sha>` sent right after the
+// webhook answers when the commit is deployed. It prints a table.
+//
+//	go run ./bench/webhook [-n 20]
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/gitserver"
+)
+
+const (
+	ns     = "bench-webhook"
+	secret = "bench-webhook-secret"
+)
+
+func main() {
+	n := flag.Int("n", 20, "commits pushed, one webhook each")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *n); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// seen records when each commit first reached each state.
+type seen struct {
+	mu    sync.Mutex
+	at    map[string]map[status.State]time.Time
+	wake  chan struct{}
+	since time.Time
+}
+
+func (s *seen) note(v *version.Version, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range v.Status.History {
+		m := s.at[c.SHA]
+		if m == nil {
+			m = map[status.State]time.Time{}
+			s.at[c.SHA] = m
+		}
+		if _, ok := m[c.State]; !ok {
+			m[c.State] = now
+		}
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *seen) get(sha string, st status.State) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.at[sha][st]
+	return t, ok
+}
+
+func run(ctx context.Context, n int) error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "syncgate-bench-webhook-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "syncgate")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build syncgate: %w\n%s", err, out)
+	}
+
+	fmt.Fprintln(os.Stderr, "starting the local control plane...")
+	c, err := cluster.Start(ctx, cluster.Options{})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	if err := prepare(ctx, c, root); err != nil {
+		return err
+	}
+	g, err := gitserver.Start(ctx, gitserver.Options{})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	repo, err := g.CreateRepo("config")
+	if err != nil {
+		return err
+	}
+	first, err := repo.CommitFiles("base", map[string]string{ns + "/cm.yaml": configMap(0)})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	agent, err := demo.StartAgent(ctx, bin, addr, filepath.Join(work, "syncgate.log"), []string{
+		"CONFIG_REPO=" + g.HTTPURL("config"),
+		"CLUSTER_NAME=bench",
+		"MANAGED_NAMESPACES=" + ns,
+		"POD_NAMESPACE=" + ns,
+		"KUBECONFIG=" + c.KubeconfigPath(),
+		"GIT_SYNC_INTERVAL=1h",
+		"CACHE_DIR=" + filepath.Join(work, "cache"),
+		"WEBHOOK_SECRET=" + secret,
+		"LOG_FORMAT=text",
+	})
+	if err != nil {
+		return err
+	}
+	defer agent.Stop(15 * time.Second)
+	if code, err := wait(ctx, agent.URL, first); err != nil || code != http.StatusOK {
+		return fmt.Errorf("first commit: %d %v\n%s", code, err, agent.LogTail(4000))
+	}
+
+	s := &seen{at: map[string]map[status.State]time.Time{}, wake: make(chan struct{}, 1)}
+	if err := watch(ctx, c, s); err != nil {
+		return err
+	}
+	var toSeen, toApplying, toDeployed, toAnswer []time.Duration
+	for i := 1; i <= n; i++ {
+		sha, err := repo.CommitFiles(fmt.Sprintf("change %d", i), map[string]string{ns + "/cm.yaml": configMap(i)})
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := webhook(ctx, agent.URL, sha); err != nil {
+			return err
+		}
+		code, err := wait(ctx, agent.URL, sha)
+		answered := time.Now()
+		if err != nil || code != http.StatusOK {
+			return fmt.Errorf("commit %d: /wait answered %d %v\n%s", i, code, err, agent.LogTail(4000))
+		}
+		deployed, err := s.await(ctx, sha, status.Deployed)
+		if err != nil {
+			return err
+		}
+		// Every commit passes through these; the watch may merge two
+		// quick transitions, so a missed one counts as the next one's.
+		fetched, ok := s.get(sha, status.Fetched)
+		applying, ok2 := s.get(sha, status.Applying)
+		if !ok2 {
+			applying = deployed
+			if rolling, ok3 := s.get(sha, status.RollingOut); ok3 {
+				applying = rolling
+			}
+		}
+		if !ok {
+			fetched = applying
+		}
+		toSeen = append(toSeen, fetched.Sub(start))
+		toApplying = append(toApplying, applying.Sub(start))
+		toDeployed = append(toDeployed, deployed.Sub(start))
+		toAnswer = append(toAnswer, answered.Sub(start))
+	}
+
+	fmt.Printf("\nPush webhook → cluster, %d commits (one ConfigMap changed each), polling every hour\n\n", n)
+	fmt.Printf("| %-46s | %-9s | %-9s | %-9s |\n", "from the webhook's POST to", "p50", "p90", "max")
+	fmt.Printf("|%s|%s|%s|%s|\n", dashes(48), dashes(11), dashes(11), dashes(11))
+	for _, r := range []struct {
+		name string
+		d    []time.Duration
+	}{
+		{"the commit recorded in its Version (fetched)", toSeen},
+		{"apply started (applying)", toApplying},
+		{"deployed in the Version", toDeployed},
+		{"GET /wait/<sha> answered 200", toAnswer},
+	} {
+		sort.Slice(r.d, func(a, b int) bool { return r.d[a] < r.d[b] })
+		fmt.Printf("| %-46s | %-9s | %-9s | %-9s |\n", r.name, ms(pct(r.d, 0.5)), ms(pct(r.d, 0.9)), ms(r.d[len(r.d)-1]))
+	}
+	fmt.Println("\nWithout a webhook a push waits for the next poll: GIT_SYNC_INTERVAL, 1 minute by default.")
+	return nil
+}
+
+// await waits until sha reached st in the watched Version.
+func (s *seen) await(ctx context.Context, sha string, st status.State) (time.Time, error) {
+	deadline := time.After(time.Minute)
+	for {
+		if t, ok := s.get(sha, st); ok {
+			return t, nil
+		}
+		select {
+		case <-s.wake:
+		case <-deadline:
+			return time.Time{}, fmt.Errorf("%s did not reach %s in a minute", sha[:7], st)
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
+}
+
+// watch follows the namespace's Version and notes every transition.
+func watch(ctx context.Context, c *cluster.Cluster, s *seen) error {
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return err
+	}
+	w, err := dyn.Resource(version.Resource).Namespace(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			now := time.Now()
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok {
+				continue
+			}
+			var v version.Version
+			if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &v) == nil {
+				s.note(&v, now)
+			}
+		}
+	}()
+	return nil
+}
+
+// prepare installs the Version CRD and the namespace.
+func prepare(ctx context.Context, c *cluster.Cluster, root string) error {
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
+	if err != nil {
+		return err
+	}
+	crd := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
+		return err
+	}
+	a, err := apply.New(c.RESTConfig(), apply.Options{})
+	if err != nil {
+		return err
+	}
+	if _, err := a.Apply(ctx, "", []*unstructured.Unstructured{crd}, nil); err != nil {
+		return fmt.Errorf("install CRD: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return err
+	}
+	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	return err
+}
+
+func configMap(i int) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  revision: %q\n", fmt.Sprint(i))
+}
+
+// webhook posts the push event GitHub would send, signed.
+func webhook(ctx context.Context, url, sha string) error {
+	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "after": sha})
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// wait long-polls /wait/<sha> until a final answer.
+func wait(ctx context.Context, url, sha string) (int, error) {
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/wait/"+sha+"?namespace="+ns+"&timeout=60s", nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusServiceUnavailable {
+			return resp.StatusCode, nil
+		}
+	}
+}
+
+func dashes(n int) string { return string(bytes.Repeat([]byte("-"), n)) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+func pct(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }
