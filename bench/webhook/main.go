@@ -64,10 +64,9 @@ func main() {
 
 // seen records when each commit first reached each state.
 type seen struct {
-	mu    sync.Mutex
-	at    map[string]map[status.State]time.Time
-	wake  chan struct{}
-	since time.Time
+	mu   sync.Mutex
+	at   map[string]map[status.State]time.Time
+	wake chan struct{}
 }
 
 func (s *seen) note(v *version.Version, now time.Time) {
