@@ -12,10 +12,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -30,17 +26,13 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
@@ -118,7 +110,7 @@ func run(ctx context.Context, n int) error {
 		return err
 	}
 	defer c.Stop()
-	if err := prepare(ctx, c, root); err != nil {
+	if err := demo.PrepareCluster(ctx, c, root, ns); err != nil {
 		return err
 	}
 	g, err := gitserver.Start(ctx, gitserver.Options{})
@@ -171,7 +163,7 @@ func run(ctx context.Context, n int) error {
 			return err
 		}
 		start := time.Now()
-		if err := webhook(ctx, agent.URL, sha); err != nil {
+		if err := demo.PostPush(ctx, agent.URL, secret, sha); err != nil {
 			return err
 		}
 		code, err := wait(ctx, agent.URL, sha)
@@ -265,56 +257,8 @@ func watch(ctx context.Context, c *cluster.Cluster, s *seen) error {
 	return nil
 }
 
-// prepare installs the Version CRD and the namespace.
-func prepare(ctx context.Context, c *cluster.Cluster, root string) error {
-	b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
-	if err != nil {
-		return err
-	}
-	crd := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
-		return err
-	}
-	a, err := apply.New(c.RESTConfig(), apply.Options{})
-	if err != nil {
-		return err
-	}
-	if _, err := a.Apply(ctx, "", []*unstructured.Unstructured{crd}, nil); err != nil {
-		return fmt.Errorf("install CRD: %w", err)
-	}
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
-	if err != nil {
-		return err
-	}
-	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	return err
-}
-
 func configMap(i int) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  revision: %q\n", fmt.Sprint(i))
-}
-
-// webhook posts the push event GitHub would send, signed.
-func webhook(ctx context.Context, url, sha string) error {
-	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "after": sha})
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return nil
 }
 
 // wait long-polls /wait/<sha> until a final answer.

@@ -103,7 +103,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer c.Stop()
 	fmt.Fprintf(opts.Out, "    ready in %s\n", time.Since(start).Round(100*time.Millisecond))
-	if err := prepareCluster(ctx, c, root); err != nil {
+	if err := PrepareCluster(ctx, c, root, Namespace); err != nil {
 		return nil, err
 	}
 
@@ -152,7 +152,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if res.BumpSHA, err = r.bump(ctx, g); err != nil {
 		return nil, err
 	}
-	if err := webhook(ctx, url, res.BumpSHA); err != nil {
+	if err := PostPush(ctx, url, secret, res.BumpSHA); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(opts.Out, "    pushed %s\n", res.BumpSHA[:7])
@@ -183,8 +183,9 @@ func (r *runner) withLog(err error, logPath string) error {
 	return fmt.Errorf("%w\nsyncgate log (tail):\n%s", err, s)
 }
 
-// prepareCluster installs the Version CRD and the demo namespace.
-func prepareCluster(ctx context.Context, c *cluster.Cluster, root string) error {
+// PrepareCluster installs the Version CRD from root's deploy/crds and
+// creates namespace.
+func PrepareCluster(ctx context.Context, c *cluster.Cluster, root, namespace string) error {
 	b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
 	if err != nil {
 		return err
@@ -204,7 +205,7 @@ func prepareCluster(ctx context.Context, c *cluster.Cluster, root string) error 
 	if err != nil {
 		return err
 	}
-	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}, metav1.CreateOptions{})
+	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
 	return err
 }
 
@@ -267,8 +268,9 @@ func (r *runner) bump(ctx context.Context, g *gitserver.Server) (string, error) 
 	return strings.TrimSpace(string(out)), nil
 }
 
-// webhook sends the push event a forge would, signed like GitHub signs it.
-func webhook(ctx context.Context, url, sha string) error {
+// PostPush sends the push of sha to main that GitHub would send to url's
+// /hooks/github, signed with secret, and wants 202 back.
+func PostPush(ctx context.Context, url, secret, sha string) error {
 	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "after": sha})
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
