@@ -82,6 +82,8 @@ type hub struct {
 	groups map[string]*group  // by verdictKey
 	byID   map[uint64]*parked // waiting, due, and (watched) written
 	nextID uint64
+	linger int  // how many of byID are written
+	closed bool // shutting down: no more parking
 
 	hang *hangups // nil where hang-ups are not detected
 
@@ -149,6 +151,14 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	_ = p.conn.SetWriteDeadline(p.deadline.Add(writeGrace))
 	p.key = verdictKey(sha, nss)
 	h.mu.Lock()
+	if h.closed { // shutdown began after the handler looked
+		h.mu.Unlock()
+		v := h.s.verdicts.get(p.judgedAt, sha, nss, h.s.evaluate)
+		_, _ = p.conn.Write(retryWire(p, v.a, http.StatusServiceUnavailable, time.Now()))
+		_ = p.conn.Close()
+		h.s.m.answers.WithLabelValues(strconv.Itoa(http.StatusServiceUnavailable)).Inc()
+		return
+	}
 	g := h.groups[p.key]
 	if g == nil {
 		g = &group{sha: sha, nss: nss, members: map[*parked]struct{}{}, judged: p.judgedAt, next: p.deadline}
@@ -211,6 +221,9 @@ func (h *hub) dispatch() {
 			h.reap(now.Add(-lingerFor))
 		case <-h.wake:
 		case <-h.s.shutdown:
+			h.mu.Lock()
+			h.closed = true
+			h.mu.Unlock()
 			h.sweep(changed, time.Now(), true)
 			return
 		}
@@ -337,6 +350,7 @@ func (h *hub) write(b batch) {
 			continue
 		}
 		p.state, p.writtenAt = written, now
+		h.linger++
 	}
 	h.mu.Unlock()
 	for _, c := range gone {
@@ -350,8 +364,12 @@ func (h *hub) reap(cutoff time.Time) {
 	var old []net.Conn
 	h.mu.Lock()
 	for id, p := range h.byID {
+		if h.linger == 0 {
+			break
+		}
 		if p.state == written && (cutoff.IsZero() || p.writtenAt.Before(cutoff)) {
 			delete(h.byID, id)
+			h.linger--
 			old = append(old, p.conn)
 		}
 	}
@@ -375,6 +393,8 @@ func (h *hub) hungUp(id uint64) {
 		p.peerGone = true
 		h.mu.Unlock()
 		return
+	case written:
+		h.linger--
 	case waiting:
 		if g := h.groups[p.key]; g != nil {
 			delete(g.members, p)

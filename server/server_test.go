@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -381,10 +383,27 @@ func TestParkedWaiterFreedWhenClientLeaves(t *testing.T) {
 	require.Equal(t, 1.0, testCounter(s, "syncgate_wait_abandoned_total"))
 
 	vs.set("web", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
-	resp, err := http.ReadResponse(bufio.NewReader(stay), nil)
+	br := bufio.NewReader(stay)
+	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.StatusCode)
+	_, err = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
 	require.Equal(t, 0, testGauge(s))
+
+	// The answered connection waits for the client to close it, and is
+	// closed by the gateway when the client does not.
+	answered := time.Now()
+	require.NoError(t, stay.SetReadDeadline(answered.Add(lingerFor/2)))
+	_, err = br.ReadByte()
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "still open halfway through the linger")
+	require.True(t, ne.Timeout())
+	require.NoError(t, stay.SetReadDeadline(answered.Add(lingerFor+4*sweepInterval)))
+	_, err = br.ReadByte()
+	require.Error(t, err)
+	// A reset rather than EOF: the bytes it sent while waiting were unread.
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "closed after the linger, not still open: %v", err)
 }
 
 func testCounter(s *Server, name string) float64 {
