@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command loadtest measures the gateway under many concurrent long polls:
 // N clients wait on /wait/<sha>, the commit's Version turns deployed, and
 // the time from that change to each complete answer is reported (p50, p99)
