@@ -28,6 +28,11 @@ func (s *Server) githubHook(c *gin.Context) {
 		s.hookResult(c, "github", http.StatusNotFound, "disabled", "webhooks are off (no WEBHOOK_SECRET)")
 		return
 	}
+	if c.GetHeader(github.SHA256SignatureHeader) == "" {
+		// ValidatePayload would fall back to the SHA-1 X-Hub-Signature.
+		s.hookResult(c, "github", http.StatusUnauthorized, "bad_signature", "X-Hub-Signature-256 is missing")
+		return
+	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
 	payload, err := github.ValidatePayload(c.Request, []byte(s.opts.WebhookSecret))
 	if err != nil {

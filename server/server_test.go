@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -207,6 +208,9 @@ func TestTokenAndReadiness(t *testing.T) {
 	code, a := get(t, s, "/wait/"+sha('c'), "Authorization", "Bearer t0ken")
 	require.Equal(t, 503, code)
 	require.True(t, a.Retry)
+	code, a = get(t, s, "/status/"+sha('c'), "Authorization", "Bearer t0ken")
+	require.Equal(t, 503, code, "no answer from before the first sync")
+	require.True(t, a.Retry)
 	ready = true
 	code, _ = get(t, s, "/wait/"+sha('c')+"?namespace=web", "Authorization", "Bearer t0ken")
 	require.Equal(t, 200, code)
@@ -267,6 +271,10 @@ func TestWebhooks(t *testing.T) {
 	require.Equal(t, 202, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", main)}))
 	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("guess", main)}))
 	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push"}))
+	m1 := hmac.New(sha1.New, []byte("hush"))
+	m1.Write(main)
+	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature": "sha1=" + hex.EncodeToString(m1.Sum(nil))}),
+		"a SHA-1 signature alone is not enough")
 	other := push("refs/heads/feature")
 	require.Equal(t, 202, post("/hooks/github", other, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", other)}))
 	big := bytes.Repeat([]byte("x"), 10000)

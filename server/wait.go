@@ -267,6 +267,16 @@ func (s *Server) status(c *gin.Context) {
 		s.respond(c, http.StatusBadRequest, errorAnswer(c.Param("sha"), err.Error()))
 		return
 	}
+	if !s.opts.Versions.Synced() || !s.opts.Ready() {
+		const msg = "syncgate has not synced yet; retry"
+		c.Header("Retry-After", "2")
+		if html {
+			s.page(c, http.StatusServiceUnavailable, pageData{Title: "Commit " + req.sha, Error: msg})
+			return
+		}
+		c.JSON(http.StatusServiceUnavailable, answer{SHA: req.sha, State: "starting", Retry: true, Error: msg})
+		return
+	}
 	full, code, err := s.resolve(c.Request.Context(), req.sha)
 	if err != nil {
 		if html {

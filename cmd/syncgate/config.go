@@ -95,7 +95,7 @@ var settings = []setting{
 	{"gitlab-token", "GITLAB_TOKEN", "", "GitLab token for commit statuses", true},
 	{"gitlab-url", "GITLAB_URL", "", "GitLab base URL for self-managed instances", false},
 	{"webhook-secret", "WEBHOOK_SECRET", "", "GitHub HMAC secret / GitLab token for push webhooks (webhooks off when empty)", true},
-	{"wait-token", "WAIT_TOKEN", "", "bearer token required by /wait, /status and the API (open when empty)", true},
+	{"wait-token", "WAIT_TOKEN", "", "bearer token required by /wait, /status, / and the API (open when empty)", true},
 	{"listen", "LISTEN_ADDR", ":8080", "HTTP listen address", false},
 	{"public-url", "PUBLIC_URL", "", "URL CI and browsers reach syncgate at; commit statuses link to <url>/status/<sha>", false},
 	{"max-wait-timeout", "MAX_WAIT_TIMEOUT", "30m", "cap on the timeout a /wait request may ask for", false},

@@ -91,13 +91,18 @@ func Wait(ctx context.Context, sha string, opts Options) Result {
 		}()
 	}
 	res := Result{Outcome: Deployed, Answers: map[string]Answer{}}
+	decided := false
 	for range opts.URLs {
 		r := <-results
 		res.Answers[r.url] = r.a
+		if decided && r.out == TimedOut {
+			continue // stopped because another cluster decided, not timed out
+		}
 		if r.out > res.Outcome || (r.out == Failed && res.Outcome != Unknown) {
 			res.Outcome, res.Err = r.out, r.err
 		}
 		if r.out == Failed || r.out == Unknown {
+			decided = true
 			cancel() // one cluster decides for all
 		}
 	}
