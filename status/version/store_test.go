@@ -3,6 +3,7 @@ package version_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
@@ -71,14 +73,15 @@ func applyCRDs(dyn dynamic.Interface) error {
 	if applied == 0 {
 		return errors.New("no CRD in deploy/crds")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := dyn.Resource(version.Resource).List(ctx, metav1.ListOptions{}); err == nil {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond) // polling the API for the new resource to be served
+	// The API serves the new resource shortly after the CRD is established.
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := dyn.Resource(version.Resource).List(ctx, metav1.ListOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("versions.syncgate.dev not served after 30s: %w", err)
 	}
-	return errors.New("versions.syncgate.dev not served after 30s")
+	return nil
 }
 
 func TestStoreRoundTripsAVersionWithStatus(t *testing.T) {
