@@ -10,6 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-github/v92/github"
+
+	"github.com/syncgate/syncgate/status"
 )
 
 // pushEvent is the part of GitHub's and GitLab's push payloads used here.
@@ -90,5 +92,5 @@ func (s *Server) push(c *gin.Context, provider string, payload []byte) {
 		return
 	}
 	s.opts.Nudge(ev.After)
-	s.hookResult(c, provider, http.StatusAccepted, "fetching", "fetching "+short(ev.After))
+	s.hookResult(c, provider, http.StatusAccepted, "fetching", "fetching "+status.ShortSHA(ev.After))
 }

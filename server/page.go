@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 )
 
@@ -16,7 +17,7 @@ import (
 var templateFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"short": short,
+	"short": status.ShortSHA,
 }).ParseFS(templateFS, "templates/*.html"))
 
 type row struct {
@@ -84,5 +85,5 @@ func (s *Server) overview(c *gin.Context) {
 }
 
 func (s *Server) commitPage(a answer) pageData {
-	return pageData{Title: "Commit " + short(a.SHA), Commit: &a, Namespaces: s.nsViews()}
+	return pageData{Title: "Commit " + status.ShortSHA(a.SHA), Commit: &a, Namespaces: s.nsViews()}
 }

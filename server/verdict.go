@@ -30,13 +30,6 @@ type Ancestry interface {
 	OnBranch(sha string) (bool, error)
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
 // judge decides sha's state in one namespace from its Version.
 func judge(sha string, v *version.Version, repo Ancestry) Verdict {
 	var st version.VersionStatus
@@ -58,7 +51,7 @@ func judge(sha string, v *version.Version, repo Ancestry) Verdict {
 			return out
 		case c.State == status.Superseded:
 			out.State, out.CarriedBy = string(status.Applying), c.CarriedBy
-			out.Reason = "superseded by " + short(c.CarriedBy) + ", which is in progress"
+			out.Reason = "superseded by " + status.ShortSHA(c.CarriedBy) + ", which is in progress"
 		default:
 			out.State = string(c.State)
 		}
@@ -66,7 +59,7 @@ func judge(sha string, v *version.Version, repo Ancestry) Verdict {
 	if st.Deployed != "" {
 		if ok, _ := repo.IsAncestor(sha, st.Deployed); ok {
 			out.State, out.CarriedBy = string(status.Deployed), st.Deployed
-			out.Reason = "carried by deployed " + short(st.Deployed)
+			out.Reason = "carried by deployed " + status.ShortSHA(st.Deployed)
 			return out
 		}
 	}
@@ -76,7 +69,7 @@ func judge(sha string, v *version.Version, repo Ancestry) Verdict {
 		}
 		if ok, _ := repo.IsAncestor(sha, c.SHA); ok {
 			out.State, out.CarriedBy = string(status.Failed), c.SHA
-			out.Reason = fmt.Sprintf("carried by %s: %s", short(c.SHA), c.Reason)
+			out.Reason = fmt.Sprintf("carried by %s: %s", status.ShortSHA(c.SHA), c.Reason)
 			return out
 		}
 	}

@@ -159,9 +159,8 @@ func (s *Server) wait(c *gin.Context) {
 		s.respond(c, http.StatusBadRequest, errorAnswer(c.Param("sha"), err.Error()))
 		return
 	}
-	if !s.opts.Versions.Synced() || !s.opts.Ready() {
-		c.Header("Retry-After", "2")
-		s.respond(c, http.StatusServiceUnavailable, answer{SHA: req.sha, State: "starting", Retry: true, Error: "syncgate has not synced yet; retry"})
+	if s.notSynced(c, req.sha, false) {
+		s.m.answers.WithLabelValues(strconv.Itoa(http.StatusServiceUnavailable)).Inc()
 		return
 	}
 	full, code, err := s.resolve(c.Request.Context(), req.sha)
@@ -260,6 +259,21 @@ func (s *Server) parkConn(c *gin.Context, sha string, nss []string, p *parked) b
 	return true
 }
 
+// notSynced answers 503, retry, until the first sync; true when it did.
+func (s *Server) notSynced(c *gin.Context, sha string, html bool) bool {
+	if s.opts.Versions.Synced() && s.opts.Ready() {
+		return false
+	}
+	const msg = "syncgate has not synced yet; retry"
+	c.Header("Retry-After", "2")
+	if html {
+		s.page(c, http.StatusServiceUnavailable, pageData{Title: "Commit " + sha, Error: msg})
+	} else {
+		c.JSON(http.StatusServiceUnavailable, answer{SHA: sha, State: "starting", Retry: true, Error: msg})
+	}
+	return true
+}
+
 func (s *Server) status(c *gin.Context) {
 	req, err := s.parseWait(c.Param("sha"), c.Query("namespace"), "")
 	html := strings.Contains(c.GetHeader("Accept"), "text/html")
@@ -267,14 +281,7 @@ func (s *Server) status(c *gin.Context) {
 		s.respond(c, http.StatusBadRequest, errorAnswer(c.Param("sha"), err.Error()))
 		return
 	}
-	if !s.opts.Versions.Synced() || !s.opts.Ready() {
-		const msg = "syncgate has not synced yet; retry"
-		c.Header("Retry-After", "2")
-		if html {
-			s.page(c, http.StatusServiceUnavailable, pageData{Title: "Commit " + req.sha, Error: msg})
-			return
-		}
-		c.JSON(http.StatusServiceUnavailable, answer{SHA: req.sha, State: "starting", Retry: true, Error: msg})
+	if s.notSynced(c, req.sha, html) {
 		return
 	}
 	full, code, err := s.resolve(c.Request.Context(), req.sha)

@@ -54,3 +54,15 @@ func RetryAfterOf(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// ClusterOf is the cluster a sink's report names: the one the sink was
+// configured with, else the update's. Neither is a permanent error.
+func ClusterOf(configured string, u Update) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	if u.Cluster != "" {
+		return u.Cluster, nil
+	}
+	return "", Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
+}

@@ -59,6 +59,10 @@ func (u Update) Effective() State {
 	return u.State
 }
 
+// Held reports a superseded commit whose carrier has no outcome yet: no
+// sink reports it until the carrier's outcome is known.
+func (u Update) Held() bool { return u.State == Superseded && u.Outcome == "" }
+
 // Duration is how long the commit took from apply to its end, when known.
 func (u Update) Duration() time.Duration {
 	if u.AppliedAt.IsZero() || u.FinishedAt.IsZero() {

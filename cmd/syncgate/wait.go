@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/syncgate/syncgate/server/waitclient"
+	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/s3marker"
 )
 
@@ -69,7 +70,7 @@ Exit codes: 0 deployed, 1 failed, 2 timed out, 3 usage error or unknown sha.`,
 					if len(urls) == 1 && a.Cluster != "" {
 						where = a.Cluster
 					}
-					say("%s on %s: %s", shortSHA(sha), where, describe(a, time.Since(start)))
+					say("%s on %s: %s", status.ShortSHA(sha), where, describe(a, time.Since(start)))
 				}
 			}
 			res := waitclient.Wait(cmd.Context(), sha, opts)
@@ -79,12 +80,12 @@ Exit codes: 0 deployed, 1 failed, 2 timed out, 3 usage error or unknown sha.`,
 			}
 			switch res.Outcome {
 			case waitclient.Deployed:
-				say("%s deployed in %s", shortSHA(sha), time.Since(start).Round(time.Second))
+				say("%s deployed in %s", status.ShortSHA(sha), time.Since(start).Round(time.Second))
 				return nil
 			case waitclient.Failed:
-				return &exitError{code: exitFailed, msg: fmt.Sprintf("%s failed: %v", shortSHA(sha), res.Err)}
+				return &exitError{code: exitFailed, msg: fmt.Sprintf("%s failed: %v", status.ShortSHA(sha), res.Err)}
 			case waitclient.TimedOut:
-				return &exitError{code: exitTimeout, msg: fmt.Sprintf("%s not final after %s: %v", shortSHA(sha), timeout, res.Err)}
+				return &exitError{code: exitTimeout, msg: fmt.Sprintf("%s not final after %s: %v", status.ShortSHA(sha), timeout, res.Err)}
 			}
 			return &exitError{code: exitUsage, msg: res.Err.Error()}
 		},
@@ -119,28 +120,21 @@ func waitS3(cmd *cobra.Command, sha, s3URL, endpoint, cluster, namespace string,
 	}
 	start := time.Now()
 	out, res, err := waitclient.WaitS3(cmd.Context(), client, bucket, s3marker.ResultKey(prefix, cluster, namespace, sha), timeout,
-		func(s string) { say("%s: %s", shortSHA(sha), s) })
+		func(s string) { say("%s: %s", status.ShortSHA(sha), s) })
 	if asJSON && out != waitclient.TimedOut {
 		b, _ := json.MarshalIndent(res, "", "  ")
 		fmt.Fprintln(cmd.OutOrStdout(), string(b))
 	}
 	switch out {
 	case waitclient.Deployed:
-		say("%s deployed (seen after %s)", shortSHA(sha), time.Since(start).Round(time.Second))
+		say("%s deployed (seen after %s)", status.ShortSHA(sha), time.Since(start).Round(time.Second))
 		return nil
 	case waitclient.Failed:
-		return &exitError{code: exitFailed, msg: fmt.Sprintf("%s failed: %v", shortSHA(sha), err)}
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("%s failed: %v", status.ShortSHA(sha), err)}
 	case waitclient.TimedOut:
 		return &exitError{code: exitTimeout, msg: err.Error()}
 	}
 	return &exitError{code: exitUsage, msg: err.Error()}
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // describe renders an answer as one human line.

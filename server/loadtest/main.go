@@ -536,8 +536,7 @@ func runLoad(n int, kind string) (result, error) {
 	if len(lat) > 0 {
 		r.p50, r.p99, r.max = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
 	}
-	r.written = time.Duration(metric(g.base, "syncgate_wait_release_seconds_sum") / metric(g.base, "syncgate_wait_release_seconds_count") * float64(time.Second))
-	r.written99 = releaseP99(g.base)
+	r.written, r.written99 = releaseFigures(g.base)
 	return r, nil
 }
 
@@ -640,37 +639,53 @@ func webhookLatency(client *http.Client, base string, n int) []time.Duration {
 	return out
 }
 
-// metric reads one sample of the gateway's /metrics by its full name,
-// labels included as exposed; -1 when absent.
-func metric(base, name string) float64 {
+// scrape reads the gateway's /metrics: each sample by its full name,
+// labels included as exposed, in exposition order.
+func scrape(base string) (names []string, values map[string]float64) {
+	values = map[string]float64{}
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		return -1
+		return nil, values
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
+		name, v, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
 		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			continue
+		}
+		names = append(names, name)
+		values[name] = f
 	}
-	return -1
+	return names, values
 }
 
-func openWaiters(base string) int { return int(metric(base, "syncgate_wait_open")) }
+func openWaiters(base string) int {
+	_, m := scrape(base)
+	return int(m["syncgate_wait_open"])
+}
 
-// releaseP99 is the upper bound of the histogram bucket holding the 99th
-// percentile of syncgate_wait_release_seconds.
-func releaseP99(base string) time.Duration {
-	count := metric(base, "syncgate_wait_release_seconds_count")
-	for _, le := range []string{"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.25", "0.5", "1", "2.5"} {
-		if metric(base, `syncgate_wait_release_seconds_bucket{le="`+le+`"}`) >= 0.99*count {
-			f, _ := strconv.ParseFloat(le, 64)
-			return time.Duration(f * float64(time.Second))
+// releaseFigures are the mean of syncgate_wait_release_seconds and the
+// upper bound of the histogram bucket that holds its 99th percentile.
+func releaseFigures(base string) (mean, p99 time.Duration) {
+	names, m := scrape(base)
+	count := m["syncgate_wait_release_seconds_count"]
+	if count == 0 {
+		return 0, -1
+	}
+	mean = time.Duration(m["syncgate_wait_release_seconds_sum"] / count * float64(time.Second))
+	for _, name := range names {
+		le, ok := strings.CutPrefix(name, `syncgate_wait_release_seconds_bucket{le="`)
+		if ok && m[name] >= 0.99*count {
+			f, _ := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64)
+			return mean, time.Duration(f * float64(time.Second))
 		}
 	}
-	return -1
+	return mean, -1
 }
 
 // cpuTime is the user and system CPU time a process used so far.

@@ -67,15 +67,12 @@ func State(u status.Update) string {
 // Report posts the update unless the latest status of its context already
 // has the same state and description.
 func (r *Reporter) Report(ctx context.Context, u status.Update) error {
-	if u.State == status.Superseded && u.Outcome == "" {
+	if u.Held() {
 		return nil // reported once the carrier's outcome is known
 	}
-	cluster := r.opts.Cluster
-	if cluster == "" {
-		cluster = u.Cluster
-	}
-	if cluster == "" {
-		return status.Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
+	cluster, err := status.ClusterOf(r.opts.Cluster, u)
+	if err != nil {
+		return err
 	}
 	want := github.RepoStatus{
 		State:       new(State(u)),

@@ -82,15 +82,12 @@ func State(u status.Update) gitlab.BuildStateValue {
 // keeps one status per name in a state, so a newer description of the same
 // state (2/3 ready after 1/3) is not sent.
 func (r *Reporter) Report(ctx context.Context, u status.Update) error {
-	if u.State == status.Superseded && u.Outcome == "" {
+	if u.Held() {
 		return nil // reported once the carrier's outcome is known
 	}
-	cluster := r.opts.Cluster
-	if cluster == "" {
-		cluster = u.Cluster
-	}
-	if cluster == "" {
-		return status.Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
+	cluster, err := status.ClusterOf(r.opts.Cluster, u)
+	if err != nil {
+		return err
 	}
 	name := StatusName(cluster, u.Namespace)
 	want := State(u)

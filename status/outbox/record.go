@@ -1,10 +1,6 @@
 package outbox
 
 import (
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 )
@@ -80,19 +76,9 @@ func owedOf(sink string, u status.Update) version.OwedReport {
 	if len(u.Deployments) > 0 {
 		o.Deployments = append([]string(nil), u.Deployments...)
 	}
-	o.AppliedAt = stamp(u.AppliedAt)
-	o.FinishedAt = stamp(u.FinishedAt)
+	o.AppliedAt = version.Stamp(u.AppliedAt)
+	o.FinishedAt = version.Stamp(u.FinishedAt)
 	return o
-}
-
-// stamp keeps whole seconds in UTC, as the API server stores them, so a
-// report reads the same before and after a round trip.
-func stamp(t time.Time) *metav1.Time {
-	if t.IsZero() {
-		return nil
-	}
-	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
-	return &mt
 }
 
 // updateOf rebuilds the Update an owed report was recorded from.

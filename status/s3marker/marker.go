@@ -142,15 +142,12 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if !u.State.Terminal() {
 		return nil
 	}
-	if u.State == status.Superseded && u.Outcome == "" {
+	if u.Held() {
 		return nil // written once the carrier's outcome is known
 	}
-	cluster := r.opts.Cluster
-	if cluster == "" {
-		cluster = u.Cluster
-	}
-	if cluster == "" {
-		return status.Permanent(errors.New("no cluster name for the report: set CLUSTER_NAME"))
+	cluster, err := status.ClusterOf(r.opts.Cluster, u)
+	if err != nil {
+		return err
 	}
 	finished := u.FinishedAt.UTC().Truncate(time.Second)
 	if u.FinishedAt.IsZero() { // the syncer always sets it; a guess beats no marker

@@ -1,6 +1,8 @@
 package version
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -79,4 +81,14 @@ func (st *VersionStatus) SetCondition(c metav1.Condition) bool {
 // Condition returns the condition of the given type, or nil.
 func (st *VersionStatus) Condition(conditionType string) *metav1.Condition {
 	return meta.FindStatusCondition(st.Conditions, conditionType)
+}
+
+// Stamp is t in whole seconds and UTC, as the API server stores times, so a
+// status reads the same before and after a round trip; nil when t is zero.
+func Stamp(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
+	return &mt
 }

@@ -116,15 +116,7 @@ func (s *Store) Ensure(ctx context.Context, namespace string, spec VersionSpec) 
 			return nil
 		}
 		v.Spec = spec
-		u, err := ToUnstructured(v)
-		if err != nil {
-			return err
-		}
-		updated, err := s.client(namespace).Update(ctx, u, metav1.UpdateOptions{FieldManager: s.opts.FieldManager})
-		if err != nil {
-			return err
-		}
-		out, err = FromUnstructured(updated)
+		out, err = s.update(ctx, v)
 		return err
 	})
 	if err != nil {
@@ -145,6 +137,20 @@ func (s *Store) create(ctx context.Context, namespace string, spec VersionSpec) 
 	return FromUnstructured(created)
 }
 
+// update writes v (its status with subresource "status") and returns what
+// the API server stored.
+func (s *Store) update(ctx context.Context, v *Version, subresource ...string) (*Version, error) {
+	u, err := ToUnstructured(v)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := s.client(v.Namespace).Update(ctx, u, metav1.UpdateOptions{FieldManager: s.opts.FieldManager}, subresource...)
+	if err != nil {
+		return nil, err
+	}
+	return FromUnstructured(updated)
+}
+
 // UpdateStatus applies fn to the latest status and writes it through the
 // status subresource, reading again and re-applying fn when another writer
 // got there first. fn may run more than once and must only change st. An
@@ -162,15 +168,7 @@ func (s *Store) UpdateStatus(ctx context.Context, namespace string, fn func(*Ver
 		if err := fn(&v.Status); err != nil {
 			return err
 		}
-		u, err := ToUnstructured(v)
-		if err != nil {
-			return err
-		}
-		updated, err := s.client(namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: s.opts.FieldManager})
-		if err != nil {
-			return err
-		}
-		out, err = FromUnstructured(updated)
+		out, err = s.update(ctx, v, "status")
 		return err
 	})
 	if err != nil {

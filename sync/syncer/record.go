@@ -27,21 +27,6 @@ type transition struct {
 	deploy []string
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
-func mtime(t time.Time) *metav1.Time {
-	if t.IsZero() {
-		return nil
-	}
-	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
-	return &mt
-}
-
 func find(st *version.VersionStatus, sha string) *version.Commit {
 	for i := range st.History {
 		if st.History[i].SHA == sha {
@@ -95,19 +80,19 @@ func (t transition) mark(st *version.VersionStatus, cluster string) []status.Upd
 	switch t.state {
 	case status.Fetched:
 		if c.FetchedAt == nil {
-			c.FetchedAt = mtime(t.at)
+			c.FetchedAt = version.Stamp(t.at)
 		}
 	case status.Applying:
 		if c.FetchedAt == nil {
-			c.FetchedAt = mtime(t.at)
+			c.FetchedAt = version.Stamp(t.at)
 		}
 	case status.RollingOut:
-		c.AppliedAt = mtime(t.at)
-		st.Applied, st.AppliedShort, st.AppliedAt = t.sha, short(t.sha), mtime(t.at)
+		c.AppliedAt = version.Stamp(t.at)
+		st.Applied, st.AppliedShort, st.AppliedAt = t.sha, status.ShortSHA(t.sha), version.Stamp(t.at)
 	case status.Deployed, status.Failed:
-		c.FinishedAt = mtime(t.at)
+		c.FinishedAt = version.Stamp(t.at)
 		if t.state == status.Deployed {
-			st.Deployed, st.DeployedShort, st.DeployedAt = t.sha, short(t.sha), mtime(t.at)
+			st.Deployed, st.DeployedShort, st.DeployedAt = t.sha, status.ShortSHA(t.sha), version.Stamp(t.at)
 		}
 	}
 	setConditions(st, *c)
@@ -131,13 +116,13 @@ func supersede(st *version.VersionStatus, sha string, between []string, at time.
 		}
 		if !c.State.Terminal() {
 			c.State, c.CarriedBy, c.FinishedAt = status.Superseded, sha, nil
-			c.Reason = "superseded by " + short(sha)
+			c.Reason = "superseded by " + status.ShortSHA(sha)
 			continue
 		}
 		// A commit waiting on a carrier that was itself superseded now waits on sha.
 		if c.State == status.Superseded && c.Outcome == "" && c.CarriedBy != sha {
 			c.CarriedBy = sha
-			c.Reason = "superseded by " + short(sha)
+			c.Reason = "superseded by " + status.ShortSHA(sha)
 		}
 	}
 	for _, b := range between {
@@ -145,8 +130,8 @@ func supersede(st *version.VersionStatus, sha string, between []string, at time.
 			continue
 		}
 		c := upsert(st, b)
-		c.State, c.CarriedBy, c.FetchedAt = status.Superseded, sha, mtime(at)
-		c.Reason = "superseded by " + short(sha)
+		c.State, c.CarriedBy, c.FetchedAt = status.Superseded, sha, version.Stamp(at)
+		c.Reason = "superseded by " + status.ShortSHA(sha)
 	}
 }
 
@@ -161,9 +146,9 @@ func resolveCarried(st *version.VersionStatus, cluster string, carrier version.C
 		c.Outcome = carrier.State
 		c.FinishedAt = carrier.FinishedAt
 		if carrier.State == status.Deployed {
-			c.Reason = "deployed by " + short(carrier.SHA)
+			c.Reason = "deployed by " + status.ShortSHA(carrier.SHA)
 		} else {
-			c.Reason = fmt.Sprintf("failed in %s: %s", short(carrier.SHA), carrier.Reason)
+			c.Reason = fmt.Sprintf("failed in %s: %s", status.ShortSHA(carrier.SHA), carrier.Reason)
 		}
 		if c.AppliedAt == nil {
 			c.AppliedAt = carrier.AppliedAt
@@ -200,7 +185,7 @@ func updateOf(cluster string, c version.Commit) status.Update {
 // setConditions keeps Ready, Reconciling and Stalled in step with the newest
 // commit's state.
 func setConditions(st *version.VersionStatus, c version.Commit) {
-	msg := fmt.Sprintf("%s %s", short(c.SHA), c.State)
+	msg := fmt.Sprintf("%s %s", status.ShortSHA(c.SHA), c.State)
 	if c.Reason != "" {
 		msg += ": " + c.Reason
 	}

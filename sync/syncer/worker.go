@@ -194,7 +194,7 @@ func (w *worker) process(ctx context.Context, sha string) error {
 		return err
 	}
 	w.s.event(w.version, corev1.EventTypeNormal, "Applied", "applied %s: %d changed, %d unchanged, %d pruned",
-		short(sha), len(res.Applied), len(res.Unchanged), len(res.Pruned))
+		status.ShortSHA(sha), len(res.Applied), len(res.Unchanged), len(res.Pruned))
 	w.rollout(ctx, sha, refsOfEntries(res.Inventory), deployments)
 	return nil
 }
@@ -241,12 +241,12 @@ func (w *worker) rollout(ctx context.Context, sha string, refs []apply.ObjectRef
 	w.s.metrics.commits.WithLabelValues(w.ns, string(outcome)).Inc()
 	if outcome == status.Failed {
 		_ = w.mark(ctx, transition{sha: sha, state: status.Failed, reason: errReason(err), at: w.s.opts.Now(), total: len(refs), deploy: deployments})
-		w.s.event(w.version, corev1.EventTypeWarning, "Failed", "%s failed: %v", short(sha), err)
+		w.s.event(w.version, corev1.EventTypeWarning, "Failed", "%s failed: %v", status.ShortSHA(sha), err)
 		w.log.Warn("commit failed", "sha", sha, "err", err)
 		return
 	}
 	_ = w.mark(ctx, transition{sha: sha, state: status.Deployed, at: w.s.opts.Now(), ready: len(refs), total: len(refs), deploy: deployments})
-	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", short(sha), time.Since(start).Round(time.Second))
+	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), time.Since(start).Round(time.Second))
 	w.log.Info("commit deployed", "sha", sha, "duration", time.Since(start).String())
 }
 
@@ -261,14 +261,14 @@ func (w *worker) startedAt(sha string) time.Time {
 func (w *worker) fail(ctx context.Context, sha, stage string, err error) error {
 	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Failed)).Inc()
 	w.log.Warn("commit refused; cluster unchanged", "sha", sha, "stage", stage, "err", err)
-	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %v", short(sha), err)
+	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %v", status.ShortSHA(sha), err)
 	return w.mark(ctx, transition{sha: sha, state: status.Failed, reason: err.Error(), at: w.s.opts.Now()})
 }
 
 func (w *worker) render(sha string) ([]*unstructured.Unstructured, error) {
 	tree, err := w.s.opts.Source.Tree(sha)
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", short(sha), err)
+		return nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
 	}
 	return w.s.opts.Renderer.Render(tree, w.ns)
 }
@@ -352,7 +352,7 @@ func (w *worker) correctDrift(ctx context.Context) {
 		names = append(names, r.Kind+"/"+r.Name)
 	}
 	w.log.Info("drift corrected", "sha", sha, "objects", names)
-	w.s.event(w.version, corev1.EventTypeNormal, "DriftCorrected", "re-applied %d drifted object(s) of %s: %v", len(names), short(sha), names)
+	w.s.event(w.version, corev1.EventTypeNormal, "DriftCorrected", "re-applied %d drifted object(s) of %s: %v", len(names), status.ShortSHA(sha), names)
 }
 
 // transient tells API trouble worth a retry from a commit the API refuses.
