@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -18,7 +19,9 @@ import (
 // form a group, judged once per Version change. One dispatcher finds the
 // answers that are due (a final verdict, a timeout, a progress step,
 // shutdown) and a writer per CPU writes them, one pre-encoded response per
-// group.
+// group. The writers share a release by claiming runs of answers from its
+// front, so one writer held up by the scheduler does not leave the other
+// idle with half the release still to write.
 //
 // Closing is kept off that path. Where hang-ups are watched (Linux), an
 // answered connection is closed when its client closes its end, as the
@@ -47,6 +50,7 @@ type parked struct {
 	id       uint64
 	key      string // of its group
 	conn     net.Conn
+	raw      syscall.RawConn // conn's socket, where it has one
 	start    time.Time
 	deadline time.Time
 	progress bool
@@ -87,18 +91,24 @@ type hub struct {
 
 	hang *hangups // nil where hang-ups are not detected
 
-	wake    chan struct{}
-	batches chan batch
-	writing sync.WaitGroup // batches and closers not yet done
-	done    chan struct{}
+	wake     chan struct{}
+	releases chan *release
+	writing  sync.WaitGroup // writers' shares and closers not yet done
+	done     chan struct{}
 }
 
-// batch is one writer's share of a release.
-type batch struct {
+// release is the answers one sweep found due. Writers claim them
+// writeRun at a time.
+type release struct {
 	replies []reply
-	written *sync.WaitGroup
+	next    atomic.Int64 // first reply not yet claimed
+	written sync.WaitGroup
 	due     time.Time // when the sweep found them due
 }
+
+// writeRun is how many answers a writer claims at once: enough to make the
+// claim cheap, few enough that the writers finish together.
+const writeRun = 32
 
 type reply struct {
 	p    *parked
@@ -120,15 +130,15 @@ func (h *hub) start() {
 			h.s.log.Info("parked long polls are freed at their timeout when the client leaves", "reason", err)
 		}
 		h.wake = make(chan struct{}, 1)
-		h.batches = make(chan batch, 64)
+		h.releases = make(chan *release, 64)
 		var wg sync.WaitGroup
 		for range runtime.GOMAXPROCS(0) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for b := range h.batches {
-					h.write(b)
-					b.written.Done()
+				for r := range h.releases {
+					h.write(r)
+					r.written.Done()
 					h.writing.Done()
 				}
 			}()
@@ -136,7 +146,7 @@ func (h *hub) start() {
 		go func() {
 			h.dispatch()
 			h.writing.Wait()
-			close(h.batches)
+			close(h.releases)
 			wg.Wait()
 			h.reap(time.Time{}) // shutting down: no more lingering
 			close(h.done)
@@ -171,7 +181,11 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	h.nextID++
 	p.id = h.nextID
 	h.byID[p.id] = p
-	if sc, ok := p.conn.(syscall.Conn); ok && h.hang != nil {
+	sc, ok := p.conn.(syscall.Conn)
+	if ok {
+		p.raw, _ = sc.SyscallConn()
+	}
+	if ok && h.hang != nil {
 		// Under the lock: a hang-up reported at once finds p complete.
 		if err := h.hang.watch(sc, p.id); err == nil {
 			p.watched = true
@@ -287,14 +301,11 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	for code, n := range codes {
 		h.s.m.answers.WithLabelValues(strconv.Itoa(code)).Add(float64(n))
 	}
-	// One batch per writer: contiguous slices, no per-answer hand-off.
-	workers := runtime.GOMAXPROCS(0)
-	size := (len(replies) + workers - 1) / workers
-	var written sync.WaitGroup
-	for i := 0; i < len(replies); i += size {
+	rel := &release{replies: replies, due: now}
+	for range min(runtime.GOMAXPROCS(0), (len(replies)+writeRun-1)/writeRun) {
 		h.writing.Add(1)
-		written.Add(1)
-		h.batches <- batch{replies: replies[i:min(i+size, len(replies))], written: &written, due: now}
+		rel.written.Add(1)
+		h.releases <- rel
 	}
 	var unwatched []net.Conn
 	for _, r := range replies {
@@ -311,7 +322,7 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	h.writing.Add(1)
 	go func() {
 		defer h.writing.Done()
-		written.Wait()
+		rel.written.Wait()
 		for i, c := range unwatched {
 			_ = c.Close()
 			if i%64 == 63 {
@@ -329,30 +340,38 @@ func (h *hub) answered(p *parked) {
 	}
 }
 
-// write sends a batch's answers; a watched connection then lingers until
-// its client closes it.
-func (h *hub) write(b batch) {
-	for _, r := range b.replies {
-		_, _ = r.p.conn.Write(r.wire)
-		h.s.m.release.Observe(time.Since(b.due).Seconds())
-	}
-	now := time.Now()
+// write sends answers of r until none is left to claim; a watched
+// connection then lingers until its client closes it.
+func (h *hub) write(r *release) {
 	var gone []net.Conn
-	h.mu.Lock()
-	for _, r := range b.replies {
-		p := r.p
-		if !p.watched {
-			continue
+	for {
+		end := int(r.next.Add(writeRun))
+		start := end - writeRun
+		if start >= len(r.replies) {
+			break
 		}
-		if p.peerGone {
-			delete(h.byID, p.id)
-			gone = append(gone, p.conn)
-			continue
+		run := r.replies[start:min(end, len(r.replies))]
+		for _, rp := range run {
+			_ = rp.p.send(rp.wire)
+			h.s.m.release.Observe(time.Since(r.due).Seconds())
 		}
-		p.state, p.writtenAt = written, now
-		h.linger++
+		now := time.Now()
+		h.mu.Lock()
+		for _, rp := range run {
+			p := rp.p
+			if !p.watched {
+				continue
+			}
+			if p.peerGone {
+				delete(h.byID, p.id)
+				gone = append(gone, p.conn)
+				continue
+			}
+			p.state, p.writtenAt = written, now
+			h.linger++
+		}
+		h.mu.Unlock()
 	}
-	h.mu.Unlock()
 	for _, c := range gone {
 		_ = c.Close()
 	}

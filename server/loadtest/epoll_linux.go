@@ -8,18 +8,34 @@ import (
 	"net"
 	"runtime"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // epollClients run n long polls from one OS thread over non-blocking
 // sockets and one epoll set, the way wrk does: a client costs a socket and
-// a small buffer, and its answer a read, with no goroutine to wake. codes
-// and done are filled per client (-1: failed); answered is called when
-// every answer is in, and the sockets are closed after that.
-func epollClients(addr string, n int, codes []int, done []time.Time, answered func()) error {
+// a small buffer, and its answer a read, with no goroutine to wake. codes,
+// done and arrived are filled per client (-1: failed): done when the
+// answer was read whole, arrived when its last byte reached the socket
+// (the kernel's receive timestamp). answered is called when every answer
+// is in, and the sockets are closed after that.
+//
+// With idle, the thread runs under SCHED_IDLE: it gets a core only when
+// the gateway leaves one free, as clients on other machines would, so
+// arrived measures the gateway rather than the two sharing two cores.
+func epollClients(addr string, n int, idle bool, codes []int, done, arrived []time.Time, answered func()) error {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if idle {
+		// The thread is not unlocked: it ends with this goroutine instead
+		// of going back to the runtime with its lowered priority.
+		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}
+		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+			return fmt.Errorf("SCHED_IDLE: %w", err)
+		}
+	} else {
+		defer runtime.UnlockOSThread()
+	}
 	tcp, err := net.ResolveTCPAddr("tcp4", addr)
 	if err != nil {
 		return err
@@ -55,6 +71,9 @@ func epollClients(addr string, n int, codes []int, done []time.Time, answered fu
 			return fmt.Errorf("socket %d: %w", i, err)
 		}
 		fds[i] = fd
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			return fmt.Errorf("receive timestamps: %w", err)
+		}
 		if err := unix.Connect(fd, sa); err != nil && !errors.Is(err, unix.EINPROGRESS) {
 			return fmt.Errorf("connect %d: %w", i, err)
 		}
@@ -71,6 +90,7 @@ func epollClients(addr string, n int, codes []int, done []time.Time, answered fu
 		_ = unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fds[i], nil)
 	}
 	events := make([]unix.EpollEvent, 256)
+	oob := make([]byte, unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{}))))
 	for left > 0 {
 		k, err := unix.EpollWait(ep, events, 120_000)
 		if errors.Is(err, unix.EINTR) {
@@ -96,22 +116,30 @@ func epollClients(addr string, n int, codes []int, done []time.Time, answered fu
 					continue
 				}
 				state[i] = sent
-				in := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}
+				// One-shot: a finished socket needs no removal; one whose
+				// answer came in parts is armed again.
+				in := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(i)}
 				_ = unix.EpollCtl(ep, unix.EPOLL_CTL_MOD, fd, &in)
 			case sent:
 				b := bufs[i]
-				r, err := unix.Read(fd, b[len(b):cap(b)])
+				r, oobn, _, _, err := unix.Recvmsg(fd, b[len(b):cap(b)], oob, 0)
 				switch {
 				case r > 0:
 					bufs[i] = b[:len(b)+r]
 					if code, ok := complete(bufs[i]); ok {
 						done[i], codes[i], state[i] = time.Now(), code, finished
+						arrived[i] = rxTime(oob[:oobn])
 						left--
-						_ = unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fd, nil)
-					} else if len(bufs[i]) == cap(bufs[i]) {
-						fail(i)
+						continue
 					}
+					if len(bufs[i]) == cap(bufs[i]) {
+						fail(i)
+						continue
+					}
+					fallthrough
 				case errors.Is(err, unix.EAGAIN):
+					in := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(i)}
+					_ = unix.EpollCtl(ep, unix.EPOLL_CTL_MOD, fd, &in)
 				default: // closed or failed before a whole answer
 					fail(i)
 				}
@@ -120,4 +148,20 @@ func epollClients(addr string, n int, codes []int, done []time.Time, answered fu
 	}
 	answered()
 	return nil
+}
+
+// rxTime is the receive timestamp in a recvmsg's control data, or the zero
+// time.
+func rxTime(oob []byte) time.Time {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+			return time.Unix(ts.Unix())
+		}
+	}
+	return time.Time{}
 }

@@ -7,14 +7,25 @@
 // fetch request. The gateway runs as a child process, served by
 // server.Serve as in `syncgate run`, so its memory is its own.
 //
-// Two kinds of client are run side by side, each against a fresh gateway:
-// "raw" clients write one HTTP/1.1 request on their own TCP connection and
-// read the answer up to its Content-Length (a goroutine and a 512-byte
-// buffer each, like wrk or a CI shell's curl), and "nethttp" clients use
-// Go's http.Client, whose own per-connection goroutines and buffers share
-// the 2 cores with the gateway.
+// Kinds of client are run side by side, each against a fresh gateway:
 //
-//	go run ./server/loadtest [-n 10000] [-clients raw,nethttp]
+//   - "epoll" clients run every connection from one thread over one epoll
+//     set, as wrk does; each socket also carries the kernel's receive
+//     timestamp, so besides when an answer was read whole the table shows
+//     when its last byte reached the client ("delivered");
+//   - "epoll-idle" are the same on a SCHED_IDLE thread, which gets a core
+//     only when the gateway leaves one free: the nearest this one machine
+//     comes to clients on other machines, and what "delivered" then
+//     measures is the gateway;
+//   - "raw" clients write one HTTP/1.1 request on their own TCP connection
+//     and read the answer up to its Content-Length, a goroutine and a
+//     512-byte buffer each, like a CI shell's curl;
+//   - "nethttp" clients use Go's http.Client, whose own per-connection
+//     goroutines and buffers share the 2 cores with the gateway.
+//
+// Usage:
+//
+//	go run ./server/loadtest [-n 10000] [-clients epoll-idle,epoll,raw,nethttp]
 package main
 
 import (
@@ -60,7 +71,7 @@ const (
 
 func main() {
 	n := flag.Int("n", 10000, "concurrent long polls")
-	clients := flag.String("clients", "epoll,raw,nethttp", "client kinds to run, comma-separated: epoll, raw, nethttp")
+	clients := flag.String("clients", "epoll-idle,epoll,raw,nethttp", "client kinds to run, comma-separated: epoll-idle, epoll, raw, nethttp")
 	memprofile = flag.String("memprofile", "", "write the gateway's heap profile here once all waiters are parked (last run's)")
 	serve := flag.String("serve", "", "internal: run the gateway on this address, driven by stdin")
 	flag.Parse()
@@ -204,13 +215,16 @@ func runGateway(addr string) error {
 
 // result is one run's figures.
 type result struct {
-	bad                int
-	p50, p99, max      time.Duration
-	idle, parked, peak int64
-	parkedMem          memStats
-	hook50, hook99     time.Duration
-	connect            time.Duration
-	written, written99 time.Duration
+	bad           int
+	p50, p99, max time.Duration
+	// From the change to the last byte reaching the client's socket, by
+	// the kernel's receive timestamp (epoll clients only).
+	arrived50, arrived99 time.Duration
+	idle, parked, peak   int64
+	parkedMem            memStats
+	hook50, hook99       time.Duration
+	connect              time.Duration
+	written, written99   time.Duration
 	// From the change to the last answer: wall time, and the CPU time the
 	// gateway and the clients spent in it.
 	releaseWall, gatewayCPU, clientCPU time.Duration
@@ -220,8 +234,8 @@ type result struct {
 func runAll(n int, kinds []string) error {
 	var rs []result
 	for _, k := range kinds {
-		if k != "epoll" && k != "raw" && k != "nethttp" {
-			return fmt.Errorf("unknown client kind %q (epoll, raw, nethttp)", k)
+		if k != "epoll" && k != "epoll-idle" && k != "raw" && k != "nethttp" {
+			return fmt.Errorf("unknown client kind %q (epoll, epoll-idle, raw, nethttp)", k)
 		}
 		r, err := runLoad(n, k)
 		if err != nil {
@@ -255,6 +269,8 @@ func runAll(n int, kinds []string) error {
 	row("deployed → complete answer, p50", func(r result) string { return r.p50.Round(100 * time.Microsecond).String() })
 	row("deployed → complete answer, p99", func(r result) string { return r.p99.Round(100 * time.Microsecond).String() })
 	row("deployed → complete answer, max", func(r result) string { return r.max.Round(100 * time.Microsecond).String() })
+	row("deployed → answer delivered, p50", func(r result) string { return opt(r.arrived50) })
+	row("deployed → answer delivered, p99", func(r result) string { return opt(r.arrived99) })
 	row("gateway: due → answer written, mean", func(r result) string { return r.written.Round(100 * time.Microsecond).String() })
 	row("gateway: due → answer written, p99 ≤", func(r result) string { return r.written99.String() })
 	row("release: wall / gateway CPU / clients CPU", func(r result) string {
@@ -280,6 +296,14 @@ func runAll(n int, kinds []string) error {
 }
 
 const floorBytes = 350 // about an answer's size
+
+// opt is d rounded, or "-" where it was not measured (negative).
+func opt(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return d.Round(100 * time.Microsecond).String()
+}
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
@@ -448,7 +472,7 @@ func runLoad(n int, kind string) (result, error) {
 	hooks := webhookLatency(client, g.base, 200)
 	r.hook50, r.hook99 = pct(hooks, 0.50), pct(hooks, 0.99)
 
-	done := make([]time.Time, n)
+	done, arrived := make([]time.Time, n), make([]time.Time, n)
 	codes := make([]int, n)
 	// Raw and epoll clients hold their connection until every answer is
 	// in: their closes would otherwise take CPU from the gateway and the
@@ -456,19 +480,20 @@ func runLoad(n int, kind string) (result, error) {
 	var wg, answered sync.WaitGroup
 	hold := make(chan struct{})
 	start := time.Now()
-	if kind == "epoll" {
+	epoll := strings.HasPrefix(kind, "epoll")
+	if epoll {
 		wg.Add(1)
 		answered.Add(1)
 		var once sync.Once
 		go func() {
 			defer wg.Done()
 			defer once.Do(answered.Done)
-			if err := epollClients(g.base[len("http://"):], n, codes, done, func() { once.Do(answered.Done); <-hold }); err != nil {
+			if err := epollClients(g.base[len("http://"):], n, kind == "epoll-idle", codes, done, arrived, func() { once.Do(answered.Done); <-hold }); err != nil {
 				fmt.Fprintln(os.Stderr, "loadtest: epoll clients:", err)
 			}
 		}()
 	}
-	for i := 0; i < n && kind != "epoll"; i++ {
+	for i := 0; i < n && !epoll; i++ {
 		wg.Add(1)
 		answered.Add(1)
 		go func(i int) {
@@ -524,17 +549,25 @@ func runLoad(n int, kind string) (result, error) {
 	wg.Wait()
 	r.peak = g.rss("VmHWM")
 
-	var lat []time.Duration
+	var lat, at []time.Duration
 	for i := range done {
 		if codes[i] != http.StatusOK {
 			r.bad++
 			continue
 		}
 		lat = append(lat, done[i].Sub(flip))
+		if !arrived[i].IsZero() {
+			at = append(at, arrived[i].Sub(flip))
+		}
 	}
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	if len(lat) > 0 {
 		r.p50, r.p99, r.max = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
+	}
+	r.arrived50, r.arrived99 = -1, -1
+	if len(at) == len(lat) && len(at) > 0 {
+		sort.Slice(at, func(a, b int) bool { return at[a] < at[b] })
+		r.arrived50, r.arrived99 = pct(at, 0.50), pct(at, 0.99)
 	}
 	r.written, r.written99 = releaseFigures(g.base)
 	return r, nil

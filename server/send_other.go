@@ -1,0 +1,9 @@
+//go:build !linux
+
+package server
+
+// send writes an answer on a parked connection.
+func (p *parked) send(b []byte) error {
+	_, err := p.conn.Write(b)
+	return err
+}
