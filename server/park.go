@@ -20,8 +20,8 @@ import (
 // answers that are due (a final verdict, a timeout, a progress step,
 // shutdown) and a writer per CPU writes them, one pre-encoded response per
 // group. The writers share a release by claiming runs of answers from its
-// front, so one writer held up by the scheduler does not leave the other
-// idle with half the release still to write.
+// front, so one writer held up by the scheduler does not leave the others
+// idle with part of the release still to write.
 //
 // Closing is kept off that path. Where hang-ups are watched (Linux), an
 // answered connection is closed when its client closes its end, as the

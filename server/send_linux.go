@@ -10,8 +10,9 @@ import (
 )
 
 // send writes an answer on a parked connection. The send is a raw system
-// call: an answer fits the empty send buffer of a parked socket, so the
-// call does not block, and the Go scheduler is not told of it. Told, it
+// call with MSG_DONTWAIT: an answer fits the empty send buffer of a parked
+// socket, so the call does not wait for room (it may still take the socket
+// lock or allocate briefly), and the Go scheduler is not told of it. Told, it
 // hands the writer's P to another thread whenever a send outlasts a
 // sysmon tick, and a release of ten thousand sends then spreads over more
 // threads than cores. A full buffer (EAGAIN) waits in the poller as

@@ -39,8 +39,9 @@ func TestSendWaitsForRoomAndWritesAll(t *testing.T) {
 	srv, cli := loopbackPair(t)
 	require.NoError(t, srv.SetWriteBuffer(4096))
 	want := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB, more than both buffers hold
+	p := parkedOn(t, srv)
 	sent := make(chan error, 1)
-	go func() { sent <- parkedOn(t, srv).send(want) }()
+	go func() { sent <- p.send(want) }()
 
 	select {
 	case err := <-sent:

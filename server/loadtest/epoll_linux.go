@@ -16,10 +16,11 @@ import (
 // epollClients run n long polls from one OS thread over non-blocking
 // sockets and one epoll set, the way wrk does: a client costs a socket and
 // a small buffer, and its answer a read, with no goroutine to wake. codes,
-// done and arrived are filled per client (-1: failed): done when the
-// answer was read whole, arrived when its last byte reached the socket
-// (the kernel's receive timestamp). answered is called when every answer
-// is in, and the sockets are closed after that.
+// done and arrived are filled per client: codes with the status (-1 for a
+// failed client), done when the answer was read whole, arrived when its
+// last byte reached the socket (the kernel's receive timestamp; on
+// loopback that is during the gateway's send). answered is called when
+// every answer is in, and the sockets are closed after that.
 //
 // With idle, the thread runs under SCHED_IDLE: it gets a core only when
 // the gateway leaves one free, as clients on other machines would, so
