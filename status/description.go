@@ -62,10 +62,16 @@ func took(u Update) string {
 	if d <= 0 {
 		return ""
 	}
+	return " in " + FormatDuration(d)
+}
+
+// FormatDuration is d as people read it in a status: to the millisecond
+// under a second ("420ms"), to the second above ("42s", "2m5s").
+func FormatDuration(d time.Duration) string {
 	if d < time.Second {
-		return " in " + d.Round(time.Millisecond).String()
+		return d.Round(time.Millisecond).String()
 	}
-	return " in " + d.Round(time.Second).String()
+	return d.Round(time.Second).String()
 }
 
 // oneLine folds whitespace so multi-line errors read as one line.

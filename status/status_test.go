@@ -32,6 +32,7 @@ func TestDescription(t *testing.T) {
 		{"rolling out without counts", status.Update{State: status.RollingOut}, "rolling out"},
 		{"rolling out", status.Update{State: status.RollingOut, Ready: 2, Total: 3}, "rolling out (2/3 ready)"},
 		{"deployed", status.Update{State: status.Deployed, AppliedAt: applied, FinishedAt: applied.Add(42 * time.Second)}, "deployed in 42s"},
+		{"deployed in under a second", status.Update{State: status.Deployed, AppliedAt: applied, FinishedAt: applied.Add(420400 * time.Microsecond)}, "deployed in 420ms"},
 		{"deployed in minutes", status.Update{State: status.Deployed, AppliedAt: applied, FinishedAt: applied.Add(125400 * time.Millisecond)}, "deployed in 2m5s"},
 		{"deployed without times", status.Update{State: status.Deployed}, "deployed"},
 		{"failed", status.Update{State: status.Failed, Reason: "health timeout: Deployment web 1/3 ready"}, "health timeout: Deployment web 1/3 ready"},

@@ -80,7 +80,7 @@ Exit codes: 0 deployed, 1 failed, 2 timed out, 3 usage error or unknown sha.`,
 			}
 			switch res.Outcome {
 			case waitclient.Deployed:
-				say("%s deployed in %s", status.ShortSHA(sha), time.Since(start).Round(time.Second))
+				say("%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
 				return nil
 			case waitclient.Failed:
 				return &exitError{code: exitFailed, msg: fmt.Sprintf("%s failed: %v", status.ShortSHA(sha), res.Err)}

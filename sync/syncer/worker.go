@@ -246,7 +246,7 @@ func (w *worker) rollout(ctx context.Context, sha string, refs []apply.ObjectRef
 		return
 	}
 	_ = w.mark(ctx, transition{sha: sha, state: status.Deployed, at: w.s.opts.Now(), ready: len(refs), total: len(refs), deploy: deployments})
-	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), time.Since(start).Round(time.Second))
+	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
 	w.log.Info("commit deployed", "sha", sha, "duration", time.Since(start).String())
 }
 
