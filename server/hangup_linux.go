@@ -29,14 +29,10 @@ func newHangups() (*hangups, error) {
 	return &hangups{epfd: fd}, nil
 }
 
-// watch adds conn's socket under id; a later hang-up reports id once.
-func (w *hangups) watch(conn syscall.Conn, id uint64) error {
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		return err
-	}
+// watch adds raw's socket under id; a later hang-up reports id once.
+func (w *hangups) watch(raw syscall.RawConn, id uint64) error {
 	var addErr error
-	err = raw.Control(func(fd uintptr) {
+	err := raw.Control(func(fd uintptr) {
 		ev := unix.EpollEvent{Events: unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR | unix.EPOLLONESHOT,
 			Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 		addErr = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)

@@ -13,5 +13,5 @@ type hangups struct{}
 
 func newHangups() (*hangups, error) { return nil, errors.New("hang-up detection needs Linux") }
 
-func (*hangups) watch(syscall.Conn, uint64) error     { return nil }
+func (*hangups) watch(syscall.RawConn, uint64) error  { return nil }
 func (*hangups) run(<-chan struct{}, func(id uint64)) {}

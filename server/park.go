@@ -44,6 +44,7 @@ const (
 	waiting parkState = iota // in its group
 	due                      // answer being written
 	written                  // answered; waiting for the client to close
+	closed                   // closed after its answer; left for reap to drop
 )
 
 type parked struct {
@@ -70,6 +71,7 @@ type parked struct {
 // deadline came: ten thousand waiters on one rollout cost nothing between
 // changes.
 type group struct {
+	key     string // in hub.groups
 	sha     string
 	nss     []string
 	members map[*parked]struct{}
@@ -86,8 +88,10 @@ type hub struct {
 	groups map[string]*group  // by verdictKey
 	byID   map[uint64]*parked // waiting, due, and (watched) written
 	nextID uint64
-	linger int  // how many of byID are written
-	closed bool // shutting down: no more parking
+	// Answered connections waiting for their clients to close, in the
+	// order they were written; a closed one stays until reap reaches it.
+	lingering []*parked
+	closed    bool // shutting down: no more parking
 
 	hang *hangups // nil where hang-ups are not detected
 
@@ -160,6 +164,9 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	// A parked connection is written once, at the end of its wait.
 	_ = p.conn.SetWriteDeadline(p.deadline.Add(writeGrace))
 	p.key = verdictKey(sha, nss)
+	if sc, ok := p.conn.(syscall.Conn); ok {
+		p.raw, _ = sc.SyscallConn()
+	}
 	h.mu.Lock()
 	if h.closed { // shutdown began after the handler looked
 		h.mu.Unlock()
@@ -171,7 +178,7 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	}
 	g := h.groups[p.key]
 	if g == nil {
-		g = &group{sha: sha, nss: nss, members: map[*parked]struct{}{}, judged: p.judgedAt, next: p.deadline}
+		g = &group{key: p.key, sha: sha, nss: nss, members: map[*parked]struct{}{}, judged: p.judgedAt, next: p.deadline}
 		h.groups[p.key] = g
 	}
 	g.members[p] = struct{}{}
@@ -181,13 +188,9 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 	h.nextID++
 	p.id = h.nextID
 	h.byID[p.id] = p
-	sc, ok := p.conn.(syscall.Conn)
-	if ok {
-		p.raw, _ = sc.SyscallConn()
-	}
-	if ok && h.hang != nil {
+	if p.raw != nil && h.hang != nil {
 		// Under the lock: a hang-up reported at once finds p complete.
-		if err := h.hang.watch(sc, p.id); err == nil {
+		if err := h.hang.watch(p.raw, p.id); err == nil {
 			p.watched = true
 		} else {
 			h.s.log.Debug("parked connection not watched for hang-up", "error", err)
@@ -271,7 +274,7 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 			var wire []byte
 			switch {
 			case final != http.StatusRequestTimeout:
-				code, wire = final, v.wire(final)
+				code, wire = final, v.wire()
 			case closing:
 				code = http.StatusServiceUnavailable
 				wire = retryWire(p, v.a, code, now)
@@ -290,7 +293,7 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 			h.answered(p)
 		}
 		if len(g.members) == 0 {
-			delete(h.groups, verdictKey(g.sha, g.nss))
+			delete(h.groups, g.key)
 		}
 		h.mu.Unlock()
 	}
@@ -368,7 +371,7 @@ func (h *hub) write(r *release) {
 				continue
 			}
 			p.state, p.writtenAt = written, now
-			h.linger++
+			h.lingering = append(h.lingering, p)
 		}
 		h.mu.Unlock()
 	}
@@ -382,16 +385,21 @@ func (h *hub) write(r *release) {
 func (h *hub) reap(cutoff time.Time) {
 	var old []net.Conn
 	h.mu.Lock()
-	for id, p := range h.byID {
-		if h.linger == 0 {
-			break
+	i := 0
+	for ; i < len(h.lingering); i++ {
+		p := h.lingering[i]
+		if p.state != written {
+			continue
 		}
-		if p.state == written && (cutoff.IsZero() || p.writtenAt.Before(cutoff)) {
-			delete(h.byID, id)
-			h.linger--
-			old = append(old, p.conn)
+		if !cutoff.IsZero() && !p.writtenAt.Before(cutoff) {
+			break // writers append in about the order they write
 		}
+		p.state = closed
+		delete(h.byID, p.id)
+		old = append(old, p.conn)
 	}
+	clear(h.lingering[:i])
+	h.lingering = h.lingering[i:]
 	h.mu.Unlock()
 	for _, c := range old {
 		_ = c.Close()
@@ -413,7 +421,7 @@ func (h *hub) hungUp(id uint64) {
 		h.mu.Unlock()
 		return
 	case written:
-		h.linger--
+		p.state = closed
 	case waiting:
 		if g := h.groups[p.key]; g != nil {
 			delete(g.members, p)

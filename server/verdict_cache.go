@@ -34,10 +34,9 @@ func (v *cachedVerdict) summary() string {
 	return v.sum
 }
 
-// wire is the complete HTTP response for a final answer with code, built
-// once. A verdict's code follows from its answer, so it never changes.
-func (v *cachedVerdict) wire(code int) []byte {
-	v.wireOnce.Do(func() { v.resp = wireResponse(code, "", v.body) })
+// wire is the complete HTTP response for a final answer, built once.
+func (v *cachedVerdict) wire() []byte {
+	v.wireOnce.Do(func() { v.resp = wireResponse(codeOf(v.a), "", v.body) })
 	return v.resp
 }
 

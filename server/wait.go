@@ -248,9 +248,8 @@ func (s *Server) parkConn(c *gin.Context, sha string, nss []string, p *parked) b
 	if err != nil {
 		return false
 	}
-	if ac, ok := conn.(*admittedConn); ok {
-		ac.admit()
-		conn = ac.Conn // the socket itself, for the hang-up watch
+	if ac, ok := conn.(*admittedConn); ok { // admitted when its handler began
+		conn = ac.Conn // the socket itself, for raw sends and the hang-up watch
 	}
 	// The server's read and write deadlines stay on a hijacked connection.
 	_ = conn.SetDeadline(time.Time{})

@@ -54,7 +54,7 @@ func epollClients(addr string, n int, idle bool, codes []int, done, arrived []ti
 		sent
 		finished
 	)
-	req := []byte("GET " + waitPath + " HTTP/1.1\r\nHost: loadtest\r\nUser-Agent: loadtest\r\n\r\n")
+	req := []byte(waitRequest)
 	fds := make([]int, n)
 	state := make([]int, n)
 	bufs := make([][]byte, n)

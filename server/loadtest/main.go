@@ -176,10 +176,13 @@ func runGateway(addr string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	// Peaks are sampled while the waiters connect, up to the first "mem",
+	// which comes once all are parked: the release runs without a sampler.
 	var peak, peakHeap, peakStack atomic.Uint64
+	sampling := time.NewTicker(time.Millisecond)
 	go func() {
 		samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
-		for range time.Tick(time.Millisecond) {
+		for range sampling.C {
 			if g := uint64(runtime.NumGoroutine()); g > peak.Load() {
 				peak.Store(g)
 			}
@@ -199,6 +202,7 @@ func runGateway(addr string) error {
 			case "flip":
 				vs.set(status.Deployed)
 			case "mem":
+				sampling.Stop()
 				var m runtime.MemStats
 				runtime.ReadMemStats(&m)
 				b, _ := json.Marshal(memStats{m.HeapInuse, m.StackInuse, m.Sys, uint64(runtime.NumGoroutine()), peak.Load(), peakHeap.Load(), peakStack.Load(), m.NumGC})
@@ -451,7 +455,10 @@ func (g *gateway) rss(field string) int64 {
 	return 0
 }
 
-const waitPath = "/wait/" + sha + "?namespace=web&timeout=5m"
+const (
+	waitPath    = "/wait/" + sha + "?namespace=web&timeout=5m"
+	waitRequest = "GET " + waitPath + " HTTP/1.1\r\nHost: loadtest\r\nUser-Agent: loadtest\r\n\r\n"
+)
 
 func runLoad(n int, kind string) (result, error) {
 	var r result
@@ -590,7 +597,7 @@ func rawWait(addr string, answered func(), hold <-chan struct{}) (int, time.Time
 		return 0, time.Time{}, err
 	}
 	defer abort(conn)
-	if _, err := io.WriteString(conn, "GET "+waitPath+" HTTP/1.1\r\nHost: loadtest\r\nUser-Agent: loadtest\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(conn, waitRequest); err != nil {
 		return 0, time.Time{}, err
 	}
 	buf := make([]byte, 0, 512)

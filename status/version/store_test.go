@@ -45,6 +45,19 @@ func installCRD(t *testing.T, c *cluster.Cluster) dynamic.Interface {
 	return dyn
 }
 
+// prodVersion is a fresh namespace holding a Version of cluster "prod",
+// with a store on it and the client under that store.
+func prodVersion(t *testing.T) (dynamic.Interface, *version.Store, string) {
+	t.Helper()
+	c := cluster.Shared(t)
+	dyn := installCRD(t, c)
+	store := version.NewStore(dyn)
+	ns := cluster.Namespace(t, c)
+	_, err := store.Ensure(context.Background(), ns, version.VersionSpec{Cluster: "prod"})
+	require.NoError(t, err)
+	return dyn, store, ns
+}
+
 func applyCRDs(dyn dynamic.Interface) error {
 	ctx := context.Background()
 	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -153,13 +166,8 @@ func TestStoreRoundTripsAVersionWithStatus(t *testing.T) {
 }
 
 func TestConcurrentStatusWritersAllLand(t *testing.T) {
-	c := cluster.Shared(t)
-	dyn := installCRD(t, c)
-	ns := cluster.Namespace(t, c)
 	ctx := context.Background()
-	store := version.NewStore(dyn)
-	_, err := store.Ensure(ctx, ns, version.VersionSpec{Cluster: "prod"})
-	require.NoError(t, err)
+	dyn, store, ns := prodVersion(t)
 
 	const writers = 8
 	var wg sync.WaitGroup
@@ -245,19 +253,14 @@ func (c *counting) Report(ctx context.Context, u status.Update) error {
 func (c *counting) count() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.calls) }
 
 func TestOwedReportsSurviveARestartOnTheAPIServer(t *testing.T) {
-	c := cluster.Shared(t)
-	dyn := installCRD(t, c)
-	ns := cluster.Namespace(t, c)
 	ctx := context.Background()
-	store := version.NewStore(dyn)
-	_, err := store.Ensure(ctx, ns, version.VersionSpec{Cluster: "prod"})
-	require.NoError(t, err)
+	_, store, ns := prodVersion(t)
 	full := "0123456789abcdef0123456789abcdef01234567"
 	finished := time.Date(2026, 5, 1, 10, 0, 42, 0, time.UTC)
 
 	// "deployed" is recorded with the reports it owes, in one write; the
 	// process dies before any report goes out.
-	_, err = store.UpdateStatus(ctx, ns, func(st *version.VersionStatus) error {
+	_, err := store.UpdateStatus(ctx, ns, func(st *version.VersionStatus) error {
 		st.Deployed, st.DeployedShort = full, full[:7]
 		u := status.Update{Cluster: "prod", Namespace: ns, SHA: full, State: status.Deployed, FinishedAt: finished, Deployments: []string{"web"}}
 		st.Record(version.Commit{SHA: full, State: status.Deployed})
