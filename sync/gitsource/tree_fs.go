@@ -2,7 +2,6 @@ package gitsource
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +15,16 @@ import (
 )
 
 // ErrSymlinkEscape refuses a symlink that points outside the repository.
-var ErrSymlinkEscape = errors.New("symlink leaves the repository")
+var ErrSymlinkEscape error = treeError("symlink leaves the repository")
+
+// treeError is something wrong with the commit's tree itself, such as a
+// symlink that loops or a file read as a directory. It matches
+// fs.ErrInvalid, so a reader can tell the commit's fault from a failure to
+// read the object store, which may pass on a retry.
+type treeError string
+
+func (e treeError) Error() string      { return string(e) }
+func (treeError) Is(target error) bool { return target == fs.ErrInvalid }
 
 // treeFS serves a commit's tree as an io/fs.FS straight from the object
 // store. Symlinks are followed by looking their targets up in the same
@@ -77,7 +85,7 @@ func (t *treeFS) resolve(name string) (target, error) {
 		switch {
 		case e.mode == filemode.Symlink:
 			if hops++; hops > maxLinkHops {
-				return target{}, fmt.Errorf("%s: too many levels of symbolic links", p)
+				return target{}, fmt.Errorf("%s: %w", p, treeError("too many levels of symbolic links"))
 			}
 			dest, err := t.readLink(e.hash)
 			if err != nil {
@@ -114,7 +122,7 @@ func (t *treeFS) readLink(h plumbing.Hash) (string, error) {
 		return "", err
 	}
 	if obj.Size() > maxLinkTarget {
-		return "", fmt.Errorf("target longer than %d bytes", maxLinkTarget)
+		return "", treeError(fmt.Sprintf("target longer than %d bytes", maxLinkTarget))
 	}
 	r, err := obj.Reader()
 	if err != nil {
@@ -126,7 +134,7 @@ func (t *treeFS) readLink(h plumbing.Hash) (string, error) {
 		return "", err
 	}
 	if len(b) == 0 {
-		return "", errors.New("empty target")
+		return "", treeError("empty target")
 	}
 	return string(b), nil
 }
@@ -184,7 +192,7 @@ func (t *treeFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	if tg.isDir() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
+		return nil, &fs.PathError{Op: "read", Path: name, Err: treeError("is a directory")}
 	}
 	t.src.store.Lock()
 	defer t.src.store.Unlock()
@@ -211,7 +219,7 @@ func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
 	if !tg.isDir() {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: treeError("not a directory")}
 	}
 	entries, err := t.entries(tg)
 	if err != nil {
@@ -363,7 +371,7 @@ type dirFile struct {
 
 func (d *dirFile) Stat() (fs.FileInfo, error) { return d.info, nil }
 func (d *dirFile) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: errors.New("is a directory")}
+	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: treeError("is a directory")}
 }
 func (d *dirFile) Close() error { return nil }
 

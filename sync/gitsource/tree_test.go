@@ -1,6 +1,7 @@
 package gitsource_test
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -120,6 +121,8 @@ func TestTreeRefusesSymlinksLeavingTheRepo(t *testing.T) {
 				require.ErrorIs(t, err, gitsource.ErrSymlinkEscape)
 			}
 			require.ErrorContains(t, err, tc.msg)
+			// The commit's fault, told apart from a store that failed.
+			require.True(t, errors.Is(err, fs.ErrInvalid) || errors.Is(err, fs.ErrNotExist), "%v", err)
 			_, err = tree.Open(tc.name)
 			require.ErrorContains(t, err, tc.msg)
 		})

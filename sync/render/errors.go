@@ -61,8 +61,15 @@ func because(kind error, format string, args ...any) error {
 }
 
 // fileErr names the file; an fs.PathError's own path is dropped, since the
-// file already says it.
+// file already says it. The result is a refusal (*Error) when the fault is
+// the commit's: a reason of this package, or a path the commit's tree does
+// not have or cannot serve (fs.ErrNotExist, fs.ErrInvalid). Any other
+// error is a failure to read the repository, which may pass on a retry.
 func fileErr(file string, err error) error {
+	var r *reason
+	if !errors.As(err, &r) && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) {
+		return fmt.Errorf("%s: %w", file, err)
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) && pe.Path == file {
 		err = pe.Err

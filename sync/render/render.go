@@ -261,7 +261,9 @@ func (r *Renderer) scope(cache map[schema.GroupVersionKind]bool, crds map[schema
 	return namespaced, nil
 }
 
-// definedKind reads the kind a CustomResourceDefinition defines.
+// definedKind reads the kind a CustomResourceDefinition defines and whether
+// it is namespaced. A CRD without a scope counts as namespaced, as apply
+// reads it, so the API server's dry run tells what is wrong with it.
 func definedKind(u *unstructured.Unstructured) (schema.GroupKind, bool, bool) {
 	gvk := u.GroupVersionKind()
 	if gvk.Kind != "CustomResourceDefinition" || gvk.Group != "apiextensions.k8s.io" {
@@ -273,5 +275,5 @@ func definedKind(u *unstructured.Unstructured) (schema.GroupKind, bool, bool) {
 	if kind == "" {
 		return schema.GroupKind{}, false, false
 	}
-	return schema.GroupKind{Group: group, Kind: kind}, scope == "Namespaced", true
+	return schema.GroupKind{Group: group, Kind: kind}, scope != "Cluster", true
 }

@@ -256,6 +256,37 @@ func TestScoperTroubleIsNotARefusal(t *testing.T) {
 	require.False(t, errors.As(err, &re), "a retry may pass: not the commit's fault")
 }
 
+// failingFS is a tree whose store fails to read one file, as a packfile
+// that cannot be opened would.
+type failingFS struct {
+	fs.FS
+	bad string
+}
+
+var errStore = errors.New("packfile: too many open files")
+
+func (f failingFS) Open(name string) (fs.File, error) {
+	if name == f.bad {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errStore}
+	}
+	return f.FS.Open(name)
+}
+
+func TestStoreTroubleIsNotARefusal(t *testing.T) {
+	tree := failingFS{FS: fstest.MapFS{"team/a.yaml": file(cm("a", "")), "team/b.yaml": file(cm("b", ""))}, bad: "team/b.yaml"}
+	_, err := newRenderer(t, nil).Render(tree, "team")
+	require.ErrorIs(t, err, errStore)
+	require.ErrorContains(t, err, "team/b.yaml")
+	var re *render.Error
+	require.False(t, errors.As(err, &re), "a retry may pass: not the commit's fault")
+
+	// A file the tree does not have is the commit's fault.
+	tree.bad = ""
+	tree.FS = fstest.MapFS{"team/kustomization.yaml": file("resources: [missing.yaml]\n")}
+	_, err = newRenderer(t, nil).Render(tree, "team")
+	require.True(t, errors.As(err, &re), "%v", err)
+}
+
 type scoperFunc func(schema.GroupVersionKind) (bool, error)
 
 func (f scoperFunc) IsNamespaced(gvk schema.GroupVersionKind) (bool, error) { return f(gvk) }
