@@ -7,27 +7,35 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// MaxHistory bounds History; entries still referenced by an owed report are
-// kept beyond it until the report is delivered.
+// MaxHistory bounds History; the applied and deployed commits and those an
+// owed report still speaks of are kept beyond it.
 const MaxHistory = 50
 
 // Record upserts c into History by sha. A new commit goes first (History is
 // newest first); a known one is updated where it stands, keeping the fetch
-// and apply times c leaves unset. History is then trimmed from the oldest
-// end to MaxHistory, sparing commits an owed report still speaks of.
+// and apply times c leaves unset. History is then trimmed as Upsert does.
 func (st *VersionStatus) Record(c Commit) {
-	if old := st.Find(c.SHA); old != nil {
-		if c.FetchedAt == nil {
-			c.FetchedAt = old.FetchedAt
-		}
-		if c.AppliedAt == nil {
-			c.AppliedAt = old.AppliedAt
-		}
-		*old = c
-	} else {
-		st.History = append([]Commit{c}, st.History...)
+	old := st.Upsert(c.SHA)
+	if c.FetchedAt == nil {
+		c.FetchedAt = old.FetchedAt
 	}
+	if c.AppliedAt == nil {
+		c.AppliedAt = old.AppliedAt
+	}
+	*old = c
+}
+
+// Upsert returns the History entry of sha, adding an empty one first if
+// there is none. History is then trimmed from the oldest end to
+// MaxHistory, sparing the newest entry, the applied and deployed commits,
+// and commits an owed report still speaks of.
+func (st *VersionStatus) Upsert(sha string) *Commit {
+	if c := st.Find(sha); c != nil {
+		return c
+	}
+	st.History = append([]Commit{{SHA: sha}}, st.History...)
 	st.trimHistory()
+	return &st.History[0]
 }
 
 func (st *VersionStatus) trimHistory() {
@@ -35,15 +43,16 @@ func (st *VersionStatus) trimHistory() {
 	if excess <= 0 {
 		return
 	}
-	owed := make(map[string]bool, len(st.Owed))
+	keep := make(map[string]bool, len(st.Owed)+2)
 	for _, o := range st.Owed {
-		owed[o.SHA] = true
+		keep[o.SHA] = true
 	}
+	keep[st.Applied], keep[st.Deployed] = true, true
 	// Walk from the oldest end, dropping unreferenced entries until enough
-	// are gone; what is kept stays in order.
+	// are gone; what is kept stays in order, the newest first.
 	drop := make([]bool, len(st.History))
-	for i := len(st.History) - 1; i >= 0 && excess > 0; i-- {
-		if !owed[st.History[i].SHA] {
+	for i := len(st.History) - 1; i > 0 && excess > 0; i-- {
+		if !keep[st.History[i].SHA] {
 			drop[i] = true
 			excess--
 		}

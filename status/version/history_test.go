@@ -47,6 +47,8 @@ func TestRecordIsBoundedButKeepsWhatIsOwed(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		owed     []int
+		applied  int // sha(applied) is the applied commit, when not 0
+		deployed int
 		recorded int
 		wantLen  int
 		kept     []int
@@ -55,10 +57,14 @@ func TestRecordIsBoundedButKeepsWhatIsOwed(t *testing.T) {
 		{name: "under the bound", recorded: 10, wantLen: 10, kept: []int{0, 9}},
 		{name: "oldest dropped", recorded: version.MaxHistory + 3, wantLen: version.MaxHistory, kept: []int{3, 52}, gone: []int{0, 1, 2}},
 		{name: "owed entries stay", owed: []int{0, 2}, recorded: version.MaxHistory + 3, wantLen: version.MaxHistory, kept: []int{0, 2, 52}, gone: []int{1, 3, 4}},
+		{name: "applied and deployed stay", applied: 1, deployed: 2, recorded: version.MaxHistory + 3, wantLen: version.MaxHistory, kept: []int{1, 2, 52}, gone: []int{0, 3, 4}},
 		{name: "more owed than the bound", owed: seq(0, version.MaxHistory+2), recorded: version.MaxHistory + 2, wantLen: version.MaxHistory + 2, kept: []int{0, 51}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &version.VersionStatus{}
+			if tc.applied != 0 {
+				st.Applied, st.Deployed = sha(tc.applied), sha(tc.deployed)
+			}
 			for _, i := range tc.owed {
 				st.Owed = append(st.Owed, version.OwedReport{Sink: "s3", SHA: sha(i), State: status.Deployed})
 			}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,18 +28,15 @@ type Options struct {
 	// Timeout bounds one Wait (default 5m).
 	Timeout time.Duration
 	Logger  *slog.Logger
-	// Metrics registers the readiness metrics when set.
-	Metrics prometheus.Registerer
 }
 
 // Checker waits for sets of objects to be ready. It is safe for concurrent
 // use.
 type Checker struct {
-	opts    Options
-	dyn     dynamic.Interface
-	mapper  *restmapper.DeferredDiscoveryRESTMapper
-	log     *slog.Logger
-	metrics *metrics
+	opts   Options
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+	log    *slog.Logger
 }
 
 // New builds the clients.
@@ -59,12 +55,8 @@ func New(cfg *rest.Config, opts Options) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("readiness: %w", err)
 	}
-	m, err := newMetrics(opts.Metrics)
-	if err != nil {
-		return nil, fmt.Errorf("readiness: %w", err)
-	}
 	return &Checker{
-		opts: opts, dyn: dyn, log: opts.Logger, metrics: m,
+		opts: opts, dyn: dyn, log: opts.Logger,
 		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)),
 	}, nil
 }
@@ -79,9 +71,8 @@ func New(cfg *rest.Config, opts Options) (*Checker, error) {
 // namespaces holding workloads); each event re-evaluates the set. Watching
 // starts after the objects were applied, so none is judged on a state older
 // than its apply.
-func (c *Checker) Wait(ctx context.Context, refs []apply.ObjectRef, progress func(Progress)) (err error) {
+func (c *Checker) Wait(ctx context.Context, refs []apply.ObjectRef, progress func(Progress)) error {
 	start := time.Now()
-	defer func() { c.metrics.observe(start, err) }()
 	if len(refs) == 0 {
 		return nil
 	}

@@ -11,9 +11,6 @@ import (
 	"github.com/syncgate/syncgate/status/version"
 )
 
-// historyLimit bounds the commits kept in a Version's history.
-const historyLimit = 50
-
 // transition is one change of one commit's state, applied to a Version
 // status by mark. It returns the updates owed to CI: none when the commit was
 // already in that state, so a replay after a restart reports nothing twice.
@@ -27,47 +24,9 @@ type transition struct {
 	deploy []string
 }
 
-func find(st *version.VersionStatus, sha string) *version.Commit {
-	for i := range st.History {
-		if st.History[i].SHA == sha {
-			return &st.History[i]
-		}
-	}
-	return nil
-}
-
-// upsert returns the history entry for sha, adding it newest-first.
-func upsert(st *version.VersionStatus, sha string) *version.Commit {
-	if c := find(st, sha); c != nil {
-		return c
-	}
-	st.History = append([]version.Commit{{SHA: sha}}, st.History...)
-	trimHistory(st)
-	return &st.History[0]
-}
-
-// trimHistory drops the oldest entries past the limit, keeping any a report
-// is still owed for.
-func trimHistory(st *version.VersionStatus) {
-	if len(st.History) <= historyLimit {
-		return
-	}
-	owed := map[string]bool{}
-	for _, o := range st.Owed {
-		owed[o.SHA] = true
-	}
-	kept := st.History[:0]
-	for i, c := range st.History {
-		if i < historyLimit || owed[c.SHA] || c.SHA == st.Applied || c.SHA == st.Deployed {
-			kept = append(kept, c)
-		}
-	}
-	st.History = kept
-}
-
 // mark moves one commit to a new state and returns what CI must be told.
 func (t transition) mark(st *version.VersionStatus, cluster string) []status.Update {
-	c := upsert(st, t.sha)
+	c := st.Upsert(t.sha)
 	changed := c.State != t.state
 	if !changed && c.Reason == t.reason && int(c.Ready) == t.ready && int(c.Total) == t.total {
 		return nil
@@ -126,10 +85,10 @@ func supersede(st *version.VersionStatus, sha string, between []string, at time.
 		}
 	}
 	for _, b := range between {
-		if b == sha || find(st, b) != nil {
+		if b == sha || st.Find(b) != nil {
 			continue
 		}
-		c := upsert(st, b)
+		c := st.Upsert(b)
 		c.State, c.CarriedBy, c.FetchedAt = status.Superseded, sha, version.Stamp(at)
 		c.Reason = "superseded by " + status.ShortSHA(sha)
 	}

@@ -38,8 +38,8 @@ func TestTransitionsOweEachReportOnce(t *testing.T) {
 	require.Equal(t, "a1", st.Deployed)
 	require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady))
 	require.False(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReconciling))
-	require.Equal(t, int32(3), find(st, "a1").Ready)
-	require.Equal(t, 42*time.Second, updateOf("c1", *find(st, "a1")).Duration())
+	require.Equal(t, int32(3), st.Find("a1").Ready)
+	require.Equal(t, 42*time.Second, updateOf("c1", *st.Find("a1")).Duration())
 }
 
 func TestSupersededCommitsTakeTheCarriersOutcome(t *testing.T) {
@@ -54,9 +54,9 @@ func TestSupersededCommitsTakeTheCarriersOutcome(t *testing.T) {
 			supersede(st, "c", []string{"x", "c"}, at)
 			transition{sha: "c", state: status.RollingOut, at: at}.mark(st, "c")
 
-			require.Equal(t, status.Superseded, find(st, "a").State)
-			require.Equal(t, "c", find(st, "a").CarriedBy, "a follows its carrier's carrier")
-			require.Equal(t, "c", find(st, "x").CarriedBy)
+			require.Equal(t, status.Superseded, st.Find("a").State)
+			require.Equal(t, "c", st.Find("a").CarriedBy, "a follows its carrier's carrier")
+			require.Equal(t, "c", st.Find("x").CarriedBy)
 
 			updates := transition{sha: "c", state: outcome, reason: "boom", at: at.Add(time.Minute)}.mark(st, "c")
 			got := map[string]status.Update{}
@@ -85,12 +85,12 @@ func TestSupersededCommitsTakeTheCarriersOutcome(t *testing.T) {
 func TestHistoryIsBoundedButKeepsOwedAndCurrent(t *testing.T) {
 	st := &version.VersionStatus{Applied: "keep-applied"}
 	st.Owed = []version.OwedReport{{Sink: "s3", SHA: "keep-owed"}}
-	upsert(st, "keep-owed")
-	upsert(st, "keep-applied")
-	for i := 0; i < 2*historyLimit; i++ {
-		upsert(st, string(rune('A'+i%26))+string(rune('a'+i/26)))
+	st.Upsert("keep-owed")
+	st.Upsert("keep-applied")
+	for i := 0; i < 2*version.MaxHistory; i++ {
+		st.Upsert(string(rune('A'+i%26)) + string(rune('a'+i/26)))
 	}
-	require.LessOrEqual(t, len(st.History), historyLimit+2)
-	require.NotNil(t, find(st, "keep-owed"))
-	require.NotNil(t, find(st, "keep-applied"))
+	require.Len(t, st.History, version.MaxHistory)
+	require.NotNil(t, st.Find("keep-owed"))
+	require.NotNil(t, st.Find("keep-applied"))
 }

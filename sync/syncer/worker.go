@@ -119,7 +119,7 @@ func (w *worker) resume(ctx context.Context, v *version.Version) {
 	if st.Applied == "" {
 		return
 	}
-	c := find(&st, st.Applied)
+	c := st.Find(st.Applied)
 	if c == nil || c.State != status.RollingOut {
 		return
 	}
@@ -130,7 +130,7 @@ func (w *worker) resume(ctx context.Context, v *version.Version) {
 // process applies sha unless it was already handled.
 func (w *worker) process(ctx context.Context, sha string) error {
 	st := w.version.Status
-	if c := find(&st, sha); c != nil && (c.State.Terminal() || (c.State == status.RollingOut && st.Applied == sha)) {
+	if c := st.Find(sha); c != nil && (c.State.Terminal() || (c.State == status.RollingOut && st.Applied == sha)) {
 		return nil
 	}
 	now := w.s.opts.Now
@@ -180,8 +180,8 @@ func (w *worker) process(ctx context.Context, sha string) error {
 	var between []string
 	if prev := w.version.Status.Applied; prev != "" && prev != sha {
 		between, _ = w.s.opts.Source.Commits(prev, sha) // best effort: only names skipped commits
-		if len(between) > historyLimit/2 {
-			between = between[len(between)-historyLimit/2:]
+		if len(between) > version.MaxHistory/2 {
+			between = between[len(between)-version.MaxHistory/2:]
 		}
 	}
 	at := now()
@@ -251,7 +251,7 @@ func (w *worker) rollout(ctx context.Context, sha string, refs []apply.ObjectRef
 }
 
 func (w *worker) startedAt(sha string) time.Time {
-	if c := find(&w.version.Status, sha); c != nil && c.AppliedAt != nil {
+	if c := w.version.Status.Find(sha); c != nil && c.AppliedAt != nil {
 		return c.AppliedAt.Time
 	}
 	return w.s.opts.Now()

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/record"
@@ -95,13 +96,15 @@ func entry(name, hash string) apply.Entry {
 	return apply.Entry{ObjectRef: apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "web", Name: name}, Hash: hash}
 }
 
-// runWorker runs a Syncer on commit c1 for namespace web until the test ends.
-func runWorker(t *testing.T, store *memStore, r Renderer, a Applier) {
+// runWorker runs a Syncer on commit c1 for namespace web until the test
+// ends; its metrics are in the registry returned.
+func runWorker(t *testing.T, store *memStore, r Renderer, a Applier) *prometheus.Registry {
 	t.Helper()
+	reg := prometheus.NewRegistry()
 	s, err := New(Options{
 		Cluster: "c", Namespaces: []string{"web"}, Source: oneCommit("c1"),
 		Renderer: r, Applier: a, Readiness: readyAtOnce{}, Store: store,
-		Events: record.NewFakeRecorder(100), RetryInterval: 10 * time.Millisecond,
+		Events: record.NewFakeRecorder(100), RetryInterval: 10 * time.Millisecond, Metrics: reg,
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -109,10 +112,33 @@ func runWorker(t *testing.T, store *memStore, r Renderer, a Applier) {
 	t.Cleanup(func() { cancel(); <-done })
 	s.pollOnce(ctx)
 	go func() { defer close(done); _ = s.Run(ctx) }()
+	return reg
+}
+
+// observed is how many observations metric name holds under a label of
+// value: a counter's value or a histogram's sample count.
+func observed(t *testing.T, reg *prometheus.Registry, name, value string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	var n uint64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					n += m.GetHistogram().GetSampleCount() + uint64(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return n
 }
 
 func stateOf(st version.VersionStatus, sha string) (status.State, string) {
-	if c := find(&st, sha); c != nil {
+	if c := st.Find(sha); c != nil {
 		return c.State, c.Reason
 	}
 	return "", ""
@@ -123,7 +149,7 @@ func TestRenderTroubleIsRetriedAndRefusalFails(t *testing.T) {
 		store := &memStore{v: map[string]*version.Version{}}
 		var mu sync.Mutex
 		renders, applies := 0, 0
-		runWorker(t, store, renderFunc(func() ([]*unstructured.Unstructured, error) {
+		reg := runWorker(t, store, renderFunc(func() ([]*unstructured.Unstructured, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if renders++; renders < 3 {
@@ -141,10 +167,15 @@ func TestRenderTroubleIsRetriedAndRefusalFails(t *testing.T) {
 		defer mu.Unlock()
 		require.Equal(t, 3, renders)
 		require.Equal(t, 1, applies)
+		require.Eventually(t, func() bool {
+			return observed(t, reg, "syncgate_syncer_rollout_duration_seconds", "deployed") == 1 &&
+				observed(t, reg, "syncgate_syncer_commits_total", "deployed") == 1
+		}, 5*time.Second, time.Millisecond, "one rollout and one commit, deployed")
+		require.Zero(t, observed(t, reg, "syncgate_syncer_commits_total", "failed"))
 	})
 	t.Run("refusal", func(t *testing.T) {
 		store := &memStore{v: map[string]*version.Version{}}
-		runWorker(t, store, renderFunc(func() ([]*unstructured.Unstructured, error) {
+		reg := runWorker(t, store, renderFunc(func() ([]*unstructured.Unstructured, error) {
 			return nil, &render.Error{File: "web/app.yaml", Err: render.ErrInvalid}
 		}), applyFunc(func([]apply.Entry) (*apply.Result, error) {
 			t.Error("a refused commit must not be applied")
@@ -153,6 +184,9 @@ func TestRenderTroubleIsRetriedAndRefusalFails(t *testing.T) {
 		require.Eventually(t, func() bool { s, _ := stateOf(store.get("web"), "c1"); return s == status.Failed }, 5*time.Second, time.Millisecond)
 		_, reason := stateOf(store.get("web"), "c1")
 		require.Contains(t, reason, "web/app.yaml")
+		require.Eventually(t, func() bool { return observed(t, reg, "syncgate_syncer_commits_total", "failed") == 1 },
+			5*time.Second, time.Millisecond)
+		require.Zero(t, observed(t, reg, "syncgate_syncer_rollout_duration_seconds", "deployed"), "a refused commit rolls nothing out")
 	})
 }
 
