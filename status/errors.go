@@ -2,6 +2,9 @@ package status
 
 import (
 	"errors"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,6 +47,16 @@ func RetryAfter(err error, d time.Duration) error {
 		return nil
 	}
 	return &retryAfterError{err: err, after: max(d, 0)}
+}
+
+// TooManyRequests marks a 429 answer as transient, with the delay its
+// Retry-After header asks for in seconds, else a minute.
+func TooManyRequests(err error, resp *http.Response) error {
+	d := time.Minute
+	if secs, e := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); e == nil && secs >= 0 {
+		d = time.Duration(secs) * time.Second
+	}
+	return RetryAfter(err, d)
 }
 
 // RetryAfterOf returns the delay a sink asked for, if err carries one.

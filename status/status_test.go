@@ -1,7 +1,6 @@
 package status_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -80,59 +79,6 @@ func TestErrorMarks(t *testing.T) {
 	}
 	require.NoError(t, status.Permanent(nil))
 	require.NoError(t, status.RetryAfter(nil, time.Second))
-}
-
-type fake struct {
-	name  string
-	err   error
-	calls []status.Update
-}
-
-func (f *fake) Name() string { return f.name }
-func (f *fake) Report(_ context.Context, u status.Update) error {
-	f.calls = append(f.calls, u)
-	return f.err
-}
-
-func TestMulti(t *testing.T) {
-	ctx := context.Background()
-	u := status.Update{SHA: sha, State: status.Deployed}
-	refused := errors.New("AccessDenied")
-	for _, tc := range []struct {
-		name      string
-		errs      []error
-		wantErr   []string
-		permanent bool
-		after     time.Duration
-	}{
-		{"all deliver", []error{nil, nil, nil}, nil, false, 0},
-		{"one transient", []error{nil, errors.New("connection refused"), nil}, []string{"b: connection refused"}, false, 0},
-		{"all permanent", []error{status.Permanent(refused), status.Permanent(refused), status.Permanent(refused)}, []string{"a: AccessDenied", "b: AccessDenied", "c: AccessDenied"}, true, 0},
-		{"permanent and transient", []error{status.Permanent(refused), errors.New("502"), nil}, []string{"a: AccessDenied", "b: 502"}, false, 0},
-		{"longest retry after", []error{status.RetryAfter(errors.New("429"), time.Second), status.RetryAfter(errors.New("429"), time.Minute), nil}, []string{"a: 429", "b: 429"}, false, time.Minute},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			a, b, c := &fake{name: "a", err: tc.errs[0]}, &fake{name: "b", err: tc.errs[1]}, &fake{name: "c", err: tc.errs[2]}
-			m := status.Multi(a, nil, b, c)
-			require.Equal(t, []string{"a", "b", "c"}, m.Names())
-			require.Equal(t, "a+b+c", m.Name())
-			err := m.Report(ctx, u)
-			for _, f := range []*fake{a, b, c} {
-				require.Equal(t, []status.Update{u}, f.calls, "every sink is told, whatever the others answer")
-			}
-			if tc.wantErr == nil {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.wantErr {
-				require.Contains(t, err.Error(), w)
-			}
-			require.Equal(t, tc.permanent, status.IsPermanent(err))
-			d, _ := status.RetryAfterOf(err)
-			require.Equal(t, tc.after, d)
-		})
-	}
 }
 
 func TestStates(t *testing.T) {

@@ -6,7 +6,8 @@ import (
 )
 
 // chooseForge builds the commit-status reporter the settings ask for, or
-// says why there is none.
+// says why there is none. Its errors name the setting that cannot work
+// (the repo path, a GitHub App key), so they are passed on as they are.
 func chooseForge(cfg *config) (status.Reporter, string, error) {
 	r, why, err := provider.Choose(cfg.Repo, cfg.StatusProvider, provider.Config{
 		Cluster: cfg.Cluster, PublicURL: cfg.PublicURL,
@@ -15,7 +16,7 @@ func chooseForge(cfg *config) (status.Reporter, string, error) {
 		GitLabToken: cfg.GitLabToken, GitLabURL: cfg.GitLabURL,
 	})
 	if err != nil {
-		return nil, "", settingError("status-provider", "%v", err)
+		return nil, "", err
 	}
 	return r, why, nil
 }

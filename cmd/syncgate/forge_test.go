@@ -21,4 +21,10 @@ func TestCommitStatusesFollowTheSettings(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, r)
 	require.Equal(t, "gitlab", r.Name())
+
+	// A GitHub App key that cannot be read is blamed, not STATUS_PROVIDER.
+	_, _, err = chooseForge(&config{Repo: "https://github.com/acme/config.git", Cluster: "c",
+		GitHubAppID: 1, GitHubAppInstallationID: 2, GitHubAppPrivateKeyFile: "/nonexistent/app.pem"})
+	require.ErrorContains(t, err, "/nonexistent/app.pem")
+	require.NotContains(t, err.Error(), "STATUS_PROVIDER")
 }

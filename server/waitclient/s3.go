@@ -2,7 +2,7 @@ package waitclient
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -28,12 +28,11 @@ func WaitS3(ctx context.Context, api s3marker.API, bucket, key string, timeout t
 	backoff := time.Second
 	said := false
 	for {
-		b, err := s3marker.Read(ctx, api, bucket, key)
+		r, err := s3marker.ReadResult(ctx, api, bucket, key)
+		if errors.Is(err, s3marker.ErrBadResult) {
+			return Unknown, r, err
+		}
 		if err == nil {
-			var r s3marker.Result
-			if err := json.Unmarshal(b, &r); err != nil {
-				return Unknown, r, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
-			}
 			switch r.Effective() {
 			case status.Deployed:
 				return Deployed, r, nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -148,7 +147,7 @@ func (r *Reporter) classify(sha string, err error) error {
 	}
 	switch code := er.Response.StatusCode; {
 	case code == http.StatusTooManyRequests:
-		return status.RetryAfter(err, retryAfter(er.Response))
+		return status.TooManyRequests(err, er.Response)
 	case code == http.StatusUnauthorized:
 		return status.Permanent(fmt.Errorf("GITHUB_TOKEN is not valid (GitHub answered 401 Bad credentials): %w", err))
 	case code == http.StatusForbidden:
@@ -159,12 +158,4 @@ func (r *Reporter) classify(sha string, err error) error {
 		return status.Permanent(fmt.Errorf("GitHub refused the status of %s in %s (is the commit pushed there?): %w", status.ShortSHA(sha), repo, err))
 	}
 	return err
-}
-
-// retryAfter reads a Retry-After header in seconds, else a minute.
-func retryAfter(resp *http.Response) time.Duration {
-	if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	return time.Minute
 }

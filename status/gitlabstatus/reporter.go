@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -154,11 +153,7 @@ func (r *Reporter) classify(sha string, err error) error {
 	}
 	switch code := er.Response.StatusCode; {
 	case code == http.StatusTooManyRequests:
-		d := time.Minute
-		if s, e := strconv.Atoi(strings.TrimSpace(er.Response.Header.Get("Retry-After"))); e == nil && s >= 0 {
-			d = time.Duration(s) * time.Second
-		}
-		return status.RetryAfter(err, d)
+		return status.TooManyRequests(err, er.Response)
 	case code == http.StatusUnauthorized:
 		return status.Permanent(fmt.Errorf("GITLAB_TOKEN is not valid (GitLab answered 401): %w", err))
 	case code == http.StatusForbidden:

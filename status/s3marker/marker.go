@@ -221,8 +221,11 @@ func Read(ctx context.Context, api API, bucket, key string) ([]byte, error) {
 	return b, nil
 }
 
+// ErrBadResult is returned by ReadResult for an object that is not a result.
+var ErrBadResult = errors.New("not a syncgate result")
+
 // ReadResult fetches and decodes a result object; ErrNotFound when the
-// commit has no result yet.
+// commit has no result yet, ErrBadResult when the object does not decode.
 func ReadResult(ctx context.Context, api API, bucket, key string) (Result, error) {
 	b, err := Read(ctx, api, bucket, key)
 	if err != nil {
@@ -230,7 +233,7 @@ func ReadResult(ctx context.Context, api API, bucket, key string) (Result, error
 	}
 	var res Result
 	if err := json.Unmarshal(b, &res); err != nil {
-		return Result{}, fmt.Errorf("decode s3://%s/%s: %w", bucket, key, err)
+		return Result{}, fmt.Errorf("s3://%s/%s: %w: %w", bucket, key, ErrBadResult, err)
 	}
 	return res, nil
 }

@@ -210,6 +210,14 @@ func TestClusterFromOptions(t *testing.T) {
 
 	_, err = s3marker.ReadResult(ctx, srv.Client(), "markers", s3marker.ResultKey("", "eu-1", "web", carrier))
 	require.ErrorIs(t, err, s3marker.ErrNotFound)
+
+	// An object that is not a result says so.
+	key := s3marker.ResultKey("", "eu-1", "web", carrier)
+	_, err = srv.Client().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("markers"), Key: aws.String(key), Body: strings.NewReader("<html>")})
+	require.NoError(t, err)
+	_, err = s3marker.ReadResult(ctx, srv.Client(), "markers", key)
+	require.ErrorIs(t, err, s3marker.ErrBadResult)
+	require.NotErrorIs(t, err, s3marker.ErrNotFound)
 }
 
 func TestAChangedResultIsRewritten(t *testing.T) {
