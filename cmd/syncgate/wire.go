@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"regexp"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,7 +71,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	}
 	sy, err := syncer.New(syncer.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
-		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: redact(cfg.Repo), Branch: cfg.Branch},
+		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: gitsource.RedactURL(cfg.Repo), Branch: cfg.Branch},
 		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval,
 		Logger: logger.With("component", "syncer"), Metrics: reg,
@@ -92,7 +89,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	if err != nil {
 		return nil, err
 	}
-	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, repoDisplay: redact(cfg.Repo), reportersDesc: desc}, nil
+	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, repoDisplay: gitsource.RedactURL(cfg.Repo), reportersDesc: desc}, nil
 }
 
 // buildReporters picks the CI channels the settings ask for.
@@ -139,17 +136,6 @@ func (r repoAdapter) Resolve(prefix string) (string, error) {
 		return "", fmt.Errorf("%w: %v", server.ErrUnknownSHA, err)
 	}
 	return sha, err
-}
-
-var userinfo = regexp.MustCompile(`//[^/@]+@`)
-
-// redact drops credentials from a URL before it is shown anywhere.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil && strings.Contains(raw, "://") {
-		u.User = nil
-		return u.String()
-	}
-	return userinfo.ReplaceAllString(raw, "//")
 }
 
 func metav1ObjectMeta(name, namespace string) metav1.ObjectMeta {

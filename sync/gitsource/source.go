@@ -126,7 +126,7 @@ func New(opts Options) (*Source, error) {
 		opts:    opts,
 		auth:    auth,
 		secrets: secretsOf(opts),
-		display: redactURL(opts.URL),
+		display: RedactURL(opts.URL),
 		log:     opts.Logger,
 		lister:  git.NewRemote(memory.NewStorage(), remote),
 		repo:    repo,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 func authFor(opts Options) (transport.AuthMethod, error) {
 	ep, err := transport.NewEndpoint(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("gitsource: repo URL %s: %w", redactURL(opts.URL), redact(err, secretsOf(opts)))
+		return nil, fmt.Errorf("gitsource: repo URL %s: %w", RedactURL(opts.URL), redact(err, secretsOf(opts)))
 	}
 	switch ep.Protocol {
 	case "file":
@@ -38,7 +39,7 @@ func authFor(opts Options) (transport.AuthMethod, error) {
 	case "ssh":
 		return sshAuth(opts, ep)
 	}
-	return nil, fmt.Errorf("gitsource: repo URL %s: protocol %q is not supported (https, ssh or file)", redactURL(opts.URL), ep.Protocol)
+	return nil, fmt.Errorf("gitsource: repo URL %s: protocol %q is not supported (https, ssh or file)", RedactURL(opts.URL), ep.Protocol)
 }
 
 // tokenUser follows each provider's convention for a token as password.
@@ -105,13 +106,16 @@ func secretsOf(opts Options) []string {
 	return out
 }
 
-// redactURL drops credentials from a URL before it is shown.
-func redactURL(raw string) string {
+var userinfo = regexp.MustCompile(`//[^/@]+@`)
+
+// RedactURL drops credentials from a repository URL before it is shown
+// anywhere; scp-like SSH addresses (git@host:path) have none to drop.
+func RedactURL(raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.User != nil && strings.Contains(raw, "://") {
 		u.User = nil
 		return u.String()
 	}
-	return raw
+	return userinfo.ReplaceAllString(raw, "//")
 }
 
 // redactedError hides secrets from an error's text, keeping its chain.
