@@ -14,9 +14,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,11 +28,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/syncgate/syncgate/server/waitclient"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/proc"
 )
 
 const (
@@ -127,12 +126,10 @@ func run(ctx context.Context, n int) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	agent, err := demo.StartAgent(ctx, bin, addr, filepath.Join(work, "syncgate.log"), []string{
 		"CONFIG_REPO=" + g.HTTPURL("config"),
 		"CLUSTER_NAME=bench",
@@ -148,8 +145,8 @@ func run(ctx context.Context, n int) error {
 		return err
 	}
 	defer agent.Stop(15 * time.Second)
-	if code, err := wait(ctx, agent.URL, first); err != nil || code != http.StatusOK {
-		return fmt.Errorf("first commit: %d %v\n%s", code, err, agent.LogTail(4000))
+	if err := waitDeployed(ctx, agent.URL, first); err != nil {
+		return fmt.Errorf("first commit: %w\n%s", err, agent.LogTail(4000))
 	}
 
 	s := &seen{at: map[string]map[status.State]time.Time{}, wake: make(chan struct{}, 1)}
@@ -166,10 +163,10 @@ func run(ctx context.Context, n int) error {
 		if err := demo.PostPush(ctx, agent.URL, secret, sha); err != nil {
 			return err
 		}
-		code, err := wait(ctx, agent.URL, sha)
+		err = waitDeployed(ctx, agent.URL, sha)
 		answered := time.Now()
-		if err != nil || code != http.StatusOK {
-			return fmt.Errorf("commit %d: /wait answered %d %v\n%s", i, code, err, agent.LogTail(4000))
+		if err != nil {
+			return fmt.Errorf("commit %d: %w\n%s", i, err, agent.LogTail(4000))
 		}
 		deployed, err := s.await(ctx, sha, status.Deployed)
 		if err != nil {
@@ -262,22 +259,13 @@ func configMap(i int) string {
 }
 
 // wait long-polls /wait/<sha> until a final answer.
-func wait(ctx context.Context, url, sha string) (int, error) {
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/wait/"+sha+"?namespace="+ns+"&timeout=60s", nil)
-		if err != nil {
-			return 0, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusServiceUnavailable {
-			return resp.StatusCode, nil
-		}
+// waitDeployed waits, as `syncgate wait` does, until sha is deployed.
+func waitDeployed(ctx context.Context, url, sha string) error {
+	res := waitclient.Wait(ctx, sha, waitclient.Options{URLs: []string{url}, Namespace: ns, Timeout: 2 * time.Minute})
+	if res.Outcome != waitclient.Deployed {
+		return fmt.Errorf("/wait: not deployed: %v", res.Err)
 	}
+	return nil
 }
 
 func dashes(n int) string { return string(bytes.Repeat([]byte("-"), n)) }

@@ -51,9 +51,16 @@ func run(args []string) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	// One spelling of the state directory: it is how its processes are
+	// recognised in their command lines.
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "syncgate-cluster:", err)
+		return 2
+	}
+	*dir = abs
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
 	switch cmd {
 	case "build":
 		err = build(ctx, cluster.Etcd, cluster.Kube, cluster.Kwok, s3server.Versitygw)
@@ -186,6 +193,10 @@ func serve(ctx context.Context, dir string, nodes int) error {
 	return nil
 }
 
+// supervisorArgs is how the supervisor of dir shows in its command line
+// (NUL-separated), so a pid reused by another process is not taken for it.
+func supervisorArgs(dir string) string { return "\x00serve\x00--dir\x00" + dir + "\x00" }
+
 // running is the supervisor's pid when it is alive.
 func running(dir string) (int, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, pidFile))
@@ -193,7 +204,7 @@ func running(dir string) (int, bool) {
 		return 0, false
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || !alive(pid, "serve") {
+	if err != nil || !alive(pid, supervisorArgs(dir)) {
 		return 0, false
 	}
 	return pid, true
@@ -242,7 +253,7 @@ func down(dir string) error {
 		return fmt.Errorf("signal supervisor %d: %w", pid, err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for alive(pid, "serve") {
+	for alive(pid, supervisorArgs(dir)) {
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			reap(dir)

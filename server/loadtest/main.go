@@ -62,6 +62,7 @@ import (
 	"github.com/syncgate/syncgate/server"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/testing/proc"
 )
 
 const (
@@ -374,12 +375,10 @@ type gateway struct {
 }
 
 func startGateway() (*gateway, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err

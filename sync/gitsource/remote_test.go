@@ -11,18 +11,10 @@ import (
 	"github.com/syncgate/syncgate/testing/gitserver"
 )
 
-func startGitServer(t *testing.T, opts gitserver.Options) *gitserver.Server {
-	t.Helper()
-	s, err := gitserver.Start(context.Background(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // Real transports: smart HTTP with a token, SSH with a verified host key.
 func TestRemoteOverHTTPAndSSH(t *testing.T) {
 	const token = "s3cret-token-value"
-	s := startGitServer(t, gitserver.Options{Token: token, SSH: true})
+	s := gitserver.StartT(t, gitserver.Options{Token: token, SSH: true})
 	repo, err := s.CreateRepo("config")
 	require.NoError(t, err)
 	require.NoError(t, repo.Write(map[string]string{"team/cm.yaml": "kind: ConfigMap\n"}))
@@ -74,7 +66,7 @@ func TestRemoteOverHTTPAndSSH(t *testing.T) {
 		{"wrong token", gitsource.Options{URL: s.HTTPURL("config"), Token: "wrong-token-value"}},
 		{"no token", gitsource.Options{URL: s.HTTPURL("config")}},
 		{"unknown host key", gitsource.Options{URL: s.SSHURL("config"), SSHKeyPath: s.SSHKeyPath(),
-			KnownHostsPath: startGitServer(t, gitserver.Options{SSH: true}).KnownHostsPath()}},
+			KnownHostsPath: gitserver.StartT(t, gitserver.Options{SSH: true}).KnownHostsPath()}},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {

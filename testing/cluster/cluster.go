@@ -80,7 +80,7 @@ func (c *Cluster) start(ctx context.Context, nodes int) error {
 		}
 	}
 	began := time.Now()
-	ports, err := freePorts(6)
+	ports, err := proc.FreePorts(6)
 	if err != nil {
 		return fmt.Errorf("free ports: %w", err)
 	}

@@ -29,26 +29,6 @@ func failure(p *proc.Proc, what string) error {
 	return fmt.Errorf("%s: %s (%s); end of its log:\n%s", p.Name, what, state, p.LogTail(3000))
 }
 
-// freePorts reserves n distinct loopback ports.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // waitHTTP polls url until it answers 200, the process dies, or the time is up.

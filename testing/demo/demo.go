@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,7 @@ import (
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/proc"
 	"github.com/syncgate/syncgate/testing/s3server"
 )
 
@@ -210,12 +210,10 @@ func PrepareCluster(ctx context.Context, c *cluster.Cluster, root, namespace str
 }
 
 func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Cluster, g *gitserver.Server, s3srv *s3server.Server) (string, func(), string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return "", nil, "", err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	logPath := filepath.Join(r.work, "syncgate.log")
 	if r.opts.Interactive {
 		logPath = filepath.Join(os.TempDir(), "syncgate-demo.log")

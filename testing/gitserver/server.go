@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -152,9 +151,6 @@ func (s *Server) HTTPURLWithToken(name string) string {
 	return fmt.Sprintf("http://%s:%s@%s/%s.git", user, s.opts.Token, s.HTTPAddr(), name)
 }
 
-// Token is the HTTP password ("" when none is required).
-func (s *Server) Token() string { return s.opts.Token }
-
 // SSHURL is the ssh:// URL of a repository ("" without SSH).
 func (s *Server) SSHURL(name string) string {
 	if s.sshd == nil {
@@ -169,14 +165,6 @@ func (s *Server) SSHUser() string {
 		return ""
 	}
 	return s.sshd.user
-}
-
-// SSHAddr is the sshd's host:port ("" without SSH).
-func (s *Server) SSHAddr() string {
-	if s.sshd == nil {
-		return ""
-	}
-	return s.sshd.addr
 }
 
 // SSHKeyPath is the client private key (OpenSSH format, no passphrase) the
@@ -237,23 +225,4 @@ func (s *Server) Close() error {
 		}
 	})
 	return s.closeErr
-}
-
-// LogTail is the end of the server's logs (http-backend and sshd), for
-// failure messages.
-func (s *Server) LogTail(n int) string {
-	var b strings.Builder
-	for _, name := range []string{"http-backend.log", filepath.Join("ssh", "sshd.log")} {
-		f, err := os.Open(filepath.Join(s.dir, name))
-		if err != nil {
-			continue
-		}
-		data, _ := io.ReadAll(f)
-		f.Close()
-		if len(data) > n {
-			data = data[len(data)-n:]
-		}
-		fmt.Fprintf(&b, "== %s\n%s", name, data)
-	}
-	return b.String()
 }

@@ -101,9 +101,6 @@ func startSSHD(ctx context.Context, dir string) (*sshd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client key: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "client_ed25519.pub"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o644); err != nil {
-		return nil, err
-	}
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o600); err != nil {
 		return nil, err
 	}
@@ -126,10 +123,11 @@ func startSSHD(ctx context.Context, dir string) (*sshd, error) {
 }
 
 func runSSHD(ctx context.Context, dir, username string, host, client ssh.Signer) (*sshd, error) {
-	port, err := freePort()
+	ports, err := proc.FreePorts(1)
 	if err != nil {
 		return nil, err
 	}
+	port := ports[0]
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cfg := strings.NewReplacer("{{port}}", strconv.Itoa(port), "{{dir}}", dir, "{{user}}", username).Replace(sshdConfig)
 	cfgPath := filepath.Join(dir, "sshd_config")
@@ -179,15 +177,6 @@ func (s *sshd) waitReady(ctx context.Context, hostKey ssh.PublicKey, client ssh.
 		case <-tick.C:
 		}
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *sshd) stop() { s.proc.Stop(5 * time.Second) }

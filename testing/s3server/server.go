@@ -6,12 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +74,7 @@ func Start(ctx context.Context, opts Options) (s *Server, err error) {
 	// process take it in between, another one is tried.
 	var errs []error
 	for range 3 {
-		addr, err := freeAddr()
+		addr, err := proc.FreeAddr()
 		if err != nil {
 			errs = append(errs, err)
 			break
@@ -93,15 +91,6 @@ func Start(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.Close()
 	return nil, fmt.Errorf("s3server: %w", errors.Join(errs...))
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func randHex(n int) string {
@@ -235,13 +224,6 @@ func (s *Server) Close() {
 
 // Endpoint is the server's URL.
 func (s *Server) Endpoint() string { return "http://" + s.addr }
-
-// Port is the server's loopback port.
-func (s *Server) Port() int {
-	_, p, _ := net.SplitHostPort(s.addr)
-	n, _ := strconv.Atoi(p)
-	return n
-}
 
 // DataDir is the posix directory holding one directory per bucket.
 func (s *Server) DataDir() string { return s.dataDir() }
