@@ -3,7 +3,7 @@
 // resync of it, side by side with `kubectl apply --server-side` of the same
 // files, counting API requests. It prints a table.
 //
-//	go run ./bench/sync [-n 1000] [-concurrency 64] [-kubectl=false] [-mix configmap,service] [-v]
+//	go run ./bench/sync [-n 1000] [-concurrency 64] [-kubectl ''] [-mix configmap,service] [-v]
 //
 // kubectl's requests are counted from its -v=6 log, syncgate's on the client
 // (apply.CountingTransport). Every scenario starts once the previous one's
