@@ -139,14 +139,12 @@ func (t *treeFS) readLink(h plumbing.Hash) (string, error) {
 	return string(b), nil
 }
 
+// blobSize reads the size from the object's header, without inflating it:
+// Open and Stat cost no decoding, and the first Read decodes the blob once.
 func (t *treeFS) blobSize(h plumbing.Hash) (int64, error) {
 	t.src.store.Lock()
 	defer t.src.store.Unlock()
-	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, h)
-	if err != nil {
-		return 0, err
-	}
-	return obj.Size(), nil
+	return t.src.repo.Storer.EncodedObjectSize(h)
 }
 
 // Open opens a file or directory.
