@@ -216,9 +216,16 @@ func TestPruneOnlyWhatSyncgateCreated(t *testing.T) {
 	require.NoError(t, err)
 	// Gone already: fine.
 	inv = append(inv, apply.Entry{ObjectRef: ref("", "Secret", ns, "gone")})
+	// Of a kind the cluster no longer serves (its CRD was deleted): gone
+	// with it, and discovery is asked once for the kind, not per object.
+	for i := range 20 {
+		inv = append(inv, apply.Entry{ObjectRef: ref("widgets.example.com", "Widget", ns, fmt.Sprintf("w%d", i))})
+	}
 
+	e.counter.Reset()
 	res2, err := e.applier.Apply(ctx, ns, objects(t, configMap(ns, "keep", "1")), inv)
 	require.NoError(t, err)
+	require.LessOrEqual(t, e.counter.Counts().ByVerb["GET"], int64(12), "discovery once per unknown kind: %+v", e.counter.Counts())
 	require.Equal(t, []apply.ObjectRef{ref("", "ConfigMap", ns, "drop"), ref("", "Service", ns, "drop")}, res2.Pruned)
 	require.Len(t, res2.Inventory, 1)
 	_, err = e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "drop", metav1.GetOptions{})

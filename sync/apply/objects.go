@@ -63,6 +63,23 @@ func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error
 	return m, err
 }
 
+// lookup is a mapping per kind for one pass over many objects: a kind
+// discovery does not know would otherwise refresh discovery once per
+// object.
+type lookup func(schema.GroupVersionKind) (*meta.RESTMapping, error)
+
+func (a *Applier) lookup() lookup {
+	seen := map[schema.GroupVersionKind]mapped{}
+	return func(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+		m, ok := seen[gvk]
+		if !ok {
+			m.mapping, m.err = a.mapping(gvk)
+			seen[gvk] = m
+		}
+		return m.mapping, m.err
+	}
+}
+
 func (a *Applier) resource(d *desired) dynamic.ResourceInterface {
 	if d.namespaced {
 		return a.dyn.Resource(d.gvr).Namespace(d.ref.Namespace)
@@ -77,17 +94,7 @@ func (a *Applier) resource(d *desired) dynamic.ResourceInterface {
 // each other.
 func (a *Applier) prepare(namespace string, objs []*unstructured.Unstructured) ([]*desired, []*ObjectError) {
 	crds := definitions(objs)
-	// One lookup per kind: a kind discovery does not know would otherwise
-	// refresh discovery once per object.
-	mappings := map[schema.GroupVersionKind]mapped{}
-	lookup := func(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-		m, ok := mappings[gvk]
-		if !ok {
-			m.mapping, m.err = a.mapping(gvk)
-			mappings[gvk] = m
-		}
-		return m.mapping, m.err
-	}
+	lookup := a.lookup()
 	out := make([]*desired, 0, len(objs))
 	seen := make(map[string]bool, len(objs))
 	var errs []*ObjectError
@@ -112,7 +119,7 @@ type mapped struct {
 	err     error
 }
 
-func prepareOne(namespace string, o *unstructured.Unstructured, lookup func(schema.GroupVersionKind) (*meta.RESTMapping, error), crds map[schema.GroupKind]definition) (*desired, error) {
+func prepareOne(namespace string, o *unstructured.Unstructured, lookup lookup, crds map[schema.GroupKind]definition) (*desired, error) {
 	// A JSON round trip copies the object and gives its numbers one form,
 	// whatever produced it (YAML decoders, kustomize).
 	raw, err := json.Marshal(o.Object)

@@ -22,11 +22,12 @@ func (a *Applier) prune(ctx context.Context, prev, now []Entry) ([]ObjectRef, []
 		keep[e.id()] = true
 	}
 	var contents, containers []*desired
+	lookup := a.lookup()
 	for _, e := range prev {
 		if keep[e.id()] {
 			continue
 		}
-		m, err := a.mapping(e.GroupVersionKind())
+		m, err := lookup(e.GroupVersionKind())
 		if meta.IsNoMatchError(err) {
 			continue // the kind is gone, and its objects with it
 		}
