@@ -73,6 +73,10 @@ bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait 
 	$(GO) run ./server/loadtest
 	$(GO) run ./bench/webhook
 
+.PHONY: soak
+soak: deps tools ## Seeded fault-injection soak, 2 replicas, 200 commits (SOAK_FLAGS='-seed N -commits 30')
+	$(GO) run ./bench/soak $(SOAK_FLAGS)
+
 .PHONY: clean
 clean: ## Remove build output (the binary cache under ~/.cache/syncgate stays)
 	rm -rf $(BIN)

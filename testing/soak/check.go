@@ -1,0 +1,545 @@
+package soak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/s3marker"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// maxStatuses bounds the forge statuses one incarnation may get in one
+// context: pending applying, a few rollout counts, the final one.
+const maxStatuses = 12
+
+// Violation is one broken invariant.
+type Violation struct {
+	Step      int
+	SHA       string
+	Kind      Kind
+	Namespace string
+	Check     string
+	Detail    string
+}
+
+func (v Violation) String() string {
+	who := "-"
+	if v.SHA != "" {
+		who = short(v.SHA) + " (" + string(v.Kind) + ")"
+	}
+	ns := v.Namespace
+	if ns == "" {
+		ns = "-"
+	}
+	return fmt.Sprintf("step %d  %-28s %-12s %-16s %s", v.Step, who, ns, v.Check, v.Detail)
+}
+
+func (s *soak) violate(in *inc, ns, check, detail string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.violateLocked(in, ns, check, detail)
+}
+
+// violateLocked records a violation once per incarnation, namespace and check.
+func (s *soak) violateLocked(in *inc, ns, check, detail string) {
+	v := Violation{Step: s.step, Namespace: ns, Check: check, Detail: detail}
+	key := check + "/" + ns + "/" + detail
+	if in != nil {
+		v.Step, v.SHA, v.Kind = in.step, in.sha, in.kind
+		key = fmt.Sprintf("%s/%s/%d", check, ns, in.id)
+	}
+	if s.seen[key] {
+		return
+	}
+	s.seen[key] = true
+	s.rep.Violations = append(s.rep.Violations, v)
+	s.logf("  VIOLATION %s", v)
+}
+
+// settle waits for the step's faults to end and every commit to be
+// answered (or to outlive its bound), then checks the invariants.
+func (s *soak) settle(ctx context.Context, faults *sync.WaitGroup) {
+	if faults != nil {
+		faults.Wait()
+	}
+	s.reviveReplicas(ctx)
+	for ctx.Err() == nil && s.waiting() {
+		sleep(ctx, 200*time.Millisecond)
+	}
+	s.flagStuck()
+	s.waitOwed(ctx)
+	vs := s.versions(ctx)
+	s.mu.Lock()
+	var todo []*inc
+	for _, in := range s.incs {
+		if !in.orphaned && !in.retired {
+			todo = append(todo, in)
+		}
+	}
+	s.mu.Unlock()
+	for _, in := range todo {
+		for _, ns := range s.e.namespaces {
+			s.mu.Lock()
+			o := in.per[ns]
+			ready := o.final() && !o.checked
+			s.mu.Unlock()
+			if ready {
+				s.checkAnswer(ctx, in, ns, vs[ns])
+			}
+		}
+	}
+	s.checkHead(ctx, vs)
+	s.recheck(ctx)
+}
+
+// waiting reports whether some commit still has time to be answered.
+func (s *soak) waiting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for _, in := range s.incs {
+		if in.orphaned || in.retired {
+			continue
+		}
+		for _, o := range in.per {
+			if !o.final() && now.Before(in.pushedAt.Add(s.bound(in, now))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// flagStuck reports every commit past its bound without a final answer.
+func (s *soak) flagStuck() {
+	vs := s.versions(s.ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for _, in := range s.incs {
+		if in.orphaned || in.retired {
+			continue
+		}
+		for _, ns := range s.e.namespaces {
+			o := in.per[ns]
+			if o.final() || o.stuck {
+				continue
+			}
+			o.stuck = true
+			var missing []string
+			for i, a := range o.ans {
+				if a.state == "" {
+					missing = append(missing, s.e.replicas[i].name)
+				}
+			}
+			hist := "no history entry"
+			if v := vs[ns]; v != nil {
+				if c := v.Status.Find(in.sha); c != nil {
+					hist = fmt.Sprintf("Version says %s %s", c.State, oneLine(c.Reason))
+				}
+			}
+			s.violateLocked(in, ns, "non-final", fmt.Sprintf("no final answer from %s after %s (bound %s; faults %v); %s",
+				strings.Join(missing, ", "), now.Sub(in.pushedAt).Round(time.Second), s.bound(in, now).Round(time.Second),
+				s.overlapping(in.pushedAt, now), hist))
+		}
+	}
+}
+
+// versions reads every namespace's Version, nil where there is none.
+func (s *soak) versions(ctx context.Context) map[string]*version.Version {
+	store := version.NewStore(s.e.dyn)
+	out := map[string]*version.Version{}
+	for _, ns := range s.e.namespaces {
+		for try := 0; try < 20 && ctx.Err() == nil; try++ {
+			v, err := store.Get(ctx, ns)
+			if err == nil {
+				out[ns] = v
+				break
+			}
+			sleep(ctx, 500*time.Millisecond)
+		}
+	}
+	return out
+}
+
+// waitOwed waits until no report is owed to S3 or the forge, so that both
+// can be compared with the answers.
+func (s *soak) waitOwed(ctx context.Context) {
+	deadline := time.Now().Add(90 * time.Second)
+	for ctx.Err() == nil {
+		var owed []string
+		for ns, v := range s.versions(ctx) {
+			if v == nil {
+				continue
+			}
+			for _, o := range v.Status.Owed {
+				if o.Permanent {
+					s.violate(s.incOf(o.SHA), ns, "owed-permanent", fmt.Sprintf("%s report of %s refused for good: %s", o.Sink, o.State, oneLine(o.LastError)))
+					continue
+				}
+				owed = append(owed, fmt.Sprintf("%s %s %s (%d attempts, %s)", o.Sink, short(o.SHA), o.State, o.Attempts, oneLine(o.LastError)))
+			}
+		}
+		if len(owed) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.violate(nil, "", "owed", fmt.Sprintf("reports still owed 90s after the step: %s", strings.Join(owed, "; ")))
+			return
+		}
+		sleep(ctx, 250*time.Millisecond)
+	}
+}
+
+func (s *soak) incOf(sha string) *inc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latest[sha]
+}
+
+// checkAnswer compares one answered commit's channels, once.
+func (s *soak) checkAnswer(ctx context.Context, in *inc, ns string, v *version.Version) {
+	s.mu.Lock()
+	o := in.per[ns]
+	o.checked = true
+	a, b := o.ans[0], o.ans[1]
+	w := o.verdict()
+	first := o.first()
+	bound := s.bound(in, first)
+	faults := s.overlapping(in.pushedAt, first)
+	deleted := !s.deletes[ns].IsZero() && s.deletes[ns].After(in.pushedAt.Add(-time.Minute))
+	s.rep.Latencies = append(s.rep.Latencies, first.Sub(in.pushedAt))
+	s.mu.Unlock()
+
+	if a.state != b.state {
+		s.violate(in, ns, "wait-disagree", fmt.Sprintf("/wait: %s answered %s (%s), %s answered %s (%s)",
+			s.e.replicas[0].name, a.state, oneLine(a.reason), s.e.replicas[1].name, b.state, oneLine(b.reason)))
+	}
+	if took := first.Sub(in.pushedAt); took > bound {
+		s.violate(in, ns, "slow-answer", fmt.Sprintf("final after %s (bound %s; faults %v)", took.Round(time.Second), bound.Round(time.Second), faults))
+	}
+
+	var entry *version.Commit
+	if v != nil {
+		entry = v.Status.Find(in.sha)
+	}
+	own := status.State("")
+	switch {
+	case entry == nil && deleted:
+		// The Version was deleted meanwhile; its history went with it.
+	case entry == nil:
+		s.violate(in, ns, "version-missing", fmt.Sprintf("/wait answered %s but the Version's history has no entry", w.state))
+	default:
+		own = entry.State
+		eff := effective(*entry)
+		switch {
+		case eff == "":
+			s.violate(in, ns, "version-disagree", fmt.Sprintf("/wait answered %s, the Version still says %s", w.state, entry.State))
+		case eff != w.state:
+			s.violate(in, ns, "version-disagree", fmt.Sprintf("/wait answered %s, the Version %s (%s %s)", w.state, eff, entry.State, oneLine(entry.Reason)))
+		}
+		if in.rollback && eff != "" && entry.FinishedAt != nil && entry.FinishedAt.Time.Before(in.pushedAt.Truncate(time.Second).Add(-time.Second)) {
+			s.violate(in, ns, "rollback-ignored", fmt.Sprintf("the Version's record of the rolled-back-to commit dates from %s, before the force-push at %s: not judged afresh",
+				entry.FinishedAt.Format("15:04:05"), in.pushedAt.Format("15:04:05")))
+		}
+		s.checkOwn(in, ns, *entry, w, faults)
+	}
+	s.mu.Lock()
+	o.own = own
+	s.rep.answer(in.kind, own, w.state)
+	s.mu.Unlock()
+
+	s.checkS3(ctx, in, ns, w.state)
+	s.checkForge(in, ns, w.state)
+}
+
+// checkOwn applies the lifecycle rules to the Version's own record.
+func (s *soak) checkOwn(in *inc, ns string, entry version.Commit, w answer, faults []string) {
+	c := in.tree[ns]
+	switch entry.State {
+	case status.Deployed:
+		if c.Poison != Clean {
+			s.violate(in, ns, "own-verdict", fmt.Sprintf("deployed on its own though its content is %s", c.Poison))
+		}
+	case status.Failed:
+		if c.Poison == Clean {
+			s.violate(in, ns, "own-verdict", fmt.Sprintf("clean content failed on its own (faults %v): %s", faults, oneLine(entry.Reason)))
+		}
+	case status.Superseded:
+		s.mu.Lock()
+		carrier := s.latest[entry.CarriedBy]
+		contains := s.isAncestor(in.sha, entry.CarriedBy)
+		var cw string
+		if carrier != nil {
+			cw = carrier.per[ns].verdict().state
+		}
+		s.mu.Unlock()
+		switch {
+		case carrier == nil:
+			s.violate(in, ns, "carrier", fmt.Sprintf("carried by %s, which was never pushed", short(entry.CarriedBy)))
+		case !contains:
+			s.violate(in, ns, "carrier", fmt.Sprintf("carried by %s, which does not contain it", short(entry.CarriedBy)))
+		case cw != "" && entry.Outcome != "" && string(entry.Outcome) != cw:
+			s.violate(in, ns, "carrier", fmt.Sprintf("carried with outcome %s, but its carrier %s was answered %s", entry.Outcome, short(entry.CarriedBy), cw))
+		}
+	}
+}
+
+// isAncestor reports whether a is b or one of b's ancestors.
+func (s *soak) isAncestor(a, b string) bool {
+	for sha := b; sha != ""; sha = s.parent[sha] {
+		if sha == a {
+			return true
+		}
+	}
+	return false
+}
+
+// retry runs fn until it returns "" or 10s have passed, and returns its
+// last complaint: reports land a moment after the Version clears them.
+func retry(ctx context.Context, fn func() string) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msg := fn()
+		if msg == "" || time.Now().After(deadline) || ctx.Err() != nil {
+			return msg
+		}
+		sleep(ctx, 250*time.Millisecond)
+	}
+}
+
+func (s *soak) checkS3(ctx context.Context, in *inc, ns, want string) {
+	key := s3marker.ResultKey("", clusterName, ns, in.sha)
+	msg := retry(ctx, func() string {
+		res, err := s3marker.ReadResult(ctx, s.e.s3.Client(), bucket, key)
+		switch {
+		case errors.Is(err, s3marker.ErrNotFound):
+			return "no _result object"
+		case err != nil:
+			return "unreadable: " + err.Error()
+		case string(res.Effective()) != want:
+			return fmt.Sprintf("_result says %s (outcome %q, %s), /wait %s", res.State, res.Outcome, oneLine(res.Reason), want)
+		case in.rollback && res.FinishedAt != nil && res.FinishedAt.Before(in.pushedAt.Add(-2*time.Second)):
+			return fmt.Sprintf("_result still from before the force-push (finished %s)", res.FinishedAt.Format("15:04:05"))
+		}
+		return ""
+	})
+	if msg != "" {
+		s.violate(in, ns, "s3", msg)
+	}
+}
+
+func forgeState(state string) string {
+	if state == string(status.Deployed) {
+		return "success"
+	}
+	return "failure"
+}
+
+func (s *soak) checkForge(in *inc, ns, want string) {
+	ctxName := statusContext(ns)
+	msg := retry(s.ctx, func() string {
+		last, ok := s.e.gh.Latest(repoName, in.sha, ctxName)
+		switch {
+		case !ok:
+			return "no commit status"
+		case last.State != forgeState(want):
+			return fmt.Sprintf("final status %s %q, /wait %s", last.State, last.Description, want)
+		}
+		return ""
+	})
+	if msg != "" {
+		s.violate(in, ns, "forge", msg)
+	}
+	var mine []string
+	n := 0
+	seen := map[string]int{}
+	var repeats []string
+	for _, st := range s.e.gh.Statuses(repoName, in.sha) {
+		if st.Context != ctxName {
+			continue
+		}
+		n++
+		if n <= in.base[ns] {
+			continue
+		}
+		k := st.State + " " + st.Description
+		mine = append(mine, k)
+		if seen[k]++; seen[k] == 2 {
+			repeats = append(repeats, fmt.Sprintf("%q", k))
+		}
+	}
+	if len(repeats) > 0 {
+		s.violate(in, ns, "forge-repeat", fmt.Sprintf("the same status posted again: %s (all: %s)", strings.Join(repeats, ", "), strings.Join(mine, " | ")))
+	}
+	if len(mine) > maxStatuses {
+		s.violate(in, ns, "forge-count", fmt.Sprintf("%d statuses (at most %d)", len(mine), maxStatuses))
+	}
+}
+
+// checkHead checks the branch head's answer against its content, and the
+// cluster against what the Version says it runs.
+func (s *soak) checkHead(ctx context.Context, vs map[string]*version.Version) {
+	s.mu.Lock()
+	head := s.latest[s.branch[len(s.branch)-1]]
+	s.mu.Unlock()
+	for _, ns := range s.e.namespaces {
+		s.mu.Lock()
+		o := head.per[ns]
+		final := o.final()
+		w := o.verdict()
+		s.mu.Unlock()
+		if !final {
+			continue // reported as non-final
+		}
+		c := head.tree[ns]
+		if c.Poison == Clean && w.state != string(status.Deployed) {
+			s.violate(head, ns, "head-outcome", "the head's content is clean but it was answered failed: "+oneLine(w.reason))
+		}
+		if c.Poison != Clean && w.state == string(status.Deployed) {
+			s.violate(head, ns, "head-outcome", fmt.Sprintf("the head's content is %s but it was answered deployed", c.Poison))
+		}
+		v := vs[ns]
+		var applied, deployed string
+		if v != nil {
+			applied, deployed = v.Status.Applied, v.Status.Deployed
+		}
+		if c.Poison.Valid() && applied != head.sha {
+			s.violate(head, ns, "version-applied", fmt.Sprintf("the head can be applied but the Version's applied is %q", short(applied)))
+		}
+		if w.state == string(status.Deployed) && deployed != head.sha {
+			s.violate(head, ns, "version-deployed", fmt.Sprintf("the head was answered deployed but the Version's deployed is %q", short(deployed)))
+		}
+		s.mu.Lock()
+		depTree, depKnown := s.trees[deployed]
+		s.mu.Unlock()
+		if deployed != "" && (!depKnown || depTree[ns].Poison != Clean) {
+			s.violate(head, ns, "version-deployed", fmt.Sprintf("the Version's deployed %s is not a clean commit", short(deployed)))
+		}
+		s.checkCluster(ctx, head, ns, w, applied)
+	}
+}
+
+// checkCluster compares the cluster with the head (answered deployed, or
+// a crashloop that was applied) or with the applied commit (the head was
+// refused and changed nothing).
+func (s *soak) checkCluster(ctx context.Context, head *inc, ns string, w answer, applied string) {
+	c := head.tree[ns]
+	var what string
+	msg := retry(ctx, func() string {
+		l, err := s.live(ctx, ns)
+		if err != nil {
+			return "cannot read the cluster: " + err.Error()
+		}
+		switch {
+		case w.state == string(status.Deployed):
+			what = "the head was answered deployed, but the cluster runs "
+			return l.diff(c, true)
+		case c.Poison.Valid():
+			what = "the head was applied (and failed), but the cluster runs "
+			return l.diff(c, false)
+		case applied == "":
+			what = "the head was refused and nothing was applied before, but the cluster has "
+			return l.empty()
+		}
+		s.mu.Lock()
+		t, ok := s.trees[applied]
+		s.mu.Unlock()
+		if !ok {
+			what = ""
+			return fmt.Sprintf("the Version's applied %s was never pushed", short(applied))
+		}
+		if !t[ns].Poison.Valid() {
+			what = ""
+			return fmt.Sprintf("the Version's applied %s holds %s content, which cannot be applied", short(applied), t[ns].Poison)
+		}
+		what = fmt.Sprintf("the head was refused, so the cluster should run the applied %s, but runs ", short(applied))
+		return l.diff(t[ns], false)
+	})
+	if msg != "" {
+		s.violate(head, ns, "cluster", what+msg)
+	}
+}
+
+// recheck asks both replicas again about every commit answered so far: a
+// final answer never changes (until a force-push takes the commit away
+// or brings it back).
+func (s *soak) recheck(ctx context.Context) {
+	s.mu.Lock()
+	var todo []*inc
+	for _, in := range s.incs {
+		if !in.orphaned && !in.retired {
+			todo = append(todo, in)
+		}
+	}
+	s.mu.Unlock()
+	for _, in := range todo {
+		for _, ns := range s.e.namespaces {
+			s.mu.Lock()
+			o := in.per[ns]
+			ok := o.checked
+			w := o.verdict().state
+			stale := in.orphaned || in.retired
+			s.mu.Unlock()
+			if !ok || stale {
+				continue
+			}
+			for _, r := range s.e.replicas {
+				if r.running() == nil {
+					continue
+				}
+				code, body, err := get(ctx, r.url+"/status/"+in.sha+"?namespace="+ns)
+				if err != nil || code == http.StatusServiceUnavailable {
+					continue
+				}
+				now := map[int]string{http.StatusOK: "deployed", http.StatusConflict: "failed", http.StatusAccepted: "in progress", http.StatusNotFound: "unknown"}[code]
+				if now == "" {
+					now = fmt.Sprintf("HTTP %d", code)
+				}
+				if now != w {
+					s.violate(in, ns, "answer-changed", fmt.Sprintf("%s now answers %s (%s %s), earlier %s", r.name, now, body.State, oneLine(body.Reason), w))
+				}
+			}
+		}
+	}
+}
+
+// final checks once more, at the end, that S3 and the forge still agree
+// with every answer given.
+func (s *soak) final(ctx context.Context) {
+	s.mu.Lock()
+	var todo []*inc
+	for _, in := range s.incs {
+		if !in.orphaned && !in.retired {
+			todo = append(todo, in)
+		}
+	}
+	s.mu.Unlock()
+	for _, in := range todo {
+		for _, ns := range s.e.namespaces {
+			s.mu.Lock()
+			o := in.per[ns]
+			ok, w := o.checked, o.verdict().state
+			if !o.final() {
+				s.rep.outcomes(in.kind).Unanswered++
+			}
+			s.mu.Unlock()
+			if !ok {
+				continue
+			}
+			res, err := s3marker.ReadResult(ctx, s.e.s3.Client(), bucket, s3marker.ResultKey("", clusterName, ns, in.sha))
+			if err == nil && string(res.Effective()) != w {
+				s.violate(in, ns, "s3-changed", fmt.Sprintf("_result now says %s (outcome %q), /wait answered %s", res.State, res.Outcome, w))
+			}
+			if last, ok := s.e.gh.Latest(repoName, in.sha, statusContext(ns)); ok && last.State != forgeState(w) {
+				s.violate(in, ns, "forge-changed", fmt.Sprintf("final status now %s %q, /wait answered %s", last.State, last.Description, w))
+			}
+		}
+	}
+}
