@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 )
 
@@ -27,7 +28,7 @@ var (
 
 // Repo is the followed config repo as the gateway needs it.
 type Repo interface {
-	Ancestry
+	lifecycle.Ancestry
 	// Resolve returns the full sha of a prefix on the branch (ErrUnknownSHA, ErrAmbiguousSHA).
 	Resolve(prefix string) (string, error)
 	// Sync fetches the remote now.

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 )
 
@@ -158,7 +159,7 @@ func TestWaitCodes(t *testing.T) {
 	// An unknown sha triggers one fetch before 404; a fetched one is then known.
 	code, a := get(t, s, "/wait/"+sha('e')[:7]+"?namespace=web&timeout=10ms")
 	require.Equal(t, 408, code, "on the branch after the fetch, not applied yet")
-	require.Equal(t, statePending, a.State)
+	require.Equal(t, lifecycle.Pending, a.State)
 	require.True(t, a.Retry)
 	require.Equal(t, 1, repo.syncs)
 }

@@ -28,9 +28,9 @@ type cachedVerdict struct {
 	resp     []byte
 }
 
-// summary is summarize(a), computed once.
+// summary is the answer's Summary, computed once.
 func (v *cachedVerdict) summary() string {
-	v.sumOnce.Do(func() { v.sum = summarize(v.a) })
+	v.sumOnce.Do(func() { v.sum = v.a.Summary() })
 	return v.sum
 }
 

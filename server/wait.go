@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
-	"strconv"
+		"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/syncgate/syncgate/server/api"
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
+	"github.com/syncgate/syncgate/status/version"
 )
 
 var shaRE = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
@@ -78,25 +80,36 @@ func truncate(s string, n int) string {
 }
 
 // answer is the JSON body of /wait and /status.
-type answer struct {
-	SHA        string             `json:"sha"`
-	State      string             `json:"state"`
-	Reason     string             `json:"reason,omitempty"`
-	Cluster    string             `json:"cluster"`
-	Namespaces map[string]Verdict `json:"namespaces,omitempty"`
-	Elapsed    string             `json:"elapsed,omitempty"`
-	Retry      bool               `json:"retry,omitempty"`
-	Error      string             `json:"error,omitempty"`
-}
+type answer = api.Answer
 
 func errorAnswer(sha, msg string) answer { return answer{SHA: sha, State: "error", Error: msg} }
 
+// fetchTimeout bounds the fetch behind a sha the repo does not know yet.
+const fetchTimeout = 30 * time.Second
+
 // resolve turns the request's sha into a full one, fetching once when the
-// repo does not know it yet.
+// repo does not know it yet. The fetch is shared by every request asking
+// meanwhile and outlives any one of them: a client hanging up does not
+// cut it short for the others. A failed fetch is 503 (retry); only a
+// fetch that worked can say a sha is not on the branch (404).
 func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 	full, err := s.opts.Repo.Resolve(sha)
 	if errors.Is(err, ErrUnknownSHA) {
-		_, _, _ = s.flight.Do("sync", func() (any, error) { return s.opts.Repo.Sync(ctx) })
+		ch := s.flight.DoChan("fetch", func() (any, error) {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+			defer cancel()
+			return s.opts.Repo.Sync(fctx)
+		})
+		var ferr error
+		select {
+		case r := <-ch:
+			ferr = r.Err
+		case <-ctx.Done():
+			return "", http.StatusServiceUnavailable, ctx.Err()
+		}
+		if ferr != nil {
+			return "", http.StatusServiceUnavailable, fmt.Errorf("cannot fetch the config repo to look for %s; retry: %w", sha, ferr)
+		}
 		full, err = s.opts.Repo.Resolve(sha)
 	}
 	switch {
@@ -110,29 +123,32 @@ func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 	return full, 0, nil
 }
 
-// evaluate judges the commit in every requested namespace.
-func (s *Server) evaluate(sha string, nss []string) answer {
-	per := make(map[string]Verdict, len(nss))
-	for _, ns := range nss {
-		per[ns] = judge(sha, s.opts.Versions.Get(ns), s.opts.Repo)
+// stateUnavailable answers a sha that could not be looked up: retry.
+const stateUnavailable = "unavailable"
+
+// unresolved is the answer for a sha resolve could not turn into a full
+// one: unknown (404), ambiguous (400), or not known yet because the repo
+// could not be fetched (503, with Retry-After).
+func unresolved(c *gin.Context, code int, sha string, err error) answer {
+	if code == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "2")
+		return answer{SHA: sha, State: stateUnavailable, Retry: true, Error: err.Error()}
 	}
-	all := combine(per)
-	return answer{SHA: sha, State: all.State, Reason: all.Reason, Cluster: s.opts.Cluster, Namespaces: per}
+	return answer{SHA: sha, State: lifecycle.Unknown, Error: err.Error()}
 }
 
-// summarize is what a progress-reporting client sees change.
-func summarize(a answer) string {
-	nss := make([]string, 0, len(a.Namespaces))
-	for ns := range a.Namespaces {
-		nss = append(nss, ns)
-	}
-	sort.Strings(nss)
-	var b strings.Builder
+// evaluate judges the commit in every requested namespace.
+func (s *Server) evaluate(sha string, nss []string) answer {
+	per := make(map[string]lifecycle.Verdict, len(nss))
 	for _, ns := range nss {
-		v := a.Namespaces[ns]
-		fmt.Fprintf(&b, "%s=%s:%d/%d;", ns, v.State, v.Ready, v.Total)
+		var st *version.VersionStatus
+		if v := s.opts.Versions.Get(ns); v != nil {
+			st = &v.Status
+		}
+		per[ns] = lifecycle.Judge(sha, st, s.opts.Repo)
 	}
-	return b.String()
+	all := lifecycle.Combine(per)
+	return answer{SHA: sha, State: all.State, Reason: all.Reason, Cluster: s.opts.Cluster, Namespaces: per}
 }
 
 func codeOf(a answer) int {
@@ -141,7 +157,7 @@ func codeOf(a answer) int {
 		return http.StatusOK
 	case string(status.Failed):
 		return http.StatusConflict
-	case stateUnknown:
+	case lifecycle.Unknown:
 		return http.StatusNotFound
 	}
 	return http.StatusRequestTimeout
@@ -165,7 +181,7 @@ func (s *Server) wait(c *gin.Context) {
 	}
 	full, code, err := s.resolve(c.Request.Context(), req.sha)
 	if err != nil {
-		s.respond(c, code, answer{SHA: req.sha, State: stateUnknown, Error: err.Error()})
+		s.respond(c, code, unresolved(c, code, req.sha, err))
 		return
 	}
 	timer := time.NewTimer(req.timeout)
@@ -289,7 +305,7 @@ func (s *Server) status(c *gin.Context) {
 			s.page(c, code, pageData{Title: "Commit " + req.sha, Error: err.Error()})
 			return
 		}
-		c.JSON(code, answer{SHA: req.sha, State: stateUnknown, Error: err.Error()})
+		c.JSON(code, unresolved(c, code, req.sha, err))
 		return
 	}
 	a := s.evaluate(full, req.namespaces)

@@ -73,7 +73,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: gitsource.RedactURL(cfg.Repo), Branch: cfg.Branch},
 		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
-		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval,
+		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
 		Logger: logger.With("component", "syncer"), Metrics: reg,
 	})
 	if err != nil {
@@ -81,7 +81,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	}
 	watcher := server.NewVersionWatcher(dyn, cfg.Namespaces, logger.With("component", "versions"))
 	srv, err := server.New(server.Options{
-		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{src}, Versions: watcher,
+		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch}, Versions: watcher,
 		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch,
 		ListenAddr: cfg.ListenAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret, MaxWaitTimeout: cfg.MaxWaitTimeout,
 		Logger: logger.With("component", "http"), Metrics: reg,
@@ -124,8 +124,14 @@ func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]st
 	return rs, desc, nil
 }
 
-// repoAdapter maps gitsource's errors to the gateway's.
-type repoAdapter struct{ *gitsource.Source }
+// repoAdapter maps gitsource's errors to the gateway's, and fetches through
+// the syncer, so a head the gateway finds is applied at once.
+type repoAdapter struct {
+	*gitsource.Source
+	fetch func(context.Context) (string, error)
+}
+
+func (r repoAdapter) Sync(ctx context.Context) (string, error) { return r.fetch(ctx) }
 
 func (r repoAdapter) Resolve(prefix string) (string, error) {
 	sha, err := r.Source.Resolve(prefix)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/syncgate/syncgate/server/api"
 )
 
 // Outcome of a wait.
@@ -25,23 +27,8 @@ const (
 	Unknown // bad request, unknown sha, refused token
 )
 
-// Answer is the gateway's JSON body, as far as the client needs it.
-type Answer struct {
-	SHA        string                     `json:"sha"`
-	State      string                     `json:"state"`
-	Reason     string                     `json:"reason"`
-	Cluster    string                     `json:"cluster"`
-	Error      string                     `json:"error"`
-	Namespaces map[string]NamespaceAnswer `json:"namespaces"`
-}
-
-// NamespaceAnswer is one namespace's part of an Answer.
-type NamespaceAnswer struct {
-	State  string `json:"state"`
-	Reason string `json:"reason"`
-	Ready  int    `json:"ready"`
-	Total  int    `json:"total"`
-}
+// Answer is the gateway's JSON body.
+type Answer = api.Answer
 
 // Options configure a wait.
 type Options struct {
@@ -130,7 +117,7 @@ func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answ
 		if ctx.Err() != nil {
 			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)
 		}
-		if err == nil && (a.State != last.State || summary(a) != summary(last)) && opts.Progress != nil && a.State != "" {
+		if err == nil && (a.State != last.State || a.Summary() != last.Summary()) && opts.Progress != nil && a.State != "" {
 			opts.Progress(base, a)
 		}
 		if err == nil && a.State != "" {
@@ -170,14 +157,6 @@ func deadline(ctx context.Context) time.Time {
 		return time.Now().Add(time.Hour)
 	}
 	return d
-}
-
-func summary(a Answer) string {
-	var b strings.Builder
-	for ns, v := range a.Namespaces {
-		fmt.Fprintf(&b, "%s=%s:%d/%d;", ns, v.State, v.Ready, v.Total)
-	}
-	return b.String()
 }
 
 func get(ctx context.Context, opts Options, u string) (int, Answer, error) {

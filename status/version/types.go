@@ -59,7 +59,8 @@ type VersionSpec struct {
 
 // VersionStatus is the record of commits in this namespace.
 type VersionStatus struct {
-	// Head is the newest commit fetched from the followed branch.
+	// Head is the branch head the syncer last took up in this namespace:
+	// each commit is tried once per time it becomes the head.
 	Head string `json:"head,omitempty"`
 	// Applied is the full sha of the commit last applied to the namespace.
 	Applied string `json:"applied,omitempty"`
@@ -120,6 +121,10 @@ type InventoryEntry struct {
 	// Hash of the desired state last applied.
 	// +optional
 	Hash string `json:"hash,omitempty"`
+	// Orphan marks an object the config repo no longer has that syncgate
+	// could not delete yet; every apply tries again.
+	// +optional
+	Orphan bool `json:"orphan,omitempty"`
 }
 
 // OwedReport is one transition recorded for a sink and not yet delivered.

@@ -12,8 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -47,6 +45,7 @@ type Options struct {
 type Applier struct {
 	opts    Options
 	dyn     dynamic.Interface
+	disc    discovery.DiscoveryInterface
 	mapper  *restmapper.DeferredDiscoveryRESTMapper
 	log     *slog.Logger
 	metrics *metrics
@@ -83,6 +82,7 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	return &Applier{
 		opts:    opts,
 		dyn:     dyn,
+		disc:    dc,
 		mapper:  restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)),
 		log:     opts.Logger,
 		metrics: m,
@@ -183,7 +183,11 @@ func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructu
 		if err != nil {
 			// Still owed: the next Apply tries again.
 			res.Inventory = append(res.Inventory, failed...)
-			return res, err
+			var refs []ObjectRef
+			for _, e := range failed {
+				refs = append(refs, e.ObjectRef)
+			}
+			return res, &PruneError{Objects: refs, Err: err}
 		}
 	}
 	return res, nil
@@ -203,8 +207,8 @@ func (a *Applier) dryRun(ctx context.Context, ds []*desired) error {
 			return nil
 		}
 		oe := &ObjectError{Object: d.ref, Err: err}
-		if !refusal(err) {
-			return oe // the server could not judge: a transient failure
+		if Transient(err) {
+			return oe // the server could not judge
 		}
 		mu.Lock()
 		refused = append(refused, oe)
@@ -301,15 +305,6 @@ func (a *Applier) each(ctx context.Context, lanes [][]*desired, limits []int, fn
 		}
 	}
 	return g.Wait()
-}
-
-// refusal tells the API server's verdict on an object from trouble reaching
-// it or judging it.
-func refusal(err error) bool {
-	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) ||
-		apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) ||
-		apierrors.IsMethodNotSupported(err) || apierrors.IsRequestEntityTooLargeError(err) ||
-		apierrors.IsUnsupportedMediaType(err) || meta.IsNoMatchError(err)
 }
 
 func sortErrors(errs []*ObjectError) {

@@ -3,7 +3,6 @@ package syncer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"sync"
@@ -38,6 +37,8 @@ type Renderer interface {
 type Applier interface {
 	Apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error)
 	Drift(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error)
+	// Owned finds the objects syncgate applied in namespace by their label.
+	Owned(ctx context.Context, namespace string) ([]apply.Entry, error)
 }
 
 // Readiness waits until applied objects are Current.
@@ -78,6 +79,10 @@ type Options struct {
 	DriftInterval time.Duration
 	// RetryInterval spaces retries of applies that failed for transient reasons.
 	RetryInterval time.Duration
+	// RetryBudget bounds how long an attempt at a commit retries transient
+	// trouble before the commit fails with the last error (default 5m; the
+	// health timeout is a good value).
+	RetryBudget time.Duration
 
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer
@@ -115,6 +120,9 @@ func New(opts Options) (*Syncer, error) {
 	}
 	if opts.RetryInterval <= 0 {
 		opts.RetryInterval = 10 * time.Second
+	}
+	if opts.RetryBudget <= 0 {
+		opts.RetryBudget = 5 * time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -160,7 +168,7 @@ func (s *Syncer) Poll(ctx context.Context) error {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	for {
-		s.pollOnce(ctx)
+		_, _ = s.Fetch(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -170,13 +178,21 @@ func (s *Syncer) Poll(ctx context.Context) error {
 	}
 }
 
-func (s *Syncer) pollOnce(ctx context.Context) {
+// Fetch fetches the repo now and hands a new head to the workers at once:
+// every fetch (a poll, a webhook, /wait asking about a sha it does not
+// know) goes through here, so no head found is left for the next poll.
+func (s *Syncer) Fetch(ctx context.Context) (string, error) {
 	start := time.Now()
 	head, err := s.opts.Source.Sync(ctx)
 	s.metrics.fetch.Observe(time.Since(start).Seconds())
 	if ctx.Err() != nil {
-		return
+		return head, err
 	}
+	s.noteHead(head, err)
+	return head, err
+}
+
+func (s *Syncer) noteHead(head string, err error) {
 	s.mu.Lock()
 	changed := head != s.head || !errors.Is(err, s.headErr) || (err == nil) != (s.headErr == nil)
 	if err == nil {
@@ -194,6 +210,18 @@ func (s *Syncer) pollOnce(ctx context.Context) {
 		case s.heads <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// sleep waits d, or less when ctx ends; it reports whether ctx is live.
+func (s *Syncer) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -245,11 +273,4 @@ func (s *Syncer) event(v *version.Version, typ, reason, format string, args ...a
 		Namespace: v.Namespace, Name: v.Name, UID: v.UID, ResourceVersion: v.ResourceVersion,
 	}
 	s.opts.Events.Eventf(runtime.Object(ref), typ, reason, format, args...)
-}
-
-func errReason(err error) string {
-	if err == nil {
-		return ""
-	}
-	return fmt.Sprint(err)
 }

@@ -9,21 +9,21 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
 )
 
-// errSuperseded ends a rollout wait when a newer commit arrives.
+// errSuperseded ends a rollout wait when the branch head moves.
 var errSuperseded = errors.New("superseded by a newer commit")
 
-// worker carries commits into one namespace, one at a time.
+// worker carries the branch head into one namespace, one step at a time;
+// what the step is, lifecycle.Plan decides from the Version status.
 type worker struct {
 	s   *Syncer
 	ns  string
@@ -34,27 +34,28 @@ type worker struct {
 	mu        sync.Mutex
 	want      string
 	wantErr   error
-	rolling   string
+	gen       uint64 // counts changes of want
 	interrupt context.CancelCauseFunc
 
-	version *version.Version // last written, for events
+	version *version.Version // last written
 }
 
 func newWorker(s *Syncer, ns string) *worker {
 	return &worker{s: s, ns: ns, log: s.log.With("namespace", ns), wake: make(chan struct{}, 1)}
 }
 
-// offer hands the worker the branch head; a rollout of another commit in
-// flight is interrupted so the newer one can be applied.
+// offer hands the worker the branch head; a rollout wait in flight ends
+// when the head moves, so the new head is taken up at once.
 func (w *worker) offer(head string, err error) {
 	w.mu.Lock()
-	if head != "" {
+	if head != "" && head != w.want {
 		w.want = head
+		w.gen++
+		if w.interrupt != nil {
+			w.interrupt(errSuperseded)
+		}
 	}
 	w.wantErr = err
-	if w.interrupt != nil && head != "" && w.rolling != head {
-		w.interrupt(errSuperseded)
-	}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -63,22 +64,17 @@ func (w *worker) offer(head string, err error) {
 }
 
 func (w *worker) run(ctx context.Context) {
-	v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
-	for err != nil {
-		w.log.Error("cannot create the Version resource", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(w.s.opts.RetryInterval):
+	for {
+		v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
+		if err == nil && v != nil {
+			w.version = v
+			break
 		}
-		v, err = w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
+		w.log.Error("cannot create the Version resource", "err", err)
+		if !w.s.sleep(ctx, w.s.opts.RetryInterval) {
+			return
+		}
 	}
-	if v == nil {
-		w.log.Error("the Version resource could not be read back")
-		return
-	}
-	w.version = v
-	w.resume(ctx, v)
 
 	var drift <-chan time.Time
 	if w.s.opts.DriftInterval > 0 {
@@ -86,7 +82,7 @@ func (w *worker) run(ctx context.Context) {
 		defer t.Stop()
 		drift = t.C
 	}
-	var retry <-chan time.Time
+	retry := time.After(0) // first step: resume whatever the Version says is under way
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,63 +95,77 @@ func (w *worker) run(ctx context.Context) {
 		}
 		retry = nil
 		w.mu.Lock()
-		want, wantErr := w.want, w.wantErr
+		want, wantErr, gen := w.want, w.wantErr, w.gen
 		w.mu.Unlock()
 		w.noteSource(ctx, wantErr)
-		if want == "" {
-			continue
-		}
-		if err := w.process(ctx, want); err != nil && ctx.Err() == nil {
-			w.log.Warn("commit not applied; will retry", "sha", want, "err", err)
+		err := w.step(ctx, want, gen)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			w.log.Warn("step not finished; will retry", "sha", want, "err", err)
 			retry = time.After(w.s.opts.RetryInterval)
+		default:
+			// A step that ended because the head moved, or that finished
+			// a commit, may leave more to do: plan again until idle.
+			if step, _ := lifecycle.Plan(&w.version.Status, want); step != lifecycle.Idle && !w.interrupted(gen) {
+				retry = time.After(0)
+			}
 		}
 	}
 }
 
-// resume picks up where a previous leader stopped: a rollout in progress is
-// waited on, not re-applied or re-reported.
-func (w *worker) resume(ctx context.Context, v *version.Version) {
-	st := v.Status
-	if st.Applied == "" {
-		return
-	}
-	c := st.Find(st.Applied)
-	if c == nil || c.State != status.RollingOut {
-		return
-	}
-	w.log.Info("resuming rollout", "sha", st.Applied)
-	w.rollout(ctx, st.Applied, refsOf(st.Inventory), c.Deployments)
+func (w *worker) interrupted(gen uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gen != gen
 }
 
-// process applies sha unless it was already handled.
-func (w *worker) process(ctx context.Context, sha string) error {
-	st := w.version.Status
-	if c := st.Find(sha); c != nil && (c.State.Terminal() || (c.State == status.RollingOut && st.Applied == sha)) {
+// step does what lifecycle.Plan says the namespace needs next.
+func (w *worker) step(ctx context.Context, head string, gen uint64) error {
+	step, sha := lifecycle.Plan(&w.version.Status, head)
+	if step != lifecycle.Idle {
+		w.log.Debug("step", "step", step.String(), "sha", sha)
+	}
+	switch step {
+	case lifecycle.Idle:
 		return nil
+	case lifecycle.Await:
+		return w.rollout(ctx, sha, gen)
+	case lifecycle.Attempt:
+		at := w.s.opts.Now()
+		if err := w.update(ctx, func(st *version.VersionStatus) []status.Update {
+			lifecycle.Begin(st, sha, at)
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
-	now := w.s.opts.Now
-	if err := w.mark(ctx, transition{sha: sha, state: status.Fetched, at: now()}); err != nil {
-		return err
-	}
+	return w.attempt(ctx, sha, gen)
+}
 
+// attempt renders, validates and applies sha, then waits for its rollout.
+func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
+	now := w.s.opts.Now
 	objs, err := w.render(sha)
 	if err != nil {
 		var refusal *render.Error
-		if !errors.As(err, &refusal) {
-			// Not about the commit (the repo could not be read, the API
-			// could not say which kinds are namespaced): tried again.
-			return fmt.Errorf("render: %w", err)
+		if errors.As(err, &refusal) {
+			return w.refuse(ctx, sha, "render", err)
 		}
-		return w.fail(ctx, sha, "render", err)
+		// Not about the commit (the repo could not be read, the API could
+		// not say which kinds are namespaced).
+		return w.trouble(ctx, sha, fmt.Errorf("render: %w", err))
 	}
-	if err := w.mark(ctx, transition{sha: sha, state: status.Applying, at: now(), total: len(objs)}); err != nil {
+	if err := w.mark(ctx, lifecycle.Transition{SHA: sha, State: status.Applying, At: now(), Total: len(objs)}); err != nil {
 		return err
 	}
 
 	start := time.Now()
 	res, err := w.s.opts.Applier.Apply(ctx, w.ns, objs, entriesOf(w.version.Status.Inventory))
 	w.s.metrics.apply.Observe(time.Since(start).Seconds())
-	if err != nil {
+	var pruneErr *apply.PruneError
+	if err != nil && !errors.As(err, &pruneErr) {
 		if res != nil {
 			// Writing began: what it wrote is live and must stay known, so
 			// a later commit prunes what this one created.
@@ -169,54 +179,113 @@ func (w *worker) process(ctx context.Context, sha string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if transient(err) {
-			return fmt.Errorf("apply: %w", err)
+		var refused *apply.ValidationError
+		if !errors.As(err, &refused) && apply.Transient(err) {
+			return w.trouble(ctx, sha, fmt.Errorf("apply: %w", err))
 		}
-		return w.fail(ctx, sha, "apply", err)
+		return w.refuse(ctx, sha, "apply", err)
 	}
 	w.log.Info("commit applied", "sha", sha, "applied", len(res.Applied), "unchanged", len(res.Unchanged), "pruned", len(res.Pruned))
 
+	// Every object of the commit is written: sha is what runs now, even if
+	// some object it dropped could not be deleted.
+	inventory, pruneFailure := w.pruneOutcome(res, pruneErr)
 	deployments := deploymentsOf(objs)
-	var between []string
-	if prev := w.version.Status.Applied; prev != "" && prev != sha {
-		between, _ = w.s.opts.Source.Commits(prev, sha) // best effort: only names skipped commits
-		if len(between) > version.MaxHistory/2 {
-			between = between[len(between)-version.MaxHistory/2:]
-		}
-	}
+	between := w.between(sha)
 	at := now()
-	err = w.update(ctx, func(st *version.VersionStatus) []status.Update {
-		supersede(st, sha, between, at)
-		st.Inventory = inventoryOf(res.Inventory)
-		return transition{sha: sha, state: status.RollingOut, at: at, total: len(res.Inventory), deploy: deployments}.mark(st, w.s.opts.Cluster)
+	err = w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		lifecycle.Supersede(st, sha, between, at)
+		st.Inventory = inventory
+		owed := lifecycle.Transition{SHA: sha, State: status.RollingOut, At: at, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)
+		if pruneFailure != nil {
+			owed = append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: pruneFailure.Error(), At: at, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)...)
+		}
+		return owed
 	})
 	if err != nil {
 		return err
 	}
 	w.s.event(w.version, corev1.EventTypeNormal, "Applied", "applied %s: %d changed, %d unchanged, %d pruned",
 		status.ShortSHA(sha), len(res.Applied), len(res.Unchanged), len(res.Pruned))
-	w.rollout(ctx, sha, refsOfEntries(res.Inventory), deployments)
-	return nil
+	if pruneFailure != nil {
+		w.s.metrics.commits.WithLabelValues(w.ns, string(status.Failed)).Inc()
+		w.s.event(w.version, corev1.EventTypeWarning, "PruneFailed", "%s", lifecycle.Bound(status.ShortSHA(sha)+": "+pruneFailure.Error(), lifecycle.MaxEventReason))
+		w.log.Warn("commit applied but not pruned", "sha", sha, "err", pruneFailure)
+		return nil
+	}
+	return w.rollout(ctx, sha, gen)
 }
 
-// rollout waits until the applied objects are Ready and records the outcome,
-// unless a newer commit interrupts it.
-func (w *worker) rollout(ctx context.Context, sha string, refs []apply.ObjectRef, deployments []string) {
+// pruneOutcome is the inventory after a complete write, with the objects
+// that could not be pruned kept as orphans, and the prune failure the
+// commit is failed for: none when every object left over was already an
+// orphan before (its removal was reported by the commit that removed it).
+func (w *worker) pruneOutcome(res *apply.Result, pruneErr *apply.PruneError) ([]version.InventoryEntry, error) {
+	inv := inventoryOf(res.Inventory)
+	if pruneErr == nil {
+		return inv, nil
+	}
+	wasOrphan := map[apply.ObjectRef]bool{}
+	for _, e := range w.version.Status.Inventory {
+		if e.Orphan {
+			wasOrphan[refOf(e)] = true
+		}
+	}
+	left := map[apply.ObjectRef]bool{}
+	fresh := 0
+	for _, r := range pruneErr.Objects {
+		left[r] = true
+		if !wasOrphan[r] {
+			fresh++
+		}
+	}
+	for i := range inv {
+		inv[i].Orphan = left[refOf(inv[i])]
+	}
+	if fresh == 0 {
+		w.log.Warn("objects removed from the config repo still cannot be deleted", "err", pruneErr)
+		return inv, nil
+	}
+	return inv, pruneErr
+}
+
+// between lists the commits after the applied one up to sha, which sha
+// carries; best effort, it only names commits that were never seen alone.
+func (w *worker) between(sha string) []string {
+	prev := w.version.Status.Applied
+	if prev == "" || prev == sha {
+		return nil
+	}
+	between, _ := w.s.opts.Source.Commits(prev, sha)
+	if len(between) > version.MaxHistory/2 {
+		between = between[len(between)-version.MaxHistory/2:]
+	}
+	return between
+}
+
+// rollout waits until the applied commit's objects are Ready and records
+// the outcome, unless the branch head moves first.
+func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w.mu.Lock()
-	if w.want != "" && w.want != sha {
+	if w.gen != gen {
 		w.mu.Unlock()
-		return // a newer commit is already waiting
+		return nil // the head moved since this step began
 	}
-	w.rolling, w.interrupt = sha, cancel
+	w.interrupt = cancel
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
-		w.rolling, w.interrupt = "", nil
+		w.interrupt = nil
 		w.mu.Unlock()
 	}()
 
+	refs := refsOf(w.version.Status.Inventory)
+	var deployments []string
+	if c := w.version.Status.Find(sha); c != nil {
+		deployments = c.Deployments
+	}
 	start := time.Now()
 	lastReady := -1
 	err := w.s.opts.Readiness.Wait(rctx, refs, func(p readiness.Progress) {
@@ -224,30 +293,35 @@ func (w *worker) rollout(ctx context.Context, sha string, refs []apply.ObjectRef
 			return
 		}
 		lastReady = p.Ready
-		_ = w.mark(rctx, transition{sha: sha, state: status.RollingOut, at: w.startedAt(sha), ready: p.Ready, total: p.Total, deploy: deployments})
+		// Progress only: a lost write is made good by the next one.
+		_ = w.mark(rctx, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: w.startedAt(sha), Ready: p.Ready, Total: p.Total, Deployments: deployments})
 	})
 	switch {
 	case errors.Is(context.Cause(rctx), errSuperseded):
-		w.log.Info("rollout interrupted by a newer commit", "sha", sha)
-		return
+		w.log.Info("rollout wait ended: the branch head moved", "sha", sha)
+		return nil
 	case ctx.Err() != nil:
-		return // shutdown or leadership lost; the next leader resumes
+		return ctx.Err() // shutdown or leadership lost; the next leader resumes
 	}
 	outcome := status.Deployed
+	t := lifecycle.Transition{SHA: sha, State: status.Deployed, At: w.s.opts.Now(), Ready: len(refs), Total: len(refs), Deployments: deployments}
 	if err != nil {
 		outcome = status.Failed
+		t.State, t.Reason, t.Ready = status.Failed, err.Error(), max(lastReady, 0)
+	}
+	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update { return t.Apply(st, w.s.opts.Cluster) }); err != nil {
+		return err
 	}
 	w.s.metrics.rollout.WithLabelValues(string(outcome)).Observe(time.Since(start).Seconds())
 	w.s.metrics.commits.WithLabelValues(w.ns, string(outcome)).Inc()
 	if outcome == status.Failed {
-		_ = w.mark(ctx, transition{sha: sha, state: status.Failed, reason: errReason(err), at: w.s.opts.Now(), total: len(refs), deploy: deployments})
-		w.s.event(w.version, corev1.EventTypeWarning, "Failed", "%s failed: %v", status.ShortSHA(sha), err)
+		w.s.event(w.version, corev1.EventTypeWarning, "Failed", "%s failed: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
 		w.log.Warn("commit failed", "sha", sha, "err", err)
-		return
+		return nil
 	}
-	_ = w.mark(ctx, transition{sha: sha, state: status.Deployed, at: w.s.opts.Now(), ready: len(refs), total: len(refs), deploy: deployments})
 	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
 	w.log.Info("commit deployed", "sha", sha, "duration", time.Since(start).String())
+	return nil
 }
 
 func (w *worker) startedAt(sha string) time.Time {
@@ -257,12 +331,31 @@ func (w *worker) startedAt(sha string) time.Time {
 	return w.s.opts.Now()
 }
 
-// fail records a commit that could not be applied; the cluster is unchanged.
-func (w *worker) fail(ctx context.Context, sha, stage string, err error) error {
-	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Failed)).Inc()
+// trouble handles a failure that is not about the commit: it is retried
+// until the attempt is RetryBudget old, then the commit fails with it.
+func (w *worker) trouble(ctx context.Context, sha string, err error) error {
+	c := w.version.Status.Find(sha)
+	if c == nil || c.FetchedAt == nil || w.s.opts.Now().Sub(c.FetchedAt.Time) < w.s.opts.RetryBudget {
+		return err
+	}
+	return w.refuse(ctx, sha, "retry", fmt.Errorf("gave up after %s of transient trouble: %w", status.FormatDuration(w.s.opts.RetryBudget), err))
+}
+
+// refuse records a commit that was not applied; the cluster is unchanged.
+// The untried commits before it take its outcome.
+func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error {
 	w.log.Warn("commit refused; cluster unchanged", "sha", sha, "stage", stage, "err", err)
-	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %v", status.ShortSHA(sha), err)
-	return w.mark(ctx, transition{sha: sha, state: status.Failed, reason: err.Error(), at: w.s.opts.Now()})
+	between := w.between(sha)
+	at := w.s.opts.Now()
+	if ferr := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		lifecycle.Carry(st, sha, between, at)
+		return lifecycle.Transition{SHA: sha, State: status.Failed, Reason: err.Error(), At: at}.Apply(st, w.s.opts.Cluster)
+	}); ferr != nil {
+		return ferr
+	}
+	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Failed)).Inc()
+	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
+	return nil
 }
 
 func (w *worker) render(sha string) ([]*unstructured.Unstructured, error) {
@@ -274,17 +367,35 @@ func (w *worker) render(sha string) ([]*unstructured.Unstructured, error) {
 }
 
 // mark records one transition and the reports it owes.
-func (w *worker) mark(ctx context.Context, t transition) error {
+func (w *worker) mark(ctx context.Context, t lifecycle.Transition) error {
 	return w.update(ctx, func(st *version.VersionStatus) []status.Update {
-		return t.mark(st, w.s.opts.Cluster)
+		return t.Apply(st, w.s.opts.Cluster)
 	})
 }
 
+// finish is update for a write that must land (a commit's outcome, what is
+// live after an apply): it is retried until it does or ctx ends.
+func (w *worker) finish(ctx context.Context, fn func(*version.VersionStatus) []status.Update) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := w.update(ctx, fn)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		w.log.Warn("cannot record a commit's outcome; retrying", "err", err)
+		if !w.s.sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		wait = min(2*wait, w.s.opts.RetryInterval)
+	}
+}
+
 // update writes the Version status; the reports a change owes are recorded in
-// the same write, so none is lost if the process dies right after.
+// the same write, so none is lost if the process dies right after. A
+// Version deleted under the syncer is created again first.
 func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []status.Update) error {
 	owed := 0
-	v, err := w.s.opts.Store.UpdateStatus(ctx, w.ns, func(st *version.VersionStatus) error {
+	write := func(st *version.VersionStatus) error {
 		owed = 0
 		for _, u := range fn(st) {
 			u.Namespace = w.ns
@@ -294,7 +405,14 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 			owed++
 		}
 		return nil
-	})
+	}
+	v, err := w.s.opts.Store.UpdateStatus(ctx, w.ns, write)
+	if errors.Is(err, version.ErrNotFound) {
+		if rerr := w.recreate(ctx); rerr != nil {
+			return fmt.Errorf("record status of %s: %w", w.ns, rerr)
+		}
+		v, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, write)
+	}
 	if err != nil {
 		return fmt.Errorf("record status of %s: %w", w.ns, err)
 	}
@@ -308,15 +426,39 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 	return nil
 }
 
+// recreate makes a new Version after someone deleted it. Its history is
+// gone; its inventory is found again from syncgate's label on the live
+// objects, so the branch head is applied again and what it lacks pruned.
+func (w *worker) recreate(ctx context.Context) error {
+	w.log.Warn("the Version resource was deleted; creating it again")
+	owned, err := w.s.opts.Applier.Owned(ctx, w.ns)
+	if err != nil {
+		return fmt.Errorf("find what syncgate applied: %w", err)
+	}
+	v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
+	if err != nil {
+		return err
+	}
+	w.version = v
+	w.s.event(v, corev1.EventTypeWarning, "Recreated", "the Version was deleted; created again with %d object(s) found by label", len(owned))
+	_, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, func(st *version.VersionStatus) error {
+		if len(st.Inventory) == 0 {
+			st.Inventory = inventoryOf(owned)
+		}
+		return nil
+	})
+	return err
+}
+
 // noteSource shows git trouble on the Version, and clears it once fixed.
 func (w *worker) noteSource(ctx context.Context, err error) {
 	var changed bool
 	st := w.version.Status.DeepCopy()
-	if !setSourceCondition(st, err) {
+	if !lifecycle.SetSourceCondition(st, err) {
 		return
 	}
 	if uerr := w.update(ctx, func(st *version.VersionStatus) []status.Update {
-		changed = setSourceCondition(st, err)
+		changed = lifecycle.SetSourceCondition(st, err)
 		return nil
 	}); uerr != nil {
 		w.log.Warn("cannot record config repo condition", "err", uerr)
@@ -355,16 +497,6 @@ func (w *worker) correctDrift(ctx context.Context) {
 	w.s.event(w.version, corev1.EventTypeNormal, "DriftCorrected", "re-applied %d drifted object(s) of %s: %v", len(names), status.ShortSHA(sha), names)
 }
 
-// transient tells API trouble worth a retry from a commit the API refuses.
-func transient(err error) bool {
-	var se apierrors.APIStatus
-	if errors.As(err, &se) {
-		code := se.Status().Code
-		return code == 0 || code == 429 || code >= 500
-	}
-	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || errors.Is(err, context.DeadlineExceeded)
-}
-
 func deploymentsOf(objs []*unstructured.Unstructured) []string {
 	var out []string
 	for _, o := range objs {
@@ -391,38 +523,40 @@ func inventoryOf(entries []apply.Entry) []version.InventoryEntry {
 // it to be: its live state is that of a commit that was never recorded.
 func partialInventory(prev []version.InventoryEntry, live []apply.Entry) []version.InventoryEntry {
 	key := func(r apply.ObjectRef) apply.ObjectRef { r.Version = ""; return r } // a version change is not a change
-	before := make(map[apply.ObjectRef]string, len(prev))
-	for _, e := range entriesOf(prev) {
-		before[key(e.ObjectRef)] = e.Hash
+	before := make(map[apply.ObjectRef]version.InventoryEntry, len(prev))
+	for _, e := range prev {
+		before[key(refOf(e))] = e
 	}
 	out := inventoryOf(live)
 	for i, e := range live {
-		if h, ok := before[key(e.ObjectRef)]; !ok || h != e.Hash {
+		b, ok := before[key(e.ObjectRef)]
+		if !ok || b.Hash != e.Hash {
 			out[i].Hash = ""
 		}
+		out[i].Orphan = ok && b.Orphan
 	}
 	return out
+}
+
+func refOf(e version.InventoryEntry) apply.ObjectRef {
+	return apply.ObjectRef{Group: e.Group, Version: e.Version, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
 }
 
 func entriesOf(inv []version.InventoryEntry) []apply.Entry {
 	out := make([]apply.Entry, 0, len(inv))
 	for _, e := range inv {
-		out = append(out, apply.Entry{
-			ObjectRef: apply.ObjectRef{Group: e.Group, Version: e.Version, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name},
-			Hash:      e.Hash,
-		})
+		out = append(out, apply.Entry{ObjectRef: refOf(e), Hash: e.Hash})
 	}
 	return out
 }
 
+// refsOf lists the objects to wait for: the inventory but its orphans.
 func refsOf(inv []version.InventoryEntry) []apply.ObjectRef {
-	return refsOfEntries(entriesOf(inv))
-}
-
-func refsOfEntries(entries []apply.Entry) []apply.ObjectRef {
-	out := make([]apply.ObjectRef, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, e.ObjectRef)
+	out := make([]apply.ObjectRef, 0, len(inv))
+	for _, e := range inv {
+		if !e.Orphan {
+			out = append(out, refOf(e))
+		}
 	}
 	return out
 }

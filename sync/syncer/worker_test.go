@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/record"
 
@@ -76,6 +77,7 @@ func (f applyFunc) Apply(_ context.Context, _ string, _ []*unstructured.Unstruct
 func (f applyFunc) Drift(context.Context, string, []*unstructured.Unstructured, []apply.Entry) (*apply.Result, error) {
 	return &apply.Result{}, nil
 }
+func (f applyFunc) Owned(context.Context, string) ([]apply.Entry, error) { return nil, nil }
 
 type readyAtOnce struct{}
 
@@ -110,7 +112,7 @@ func runWorker(t *testing.T, store *memStore, r Renderer, a Applier) *prometheus
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
-	s.pollOnce(ctx)
+	_, _ = s.Fetch(ctx)
 	go func() { defer close(done); _ = s.Run(ctx) }()
 	return reg
 }
@@ -198,7 +200,7 @@ func TestFailedApplyKeepsWhatItWrote(t *testing.T) {
 	}), applyFunc(func(prev []apply.Entry) (*apply.Result, error) {
 		// "changed" and "created" were written before the API refused "refused".
 		return &apply.Result{Inventory: []apply.Entry{entry("kept", "k0"), entry("changed", "c1"), entry("created", "n1")}},
-			&apply.ObjectError{Object: entry("refused", "").ObjectRef, Err: errors.New("admission webhook denied the request")}
+			&apply.ObjectError{Object: entry("refused", "").ObjectRef, Err: apierrors.NewBadRequest(`admission webhook "policy.example.com" denied the request`)}
 	}))
 	require.Eventually(t, func() bool { s, _ := stateOf(store.get("web"), "c1"); return s == status.Failed }, 5*time.Second, time.Millisecond)
 	got := map[string]string{}

@@ -1,4 +1,4 @@
-package syncer
+package lifecycle
 
 import (
 	"testing"
@@ -15,20 +15,20 @@ func TestTransitionsOweEachReportOnce(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	st := &version.VersionStatus{}
 	steps := []struct {
-		t    transition
+		t    Transition
 		owed []status.State
 	}{
-		{transition{sha: "a1", state: status.Fetched, at: at}, nil},
-		{transition{sha: "a1", state: status.Applying, at: at}, []status.State{status.Applying}},
-		{transition{sha: "a1", state: status.Applying, at: at}, nil}, // replay after a restart
-		{transition{sha: "a1", state: status.RollingOut, at: at, total: 3}, []status.State{status.RollingOut}},
-		{transition{sha: "a1", state: status.RollingOut, at: at, ready: 2, total: 3}, nil}, // progress only
-		{transition{sha: "a1", state: status.Deployed, at: at.Add(42 * time.Second), ready: 3, total: 3}, []status.State{status.Deployed}},
-		{transition{sha: "a1", state: status.Deployed, at: at.Add(43 * time.Second), ready: 3, total: 3}, nil},
+		{Transition{SHA: "a1", State: status.Fetched, At: at}, nil},
+		{Transition{SHA: "a1", State: status.Applying, At: at}, []status.State{status.Applying}},
+		{Transition{SHA: "a1", State: status.Applying, At: at}, nil}, // replay after a restart
+		{Transition{SHA: "a1", State: status.RollingOut, At: at, Total: 3}, []status.State{status.RollingOut}},
+		{Transition{SHA: "a1", State: status.RollingOut, At: at, Ready: 2, Total: 3}, nil}, // progress only
+		{Transition{SHA: "a1", State: status.Deployed, At: at.Add(42 * time.Second), Ready: 3, Total: 3}, []status.State{status.Deployed}},
+		{Transition{SHA: "a1", State: status.Deployed, At: at.Add(43 * time.Second), Ready: 3, Total: 3}, nil},
 	}
 	for i, s := range steps {
 		var got []status.State
-		for _, u := range s.t.mark(st, "c1") {
+		for _, u := range s.t.Apply(st, "c1") {
 			got = append(got, u.State)
 			require.Equal(t, "c1", u.Cluster)
 		}
@@ -39,7 +39,7 @@ func TestTransitionsOweEachReportOnce(t *testing.T) {
 	require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady))
 	require.False(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReconciling))
 	require.Equal(t, int32(3), st.Find("a1").Ready)
-	require.Equal(t, 42*time.Second, updateOf("c1", *st.Find("a1")).Duration())
+	require.Equal(t, 42*time.Second, UpdateOf("c1", *st.Find("a1")).Duration())
 }
 
 func TestSupersededCommitsTakeTheCarriersOutcome(t *testing.T) {
@@ -47,18 +47,18 @@ func TestSupersededCommitsTakeTheCarriersOutcome(t *testing.T) {
 	for _, outcome := range []status.State{status.Deployed, status.Failed} {
 		t.Run(string(outcome), func(t *testing.T) {
 			st := &version.VersionStatus{}
-			transition{sha: "a", state: status.RollingOut, at: at}.mark(st, "c")
+			Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
 			// b was applied while a rolled out; c while b rolled out; x was never seen alone.
-			supersede(st, "b", nil, at)
-			transition{sha: "b", state: status.RollingOut, at: at}.mark(st, "c")
-			supersede(st, "c", []string{"x", "c"}, at)
-			transition{sha: "c", state: status.RollingOut, at: at}.mark(st, "c")
+			Supersede(st, "b", nil, at)
+			Transition{SHA: "b", State: status.RollingOut, At: at}.Apply(st, "c")
+			Supersede(st, "c", []string{"x", "c"}, at)
+			Transition{SHA: "c", State: status.RollingOut, At: at}.Apply(st, "c")
 
 			require.Equal(t, status.Superseded, st.Find("a").State)
 			require.Equal(t, "c", st.Find("a").CarriedBy, "a follows its carrier's carrier")
 			require.Equal(t, "c", st.Find("x").CarriedBy)
 
-			updates := transition{sha: "c", state: outcome, reason: "boom", at: at.Add(time.Minute)}.mark(st, "c")
+			updates := Transition{SHA: "c", State: outcome, Reason: "boom", At: at.Add(time.Minute)}.Apply(st, "c")
 			got := map[string]status.Update{}
 			for _, u := range updates {
 				got[u.SHA] = u

@@ -1,0 +1,24 @@
+package api
+
+import "github.com/syncgate/syncgate/status/lifecycle"
+
+// Answer is the JSON body of GET /wait/{sha} and GET /status/{sha}.
+type Answer struct {
+	SHA string `json:"sha"`
+	// State is the commit's verdict over the namespaces asked about:
+	// deployed, failed, a lifecycle state in progress, pending, unknown;
+	// "starting" before the first sync, "error" for a bad request.
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"`
+	Cluster string `json:"cluster"`
+	// Namespaces holds the verdict of each namespace asked about.
+	Namespaces map[string]lifecycle.Verdict `json:"namespaces,omitempty"`
+	Elapsed    string                       `json:"elapsed,omitempty"`
+	// Retry is set on answers that are not final: ask again.
+	Retry bool   `json:"retry,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Summary is a stable one-line form of the per-namespace verdicts, what a
+// client showing progress sees change.
+func (a Answer) Summary() string { return lifecycle.Summary(a.Namespaces) }

@@ -1,0 +1,65 @@
+package lifecycle
+
+import (
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// Step is what a namespace's worker does next.
+type Step int
+
+// Steps, as Plan returns them.
+const (
+	// Idle: the namespace is where the branch says; nothing to do.
+	Idle Step = iota
+	// Attempt: start a fresh attempt at the sha (call Begin first).
+	Attempt
+	// Continue: an attempt at the sha is under way (it was interrupted, or
+	// hit transient trouble); carry on with it.
+	Continue
+	// Await: the sha is applied and its rollout has no outcome yet; wait
+	// for it.
+	Await
+)
+
+func (s Step) String() string {
+	switch s {
+	case Attempt:
+		return "attempt"
+	case Continue:
+		return "continue"
+	case Await:
+		return "await"
+	}
+	return "idle"
+}
+
+// Plan decides what to do in a namespace whose branch head is head. The
+// head is what the cluster should run: when it differs from the applied
+// commit it is applied, whatever history says, unless it was already tried
+// since it became the head and refused. A commit gets one attempt per time
+// it becomes the head, so a refused commit is not retried in a loop, and a
+// force-push back to an older commit is applied again.
+func Plan(st *version.VersionStatus, head string) (Step, string) {
+	if head == "" {
+		return Idle, ""
+	}
+	if head == st.Applied {
+		if c := st.Find(head); c == nil || !c.State.Terminal() {
+			return Await, head
+		}
+		return Idle, ""
+	}
+	c := st.Find(head)
+	switch {
+	case st.Head != head || c == nil:
+		return Attempt, head
+	case !c.State.Terminal():
+		return Continue, head
+	}
+	// The head was refused without being applied: the applied commit is
+	// still what runs, and its rollout still owes an outcome.
+	if a := st.Find(st.Applied); a != nil && !a.State.Terminal() {
+		return Await, st.Applied
+	}
+	return Idle, ""
+}

@@ -1,0 +1,152 @@
+package lifecycle
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// Verdict is what is known about one commit in one namespace, as the
+// gateway serves it and the CLI reads it.
+type Verdict struct {
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+	CarriedBy string `json:"carried_by,omitempty"`
+	Applied   string `json:"applied,omitempty"`
+	Deployed  string `json:"deployed,omitempty"`
+	Ready     int    `json:"ready,omitempty"`
+	Total     int    `json:"total,omitempty"`
+}
+
+// Verdict states beyond the commit lifecycle.
+const (
+	// Pending: on the followed branch, not picked up yet.
+	Pending = "pending"
+	// Unknown: not on the followed branch.
+	Unknown = "unknown"
+)
+
+// Final reports whether the verdict will not change: deployed or failed.
+func (v Verdict) Final() bool {
+	return v.State == string(status.Deployed) || v.State == string(status.Failed)
+}
+
+// Ancestry answers questions about the followed branch.
+type Ancestry interface {
+	IsAncestor(a, b string) (bool, error)
+	OnBranch(sha string) (bool, error)
+}
+
+// Judge decides sha's state in one namespace from its Version status (nil
+// when the namespace has none yet).
+//
+// A commit with an entry of its own is judged by it alone: a commit that
+// reached its own final state keeps it, and one re-applied by a rollback is
+// in progress again. A commit without an entry that is an ancestor of the
+// deployed commit was carried by it; one that is an ancestor of a commit
+// that failed is failed, naming that commit.
+func Judge(sha string, st *version.VersionStatus, repo Ancestry) Verdict {
+	if st == nil {
+		st = &version.VersionStatus{}
+	}
+	out := Verdict{Applied: st.Applied, Deployed: st.Deployed}
+	if c := st.Find(sha); c != nil {
+		out.Ready, out.Total = int(c.Ready), int(c.Total)
+		switch {
+		case c.State == status.Deployed || c.State == status.Failed:
+			out.State, out.Reason = string(c.State), c.Reason
+		case c.State == status.Superseded && c.Outcome != "":
+			out.State, out.Reason, out.CarriedBy = string(c.Outcome), c.Reason, c.CarriedBy
+		case c.State == status.Superseded:
+			out.State, out.CarriedBy = string(status.Applying), c.CarriedBy
+			out.Reason = "superseded by " + status.ShortSHA(c.CarriedBy) + ", which is in progress"
+		default:
+			out.State = string(c.State)
+		}
+		return out
+	}
+	if st.Deployed != "" {
+		if ok, _ := repo.IsAncestor(sha, st.Deployed); ok {
+			out.State, out.CarriedBy = string(status.Deployed), st.Deployed
+			out.Reason = "carried by deployed " + status.ShortSHA(st.Deployed)
+			return out
+		}
+	}
+	for _, c := range st.History {
+		if c.State != status.Failed {
+			continue
+		}
+		if ok, _ := repo.IsAncestor(sha, c.SHA); ok {
+			out.State, out.CarriedBy = string(status.Failed), c.SHA
+			out.Reason = fmt.Sprintf("carried by %s: %s", status.ShortSHA(c.SHA), c.Reason)
+			return out
+		}
+	}
+	if ok, _ := repo.OnBranch(sha); ok {
+		out.State = Pending
+		return out
+	}
+	out.State = Unknown
+	return out
+}
+
+// Combine merges per-namespace verdicts, visiting namespaces in name order:
+// failed when any failed (the first by name, its reason prefixed with the
+// namespace), unknown when any is unknown, deployed when all are, otherwise
+// in progress with the ready counts summed.
+func Combine(per map[string]Verdict) Verdict {
+	nss := sortedKeys(per)
+	for _, ns := range nss {
+		if v := per[ns]; v.State == string(status.Failed) {
+			v.Reason = ns + ": " + v.Reason
+			return v
+		}
+	}
+	for _, ns := range nss {
+		if per[ns].State == Unknown {
+			return Verdict{State: Unknown}
+		}
+	}
+	var progress Verdict
+	all := true
+	for _, ns := range nss {
+		v := per[ns]
+		if v.State == string(status.Deployed) {
+			continue
+		}
+		all = false
+		// The least advanced state speaks for all: pending before the rest.
+		if progress.State == "" || v.State == Pending {
+			progress.State = v.State
+		}
+		progress.Ready += v.Ready
+		progress.Total += v.Total
+	}
+	if all {
+		return Verdict{State: string(status.Deployed)}
+	}
+	return progress
+}
+
+// Summary is a stable one-line form of per-namespace verdicts: what a
+// progress-reporting client sees change.
+func Summary(per map[string]Verdict) string {
+	var b strings.Builder
+	for _, ns := range sortedKeys(per) {
+		v := per[ns]
+		fmt.Fprintf(&b, "%s=%s:%d/%d;", ns, v.State, v.Ready, v.Total)
+	}
+	return b.String()
+}
+
+func sortedKeys(per map[string]Verdict) []string {
+	nss := make([]string, 0, len(per))
+	for ns := range per {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	return nss
+}
