@@ -33,7 +33,7 @@ type apiServer struct {
 	env  []string
 
 	mu      sync.Mutex
-	origPid int       // the process testing/cluster started, until ended
+	origPid int        // the process testing/cluster started, until ended
 	own     *proc.Proc // the process the soak started in its place
 }
 

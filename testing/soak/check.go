@@ -221,7 +221,7 @@ func (s *soak) checkAnswer(ctx context.Context, in *inc, ns string, v *version.V
 		s.violate(in, ns, "wait-disagree", fmt.Sprintf("/wait: %s answered %s (%s), %s answered %s (%s)",
 			s.e.replicas[0].name, a.state, oneLine(a.reason), s.e.replicas[1].name, b.state, oneLine(b.reason)))
 	}
-	if took := first.Sub(in.pushedAt); took > bound {
+	if took := first.Sub(in.pushedAt); took > bound && !o.stuck {
 		s.violate(in, ns, "slow-answer", fmt.Sprintf("final after %s (bound %s; faults %v)", took.Round(time.Second), bound.Round(time.Second), faults))
 	}
 
@@ -469,7 +469,8 @@ func (s *soak) checkCluster(ctx context.Context, head *inc, ns string, w answer,
 
 // recheck asks both replicas again about every commit answered so far: a
 // final answer never changes (until a force-push takes the commit away
-// or brings it back).
+// or brings it back). Many changes at once (a lost history) are reported
+// as one violation.
 func (s *soak) recheck(ctx context.Context) {
 	s.mu.Lock()
 	var todo []*inc
@@ -479,11 +480,16 @@ func (s *soak) recheck(ctx context.Context) {
 		}
 	}
 	s.mu.Unlock()
+	type change struct {
+		in     *inc
+		ns, at string
+	}
+	var changed []change
 	for _, in := range todo {
 		for _, ns := range s.e.namespaces {
 			s.mu.Lock()
 			o := in.per[ns]
-			ok := o.checked
+			ok := o.checked && !s.seen[fmt.Sprintf("answer-changed/%s/%d", ns, in.id)]
 			w := o.verdict().state
 			stale := in.orphaned || in.retired
 			s.mu.Unlock()
@@ -503,11 +509,28 @@ func (s *soak) recheck(ctx context.Context) {
 					now = fmt.Sprintf("HTTP %d", code)
 				}
 				if now != w {
-					s.violate(in, ns, "answer-changed", fmt.Sprintf("%s now answers %s (%s %s), earlier %s", r.name, now, body.State, oneLine(body.Reason), w))
+					changed = append(changed, change{in, ns, fmt.Sprintf("%s now answers %s (%s %s), earlier %s", r.name, now, body.State, oneLine(body.Reason), w)})
+					break
 				}
 			}
 		}
 	}
+	if len(changed) <= 3 {
+		for _, c := range changed {
+			s.violate(c.in, c.ns, "answer-changed", c.at)
+		}
+		return
+	}
+	var some []string
+	for _, c := range changed[:3] {
+		some = append(some, fmt.Sprintf("%s in %s: %s", short(c.in.sha), c.ns, c.at))
+	}
+	s.mu.Lock()
+	for _, c := range changed {
+		s.seen[fmt.Sprintf("answer-changed/%s/%d", c.ns, c.in.id)] = true
+	}
+	s.mu.Unlock()
+	s.violate(nil, "", "answer-changed", fmt.Sprintf("%d commit answers changed since they were final, e.g. %s", len(changed), strings.Join(some, "; ")))
 }
 
 // final checks once more, at the end, that S3 and the forge still agree

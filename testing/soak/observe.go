@@ -172,7 +172,9 @@ func (s *soak) poll(ctx context.Context, in *inc, ns string, i int) {
 			return
 		case http.StatusNotFound:
 			s.mu.Lock()
-			s.rep.NotFound++
+			if !in.orphaned {
+				s.rep.NotFound++
+			}
 			s.mu.Unlock()
 			sleep(ctx, 500*time.Millisecond)
 		case http.StatusRequestTimeout:

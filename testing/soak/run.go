@@ -66,9 +66,9 @@ func newSoak(ctx context.Context, opts Options, e *env) *soak {
 	seed := uint64(opts.Seed)
 	return &soak{
 		opts: opts, e: e, ctx: ctx,
-		rng:  rand.New(rand.NewPCG(seed, 0x50a4c0)),
-		frng: rand.New(rand.NewPCG(seed, 0xfa017)),
-		rep:  newReport(opts, e),
+		rng:    rand.New(rand.NewPCG(seed, 0x50a4c0)),
+		frng:   rand.New(rand.NewPCG(seed, 0xfa017)),
+		rep:    newReport(opts, e),
 		latest: map[string]*inc{}, parent: map[string]string{}, trees: map[string]tree{},
 		seen: map[string]bool{}, deletes: map[string]time.Time{},
 	}

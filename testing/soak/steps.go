@@ -20,8 +20,8 @@ type action struct {
 
 type plannedCommit struct {
 	kind    Kind
-	targets []int   // indexes of the namespaces it changes
-	draws   []int   // the RNG draws its mutation uses
+	targets []int // indexes of the namespaces it changes
+	draws   []int // the RNG draws its mutation uses
 }
 
 var singleWeights = []struct {
@@ -216,6 +216,7 @@ func (s *soak) rollBack(ctx context.Context, a action) error {
 	for _, sha := range dropped {
 		if in := s.latest[sha]; in != nil {
 			in.orphaned = true
+			in.cancel() // off the branch: /wait answers 404 from now on
 		}
 	}
 	t := s.trees[target]
