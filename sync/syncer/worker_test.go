@@ -42,6 +42,9 @@ func (m *memStore) Ensure(_ context.Context, ns string, spec version.VersionSpec
 func (m *memStore) UpdateStatus(_ context.Context, ns string, fn func(*version.VersionStatus) error) (*version.Version, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.v[ns] == nil {
+		return nil, version.ErrNotFound
+	}
 	v := m.v[ns].DeepCopy()
 	if err := fn(&v.Status); err != nil {
 		return nil, err
