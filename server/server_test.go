@@ -32,6 +32,8 @@ type linearRepo struct {
 	commits []string
 	hidden  []string // appear after a Sync, as a fetch would bring them
 	syncs   int
+	// fetch, when set, runs first in every Sync: a slow or failing remote.
+	fetch func(context.Context) error
 }
 
 func (r *linearRepo) index(sha string) int {
@@ -63,7 +65,12 @@ func (r *linearRepo) Resolve(p string) (string, error) {
 	}
 	return "", ErrUnknownSHA
 }
-func (r *linearRepo) Sync(context.Context) (string, error) {
+func (r *linearRepo) Sync(ctx context.Context) (string, error) {
+	if r.fetch != nil {
+		if err := r.fetch(ctx); err != nil {
+			return "", err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncs++
@@ -162,6 +169,58 @@ func TestWaitCodes(t *testing.T) {
 	require.Equal(t, lifecycle.Pending, a.State)
 	require.True(t, a.Retry)
 	require.Equal(t, 1, repo.syncs)
+}
+
+// The fetch behind an unknown sha: a failure is 503 (retry), not 404, and
+// it is not cut short by the client that started it hanging up.
+func TestFetchBehindAnUnknownSHA(t *testing.T) {
+	t.Run("remote down", func(t *testing.T) {
+		s, _, repo := newTestServer(t, nil)
+		repo.fetch = func(context.Context) error { return errors.New("dial tcp 10.0.0.1:443: connect: connection refused") }
+		req := httptest.NewRequest(http.MethodGet, "/wait/"+sha('e')+"?namespace=web&timeout=10ms", nil)
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+		require.NotEmpty(t, rec.Header().Get("Retry-After"))
+		var a answer
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &a))
+		require.True(t, a.Retry)
+		require.Contains(t, a.Error, "connection refused")
+	})
+	t.Run("first client hangs up", func(t *testing.T) {
+		s, _, repo := newTestServer(t, nil)
+		release := make(chan struct{})
+		started := make(chan struct{}, 2)
+		repo.fetch = func(ctx context.Context) error {
+			started <- struct{}{}
+			select {
+			case <-release:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		ctx, hangUp := context.WithCancel(context.Background())
+		first := make(chan int, 1)
+		go func() {
+			req := httptest.NewRequest(http.MethodGet, "/wait/"+sha('e')+"?namespace=web&timeout=10ms", nil).WithContext(ctx)
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, req)
+			first <- rec.Code
+		}()
+		<-started
+		second := make(chan int, 1)
+		go func() {
+			code, _ := get(t, s, "/wait/"+sha('e')+"?namespace=web&timeout=10ms")
+			second <- code
+		}()
+		hangUp()
+		<-first
+		close(release)
+		require.Equal(t, http.StatusRequestTimeout, <-second, "the shared fetch found the sha: pending, not 404")
+		require.Equal(t, 1, repo.syncs)
+		require.Empty(t, started, "one fetch served both requests")
+	})
 }
 
 func TestWaiterWakesOnChangeAndTimesOut(t *testing.T) {
