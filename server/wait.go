@@ -112,6 +112,13 @@ func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 		}
 		full, err = s.opts.Repo.Resolve(sha)
 	}
+	if errors.Is(err, ErrUnknownSHA) {
+		// Off the branch now (a force-push rolled it back) but with a
+		// record of its own: its verdict stands.
+		if full := s.recorded(sha); full != "" {
+			return full, 0, nil
+		}
+	}
 	switch {
 	case errors.Is(err, ErrAmbiguousSHA):
 		return "", http.StatusBadRequest, err
@@ -121,6 +128,27 @@ func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 		return "", http.StatusServiceUnavailable, err
 	}
 	return full, 0, nil
+}
+
+// recorded finds the one full sha starting with prefix in the managed
+// namespaces' histories, or "".
+func (s *Server) recorded(prefix string) string {
+	found := ""
+	for _, ns := range s.opts.Namespaces {
+		v := s.opts.Versions.Get(ns)
+		if v == nil {
+			continue
+		}
+		for _, c := range v.Status.History {
+			if strings.HasPrefix(c.SHA, prefix) {
+				if found != "" && found != c.SHA {
+					return ""
+				}
+				found = c.SHA
+			}
+		}
+	}
+	return found
 }
 
 // stateUnavailable answers a sha that could not be looked up: retry.

@@ -20,6 +20,8 @@ type VersionWatcher struct {
 	namespaces []string
 	log        *slog.Logger
 
+	announced func(head string)
+
 	mu       sync.RWMutex
 	versions map[string]*version.Version
 	changed  chan struct{}
@@ -33,6 +35,10 @@ func NewVersionWatcher(dyn dynamic.Interface, namespaces []string, logger *slog.
 	}
 	return &VersionWatcher{dyn: dyn, namespaces: namespaces, log: logger, versions: map[string]*version.Version{}, changed: make(chan struct{})}
 }
+
+// OnAnnounced sets fn to be told each head a replica announced on a Version
+// (version.HeadAnnotation) that the syncer has not taken up; call before Run.
+func (w *VersionWatcher) OnAnnounced(fn func(head string)) { w.announced = fn }
 
 // Run starts the informers and blocks until ctx ends.
 func (w *VersionWatcher) Run(ctx context.Context) error {
@@ -83,9 +89,14 @@ func (w *VersionWatcher) set(o any) {
 		return
 	}
 	w.mu.Lock()
+	old := w.versions[u.GetNamespace()]
 	w.versions[u.GetNamespace()] = v
 	w.mu.Unlock()
 	w.notify()
+	head := v.Annotations[version.HeadAnnotation]
+	if w.announced != nil && head != "" && head != v.Status.Head && (old == nil || old.Annotations[version.HeadAnnotation] != head) {
+		w.announced(head)
+	}
 }
 
 // notify wakes everyone waiting on the current channel.

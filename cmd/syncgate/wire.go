@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -69,17 +70,20 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	if err != nil {
 		return nil, err
 	}
+	var watcher *server.VersionWatcher
 	sy, err := syncer.New(syncer.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: gitsource.RedactURL(cfg.Repo), Branch: cfg.Branch},
 		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
+		Announce: func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
 		Logger: logger.With("component", "syncer"), Metrics: reg,
 	})
 	if err != nil {
 		return nil, err
 	}
-	watcher := server.NewVersionWatcher(dyn, cfg.Namespaces, logger.With("component", "versions"))
+	watcher = server.NewVersionWatcher(dyn, cfg.Namespaces, logger.With("component", "versions"))
+	watcher.OnAnnounced(sy.Nudge)
 	srv, err := server.New(server.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch}, Versions: watcher,
 		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch,
@@ -90,6 +94,23 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 		return nil, err
 	}
 	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, repoDisplay: gitsource.RedactURL(cfg.Repo), reportersDesc: desc}, nil
+}
+
+// announce tells the leader, through the Versions it watches, of a head
+// this replica fetched: webhooks and /wait reach any replica, and only the
+// leader applies.
+func announce(ctx context.Context, store *version.Store, watcher *server.VersionWatcher, namespaces []string, head string, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, ns := range namespaces {
+		v := watcher.Get(ns)
+		if v == nil || v.Status.Head == head || v.Annotations[version.HeadAnnotation] == head {
+			continue
+		}
+		if err := store.Announce(ctx, ns, head); err != nil {
+			logger.Warn("cannot announce a fetched head", "namespace", ns, "sha", head, "err", err)
+		}
+	}
 }
 
 // buildReporters picks the CI channels the settings ask for.

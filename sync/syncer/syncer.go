@@ -79,6 +79,9 @@ type Options struct {
 	DriftInterval time.Duration
 	// RetryInterval spaces retries of applies that failed for transient reasons.
 	RetryInterval time.Duration
+	// Announce, when set, is told each new head a fetch found while this
+	// replica is not leading, so that the leader learns of it.
+	Announce func(head string)
 	// RetryBudget bounds how long an attempt at a commit retries transient
 	// trouble before the commit fails with the last error (default 5m; the
 	// health timeout is a good value).
@@ -103,6 +106,7 @@ type Syncer struct {
 	headErr error
 	heads   chan struct{} // signalled when head or headErr changes
 	polled  atomic.Bool
+	leading atomic.Bool // Run is carrying heads into the namespaces
 }
 
 // New checks the options and builds a Syncer.
@@ -204,6 +208,9 @@ func (s *Syncer) noteHead(head string, err error) {
 		s.log.Warn("config repo fetch failed; cluster kept as it is", "err", err)
 	} else {
 		s.polled.Store(true)
+		if changed && s.opts.Announce != nil && !s.leading.Load() {
+			s.opts.Announce(head)
+		}
 	}
 	if changed {
 		select {
@@ -234,6 +241,8 @@ func (s *Syncer) current() (string, error) {
 // Run is the leader's loop: one worker per namespace, fed with every new head.
 // It returns when ctx ends (leadership lost or shutdown).
 func (s *Syncer) Run(ctx context.Context) error {
+	s.leading.Store(true)
+	defer s.leading.Store(false)
 	workers := make([]*worker, 0, len(s.opts.Namespaces))
 	var wg sync.WaitGroup
 	for _, ns := range s.opts.Namespaces {
