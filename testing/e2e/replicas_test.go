@@ -74,3 +74,26 @@ func TestTokenAndCLITimeout(t *testing.T) {
 	code, out = e.runCLI("wait", "not-a-sha", "--url", e.url)
 	require.Equal(t, 3, code, out)
 }
+
+// A head fetched by a follower (its /wait, or a webhook that reached it)
+// is applied by the leader at once, not at the leader's next poll.
+func TestFollowerFetchReachesTheLeader(t *testing.T) {
+	e := newEnv(t, "POD_NAME=replica-a", "GIT_SYNC_INTERVAL=1h")
+	ns := e.ns
+	sha := e.commit("base", map[string]string{ns + "/deploy.yaml": deployment("web", "registry.example.com/web:1", "")})
+	e.start()
+	code, _ := e.waitFinal(sha)
+	require.Equal(t, http.StatusOK, code)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	b, err := demo.StartAgent(context.Background(), syncgateBinary(t), addr, filepath.Join(t.TempDir(), "b.log"), append(e.settings(), "POD_NAME=replica-b"))
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Stop(15 * time.Second) })
+
+	next := e.commit("next", map[string]string{ns + "/deploy.yaml": deployment("web", "registry.example.com/web:2", "")})
+	code, out := e.runCLI("wait", next, "--url", b.URL, "--namespace", ns, "--timeout", "60s")
+	require.Equal(t, 0, code, out)
+}
