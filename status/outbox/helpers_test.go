@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -22,42 +23,59 @@ const (
 
 var t0 = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 
-// ledger keeps Version statuses in memory, as the API server would: every
-// read and write is a copy.
+// ledger keeps Version statuses in memory in their stored form, as the API
+// server would: every read decodes what the last write encoded.
 type ledger struct {
 	mu sync.Mutex
-	st map[string]*version.VersionStatus
+	st map[string][]byte
 }
 
 func newLedger(nss ...string) *ledger {
-	l := &ledger{st: map[string]*version.VersionStatus{}}
+	l := &ledger{st: map[string][]byte{}}
 	for _, ns := range nss {
-		l.st[ns] = &version.VersionStatus{}
+		l.st[ns] = []byte("{}")
 	}
 	return l
 }
 
-func (l *ledger) List(_ context.Context, ns string) ([]version.OwedReport, error) {
+func (l *ledger) load(ns string) (*version.VersionStatus, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.st[ns].DeepCopy().Owed, nil
+	st := &version.VersionStatus{}
+	return st, json.Unmarshal(l.st[ns], st)
+}
+
+func (l *ledger) List(_ context.Context, ns string) ([]version.OwedReport, error) {
+	st, err := l.load(ns)
+	return st.Owed, err
 }
 
 func (l *ledger) Update(_ context.Context, ns string, fn func(*version.VersionStatus) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := l.st[ns].DeepCopy()
+	st := &version.VersionStatus{}
+	if err := json.Unmarshal(l.st[ns], st); err != nil {
+		return err
+	}
 	if err := fn(st); err != nil {
 		return err
 	}
-	l.st[ns] = st
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	l.st[ns] = b
 	return nil
 }
 
+// status is what the ledger holds for ns; a status it cannot read panics,
+// failing the test.
 func (l *ledger) status(ns string) *version.VersionStatus {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.st[ns].DeepCopy()
+	st, err := l.load(ns)
+	if err != nil {
+		panic(err)
+	}
+	return st
 }
 
 func (l *ledger) owed(ns string) []version.OwedReport { return l.status(ns).Owed }

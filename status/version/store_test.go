@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -163,6 +164,38 @@ func TestStoreRoundTripsAVersionWithStatus(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 	got, _ = store.Get(ctx, ns)
 	require.Equal(t, full, got.Status.Applied)
+}
+
+// TestAVersionWrittenInFullIsReadAndStoredCompact upgrades in place: a
+// status an older syncgate wrote in full reads as it was, and the next
+// status write stores it compact.
+func TestAVersionWrittenInFullIsReadAndStoredCompact(t *testing.T) {
+	ctx := context.Background()
+	dyn, store, ns := prodVersion(t)
+	want := sample()
+	versions := dyn.Resource(version.Resource).Namespace(ns)
+	u, err := versions.Get(ctx, version.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	u.Object["status"], err = runtime.DefaultUnstructuredConverter.ToUnstructured((*plainStatus)(&want))
+	require.NoError(t, err)
+	_, err = versions.UpdateStatus(ctx, u, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	got, err := store.Get(ctx, ns)
+	require.NoError(t, err)
+	require.True(t, equality.Semantic.DeepEqual(want, got.Status), "full form read:\nwant %+v\n got %+v", want, got.Status)
+
+	_, err = store.UpdateStatus(ctx, ns, func(*version.VersionStatus) error { return nil })
+	require.NoError(t, err)
+	u, err = versions.Get(ctx, version.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	stored := u.Object["status"].(map[string]any)
+	require.NotContains(t, stored, "inventory")
+	require.Contains(t, stored, "packedInventory")
+	require.Contains(t, stored, "deploymentNames")
+	got, err = store.Get(ctx, ns)
+	require.NoError(t, err)
+	require.True(t, equality.Semantic.DeepEqual(want, got.Status), "compact form read:\nwant %+v\n got %+v", want, got.Status)
 }
 
 func TestConcurrentStatusWritersAllLand(t *testing.T) {

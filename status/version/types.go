@@ -79,10 +79,22 @@ type VersionStatus struct {
 	// History holds the most recent commits, newest first, bounded.
 	History []Commit `json:"history,omitempty"`
 	// Inventory lists the objects syncgate applied, for pruning and for
-	// skipping objects whose desired state did not change.
+	// skipping objects whose desired state did not change. It is stored as
+	// packedInventory; this field is read from Versions written before.
 	Inventory []InventoryEntry `json:"inventory,omitempty"`
 	// Owed lists the reports recorded but not yet delivered to a sink.
 	Owed []OwedReport `json:"owed,omitempty"`
+
+	// The fields below hold the stored form only (see codec.go): in Go
+	// they are always empty, and what they hold is in the fields above.
+
+	// PackedInventory is the inventory as stored: its JSON, gzipped.
+	// +optional
+	PackedInventory []byte `json:"packedInventory,omitempty"`
+	// DeploymentNames lists once each Deployment that history entries and
+	// owed reports name; they name theirs by position in it (deploymentRefs).
+	// +optional
+	DeploymentNames []string `json:"deploymentNames,omitempty"`
 }
 
 // Commit is the fate of one commit in this namespace.
@@ -105,10 +117,21 @@ type Commit struct {
 	Ready int32 `json:"ready,omitempty"`
 	// +optional
 	Total int32 `json:"total,omitempty"`
-	// Deployments names the Deployments the commit rendered.
+	// Deployments names the Deployments the commit rendered. It is stored
+	// as deploymentRefs; this field is read from Versions written before.
 	// +optional
 	Deployments []string `json:"deployments,omitempty"`
+	// DeploymentRefs is Deployments as stored: positions in the status's
+	// deploymentNames, runs of consecutive ones written "first-last"
+	// ("0-999,1002"). Always empty in Go.
+	// +optional
+	DeploymentRefs DeploymentRefs `json:"deploymentRefs,omitempty"`
 }
+
+// DeploymentRefs are positions in VersionStatus.DeploymentNames.
+//
+// +kubebuilder:validation:Pattern=`^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$`
+type DeploymentRefs string
 
 // InventoryEntry is one object syncgate applied.
 type InventoryEntry struct {
@@ -149,6 +172,15 @@ type OwedReport struct {
 	Ready int32 `json:"ready,omitempty"`
 	// +optional
 	Total int32 `json:"total,omitempty"`
+	// DeploymentRefs is Deployments as stored, as in a history entry.
+	// Always empty in Go.
+	// +optional
+	DeploymentRefs DeploymentRefs `json:"deploymentRefs,omitempty"`
+	// AsHistory, in the stored form, says the report is the history entry
+	// of its sha as it stands: reason, carrier, outcome, times, counts and
+	// Deployments are not stored again. Always false in Go.
+	// +optional
+	AsHistory bool `json:"asHistory,omitempty"`
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
 	// +optional
