@@ -54,8 +54,9 @@ type env struct {
 	gitDoor *tcpProxy
 	s3      *s3server.Server
 	gh      *forge.GitHub
-	api     *apiServer // nil when the API server cannot be restarted
-	apiWhy  string     // why not
+	ghFront *forgeFront // what syncgate talks to: the fake, or errors
+	api     *apiServer  // nil when the API server cannot be restarted
+	apiWhy  string      // why not
 
 	leaseNS    string
 	namespaces []string
@@ -140,6 +141,10 @@ func setup(ctx context.Context, opts Options) (e *env, err error) {
 	}
 	e.gh = forge.NewGitHub(githubToken, repoName)
 	e.closers = append(e.closers, e.gh.Close)
+	if e.ghFront, err = newForgeFront(e.gh.URL()); err != nil {
+		return e, err
+	}
+	e.closers = append(e.closers, e.ghFront.Close)
 
 	if err := e.newReplicas(); err != nil {
 		return e, err
@@ -226,7 +231,7 @@ func (e *env) settings(r *replica) []string {
 		"S3_BUCKET=" + bucket,
 		"S3_ENDPOINT=" + e.s3.Endpoint(),
 		"STATUS_PROVIDER=github",
-		"GITHUB_API_URL=" + e.gh.APIURL(),
+		"GITHUB_API_URL=" + e.ghFront.APIURL(),
 		"GITHUB_TOKEN=" + githubToken,
 		"PUBLIC_URL=" + r.url,
 		"WEBHOOK_SECRET=" + webhookSecret,

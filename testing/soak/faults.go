@@ -3,13 +3,13 @@ package soak
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/syncgate/syncgate/status/version"
-	"github.com/syncgate/syncgate/testing/forge"
 )
 
 // faultPlan is one fault, drawn from the fault RNG before the step runs.
@@ -17,7 +17,7 @@ type faultPlan struct {
 	kind   FaultKind
 	offset time.Duration // after the step's first push
 	dur    time.Duration // outage, or the time a killed replica stays down
-	n      int           // forge: requests refused
+	n      int           // forge-429: picks Retry-After
 	code   int           // forge-5xx: the status
 	ns     int           // version-deleted: which namespace
 }
@@ -140,12 +140,11 @@ func (s *soak) inject(ctx context.Context, p faultPlan) {
 			s.problem(fmt.Sprintf("step %d: %v", f.step, err))
 		}
 	case Forge5xx:
-		e.gh.FailNext(p.n, forge.Fault{Status: p.code, Body: `{"message":"Server Error"}`})
-		f.note = fmt.Sprintf("%d x %d", p.n, p.code)
+		n := e.ghFront.fail(p.code, 0, p.dur, func(d time.Duration) { sleep(ctx, d) })
+		f.note = fmt.Sprintf("%d requests answered %d", n, p.code)
 	case Forge429:
-		e.gh.FailNext(p.n, forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "1"},
-			Body: `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`})
-		f.note = fmt.Sprintf("%d x 429", p.n)
+		n := e.ghFront.fail(http.StatusTooManyRequests, p.n%3+1, p.dur, func(d time.Duration) { sleep(ctx, d) })
+		f.note = fmt.Sprintf("%d requests answered 429, Retry-After %ds", n, p.n%3+1)
 	case VersionDelete:
 		ns := e.namespaces[p.ns]
 		err := e.dyn.Resource(version.Resource).Namespace(ns).Delete(ctx, version.Name, metav1.DeleteOptions{})
