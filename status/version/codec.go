@@ -17,17 +17,18 @@ import (
 // A VersionStatus is stored in a compact form, so that the Version of a big
 // namespace whose sinks are down stays far below etcd's 1.5 MiB object
 // limit: 10,000 objects, 1,000 Deployments, 50 commits and 150 owed reports
-// take 1.6 MiB in full and about 370 KiB so (store_size_test.go).
+// take 5.7 MiB in full and 367 KiB so (store_size_test.go).
 //
 //   - The inventory, most of the object, is stored gzipped (packedInventory):
-//     names and kinds repeat, and the 128-bit hashes stay whole, since Apply
-//     skips an object whose stored hash equals that of its desired state.
+//     kinds and names repeat. Its hashes stay whole: sync/apply skips an
+//     object whose stored hash equals its desired state's whole 128-bit
+//     one, and a shorter hash is one a commit's author could collide with.
 //   - Deployment names are stored once (deploymentNames); history entries
 //     and owed reports name theirs by position (deploymentRefs), so fifty
 //     commits naming the same thousand Deployments store them once.
-//   - An owed report whose content is its commit's history entry as it
-//     stands stores only its sink, sha, state and delivery record
-//     (asHistory); trimHistory keeps the entries owed reports speak of.
+//   - An owed report that says what its commit's history entry says now
+//     stores only its sink, sha, state and delivery record (asHistory); one
+//     whose entry has moved on (progress, a new attempt) is stored in full.
 //
 // MarshalJSON writes that form, and UnmarshalJSON reads it and the full
 // form Versions were written in before, so a Version from an older syncgate

@@ -40,7 +40,7 @@ func TestAVersionOfABigNamespaceStaysSmall(t *testing.T) {
 			dyn, store, ns := prodVersion(t)
 			want := bigStatus(ns, tc.objects, tc.deployments)
 			require.Len(t, want.History, version.MaxHistory)
-			require.Len(t, want.Owed, 3*50, "every commit's final report owed to every sink")
+			require.Len(t, want.Owed, 3*version.MaxHistory, "every commit's final report owed to every sink")
 
 			_, err := store.UpdateStatus(ctx, ns, func(st *version.VersionStatus) error {
 				*st = *want.DeepCopy()

@@ -85,10 +85,10 @@ type VersionStatus struct {
 	// Owed lists the reports recorded but not yet delivered to a sink.
 	Owed []OwedReport `json:"owed,omitempty"`
 
-	// The fields below hold the stored form only (see codec.go): in Go
-	// they are always empty, and what they hold is in the fields above.
+	// The fields below hold the stored form only (codec.go): syncgate
+	// reads them back into the fields above, so in Go they are empty.
 
-	// PackedInventory is the inventory as stored: its JSON, gzipped.
+	// PackedInventory is how the inventory is stored: its JSON, gzipped.
 	// +optional
 	PackedInventory []byte `json:"packedInventory,omitempty"`
 	// DeploymentNames lists once each Deployment that history entries and
@@ -121,9 +121,9 @@ type Commit struct {
 	// as deploymentRefs; this field is read from Versions written before.
 	// +optional
 	Deployments []string `json:"deployments,omitempty"`
-	// DeploymentRefs is Deployments as stored: positions in the status's
-	// deploymentNames, runs of consecutive ones written "first-last"
-	// ("0-999,1002"). Always empty in Go.
+	// DeploymentRefs is how Deployments is stored: positions in the
+	// status's deploymentNames, consecutive ones as a run "first-last"
+	// ("0-999,1002"). Read back into Deployments, so empty in Go.
 	// +optional
 	DeploymentRefs DeploymentRefs `json:"deploymentRefs,omitempty"`
 }
@@ -172,13 +172,13 @@ type OwedReport struct {
 	Ready int32 `json:"ready,omitempty"`
 	// +optional
 	Total int32 `json:"total,omitempty"`
-	// DeploymentRefs is Deployments as stored, as in a history entry.
-	// Always empty in Go.
+	// DeploymentRefs is how Deployments is stored, as in a history entry.
+	// Read back into Deployments, so empty in Go.
 	// +optional
 	DeploymentRefs DeploymentRefs `json:"deploymentRefs,omitempty"`
-	// AsHistory, in the stored form, says the report is the history entry
-	// of its sha as it stands: reason, carrier, outcome, times, counts and
-	// Deployments are not stored again. Always false in Go.
+	// AsHistory says the report says what the history entry of its sha
+	// says, so reason, carrier, outcome, times, counts and Deployments are
+	// not stored again. Read back from that entry, so false in Go.
 	// +optional
 	AsHistory bool `json:"asHistory,omitempty"`
 	// +optional
