@@ -36,8 +36,12 @@ type Update struct {
 	Namespace string
 	SHA       string
 	State     State
-	// Reason says why a commit failed, or how far a rollout got.
+	// Reason says why a commit failed, or how far a rollout got; bounded
+	// to fit the Version that records it.
 	Reason string
+	// Detail is the whole reason when Reason was cut to fit. It is not
+	// recorded: only the process that saw the failure can report it.
+	Detail string
 	// CarriedBy names the newer commit that superseded this one.
 	CarriedBy string
 	// Outcome is the carrier's terminal state (Deployed or Failed) once known;

@@ -6,6 +6,10 @@ import "unicode/utf8"
 // reports). The whole text goes to a Kubernetes Event.
 const MaxReason = 1024
 
+// MaxDetail bounds the whole reason reported to sinks that keep it (the
+// S3 result object) by the process that saw it.
+const MaxDetail = 1 << 20
+
 // MaxEventReason bounds the text of one Event, well inside what the API
 // server stores.
 const MaxEventReason = 32 << 10

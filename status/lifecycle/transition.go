@@ -57,7 +57,11 @@ func (t Transition) Apply(st *version.VersionStatus, cluster string) []status.Up
 	if !changed || t.State == status.Fetched {
 		return nil
 	}
-	updates := []status.Update{UpdateOf(cluster, *c)}
+	u := UpdateOf(cluster, *c)
+	if reason != t.Reason {
+		u.Detail = Bound(t.Reason, MaxDetail)
+	}
+	updates := []status.Update{u}
 	if t.State.Terminal() {
 		updates = append(updates, resolveCarried(st, cluster, *c)...)
 	}

@@ -1,8 +1,10 @@
 package lifecycle
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -93,4 +95,21 @@ func TestHistoryIsBoundedButKeepsOwedAndCurrent(t *testing.T) {
 	require.Len(t, st.History, version.MaxHistory)
 	require.NotNil(t, st.Find("keep-owed"))
 	require.NotNil(t, st.Find("keep-applied"))
+}
+
+func TestLongReasonsAreBoundedAndTheWholeTextIsReported(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &version.VersionStatus{}
+	long := strings.Repeat("Deployment web: spec.template: field is immutable; ", 2000)
+	Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
+	Supersede(st, "b", nil, at)
+	updates := Transition{SHA: "b", State: status.Failed, Reason: long, At: at}.Apply(st, "c")
+	require.Len(t, updates, 2)
+	require.LessOrEqual(t, len(st.Find("b").Reason), MaxReason)
+	require.LessOrEqual(t, len(st.Find("a").Reason), MaxReason, "a carried commit's reason too")
+	for _, c := range st.Conditions {
+		require.LessOrEqual(t, len(c.Message), MaxReason)
+	}
+	require.Equal(t, long, updates[0].Detail, "the whole text goes to the sinks that keep it")
+	require.True(t, utf8.ValidString(Bound("ééééé", 4)))
 }

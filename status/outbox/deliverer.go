@@ -60,6 +60,9 @@ type Deliverer struct {
 	metrics   metrics
 	running   sync.Mutex
 
+	detailsMu sync.Mutex
+	details   map[string]string // identity → whole reason, for reports recorded by this process
+
 	// Only Run's goroutine uses what follows.
 	gate   map[string]time.Time // sink → no attempt before
 	fails  map[string]int       // sink → transient failures in a row
@@ -109,8 +112,40 @@ func NewDeliverer(opts Options) (*Deliverer, error) {
 // Sinks are the names of the configured reporters, in order.
 func (d *Deliverer) Sinks() []string { return slices.Clone(d.sinks) }
 
-// Record adds one report of u per configured sink to st; see Record.
-func (d *Deliverer) Record(st *version.VersionStatus, u status.Update) { Record(st, u, d.sinks) }
+// maxDetails bounds the whole reasons kept in memory.
+const maxDetails = 256
+
+// Record adds one report of u per configured sink to st; see Record. The
+// whole reason of u, when the recorded one was cut, is kept in memory and
+// reported instead while this process lives.
+func (d *Deliverer) Record(st *version.VersionStatus, u status.Update) {
+	Record(st, u, d.sinks)
+	if u.Detail == "" {
+		return
+	}
+	d.detailsMu.Lock()
+	defer d.detailsMu.Unlock()
+	if d.details == nil || len(d.details) >= maxDetails {
+		d.details = map[string]string{}
+	}
+	d.details[detailKey(u.Namespace, u.SHA, u.State, u.Reason)] = u.Detail
+}
+
+func detailKey(ns, sha string, st status.State, reason string) string {
+	return ns + "\x00" + sha + "\x00" + string(st) + "\x00" + reason
+}
+
+// withDetail is the update an owed report speaks of, with its whole reason
+// when this process recorded it.
+func (d *Deliverer) withDetail(ns string, o version.OwedReport) status.Update {
+	u := updateOf(ns, o)
+	d.detailsMu.Lock()
+	defer d.detailsMu.Unlock()
+	if full, ok := d.details[detailKey(ns, u.SHA, u.State, u.Reason)]; ok {
+		u.Reason = full
+	}
+	return u
+}
 
 // Kick wakes the deliverer after something was recorded.
 func (d *Deliverer) Kick() {
@@ -217,7 +252,7 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 // the report was delivered, or how long until the sink may be tried again.
 func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o version.OwedReport) (time.Duration, bool) {
 	actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-	err := r.Report(actx, updateOf(ns, o))
+	err := r.Report(actx, d.withDetail(ns, o))
 	cancel()
 	log := d.log.With("sink", o.Sink, "namespace", ns, "sha", o.SHA, "state", string(o.State))
 	switch {

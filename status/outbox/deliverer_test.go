@@ -255,3 +255,28 @@ func metric(t *testing.T, reg *prometheus.Registry, name, sink string) float64 {
 	t.Fatalf("no metric %s{sink=%q}", name, sink)
 	return 0
 }
+
+// The whole reason of a report whose recorded reason was cut is delivered
+// by the process that recorded it; after a restart, the recorded one is.
+func TestWholeReasonFromTheProcessThatRecordedIt(t *testing.T) {
+	fc := testingclock.NewFakeClock(t0)
+	l := newLedger("web")
+	s := &sink{name: "s3", clock: fc}
+	d, err := outbox.NewDeliverer(outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{s}, Clock: fc})
+	require.NoError(t, err)
+	require.NoError(t, l.Update(context.Background(), "web", func(st *version.VersionStatus) error {
+		d.Record(st, status.Update{Namespace: "web", SHA: shaA, State: status.Failed, Reason: "dry run refused… (truncated)", Detail: "dry run refused 900 objects: the whole list"})
+		d.Record(st, status.Update{Namespace: "web", SHA: shaB, State: status.Failed, Reason: "short"})
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+	got := map[string]string{}
+	for _, c := range s.got() {
+		got[c.u.SHA] = c.u.Reason
+	}
+	require.Equal(t, map[string]string{shaA: "dry run refused 900 objects: the whole list", shaB: "short"}, got)
+}
