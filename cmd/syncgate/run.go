@@ -21,7 +21,6 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -128,20 +127,37 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	g.Go(func() error { return parts.server.Run(gctx) })
 	g.Go(func() error { return parts.versions.Run(gctx) })
 	g.Go(func() error { return parts.syncer.Poll(gctx) })
-	lead := func(ctx context.Context) {
+	// lead is the leader's work: it returns once ctx ends, or as soon as one
+	// part returns by itself, so that a term never goes on half-working.
+	lead := func(ctx context.Context) error {
 		lg, lctx := errgroup.WithContext(ctx)
-		lg.Go(func() error { return parts.syncer.Run(lctx) })
+		part := func(name string, run func(context.Context) error) {
+			lg.Go(func() error {
+				err := run(lctx)
+				if err == nil && lctx.Err() == nil {
+					err = fmt.Errorf("%s returned while leading", name)
+				}
+				return err
+			})
+		}
+		part("syncer", parts.syncer.Run)
 		if parts.deliverer != nil {
-			lg.Go(func() error { return parts.deliverer.Run(lctx) })
+			part("deliverer", parts.deliverer.Run)
 		}
-		if err := lg.Wait(); err != nil {
-			logger.Error("leader work stopped", "err", err)
-		}
+		return lg.Wait()
 	}
 	if cfg.LeaderElect {
 		g.Go(func() error { return elect(gctx, cfg, kube, logger, lead) })
 	} else {
-		g.Go(func() error { lead(gctx); return nil })
+		g.Go(func() error {
+			err := lead(gctx)
+			if gctx.Err() != nil {
+				return nil
+			}
+			// The only replica applies nothing any more: stop, so that it
+			// is restarted, rather than serve /wait answers that never come.
+			return fmt.Errorf("leader work: %w", err)
+		})
 	}
 	logger.Info("syncgate started", "version", buildVersion, "cluster", cfg.Cluster, "namespaces", cfg.Namespaces,
 		"repo", parts.repoDisplay, "listen", cfg.ListenAddr, "statuses", parts.reportersDesc)
@@ -153,43 +169,24 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 }
 
 // elect runs lead while this replica holds the Lease, and contends again
-// after losing it, until ctx ends.
-func elect(ctx context.Context, cfg *config, kube kubernetes.Interface, logger *slog.Logger, lead func(context.Context)) error {
+// after each term, until ctx ends; see leader.
+func elect(ctx context.Context, cfg *config, kube kubernetes.Interface, logger *slog.Logger, lead func(context.Context) error) error {
 	id := cfg.PodName
 	if id == "" {
 		host, _ := os.Hostname()
 		id = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1ObjectMeta("syncgate-leader", cfg.LeaseNamespace),
-		Client:     kube.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	l := &leader{
+		lock: &resourcelock.LeaseLock{
+			LeaseMeta:  metav1ObjectMeta("syncgate-leader", cfg.LeaseNamespace),
+			Client:     kube.CoordinationV1(),
+			LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+		},
+		work:          lead,
+		log:           logger,
+		leaseDuration: 15 * time.Second,
+		renewDeadline: 10 * time.Second,
+		retryPeriod:   2 * time.Second,
 	}
-	for ctx.Err() == nil {
-		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   15 * time.Second,
-			RenewDeadline:   10 * time.Second,
-			RetryPeriod:     2 * time.Second,
-			ReleaseOnCancel: true,
-			Name:            "syncgate",
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(ctx context.Context) {
-					logger.Info("leading: applying commits", "identity", id)
-					lead(ctx)
-				},
-				OnStoppedLeading: func() { logger.Info("not leading: serving only", "identity", id) },
-				OnNewLeader: func(leader string) {
-					if leader != id {
-						logger.Info("leader elected", "leader", leader)
-					}
-				},
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("leader election: %w", err)
-		}
-		le.Run(ctx)
-	}
-	return nil
+	return l.run(ctx)
 }

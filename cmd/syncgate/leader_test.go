@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// leaseAPI is a fake API server holding the Lease, with switches to make it
+// refuse writes and a record of what it is asked.
+type leaseAPI struct {
+	lock         *resourcelock.LeaseLock
+	failWrites   atomic.Bool // every update, releases too
+	failRenewals atomic.Bool // updates that name a holder
+	watching     atomic.Bool
+	calls        chan string   // lease verbs, once watching
+	released     chan struct{} // a write that leaves the lease without a holder
+	logged       chan string   // the leader's log messages
+}
+
+func newLeaseAPI(t *testing.T) *leaseAPI {
+	t.Helper()
+	kube := fake.NewClientset()
+	api := &leaseAPI{
+		lock: &resourcelock.LeaseLock{
+			LeaseMeta:  metav1.ObjectMeta{Name: "syncgate-leader", Namespace: "syncgate"},
+			Client:     kube.CoordinationV1(),
+			LockConfig: resourcelock.ResourceLockConfig{Identity: "replica-a"},
+		},
+		calls:    make(chan string, 64),
+		released: make(chan struct{}, 1),
+		logged:   make(chan string, 256),
+	}
+	kube.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if api.watching.Load() {
+			send(api.calls, a.GetVerb())
+		}
+		u, ok := a.(k8stesting.UpdateAction)
+		if !ok {
+			return false, nil, nil
+		}
+		l, ok := u.GetObject().(*coordinationv1.Lease)
+		if !ok {
+			return false, nil, nil
+		}
+		if api.failWrites.Load() {
+			return true, nil, errors.New("etcdserver: request timed out")
+		}
+		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+			send(api.released, struct{}{})
+		} else if api.failRenewals.Load() {
+			return true, nil, errors.New("etcdserver: request timed out")
+		}
+		return false, nil, nil
+	})
+	return api
+}
+
+// leader has short timings so that a lost lease is noticed in under a second.
+func (api *leaseAPI) leader(work func(context.Context) error) *leader {
+	return &leader{
+		lock:          api.lock,
+		work:          work,
+		log:           slog.New(msgHandler{api.logged}),
+		leaseDuration: time.Second,
+		renewDeadline: 400 * time.Millisecond,
+		retryPeriod:   100 * time.Millisecond,
+	}
+}
+
+// start runs l until the returned cancel is called or the test ends.
+func start(t *testing.T, l *leader) (cancel func(), errc <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, done := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		ch <- l.run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return cancel, ch
+}
+
+// untilWaiting returns once the leader says it waits for its work to stop.
+// The lease released, or asked for while watching, before that fails the
+// test: the work is held, so it has not returned yet.
+func (api *leaseAPI) untilWaiting(t *testing.T) {
+	t.Helper()
+	for {
+		select {
+		case m := <-api.logged:
+			if m == logWaitingForWork {
+				return
+			}
+		case verb := <-api.calls:
+			t.Fatalf("lease %s while the last term's work still ran", verb)
+		case <-api.released:
+			t.Fatal("lease released while the term's work still ran")
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timed out waiting for the log %q", logWaitingForWork)
+		}
+	}
+}
+
+func TestLeaderNewTermWaitsForTheLastTermsWork(t *testing.T) {
+	api := newLeaseAPI(t)
+	starts, stopping := make(chan int32, 4), make(chan int32, 4)
+	hold := make(chan struct{})
+	unhold := sync.OnceFunc(func() { close(hold) })
+	var terms, running atomic.Int32
+	work := func(ctx context.Context) error {
+		n := terms.Add(1)
+		if r := running.Add(1); r > 1 {
+			t.Errorf("term %d's work started while %d other term(s) still working", n, r-1)
+		}
+		defer running.Add(-1)
+		starts <- n
+		<-ctx.Done()
+		stopping <- n
+		if n == 1 {
+			<-hold // an apply in flight: the first term is slow to stop
+		}
+		return nil
+	}
+	start(t, api.leader(work))
+	t.Cleanup(unhold)
+
+	require.Equal(t, int32(1), recv(t, starts, "the first term"))
+	api.failWrites.Store(true) // the lease is lost, and cannot be released
+	require.Equal(t, int32(1), recv(t, stopping, "the first term told to stop"))
+	api.watching.Store(true)
+	api.failWrites.Store(false) // the API server is back while the work still stops
+	api.untilWaiting(t)
+
+	unhold()
+	require.Equal(t, int32(2), recv(t, starts, "a second term once the first one's work returned"))
+}
+
+func TestLeaderLostLeaseIsReleasedAfterTheWork(t *testing.T) {
+	api := newLeaseAPI(t)
+	starts, stopping := make(chan struct{}, 1), make(chan struct{}, 1)
+	hold := make(chan struct{})
+	unhold := sync.OnceFunc(func() { close(hold) })
+	work := func(ctx context.Context) error {
+		starts <- struct{}{}
+		<-ctx.Done()
+		stopping <- struct{}{}
+		<-hold
+		return nil
+	}
+	l := api.leader(work)
+	// The release waits for the work at most RenewDeadline: room for a slow
+	// test machine between the waiting log and unhold.
+	l.leaseDuration, l.renewDeadline = 3*time.Second, 2*time.Second
+	start(t, l)
+	t.Cleanup(unhold)
+
+	recv(t, starts, "the term")
+	api.failRenewals.Store(true) // renewals time out, the release gets through
+	recv(t, stopping, "the work told to stop")
+	api.untilWaiting(t)
+
+	unhold()
+	recv(t, api.released, "the lease released after the work returned")
+}
+
+func TestLeaderWorkThatEndsGivesTheLeaseUp(t *testing.T) {
+	api := newLeaseAPI(t)
+	starts := make(chan int32, 4)
+	var terms atomic.Int32
+	work := func(ctx context.Context) error {
+		n := terms.Add(1)
+		starts <- n
+		if n == 1 {
+			return errors.New("outbox: Run called twice")
+		}
+		<-ctx.Done()
+		return nil
+	}
+	start(t, api.leader(work))
+
+	require.Equal(t, int32(1), recv(t, starts, "the first term"))
+	recv(t, api.released, "the lease given up after the work ended")
+	require.Equal(t, int32(2), recv(t, starts, "a second term"))
+}
+
+func TestLeaderShutdownReleasesTheLeaseAfterTheWork(t *testing.T) {
+	api := newLeaseAPI(t)
+	starts, stopping := make(chan struct{}, 1), make(chan struct{}, 1)
+	hold := make(chan struct{})
+	unhold := sync.OnceFunc(func() { close(hold) })
+	work := func(ctx context.Context) error {
+		starts <- struct{}{}
+		<-ctx.Done()
+		stopping <- struct{}{}
+		<-hold
+		return nil
+	}
+	cancel, errc := start(t, api.leader(work))
+	t.Cleanup(unhold)
+
+	recv(t, starts, "the term")
+	cancel()
+	recv(t, stopping, "the work told to stop")
+	api.untilWaiting(t)
+
+	unhold()
+	recv(t, api.released, "the lease released after the work returned")
+	require.NoError(t, recv(t, errc, "run to return"))
+}
+
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	panic("unreachable")
+}
+
+func send[T any](ch chan<- T, v T) {
+	select {
+	case ch <- v:
+	default:
+	}
+}
+
+// msgHandler passes each log message on, dropping them when nobody reads.
+type msgHandler struct{ msgs chan<- string }
+
+func (h msgHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h msgHandler) Handle(_ context.Context, r slog.Record) error {
+	send(h.msgs, r.Message)
+	return nil
+}
+func (h msgHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h msgHandler) WithGroup(string) slog.Handler      { return h }
