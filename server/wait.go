@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-		"strconv"
+	"strconv"
 	"strings"
 	"time"
 
