@@ -45,5 +45,7 @@ func TestKustomizeOverlayAndForcePush(t *testing.T) {
 	_, err = e.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	code, _ = e.wait(second, "namespace="+ns)
-	require.Equal(t, http.StatusNotFound, code, "dropped by the force-push: no longer on the branch")
+	require.Equal(t, http.StatusOK, code, "dropped by the force-push, it keeps the verdict it reached: one final answer per commit")
+	code, _ = e.wait("0123456789abcdef0123456789abcdef01234567", "namespace="+ns)
+	require.Equal(t, http.StatusNotFound, code, "a commit neither on the branch nor recorded is unknown")
 }
