@@ -4,6 +4,7 @@
 // invariant with its commit. It exits 1 when there is a violation.
 //
 //	go run ./bench/soak [-seed N] [-commits 200] [-namespaces 2] [-faults all] [-max-duration 90m]
+//	go run ./bench/soak -seed N -plan   # what the seed pushes and injects, without running
 //
 // The same -seed pushes the same commits (same shas) and draws the same
 // faults; see testing/soak for what is pushed, injected and checked.
@@ -27,7 +28,7 @@ func main() { os.Exit(run()) }
 func run() int {
 	var o soak.Options
 	var faults, binary string
-	var keep bool
+	var keep, plan bool
 	flag.Int64Var(&o.Seed, "seed", time.Now().UnixNano()%1_000_000, "seed of the commits and faults (default: from the clock, printed)")
 	flag.IntVar(&o.Commits, "commits", 200, "commits to push")
 	flag.IntVar(&o.Namespaces, "namespaces", 2, "managed namespaces (1 or 2)")
@@ -39,6 +40,7 @@ func run() int {
 	flag.StringVar(&binary, "syncgate", "", "syncgate binary (default: built from this tree)")
 	flag.StringVar(&o.LogLevel, "log-level", "info", "syncgate's LOG_LEVEL")
 	flag.BoolVar(&keep, "keep", false, "keep logs and data even without violations")
+	flag.BoolVar(&plan, "plan", false, "print the commits and faults the seed draws, run nothing")
 	flag.Parse()
 	var err error
 	if o.Faults, err = soak.ParseFaults(faults); err != nil {
@@ -47,6 +49,10 @@ func run() int {
 	}
 	o.Binary = binary
 	o.Log = os.Stderr
+	if plan {
+		fmt.Print(soak.Plan(o))
+		return 0
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

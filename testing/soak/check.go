@@ -57,6 +57,9 @@ func (s *soak) violateLocked(in *inc, ns, check, detail string) {
 	if s.seen[key] {
 		return
 	}
+	if at, ok := s.deletes[ns]; ok && (in == nil || in.pushedAt.Before(at.Add(time.Minute))) {
+		v.Detail += fmt.Sprintf(" [the Version of %s was deleted at %s]", ns, at.Format("15:04:05"))
+	}
 	s.seen[key] = true
 	s.rep.Violations = append(s.rep.Violations, v)
 	s.logf("  VIOLATION %s", v)
@@ -445,7 +448,7 @@ func (s *soak) checkCluster(ctx context.Context, head *inc, ns string, w answer,
 			what = "the head was applied (and failed), but the cluster runs "
 			return l.diff(c, false)
 		case applied == "":
-			what = "the head was refused and nothing was applied before, but the cluster has "
+			what = "the head was refused and the Version records nothing applied, but the cluster has "
 			return l.empty()
 		}
 		s.mu.Lock()
@@ -549,11 +552,12 @@ func (s *soak) final(ctx context.Context) {
 			s.mu.Lock()
 			o := in.per[ns]
 			ok, w := o.checked, o.verdict().state
+			flagged := s.seen[fmt.Sprintf("s3/%s/%d", ns, in.id)] || s.seen[fmt.Sprintf("forge/%s/%d", ns, in.id)]
 			if !o.final() {
 				s.rep.outcomes(in.kind).Unanswered++
 			}
 			s.mu.Unlock()
-			if !ok {
+			if !ok || flagged {
 				continue
 			}
 			res, err := s3marker.ReadResult(ctx, s.e.s3.Client(), bucket, s3marker.ResultKey("", clusterName, ns, in.sha))

@@ -1,63 +1,27 @@
 package soak
 
 import (
-	"context"
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 )
 
-// trace plans n steps of a run with seed, without running anything, the way
-// act and rollBack move the branch.
-func trace(t *testing.T, seed int64, n int) (string, map[Kind]int) {
-	t.Helper()
-	opts := Options{Seed: seed, Commits: n, Namespaces: 2, HealthTimeout: 30e9, Faults: FaultKinds, FaultRate: 0.5}
-	e := &env{namespaces: []string{"ns-a", "ns-b"}}
-	s := newSoak(context.Background(), opts, e)
-	first := tree{"ns-a": initialContent(), "ns-b": initialContent()}
-	s.branch, s.trees["c0"] = []string{"c0"}, first
-	kinds := map[Kind]int{}
-	var b strings.Builder
-	pushed := 0
-	for pushed < n {
-		a := s.planAction()
-		if a.rollback > 0 {
-			s.branch = s.branch[:len(s.branch)-a.rollback]
-			kinds[Rollback]++
-			pushed++
-			fmt.Fprintf(&b, "rollback %d\n", a.rollback)
-		}
-		for _, p := range a.commits {
-			head := s.trees[s.branch[len(s.branch)-1]]
-			tr, k := s.mutate(p, head)
-			sha := fmt.Sprintf("c%d", len(s.trees))
-			s.trees[sha] = tr
-			s.branch = append(s.branch, sha)
-			kinds[k]++
-			pushed++
-			fmt.Fprintf(&b, "%s %s | %s\n", k, tr["ns-a"], tr["ns-b"])
-		}
-		for _, f := range s.planFaults() {
-			fmt.Fprintf(&b, "fault %s %s %s\n", f.kind, f.offset, f.dur)
-		}
-	}
-	return b.String(), kinds
-}
-
 // A seed reproduces a run: the same commits and the same faults.
 func TestPlanIsSeeded(t *testing.T) {
-	a, kinds := trace(t, 42, 200)
-	b, _ := trace(t, 42, 200)
-	require.Equal(t, a, b)
-	c, _ := trace(t, 43, 200)
-	require.NotEqual(t, a, c)
+	opts := Options{Seed: 42, Commits: 200, FaultRate: 0.5}
+	a := Plan(opts)
+	require.Equal(t, a, Plan(opts))
+	opts.Seed = 43
+	require.NotEqual(t, a, Plan(opts))
 	for _, k := range Kinds[1:] {
-		require.Positive(t, kinds[k], "200 commits have some of kind %s", k)
+		require.Contains(t, a, " "+string(k), "200 commits have some of kind %s", k)
 	}
-	require.Contains(t, a, "fault ")
+	for _, f := range FaultKinds {
+		require.Contains(t, a, "fault "+string(f)+" ")
+	}
+	opts.Faults = []FaultKind{}
+	require.NotContains(t, Plan(opts), "fault ")
 }
 
 // The files say what the model says: valid documents, but for the two

@@ -14,19 +14,23 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
 
-// A short seeded soak: a couple of dozen commits of every kind with faults,
-// every invariant checked. SYNCGATE_SOAK_SEED and SYNCGATE_SOAK_COMMITS
-// override the seed and the length; go run ./bench/soak is the long run.
+// A short seeded soak: a dozen commits with two rollbacks, a burst, both
+// refusals and a crashloop, and faults (API server restart, leader kill,
+// git, S3 and forge outages, the Version deleted); every invariant checked.
+// SYNCGATE_SOAK_SEED and SYNCGATE_SOAK_COMMITS override the seed and the
+// length, SYNCGATE_SOAK_BINARY the syncgate tested (default: built from
+// this tree); go run ./bench/soak is the long run.
 func TestSoak(t *testing.T) {
 	c := cluster.Shared(t)
 	opts := soak.Options{
 		Cluster:       c,
-		Seed:          7,
-		Commits:       24,
+		Seed:          252, // go run ./bench/soak -seed 252 -commits 12 -health-timeout 15s -fault-rate 0.5 -plan
+		Commits:       12,
 		Namespaces:    2,
-		HealthTimeout: 20 * time.Second,
+		HealthTimeout: 15 * time.Second,
 		FaultRate:     0.5,
-		MaxDuration:   6 * time.Minute,
+		MaxDuration:   5 * time.Minute,
+		Binary:        os.Getenv("SYNCGATE_SOAK_BINARY"),
 		WorkDir:       t.TempDir(),
 		Log:           testWriter{t},
 	}
