@@ -76,6 +76,10 @@ func (s *soak) planFaults() []faultPlan {
 			chance *= 4 // a second fault in the same step is rarer
 		}
 		p.kind = FaultKinds[k]
+		switch p.kind {
+		case S3Down, Forge5xx, Forge429:
+			p.offset /= 8 // reports go out within a second of a push
+		}
 		if chance < s.opts.FaultRate && s.enabled(p.kind) {
 			out = append(out, p)
 		}
@@ -147,7 +151,14 @@ func (s *soak) inject(ctx context.Context, p faultPlan) {
 		f.note = fmt.Sprintf("%d requests answered 429, Retry-After %ds", n, p.n%3+1)
 	case VersionDelete:
 		ns := e.namespaces[p.ns]
-		err := e.dyn.Resource(version.Resource).Namespace(ns).Delete(ctx, version.Name, metav1.DeleteOptions{})
+		var err error
+		for deadline := time.Now().Add(30 * time.Second); ; { // the API server may be restarting
+			err = e.dyn.Resource(version.Resource).Namespace(ns).Delete(ctx, version.Name, metav1.DeleteOptions{})
+			if err == nil || apierrors.IsNotFound(err) || time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+			sleep(ctx, 250*time.Millisecond)
+		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			f.note = "not deleted: " + err.Error()
 		} else {
