@@ -39,7 +39,13 @@ func (s Step) String() string {
 // since it became the head and refused. A commit gets one attempt per time
 // it becomes the head, so a refused commit is not retried in a loop, and a
 // force-push back to an older commit is applied again.
+//
+// Before the head is known (the repo not fetched yet after a start), the
+// applied commit stands in for it, so a rollout in flight is still awaited.
 func Plan(st *version.VersionStatus, head string) (Step, string) {
+	if head == "" {
+		head = st.Applied
+	}
 	if head == "" {
 		return Idle, ""
 	}
