@@ -27,7 +27,7 @@ func main() { os.Exit(run()) }
 
 func run() int {
 	var o soak.Options
-	var faults, binary string
+	var faults, kinds, binary string
 	var keep, plan bool
 	flag.Int64Var(&o.Seed, "seed", time.Now().UnixNano()%1_000_000, "seed of the commits and faults (default: from the clock, printed)")
 	flag.IntVar(&o.Commits, "commits", 200, "commits to push")
@@ -37,6 +37,7 @@ func run() int {
 	flag.DurationVar(&o.MaxDuration, "max-duration", 90*time.Minute, "stop pushing after this long (0: no limit); what was pushed is still checked")
 	flag.Float64Var(&o.FaultRate, "fault-rate", 0.45, "chance of a fault in each step")
 	flag.StringVar(&faults, "faults", "all", "comma-separated faults to inject, all or none: kill-leader, kill-follower, apiserver-restart, git-down, s3-down, forge-5xx, forge-429, version-deleted")
+	flag.StringVar(&kinds, "kinds", "all", "comma-separated commit kinds to push, all: good, render-refusal, api-refusal, crashloop, prune-only, comment-only, rollback, burst")
 	flag.StringVar(&binary, "syncgate", "", "syncgate binary (default: built from this tree)")
 	flag.StringVar(&o.LogLevel, "log-level", "info", "syncgate's LOG_LEVEL")
 	flag.BoolVar(&keep, "keep", false, "keep logs and data even without violations")
@@ -44,6 +45,10 @@ func run() int {
 	flag.Parse()
 	var err error
 	if o.Faults, err = soak.ParseFaults(faults); err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		return 2
+	}
+	if o.Kinds, err = soak.ParseKinds(kinds); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		return 2
 	}

@@ -30,6 +30,27 @@ const (
 // Kinds in the order the report lists them.
 var Kinds = []Kind{Initial, Good, Render, API, Crash, Prune, Comment, Rollback}
 
+// Burst names the action that pushes several commits back to back, for
+// Options.Kinds.
+const Burst Kind = "burst"
+
+// ParseKinds reads a comma-separated list of commit kinds (and "burst");
+// "all" or "" is every kind.
+func ParseKinds(s string) ([]Kind, error) {
+	if s = strings.TrimSpace(s); s == "" || s == "all" {
+		return nil, nil
+	}
+	var out []Kind
+	for _, f := range strings.Split(s, ",") {
+		k := Kind(strings.TrimSpace(f))
+		if k == Initial || (k != Burst && !slices.Contains(Kinds, k)) {
+			return nil, fmt.Errorf("unknown commit kind %q (known: %v and burst)", k, Kinds[1:])
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
 // FaultKind is one kind of injected trouble.
 type FaultKind string
 
@@ -91,6 +112,9 @@ type Options struct {
 	FaultRate float64
 	// Faults are the kinds injected (nil: all).
 	Faults []FaultKind
+	// Kinds are the commit kinds pushed, Burst and Rollback included (nil:
+	// all); a seed reproduces a run with the same Kinds.
+	Kinds []Kind
 	// Binary is the syncgate binary; built into WorkDir when empty.
 	Binary string
 	// WorkDir holds logs, the repository and S3 data (required).

@@ -29,14 +29,22 @@ var singleWeights = []struct {
 	w    int
 }{{Good, 34}, {Render, 9}, {API, 9}, {Crash, 12}, {Prune, 10}, {Comment, 10}}
 
+// pushes reports whether the run pushes commits (or actions) of kind k.
+func (s *soak) pushes(k Kind) bool { return s.opts.Kinds == nil || contains(s.opts.Kinds, k) }
+
 func (s *soak) planCommit() plannedCommit {
 	total := 0
 	for _, k := range singleWeights {
-		total += k.w
+		if s.pushes(k.kind) {
+			total += k.w
+		}
 	}
-	n := s.rng.IntN(total)
-	p := plannedCommit{}
+	p := plannedCommit{kind: Good}
+	n := s.rng.IntN(max(total, 1))
 	for _, k := range singleWeights {
+		if !s.pushes(k.kind) {
+			continue
+		}
 		if n < k.w {
 			p.kind = k.kind
 			break
@@ -68,9 +76,9 @@ func (s *soak) planAction() action {
 	left := s.opts.Commits - (len(s.incs) - 1)
 	s.mu.Unlock()
 	switch r := s.rng.IntN(100); {
-	case r < 12 && depth >= 2:
+	case r < 12 && depth >= 2 && s.pushes(Rollback):
 		a.rollback = 1 + s.rng.IntN(min(depth-1, 8))
-	case r < 32 && left >= 2:
+	case r < 32 && left >= 2 && s.pushes(Burst):
 		a.burst = true
 		a.onePush = s.rng.IntN(2) == 0
 		for range min(2+s.rng.IntN(4), left) {
