@@ -28,6 +28,9 @@ type config struct {
 
 	AllowNamespaces    []string
 	AllowClusterScoped bool
+	// ApplyServiceAccount is who namespace ns is applied as:
+	// system:serviceaccount:ns:<name>; empty is syncgate itself.
+	ApplyServiceAccount string
 
 	GitToken, GitUsername    string
 	GitSSHKey, GitKnownHosts string
@@ -77,6 +80,7 @@ var settings = []setting{
 	{"prune", "PRUNE", "true", "delete objects syncgate applied that a newer commit no longer has", false},
 	{"allow-namespaces", "ALLOW_NAMESPACES", "", "comma-separated foreign namespaces objects may name", false},
 	{"allow-cluster-scoped", "ALLOW_CLUSTER_SCOPED", "false", "allow cluster-scoped objects (CRDs, ClusterRoles, ...) in the repo", false},
+	{"apply-service-account", "APPLY_SERVICE_ACCOUNT", "syncgate", "ServiceAccount of each managed namespace that syncgate applies, prunes and reads it as (impersonation); empty (--apply-service-account=) applies as syncgate itself, not confined", false},
 	{"git-token", "GIT_TOKEN", "", "HTTPS token for the config repo", true},
 	{"git-username", "GIT_USERNAME", "", "HTTPS user for GIT_TOKEN (default per provider convention)", false},
 	{"git-ssh-key", "GIT_SSH_KEY", "", "path of the SSH private key for the config repo", false},
@@ -143,6 +147,8 @@ func settingError(flag string, format string, args ...any) error {
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
+var dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
 // parseConfig turns the raw values into a checked config.
 func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 	c := &config{
@@ -174,6 +180,7 @@ func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 		LogLevel:                strings.ToLower(*v["log-level"]),
 		LogFormat:               strings.ToLower(*v["log-format"]),
 		AllowNamespaces:         splitList(*v["allow-namespaces"]),
+		ApplyServiceAccount:     strings.TrimSpace(*v["apply-service-account"]),
 	}
 	var err error
 	if c.Repo == "" {
@@ -199,6 +206,9 @@ func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 		if !dnsLabel.MatchString(ns) || len(ns) > 63 {
 			return nil, settingError("namespaces", "%q is not a valid namespace name", ns)
 		}
+	}
+	if sa := c.ApplyServiceAccount; sa != "" && (len(sa) > 253 || !dnsSubdomain.MatchString(sa)) {
+		return nil, settingError("apply-service-account", "%q is not a valid ServiceAccount name", sa)
 	}
 	if c.LeaseNamespace == "" {
 		c.LeaseNamespace = ownNamespace
