@@ -1,9 +1,9 @@
 package render
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -29,10 +29,8 @@ type Options struct {
 	AllowNamespaces []string
 	// AllowClusterScoped lets cluster-scoped kinds through.
 	AllowClusterScoped bool
-	// MaxFileBytes bounds each file read (default 1 MiB).
-	MaxFileBytes int64
-	// MaxObjects bounds the objects of one namespace (default 5000).
-	MaxObjects int
+	// Limits bound what one Render may read, run and produce.
+	Limits Limits
 	// Scoper decides which kinds are namespaced; required.
 	Scoper Scoper
 }
@@ -41,6 +39,7 @@ type Options struct {
 type Renderer struct {
 	opts    Options
 	allowed map[string]bool
+	builds  chan struct{} // a slot per kustomize build that may run
 }
 
 // New checks the options.
@@ -51,17 +50,12 @@ func New(opts Options) (*Renderer, error) {
 	if opts.Scoper == nil {
 		return nil, errors.New("render: a Scoper is required")
 	}
-	if opts.MaxFileBytes <= 0 {
-		opts.MaxFileBytes = 1 << 20
-	}
-	if opts.MaxObjects <= 0 {
-		opts.MaxObjects = 5000
-	}
+	opts.Limits = opts.Limits.withDefaults()
 	allowed := map[string]bool{}
 	for _, ns := range opts.AllowNamespaces {
 		allowed[ns] = true
 	}
-	return &Renderer{opts: opts, allowed: allowed}, nil
+	return &Renderer{opts: opts, allowed: allowed, builds: make(chan struct{}, opts.Limits.Builds)}, nil
 }
 
 // object is a rendered object and the file it came from.
@@ -88,11 +82,24 @@ func describe(u *unstructured.Unstructured) string {
 // namespace with no configuration at all is a typo or a wrong cluster name
 // more often than a wish to delete everything (an empty directory renders
 // nothing, deliberately). The order is deterministic: directory, file name,
-// then document order.
+// then document order. A render is bounded by the Limits; only their time
+// bound ends it early, see RenderContext.
 func (r *Renderer) Render(tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
+	return r.render(nil, tree, namespace)
+}
+
+// RenderContext is Render ended early when ctx is: a kustomize build is
+// stopped at once, and the error is ctx's.
+func (r *Renderer) RenderContext(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
+	return r.render(ctx, tree, namespace)
+}
+
+// render takes a nil ctx for a render that only its limits end.
+func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
 	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
 		return nil, fmt.Errorf("render: namespace %q: %s", namespace, strings.Join(errs, "; "))
 	}
+	b := newBudget(tree, r.opts.Limits)
 	dirs := []string{namespace, path.Join(r.opts.Cluster, namespace)}
 	var layers [][]object
 	var present []string
@@ -107,7 +114,7 @@ func (r *Renderer) Render(tree fs.FS, namespace string) ([]*unstructured.Unstruc
 		if !st.IsDir() {
 			return nil, fileErr(dir, because(ErrInvalid, "not a directory"))
 		}
-		objs, err := r.renderDir(tree, dir)
+		objs, err := r.renderDir(ctx, b, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -124,10 +131,10 @@ func (r *Renderer) Render(tree fs.FS, namespace string) ([]*unstructured.Unstruc
 	if err != nil {
 		return nil, err
 	}
-	if len(merged) > r.opts.MaxObjects {
-		return nil, &Error{Err: because(ErrTooMany, "namespace %s renders %d objects, more than the limit of %d", namespace, len(merged), r.opts.MaxObjects)}
+	if max := r.opts.Limits.Objects; len(merged) > max {
+		return nil, &Error{Err: because(ErrTooMany, "namespace %s renders %d objects, more than the limit of %d", namespace, len(merged), max)}
 	}
-	if err := r.applyPins(tree, present, namespace, merged); err != nil {
+	if err := r.applyPins(b, present, namespace, merged); err != nil {
 		return nil, err
 	}
 	out := make([]*unstructured.Unstructured, len(merged))
@@ -139,33 +146,13 @@ func (r *Renderer) Render(tree fs.FS, namespace string) ([]*unstructured.Unstruc
 
 // renderDir builds dir with kustomize when it has a kustomization, else
 // reads its YAML files.
-func (r *Renderer) renderDir(tree fs.FS, dir string) ([]object, error) {
+func (r *Renderer) renderDir(ctx context.Context, b *budget, dir string) ([]object, error) {
 	for _, name := range kustomizationNames {
-		if _, err := fs.Stat(tree, path.Join(dir, name)); err == nil {
-			return r.kustomize(tree, dir, path.Join(dir, name))
+		if _, err := fs.Stat(b.tree, path.Join(dir, name)); err == nil {
+			return r.kustomize(ctx, b, dir, path.Join(dir, name))
 		}
 	}
-	return r.plainDir(tree, dir)
-}
-
-// readFile reads a file of the tree, refusing one larger than MaxFileBytes.
-func (r *Renderer) readFile(tree fs.FS, file string) ([]byte, error) {
-	f, err := tree.Open(file)
-	if err != nil {
-		return nil, fileErr(file, err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > r.opts.MaxFileBytes {
-		return nil, fileErr(file, because(ErrTooLarge, "file of %d bytes, more than the limit of %d", st.Size(), r.opts.MaxFileBytes))
-	}
-	b, err := io.ReadAll(io.LimitReader(f, r.opts.MaxFileBytes+1))
-	if err != nil {
-		return nil, fileErr(file, err)
-	}
-	if int64(len(b)) > r.opts.MaxFileBytes {
-		return nil, fileErr(file, because(ErrTooLarge, "file larger than the limit of %d bytes", r.opts.MaxFileBytes))
-	}
-	return b, nil
+	return r.plainDir(ctx, b, dir)
 }
 
 // groupKind identifies an object across API versions.

@@ -1,18 +1,24 @@
 package render
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
@@ -29,91 +35,267 @@ func isKustomization(name string) bool {
 	return false
 }
 
-// maxKustomizeEntries bounds the files and directories a build may make
-// visible, against symlink loops and huge repositories.
-const maxKustomizeEntries = 100_000
-
-// kustomize builds dir with krusty over an in-memory file system holding
-// the repository: ../base and the like work, nothing outside the repository
-// exists, so load restrictions can be off. Files are read into memory only
-// when kustomize asks for them, with the same size limit as everywhere.
-// Remote references are refused before kustomize sees them, and plugins and
-// exec functions are off.
-func (r *Renderer) kustomize(tree fs.FS, dir, kfile string) ([]object, error) {
-	repo := newRepoFS(tree, r)
-	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = types.LoadRestrictionsNone
-	opts.PluginConfig = types.DisabledPluginConfig()
-	res, err := runKustomize(opts, repo, "/"+dir)
-	if repo.refusal != nil {
-		return nil, repo.refusal
+// kustomize builds dir in a build process (render_sandbox.go) and checks
+// what it returns. The build sees the repository as an in-memory file
+// system filled through the parent on demand: ../base and the like work,
+// nothing outside the repository exists, so load restrictions can be off.
+func (r *Renderer) kustomize(ctx context.Context, b *budget, dir, kfile string) ([]object, error) {
+	if !sandboxReady.Load() {
+		return nil, fmt.Errorf("render %s: kustomize builds run in a sandboxed process and this program cannot start one: its main must call render.RunSandbox first", kfile)
 	}
+	if err := r.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-r.builds }()
+	proc, err := startBuild(r.opts.Limits)
 	if err != nil {
-		if repo.trouble != nil {
-			return nil, repo.trouble
-		}
-		return nil, fileErr(kfile, because(ErrBuild, "kustomize build: %v", err))
+		return nil, fmt.Errorf("render %s: start the kustomize build: %w", kfile, err)
 	}
-	out := make([]object, 0, res.Size())
-	for i, rs := range res.Resources() {
-		j, err := rs.MarshalJSON()
-		var m map[string]any
-		if err == nil {
-			err = utiljson.Unmarshal(j, &m)
-		}
-		if err != nil {
-			return nil, fileErr(kfile, because(ErrBuild, "resource %d of the build: %v", i+1, err))
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if err := check(kfile, fmt.Sprintf("resource %d of the build", i+1), u); err != nil {
-			return nil, err
-		}
-		out = append(out, object{obj: u, file: kfile})
-		if len(out) > r.opts.MaxObjects {
-			return nil, fileErr(kfile, because(ErrTooMany, "the build has more than the limit of %d objects", r.opts.MaxObjects))
-		}
-	}
-	return out, nil
+	s := &session{r: r, b: b, kfile: kfile, proc: proc}
+	stop := s.watch(ctx)
+	err = s.serve("/" + dir)
+	stop()
+	exit := proc.wait()
+	return s.verdict(ctx, err, exit)
 }
 
-// runKustomize turns a panic inside kustomize into an error: a malformed
-// commit must fail, not take the process down.
-func runKustomize(opts *krusty.Options, fsys filesys.FileSystem, dir string) (res resmap.ResMap, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			res, err = nil, fmt.Errorf("kustomize panicked: %v", p)
+// acquire waits for a build slot.
+func (r *Renderer) acquire(ctx context.Context) error {
+	if ctx == nil {
+		r.builds <- struct{}{}
+		return nil
+	}
+	select {
+	case r.builds <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// session is one build seen from the parent: what it read, what it
+// returned, and the first refusal.
+type session struct {
+	r     *Renderer
+	b     *budget
+	kfile string
+	proc  *process
+
+	served  []string // files the build read, in order
+	objects []object
+	bytes   int64
+
+	// refusal is the first refusal of what the build read or returned; it
+	// fails the build whatever kustomize made of it. trouble is the first
+	// other problem, reported when the build fails.
+	refusal, trouble error
+	fetched          string // the first URL the build tried to fetch
+	failure          string // kustomize's error
+	done             bool
+}
+
+// watch kills the build when ctx ends or the build runs out of time.
+func (s *session) watch(ctx context.Context) (stop func()) {
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	timer := time.NewTimer(s.r.opts.Limits.BuildTime)
+	over := make(chan struct{})
+	go func() {
+		defer timer.Stop()
+		select {
+		case <-done:
+			s.proc.kill("canceled")
+		case <-timer.C:
+			s.proc.kill("timeout")
+		case <-over:
 		}
 	}()
-	return krusty.MakeKustomizer(opts).Run(fsys, dir)
+	return func() { close(over) }
 }
 
-// repoFS is kustomize's view of the repository: an in-memory file system
-// filled on demand. A directory's entries appear when kustomize first looks
-// at or below it (so symlink loops cost nothing until walked), and a file's
-// content is read when kustomize reads it.
-type repoFS struct {
-	filesys.FileSystem
-	tree fs.FS
-	r    *Renderer
-
-	listed  map[string]bool  // directories whose entries are in memory
-	pending map[string]bool  // files whose content is not read yet
-	failed  map[string]error // files that could not be read
-	budget  int
-
-	// refusal is the first refused file kustomize read; it fails the build
-	// whatever kustomize made of it. trouble is the first other problem,
-	// reported when the build fails.
-	refusal, trouble error
-}
-
-func newRepoFS(tree fs.FS, r *Renderer) *repoFS {
-	return &repoFS{
-		FileSystem: filesys.MakeFsInMemory(),
-		tree:       tree, r: r,
-		listed: map[string]bool{}, pending: map[string]bool{}, failed: map[string]error{},
-		budget: maxKustomizeEntries,
+// serve answers the build's requests until it ends, is killed, or is
+// refused (then it is killed).
+func (s *session) serve(dir string) error {
+	c := s.proc.conn
+	if err := c.send(frameBuild, []byte(dir)); err != nil {
+		return err
 	}
+	max := func(typ byte) int64 {
+		if typ == frameObject {
+			return s.r.opts.Limits.RenderBytes - s.bytes
+		}
+		return maxRequest
+	}
+	for s.refusal == nil {
+		typ, payload, err := c.read(max)
+		if errors.Is(err, errFrameTooLarge) && typ == frameObject {
+			s.refuse(fileErr(s.kfile, because(ErrTooLarge, "the build renders more than the limit of %d bytes", s.r.opts.Limits.RenderBytes)))
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch typ {
+		case frameList:
+			err = s.list(string(payload))
+		case frameRead:
+			err = s.read(string(payload))
+		case frameObject:
+			s.object(payload)
+		case frameFetch:
+			if s.fetched == "" {
+				s.fetched = string(payload)
+			}
+		case frameFailed:
+			s.failure = string(payload)
+			return nil
+		case frameDone:
+			s.done = true
+			return nil
+		default:
+			return fmt.Errorf("build process: unknown frame %q", typ)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	s.proc.kill("refused")
+	return nil
+}
+
+func (s *session) refuse(err error) {
+	if s.refusal == nil {
+		s.refusal = err
+	}
+}
+
+func (s *session) list(dir string) error {
+	file := rel(clean(dir))
+	entries, err := fs.ReadDir(s.b.tree, file)
+	if err == nil {
+		err = s.b.listed(file, len(entries))
+		if err != nil {
+			s.refuse(err)
+		}
+	} else if s.trouble == nil {
+		s.trouble = fileErr(file, err)
+	}
+	if err != nil {
+		return s.fail(err)
+	}
+	out := make([]entry, len(entries))
+	for i, e := range entries {
+		out[i] = entry{Name: e.Name(), Dir: e.IsDir()}
+	}
+	j, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return s.proc.conn.send(frameEntries, j)
+}
+
+func (s *session) read(p string) error {
+	file := rel(clean(p))
+	data, err := s.b.readForBuild(file)
+	if err == nil && isKustomization(path.Base(file)) {
+		err = refuseRemote(file, data)
+	}
+	if err != nil {
+		s.refuse(err)
+		return s.fail(err)
+	}
+	if len(s.served) == 0 || s.served[len(s.served)-1] != file {
+		s.served = append(s.served, file)
+	}
+	return s.proc.conn.send(frameData, data)
+}
+
+// fail answers a request with err.
+func (s *session) fail(err error) error {
+	j, _ := json.Marshal(failure{Missing: errors.Is(err, fs.ErrNotExist), Msg: err.Error()})
+	return s.proc.conn.send(frameError, j)
+}
+
+// object takes one resource the build made.
+func (s *session) object(j []byte) {
+	lim := s.r.opts.Limits
+	s.bytes += int64(len(j))
+	where := fmt.Sprintf("resource %d of the build", len(s.objects)+1)
+	var m map[string]any
+	if err := utiljson.Unmarshal(j, &m); err != nil {
+		s.refuse(fileErr(s.kfile, because(ErrBuild, "%s: %v", where, err)))
+		return
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if err := check(s.kfile, where, u); err != nil {
+		s.refuse(err)
+		return
+	}
+	if len(s.objects) >= lim.Objects {
+		s.refuse(objectErr(s.kfile, describe(u), because(ErrTooMany, "the build renders more than the limit of %d objects", lim.Objects)))
+		return
+	}
+	s.objects = append(s.objects, object{obj: u, file: s.kfile})
+}
+
+// verdict decides the build's outcome: first a refusal of what it read or
+// returned, then its being stopped, a fetch, kustomize's own error, and
+// last how the process ended.
+func (s *session) verdict(ctx context.Context, serveErr, exit error) ([]object, error) {
+	lim := s.r.opts.Limits
+	switch reason := s.proc.killReason(); {
+	case s.refusal != nil:
+		return nil, s.refusal
+	case reason == "canceled":
+		return nil, ctx.Err()
+	case reason == "timeout":
+		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build ran past the limit of %v%s", lim.BuildTime, s.lastRead()))
+	case s.fetched != "":
+		return nil, fileErr(s.attribute(s.fetched), because(ErrRemoteBase,
+			"the build tried to fetch %s: a render has no network access; vendor what it needs into the repo", s.fetched))
+	case s.done && serveErr == nil:
+		return s.objects, nil
+	case s.failure != "" && s.trouble != nil:
+		return nil, s.trouble
+	case s.failure != "":
+		return nil, fileErr(s.kfile, because(ErrBuild, "kustomize build: %s", s.failure))
+	}
+	out := strings.TrimSpace(s.proc.output.String())
+	var ee *exec.ExitError
+	switch {
+	case strings.Contains(out, "out of memory"):
+		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build needs more than the memory limit of %d MiB%s", lim.BuildMemory>>20, s.lastRead()))
+	case errors.As(exit, &ee) && ee.ExitCode() == 2: // a Go fatal error: the input's doing
+		first, _, _ := strings.Cut(out, "\n")
+		return nil, fileErr(s.kfile, because(ErrBuild, "the kustomize build crashed: %s%s", first, s.lastRead()))
+	}
+	return nil, fmt.Errorf("render %s: kustomize build process: %v, %v: %s", s.kfile, serveErr, exit, out)
+}
+
+func (s *session) lastRead() string {
+	if len(s.served) == 0 {
+		return ""
+	}
+	return " (it last read " + s.served[len(s.served)-1] + ")"
+}
+
+// attribute names the file that holds url, the last one read first; the
+// kustomization when none does (kustomize may have rewritten it).
+func (s *session) attribute(url string) string {
+	for i := len(s.served) - 1; i >= 0; i-- {
+		f, err := s.b.tree.Open(s.served[i])
+		if err != nil {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(f, s.r.opts.Limits.FileBytes))
+		f.Close()
+		if err == nil && bytes.Contains(data, []byte(url)) {
+			return s.served[i]
+		}
+	}
+	return s.kfile
 }
 
 func clean(p string) string {
@@ -130,130 +312,15 @@ func rel(p string) string {
 	return p[1:]
 }
 
-// ensure lists every directory on the way to p, and p when it is one.
-func (f *repoFS) ensure(p string) string {
-	p = clean(p)
-	f.list("/")
-	dir := "/"
-	for _, part := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
-		if part == "" {
-			break
+// runKustomize turns a panic inside kustomize into an error: a malformed
+// commit must fail, not take the process down.
+func runKustomize(opts *krusty.Options, fsys filesys.FileSystem, dir string) (res resmap.ResMap, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("kustomize panicked: %v", p)
 		}
-		dir = path.Join(dir, part)
-		if !f.FileSystem.IsDir(dir) {
-			break
-		}
-		f.list(dir)
-	}
-	return p
-}
-
-func (f *repoFS) list(dir string) {
-	if f.listed[dir] {
-		return
-	}
-	f.listed[dir] = true
-	entries, err := fs.ReadDir(f.tree, rel(dir))
-	if err != nil {
-		f.note(fileErr(rel(dir), err), false)
-		return
-	}
-	for _, e := range entries {
-		if f.budget--; f.budget < 0 {
-			f.note(fileErr(rel(dir), because(ErrTooMany, "the repository has more than %d files and directories for kustomize", maxKustomizeEntries)), true)
-			return
-		}
-		full := path.Join(dir, e.Name())
-		if e.IsDir() {
-			_ = f.FileSystem.MkdirAll(full)
-			continue
-		}
-		_ = f.FileSystem.WriteFile(full, nil)
-		f.pending[full] = true
-	}
-}
-
-// listAll lists everything below p, for Walk and Glob.
-func (f *repoFS) listAll(p string) {
-	queue := []string{f.ensure(p)}
-	for len(queue) > 0 && f.budget >= 0 {
-		d := queue[0]
-		queue = queue[1:]
-		if !f.FileSystem.IsDir(d) {
-			continue
-		}
-		f.list(d)
-		names, _ := f.FileSystem.ReadDir(d)
-		for _, n := range names {
-			queue = append(queue, path.Join(d, n))
-		}
-	}
-}
-
-// load reads a file's content into memory, once.
-func (f *repoFS) load(p string) error {
-	if err, ok := f.failed[p]; ok {
-		return err
-	}
-	if !f.pending[p] {
-		return nil
-	}
-	delete(f.pending, p)
-	b, err := f.r.readFile(f.tree, rel(p))
-	if err == nil && isKustomization(path.Base(p)) {
-		err = refuseRemote(rel(p), b)
-	}
-	if err != nil {
-		f.failed[p] = err
-		f.note(err, true)
-		return err
-	}
-	return f.FileSystem.WriteFile(p, b)
-}
-
-func (f *repoFS) note(err error, refusal bool) {
-	switch {
-	case refusal && f.refusal == nil:
-		f.refusal = err
-	case !refusal && f.trouble == nil:
-		f.trouble = err
-	}
-}
-
-func (f *repoFS) Open(p string) (filesys.File, error) {
-	p = f.ensure(p)
-	if err := f.load(p); err != nil {
-		return nil, err
-	}
-	return f.FileSystem.Open(p)
-}
-
-func (f *repoFS) ReadFile(p string) ([]byte, error) {
-	p = f.ensure(p)
-	if err := f.load(p); err != nil {
-		return nil, err
-	}
-	return f.FileSystem.ReadFile(p)
-}
-
-func (f *repoFS) IsDir(p string) bool  { return f.FileSystem.IsDir(f.ensure(p)) }
-func (f *repoFS) Exists(p string) bool { return f.FileSystem.Exists(f.ensure(p)) }
-func (f *repoFS) ReadDir(p string) ([]string, error) {
-	return f.FileSystem.ReadDir(f.ensure(p))
-}
-
-func (f *repoFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
-	return f.FileSystem.CleanedAbs(f.ensure(p))
-}
-
-func (f *repoFS) Glob(pattern string) ([]string, error) {
-	f.listAll("/")
-	return f.FileSystem.Glob(pattern)
-}
-
-func (f *repoFS) Walk(p string, fn filepath.WalkFunc) error {
-	f.listAll(p)
-	return f.FileSystem.Walk(clean(p), fn)
+	}()
+	return krusty.MakeKustomizer(opts).Run(fsys, dir)
 }
 
 // refuseRemote rejects a kustomization that references anything kustomize

@@ -27,10 +27,10 @@ var (
 // applyPins applies the pins of each directory, in order, to the merged
 // objects. Pins in the cluster's directory use its images_path, or else the
 // one of ./<ns>/.
-func (r *Renderer) applyPins(tree fs.FS, dirs []string, namespace string, objs []object) error {
+func (r *Renderer) applyPins(b *budget, dirs []string, namespace string, objs []object) error {
 	inherited := ""
 	for _, dir := range dirs {
-		entries, err := fs.ReadDir(tree, dir)
+		entries, err := fs.ReadDir(b.tree, dir)
 		if err != nil {
 			return fileErr(dir, err)
 		}
@@ -40,7 +40,7 @@ func (r *Renderer) applyPins(tree fs.FS, dirs []string, namespace string, objs [
 			switch {
 			case e.IsDir():
 			case e.Name() == imagesPathFile:
-				if prefix, err = r.imagesPath(tree, path.Join(dir, imagesPathFile)); err != nil {
+				if prefix, err = r.imagesPath(b, path.Join(dir, imagesPathFile)); err != nil {
 					return err
 				}
 				if inherited == "" {
@@ -51,7 +51,7 @@ func (r *Renderer) applyPins(tree fs.FS, dirs []string, namespace string, objs [
 			}
 		}
 		for _, p := range pins { // name order, from fs.ReadDir
-			if err := r.applyPin(tree, path.Join(dir, p), prefix, namespace, objs); err != nil {
+			if err := r.applyPin(b, path.Join(dir, p), prefix, namespace, objs); err != nil {
 				return err
 			}
 		}
@@ -59,8 +59,8 @@ func (r *Renderer) applyPins(tree fs.FS, dirs []string, namespace string, objs [
 	return nil
 }
 
-func (r *Renderer) imagesPath(tree fs.FS, file string) (string, error) {
-	b, err := r.readFile(tree, file)
+func (r *Renderer) imagesPath(bud *budget, file string) (string, error) {
+	b, err := bud.readFile(file)
 	if err != nil {
 		return "", err
 	}
@@ -71,7 +71,7 @@ func (r *Renderer) imagesPath(tree fs.FS, file string) (string, error) {
 	return prefix, nil
 }
 
-func (r *Renderer) applyPin(tree fs.FS, file, prefix, namespace string, objs []object) error {
+func (r *Renderer) applyPin(bud *budget, file, prefix, namespace string, objs []object) error {
 	name := strings.TrimSuffix(path.Base(file), pinSuffix)
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 		return fileErr(file, because(ErrInvalid, "%q cannot name a Deployment: %s", name, strings.Join(errs, "; ")))
@@ -79,7 +79,7 @@ func (r *Renderer) applyPin(tree fs.FS, file, prefix, namespace string, objs []o
 	if prefix == "" {
 		return fileErr(file, because(ErrInvalid, "an image pin needs an %s file beside it (or in %s/)", imagesPathFile, namespace))
 	}
-	b, err := r.readFile(tree, file)
+	b, err := bud.readFile(file)
 	if err != nil {
 		return err
 	}

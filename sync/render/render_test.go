@@ -176,18 +176,18 @@ func TestRender(t *testing.T) {
 		{name: "helm-chart", is: render.ErrRemoteBase, tree: fstest.MapFS{"team/kustomization.yaml": file("helmCharts: [{name: redis, repo: https://charts.example.com}]\n")}},
 		{name: "kustomize-missing-resource", is: render.ErrBuild, tree: fstest.MapFS{"team/kustomization.yaml": file("resources: [nope.yaml]\n")}},
 		{name: "kustomize-escapes-repo", is: render.ErrBuild, tree: fstest.MapFS{"team/kustomization.yaml": file("resources: [../../../../etc/kubernetes]\n")}},
-		{name: "too-big", is: render.ErrTooLarge, mod: func(o *render.Options) { o.MaxFileBytes = 100 },
+		{name: "too-big", is: render.ErrTooLarge, mod: func(o *render.Options) { o.Limits.FileBytes = 100 },
 			tree: fstest.MapFS{"team/a.yaml": file(cm("a", "") + "data: {x: " + strings.Repeat("y", 200) + "}\n")}},
-		{name: "too-big-for-kustomize", is: render.ErrTooLarge, mod: func(o *render.Options) { o.MaxFileBytes = 100 }, tree: fstest.MapFS{
+		{name: "too-big-for-kustomize", is: render.ErrTooLarge, mod: func(o *render.Options) { o.Limits.FileBytes = 100 }, tree: fstest.MapFS{
 			"team/kustomization.yaml": file("resources: [a.yaml]\n"),
 			"team/a.yaml":             file(cm("a", "") + "data: {x: " + strings.Repeat("y", 200) + "}\n"),
 			"docs/huge.bin":           file(strings.Repeat("z", 1000)), // never read
 		}},
-		{name: "too-many", is: render.ErrTooMany, mod: func(o *render.Options) { o.MaxObjects = 2 },
+		{name: "too-many", is: render.ErrTooMany, mod: func(o *render.Options) { o.Limits.Objects = 2 },
 			tree: fstest.MapFS{"team/a.yaml": file(cm("a", "") + "---\n" + cm("b", "") + "---\n" + cm("c", ""))}},
-		{name: "too-many-merged", is: render.ErrTooMany, mod: func(o *render.Options) { o.MaxObjects = 2 },
+		{name: "too-many-merged", is: render.ErrTooMany, mod: func(o *render.Options) { o.Limits.Objects = 2 },
 			tree: fstest.MapFS{"team/a.yaml": file(cm("a", "") + "---\n" + cm("b", "")), "prod/team/c.yaml": file(cm("c", ""))}},
-		{name: "too-many-kustomize", is: render.ErrTooMany, mod: func(o *render.Options) { o.MaxObjects = 2 }, tree: fstest.MapFS{
+		{name: "too-many-kustomize", is: render.ErrTooMany, mod: func(o *render.Options) { o.Limits.Objects = 2 }, tree: fstest.MapFS{
 			"team/kustomization.yaml": file("resources: [a.yaml]\n"),
 			"team/a.yaml":             file(cm("a", "") + "---\n" + cm("b", "") + "---\n" + cm("c", "")),
 		}},

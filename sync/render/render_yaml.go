@@ -3,6 +3,7 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +19,8 @@ import (
 
 // plainDir reads every *.yaml and *.yml file of dir, in name order.
 // Sub-directories are not read.
-func (r *Renderer) plainDir(tree fs.FS, dir string) ([]object, error) {
-	entries, err := fs.ReadDir(tree, dir)
+func (r *Renderer) plainDir(ctx context.Context, b *budget, dir string) ([]object, error) {
+	entries, err := fs.ReadDir(b.tree, dir)
 	if err != nil {
 		return nil, fileErr(dir, err)
 	}
@@ -28,25 +29,28 @@ func (r *Renderer) plainDir(tree fs.FS, dir string) ([]object, error) {
 		if ext := path.Ext(e.Name()); e.IsDir() || (ext != ".yaml" && ext != ".yml") {
 			continue
 		}
+		if ctx != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		file := path.Join(dir, e.Name())
-		b, err := r.readFile(tree, file)
+		data, err := b.readFile(file)
 		if err != nil {
 			return nil, err
 		}
-		if out, err = decodeInto(out, file, b); err != nil {
+		if out, err = decodeInto(out, file, data, r.opts.Limits.Objects); err != nil {
 			return nil, err
-		}
-		if len(out) > r.opts.MaxObjects {
-			return nil, fileErr(file, because(ErrTooMany, "%s/ has more than the limit of %d objects", dir, r.opts.MaxObjects))
 		}
 	}
 	return out, nil
 }
 
-// decodeInto appends the objects of a multi-document YAML file. Empty
-// documents (nothing, comments, a lone ---) are skipped; a List expands to
-// its items.
-func decodeInto(out []object, file string, b []byte) ([]object, error) {
+// decodeInto appends the objects of a multi-document YAML file, refusing
+// to go past max objects. Empty documents (nothing, comments, a lone ---)
+// are skipped; a List expands to its items.
+func decodeInto(out []object, file string, b []byte, max int) ([]object, error) {
+	tooMany := func(o object) error {
+		return objectErr(file, o.String(), because(ErrTooMany, "more than the limit of %d objects", max))
+	}
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 	for doc := 1; ; doc++ {
 		raw, err := reader.Read()
@@ -68,7 +72,9 @@ func decodeInto(out []object, file string, b []byte) ([]object, error) {
 			if err := check(file, fmt.Sprintf("document %d", doc), u); err != nil {
 				return nil, err
 			}
-			out = append(out, object{obj: u, file: file})
+			if out = append(out, object{obj: u, file: file}); len(out) > max {
+				return nil, tooMany(out[len(out)-1])
+			}
 			continue
 		}
 		items, ok := m["items"].([]any)
@@ -84,7 +90,9 @@ func decodeInto(out []object, file string, b []byte) ([]object, error) {
 			if err := check(file, fmt.Sprintf("document %d, List item %d", doc, i+1), item); err != nil {
 				return nil, err
 			}
-			out = append(out, object{obj: item, file: file})
+			if out = append(out, object{obj: item, file: file}); len(out) > max {
+				return nil, tooMany(out[len(out)-1])
+			}
 		}
 	}
 }

@@ -1,0 +1,293 @@
+package render
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"path"
+	"time"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Limits bound what one Render may read, run and produce: a commit is
+// untrusted input, so every resource it can make the renderer spend has a
+// ceiling, and reaching one is a refusal (ErrTooLarge or ErrTooMany)
+// naming the file, and the object when there is one. Zero fields take the
+// value of DefaultLimits.
+type Limits struct {
+	// FileBytes bounds each file read.
+	FileBytes int64
+	// ReadBytes bounds the bytes of all files read, counted each time a
+	// file is read: a kustomize build reading one file a hundred times
+	// (a generator listing it a hundred times) pays a hundred times.
+	ReadBytes int64
+	// Expansion bounds what YAML aliases add when expanded, over every
+	// file read: each node an alias repeats counts one plus the length of
+	// its value. Plain YAML and every file a kustomize build reads
+	// (resources, patches, generator and transformer configs,
+	// kustomizations) are measured before they are parsed for use.
+	Expansion int64
+	// Documents bounds the YAML documents (a List's items each count) in
+	// the files a kustomize build reads, each time read. kustomize's time
+	// grows with the square of what it accumulates.
+	Documents int
+	// Kustomizations bounds the kustomization files a build loads, each
+	// time one is reached (overlays, bases, components).
+	Kustomizations int
+	// Entries bounds the files and directories a build may list.
+	Entries int
+	// Objects bounds the objects of one namespace.
+	Objects int
+	// RenderBytes bounds what a kustomize build returns, as JSON. Plain
+	// YAML renders what it reads, bounded by ReadBytes.
+	RenderBytes int64
+	// BuildMemory bounds the memory of the process a kustomize build runs
+	// in (its data segment: the Go heap).
+	BuildMemory int64
+	// BuildTime bounds one kustomize build.
+	BuildTime time.Duration
+	// Builds is how many kustomize builds one Renderer runs at once; the
+	// others wait their turn.
+	Builds int
+}
+
+// DefaultLimits are the bounds a zero Limits field takes. A namespace of
+// 5,000 objects through kustomize takes it about 30 s (its accumulation is
+// quadratic) and under 200 MiB.
+var DefaultLimits = Limits{
+	FileBytes:      1 << 20,
+	ReadBytes:      32 << 20,
+	Expansion:      1 << 20,
+	Documents:      6000,
+	Kustomizations: 500,
+	Entries:        100_000,
+	Objects:        5000,
+	RenderBytes:    32 << 20,
+	BuildMemory:    256 << 20,
+	BuildTime:      60 * time.Second,
+	Builds:         1,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	set := func(v *int64, def int64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	seti := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&l.FileBytes, d.FileBytes)
+	set(&l.ReadBytes, d.ReadBytes)
+	set(&l.Expansion, d.Expansion)
+	seti(&l.Documents, d.Documents)
+	seti(&l.Kustomizations, d.Kustomizations)
+	seti(&l.Entries, d.Entries)
+	seti(&l.Objects, d.Objects)
+	set(&l.RenderBytes, d.RenderBytes)
+	set(&l.BuildMemory, d.BuildMemory)
+	if l.BuildTime <= 0 {
+		l.BuildTime = d.BuildTime
+	}
+	seti(&l.Builds, d.Builds)
+	return l
+}
+
+// budget is what one Render has left; every file is read through it.
+type budget struct {
+	lim  Limits
+	tree fs.FS
+
+	read      int64
+	expansion int64
+	documents int
+	kusts     int
+	entries   int
+}
+
+func newBudget(tree fs.FS, lim Limits) *budget { return &budget{lim: lim, tree: tree} }
+
+// readFile reads a file of the tree: at most FileBytes, within what is
+// left of ReadBytes and Expansion.
+func (b *budget) readFile(file string) ([]byte, error) {
+	f, err := b.tree.Open(file)
+	if err != nil {
+		return nil, fileErr(file, err)
+	}
+	defer f.Close()
+	max := b.lim.FileBytes
+	if st, err := f.Stat(); err == nil && st.Size() > max {
+		return nil, fileErr(file, because(ErrTooLarge, "file of %d bytes, more than the limit of %d", st.Size(), max))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fileErr(file, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fileErr(file, because(ErrTooLarge, "file larger than the limit of %d bytes", max))
+	}
+	if b.read += int64(len(data)); b.read > b.lim.ReadBytes {
+		return nil, fileErr(file, because(ErrTooLarge,
+			"reading this file takes the render past the limit of %d bytes read (files count each time they are read)", b.lim.ReadBytes))
+	}
+	if bytes.IndexByte(data, '*') >= 0 { // no alias without a '*'
+		if err := b.expand(file, measure(data, false)); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// readForBuild reads a file a kustomize build asked for, also counting its
+// documents and, for a kustomization, the load.
+func (b *budget) readForBuild(file string) ([]byte, error) {
+	if isKustomization(path.Base(file)) {
+		if b.kusts++; b.kusts > b.lim.Kustomizations {
+			return nil, fileErr(file, because(ErrTooMany,
+				"the build loads more than %d kustomizations (each overlay, base and component, each time it is reached)", b.lim.Kustomizations))
+		}
+	}
+	data, err := b.readFile(file)
+	if err != nil {
+		return nil, err
+	}
+	if b.documents += measure(data, true).documents; b.documents > b.lim.Documents {
+		return nil, fileErr(file, because(ErrTooMany,
+			"the build parses more than %d YAML documents (each time a file is read; List items count)", b.lim.Documents))
+	}
+	return data, nil
+}
+
+func (b *budget) expand(file string, m yamlMeasure) error {
+	if m.cycle {
+		return fileErr(file, because(ErrInvalid, "a YAML alias refers to a node that contains it"))
+	}
+	if b.expansion += m.expansion; b.expansion > b.lim.Expansion {
+		return fileErr(file, because(ErrTooLarge,
+			"YAML aliases here expand past the limit of %d (each node repeated counts one plus its value's length)", b.lim.Expansion))
+	}
+	return nil
+}
+
+// listed counts directory entries a build lists.
+func (b *budget) listed(dir string, n int) error {
+	if b.entries += n; b.entries > b.lim.Entries {
+		return fileErr(dir, because(ErrTooMany, "the build lists more than %d files and directories", b.lim.Entries))
+	}
+	return nil
+}
+
+type yamlMeasure struct {
+	documents int
+	expansion int64 // what aliases add when expanded
+	cycle     bool
+}
+
+// measure parses data as YAML, with the parser kustomize uses, without
+// expanding anything. Data that is not YAML measures what parsed before
+// the error: whatever reads it fails the same way.
+func measure(data []byte, documents bool) (m yamlMeasure) {
+	defer func() {
+		if recover() != nil { // the parser's own bug: the build meets it too
+			m.documents++
+		}
+	}()
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc kyaml.Node
+		if err := dec.Decode(&doc); err != nil { // io.EOF at the end
+			return m
+		}
+		if documents {
+			m.documents += objectsIn(&doc)
+		}
+		s := sizer{memo: map[*kyaml.Node]int64{}}
+		_, added := s.size(&doc)
+		if s.cycle {
+			m.cycle = true
+			return m
+		}
+		m.expansion = saturate(m.expansion + added)
+	}
+}
+
+// objectsIn is how many resources a document can make: one, or a List's
+// items.
+func objectsIn(doc *kyaml.Node) int {
+	root := doc
+	if root.Kind == kyaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != kyaml.MappingNode {
+		return 1
+	}
+	var kind string
+	var items *kyaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		switch root.Content[i].Value {
+		case "kind":
+			kind = root.Content[i+1].Value
+		case "items":
+			items = root.Content[i+1]
+		}
+	}
+	if kind == "List" && items != nil && items.Kind == kyaml.SequenceNode {
+		return max(1, len(items.Content))
+	}
+	return 1
+}
+
+const saturated = int64(1) << 62
+
+func saturate(n int64) int64 { return min(n, saturated) }
+
+// sizer measures a node expanded: each node one plus its value's length.
+type sizer struct {
+	memo  map[*kyaml.Node]int64 // expanded size of anchored nodes
+	busy  map[*kyaml.Node]bool
+	cycle bool
+}
+
+// size returns the node's expanded size and how much of it aliases add.
+func (s *sizer) size(n *kyaml.Node) (total, added int64) {
+	if n == nil || s.cycle {
+		return 0, 0
+	}
+	if n.Kind == kyaml.AliasNode {
+		t := s.anchored(n.Alias)
+		return t, t
+	}
+	total = 1 + int64(len(n.Value))
+	for _, c := range n.Content {
+		t, a := s.size(c)
+		total, added = saturate(total+t), saturate(added+a)
+	}
+	if n.Anchor != "" {
+		s.memo[n] = total
+	}
+	return total, added
+}
+
+// anchored is the expanded size of the node an alias names; one that is
+// still being measured contains the alias.
+func (s *sizer) anchored(n *kyaml.Node) int64 {
+	if t, ok := s.memo[n]; ok {
+		return t
+	}
+	if s.busy == nil {
+		s.busy = map[*kyaml.Node]bool{}
+	}
+	if s.busy[n] {
+		s.cycle = true
+		return 0
+	}
+	s.busy[n] = true
+	t, _ := s.size(n)
+	delete(s.busy, n)
+	s.memo[n] = t
+	return t
+}
