@@ -17,32 +17,45 @@ import (
 // epoll set of their own, watched for the peer's FIN or reset only: data a
 // client sends while waiting does not wake it. A socket leaves the set when
 // it is closed.
-type hangups struct {
-	epfd int
+func newHangups() (*socketWatch, error) {
+	return newSocketWatch(unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR)
 }
 
-func newHangups() (*hangups, error) {
+// newFirstBytes watches new connections for their first bytes (or their
+// end), for the admission gate.
+func newFirstBytes() (*socketWatch, error) {
+	return newSocketWatch(unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR)
+}
+
+// socketWatch is a private epoll set reporting each watched socket once,
+// by id, when one of its events happens.
+type socketWatch struct {
+	epfd   int
+	events uint32
+}
+
+func newSocketWatch(events uint32) (*socketWatch, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	return &hangups{epfd: fd}, nil
+	return &socketWatch{epfd: fd, events: events}, nil
 }
 
-// watch adds raw's socket under id; a later hang-up reports id once.
-func (w *hangups) watch(raw syscall.RawConn, id uint64) error {
+// watch adds raw's socket under id; a later event reports id once.
+func (w *socketWatch) watch(raw syscall.RawConn, id uint64) error {
 	var addErr error
 	err := raw.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR | unix.EPOLLONESHOT,
+		ev := unix.EpollEvent{Events: w.events | unix.EPOLLONESHOT,
 			Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 		addErr = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	return errors.Join(err, addErr)
 }
 
-// run reports hung-up ids to gone until stop is closed, then releases the
+// run reports ids to gone until stop is closed, then releases the
 // epoll set. It checks stop at least every pollEvery.
-func (w *hangups) run(stop <-chan struct{}, gone func(id uint64)) {
+func (w *socketWatch) run(stop <-chan struct{}, gone func(id uint64)) {
 	defer unix.Close(w.epfd)
 	events := make([]unix.EpollEvent, 128)
 	for {

@@ -1,11 +1,15 @@
 package server
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -14,11 +18,12 @@ import (
 	"github.com/syncgate/syncgate/status"
 )
 
-// pushEvent is the part of GitHub's and GitLab's push payloads used here.
-type pushEvent struct {
-	Ref   string `json:"ref"`
-	After string `json:"after"`
-}
+// Push webhooks. Bodies are read as they stream in, up to MaxBodyBytes
+// (25 MiB, what GitHub sends at most): the few fields used are picked out
+// on the way (readPush) and GitHub's HMAC is computed over every byte, so
+// a large payload costs time, not memory. A payload about another
+// repository than the followed one (an organisation-wide hook sharing the
+// secret) is answered 202 "ignored" and fetches nothing.
 
 func (s *Server) hookResult(c *gin.Context, provider string, code int, result, msg string) {
 	s.m.webhooks.WithLabelValues(provider, result).Inc()
@@ -30,23 +35,29 @@ func (s *Server) githubHook(c *gin.Context) {
 		s.hookResult(c, "github", http.StatusNotFound, "disabled", "webhooks are off (no WEBHOOK_SECRET)")
 		return
 	}
-	if c.GetHeader(github.SHA256SignatureHeader) == "" {
-		// ValidatePayload would fall back to the SHA-1 X-Hub-Signature.
-		s.hookResult(c, "github", http.StatusUnauthorized, "bad_signature", "X-Hub-Signature-256 is missing")
+	// Only SHA-256: ValidatePayload would fall back to the SHA-1 X-Hub-Signature.
+	want, err := hex.DecodeString(strings.TrimPrefix(c.GetHeader(github.SHA256SignatureHeader), "sha256="))
+	if err != nil || len(want) != sha256.Size {
+		s.hookResult(c, "github", http.StatusUnauthorized, "bad_signature", "X-Hub-Signature-256 is missing or malformed")
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
-	payload, err := github.ValidatePayload(c.Request, []byte(s.opts.WebhookSecret))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.hookResult(c, "github", http.StatusRequestEntityTooLarge, "too_large", "payload larger than the limit")
-			return
-		}
+	mac := hmac.New(sha256.New, []byte(s.opts.WebhookSecret))
+	body := io.TeeReader(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes), mac)
+	event := github.WebHookType(c.Request)
+	var ev pushEvent
+	var perr error
+	if event == "push" {
+		ev, perr = s.readHookBody(c.GetHeader("Content-Type"), body)
+	}
+	if _, err := io.Copy(io.Discard, body); err != nil || isTooLarge(perr) {
+		s.bodyError(c, "github", errors.Join(perr, err))
+		return
+	}
+	if !hmac.Equal(mac.Sum(nil), want) {
 		s.hookResult(c, "github", http.StatusUnauthorized, "bad_signature", "X-Hub-Signature-256 does not match WEBHOOK_SECRET")
 		return
 	}
-	switch github.WebHookType(c.Request) {
+	switch event {
 	case "ping":
 		s.hookResult(c, "github", http.StatusOK, "pong", "ping received")
 		return
@@ -55,7 +66,7 @@ func (s *Server) githubHook(c *gin.Context) {
 		s.hookResult(c, "github", http.StatusAccepted, "ignored", "only push events act")
 		return
 	}
-	s.push(c, "github", payload)
+	s.push(c, "github", ev, perr)
 }
 
 func (s *Server) gitlabHook(c *gin.Context) {
@@ -68,22 +79,57 @@ func (s *Server) gitlabHook(c *gin.Context) {
 		s.hookResult(c, "gitlab", http.StatusUnauthorized, "bad_token", "X-Gitlab-Token does not match WEBHOOK_SECRET")
 		return
 	}
-	payload, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
-	if err != nil {
-		s.hookResult(c, "gitlab", http.StatusRequestEntityTooLarge, "too_large", "payload larger than the limit")
-		return
-	}
 	if ev := c.GetHeader("X-Gitlab-Event"); ev != "Push Hook" {
 		s.hookResult(c, "gitlab", http.StatusAccepted, "ignored", "only push events act")
 		return
 	}
-	s.push(c, "gitlab", payload)
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
+	ev, perr := readPush(body)
+	if _, err := io.Copy(io.Discard, body); err != nil || isTooLarge(perr) {
+		s.bodyError(c, "gitlab", errors.Join(perr, err))
+		return
+	}
+	s.push(c, "gitlab", ev, perr)
 }
 
-func (s *Server) push(c *gin.Context, provider string, payload []byte) {
-	var ev pushEvent
-	if err := json.Unmarshal(payload, &ev); err != nil || ev.Ref == "" {
+// readHookBody reads a GitHub payload: JSON as it streams, or the form
+// encoding GitHub also offers (payload=<json>), which is read whole.
+func (s *Server) readHookBody(contentType string, body io.Reader) (pushEvent, error) {
+	if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/x-www-form-urlencoded" {
+		return readPush(body)
+	}
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return pushEvent{}, err
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return pushEvent{}, err
+	}
+	return readPush(strings.NewReader(form.Get("payload")))
+}
+
+func isTooLarge(err error) bool {
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig)
+}
+
+// bodyError answers a body that could not be read: too large, or cut off.
+func (s *Server) bodyError(c *gin.Context, provider string, err error) {
+	if isTooLarge(err) {
+		s.hookResult(c, provider, http.StatusRequestEntityTooLarge, "too_large", "payload larger than the limit")
+		return
+	}
+	s.hookResult(c, provider, http.StatusBadRequest, "bad_payload", "the payload could not be read")
+}
+
+func (s *Server) push(c *gin.Context, provider string, ev pushEvent, perr error) {
+	if perr != nil || ev.Ref == "" {
 		s.hookResult(c, provider, http.StatusBadRequest, "bad_payload", "not a push event payload")
+		return
+	}
+	if s.opts.RepoURL != "" && !ev.sameRepo(s.opts.RepoURL) {
+		s.hookResult(c, provider, http.StatusAccepted, "ignored", "push to "+ev.named()+", following "+repoKey(s.opts.RepoURL))
 		return
 	}
 	branch := strings.TrimPrefix(ev.Ref, "refs/heads/")

@@ -93,7 +93,7 @@ type hub struct {
 	lingering []*parked
 	closed    bool // shutting down: no more parking
 
-	hang *hangups // nil where hang-ups are not detected
+	hang *socketWatch // nil where hang-ups are not detected
 
 	wake     chan struct{}
 	releases chan *release

@@ -14,7 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/singleflight"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
@@ -54,13 +54,23 @@ type Options struct {
 	Ready func() bool
 	// Branch is the followed branch, for webhooks.
 	Branch func() string
+	// RepoURL is the followed remote, for webhooks.
+	RepoURL string
 
-	ListenAddr         string
+	ListenAddr string
+	// ProbeAddr serves /healthz, /readyz and /metrics alone, apart from
+	// the /wait traffic; empty (or ListenAddr) means no probe listener.
+	ProbeAddr          string
 	WaitToken          string
 	WebhookSecret      string
 	DefaultWaitTimeout time.Duration // default 60s
 	MaxWaitTimeout     time.Duration // default 30m
-	MaxBodyBytes       int64         // webhook bodies, default 1 MiB
+	MaxBodyBytes       int64         // webhook bodies, default 25 MiB (GitHub's own cap)
+	// FetchEvery is the least time between the fetches that requests for
+	// unknown shas cause (default 10s); MaxFetchWaiting caps how many
+	// requests may wait for one (default 4096; more are answered 503).
+	FetchEvery      time.Duration
+	MaxFetchWaiting int
 
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
@@ -71,7 +81,8 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	engine   *gin.Engine
-	flight   singleflight.Group
+	probes   *gin.Engine
+	fetches  fetchGate
 	shutdown chan struct{}
 	m        *metrics
 	verdicts verdictCache
@@ -104,7 +115,13 @@ func New(opts Options) (*Server, error) {
 		opts.DefaultWaitTimeout = opts.MaxWaitTimeout
 	}
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 1 << 20
+		opts.MaxBodyBytes = 25 << 20
+	}
+	if opts.FetchEvery <= 0 {
+		opts.FetchEvery = 10 * time.Second
+	}
+	if opts.MaxFetchWaiting <= 0 {
+		opts.MaxFetchWaiting = 4096
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -137,12 +154,13 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.hub.s = s
+	s.fetches = fetchGate{every: opts.FetchEvery, maxWaiting: opts.MaxFetchWaiting, fetch: opts.Repo.Sync, stop: s.shutdown}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.Use(gin.Recovery(), s.accessLog)
-	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Metrics, promhttp.HandlerOpts{})))
+	// The probes stay on the main listener too, for probes and scrapers
+	// configured before the probe listener existed.
+	s.probeRoutes(e)
 	e.POST("/hooks/github", s.githubHook)
 	e.POST("/hooks/gitlab", s.gitlabHook)
 	guarded := e.Group("/", s.auth)
@@ -154,20 +172,66 @@ func New(opts Options) (*Server, error) {
 		c.JSON(http.StatusNotFound, gin.H{"error": "no such route: " + c.Request.URL.Path})
 	})
 	s.engine = e
+	s.probes = gin.New()
+	s.probes.Use(gin.Recovery())
+	s.probeRoutes(s.probes)
 	return s, nil
+}
+
+func (s *Server) probeRoutes(r gin.IRoutes) {
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.opts.Metrics, promhttp.HandlerOpts{})))
 }
 
 // Handler is the gateway as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Run serves on ListenAddr until ctx ends; waiters are then answered 503 so
-// their clients retry elsewhere.
+// Run serves on ListenAddr, and the probes on ProbeAddr, until ctx ends;
+// waiters are then answered 503 so their clients retry elsewhere.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.opts.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.opts.ListenAddr, err)
 	}
-	return s.Serve(ctx, ln)
+	if s.opts.ProbeAddr == "" || s.opts.ProbeAddr == s.opts.ListenAddr {
+		return s.Serve(ctx, ln)
+	}
+	pln, err := net.Listen("tcp", s.opts.ProbeAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen %s (probes): %w", s.opts.ProbeAddr, err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.Serve(gctx, ln) })
+	g.Go(func() error { return s.ServeProbes(gctx, pln) })
+	return g.Wait()
+}
+
+// ServeProbes serves /healthz, /readyz and /metrics on ln until ctx ends:
+// a listener of their own, which no amount of /wait traffic or silent
+// connections on the main one can slow.
+func (s *Server) ServeProbes(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.probes,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("probe listener shutdown: %w", err)
+	}
+	return nil
 }
 
 // Serve is Run on a given listener.
@@ -182,7 +246,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:  2 * time.Minute,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(newAdmitting(ln)) }()
+	go func() { errc <- srv.Serve(newAdmitting(ln, s.log.Info)) }()
 	select {
 	case err := <-errc:
 		return err

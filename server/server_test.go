@@ -66,17 +66,30 @@ func (r *linearRepo) Resolve(p string) (string, error) {
 	return "", ErrUnknownSHA
 }
 func (r *linearRepo) Sync(ctx context.Context) (string, error) {
+	r.mu.Lock()
+	seen := r.hidden // what the remote has when the fetch begins
+	r.hidden = nil
+	r.mu.Unlock()
 	if r.fetch != nil {
 		if err := r.fetch(ctx); err != nil {
+			r.mu.Lock()
+			r.hidden = append(seen, r.hidden...)
+			r.mu.Unlock()
 			return "", err
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncs++
-	r.commits = append(r.commits, r.hidden...)
-	r.hidden = nil
+	r.commits = append(r.commits, seen...)
 	return r.commits[len(r.commits)-1], nil
+}
+
+// push adds a commit to the remote: the next fetch brings it.
+func (r *linearRepo) push(sha string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hidden = append(r.hidden, sha)
 }
 
 // memVersions is a Versions whose changes the test drives.
@@ -220,6 +233,33 @@ func TestFetchBehindAnUnknownSHA(t *testing.T) {
 		require.Equal(t, http.StatusRequestTimeout, <-second, "the shared fetch found the sha: pending, not 404")
 		require.Equal(t, 1, repo.syncs)
 		require.Empty(t, started, "one fetch served both requests")
+	})
+	t.Run("a commit pushed while a fetch ran is found by the next, not 404", func(t *testing.T) {
+		s, _, repo := newTestServer(t, func(o *Options) { o.FetchEvery = 50 * time.Millisecond })
+		release := make(chan struct{})
+		started := make(chan struct{}, 2)
+		repo.fetch = func(context.Context) error {
+			started <- struct{}{}
+			<-release
+			return nil
+		}
+		first := make(chan int, 1)
+		go func() {
+			code, _ := get(t, s, "/wait/"+sha('9')+"?namespace=web&timeout=10ms")
+			first <- code
+		}()
+		<-started // the first fetch lists the remote before the push
+		repo.push(sha('8'))
+		second := make(chan int, 1)
+		go func() {
+			code, _ := get(t, s, "/wait/"+sha('8')+"?namespace=web&timeout=10ms")
+			second <- code
+		}()
+		require.Eventually(t, func() bool { s.fetches.mu.Lock(); defer s.fetches.mu.Unlock(); return s.fetches.waiting == 2 }, 5*time.Second, time.Millisecond)
+		close(release)
+		require.Equal(t, http.StatusNotFound, <-first)
+		require.Equal(t, http.StatusRequestTimeout, <-second, "pending, found by a fetch that began after the request")
+		require.Equal(t, 2, repo.syncs)
 	})
 }
 

@@ -87,30 +87,26 @@ func errorAnswer(sha, msg string) answer { return answer{SHA: sha, State: "error
 // fetchTimeout bounds the fetch behind a sha the repo does not know yet.
 const fetchTimeout = 30 * time.Second
 
-// resolve turns the request's sha into a full one, fetching once when the
-// repo does not know it yet. The fetch is shared by every request asking
-// meanwhile and outlives any one of them: a client hanging up does not
-// cut it short for the others. A failed fetch is 503 (retry); only a
-// fetch that worked can say a sha is not on the branch (404).
+// resolve turns the request's sha into a full one, fetching when the repo
+// does not know it yet (see fetchGate: the fetch is shared, paced, and not
+// cut short by a client hanging up). A failed fetch is 503 (retry); only a
+// fetch that worked and began after the request arrived can say a sha is
+// not on the branch (404).
 func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
+	arrived := time.Now()
 	full, err := s.opts.Repo.Resolve(sha)
-	if errors.Is(err, ErrUnknownSHA) {
-		ch := s.flight.DoChan("fetch", func() (any, error) {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-			defer cancel()
-			return s.opts.Repo.Sync(fctx)
-		})
-		var ferr error
-		select {
-		case r := <-ch:
-			ferr = r.Err
-		case <-ctx.Done():
-			return "", http.StatusServiceUnavailable, ctx.Err()
-		}
-		if ferr != nil {
+	for errors.Is(err, ErrUnknownSHA) {
+		run, final := s.fetches.next(ctx, arrived)
+		if ferr := s.fetches.wait(ctx, run); ferr != nil {
+			if errors.Is(ferr, errFetchBusy) || errors.Is(ferr, errShuttingDown) || ctx.Err() != nil {
+				return "", http.StatusServiceUnavailable, ferr
+			}
 			return "", http.StatusServiceUnavailable, fmt.Errorf("cannot fetch the config repo to look for %s; retry: %w", sha, ferr)
 		}
 		full, err = s.opts.Repo.Resolve(sha)
+		if final {
+			break
+		}
 	}
 	if errors.Is(err, ErrUnknownSHA) {
 		// Off the branch now (a force-push rolled it back) but with a

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// followed is the remote the adversarial server follows.
+const followed = "https://github.com/example/config.git"
+
+// githubPush is a push payload in GitHub's order: ref, after and the
+// repository first, then as many commits as it takes to reach size bytes.
+func githubPush(repo, ref, after string, size int) []byte {
+	type commit struct {
+		ID       string   `json:"id"`
+		Message  string   `json:"message"`
+		Modified []string `json:"modified"`
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	ev := struct {
+		Ref        string         `json:"ref"`
+		Before     string         `json:"before"`
+		After      string         `json:"after"`
+		Repository map[string]any `json:"repository"`
+		Pusher     map[string]any `json:"pusher"`
+		Commits    []commit       `json:"commits"`
+	}{Ref: ref, Before: sha('0'), After: after, Pusher: map[string]any{"name": "ci"},
+		Repository: map[string]any{
+			"full_name": repo, "name": name, "owner": map[string]any{"login": owner},
+			"html_url":  "https://github.com/" + repo,
+			"clone_url": "https://github.com/" + repo + ".git",
+			"ssh_url":   "git@github.com:" + repo + ".git",
+		}}
+	files := make([]string, 200)
+	for i := range files {
+		files[i] = fmt.Sprintf("apps/service-%04d/overlays/prod/deployment.yaml", i)
+	}
+	c := commit{ID: after, Message: "bump images", Modified: files}
+	cb, _ := json.Marshal(c)
+	b, _ := json.Marshal(ev)
+	for n := len(b); n < size; n += len(cb) + 1 {
+		ev.Commits = append(ev.Commits, c)
+	}
+	b, _ = json.Marshal(ev)
+	return b
+}
+
+func gitlabPush(project, ref, after string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"object_kind": "push", "ref": ref, "after": after,
+		"project": map[string]any{
+			"path_with_namespace": project,
+			"git_http_url":        "https://gitlab.com/" + project + ".git",
+			"git_ssh_url":         "git@gitlab.com:" + project + ".git",
+		},
+	})
+	return b
+}
+
+func randomSHA(t testing.TB) string {
+	b := make([]byte, 20)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return hex.EncodeToString(b)
+}
+
+// serve runs s on loopback listeners until the test ends: the main one
+// and the probes' own.
+func serve(t *testing.T, s *Server) (addr, probes string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- s.Serve(ctx, ln) }()
+	go func() { done <- s.ServeProbes(ctx, pln) }()
+	t.Cleanup(func() { cancel(); <-done; <-done })
+	return ln.Addr().String(), pln.Addr().String()
+}
+
+// TestAttacks is what an unauthenticated client, or a forge hook shared by
+// other repos, can send; each must cost little and act on nothing.
+func TestAttacks(t *testing.T) {
+	type env struct {
+		s      *Server
+		vs     *memVersions
+		repo   *linearRepo
+		nudges *atomic.Int32
+	}
+	setup := func(t *testing.T) env {
+		nudges := &atomic.Int32{}
+		s, vs, repo := newTestServer(t, func(o *Options) {
+			o.WebhookSecret = "hush"
+			o.RepoURL = followed
+			o.FetchEvery = 200 * time.Millisecond
+			o.Nudge = func(string) { nudges.Add(1) }
+		})
+		vs.set("web", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
+		return env{s: s, vs: vs, repo: repo, nudges: nudges}
+	}
+	post := func(s *Server, path string, body []byte, hdr ...string) (int, map[string]string) {
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		var out map[string]string
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	github := func(body []byte) []string {
+		return []string{"X-GitHub-Event", "push", "X-Hub-Signature-256", sign("hush", body)}
+	}
+
+	cases := []struct {
+		name   string
+		attack func(t *testing.T, e env)
+	}{
+		{"a real-size GitHub push is taken, an oversized one refused", func(t *testing.T, e env) {
+			body := githubPush("example/config", "refs/heads/main", sha('e'), 20<<20)
+			hdr := github(body)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			code, out := post(e.s, "/hooks/github", body, hdr...)
+			runtime.ReadMemStats(&after)
+			require.Equal(t, http.StatusAccepted, code, out)
+			require.Equal(t, "fetching", out["result"])
+			require.EqualValues(t, 1, e.nudges.Load())
+			allocated := after.TotalAlloc - before.TotalAlloc
+			t.Logf("a %d MiB push allocated %d KiB", len(body)>>20, allocated>>10)
+			require.Less(t, allocated, uint64(2<<20), "read as it streams, not held whole")
+
+			huge := githubPush("example/config", "refs/heads/main", sha('e'), 26<<20)
+			code, out = post(e.s, "/hooks/github", huge, github(huge)...)
+			require.Equal(t, http.StatusRequestEntityTooLarge, code, out)
+			require.EqualValues(t, 1, e.nudges.Load())
+		}},
+		{"another repo's webhook with the shared secret is ignored", func(t *testing.T, e env) {
+			body := githubPush("example/other", "refs/heads/main", sha('e'), 0)
+			code, out := post(e.s, "/hooks/github", body, github(body)...)
+			require.Equal(t, http.StatusAccepted, code)
+			require.Equal(t, "ignored", out["result"])
+			require.Contains(t, out["message"], "example/other")
+
+			gl := gitlabPush("example/other", "refs/heads/main", sha('e'))
+			code, out = post(e.s, "/hooks/gitlab", gl, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "hush")
+			require.Equal(t, http.StatusAccepted, code)
+			require.Equal(t, "ignored", out["result"])
+			require.EqualValues(t, 0, e.nudges.Load(), "no fetch for another repo")
+
+			// The followed repo, named as each forge names it, still acts.
+			body = githubPush("Example/Config", "refs/heads/main", sha('e'), 0)
+			code, out = post(e.s, "/hooks/github", body, github(body)...)
+			require.Equal(t, http.StatusAccepted, code)
+			require.Equal(t, "fetching", out["result"], out)
+			gl = gitlabPush("example/config", "refs/heads/main", sha('e'))
+			gl = bytes.ReplaceAll(gl, []byte("gitlab.com"), []byte("github.com"))
+			code, out = post(e.s, "/hooks/gitlab", gl, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "hush")
+			require.Equal(t, http.StatusAccepted, code)
+			require.Equal(t, "fetching", out["result"], out)
+			require.EqualValues(t, 2, e.nudges.Load())
+		}},
+		{"a flood of random shas fetches a bounded number of times", func(t *testing.T, e env) {
+			e.repo.fetch = func(context.Context) error { time.Sleep(2 * time.Millisecond); return nil }
+			const n = 1000
+			codes := make(chan int, n)
+			var wg sync.WaitGroup
+			for range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req := httptest.NewRequest(http.MethodGet, "/wait/"+randomSHA(t)+"?timeout=1s", nil)
+					rec := httptest.NewRecorder()
+					e.s.Handler().ServeHTTP(rec, req)
+					codes <- rec.Code
+				}()
+			}
+			wg.Wait()
+			close(codes)
+			for c := range codes {
+				require.Equal(t, http.StatusNotFound, c)
+			}
+			e.repo.mu.Lock()
+			fetches := e.repo.syncs
+			e.repo.mu.Unlock()
+			t.Logf("%d requests with random shas: %d fetches", n, fetches)
+			require.LessOrEqual(t, fetches, 3)
+		}},
+		{"a flood of silent connections leaves probes answering", func(t *testing.T, e env) {
+			addr, probes := serve(t, e.s)
+			const idle = 3000
+			before := runtime.NumGoroutine()
+			for range idle {
+				c, err := net.Dial("tcp", addr)
+				require.NoError(t, err)
+				t.Cleanup(func() { c.Close() })
+			}
+			// A silent connection costs no goroutine (nor net/http's buffers).
+			require.Never(t, func() bool { return runtime.NumGoroutine() > before+idle/10 }, 3*admitFor, 10*time.Millisecond,
+				"goroutines per silent connection")
+			client := &http.Client{Timeout: 10 * time.Second}
+			for _, base := range []string{probes, addr} {
+				for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+					start := time.Now()
+					resp, err := client.Get("http://" + base + path)
+					require.NoError(t, err)
+					resp.Body.Close()
+					took := time.Since(start)
+					t.Logf("%s%s after %d silent connections: %s", base, path, idle, took)
+					require.Equal(t, http.StatusOK, resp.StatusCode)
+					require.Less(t, took, 250*time.Millisecond)
+				}
+			}
+			// A long poll on the main listener is not held back either.
+			start := time.Now()
+			resp, err := client.Get("http://" + addr + "/wait/" + sha('d') + "?namespace=web")
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Less(t, time.Since(start), 250*time.Millisecond)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { tc.attack(t, setup(t)) })
+	}
+}
+
+// Silent connections wait outside net/http, are closed after their quiet
+// time, and the oldest make room when too many wait.
+func TestQuietGate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	g, err := newQuietGate(ln, 300*time.Millisecond, 10)
+	if err != nil {
+		t.Skipf("no quiet gate here: %v", err)
+	}
+	defer g.Close()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	closedByServer := func(c net.Conn, within time.Duration) bool {
+		_ = c.SetReadDeadline(time.Now().Add(within))
+		_, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+	}
+	var silent []net.Conn
+	for range 15 {
+		silent = append(silent, dial())
+	}
+	for _, c := range silent[:5] {
+		require.True(t, closedByServer(c, time.Second), "the oldest make room")
+	}
+	require.False(t, closedByServer(silent[14], 50*time.Millisecond), "the newest still wait")
+
+	talker := dial()
+	_, err = talker.Write([]byte("GET / HTTP/1.1\r\n"))
+	require.NoError(t, err)
+	got, err := g.Accept()
+	require.NoError(t, err)
+	require.Equal(t, talker.LocalAddr().String(), got.RemoteAddr().String(), "only a connection that spoke is passed on")
+	got.Close()
+
+	for _, c := range silent[5:] {
+		require.True(t, closedByServer(c, 2*time.Second), "closed after their quiet time")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	require.Empty(t, g.quiet)
+}
+
+func TestSameRepo(t *testing.T) {
+	cases := []struct {
+		remote string
+		ev     pushEvent
+		same   bool
+	}{
+		{followed, pushEvent{URLs: []string{"https://github.com/example/config.git"}}, true},
+		{followed, pushEvent{URLs: []string{"git@github.com:Example/Config.git"}}, true},
+		{followed, pushEvent{URLs: []string{"https://github.com/example/config/"}}, true},
+		{"ssh://git@github.com:22/example/config.git", pushEvent{URLs: []string{"https://github.com/example/config"}}, true},
+		{"https://x-access-token:ghp_secret@github.com/example/config.git", pushEvent{URLs: []string{"https://github.com/example/config"}}, true},
+		{"git@gitlab.example.com:group/sub/app.git", pushEvent{Name: "group/sub/app"}, true},
+		{followed, pushEvent{URLs: []string{"https://ghe.example.com/other/x"}, Name: "example/config"}, true},
+		{followed, pushEvent{}, true}, // names none: only a holder of the secret sends that
+		{followed, pushEvent{URLs: []string{"https://github.com/example/other.git"}, Name: "example/other"}, false},
+		{followed, pushEvent{URLs: []string{"https://github.com/example/config-fork"}}, false},
+		{followed, pushEvent{URLs: []string{"https://evil.example.com/example/config"}}, false},
+		{"git@gitlab.example.com:group/sub/app.git", pushEvent{Name: "sub/app"}, false},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.same, tc.ev.sameRepo(tc.remote), "%s vs %+v", tc.remote, tc.ev)
+	}
+}

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Fetches for shas the repo does not know. Anyone who can reach /wait or
+// /status can name a random sha, and each unknown one would make syncgate
+// list the remote with its credentials. So these fetches are shared and
+// paced: at most one starts every fetchGate.every, and every request for an
+// unknown sha waits for the first fetch that starts after it arrived, then
+// takes that fetch's word. A fetch that started before the request could
+// have missed the push the request is about, and a 404 is final for CI; a
+// fetch already running is still waited for first, as it usually finds the
+// commit. Between fetches the answer costs nothing but the waiting request.
+
+// errFetchBusy is a request turned away because too many wait for a fetch.
+var errFetchBusy = errors.New("too many requests are waiting for a fetch of the config repo; retry")
+
+// errShuttingDown ends waits for a fetch that will not start.
+var errShuttingDown = errors.New("syncgate is shutting down; retry")
+
+type fetchGate struct {
+	every      time.Duration
+	maxWaiting int
+	fetch      func(ctx context.Context) (string, error)
+	stop       <-chan struct{}
+
+	mu      sync.Mutex
+	latest  *fetchRun // scheduled, running or done; nil before the first
+	waiting int
+}
+
+// fetchRun is one fetch; done is closed when it ended, err set before.
+type fetchRun struct {
+	start time.Time // scheduled start; the fetch begins no earlier
+	done  chan struct{}
+	err   error
+}
+
+func (r *fetchRun) finished() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// next is the fetch a request that arrived at t waits for: the running one
+// when it started before t (final false: it may not know of the sha yet),
+// else one starting at or after t, scheduled when there is none (final).
+func (g *fetchGate) next(ctx context.Context, t time.Time) (r *fetchRun, final bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	prev := g.latest
+	if prev != nil && !prev.start.Before(t) {
+		return prev, true
+	}
+	if prev != nil && !prev.finished() && !time.Now().Before(prev.start) {
+		return prev, false
+	}
+	start := time.Now()
+	if prev != nil {
+		start = maxTime(start, prev.start.Add(g.every))
+	}
+	r = &fetchRun{start: start, done: make(chan struct{})}
+	g.latest = r
+	go g.run(context.WithoutCancel(ctx), prev, r)
+	return r, true
+}
+
+// run starts r at its time, after prev ended, unless syncgate stops first.
+// The fetch outlives the request that scheduled it: the others wait on it.
+func (g *fetchGate) run(ctx context.Context, prev, r *fetchRun) {
+	defer close(r.done)
+	if prev != nil {
+		<-prev.done
+	}
+	t := time.NewTimer(time.Until(r.start))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-g.stop:
+		r.err = errShuttingDown
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	_, r.err = g.fetch(ctx)
+}
+
+// wait blocks until r ended or ctx did; it counts the waiters.
+func (g *fetchGate) wait(ctx context.Context, r *fetchRun) error {
+	g.mu.Lock()
+	if g.waiting >= g.maxWaiting {
+		g.mu.Unlock()
+		return errFetchBusy
+	}
+	g.waiting++
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.waiting--
+		g.mu.Unlock()
+	}()
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
