@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -134,29 +133,6 @@ func New(opts Options) (*Source, error) {
 		branch:  opts.Branch,
 		graph:   newGraph(),
 	}, nil
-}
-
-// openClone opens the bare clone in dir, creating it when absent. A clone
-// that cannot be opened is only a cache: it is started afresh.
-func openClone(dir string, log *slog.Logger) (*git.Repository, error) {
-	repo, err := git.PlainOpen(dir)
-	if err == nil {
-		return repo, nil
-	}
-	if !errors.Is(err, git.ErrRepositoryNotExists) {
-		log.Warn("cached clone unreadable; starting afresh", "dir", dir, "err", err)
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, fmt.Errorf("gitsource: remove broken clone %s: %w", dir, err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("gitsource: cache dir: %w", err)
-	}
-	repo, err = git.PlainInit(dir, true)
-	if err != nil {
-		return nil, fmt.Errorf("gitsource: init clone in %s: %w", dir, err)
-	}
-	return repo, nil
 }
 
 // Fetches counts the fetches made (listings not included).

@@ -17,6 +17,10 @@ import (
 // ErrSymlinkEscape refuses a symlink that points outside the repository.
 var ErrSymlinkEscape error = treeError("symlink leaves the repository")
 
+// ErrTooLarge refuses to read a file larger than MaxInMemory, whole or
+// in parts; Open and Stat still tell its size.
+var ErrTooLarge error = treeError("file too large")
+
 // treeError is something wrong with the commit's tree itself, such as a
 // symlink that loops or a file read as a directory. It matches
 // fs.ErrInvalid, so a reader can tell the commit's fault from a failure to
@@ -117,12 +121,16 @@ func (t *treeFS) resolve(name string) (target, error) {
 func (t *treeFS) readLink(h plumbing.Hash) (string, error) {
 	t.src.store.Lock()
 	defer t.src.store.Unlock()
-	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, h)
+	size, err := t.src.repo.Storer.EncodedObjectSize(h)
 	if err != nil {
 		return "", err
 	}
-	if obj.Size() > maxLinkTarget {
+	if size > maxLinkTarget {
 		return "", treeError(fmt.Sprintf("target longer than %d bytes", maxLinkTarget))
+	}
+	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return "", err
 	}
 	r, err := obj.Reader()
 	if err != nil {
@@ -145,6 +153,15 @@ func (t *treeFS) blobSize(h plumbing.Hash) (int64, error) {
 	t.src.store.Lock()
 	defer t.src.store.Unlock()
 	return t.src.repo.Storer.EncodedObjectSize(h)
+}
+
+// readable refuses a file too large to hold: go-git inflates a blob whole
+// before the first byte can be read.
+func readable(size int64) error {
+	if size > MaxInMemory {
+		return fmt.Errorf("%w: %d bytes, more than the %d syncgate reads", ErrTooLarge, size, MaxInMemory)
+	}
+	return nil
 }
 
 // Open opens a file or directory.
@@ -183,7 +200,7 @@ func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
 	return fileInfo{name: path.Base(name), size: size, mode: fileMode(tg.mode)}, nil
 }
 
-// ReadFile reads a whole file.
+// ReadFile reads a whole file of at most MaxInMemory bytes.
 func (t *treeFS) ReadFile(name string) ([]byte, error) {
 	tg, err := t.resolve(name)
 	if err != nil {
@@ -191,6 +208,13 @@ func (t *treeFS) ReadFile(name string) ([]byte, error) {
 	}
 	if tg.isDir() {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: treeError("is a directory")}
+	}
+	size, err := t.blobSize(tg.hash)
+	if err == nil {
+		err = readable(size)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	t.src.store.Lock()
 	defer t.src.store.Unlock()
@@ -327,6 +351,9 @@ func (f *blobFile) Read(b []byte) (int, error) {
 		return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: fs.ErrClosed}
 	}
 	if f.r == nil {
+		if err := readable(f.info.size); err != nil {
+			return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: err}
+		}
 		r, err := f.open()
 		if err != nil {
 			return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: err}

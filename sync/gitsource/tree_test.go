@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -139,4 +140,35 @@ func TestTreeRefusesSymlinksLeavingTheRepo(t *testing.T) {
 	require.Equal(t, fs.ModeSymlink, modes["team/absolute.yaml"[len("team/"):]])
 	require.Equal(t, fs.ModeSymlink, modes["up"])
 	require.Equal(t, fs.FileMode(0), modes["ok.yaml"])
+}
+
+// A file too large to hold is refused when read, whole or in parts, and
+// still listed and sized; one of exactly the limit is read.
+func TestTreeRefusesFilesTooLargeToRead(t *testing.T) {
+	up := newUpstream(t)
+	sha := up.commit("big", map[string]string{
+		"team/limit.yaml": strings.Repeat("a", gitsource.MaxInMemory),
+		"team/over.yaml":  strings.Repeat("a", gitsource.MaxInMemory+1),
+	})
+	src := newSource(t, gitsource.Options{URL: up.url()})
+	syncTo(t, src, sha)
+	tree, err := src.Tree(sha)
+	require.NoError(t, err)
+
+	b, err := fs.ReadFile(tree, "team/limit.yaml")
+	require.NoError(t, err)
+	require.Len(t, b, gitsource.MaxInMemory)
+
+	st, err := fs.Stat(tree, "team/over.yaml")
+	require.NoError(t, err)
+	require.EqualValues(t, gitsource.MaxInMemory+1, st.Size())
+	_, err = fs.ReadFile(tree, "team/over.yaml")
+	require.ErrorIs(t, err, gitsource.ErrTooLarge)
+	require.ErrorIs(t, err, fs.ErrInvalid, "the commit's fault, not the store's")
+	require.ErrorContains(t, err, "team/over.yaml")
+	f, err := tree.Open("team/over.yaml")
+	require.NoError(t, err)
+	_, err = f.Read(make([]byte, 10))
+	require.ErrorIs(t, err, gitsource.ErrTooLarge)
+	require.NoError(t, f.Close())
 }

@@ -1,0 +1,112 @@
+package packindex
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
+)
+
+// Writer takes in a pack as a fetch streams it: the bytes go to a
+// temporary file in the pack directory; Close indexes them and puts the
+// pack and its index in place. It is a storer.PackfileWriter's writer.
+type Writer struct {
+	dir    string
+	budget int64
+	f      *os.File
+	n      int64
+}
+
+// tmpPrefix names what a Writer leaves behind if the process dies.
+const tmpPrefix = "tmp_"
+
+// NewWriter starts a pack in dir (a repository's objects/pack), to be
+// indexed within budget bytes of object content in memory.
+func NewWriter(dir string, budget int64) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, tmpPrefix+"pack_")
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{dir: dir, budget: budget, f: f}, nil
+}
+
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// Close indexes the pack and moves it, index first, to
+// pack-<checksum>.pack and .idx, where go-git's object store looks; an
+// object store that already read the pack directory must be told to
+// read it again. Nothing received is nothing written.
+func (w *Writer) Close() (err error) {
+	tmp := w.f.Name()
+	defer func() {
+		err = errors.Join(err, w.f.Close())
+		if rmErr := os.Remove(tmp); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+			err = errors.Join(err, rmErr)
+		}
+	}()
+	if w.n == 0 {
+		return nil
+	}
+	idx, err := Index(w.f, w.dir, w.budget)
+	if err != nil {
+		return fmt.Errorf("index pack: %w", err)
+	}
+	base := filepath.Join(w.dir, "pack-"+hex.EncodeToString(idx.PackfileChecksum[:]))
+	if _, err := os.Stat(base + ".pack"); err == nil {
+		return nil // the same pack is there already
+	}
+	if err := writeIndex(base+".idx", idx); err != nil {
+		return err
+	}
+	return os.Rename(tmp, base+".pack")
+}
+
+func writeIndex(name string, idx *idxfile.MemoryIndex) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(name), tmpPrefix+"idx_")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := idxfile.NewEncoder(f).Encode(idx); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
+
+// RemoveLeftovers deletes what Writers in dir left when their process
+// died mid-fetch.
+func RemoveLeftovers(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tmpPrefix) {
+			errs = append(errs, os.Remove(filepath.Join(dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}

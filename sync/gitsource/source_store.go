@@ -1,0 +1,88 @@
+package gitsource
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packindex"
+)
+
+// MaxInMemory bounds the object content the Source holds in memory,
+// whatever the repository holds: a fetch indexes what it receives within
+// it (packindex), and a tree refuses to read a file larger (ErrTooLarge).
+const MaxInMemory = 16 << 20
+
+// store is go-git's filesystem storage with a pack intake that keeps
+// within MaxInMemory: go-git's own inflates every fetched object whole.
+//
+// go-git's LargeObjectThreshold (objects read through streams) is left
+// off: trees and commits are decoded whole anyway, files larger than
+// MaxInMemory are not read at all, and its streaming reader of deltas
+// returns wrong bytes in v5.19.3 (go-git/go-git#2378).
+type store struct {
+	*filesystem.Storage
+	packDir string
+}
+
+func newStore(dir string) *store {
+	return &store{
+		Storage: filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault()),
+		packDir: filepath.Join(dir, "objects", "pack"),
+	}
+}
+
+// PackfileWriter is what a fetch writes the pack it receives to.
+func (s *store) PackfileWriter() (io.WriteCloser, error) {
+	w, err := packindex.NewWriter(s.packDir, MaxInMemory)
+	if err != nil {
+		return nil, err
+	}
+	return &reindexing{Writer: w, store: s}, nil
+}
+
+// reindexing makes the object store see the new pack once it is in place.
+type reindexing struct {
+	*packindex.Writer
+	store *store
+}
+
+func (w *reindexing) Close() error {
+	err := w.Writer.Close()
+	w.store.Reindex()
+	return err
+}
+
+// openClone opens the bare clone in dir, creating it when absent. A clone
+// that cannot be opened is only a cache: it is started afresh.
+func openClone(dir string, log *slog.Logger) (*git.Repository, error) {
+	repo, err := git.Open(newStore(dir), nil)
+	if err == nil {
+		if err := packindex.RemoveLeftovers(filepath.Join(dir, "objects", "pack")); err != nil {
+			log.Warn("leftovers of an interrupted fetch not removed", "dir", dir, "err", err)
+		}
+		return repo, nil
+	}
+	if !errors.Is(err, git.ErrRepositoryNotExists) {
+		log.Warn("cached clone unreadable; starting afresh", "dir", dir, "err", err)
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("gitsource: remove broken clone %s: %w", dir, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("gitsource: cache dir: %w", err)
+	}
+	repo, err = git.Init(newStore(dir), nil)
+	if err != nil {
+		return nil, fmt.Errorf("gitsource: init clone in %s: %w", dir, err)
+	}
+	return repo, nil
+}
