@@ -137,7 +137,7 @@ func run(ctx context.Context, o options) error {
 	}
 	settle := func(ns string) error {
 		start := time.Now()
-		if err := checker.Wait(ctx, deployments(ns, o.n, o.mix), nil); err != nil {
+		if err := checker.Wait(ctx, ns, deployments(ns, o.n, o.mix), nil); err != nil {
 			return fmt.Errorf("rollout in %s: %w", ns, err)
 		}
 		fmt.Fprintf(os.Stderr, "  rolled out in %s\n", time.Since(start).Round(10*time.Millisecond))

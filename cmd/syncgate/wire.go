@@ -46,16 +46,23 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	if err != nil {
 		return nil, err
 	}
-	applier, err := apply.New(rc, apply.Options{Prune: cfg.Prune, Logger: logger.With("component", "apply"), Metrics: reg})
+	// Each namespace is applied, pruned and read as its own ServiceAccount,
+	// so that RBAC, not render alone, bounds what its commits can touch.
+	applier, err := apply.New(rc, apply.Options{Prune: cfg.Prune, ServiceAccount: cfg.ApplyServiceAccount,
+		AllowNamespaces: cfg.AllowNamespaces, AllowClusterScoped: cfg.AllowClusterScoped,
+		Logger: logger.With("component", "apply"), Metrics: reg})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.ApplyServiceAccount == "" {
+		logger.Warn("APPLY_SERVICE_ACCOUNT is empty: every namespace is applied as syncgate itself, confined by render alone")
 	}
 	renderer, err := render.New(render.Options{Cluster: cfg.Cluster, AllowNamespaces: cfg.AllowNamespaces,
 		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper()})
 	if err != nil {
 		return nil, err
 	}
-	checker, err := readiness.New(rc, readiness.Options{Timeout: cfg.HealthTimeout, Logger: logger.With("component", "readiness")})
+	checker, err := readiness.New(rc, readiness.Options{Timeout: cfg.HealthTimeout, Clients: applier.Clients(), Logger: logger.With("component", "readiness")})
 	if err != nil {
 		return nil, err
 	}

@@ -15,11 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 )
 
 // Options configure an Applier.
@@ -32,6 +28,17 @@ type Options struct {
 	// longer has. The zero value does not prune; syncgate run turns it on
 	// unless configured otherwise.
 	Prune bool
+	// ServiceAccount, when set, is who each namespace is worked on as: the
+	// objects of namespace ns are dry-run, applied, pruned, read for drift
+	// and listed by Owned as the ServiceAccount ns/<ServiceAccount>
+	// (impersonation, see Clients). Empty: as syncgate itself, for every
+	// namespace, which confines nothing.
+	ServiceAccount string
+	// AllowNamespaces and AllowClusterScoped say what a namespace's commit
+	// may own besides objects of the namespace, as render's options of the
+	// same names. Prune deletes nothing else, whatever the inventory says.
+	AllowNamespaces    []string
+	AllowClusterScoped bool
 	// EstablishTimeout bounds the wait for a commit's CRDs to be served
 	// (default 1m).
 	EstablishTimeout time.Duration
@@ -44,9 +51,8 @@ type Options struct {
 // concurrent use by several namespaces.
 type Applier struct {
 	opts    Options
-	dyn     dynamic.Interface
-	disc    discovery.DiscoveryInterface
-	mapper  *restmapper.DeferredDiscoveryRESTMapper
+	clients *Clients
+	allowed map[string]bool
 	log     *slog.Logger
 	metrics *metrics
 }
@@ -67,11 +73,7 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	clients, err := NewClients(cfg, opts.ServiceAccount)
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
@@ -79,15 +81,16 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	return &Applier{
-		opts:    opts,
-		dyn:     dyn,
-		disc:    dc,
-		mapper:  restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)),
-		log:     opts.Logger,
-		metrics: m,
-	}, nil
+	allowed := map[string]bool{}
+	for _, ns := range opts.AllowNamespaces {
+		allowed[ns] = true
+	}
+	return &Applier{opts: opts, clients: clients, allowed: allowed, log: opts.Logger, metrics: m}, nil
 }
+
+// Clients are the Applier's clients, for the readiness checks of the same
+// namespaces: one discovery cache, one set of clients per namespace.
+func (a *Applier) Clients() *Clients { return a.clients }
 
 // Apply makes the cluster hold objs, the whole desired state of namespace,
 // given prev, the inventory the last Apply returned:
@@ -103,7 +106,15 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 //  3. The changed objects are applied for real: what workloads use
 //     (ConfigMaps, Secrets, Services, ...) before the workloads.
 //  4. With Options.Prune, objects of prev that objs no longer has are
-//     deleted, if the live object still carries syncgate's managed-by label.
+//     deleted if namespace may own them (Options.AllowNamespaces,
+//     AllowClusterScoped) and the live object carries namespace's
+//     OwnerLabel and no AdoptedAnnotation; the others are left in place
+//     and listed in Result.Kept.
+//
+// An object that exists before syncgate first writes it, without being
+// namespace's, is adopted: it gets AdoptedAnnotation before it is taken
+// over, and is listed in Result.Adopted. Everything is sent as namespace's
+// ServiceAccount when Options.ServiceAccount is set.
 //
 // Once writing began, a failed Apply returns a Result too, whose Inventory
 // says what is live: prev updated with what was written.
@@ -121,7 +132,11 @@ func (a *Applier) Apply(ctx context.Context, namespace string, objs []*unstructu
 }
 
 func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
-	all, refused := a.prepare(namespace, objs)
+	via, err := a.clients.of(namespace)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	all, refused := a.prepare(namespace, via, objs)
 	last := make(map[string]string, len(prev))
 	for _, e := range prev {
 		last[e.id()] = e.Hash
@@ -156,7 +171,7 @@ func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructu
 		if err := a.dryRun(ctx, first); err != nil {
 			return nil, err
 		}
-		if err := a.write(ctx, first, w); err != nil {
+		if err := a.write(ctx, namespace, first, w); err != nil {
 			return w.result(), err
 		}
 		if err := a.waitEstablished(ctx, first); err != nil {
@@ -169,16 +184,18 @@ func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructu
 		}
 		return nil, err
 	}
-	if err := a.write(ctx, rest, w); err != nil {
+	if err := a.write(ctx, namespace, rest, w); err != nil {
 		return w.result(), err
 	}
-	res.Applied = w.refs()
+	res.Applied, res.Adopted = w.refs()
 	a.metrics.count("applied", len(res.Applied))
+	a.metrics.count("adopted", len(res.Adopted))
 	a.metrics.count("unchanged", len(res.Unchanged))
 	if a.opts.Prune {
-		pruned, failed, err := a.prune(ctx, prev, res.Inventory)
+		pruned, kept, failed, err := a.prune(ctx, namespace, via, prev, res.Inventory)
 		sortRefs(pruned)
-		res.Pruned = pruned
+		res.Pruned, res.Kept = pruned, kept
+		a.metrics.count("kept", len(kept))
 		a.metrics.count("pruned", len(pruned))
 		if err != nil {
 			// Still owed: the next Apply tries again.
@@ -232,11 +249,18 @@ func (a *Applier) dryRun(ctx context.Context, ds []*desired) error {
 // exist. Services get a lane of their own: the API server allocates their
 // cluster IPs one at a time, and in the shared lane Services waiting for
 // that lock would take every slot.
-func (a *Applier) write(ctx context.Context, ds []*desired, w *written) error {
+//
+// An object that exists without being namespace's is marked adopted before
+// it is taken over, so that it is never pruned.
+func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w *written) error {
 	if len(ds) == 0 {
 		return nil
 	}
 	start := time.Now()
+	adopt, err := a.adoptions(ctx, namespace, ds)
+	if err != nil {
+		return err
+	}
 	var services, others, workloads []*desired
 	for _, d := range ds {
 		switch {
@@ -249,13 +273,20 @@ func (a *Applier) write(ctx context.Context, ds []*desired, w *written) error {
 		}
 	}
 	apply := func(ctx context.Context, d *desired) error {
+		adopted := false
+		if adopt[d.ref.id()] {
+			var err error
+			if adopted, err = a.markAdopted(ctx, namespace, d); err != nil {
+				return &ObjectError{Object: d.ref, Err: err}
+			}
+		}
 		if err := a.send(ctx, d, false); err != nil {
 			return &ObjectError{Object: d.ref, Err: err}
 		}
-		w.add(d)
+		w.add(d, adopted)
 		return nil
 	}
-	err := a.each(ctx, [][]*desired{services, others}, []int{serviceLane, a.opts.Concurrency}, apply)
+	err = a.each(ctx, [][]*desired{services, others}, []int{serviceLane, a.opts.Concurrency}, apply)
 	if err == nil {
 		err = a.each(ctx, [][]*desired{workloads}, []int{a.opts.Concurrency}, apply)
 	}
@@ -314,26 +345,33 @@ func sortErrors(errs []*ObjectError) {
 // written records what an Apply wrote, so that a failed Apply still says
 // what is live.
 type written struct {
-	mu   sync.Mutex
-	prev []Entry
-	done []*desired
+	mu      sync.Mutex
+	prev    []Entry
+	done    []*desired
+	adopted []ObjectRef
 }
 
-func (w *written) add(d *desired) {
+func (w *written) add(d *desired, adopted bool) {
 	w.mu.Lock()
 	w.done = append(w.done, d)
+	if adopted {
+		w.adopted = append(w.adopted, d.ref)
+	}
 	w.mu.Unlock()
 }
 
-func (w *written) refs() []ObjectRef {
+// refs lists what was written, and what of it was adopted.
+func (w *written) refs() (applied, adopted []ObjectRef) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]ObjectRef, 0, len(w.done))
+	applied = make([]ObjectRef, 0, len(w.done))
 	for _, d := range w.done {
-		out = append(out, d.ref)
+		applied = append(applied, d.ref)
 	}
-	sortRefs(out)
-	return out
+	sortRefs(applied)
+	adopted = append(adopted, w.adopted...)
+	sortRefs(adopted)
+	return applied, adopted
 }
 
 // result of an Apply that failed after writing: the previous inventory with
@@ -356,5 +394,7 @@ func (w *written) result() *Result {
 		res.Inventory = append(res.Inventory, d.entry())
 	}
 	sortRefs(res.Applied)
+	res.Adopted = append(res.Adopted, w.adopted...)
+	sortRefs(res.Adopted)
 	return res
 }

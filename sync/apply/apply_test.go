@@ -338,10 +338,18 @@ spec:
 	require.ErrorContains(t, err, "Widget "+ns+"/w: ")
 	require.ErrorContains(t, err, "spec.size")
 
-	// Dropping both prunes the Widget before the CRD.
+	// Dropping both prunes the Widget; the CRD only where cluster-scoped
+	// objects are allowed, and then after the Widget.
 	res2, err := e.applier.Apply(ctx, ns, nil, res.Inventory)
 	require.NoError(t, err)
-	require.Len(t, res2.Pruned, 2)
+	require.Equal(t, []apply.ObjectRef{{Group: group, Version: "v1", Kind: "Widget", Namespace: ns, Name: "w"}}, res2.Pruned)
+	crdRef := apply.ObjectRef{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition", Name: "widgets." + group}
+	require.Equal(t, []apply.KeptObject{{Object: crdRef, Reason: "cluster-scoped objects are not allowed"}}, res2.Kept)
+	allowed, err := apply.New(cluster.Shared(t).RESTConfig(), apply.Options{Prune: true, AllowClusterScoped: true})
+	require.NoError(t, err)
+	res3, err := allowed.Apply(ctx, ns, nil, res.Inventory)
+	require.NoError(t, err)
+	require.Equal(t, []apply.ObjectRef{crdRef}, res3.Pruned)
 }
 
 func TestFailedApplyReportsWhatIsLive(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Drift is the periodic correction of hand edits: it reads the live objects
@@ -26,7 +25,11 @@ func (a *Applier) Drift(ctx context.Context, namespace string, objs []*unstructu
 }
 
 func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
-	all, refused := a.prepare(namespace, objs)
+	via, err := a.clients.of(namespace)
+	if err != nil {
+		return nil, fmt.Errorf("drift: %w", err)
+	}
+	all, refused := a.prepare(namespace, via, objs)
 	if len(refused) > 0 {
 		sortErrors(refused)
 		return nil, &ValidationError{Objects: refused}
@@ -41,7 +44,7 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 			check = append(check, d)
 		}
 	}
-	live, err := a.live(ctx, check)
+	live, err := a.live(ctx, namespace, check)
 	if err != nil {
 		return nil, err
 	}
@@ -56,10 +59,10 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 		drifted = append(drifted, d)
 	}
 	w := &written{}
-	if err := a.write(ctx, drifted, w); err != nil {
+	if err := a.write(ctx, namespace, drifted, w); err != nil {
 		return nil, err
 	}
-	res.Applied = w.refs()
+	res.Applied, res.Adopted = w.refs()
 	a.metrics.count("drifted", len(res.Applied))
 	if len(drifted) > 0 {
 		a.log.Info("drift corrected", "namespace", namespace, "objects", len(drifted))
@@ -67,24 +70,10 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 	return res, nil
 }
 
-// live reads the objects: one LIST of syncgate's objects per kind and
+// live reads the objects: one LIST of namespace's objects per kind and
 // namespace where several are wanted, else one GET each. Missing objects
 // are absent from the map.
-func (a *Applier) live(ctx context.Context, ds []*desired) (map[string]*unstructured.Unstructured, error) {
-	type group struct {
-		gvr       schema.GroupVersionResource
-		namespace string
-	}
-	groups := map[group][]*desired{}
-	var single []*desired
-	for _, d := range ds {
-		if d.namespaced {
-			k := group{d.gvr, d.ref.Namespace}
-			groups[k] = append(groups[k], d)
-		} else {
-			single = append(single, d)
-		}
-	}
+func (a *Applier) live(ctx context.Context, namespace string, ds []*desired) (map[string]*unstructured.Unstructured, error) {
 	out := make(map[string]*unstructured.Unstructured, len(ds))
 	var mu sync.Mutex
 	put := func(d *desired, u *unstructured.Unstructured) {
@@ -92,17 +81,14 @@ func (a *Applier) live(ctx context.Context, ds []*desired) (map[string]*unstruct
 		out[d.ref.id()] = u
 		mu.Unlock()
 	}
-	var lists []*desired // one representative of each group
-	for _, members := range groups {
-		if len(members) == 1 {
-			single = append(single, members[0])
-		} else {
-			lists = append(lists, members[0])
-		}
+	groups, singles := byResource(ds)
+	heads := make([]*desired, 0, len(groups))
+	for _, g := range groups {
+		heads = append(heads, g[0])
 	}
-	selector := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue}).String()
-	err := a.each(ctx, [][]*desired{lists, single}, []int{a.opts.Concurrency, a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
-		if members := groups[group{d.gvr, d.ref.Namespace}]; len(members) > 1 && d == members[0] {
+	selector := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue, OwnerLabel: namespace}).String()
+	err := a.each(ctx, [][]*desired{heads, singles}, []int{a.opts.Concurrency, a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
+		if members, ok := groups[groupOf(d)]; ok && d == members[0] {
 			l, err := a.resource(d).List(ctx, metav1.ListOptions{LabelSelector: selector})
 			if err != nil {
 				return fmt.Errorf("drift check %s in %s: %w", d.gvr.Resource, d.ref.Namespace, err)

@@ -27,7 +27,7 @@ func (a *Applier) waitEstablished(ctx context.Context, ds []*desired) error {
 		}
 	}
 	if waited {
-		a.mapper.Reset()
+		a.clients.mapper.Reset()
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"operation", "outcome"}),
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syncgate_apply_objects_total",
-			Help: "Objects handled, by result: applied, unchanged (not sent), pruned, refused (by the dry run), drifted (re-applied).",
+			Help: "Objects handled, by result: applied, unchanged (not sent), pruned, refused (by the dry run), drifted (re-applied), adopted (existed before syncgate first applied them), kept (dropped by the commit but not syncgate's to delete).",
 		}, []string{"result"}),
 	}
 	if reg == nil {

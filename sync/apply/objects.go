@@ -10,13 +10,26 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 )
 
-// Label marking what syncgate applied; only such objects are ever pruned.
-// It overrides a managed-by label the config repo may set.
+// Marks syncgate keeps on the objects it applies. They override what the
+// config repo may set.
 const (
+	// ManagedByLabel says syncgate applied the object.
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	ManagedByValue = "syncgate"
+	// OwnerLabel names the managed namespace whose commit applied the
+	// object. Prune deletes an object only when it names the namespace
+	// pruning: an inventory, whoever wrote it, cannot make one namespace
+	// delete another's objects.
+	OwnerLabel = "syncgate.dev/owner"
+	// AdoptedAnnotation is set on an object that existed before syncgate
+	// first applied it (it took the object over instead of creating it).
+	// An object carrying it is never pruned; remove it by hand to let
+	// syncgate delete the object once the config repo drops it. It is
+	// written by a field manager of its own, so later applies keep it.
+	AdoptedAnnotation = "syncgate.dev/adopted"
 )
 
 // desired is one object ready to send.
@@ -27,6 +40,7 @@ type desired struct {
 	hash       string
 	gvr        schema.GroupVersionResource
 	namespaced bool
+	via        *identity // the clients of the namespace it is applied for
 }
 
 func (d *desired) entry() Entry { return Entry{ObjectRef: d.ref, Hash: d.hash} }
@@ -45,22 +59,11 @@ func (a *Applier) Scoper() *Scoper { return &Scoper{a: a} }
 
 // IsNamespaced reports whether gvk lives in a namespace.
 func (s *Scoper) IsNamespaced(gvk schema.GroupVersionKind) (bool, error) {
-	m, err := s.a.mapping(gvk)
+	m, err := s.a.clients.Mapping(gvk)
 	if err != nil {
 		return false, err
 	}
 	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
-}
-
-// mapping resolves gvk. Discovery is cached, so a kind unknown to the cache
-// refreshes it once: its CRD may have been created since.
-func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		a.mapper.Reset()
-		m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	}
-	return m, err
 }
 
 // lookup is a mapping per kind for one pass over many objects: a kind
@@ -73,7 +76,7 @@ func (a *Applier) lookup() lookup {
 	return func(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 		m, ok := seen[gvk]
 		if !ok {
-			m.mapping, m.err = a.mapping(gvk)
+			m.mapping, m.err = a.clients.Mapping(gvk)
 			seen[gvk] = m
 		}
 		return m.mapping, m.err
@@ -82,17 +85,24 @@ func (a *Applier) lookup() lookup {
 
 func (a *Applier) resource(d *desired) dynamic.ResourceInterface {
 	if d.namespaced {
-		return a.dyn.Resource(d.gvr).Namespace(d.ref.Namespace)
+		return d.via.dyn.Resource(d.gvr).Namespace(d.ref.Namespace)
 	}
-	return a.dyn.Resource(d.gvr)
+	return d.via.dyn.Resource(d.gvr)
 }
 
-// prepare copies the objects, labels them, places them (a namespaced object
-// without a namespace goes to namespace) and hashes what will be sent. Kinds
-// the API server does not know yet are accepted when a CRD of the same set
-// defines them. It returns the objects it could prepare and a refusal for
-// each other.
-func (a *Applier) prepare(namespace string, objs []*unstructured.Unstructured) ([]*desired, []*ObjectError) {
+func (a *Applier) metadata(d *desired) metadata.ResourceInterface {
+	if d.namespaced {
+		return d.via.meta.Resource(d.gvr).Namespace(d.ref.Namespace)
+	}
+	return d.via.meta.Resource(d.gvr)
+}
+
+// prepare copies the objects, labels them as namespace's, places them (a
+// namespaced object without a namespace goes to namespace) and hashes what
+// will be sent. Kinds the API server does not know yet are accepted when a
+// CRD of the same set defines them. It returns the objects it could prepare,
+// to be sent with via, and a refusal for each other.
+func (a *Applier) prepare(namespace string, via *identity, objs []*unstructured.Unstructured) ([]*desired, []*ObjectError) {
 	crds := definitions(objs)
 	lookup := a.lookup()
 	out := make([]*desired, 0, len(objs))
@@ -109,6 +119,7 @@ func (a *Applier) prepare(namespace string, objs []*unstructured.Unstructured) (
 			continue
 		}
 		seen[d.ref.id()] = true
+		d.via = via
 		out = append(out, d)
 	}
 	return out, errs
@@ -153,6 +164,9 @@ func prepareOne(namespace string, o *unstructured.Unstructured, lookup lookup, c
 		labels = map[string]string{}
 	}
 	labels[ManagedByLabel] = ManagedByValue
+	if namespace != "" {
+		labels[OwnerLabel] = namespace
+	}
 	u.SetLabels(labels)
 	// encoding/json writes map keys sorted: the body is canonical, and its
 	// hash changes only when the desired state does.

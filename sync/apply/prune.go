@@ -11,15 +11,26 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// prune deletes the objects of prev that now lacks, when the live object
-// still carries syncgate's label: an object someone else took over (and
-// relabelled) is left alone. Namespaces and CRDs go last, since deleting
-// them deletes what they hold. It returns what it deleted and the entries it
-// failed to delete, to be kept in the inventory and tried again.
-func (a *Applier) prune(ctx context.Context, prev, now []Entry) ([]ObjectRef, []Entry, error) {
+// prune deletes the objects of prev that now lacks and that namespace owns:
+// the entry names an object namespace's commits may own (outside), and the
+// live object still says it is namespace's and was not adopted (disowned).
+// Anything else is left in place and reported as kept: prev comes from the
+// Version's status, which is not evidence of what syncgate created.
+// Namespaces and CRDs go last, since deleting them deletes what they hold.
+// It returns what it deleted, what it kept, and the entries it failed to
+// delete, to be kept in the inventory and tried again.
+func (a *Applier) prune(ctx context.Context, namespace string, via *identity, prev, now []Entry) ([]ObjectRef, []KeptObject, []Entry, error) {
 	keep := make(map[string]bool, len(now))
 	for _, e := range now {
 		keep[e.id()] = true
+	}
+	var mu sync.Mutex
+	var kept []KeptObject
+	spare := func(ref ObjectRef, reason string) {
+		a.log.Info("not pruning an object the commit dropped", "namespace", namespace, "object", ref.String(), "reason", reason)
+		mu.Lock()
+		kept = append(kept, KeptObject{Object: ref, Reason: reason})
+		mu.Unlock()
 	}
 	var contents, containers []*desired
 	lookup := a.lookup()
@@ -32,22 +43,28 @@ func (a *Applier) prune(ctx context.Context, prev, now []Entry) ([]ObjectRef, []
 			continue // the kind is gone, and its objects with it
 		}
 		if err != nil {
-			return nil, prevOf(prev, keep), fmt.Errorf("prune %s: %w", e.ObjectRef, err)
+			return nil, nil, prevOf(prev, keep), fmt.Errorf("prune %s: %w", e.ObjectRef, err)
 		}
-		d := &desired{ref: e.ObjectRef, hash: e.Hash, gvr: m.Resource, namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace}
+		d := &desired{ref: e.ObjectRef, hash: e.Hash, gvr: m.Resource, namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace, via: via}
+		if why := a.outside(namespace, e.ObjectRef, d.namespaced); why != "" {
+			spare(e.ObjectRef, why)
+			continue
+		}
 		if isFoundation(e.ObjectRef) {
 			containers = append(containers, d)
 		} else {
 			contents = append(contents, d)
 		}
 	}
-	var mu sync.Mutex
 	var pruned []ObjectRef
 	var failed []Entry
 	var errs []error
 	for _, batch := range [][]*desired{contents, containers} {
 		_ = a.each(ctx, [][]*desired{batch}, []int{a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
-			deleted, err := a.pruneOne(ctx, d)
+			deleted, why, err := a.pruneOne(ctx, namespace, d)
+			if why != "" {
+				spare(d.ref, why)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -60,10 +77,11 @@ func (a *Applier) prune(ctx context.Context, prev, now []Entry) ([]ObjectRef, []
 			return nil
 		})
 	}
+	sortKept(kept)
 	if err := ctx.Err(); err != nil {
-		return pruned, prevOf(prev, keep), err
+		return pruned, kept, prevOf(prev, keep), err
 	}
-	return pruned, failed, errors.Join(errs...)
+	return pruned, kept, failed, errors.Join(errs...)
 }
 
 // prevOf lists the entries of prev not kept: all of them are still owed a
@@ -78,24 +96,31 @@ func prevOf(prev []Entry, keep map[string]bool) []Entry {
 	return out
 }
 
-func (a *Applier) pruneOne(ctx context.Context, d *desired) (bool, error) {
-	r := a.resource(d)
+// pruneOne deletes d if the live object is namespace's, or says why not.
+// The delete is conditional on the UID read, so an object replaced
+// meanwhile is not deleted unread. A delete the namespace's identity may
+// not make is an error: the object is the namespace's, and stays owed.
+func (a *Applier) pruneOne(ctx context.Context, namespace string, d *desired) (bool, string, error) {
+	r := a.metadata(d)
 	live, err := r.Get(ctx, d.ref.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, "", nil
+	case apierrors.IsForbidden(err):
+		// What the namespace's identity may not even read, it did not
+		// apply either: the entry is not the namespace's.
+		return false, "not readable as namespace " + namespace, nil
+	case err != nil:
+		return false, "", err
 	}
-	if err != nil {
-		return false, err
-	}
-	if live.GetLabels()[ManagedByLabel] != ManagedByValue {
-		a.log.Info("not pruning an object syncgate does not manage", "object", d.ref.String())
-		return false, nil
+	if why := disowned(live, namespace); why != "" {
+		return false, why, nil
 	}
 	uid := live.GetUID()
 	policy := metav1.DeletePropagationBackground
 	err = r.Delete(ctx, d.ref.Name, metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) {
-		return false, nil
+		return false, "", nil
 	}
-	return err == nil, err
+	return err == nil, "", err
 }

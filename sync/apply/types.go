@@ -53,6 +53,45 @@ type Result struct {
 	// (Apply) or their live state held every desired field (Drift).
 	Unchanged []ObjectRef
 	Pruned    []ObjectRef
+	// Adopted were among Applied and existed before syncgate first wrote
+	// them, without being the namespace's: syncgate took them over and
+	// marked them (AdoptedAnnotation), and will never delete them.
+	Adopted []ObjectRef
+	// Kept are objects the commit no longer has that were left in place,
+	// and why: adopted ones, ones not marked as the namespace's, and
+	// inventory entries naming what the namespace may not own. They leave
+	// the inventory.
+	Kept []KeptObject
+}
+
+// KeptObject is an object prune left in place, and why.
+type KeptObject struct {
+	Object ObjectRef
+	Reason string
+}
+
+func (k KeptObject) String() string { return k.Object.String() + " (" + k.Reason + ")" }
+
+// Summary reads like "2 changed, 5 unchanged, 1 pruned, 1 adopted; not
+// pruned: PersistentVolumeClaim team/data (adopted: ...)", naming at most
+// five objects kept.
+func (r *Result) Summary() string {
+	s := fmt.Sprintf("%d changed, %d unchanged, %d pruned", len(r.Applied), len(r.Unchanged), len(r.Pruned))
+	if len(r.Adopted) > 0 {
+		s += fmt.Sprintf(", %d adopted", len(r.Adopted))
+	}
+	if len(r.Kept) == 0 {
+		return s
+	}
+	names := make([]string, 0, 6)
+	for i, k := range r.Kept {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(r.Kept)-5))
+			break
+		}
+		names = append(names, k.String())
+	}
+	return s + "; not pruned: " + strings.Join(names, ", ")
 }
 
 // ObjectError is the API server's refusal of one object.
@@ -84,6 +123,10 @@ func (e *ValidationError) Unwrap() error {
 		return nil
 	}
 	return e.Objects[0].Err
+}
+
+func sortKept(kept []KeptObject) {
+	sort.Slice(kept, func(i, j int) bool { return kept[i].Object.id() < kept[j].Object.id() })
 }
 
 func sortRefs(refs []ObjectRef) {

@@ -9,15 +9,13 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/syncgate/syncgate/sync/apply"
@@ -27,19 +25,23 @@ import (
 type Options struct {
 	// Timeout bounds one Wait (default 5m).
 	Timeout time.Duration
+	// Clients are those the namespaces were applied with (the Applier's),
+	// so that a namespace's objects are read as the same identity: as its
+	// ServiceAccount when the Applier impersonates one. Default: clients
+	// of cfg's own identity.
+	Clients *apply.Clients
 	Logger  *slog.Logger
 }
 
 // Checker waits for sets of objects to be ready. It is safe for concurrent
 // use.
 type Checker struct {
-	opts   Options
-	dyn    dynamic.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
-	log    *slog.Logger
+	opts    Options
+	clients *apply.Clients
+	log     *slog.Logger
 }
 
-// New builds the clients.
+// New builds the clients, unless Options.Clients gives them.
 func New(cfg *rest.Config, opts Options) (*Checker, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute
@@ -47,18 +49,14 @@ func New(cfg *rest.Config, opts Options) (*Checker, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("readiness: %w", err)
+	clients := opts.Clients
+	if clients == nil {
+		var err error
+		if clients, err = apply.NewClients(cfg, ""); err != nil {
+			return nil, fmt.Errorf("readiness: %w", err)
+		}
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("readiness: %w", err)
-	}
-	return &Checker{
-		opts: opts, dyn: dyn, log: opts.Logger,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)),
-	}, nil
+	return &Checker{opts: opts, clients: clients, log: opts.Logger}, nil
 }
 
 // Wait returns nil once every object is Current (kstatus) with its latest
@@ -68,17 +66,22 @@ func New(cfg *rest.Config, opts Options) (*Checker, error) {
 // state and on every change.
 //
 // It watches the objects' kinds (and the pods and ReplicaSets of the
-// namespaces holding workloads); each event re-evaluates the set. Watching
-// starts after the objects were applied, so none is judged on a state older
-// than its apply.
-func (c *Checker) Wait(ctx context.Context, refs []apply.ObjectRef, progress func(Progress)) error {
+// namespaces holding workloads) as namespace's identity, the one the
+// objects were applied as; each event re-evaluates the set. A watch that
+// identity may not make fails Wait at once. Watching starts after the
+// objects were applied, so none is judged on a state older than its apply.
+func (c *Checker) Wait(ctx context.Context, namespace string, refs []apply.ObjectRef, progress func(Progress)) error {
 	start := time.Now()
 	if len(refs) == 0 {
 		return nil
 	}
+	dyn, err := c.clients.Dynamic(namespace)
+	if err != nil {
+		return fmt.Errorf("readiness: %w", err)
+	}
 	wctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	ws, err := c.watch(wctx, refs)
+	ws, err := c.watch(wctx, dyn, refs)
 	if err != nil {
 		if wctx.Err() != nil {
 			return c.ended(ctx, start, nil)
@@ -147,7 +150,7 @@ var (
 	rsGVR   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
 )
 
-func (c *Checker) watch(ctx context.Context, refs []apply.ObjectRef) (*watchSet, error) {
+func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []apply.ObjectRef) (*watchSet, error) {
 	ws := &watchSet{
 		where:       map[apply.ObjectRef]target{},
 		listers:     map[target]cache.GenericLister{},
@@ -166,29 +169,44 @@ func (c *Checker) watch(ctx context.Context, refs []apply.ObjectRef) (*watchSet,
 		UpdateFunc: func(any, any) { poke() },
 		DeleteFunc: func(any) { poke() },
 	}
+	// A list or watch the identity may not make is retried by the
+	// informer for ever; it ends the wait for the caches at once instead.
+	synced, refused := context.WithCancelCause(ctx)
+	defer refused(nil)
+	deny := func(what string) cache.WatchErrorHandlerWithContext {
+		return func(ctx context.Context, r *cache.Reflector, err error) {
+			if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+				refused(fmt.Errorf("readiness: watch %s: %w", what, err))
+				return
+			}
+			cache.DefaultWatchErrorHandler(ctx, r, err)
+		}
+	}
 	factories := map[string]dynamicinformer.DynamicSharedInformerFactory{}
 	factory := func(ns string) dynamicinformer.DynamicSharedInformerFactory {
 		f, ok := factories[ns]
 		if !ok {
-			f = dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.dyn, 0, ns, nil)
+			f = dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, ns, nil)
 			factories[ns] = f
 		}
 		return f
 	}
 	inform := func(ns string, gvr schema.GroupVersionResource) (cache.GenericLister, error) {
 		inf := factory(ns).ForResource(gvr)
+		what := gvr.Resource
+		if ns != metav1.NamespaceAll {
+			what += " in " + ns
+		}
+		if err := inf.Informer().SetWatchErrorHandlerWithContext(deny(what)); err != nil {
+			return nil, err
+		}
 		if _, err := inf.Informer().AddEventHandler(handler); err != nil {
 			return nil, err
 		}
 		return inf.Lister(), nil
 	}
 	for _, r := range refs {
-		gvk := r.GroupVersionKind()
-		m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if meta.IsNoMatchError(err) {
-			c.mapper.Reset()
-			m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		}
+		m, err := c.clients.Mapping(r.GroupVersionKind())
 		if err != nil {
 			return nil, fmt.Errorf("readiness %s: %w", r, err)
 		}
@@ -196,7 +214,7 @@ func (c *Checker) watch(ctx context.Context, refs []apply.ObjectRef) (*watchSet,
 		if m.Scope.Name() != meta.RESTScopeNameNamespace {
 			ns = metav1.NamespaceAll
 		}
-		t := target{gvk, ns}
+		t := target{r.GroupVersionKind(), ns}
 		ws.where[r] = t
 		if _, ok := ws.listers[t]; !ok {
 			if ws.listers[t], err = inform(ns, m.Resource); err != nil {
@@ -223,9 +241,12 @@ func (c *Checker) watch(ctx context.Context, refs []apply.ObjectRef) (*watchSet,
 		f.Start(stop)
 	}
 	for _, f := range factories {
-		for gvr, ok := range f.WaitForCacheSync(ctx.Done()) {
+		for gvr, ok := range f.WaitForCacheSync(synced.Done()) {
 			if !ok {
 				ws.stop()
+				if err := context.Cause(synced); err != nil && ctx.Err() == nil {
+					return nil, err
+				}
 				return nil, fmt.Errorf("readiness: watch of %s did not start", gvr.Resource)
 			}
 		}

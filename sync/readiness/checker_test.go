@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
@@ -77,7 +79,7 @@ func (e *env) rollout(t *testing.T, objs ...*unstructured.Unstructured) ([]readi
 	}
 	var seen []readiness.Progress
 	start := time.Now()
-	err = e.checker.Wait(context.Background(), refs, func(p readiness.Progress) { seen = append(seen, p) })
+	err = e.checker.Wait(context.Background(), e.ns, refs, func(p readiness.Progress) { seen = append(seen, p) })
 	return seen, time.Since(start), err
 }
 
@@ -204,16 +206,52 @@ func TestClusterScopedAndCanceled(t *testing.T) {
 		{Version: "v1", Kind: "Namespace", Name: e.ns},
 		{Version: "v1", Kind: "ServiceAccount", Namespace: e.ns, Name: "default"},
 	}
-	require.NoError(t, e.checker.Wait(ctx, refs, nil))
+	require.NoError(t, e.checker.Wait(ctx, e.ns, refs, nil))
 
 	// A missing object is waited for until the caller gives up: that is
 	// not a health timeout.
 	ctx, cancel := context.WithCancel(ctx)
 	refs = append(refs, apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: e.ns, Name: "missing"})
-	err := e.checker.Wait(ctx, refs, func(p readiness.Progress) {
+	err := e.checker.Wait(ctx, e.ns, refs, func(p readiness.Progress) {
 		require.Equal(t, []string{"ConfigMap missing: not found"}, p.Pending)
 		cancel()
 	})
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, readiness.ErrTimeout)
+}
+
+// Readiness reads a namespace's objects as the identity they were applied
+// as: a watch that identity may not make fails the wait at once instead of
+// lasting until the health timeout.
+func TestWaitAsTheNamespaceServiceAccount(t *testing.T) {
+	c := cluster.Shared(t)
+	ctx := context.Background()
+	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	_, err = kube.CoreV1().ServiceAccounts(a).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "syncgate"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = kube.RbacV1().RoleBindings(a).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "syncgate-apply"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "syncgate", Namespace: a}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: "syncgate"})
+	require.NoError(t, err)
+	checker, err := readiness.New(c.RESTConfig(), readiness.Options{Timeout: time.Minute, Clients: applier.Clients()})
+	require.NoError(t, err)
+
+	require.NoError(t, checker.Wait(ctx, a, []apply.ObjectRef{{Version: "v1", Kind: "ServiceAccount", Namespace: a, Name: "syncgate"}}, nil))
+	for _, ref := range []apply.ObjectRef{
+		{Version: "v1", Kind: "ServiceAccount", Namespace: b, Name: "default"},
+		{Version: "v1", Kind: "Namespace", Name: b},
+	} {
+		start := time.Now()
+		err := checker.Wait(ctx, a, []apply.ObjectRef{ref}, nil)
+		require.Error(t, err, "%s", ref)
+		require.NotErrorIs(t, err, readiness.ErrTimeout)
+		require.ErrorContains(t, err, "system:serviceaccount:"+a+":syncgate")
+		require.Less(t, time.Since(start), 20*time.Second, "refused at once, not at the health timeout")
+	}
 }

@@ -41,9 +41,10 @@ type Applier interface {
 	Owned(ctx context.Context, namespace string) ([]apply.Entry, error)
 }
 
-// Readiness waits until applied objects are Current.
+// Readiness waits until applied objects are Current, reading them as the
+// namespace they were applied for.
 type Readiness interface {
-	Wait(ctx context.Context, refs []apply.ObjectRef, progress func(readiness.Progress)) error
+	Wait(ctx context.Context, namespace string, refs []apply.ObjectRef, progress func(readiness.Progress)) error
 }
 
 // Store reads and writes Version resources.

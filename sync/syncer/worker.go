@@ -205,8 +205,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	if err != nil {
 		return err
 	}
-	w.s.event(w.version, corev1.EventTypeNormal, "Applied", "applied %s: %d changed, %d unchanged, %d pruned",
-		status.ShortSHA(sha), len(res.Applied), len(res.Unchanged), len(res.Pruned))
+	w.s.event(w.version, corev1.EventTypeNormal, "Applied", "applied %s: %s", status.ShortSHA(sha), res.Summary())
 	if pruneFailure != nil {
 		w.s.metrics.commits.WithLabelValues(w.ns, string(status.Failed)).Inc()
 		w.s.event(w.version, corev1.EventTypeWarning, "PruneFailed", "%s", lifecycle.Bound(status.ShortSHA(sha)+": "+pruneFailure.Error(), lifecycle.MaxEventReason))
@@ -288,7 +287,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
 	}
 	start := time.Now()
 	lastReady := -1
-	err := w.s.opts.Readiness.Wait(rctx, refs, func(p readiness.Progress) {
+	err := w.s.opts.Readiness.Wait(rctx, w.ns, refs, func(p readiness.Progress) {
 		if p.Ready == lastReady {
 			return
 		}

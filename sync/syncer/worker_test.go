@@ -84,7 +84,7 @@ func (f applyFunc) Owned(context.Context, string) ([]apply.Entry, error) { retur
 
 type readyAtOnce struct{}
 
-func (readyAtOnce) Wait(context.Context, []apply.ObjectRef, func(readiness.Progress)) error {
+func (readyAtOnce) Wait(context.Context, string, []apply.ObjectRef, func(readiness.Progress)) error {
 	return nil
 }
 

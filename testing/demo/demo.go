@@ -183,8 +183,8 @@ func (r *runner) withLog(err error, logPath string) error {
 	return fmt.Errorf("%w\nsyncgate log (tail):\n%s", err, s)
 }
 
-// PrepareCluster installs the Version CRD from root's deploy/crds and
-// creates namespace.
+// PrepareCluster installs the Version CRD from root's deploy/crds, creates
+// namespace and the ServiceAccount syncgate applies it as.
 func PrepareCluster(ctx context.Context, c *cluster.Cluster, root, namespace string) error {
 	b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
 	if err != nil {
@@ -206,7 +206,10 @@ func PrepareCluster(ctx context.Context, c *cluster.Cluster, root, namespace str
 		return err
 	}
 	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
-	return err
+	if err != nil {
+		return err
+	}
+	return BindServiceAccount(ctx, kube, namespace)
 }
 
 func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Cluster, g *gitserver.Server, s3srv *s3server.Server) (string, func(), string, error) {

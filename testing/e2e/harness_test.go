@@ -129,7 +129,9 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
-	e := &env{t: t, c: c, ns: cluster.Namespace(t, c), git: g, repo: repo, s3: s3, url: "http://" + addr, addr: addr,
+	ns := cluster.Namespace(t, c)
+	require.NoError(t, demo.BindServiceAccount(ctx, kube, ns))
+	e := &env{t: t, c: c, ns: ns, git: g, repo: repo, s3: s3, url: "http://" + addr, addr: addr,
 		secret: "webhook-secret", kube: kube, dyn: dyn, extra: extraEnv, logPath: filepath.Join(t.TempDir(), "syncgate.log")}
 	t.Cleanup(func() {
 		e.stop()

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -20,6 +19,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
 )
@@ -27,37 +27,15 @@ import (
 // TestDeployManifestsAreSufficientAndConfining applies deploy/base for real,
 // then runs syncgate with its ServiceAccount's token (not the admin
 // credential) through a full sync and report, and shows the same token
-// refused outside the managed namespace.
+// refused outside what it was given: syncgate's own identity writes no
+// object of a managed namespace, it only acts as the namespace's
+// ServiceAccount.
 func TestDeployManifestsAreSufficientAndConfining(t *testing.T) {
 	c := cluster.Shared(t)
 	ctx := context.Background()
-	root, err := cluster.RepoRoot()
-	require.NoError(t, err)
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, "deploy", "base"))
-	require.NoError(t, err)
-	var objs []*unstructured.Unstructured
-	for _, r := range res.Resources() {
-		m, err := r.Map()
-		require.NoError(t, err)
-		objs = append(objs, &unstructured.Unstructured{Object: m})
-	}
-	admin, err := apply.New(c.RESTConfig(), apply.Options{})
-	require.NoError(t, err)
-	_, err = admin.Apply(ctx, "", objs, nil)
-	require.NoError(t, err, "deploy/base applies to a real API server")
-
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
-	tok, err := kube.CoreV1().ServiceAccounts("syncgate").CreateToken(ctx, "syncgate", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	saConfig := &rest.Config{Host: c.RESTConfig().Host, BearerToken: tok.Status.Token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
-	kubeconfig := filepath.Join(t.TempDir(), "sa.kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: saConfig.Host, InsecureSkipTLSVerify: true}
-	kc.AuthInfos["syncgate"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	kc.Contexts["sa"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "syncgate"}
-	kc.CurrentContext = "sa"
-	require.NoError(t, clientcmd.WriteToFile(*kc, kubeconfig))
+	installKustomization(t, c, "deploy/base")
+	forgetVersions(t, c, "app")
+	kubeconfig, saConfig := tokenFor(t, c, "syncgate", "syncgate")
 
 	e := newEnv(t, "KUBECONFIG="+kubeconfig, "MANAGED_NAMESPACES=app", "POD_NAMESPACE=syncgate")
 	e.ns = "app"
@@ -78,12 +56,72 @@ func TestDeployManifestsAreSufficientAndConfining(t *testing.T) {
 	code, _ = e.waitFinal(sha)
 	require.Equal(t, http.StatusOK, code)
 
-	// Confined: the same identity cannot touch another namespace.
+	// Confined: the same identity cannot touch another namespace, nor write
+	// the managed namespace's objects as itself.
 	sa, err := kubernetes.NewForConfig(saConfig)
 	require.NoError(t, err)
 	_, err = sa.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "escape"}}, metav1.CreateOptions{})
 	require.True(t, apierrors.IsForbidden(err), "%v", err)
 	_, err = sa.CoreV1().Secrets("kube-system").List(ctx, metav1.ListOptions{})
 	require.True(t, apierrors.IsForbidden(err), "%v", err)
-	_ = os.Remove(kubeconfig)
+	_, err = sa.CoreV1().ConfigMaps("app").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "as-itself"}}, metav1.CreateOptions{})
+	require.True(t, apierrors.IsForbidden(err), "syncgate writes a namespace's objects only as its ServiceAccount: %v", err)
+}
+
+// installKustomization builds dir (relative to the repo root) and applies
+// it with the admin credential.
+func installKustomization(t *testing.T, c *cluster.Cluster, dir string) {
+	t.Helper()
+	root, err := cluster.RepoRoot()
+	require.NoError(t, err)
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, dir))
+	require.NoError(t, err)
+	var objs []*unstructured.Unstructured
+	for _, r := range res.Resources() {
+		m, err := r.Map()
+		require.NoError(t, err)
+		objs = append(objs, &unstructured.Unstructured{Object: m})
+	}
+	admin, err := apply.New(c.RESTConfig(), apply.Options{})
+	require.NoError(t, err)
+	_, err = admin.Apply(context.Background(), "", objs, nil)
+	require.NoError(t, err, "%s applies to a real API server", dir)
+}
+
+// tokenFor issues a token of ServiceAccount namespace/name, as the kubelet
+// would mount it, and returns a kubeconfig file and a client config that
+// use it.
+func tokenFor(t *testing.T, c *cluster.Cluster, namespace, name string) (string, *rest.Config) {
+	t.Helper()
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	cfg := &rest.Config{Host: c.RESTConfig().Host, BearerToken: tok.Status.Token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	path := filepath.Join(t.TempDir(), name+".kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, InsecureSkipTLSVerify: true}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["sa"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: name}
+	kc.CurrentContext = "sa"
+	require.NoError(t, clientcmd.WriteToFile(*kc, path))
+	return path, cfg
+}
+
+// forgetVersions deletes the Versions of namespaces the deploy manifests
+// create, now and when the test ends, so that tests sharing those
+// namespaces do not inherit each other's history and inventory.
+func forgetVersions(t *testing.T, c *cluster.Cluster, namespaces ...string) {
+	t.Helper()
+	forget := func() {
+		dyn, err := dynamicFor(c)
+		if err != nil {
+			return
+		}
+		for _, ns := range namespaces {
+			_ = dyn.Resource(version.Resource).Namespace(ns).Delete(context.Background(), version.Name, metav1.DeleteOptions{})
+		}
+	}
+	forget()
+	t.Cleanup(forget)
 }

@@ -119,6 +119,11 @@ func setup(ctx context.Context, opts Options) (e *env, err error) {
 			_ = e.kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		})
 	}
+	for _, ns := range e.namespaces {
+		if err := demo.BindServiceAccount(ctx, e.kube, ns); err != nil {
+			return e, err
+		}
+	}
 
 	if e.git, err = gitserver.Start(ctx, gitserver.Options{Dir: filepath.Join(e.work, "git")}); err != nil {
 		return e, err
