@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/syncgate/syncgate/sync/gitsource"
 )
 
 // config is everything `syncgate run` is told, from flags or their
@@ -28,6 +30,8 @@ type config struct {
 
 	AllowNamespaces    []string
 	AllowClusterScoped bool
+	AllowOwnNamespace  bool
+	AllowInsecureHTTP  bool
 	// ApplyServiceAccount is who namespace ns is applied as:
 	// system:serviceaccount:ns:<name>; empty is syncgate itself.
 	ApplyServiceAccount string
@@ -49,8 +53,12 @@ type config struct {
 	WebhookSecret  string
 	WaitToken      string
 	ListenAddr     string
+	ProbeAddr      string
 	PublicURL      string
 	MaxWaitTimeout time.Duration
+	// WaitFetchInterval paces the fetches /wait and /status make for shas
+	// syncgate does not know; never longer than PollInterval.
+	WaitFetchInterval time.Duration
 
 	Kubeconfig     string
 	KubeQPS        int64
@@ -101,6 +109,10 @@ var settings = []setting{
 	{"webhook-secret", "WEBHOOK_SECRET", "", "GitHub HMAC secret / GitLab token for push webhooks (webhooks off when empty)", true},
 	{"wait-token", "WAIT_TOKEN", "", "bearer token required by /wait, /status, / and the API (open when empty)", true},
 	{"listen", "LISTEN_ADDR", ":8080", "HTTP listen address", false},
+	{"probe-addr", "PROBE_ADDR", ":8081", "listen address of /healthz, /readyz and /metrics alone, apart from /wait traffic (they stay on LISTEN_ADDR too); empty: none", false},
+	{"wait-fetch-interval", "WAIT_FETCH_INTERVAL", "10s", "least time between the fetches that /wait and /status make for a sha syncgate does not know (at most GIT_SYNC_INTERVAL); requests in between wait for the next", false},
+	{"allow-own-namespace", "ALLOW_OWN_NAMESPACE", "false", "let syncgate manage the namespace it runs in, where the config repo's pods could mount syncgate's credentials", false},
+	{"allow-insecure-http", "ALLOW_INSECURE_HTTP", "false", "send credentials to http:// remotes, forge APIs and S3 endpoints (loopback addresses are always allowed)", false},
 	{"public-url", "PUBLIC_URL", "", "URL CI and browsers reach syncgate at; commit statuses link to <url>/status/<sha>", false},
 	{"max-wait-timeout", "MAX_WAIT_TIMEOUT", "30m", "cap on the timeout a /wait request may ask for", false},
 	{"kubeconfig", "KUBECONFIG", "", "kubeconfig for out-of-cluster use (in-cluster config otherwise)", false},
@@ -123,14 +135,12 @@ func bindSettings(fs *pflag.FlagSet, getenv func(string) string) map[string]*str
 			def = v
 		}
 		usage := fmt.Sprintf("%s [$%s]", s.usage, s.env)
-		shown := def
+		shown := gitsource.RedactURL(def) // a URL's credentials stay out of --help too
 		if s.secret && def != "" {
 			shown = "" // never print a secret in --help
 		}
 		vals[s.flag] = fs.String(s.flag, shown, usage)
-		if s.secret && def != "" {
-			*vals[s.flag] = def
-		}
+		*vals[s.flag] = def
 	}
 	return vals
 }
@@ -173,6 +183,7 @@ func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 		WebhookSecret:           *v["webhook-secret"],
 		WaitToken:               *v["wait-token"],
 		ListenAddr:              *v["listen"],
+		ProbeAddr:               strings.TrimSpace(*v["probe-addr"]),
 		PublicURL:               strings.TrimRight(*v["public-url"], "/"),
 		Kubeconfig:              *v["kubeconfig"],
 		LeaseNamespace:          *v["lease-namespace"],
@@ -227,6 +238,7 @@ func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 		{"health-timeout", &c.HealthTimeout, false},
 		{"drift-interval", &c.DriftInterval, true},
 		{"max-wait-timeout", &c.MaxWaitTimeout, false},
+		{"wait-fetch-interval", &c.WaitFetchInterval, false},
 	}
 	for _, d := range durations {
 		val, err := parseInterval(*v[d.flag])
@@ -241,6 +253,8 @@ func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 	}{
 		{"prune", &c.Prune},
 		{"allow-cluster-scoped", &c.AllowClusterScoped},
+		{"allow-own-namespace", &c.AllowOwnNamespace},
+		{"allow-insecure-http", &c.AllowInsecureHTTP},
 		{"git-insecure-ignore-host-key", &c.GitInsecureIgnoreHostKey},
 		{"leader-elect", &c.LeaderElect},
 	}
@@ -267,7 +281,11 @@ func parseConfig(v map[string]*string, ownNamespace string) (*config, error) {
 		}
 		*i.dst = val
 	}
+	c.WaitFetchInterval = min(c.WaitFetchInterval, c.PollInterval)
 	if err := c.checkCredentials(); err != nil {
+		return nil, err
+	}
+	if err := c.checkExposure(ownNamespace); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -306,7 +324,7 @@ func (c *config) checkCredentials() error {
 		}
 		p, err := url.Parse(u.val)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return settingError(u.flag, "%q is not an http(s) URL", u.val)
+			return settingError(u.flag, "%q is not an http(s) URL", gitsource.RedactURL(u.val))
 		}
 	}
 	if (c.S3Prefix != "" || c.S3Endpoint != "") && c.S3Bucket == "" {
@@ -333,19 +351,19 @@ func checkRepoURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", raw)
+		return fmt.Errorf("%q is not a URL", gitsource.RedactURL(raw))
 	}
 	switch u.Scheme {
 	case "https", "http", "ssh":
 		if u.Host == "" {
-			return fmt.Errorf("%q has no host", raw)
+			return fmt.Errorf("%q has no host", gitsource.RedactURL(raw))
 		}
 	case "file":
 		if u.Path == "" {
-			return fmt.Errorf("%q has no path", raw)
+			return fmt.Errorf("%q has no path", gitsource.RedactURL(raw))
 		}
 	default:
-		return fmt.Errorf("%q: scheme must be https, ssh, file or scp-like user@host:path", raw)
+		return fmt.Errorf("%q: scheme must be https, ssh, file or scp-like user@host:path", gitsource.RedactURL(raw))
 	}
 	if u.User != nil {
 		if _, hasPassword := u.User.Password(); hasPassword {

@@ -95,3 +95,84 @@ func TestSecretsAreNotShownInHelp(t *testing.T) {
 	require.Equal(t, "ghp_topsecret", *vals["github-token"])
 	require.NotContains(t, fs.FlagUsages(), "ghp_topsecret")
 }
+
+func parseIn(t *testing.T, ownNamespace string, env map[string]string, args ...string) (*config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	vals := bindSettings(fs, func(k string) string { return env[k] })
+	require.NoError(t, fs.Parse(args))
+	return parseConfig(vals, ownNamespace)
+}
+
+// Settings that would hand syncgate's credentials to others stop start-up
+// with one line naming the setting that allows them, and no secret.
+func TestExposingSettingsAreRefused(t *testing.T) {
+	base := map[string]string{"CONFIG_REPO": "https://github.com/example/config.git", "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "app"}
+	cases := []struct {
+		name string
+		own  string // the pod's namespace
+		env  map[string]string
+		want string // "" when accepted
+	}{
+		{"own namespace named", "syncgate", map[string]string{"MANAGED_NAMESPACES": "app,syncgate"}, "ALLOW_OWN_NAMESPACE"},
+		{"own namespace by default", "syncgate", map[string]string{"MANAGED_NAMESPACES": ""}, "ALLOW_OWN_NAMESPACE"},
+		{"own namespace allowed", "syncgate", map[string]string{"MANAGED_NAMESPACES": "", "ALLOW_OWN_NAMESPACE": "true"}, ""},
+		{"other namespaces", "syncgate", nil, ""},
+		{"git token over http", "", map[string]string{"CONFIG_REPO": "http://git.example.com/config.git", "GIT_TOKEN": "ghp_topsecret"}, "ALLOW_INSECURE_HTTP"},
+		{"token user over http", "", map[string]string{"CONFIG_REPO": "http://ghp_topsecret0123456789abcd@git.example.com/config.git"}, "ALLOW_INSECURE_HTTP"},
+		{"public repo over http", "", map[string]string{"CONFIG_REPO": "http://git.example.com/config.git"}, ""},
+		{"git token to the loopback", "", map[string]string{"CONFIG_REPO": "http://127.0.0.1:3000/config.git", "GIT_TOKEN": "ghp_topsecret"}, ""},
+		{"git token over http allowed", "", map[string]string{"CONFIG_REPO": "http://git.example.com/config.git", "GIT_TOKEN": "ghp_topsecret", "ALLOW_INSECURE_HTTP": "true"}, ""},
+		{"forge token over http", "", map[string]string{"GITHUB_API_URL": "http://ghe.example.com/api/v3/", "GITHUB_TOKEN": "ghp_topsecret"}, "GITHUB_API_URL"},
+		{"gitlab token over http", "", map[string]string{"GITLAB_URL": "http://gitlab.example.com", "GITLAB_TOKEN": "glpat-topsecret"}, "GITLAB_URL"},
+		{"forge fake on the loopback", "", map[string]string{"GITHUB_API_URL": "http://[::1]:8443/", "GITHUB_TOKEN": "ghp_topsecret"}, ""},
+		{"s3 over http", "", map[string]string{"S3_BUCKET": "markers", "S3_ENDPOINT": "http://minio.storage:9000"}, "S3_ENDPOINT"},
+		{"s3 on localhost", "", map[string]string{"S3_BUCKET": "markers", "S3_ENDPOINT": "http://localhost:9000"}, ""},
+		{"credentials in an endpoint", "", map[string]string{"S3_BUCKET": "markers", "S3_ENDPOINT": "https://AKIA:topsecret@minio.example.com"}, "S3_ENDPOINT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_, err := parseIn(t, tc.own, env)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.NotContains(t, err.Error(), "topsecret")
+			require.NotContains(t, err.Error(), "\n")
+		})
+	}
+}
+
+// A repo URL's credentials are shown nowhere: not in a start-up error,
+// not in --help.
+func TestRepoCredentialsAreNotShown(t *testing.T) {
+	for _, repo := range []string{
+		"https://x-access-token:ghp_topsecret%zz@github.com/example/config.git", // not a URL
+		"ftp://x-access-token:ghp_topsecret@github.com/example/config.git",      // a bad scheme
+		"https://x-access-token:ghp_topsecret@github.com/example/config.git",    // a password
+	} {
+		_, err := parseWith(t, map[string]string{"CONFIG_REPO": repo, "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "app"})
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "CONFIG_REPO")
+		require.NotContains(t, err.Error(), "topsecret", repo)
+	}
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	vals := bindSettings(fs, func(k string) string {
+		if k == "CONFIG_REPO" {
+			return "https://ghp_topsecret@github.com/example/config.git"
+		}
+		return ""
+	})
+	require.Equal(t, "https://ghp_topsecret@github.com/example/config.git", *vals["repo"], "the value itself is kept")
+	require.NotContains(t, fs.FlagUsages(), "topsecret")
+	require.Contains(t, fs.FlagUsages(), "https://github.com/example/config.git")
+}

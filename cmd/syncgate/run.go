@@ -40,7 +40,11 @@ serves /wait.`,
 	}
 	vals := bindSettings(cmd.Flags(), os.Getenv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := parseConfig(vals, ownNamespace())
+		own := ""
+		if *vals["kubeconfig"] == "" { // out of a cluster there is no pod, so no namespace of its own
+			own = ownNamespace()
+		}
+		cfg, err := parseConfig(vals, own)
 		if err != nil {
 			return &exitError{code: exitUsage, msg: err.Error()}
 		}
@@ -160,7 +164,11 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		})
 	}
 	logger.Info("syncgate started", "version", buildVersion, "cluster", cfg.Cluster, "namespaces", cfg.Namespaces,
-		"repo", parts.repoDisplay, "listen", cfg.ListenAddr, "statuses", parts.reportersDesc)
+		"repo", parts.repoDisplay, "listen", cfg.ListenAddr, "probes", cfg.ProbeAddr, "statuses", parts.reportersDesc)
+	if cfg.WaitToken == "" {
+		logger.Warn("WAIT_TOKEN is empty: /wait, /status, / and /api/v1/versions answer anyone who reaches syncgate, " +
+			"object names and failure reasons included")
+	}
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -21,7 +21,9 @@ type Agent struct {
 // process's environment) and waits until it serves /healthz on addr.
 func StartAgent(ctx context.Context, bin, addr, logPath string, env []string) (*Agent, error) {
 	cmd := exec.Command(bin, "run")
-	cmd.Env = append(append(os.Environ(), "LISTEN_ADDR="+addr), env...)
+	// The probe listener on a port of its own, so that agents side by side
+	// do not contend for PROBE_ADDR's default; env may name one.
+	cmd.Env = append(append(os.Environ(), "LISTEN_ADDR="+addr, "PROBE_ADDR=127.0.0.1:0"), env...)
 	p, err := proc.Start("syncgate", cmd, logPath)
 	if err != nil {
 		return nil, err
