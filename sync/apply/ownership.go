@@ -142,7 +142,9 @@ func disowned(live metav1.Object, namespace string) string {
 	switch {
 	case labels[ManagedByLabel] != ManagedByValue:
 		return "not managed by syncgate"
-	case namespace == "" || labels[OwnerLabel] != namespace:
+	case namespace == "":
+		return "no namespace to prune for"
+	case labels[OwnerLabel] != namespace:
 		return "not applied for namespace " + namespace
 	case live.GetAnnotations()[AdoptedAnnotation] != "":
 		return "adopted: it existed before syncgate applied it"
