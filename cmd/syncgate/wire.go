@@ -93,8 +93,9 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	watcher.OnAnnounced(sy.Nudge)
 	srv, err := server.New(server.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch}, Versions: watcher,
-		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch,
-		ListenAddr: cfg.ListenAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret, MaxWaitTimeout: cfg.MaxWaitTimeout,
+		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch, RepoURL: cfg.Repo,
+		ListenAddr: cfg.ListenAddr, ProbeAddr: cfg.ProbeAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret,
+		MaxWaitTimeout: cfg.MaxWaitTimeout, FetchEvery: cfg.WaitFetchInterval,
 		Logger: logger.With("component", "http"), Metrics: reg,
 	})
 	if err != nil {
