@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/syncgate/syncgate/sync/render/internal/sandbox"
 )
 
 // kustomizationNames are the file names kustomize recognizes, in its order.
@@ -100,7 +102,7 @@ func (s *session) watch(ctx context.Context) (stop func()) {
 	if ctx != nil {
 		done = ctx.Done()
 	}
-	timer := time.NewTimer(s.r.opts.Limits.BuildTime)
+	timer := time.NewTimer(4 * s.r.opts.Limits.BuildTime)
 	over := make(chan struct{})
 	go func() {
 		defer timer.Stop()
@@ -251,7 +253,9 @@ func (s *session) verdict(ctx context.Context, serveErr, exit error) ([]object, 
 	case reason == "canceled":
 		return nil, ctx.Err()
 	case reason == "timeout":
-		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build ran past the limit of %v%s", lim.BuildTime, s.lastRead()))
+		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build ran for more than %v%s", 4*lim.BuildTime, s.lastRead()))
+	case s.proc.cmd.ProcessState != nil && sandbox.OutOfTime(s.proc.cmd.ProcessState, lim.BuildTime):
+		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build used more than the limit of %v of processor time%s", lim.BuildTime, s.lastRead()))
 	case s.fetched != "":
 		return nil, fileErr(s.attribute(s.fetched), because(ErrRemoteBase,
 			"the build tried to fetch %s: a render has no network access; vendor what it needs into the repo", s.fetched))
@@ -265,7 +269,7 @@ func (s *session) verdict(ctx context.Context, serveErr, exit error) ([]object, 
 	out := strings.TrimSpace(s.proc.output.String())
 	var ee *exec.ExitError
 	switch {
-	case strings.Contains(out, "out of memory"):
+	case strings.Contains(out, "out of memory") || strings.Contains(out, "cannot allocate memory"): // the Go runtime's words
 		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build needs more than the memory limit of %d MiB%s", lim.BuildMemory>>20, s.lastRead()))
 	case errors.As(exit, &ee) && ee.ExitCode() == 2: // a Go fatal error: the input's doing
 		first, _, _ := strings.Cut(out, "\n")

@@ -11,10 +11,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
@@ -34,8 +35,9 @@ import (
 // or file read, so the parent reads, measures and counts everything the
 // build reads, and can stop it at any time by killing it.
 
-// sandboxEnv carries the build's memory limit to the child; its presence
-// makes RunSandbox run a build.
+// sandboxEnv carries the build's limits to the child, as
+// "<memory bytes>/<processor milliseconds>"; its presence makes RunSandbox
+// run a build.
 const sandboxEnv = "SYNCGATE_RENDER_SANDBOX"
 
 // Exit codes of a build process that could not run a build.
@@ -138,17 +140,17 @@ func (c *conn) read(max func(typ byte) int64) (byte, []byte, error) {
 
 // serveBuild is the child: confine, then build the directory the parent
 // names over the parent's view of the repository, and send the result.
-func serveBuild(limit string) int {
-	memory, err := strconv.ParseInt(limit, 10, 64)
-	if err == nil {
-		err = sandbox.Enter(memory)
+func serveBuild(limits string) int {
+	mem, cpu, _ := strings.Cut(limits, "/")
+	memory, err := strconv.ParseInt(mem, 10, 64)
+	ms, err2 := strconv.ParseInt(cpu, 10, 64)
+	if err = errors.Join(err, err2); err == nil {
+		err = sandbox.Enter(memory, time.Duration(ms)*time.Millisecond)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "render sandbox:", err)
 		return exitNoSandbox
 	}
-	// Collect harder near the ceiling rather than die at it.
-	debug.SetMemoryLimit(memory / 4 * 3)
 	c := &conn{r: bufio.NewReader(os.NewFile(3, "from-parent")), w: os.NewFile(4, "to-parent")}
 	// kustomize's http.Client has no transport of its own. The sandbox
 	// already makes any connection fail; this names the URL it wanted.
@@ -247,7 +249,7 @@ func failed(payload []byte) error {
 type process struct {
 	cmd     *exec.Cmd
 	conn    *conn
-	output  *tail
+	output  *output
 	closers []io.Closer
 
 	mu     sync.Mutex
@@ -273,11 +275,11 @@ func startBuild(lim Limits) (*process, error) {
 	// The child's ends are the child's alone once it runs.
 	defer childIn.Close()
 	defer childOut.Close()
-	out := &tail{max: 4 << 10}
+	out := &output{max: 2 << 10}
 	cmd := exec.Command(exe, "render-sandbox")
 	// Nothing of the parent's environment: no credentials, no proxies,
 	// no PATH to find git or helm on.
-	cmd.Env = []string{sandboxEnv + "=" + strconv.FormatInt(lim.BuildMemory, 10), "GOMAXPROCS=2"}
+	cmd.Env = []string{fmt.Sprintf("%s=%d/%d", sandboxEnv, lim.BuildMemory, lim.BuildTime.Milliseconds()), "GOMAXPROCS=2", "GOTRACEBACK=none"}
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{childIn, childOut} // fds 3 and 4
 	cmd.Stdout, cmd.Stderr = out, out
@@ -321,25 +323,38 @@ func (p *process) killReason() string {
 	return p.killed
 }
 
-// tail keeps the last max bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+// output keeps the beginning and the end of what a build process writes:
+// a fatal error's message comes first, kustomize's last words last.
+type output struct {
+	mu         sync.Mutex
+	head, tail []byte
+	max        int // of each
+	dropped    bool
 }
 
-func (t *tail) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
+func (o *output) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := len(b)
+	if room := o.max - len(o.head); room > 0 {
+		take := min(room, len(b))
+		o.head = append(o.head, b[:take]...)
+		b = b[take:]
 	}
-	return len(b), nil
+	o.tail = append(o.tail, b...)
+	if over := len(o.tail) - o.max; over > 0 {
+		o.tail = append(o.tail[:0], o.tail[over:]...)
+		o.dropped = true
+	}
+	return n, nil
 }
 
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	gap := ""
+	if o.dropped {
+		gap = "\n…\n"
+	}
+	return string(o.head) + gap + string(o.tail)
 }

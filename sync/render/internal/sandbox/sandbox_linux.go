@@ -4,9 +4,11 @@ package sandbox
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -26,14 +28,21 @@ var denied = []uint32{
 
 // Enter confines the calling process for the rest of its life: the system
 // calls above fail on every thread, now and later (the filter cannot be
-// removed and is inherited), and the data segment, which holds the Go
-// heap, cannot grow past memoryBytes: an allocation beyond it ends the
-// process with "out of memory".
-func Enter(memoryBytes int64) error {
+// removed and is inherited); the data segment, which holds the Go heap,
+// cannot grow past memoryBytes (an allocation beyond it ends the process
+// with "out of memory"); and the kernel kills it once it has used cpu of
+// processor time, however busy the machine is (whole seconds, rounded up).
+func Enter(memoryBytes int64, cpu time.Duration) error {
 	if memoryBytes > 0 {
 		lim := &unix.Rlimit{Cur: uint64(memoryBytes), Max: uint64(memoryBytes)}
 		if err := unix.Setrlimit(unix.RLIMIT_DATA, lim); err != nil {
 			return fmt.Errorf("sandbox: memory limit: %w", err)
+		}
+	}
+	if cpu > 0 {
+		secs := uint64((cpu + time.Second - 1) / time.Second)
+		if err := unix.Setrlimit(unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs}); err != nil {
+			return fmt.Errorf("sandbox: processor time limit: %w", err)
 		}
 	}
 	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
@@ -94,4 +103,17 @@ func filter() []unix.SockFilter {
 // build never outlives a crashed parent.
 func Prepare(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// OutOfTime tells whether the kernel ended a process confined with cpu
+// for using it all.
+func OutOfTime(state *os.ProcessState, cpu time.Duration) bool {
+	ws, ok := state.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || (ws.Signal() != syscall.SIGKILL && ws.Signal() != syscall.SIGXCPU) {
+		return false
+	}
+	limit := (cpu + time.Second - 1) / time.Second * time.Second
+	// The usage wait reports is sampled; the kernel's own count is what
+	// reached the limit. Seen: 925 ms for a 1 s limit.
+	return state.UserTime()+state.SystemTime() >= limit-limit/10-100*time.Millisecond
 }

@@ -2,10 +2,17 @@
 
 package sandbox
 
-import "os/exec"
+import (
+	"os"
+	"os/exec"
+	"time"
+)
 
 // Enter always fails here: a build must not run unconfined.
-func Enter(memoryBytes int64) error { return ErrUnsupported }
+func Enter(memoryBytes int64, cpu time.Duration) error { return ErrUnsupported }
 
 // Prepare does nothing here: no build starts.
 func Prepare(cmd *exec.Cmd) {}
+
+// OutOfTime is always false here.
+func OutOfTime(state *os.ProcessState, cpu time.Duration) bool { return false }
