@@ -54,7 +54,7 @@ func (s *soak) violateLocked(in *inc, ns, check, detail string) {
 		v.Step, v.SHA, v.Kind = in.step, in.sha, in.kind
 		key = fmt.Sprintf("%s/%s/%d", check, ns, in.id)
 	}
-	if s.seen[key] {
+	if s.seen[key] || s.ctx.Err() != nil { // interrupted: checks fail for that reason
 		return
 	}
 	if at, ok := s.deletes[ns]; ok && (in == nil || in.pushedAt.Before(at.Add(time.Minute))) {

@@ -18,6 +18,7 @@ type Report struct {
 	HealthTimeout time.Duration
 	Duration      time.Duration
 	Truncated     bool // stopped by the duration limit
+	Interrupted   bool // stopped by a signal
 	WorkDir       string
 
 	Pushed     map[Kind]int
@@ -94,6 +95,9 @@ func (r *Report) Print(w io.Writer) {
 	if r.Truncated {
 		fmt.Fprintf(w, "(stopped early by the duration limit; %d commits asked for)\n", r.Commits)
 	}
+	if r.Interrupted {
+		fmt.Fprintf(w, "(interrupted; %d commits asked for, the last step unchecked)\n", r.Commits)
+	}
 	fmt.Fprintf(w, "\n%-16s %7s   %-s\n", "commit kind", "pushed", "answers per namespace: deployed / failed / carried deployed / carried failed / none")
 	fmt.Fprintln(w, strings.Repeat("-", 100))
 	for _, k := range Kinds {
@@ -103,6 +107,7 @@ func (r *Report) Print(w io.Writer) {
 		o := r.outcomes(k)
 		fmt.Fprintf(w, "%-16s %7d   %8d %8d %8d %8d %8d\n", k, r.Pushed[k], o.Deployed, o.Failed, o.CarriedDeployed, o.CarriedFailed, o.Unanswered)
 	}
+	fmt.Fprintln(w, "(a kind is what a commit does to the namespaces it touches; the others keep their content, poison included)")
 	fmt.Fprintf(w, "\n%-20s %8s\n", "fault", "injected")
 	fmt.Fprintln(w, strings.Repeat("-", 30))
 	for _, k := range FaultKinds {

@@ -11,7 +11,8 @@ import (
 // Run brings up git, S3, the forge fake and two syncgate replicas on
 // opts.Cluster, pushes the seeded stream of commits with faults, checks
 // the invariants after every step and returns what it saw. An error means
-// the soak itself could not run; violations are in the Report.
+// the soak itself could not run; violations are in the Report. When ctx
+// ends during the run, the Report holds what was checked until then.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
@@ -131,12 +132,17 @@ func (s *soak) run(ctx context.Context) error {
 		}
 		if err := s.act(ctx, a); err != nil {
 			faults.Wait()
+			if ctx.Err() != nil {
+				break
+			}
 			return err
 		}
 		s.settle(ctx, &faults)
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		// Interrupted: what was checked so far is the report.
+		s.rep.Interrupted = true
+		return nil
 	}
 	s.final(ctx)
 	return nil
