@@ -39,11 +39,6 @@ func (c nsContent) clone() nsContent {
 	return c
 }
 
-// sameObjects reports whether two contents render the same objects.
-func (c nsContent) sameObjects(o nsContent) bool {
-	return c.Tag == o.Tag && c.Replicas == o.Replicas && maps.Equal(c.CMs, o.CMs) && c.Poison == o.Poison
-}
-
 func (c nsContent) String() string {
 	names := slices.Sorted(maps.Keys(c.CMs))
 	var cms []string
