@@ -57,8 +57,8 @@ func (s *soak) violateLocked(in *inc, ns, check, detail string) {
 	if s.seen[key] || s.ctx.Err() != nil { // interrupted: checks fail for that reason
 		return
 	}
-	if at, ok := s.deletes[ns]; ok && (in == nil || in.pushedAt.Before(at.Add(time.Minute))) {
-		v.Detail += fmt.Sprintf(" [the Version of %s was deleted at %s]", ns, at.Format("15:04:05"))
+	if at, ok := s.deletes[ns]; ok {
+		v.Detail += fmt.Sprintf(" [after the Version of %s was deleted at %s]", ns, at.Format("15:04:05"))
 	}
 	s.seen[key] = true
 	s.rep.Violations = append(s.rep.Violations, v)
