@@ -124,6 +124,11 @@ func setup(ctx context.Context, opts Options) (e *env, err error) {
 			return e, err
 		}
 	}
+	for _, ns := range e.namespaces {
+		if err := demo.BindServiceAccount(ctx, e.kube, ns); err != nil {
+			return e, err
+		}
+	}
 
 	if e.git, err = gitserver.Start(ctx, gitserver.Options{Dir: filepath.Join(e.work, "git")}); err != nil {
 		return e, err
