@@ -304,10 +304,10 @@ func (s *soak) isAncestor(a, b string) bool {
 	return false
 }
 
-// retry runs fn until it returns "" or 10s have passed, and returns its
-// last complaint: reports land a moment after the Version clears them.
+// retry runs fn until it returns "" or 3s have passed, and returns its
+// last complaint: the cluster or a report may still be settling.
 func retry(ctx context.Context, fn func() string) string {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for {
 		msg := fn()
 		if msg == "" || time.Now().After(deadline) || ctx.Err() != nil {
