@@ -183,6 +183,16 @@ func TestAttacks(t *testing.T) {
 			require.Equal(t, "fetching", out["result"], out)
 			require.EqualValues(t, 2, e.nudges.Load())
 		}},
+		{"the read API and the page need the token when one is set", func(t *testing.T, _ env) {
+			s, _, _ := newTestServer(t, func(o *Options) { o.WaitToken = "t0ken" })
+			for _, path := range []string{"/api/v1/versions", "/", "/status/" + sha('d'), "/wait/" + sha('d')} {
+				req := httptest.NewRequest(http.MethodGet, path, nil)
+				rec := httptest.NewRecorder()
+				s.Handler().ServeHTTP(rec, req)
+				require.Equal(t, http.StatusUnauthorized, rec.Code, path)
+				require.NotContains(t, rec.Body.String(), "prod", path)
+			}
+		}},
 		{"a flood of random shas fetches a bounded number of times", func(t *testing.T, e env) {
 			e.repo.fetch = func(context.Context) error { time.Sleep(2 * time.Millisecond); return nil }
 			const n = 1000
