@@ -64,6 +64,7 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 	}
 	res.Applied, res.Adopted = w.refs()
 	a.metrics.count("drifted", len(res.Applied))
+	a.metrics.count("adopted", len(res.Adopted))
 	if len(drifted) > 0 {
 		a.log.Info("drift corrected", "namespace", namespace, "objects", len(drifted))
 	}

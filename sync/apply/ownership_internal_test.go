@@ -41,7 +41,9 @@ func TestOwnershipRules(t *testing.T) {
 
 func TestOutside(t *testing.T) {
 	a := &Applier{allowed: map[string]bool{"shared": true}}
-	ref := func(ns string) ObjectRef { return ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "x"} }
+	ref := func(ns string) ObjectRef {
+		return ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "x"}
+	}
 	require.Empty(t, a.outside("a", ref("a"), true))
 	require.Empty(t, a.outside("a", ref("shared"), true))
 	require.Equal(t, "not in namespace a", a.outside("a", ref("b"), true))
