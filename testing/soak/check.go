@@ -448,7 +448,7 @@ func (s *soak) checkCluster(ctx context.Context, head *inc, ns string, w answer,
 			what = "the head was applied (and failed), but the cluster runs "
 			return l.diff(c, false)
 		case applied == "":
-			what = "the head was refused and the Version records nothing applied, but the cluster has "
+			what = "the head was refused and the Version records nothing applied (no inventory to prune from), but the cluster has "
 			return l.empty()
 		}
 		s.mu.Lock()
