@@ -2,5 +2,7 @@
 // objects: ./<ns>/ then ./<cluster>/<ns>/, each built with kustomize when it
 // has a kustomization, else read as multi-document YAML, then image pins
 // applied. Every object is confined to the namespace, and every refusal is
-// an *Error naming the file and object it is about.
+// an *Error naming the file and object it is about. A commit is untrusted:
+// a render is bounded (Limits), and kustomize runs in a confined child
+// process that has no network and a memory ceiling (RunSandbox).
 package render

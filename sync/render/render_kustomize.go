@@ -1,28 +1,17 @@
 package render
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
-
-	"github.com/syncgate/syncgate/sync/render/internal/sandbox"
 )
 
 // kustomizationNames are the file names kustomize recognizes, in its order.
@@ -75,233 +64,6 @@ func (r *Renderer) acquire(ctx context.Context) error {
 	}
 }
 
-// session is one build seen from the parent: what it read, what it
-// returned, and the first refusal.
-type session struct {
-	r     *Renderer
-	b     *budget
-	kfile string
-	proc  *process
-
-	served  []string // files the build read, in order
-	objects []object
-	bytes   int64
-
-	// refusal is the first refusal of what the build read or returned; it
-	// fails the build whatever kustomize made of it. trouble is the first
-	// other problem, reported when the build fails.
-	refusal, trouble error
-	fetched          string // the first URL the build tried to fetch
-	failure          string // kustomize's error
-	done             bool
-}
-
-// watch kills the build when ctx ends or the build runs out of time.
-func (s *session) watch(ctx context.Context) (stop func()) {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
-	timer := time.NewTimer(4 * s.r.opts.Limits.BuildTime)
-	over := make(chan struct{})
-	go func() {
-		defer timer.Stop()
-		select {
-		case <-done:
-			s.proc.kill("canceled")
-		case <-timer.C:
-			s.proc.kill("timeout")
-		case <-over:
-		}
-	}()
-	return func() { close(over) }
-}
-
-// serve answers the build's requests until it ends, is killed, or is
-// refused (then it is killed).
-func (s *session) serve(dir string) error {
-	c := s.proc.conn
-	if err := c.send(frameBuild, []byte(dir)); err != nil {
-		return err
-	}
-	max := func(typ byte) int64 {
-		if typ == frameObject {
-			return s.r.opts.Limits.RenderBytes - s.bytes
-		}
-		return maxRequest
-	}
-	for s.refusal == nil {
-		typ, payload, err := c.read(max)
-		if errors.Is(err, errFrameTooLarge) && typ == frameObject {
-			s.refuse(fileErr(s.kfile, because(ErrTooLarge, "the build renders more than the limit of %d bytes", s.r.opts.Limits.RenderBytes)))
-			break
-		}
-		if err != nil {
-			return err
-		}
-		switch typ {
-		case frameList:
-			err = s.list(string(payload))
-		case frameRead:
-			err = s.read(string(payload))
-		case frameObject:
-			s.object(payload)
-		case frameFetch:
-			if s.fetched == "" {
-				s.fetched = string(payload)
-			}
-		case frameFailed:
-			s.failure = string(payload)
-			return nil
-		case frameDone:
-			s.done = true
-			return nil
-		default:
-			return fmt.Errorf("build process: unknown frame %q", typ)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	s.proc.kill("refused")
-	return nil
-}
-
-func (s *session) refuse(err error) {
-	if s.refusal == nil {
-		s.refusal = err
-	}
-}
-
-func (s *session) list(dir string) error {
-	file := rel(clean(dir))
-	entries, err := fs.ReadDir(s.b.tree, file)
-	if err == nil {
-		err = s.b.listed(file, len(entries))
-		if err != nil {
-			s.refuse(err)
-		}
-	} else if s.trouble == nil {
-		s.trouble = fileErr(file, err)
-	}
-	if err != nil {
-		return s.fail(err)
-	}
-	out := make([]entry, len(entries))
-	for i, e := range entries {
-		out[i] = entry{Name: e.Name(), Dir: e.IsDir()}
-	}
-	j, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	return s.proc.conn.send(frameEntries, j)
-}
-
-func (s *session) read(p string) error {
-	file := rel(clean(p))
-	data, err := s.b.readForBuild(file)
-	if err == nil && isKustomization(path.Base(file)) {
-		err = refuseRemote(file, data)
-	}
-	if err != nil {
-		s.refuse(err)
-		return s.fail(err)
-	}
-	if len(s.served) == 0 || s.served[len(s.served)-1] != file {
-		s.served = append(s.served, file)
-	}
-	return s.proc.conn.send(frameData, data)
-}
-
-// fail answers a request with err.
-func (s *session) fail(err error) error {
-	j, _ := json.Marshal(failure{Missing: errors.Is(err, fs.ErrNotExist), Msg: err.Error()})
-	return s.proc.conn.send(frameError, j)
-}
-
-// object takes one resource the build made.
-func (s *session) object(j []byte) {
-	lim := s.r.opts.Limits
-	s.bytes += int64(len(j))
-	where := fmt.Sprintf("resource %d of the build", len(s.objects)+1)
-	var m map[string]any
-	if err := utiljson.Unmarshal(j, &m); err != nil {
-		s.refuse(fileErr(s.kfile, because(ErrBuild, "%s: %v", where, err)))
-		return
-	}
-	u := &unstructured.Unstructured{Object: m}
-	if err := check(s.kfile, where, u); err != nil {
-		s.refuse(err)
-		return
-	}
-	if len(s.objects) >= lim.Objects {
-		s.refuse(objectErr(s.kfile, describe(u), because(ErrTooMany, "the build renders more than the limit of %d objects", lim.Objects)))
-		return
-	}
-	s.objects = append(s.objects, object{obj: u, file: s.kfile})
-}
-
-// verdict decides the build's outcome: first a refusal of what it read or
-// returned, then its being stopped, a fetch, kustomize's own error, and
-// last how the process ended.
-func (s *session) verdict(ctx context.Context, serveErr, exit error) ([]object, error) {
-	lim := s.r.opts.Limits
-	switch reason := s.proc.killReason(); {
-	case s.refusal != nil:
-		return nil, s.refusal
-	case reason == "canceled":
-		return nil, ctx.Err()
-	case reason == "timeout":
-		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build ran for more than %v%s", 4*lim.BuildTime, s.lastRead()))
-	case s.proc.cmd.ProcessState != nil && sandbox.OutOfTime(s.proc.cmd.ProcessState, lim.BuildTime):
-		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build used more than the limit of %v of processor time%s", lim.BuildTime, s.lastRead()))
-	case s.fetched != "":
-		return nil, fileErr(s.attribute(s.fetched), because(ErrRemoteBase,
-			"the build tried to fetch %s: a render has no network access; vendor what it needs into the repo", s.fetched))
-	case s.done && serveErr == nil:
-		return s.objects, nil
-	case s.failure != "" && s.trouble != nil:
-		return nil, s.trouble
-	case s.failure != "":
-		return nil, fileErr(s.kfile, because(ErrBuild, "kustomize build: %s", s.failure))
-	}
-	out := strings.TrimSpace(s.proc.output.String())
-	var ee *exec.ExitError
-	switch {
-	case strings.Contains(out, "out of memory") || strings.Contains(out, "cannot allocate memory"): // the Go runtime's words
-		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build needs more than the memory limit of %d MiB%s", lim.BuildMemory>>20, s.lastRead()))
-	case errors.As(exit, &ee) && ee.ExitCode() == 2: // a Go fatal error: the input's doing
-		first, _, _ := strings.Cut(out, "\n")
-		return nil, fileErr(s.kfile, because(ErrBuild, "the kustomize build crashed: %s%s", first, s.lastRead()))
-	}
-	return nil, fmt.Errorf("render %s: kustomize build process: %v, %v: %s", s.kfile, serveErr, exit, out)
-}
-
-func (s *session) lastRead() string {
-	if len(s.served) == 0 {
-		return ""
-	}
-	return " (it last read " + s.served[len(s.served)-1] + ")"
-}
-
-// attribute names the file that holds url, the last one read first; the
-// kustomization when none does (kustomize may have rewritten it).
-func (s *session) attribute(url string) string {
-	for i := len(s.served) - 1; i >= 0; i-- {
-		f, err := s.b.tree.Open(s.served[i])
-		if err != nil {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(f, s.r.opts.Limits.FileBytes))
-		f.Close()
-		if err == nil && bytes.Contains(data, []byte(url)) {
-			return s.served[i]
-		}
-	}
-	return s.kfile
-}
-
 func clean(p string) string {
 	if !path.IsAbs(p) {
 		p = "/" + p
@@ -327,8 +89,12 @@ func runKustomize(opts *krusty.Options, fsys filesys.FileSystem, dir string) (re
 	return krusty.MakeKustomizer(opts).Run(fsys, dir)
 }
 
-// refuseRemote rejects a kustomization that references anything kustomize
-// would fetch over the network: URLs, git repositories, Helm charts.
+// refuseRemote explains the common remote references early, naming the
+// field: URLs, git repositories and Helm charts in the kustomization's own
+// fields. It guarantees nothing (kustomize also reads keys in any case,
+// and paths from generator and transformer configs): the build process,
+// which has no network, does. A fetch it attempts anyway is ErrRemoteBase
+// naming the URL; a git clone fails for want of git.
 func refuseRemote(file string, b []byte) error {
 	var k map[string]any
 	if err := yaml.Unmarshal(b, &k); err != nil {

@@ -397,28 +397,3 @@ func BenchmarkRender1000Kustomize(b *testing.B) {
 		}
 	}
 }
-
-func FuzzRender(f *testing.F) {
-	f.Add([]byte(deploy), false)
-	f.Add([]byte("apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}]\n"), false)
-	f.Add([]byte("---\n---\n{}\n"), false)
-	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: 7}\n"), false)
-	f.Add([]byte("apiVersion: 1\nkind: {a: b}\nmetadata: [x]\n"), false)
-	f.Add([]byte("a: &a [*a, *a]\n"), false)
-	f.Add([]byte("resources: [x.yaml]\nnamePrefix: p-\n"), true)
-	r, err := render.New(render.Options{Cluster: "prod", Scoper: kinds})
-	require.NoError(f, err)
-	f.Fuzz(func(t *testing.T, b []byte, asKustomization bool) {
-		tree := fstest.MapFS{"team/x.yaml": {Data: b}, "team/images_path": file("r.example.com"), "team/web.deployment": file("1")}
-		if asKustomization {
-			tree = fstest.MapFS{"team/kustomization.yaml": {Data: b}, "team/x.yaml": file(deploy)}
-		}
-		objs, err := r.Render(tree, "team")
-		if err == nil {
-			for _, o := range objs {
-				require.NotEmpty(t, o.GetName())
-				require.NotEmpty(t, o.GetKind())
-			}
-		}
-	})
-}
