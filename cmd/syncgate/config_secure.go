@@ -15,8 +15,8 @@ import (
 // sent over plain http. Each has a setting that allows it on purpose.
 func (c *config) checkExposure(ownNamespace string) error {
 	if ownNamespace != "" && !c.AllowOwnNamespace && slices.Contains(c.Namespaces, ownNamespace) {
-		return settingError("namespaces", "%q is syncgate's own namespace, where a pod of the config repo could mount syncgate's credentials; "+
-			"manage other namespaces, or set ALLOW_OWN_NAMESPACE=true", ownNamespace)
+		return settingError("namespaces", "%q, the namespace syncgate runs in, would be managed (named, or the default when none is): "+
+			"a pod of the config repo could mount syncgate's credentials there; name other namespaces, or set ALLOW_OWN_NAMESPACE=true", ownNamespace)
 	}
 	urls := []struct {
 		flag, val string
