@@ -195,19 +195,23 @@ func TestAttacks(t *testing.T) {
 		}},
 		{"a flood of random shas fetches a bounded number of times", func(t *testing.T, e env) {
 			e.repo.fetch = func(context.Context) error { time.Sleep(2 * time.Millisecond); return nil }
+			e.s.fetches.every = time.Second // wider than the flood takes to arrive, even on a busy machine
 			const n = 1000
 			codes := make(chan int, n)
 			var wg sync.WaitGroup
+			start := make(chan struct{})
 			for range n {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					<-start
 					req := httptest.NewRequest(http.MethodGet, "/wait/"+randomSHA(t)+"?timeout=1s", nil)
 					rec := httptest.NewRecorder()
 					e.s.Handler().ServeHTTP(rec, req)
 					codes <- rec.Code
 				}()
 			}
+			close(start)
 			wg.Wait()
 			close(codes)
 			for c := range codes {
