@@ -55,7 +55,7 @@ type scripted struct {
 	applied []string // shas in the order Apply was called
 }
 
-func (s *scripted) Render(tree fs.FS, _ string) ([]*unstructured.Unstructured, error) {
+func (s *scripted) RenderContext(_ context.Context, tree fs.FS, _ string) ([]*unstructured.Unstructured, error) {
 	sha := shaOf(tree)
 	if s.render != nil {
 		return s.render(sha)

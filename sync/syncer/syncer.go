@@ -30,7 +30,7 @@ type Source interface {
 
 // Renderer turns one namespace's part of a commit into objects.
 type Renderer interface {
-	Render(tree fs.FS, namespace string) ([]*unstructured.Unstructured, error)
+	RenderContext(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, error)
 }
 
 // Applier writes objects to the cluster.

@@ -147,7 +147,7 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 // attempt renders, validates and applies sha, then waits for its rollout.
 func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	now := w.s.opts.Now
-	objs, err := w.render(sha)
+	objs, err := w.render(ctx, sha)
 	if err != nil {
 		var refusal *render.Error
 		if errors.As(err, &refusal) {
@@ -357,12 +357,12 @@ func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error
 	return nil
 }
 
-func (w *worker) render(sha string) ([]*unstructured.Unstructured, error) {
+func (w *worker) render(ctx context.Context, sha string) ([]*unstructured.Unstructured, error) {
 	tree, err := w.s.opts.Source.Tree(sha)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
 	}
-	return w.s.opts.Renderer.Render(tree, w.ns)
+	return w.s.opts.Renderer.RenderContext(ctx, tree, w.ns)
 }
 
 // mark records one transition and the reports it owes.
@@ -474,7 +474,7 @@ func (w *worker) correctDrift(ctx context.Context) {
 	if sha == "" {
 		return
 	}
-	objs, err := w.render(sha)
+	objs, err := w.render(ctx, sha)
 	if err != nil {
 		w.log.Warn("drift check skipped", "sha", sha, "err", err)
 		return

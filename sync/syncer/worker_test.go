@@ -70,7 +70,9 @@ func (c oneCommit) Commits(string, string) ([]string, error) { return nil, nil }
 
 type renderFunc func() ([]*unstructured.Unstructured, error)
 
-func (f renderFunc) Render(fs.FS, string) ([]*unstructured.Unstructured, error) { return f() }
+func (f renderFunc) RenderContext(context.Context, fs.FS, string) ([]*unstructured.Unstructured, error) {
+	return f()
+}
 
 type applyFunc func(prev []apply.Entry) (*apply.Result, error)
 
