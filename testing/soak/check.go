@@ -442,8 +442,11 @@ func (s *soak) checkCluster(ctx context.Context, head *inc, ns string, w answer,
 		}
 		switch {
 		case w.state == string(status.Deployed):
+			// Readiness was checked when the answer came (liveCheck); by
+			// now a restarted API server may have let the nodes' leases
+			// lapse and the node controller mark pods not ready.
 			what = "the head was answered deployed, but the cluster runs "
-			return l.diff(c, true)
+			return l.diff(c, false)
 		case c.Poison.Valid():
 			what = "the head was applied (and failed), but the cluster runs "
 			return l.diff(c, false)
