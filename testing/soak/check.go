@@ -556,9 +556,6 @@ func (s *soak) final(ctx context.Context) {
 			o := in.per[ns]
 			ok, w := o.checked, o.verdict().state
 			flagged := s.seen[fmt.Sprintf("s3/%s/%d", ns, in.id)] || s.seen[fmt.Sprintf("forge/%s/%d", ns, in.id)]
-			if !o.final() {
-				s.rep.outcomes(in.kind).Unanswered++
-			}
 			s.mu.Unlock()
 			if !ok || flagged {
 				continue
@@ -569,6 +566,22 @@ func (s *soak) final(ctx context.Context) {
 			}
 			if last, ok := s.e.gh.Latest(repoName, in.sha, statusContext(ns)); ok && last.State != forgeState(w) {
 				s.violate(in, ns, "forge-changed", fmt.Sprintf("final status now %s %q, /wait answered %s", last.State, last.Description, w))
+			}
+		}
+	}
+}
+
+// countUnanswered adds the commits still without a final answer to the report.
+func (s *soak) countUnanswered() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range s.incs {
+		if in.orphaned || in.retired {
+			continue
+		}
+		for _, o := range in.per {
+			if !o.final() {
+				s.rep.outcomes(in.kind).Unanswered++
 			}
 		}
 	}

@@ -142,9 +142,10 @@ func (s *soak) run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		// Interrupted: what was checked so far is the report.
 		s.rep.Interrupted = true
-		return nil
+	} else {
+		s.final(ctx)
 	}
-	s.final(ctx)
+	s.countUnanswered()
 	return nil
 }
 
