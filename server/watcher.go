@@ -21,6 +21,7 @@ type VersionWatcher struct {
 	log        *slog.Logger
 
 	announced func(head string)
+	deleted   func(namespace string)
 
 	mu       sync.RWMutex
 	versions map[string]*version.Version
@@ -40,6 +41,10 @@ func NewVersionWatcher(dyn dynamic.Interface, namespaces []string, logger *slog.
 // (version.HeadAnnotation) that the syncer has not taken up; call before Run.
 func (w *VersionWatcher) OnAnnounced(fn func(head string)) { w.announced = fn }
 
+// OnDeleted sets fn to be told when a namespace's Version is deleted; call
+// before Run.
+func (w *VersionWatcher) OnDeleted(fn func(namespace string)) { w.deleted = fn }
+
 // Run starts the informers and blocks until ctx ends.
 func (w *VersionWatcher) Run(ctx context.Context) error {
 	var syncs []cache.InformerSynced
@@ -58,6 +63,9 @@ func (w *VersionWatcher) Run(ctx context.Context) error {
 					delete(w.versions, u.GetNamespace())
 					w.mu.Unlock()
 					w.notify()
+					if w.deleted != nil && u.GetName() == version.Name {
+						w.deleted(u.GetNamespace())
+					}
 				}
 			},
 		})

@@ -319,21 +319,43 @@ func TestPruneFailureKeepsTheNewCommit(t *testing.T) {
 	require.Equal(t, "c2", store.get("web").Applied)
 }
 
-// A Version deleted under the syncer is created again with the objects
-// found by label, and the head is applied again.
+// A Version deleted under the syncer is created again at once with the
+// status last written: every verdict stands, and the next head applies.
 func TestDeletedVersionIsRecreated(t *testing.T) {
 	store := &memStore{v: map[string]*version.Version{}}
-	parts := &scripted{owned: []apply.Entry{{ObjectRef: entry("cm-a", "").ObjectRef}}}
+	parts := &scripted{}
 	h := start(t, store, "a", parts, readyAtOnce{})
 	h.eventually("a", status.Deployed)
 	store.mu.Lock()
 	delete(store.v, "web")
 	store.mu.Unlock()
+	h.s.VersionDeleted("web")
+	h.eventually("a", status.Deployed)
+	require.Equal(t, "a", store.get("web").Applied, "the status came back whole")
 	h.push("b")
 	h.eventually("b", status.Deployed)
-	st := store.get("web")
-	require.Equal(t, "b", st.Applied)
-	require.Equal(t, []string{"a", "b"}, parts.calls())
+	require.Equal(t, []string{"a", "b"}, parts.calls(), "a was not applied again")
+}
+
+// A Version deleted while no leader ran: the inventory is found again by
+// label, and the head is applied again.
+func TestVersionDeletedWhileNoLeaderRan(t *testing.T) {
+	store := &memStore{v: map[string]*version.Version{}}
+	parts := &scripted{owned: []apply.Entry{{ObjectRef: entry("cm-old", "").ObjectRef}}}
+	var mu sync.Mutex
+	var prevs [][]apply.Entry
+	parts.apply = func(sha string, prev []apply.Entry) (*apply.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		prevs = append(prevs, prev)
+		return &apply.Result{Inventory: []apply.Entry{entry("cm-"+sha, "h-"+sha)}}, nil
+	}
+	h := start(t, store, "a", parts, readyAtOnce{})
+	h.eventually("a", status.Deployed)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, prevs, 1)
+	require.Equal(t, "cm-old", prevs[0][0].Name, "what syncgate applied before, found by label, is pruned if the head lacks it")
 }
 
 // A reason of any length is kept bounded in the Version.

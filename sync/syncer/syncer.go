@@ -105,7 +105,8 @@ type Syncer struct {
 	mu      sync.Mutex
 	head    string
 	headErr error
-	heads   chan struct{} // signalled when head or headErr changes
+	heads   chan struct{}      // signalled when head or headErr changes
+	workers map[string]*worker // by namespace, while Run runs
 	polled  atomic.Bool
 	leading atomic.Bool // Run is carrying heads into the namespaces
 }
@@ -245,16 +246,26 @@ func (s *Syncer) Run(ctx context.Context) error {
 	s.leading.Store(true)
 	defer s.leading.Store(false)
 	workers := make([]*worker, 0, len(s.opts.Namespaces))
+	byNS := make(map[string]*worker, len(s.opts.Namespaces))
 	var wg sync.WaitGroup
 	for _, ns := range s.opts.Namespaces {
 		w := newWorker(s, ns)
 		workers = append(workers, w)
+		byNS[ns] = w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w.run(ctx)
 		}()
 	}
+	s.mu.Lock()
+	s.workers = byNS
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.workers = nil
+		s.mu.Unlock()
+	}()
 	defer wg.Wait()
 	offer := func() {
 		head, err := s.current()
@@ -270,6 +281,23 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-s.heads:
 			offer()
 		}
+	}
+}
+
+// VersionDeleted tells the namespace's worker, when this replica leads,
+// that its Version was deleted: it is created again at once, with the
+// status the worker last wrote.
+func (s *Syncer) VersionDeleted(namespace string) {
+	s.mu.Lock()
+	w := s.workers[namespace]
+	s.mu.Unlock()
+	if w == nil {
+		return
+	}
+	w.gone.Store(true)
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
 }
 

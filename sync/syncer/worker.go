@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,6 +39,7 @@ type worker struct {
 	interrupt context.CancelCauseFunc
 
 	version *version.Version // last written
+	gone    atomic.Bool      // the Version was deleted; create it again
 }
 
 func newWorker(s *Syncer, ns string) *worker {
@@ -68,6 +70,10 @@ func (w *worker) run(ctx context.Context) {
 		v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
 		if err == nil && v != nil {
 			w.version = v
+			// A Version with nothing recorded is new, or was deleted while
+			// no leader ran: what syncgate applied is found by its label.
+			st := v.Status
+			w.gone.Store(st.Applied == "" && len(st.History) == 0 && len(st.Inventory) == 0)
 			break
 		}
 		w.log.Error("cannot create the Version resource", "err", err)
@@ -97,8 +103,11 @@ func (w *worker) run(ctx context.Context) {
 		w.mu.Lock()
 		want, wantErr, gen := w.want, w.wantErr, w.gen
 		w.mu.Unlock()
-		w.noteSource(ctx, wantErr)
-		err := w.step(ctx, want, gen)
+		err := w.ensureVersion(ctx)
+		if err == nil {
+			w.noteSource(ctx, wantErr)
+			err = w.step(ctx, want, gen)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -425,28 +434,62 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 	return nil
 }
 
-// recreate makes a new Version after someone deleted it. Its history is
-// gone; its inventory is found again from syncgate's label on the live
-// objects, so the branch head is applied again and what it lacks pruned.
+// recreate makes a new Version after someone deleted it. The status this
+// process last wrote is written back whole (history, verdicts, inventory,
+// owed reports), so no answer changes; a process that never saw it (the
+// Version was deleted while no leader ran) finds the inventory again from
+// syncgate's label on the live objects, so the branch head is applied
+// again and what it lacks pruned.
 func (w *worker) recreate(ctx context.Context) error {
-	w.log.Warn("the Version resource was deleted; creating it again")
-	owned, err := w.s.opts.Applier.Owned(ctx, w.ns)
-	if err != nil {
-		return fmt.Errorf("find what syncgate applied: %w", err)
-	}
+	last := w.version
 	v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
 	if err != nil {
 		return err
 	}
-	w.version = v
-	w.s.event(v, corev1.EventTypeWarning, "Recreated", "the Version was deleted; created again with %d object(s) found by label", len(owned))
-	_, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, func(st *version.VersionStatus) error {
-		if len(st.Inventory) == 0 {
-			st.Inventory = inventoryOf(owned)
+	if len(v.Status.History) > 0 || v.Status.Applied != "" {
+		w.version = v // someone else wrote it already
+		return nil
+	}
+	var restore func(*version.VersionStatus)
+	if last != nil && (len(last.Status.History) > 0 || len(last.Status.Inventory) > 0) {
+		w.log.Warn("the Version resource was deleted; created again with the status last written")
+		saved := last.Status.DeepCopy()
+		restore = func(st *version.VersionStatus) { *st = *saved.DeepCopy() }
+		w.s.event(v, corev1.EventTypeWarning, "Recreated", "the Version was deleted; created again with the status last written (%d commits, %d objects)",
+			len(saved.History), len(saved.Inventory))
+	} else {
+		owned, err := w.s.opts.Applier.Owned(ctx, w.ns)
+		if err != nil {
+			return fmt.Errorf("find what syncgate applied: %w", err)
+		}
+		w.log.Warn("the Version resource was deleted; created again with the objects found by label", "objects", len(owned))
+		restore = func(st *version.VersionStatus) { st.Inventory = inventoryOf(owned) }
+		w.s.event(v, corev1.EventTypeWarning, "Recreated", "the Version was deleted; created again with %d object(s) found by label", len(owned))
+	}
+	v, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, func(st *version.VersionStatus) error {
+		if len(st.History) == 0 && st.Applied == "" {
+			restore(st)
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	w.version = v
+	return nil
+}
+
+// ensureVersion makes sure the namespace has a Version: after it was
+// deleted, it is created again (recreate) before anything else happens.
+func (w *worker) ensureVersion(ctx context.Context) error {
+	if !w.gone.Swap(false) {
+		return nil
+	}
+	if err := w.recreate(ctx); err != nil {
+		w.gone.Store(true)
+		return fmt.Errorf("create the deleted Version of %s again: %w", w.ns, err)
+	}
+	return nil
 }
 
 // noteSource shows git trouble on the Version, and clears it once fixed.
