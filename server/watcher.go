@@ -25,8 +25,11 @@ type VersionWatcher struct {
 
 	mu       sync.RWMutex
 	versions map[string]*version.Version
-	changed  chan struct{}
-	synced   bool
+	// lastDeleted holds each namespace's Version as last seen before it
+	// was deleted, so a leader can create it again as it was.
+	lastDeleted map[string]*version.Version
+	changed     chan struct{}
+	synced      bool
 }
 
 // NewVersionWatcher watches the Version of each namespace.
@@ -34,7 +37,8 @@ func NewVersionWatcher(dyn dynamic.Interface, namespaces []string, logger *slog.
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &VersionWatcher{dyn: dyn, namespaces: namespaces, log: logger, versions: map[string]*version.Version{}, changed: make(chan struct{})}
+	return &VersionWatcher{dyn: dyn, namespaces: namespaces, log: logger, versions: map[string]*version.Version{},
+		lastDeleted: map[string]*version.Version{}, changed: make(chan struct{})}
 }
 
 // OnAnnounced sets fn to be told each head a replica announced on a Version
@@ -60,6 +64,9 @@ func (w *VersionWatcher) Run(ctx context.Context) error {
 				}
 				if u, ok := o.(*unstructured.Unstructured); ok {
 					w.mu.Lock()
+					if v := w.versions[u.GetNamespace()]; v != nil {
+						w.lastDeleted[u.GetNamespace()] = v
+					}
 					delete(w.versions, u.GetNamespace())
 					w.mu.Unlock()
 					w.notify()
@@ -120,6 +127,17 @@ func (w *VersionWatcher) Get(namespace string) *version.Version {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	return w.versions[namespace]
+}
+
+// LastKnown returns the namespace's Version, or the last seen before it
+// was deleted; nil when none was ever seen.
+func (w *VersionWatcher) LastKnown(namespace string) *version.Version {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if v := w.versions[namespace]; v != nil {
+		return v
+	}
+	return w.lastDeleted[namespace]
 }
 
 // Changed is closed at the next change.

@@ -83,8 +83,9 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: gitsource.RedactURL(cfg.Repo), Branch: cfg.Branch},
 		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
-		Announce: func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
-		Logger:   logger.With("component", "syncer"), Metrics: reg,
+		Announce:   func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
+		Remembered: func(ns string) *version.Version { return watcher.LastKnown(ns) },
+		Logger:     logger.With("component", "syncer"), Metrics: reg,
 	})
 	if err != nil {
 		return nil, err

@@ -373,3 +373,20 @@ func TestLongReasonIsBounded(t *testing.T) {
 		require.LessOrEqual(t, len(c.Message), lifecycle.MaxReason, c.Type)
 	}
 }
+
+// A new leader that finds the Version gone creates it again as its
+// informer last saw it: the verdicts another leader wrote stand.
+func TestNewLeaderRestoresARememberedVersion(t *testing.T) {
+	store := &memStore{v: map[string]*version.Version{}}
+	seen := &version.Version{Status: version.VersionStatus{Applied: "a", Head: "a", Deployed: "a",
+		Inventory: inventoryOf([]apply.Entry{entry("cm-a", "h-a")})}}
+	seen.Status.Upsert("a").State = status.Deployed
+	seen.Status.Upsert("bad").State = status.Failed
+	parts := &scripted{}
+	h := start(t, store, "a", parts, readyAtOnce{}, func(o *Options) {
+		o.Remembered = func(string) *version.Version { return seen }
+	})
+	h.eventually("bad", status.Failed)
+	h.eventually("a", status.Deployed)
+	require.Empty(t, parts.calls(), "nothing applied again: the head was deployed")
+}

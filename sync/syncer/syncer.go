@@ -83,6 +83,10 @@ type Options struct {
 	// Announce, when set, is told each new head a fetch found while this
 	// replica is not leading, so that the leader learns of it.
 	Announce func(head string)
+	// Remembered, when set, returns the namespace's Version as last seen
+	// (by an informer) before it was deleted: a leader that did not write
+	// it itself creates it again from that.
+	Remembered func(namespace string) *version.Version
 	// RetryBudget bounds how long an attempt at a commit retries transient
 	// trouble before the commit fails with the last error (default 5m; the
 	// health timeout is a good value).

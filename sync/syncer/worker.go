@@ -435,13 +435,16 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 }
 
 // recreate makes a new Version after someone deleted it. The status this
-// process last wrote is written back whole (history, verdicts, inventory,
-// owed reports), so no answer changes; a process that never saw it (the
-// Version was deleted while no leader ran) finds the inventory again from
-// syncgate's label on the live objects, so the branch head is applied
-// again and what it lacks pruned.
+// process last wrote, or else the one the replica's informer last saw, is
+// written back whole (history, verdicts, inventory, owed reports), so no
+// answer changes; with neither (deleted while no replica ran) the inventory
+// is found again from syncgate's label on the live objects, so the branch
+// head is applied again and what it lacks pruned.
 func (w *worker) recreate(ctx context.Context) error {
 	last := w.version
+	if !recorded(last) && w.s.opts.Remembered != nil {
+		last = w.s.opts.Remembered(w.ns)
+	}
 	v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
 	if err != nil {
 		return err
@@ -451,7 +454,7 @@ func (w *worker) recreate(ctx context.Context) error {
 		return nil
 	}
 	var restore func(*version.VersionStatus)
-	if last != nil && (len(last.Status.History) > 0 || len(last.Status.Inventory) > 0) {
+	if recorded(last) {
 		w.log.Warn("the Version resource was deleted; created again with the status last written")
 		saved := last.Status.DeepCopy()
 		restore = func(st *version.VersionStatus) { *st = *saved.DeepCopy() }
@@ -477,6 +480,11 @@ func (w *worker) recreate(ctx context.Context) error {
 	}
 	w.version = v
 	return nil
+}
+
+// recorded reports whether v holds anything worth restoring.
+func recorded(v *version.Version) bool {
+	return v != nil && (len(v.Status.History) > 0 || len(v.Status.Inventory) > 0)
 }
 
 // ensureVersion makes sure the namespace has a Version: after it was
