@@ -85,7 +85,7 @@ func describe(u *unstructured.Unstructured) string {
 // then document order. A render is bounded by the Limits; only their time
 // bound ends it early, see RenderContext.
 func (r *Renderer) Render(tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
-	return r.render(nil, tree, namespace)
+	return r.render(context.Background(), tree, namespace)
 }
 
 // RenderContext is Render ended early when ctx is: a kustomize build is
@@ -94,7 +94,6 @@ func (r *Renderer) RenderContext(ctx context.Context, tree fs.FS, namespace stri
 	return r.render(ctx, tree, namespace)
 }
 
-// render takes a nil ctx for a render that only its limits end.
 func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
 	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
 		return nil, fmt.Errorf("render: namespace %q: %s", namespace, strings.Join(errs, "; "))

@@ -42,10 +42,7 @@ type session struct {
 
 // watch kills the build when ctx ends or the build runs out of time.
 func (s *session) watch(ctx context.Context) (stop func()) {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
+	done := ctx.Done()
 	timer := time.NewTimer(4 * s.r.opts.Limits.BuildTime)
 	over := make(chan struct{})
 	go func() {

@@ -29,7 +29,7 @@ func (r *Renderer) plainDir(ctx context.Context, b *budget, dir string) ([]objec
 		if ext := path.Ext(e.Name()); e.IsDir() || (ext != ".yaml" && ext != ".yml") {
 			continue
 		}
-		if ctx != nil && ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		file := path.Join(dir, e.Name())

@@ -62,6 +62,7 @@ func child(mode, addr string) int {
 				b[j] = 1
 			}
 			keep = append(keep, b)
+			runtime.KeepAlive(keep)
 			fmt.Println("allocated MiB:", 8*i)
 		}
 	case "spin":
