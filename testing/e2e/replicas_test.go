@@ -25,14 +25,8 @@ func TestTwoReplicas(t *testing.T) {
 	code, _ := e.waitFinal(sha)
 	require.Equal(t, http.StatusOK, code)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
 	logB := filepath.Join(t.TempDir(), "b.log")
-	b, err := demo.StartAgent(context.Background(), syncgateBinary(t), addr, logB, append(e.settings(), "POD_NAME=replica-b"))
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Stop(15 * time.Second) })
+	b := e.startReplica("replica-b", logB)
 
 	lease, err := e.kube.CoordinationV1().Leases(ns).Get(context.Background(), "syncgate-leader", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -85,15 +79,23 @@ func TestFollowerFetchReachesTheLeader(t *testing.T) {
 	code, _ := e.waitFinal(sha)
 	require.Equal(t, http.StatusOK, code)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	b, err := demo.StartAgent(context.Background(), syncgateBinary(t), addr, filepath.Join(t.TempDir(), "b.log"), append(e.settings(), "POD_NAME=replica-b"))
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Stop(15 * time.Second) })
+	b := e.startReplica("replica-b", filepath.Join(t.TempDir(), "b.log"))
 
 	next := e.commit("next", map[string]string{ns + "/deploy.yaml": deployment("web", "registry.example.com/web:2", "")})
 	code, out := e.runCLI("wait", next, "--url", b.URL, "--namespace", ns, "--timeout", "60s")
 	require.Equal(t, 0, code, out)
+}
+
+// startReplica runs a second syncgate with e's settings as pod name, until
+// the test ends.
+func (e *env) startReplica(name, logPath string) *demo.Agent {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(e.t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	a, err := demo.StartAgent(context.Background(), syncgateBinary(e.t), addr, logPath, append(e.settings(), "POD_NAME="+name))
+	require.NoError(e.t, err)
+	e.t.Cleanup(func() { a.Stop(15 * time.Second) })
+	return a
 }
