@@ -29,6 +29,7 @@ type Report struct {
 	Latencies  []time.Duration      // push to first final answer
 	NotFound   int                  // /wait 404s for commits on the branch
 	Violations []Violation
+	Excused    []string // clean commits failed while the control plane was restarting
 	Problems   []string // the soak's own trouble (a restart that failed)
 }
 
@@ -122,6 +123,12 @@ func (r *Report) Print(w io.Writer) {
 		percentile(r.Latencies, 0.99).Round(10*time.Millisecond), percentile(r.Latencies, 1).Round(10*time.Millisecond))
 	if r.NotFound > 0 {
 		fmt.Fprintf(w, "/wait answered 404 (not on the branch) %d times for commits on the branch, then answered\n", r.NotFound)
+	}
+	if len(r.Excused) > 0 {
+		fmt.Fprintf(w, "clean commits that failed during or after an API server restart (excused, not violations): %d\n", len(r.Excused))
+		for _, e := range r.Excused {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "soak trouble: %s\n", p)
