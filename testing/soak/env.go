@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -106,7 +107,13 @@ func setup(ctx context.Context, opts Options) (e *env, err error) {
 	if err := installCRD(ctx, e.c); err != nil {
 		return e, err
 	}
-	suffix := randSuffix()
+	// Namespace names are in the repo's paths, so they come from the seed:
+	// the same seed makes the same commits, shas included. On a control
+	// plane that ran the seed already, a random suffix keeps them fresh.
+	suffix := strconv.FormatUint(uint64(opts.Seed), 36)
+	if _, err := e.kube.CoreV1().Namespaces().Get(ctx, "soak-"+suffix, metav1.GetOptions{}); err == nil {
+		suffix += "-" + randSuffix()
+	}
 	e.leaseNS = "soak-" + suffix
 	for i := range opts.Namespaces {
 		e.namespaces = append(e.namespaces, fmt.Sprintf("soak-%s-%c", suffix, 'a'+i))
