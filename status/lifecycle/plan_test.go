@@ -1,6 +1,8 @@
 package lifecycle
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,4 +77,40 @@ func TestCombineIsInNameOrder(t *testing.T) {
 		"c": {State: string(status.Deployed)},
 	})
 	require.Equal(t, Verdict{State: string(status.RollingOut), Ready: 3, Total: 5}, progress)
+}
+
+// ancestors is a linear branch: every commit is an ancestor of the later.
+type ancestors []string
+
+func (a ancestors) IsAncestor(x, y string) (bool, error) {
+	return slices.Index(a, x) >= 0 && slices.Index(a, x) <= slices.Index(a, y), nil
+}
+func (a ancestors) OnBranch(x string) (bool, error) { return slices.Contains(a, x), nil }
+
+// A failed commit keeps its verdict after its entry leaves the bounded
+// history, though it is an ancestor of a deployed commit.
+func TestFailedVerdictOutlivesItsHistoryEntry(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &version.VersionStatus{}
+	var branch ancestors
+	commit := func(sha string, s status.State) {
+		branch = append(branch, sha)
+		Begin(st, sha, at)
+		if s == status.Failed {
+			Transition{SHA: sha, State: status.Failed, Reason: "CrashLoopBackOff", At: at}.Apply(st, "c")
+			return
+		}
+		Supersede(st, sha, nil, at)
+		Transition{SHA: sha, State: status.RollingOut, At: at}.Apply(st, "c")
+		Transition{SHA: sha, State: s, At: at}.Apply(st, "c")
+	}
+	commit("bad", status.Failed)
+	require.Equal(t, string(status.Failed), Judge("bad", st, branch).State)
+	for i := range 2 * version.MaxHistory {
+		commit(fmt.Sprintf("good-%03d", i), status.Deployed)
+	}
+	require.Nil(t, st.Find("bad"), "trimmed from the history")
+	v := Judge("bad", st, branch)
+	require.Equal(t, string(status.Failed), v.State, v.Reason)
+	require.Equal(t, string(status.Deployed), Judge("good-000", st, branch).State, "a trimmed deployed commit is carried by the deployed head")
 }

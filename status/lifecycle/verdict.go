@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -45,7 +46,8 @@ type Ancestry interface {
 //
 // A commit with an entry of its own is judged by it alone: a commit that
 // reached its own final state keeps it, and one re-applied by a rollback is
-// in progress again. A commit without an entry that is an ancestor of the
+// in progress again. A failed commit whose entry left the bounded history
+// stays failed (FailedBefore). A commit without an entry that is an ancestor of the
 // deployed commit was carried by it; one that is an ancestor of a commit
 // that failed is failed, naming that commit.
 func Judge(sha string, st *version.VersionStatus, repo Ancestry) Verdict {
@@ -66,6 +68,11 @@ func Judge(sha string, st *version.VersionStatus, repo Ancestry) Verdict {
 		default:
 			out.State = string(c.State)
 		}
+		return out
+	}
+	if slices.Contains(st.FailedBefore, sha) {
+		out.State = string(status.Failed)
+		out.Reason = "failed; its entry has left the history (the reason is in its S3 result and Events)"
 		return out
 	}
 	if st.Deployed != "" {

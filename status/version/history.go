@@ -3,9 +3,14 @@ package version
 import (
 	"time"
 
+	"github.com/syncgate/syncgate/status"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
+
+// MaxFailedBefore bounds FailedBefore (41 bytes each stored).
+const MaxFailedBefore = 1000
 
 // MaxHistory bounds History; the applied and deployed commits and those an
 // owed report still speaks of are kept beyond it.
@@ -61,7 +66,12 @@ func (st *VersionStatus) trimHistory() {
 	for i, c := range st.History {
 		if !drop[i] {
 			kept = append(kept, c)
+		} else if c.State == status.Failed || (c.State == status.Superseded && c.Outcome == status.Failed) {
+			st.FailedBefore = append(st.FailedBefore, c.SHA)
 		}
+	}
+	if n := len(st.FailedBefore) - MaxFailedBefore; n > 0 {
+		st.FailedBefore = append(st.FailedBefore[:0], st.FailedBefore[n:]...)
 	}
 	clear(st.History[len(kept):])
 	st.History = kept

@@ -84,6 +84,11 @@ type VersionStatus struct {
 	Inventory []InventoryEntry `json:"inventory,omitempty"`
 	// Owed lists the reports recorded but not yet delivered to a sink.
 	Owed []OwedReport `json:"owed,omitempty"`
+	// FailedBefore lists the commits that failed (on their own or carried
+	// by one that failed) whose History entries were trimmed, newest last,
+	// at most MaxFailedBefore: a verdict outlives its entry, so an older
+	// failed commit is not later taken for carried by a deployed one.
+	FailedBefore []string `json:"failedBefore,omitempty"`
 
 	// The fields below hold the stored form only (codec.go): syncgate
 	// reads them back into the fields above, so in Go they are empty.

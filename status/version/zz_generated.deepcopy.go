@@ -195,6 +195,11 @@ func (in *VersionStatus) DeepCopyInto(out *VersionStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.FailedBefore != nil {
+		in, out := &in.FailedBefore, &out.FailedBefore
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.PackedInventory != nil {
 		in, out := &in.PackedInventory, &out.PackedInventory
 		*out = make([]byte, len(*in))
