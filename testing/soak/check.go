@@ -247,7 +247,9 @@ func (s *soak) checkAnswer(ctx context.Context, in *inc, ns string, v *version.V
 		case eff != w.state:
 			s.violate(in, ns, "version-disagree", fmt.Sprintf("/wait answered %s, the Version %s (%s %s)", w.state, eff, entry.State, oneLine(entry.Reason)))
 		}
-		if in.rollback && eff != "" && entry.FinishedAt != nil && entry.FinishedAt.Time.Before(in.pushedAt.Truncate(time.Second).Add(-time.Second)) {
+		// A rollback to the commit the namespace already runs (a refused
+		// head in between) changes nothing there: its verdict stands.
+		if in.rollback && !ranIt(v, in) && eff != "" && entry.FinishedAt != nil && entry.FinishedAt.Time.Before(in.pushedAt.Truncate(time.Second).Add(-time.Second)) {
 			s.violate(in, ns, "rollback-ignored", fmt.Sprintf("the Version's record of the rolled-back-to commit dates from %s, before the force-push at %s: not judged afresh",
 				entry.FinishedAt.Format("15:04:05"), in.pushedAt.Format("15:04:05")))
 		}
@@ -258,7 +260,7 @@ func (s *soak) checkAnswer(ctx context.Context, in *inc, ns string, v *version.V
 	s.rep.answer(in.kind, own, w.state)
 	s.mu.Unlock()
 
-	s.checkS3(ctx, in, ns, w.state)
+	s.checkS3(ctx, in, ns, w.state, ranIt(v, in))
 	s.checkForge(in, ns, w.state)
 }
 
@@ -345,7 +347,11 @@ func retry(ctx context.Context, fn func() string) string {
 	}
 }
 
-func (s *soak) checkS3(ctx context.Context, in *inc, ns, want string) {
+// ranIt reports whether the namespace's applied commit is the incarnation's
+// sha: a rollback to it is not applied again.
+func ranIt(v *version.Version, in *inc) bool { return v != nil && v.Status.Applied == in.sha }
+
+func (s *soak) checkS3(ctx context.Context, in *inc, ns, want string, alreadyApplied bool) {
 	key := s3marker.ResultKey("", clusterName, ns, in.sha)
 	msg := retry(ctx, func() string {
 		res, err := s3marker.ReadResult(ctx, s.e.s3.Client(), bucket, key)
@@ -356,7 +362,7 @@ func (s *soak) checkS3(ctx context.Context, in *inc, ns, want string) {
 			return "unreadable: " + err.Error()
 		case string(res.Effective()) != want:
 			return fmt.Sprintf("_result says %s (outcome %q, %s), /wait %s", res.State, res.Outcome, oneLine(res.Reason), want)
-		case in.rollback && res.FinishedAt != nil && res.FinishedAt.Before(in.pushedAt.Add(-2*time.Second)):
+		case in.rollback && !alreadyApplied && res.FinishedAt != nil && res.FinishedAt.Before(in.pushedAt.Add(-2*time.Second)):
 			return fmt.Sprintf("_result still from before the force-push (finished %s)", res.FinishedAt.Format("15:04:05"))
 		}
 		return ""
