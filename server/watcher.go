@@ -129,14 +129,12 @@ func (w *VersionWatcher) Get(namespace string) *version.Version {
 	return w.versions[namespace]
 }
 
-// LastKnown returns the namespace's Version, or the last seen before it
-// was deleted; nil when none was ever seen.
-func (w *VersionWatcher) LastKnown(namespace string) *version.Version {
+// LastDeleted returns the namespace's Version as last seen before it was
+// deleted, nil when none was seen deleted. A Version created again empty
+// does not hide it.
+func (w *VersionWatcher) LastDeleted(namespace string) *version.Version {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	if v := w.versions[namespace]; v != nil {
-		return v
-	}
 	return w.lastDeleted[namespace]
 }
 
