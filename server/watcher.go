@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -129,13 +130,31 @@ func (w *VersionWatcher) Get(namespace string) *version.Version {
 	return w.versions[namespace]
 }
 
-// LastDeleted returns the namespace's Version as last seen before it was
-// deleted, nil when none was seen deleted. A Version created again empty
-// does not hide it.
-func (w *VersionWatcher) LastDeleted(namespace string) *version.Version {
+// Remembered returns the newest Version of the namespace this replica saw
+// with anything recorded: the one it holds, or the one it saw deleted.
+// A Version created again empty does not hide the deleted one, and one
+// deleted while the watch was down (not seen deleted yet) is still there.
+func (w *VersionWatcher) Remembered(namespace string) *version.Version {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	return w.lastDeleted[namespace]
+	var best *version.Version
+	for _, v := range []*version.Version{w.lastDeleted[namespace], w.versions[namespace]} {
+		if v == nil || (len(v.Status.History) == 0 && v.Status.Applied == "") {
+			continue
+		}
+		if best == nil || newer(v, best) {
+			best = v
+		}
+	}
+	return best
+}
+
+// newer compares resource versions as the numbers the API server gives;
+// when either is not one, the first seen (the deleted one) is kept.
+func newer(a, b *version.Version) bool {
+	ra, erra := strconv.ParseUint(a.ResourceVersion, 10, 64)
+	rb, errb := strconv.ParseUint(b.ResourceVersion, 10, 64)
+	return erra == nil && errb == nil && ra > rb
 }
 
 // Changed is closed at the next change.

@@ -84,7 +84,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
 		Announce:   func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
-		Remembered: func(ns string) *version.Version { return watcher.LastDeleted(ns) },
+		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
 		Logger:     logger.With("component", "syncer"), Metrics: reg,
 	})
 	if err != nil {

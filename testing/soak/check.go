@@ -159,11 +159,24 @@ func (s *soak) versions(ctx context.Context) map[string]*version.Version {
 	store := version.NewStore(s.e.dyn)
 	out := map[string]*version.Version{}
 	for _, ns := range s.e.namespaces {
-		for try := 0; try < 20 && ctx.Err() == nil; try++ {
+		// After a deletion the Version comes back once a leader writes it
+		// again, which may wait for a new leader when the API server
+		// restarted too: give it a lease takeover and more.
+		s.mu.Lock()
+		del := s.deletes[ns]
+		s.mu.Unlock()
+		recent := !del.IsZero() && time.Since(del) < 2*leaseTakeover+30*time.Second
+		tries := 20
+		if recent {
+			tries = int((2*leaseTakeover + 10*time.Second) / (500 * time.Millisecond))
+		}
+		for try := 0; try < tries && ctx.Err() == nil; try++ {
 			v, err := store.Get(ctx, ns)
 			if err == nil {
 				out[ns] = v
-				break
+				if !recent || (v != nil && len(v.Status.History) > 0) {
+					break
+				}
 			}
 			sleep(ctx, 500*time.Millisecond)
 		}
