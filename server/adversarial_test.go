@@ -194,7 +194,17 @@ func TestAttacks(t *testing.T) {
 			}
 		}},
 		{"a flood of random shas fetches a bounded number of times", func(t *testing.T, e env) {
-			e.repo.fetch = func(context.Context) error { time.Sleep(2 * time.Millisecond); return nil }
+			// Each fetch takes a little while, as a remote's would.
+			e.repo.fetch = func(ctx context.Context) error {
+				t := time.NewTimer(2 * time.Millisecond)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
 			e.s.fetches.every = time.Second // wider than the flood takes to arrive, even on a busy machine
 			const n = 1000
 			codes := make(chan int, n)

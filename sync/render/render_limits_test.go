@@ -81,7 +81,7 @@ func TestRenderContextStopsTheBuild(t *testing.T) {
 	busy, stopBusy := context.WithCancel(context.Background())
 	defer stopBusy()
 	go func() { _, _ = r.RenderContext(busy, slowBuild(), "team") }()
-	time.Sleep(50 * time.Millisecond) // lets it take the slot; a test of waiting, not of order
+	require.Eventually(t, func() bool { return render.BuildsInFlight(r) == 1 }, 5*time.Second, time.Millisecond, "the busy render holds the slot")
 	waiting, cancelWaiting := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancelWaiting()
 	_, err = r.RenderContext(waiting, slowBuild(), "team")
