@@ -1,0 +1,158 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// mark records one transition and the reports it owes.
+func (w *worker) mark(ctx context.Context, t lifecycle.Transition) error {
+	return w.update(ctx, func(st *version.VersionStatus) []status.Update {
+		return t.Apply(st, w.s.opts.Cluster)
+	})
+}
+
+// finish is update for a write that must land (a commit's outcome, what is
+// live after an apply): it is retried until it does or ctx ends.
+func (w *worker) finish(ctx context.Context, fn func(*version.VersionStatus) []status.Update) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := w.update(ctx, fn)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		w.log.Warn("cannot record a commit's outcome; retrying", "err", err)
+		if !w.s.sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		wait = min(2*wait, w.s.opts.RetryInterval)
+	}
+}
+
+// update writes the Version status; the reports a change owes are recorded in
+// the same write, so none is lost if the process dies right after. A
+// Version deleted under the syncer is created again first.
+func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []status.Update) error {
+	owed := 0
+	write := func(st *version.VersionStatus) error {
+		owed = 0
+		for _, u := range fn(st) {
+			u.Namespace = w.ns
+			if w.s.opts.Outbox != nil {
+				w.s.opts.Outbox.Record(st, u)
+			}
+			owed++
+		}
+		return nil
+	}
+	v, err := w.s.opts.Store.UpdateStatus(ctx, w.ns, write)
+	if errors.Is(err, version.ErrNotFound) {
+		if rerr := w.recreate(ctx); rerr != nil {
+			return fmt.Errorf("record status of %s: %w", w.ns, rerr)
+		}
+		v, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, write)
+	}
+	if err != nil {
+		return fmt.Errorf("record status of %s: %w", w.ns, err)
+	}
+	if v == nil {
+		return fmt.Errorf("record status of %s: the Version is gone", w.ns)
+	}
+	w.version = v
+	if owed > 0 && w.s.opts.Outbox != nil {
+		w.s.opts.Outbox.Kick()
+	}
+	return nil
+}
+
+// recreate makes a new Version after someone deleted it. The status this
+// process last wrote, or else the one the replica's informer last saw, is
+// written back whole (history, verdicts, inventory, owed reports), so no
+// answer changes; with neither (deleted while no replica ran) the inventory
+// is found again from syncgate's label on the live objects, so the branch
+// head is applied again and what it lacks pruned.
+func (w *worker) recreate(ctx context.Context) error {
+	last := w.version
+	if !recorded(last) && w.s.opts.Remembered != nil {
+		last = w.s.opts.Remembered(w.ns)
+	}
+	v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
+	if err != nil {
+		return err
+	}
+	if len(v.Status.History) > 0 || v.Status.Applied != "" {
+		w.version = v // someone else wrote it already
+		return nil
+	}
+	var restore func(*version.VersionStatus)
+	if recorded(last) {
+		w.log.Warn("the Version resource was deleted; created again with the status last written")
+		saved := last.Status.DeepCopy()
+		restore = func(st *version.VersionStatus) { *st = *saved.DeepCopy() }
+		w.s.event(v, corev1.EventTypeWarning, "Recreated", "the Version was deleted; created again with the status last written (%d commits, %d objects)",
+			len(saved.History), len(saved.Inventory))
+	} else {
+		owned, err := w.s.opts.Applier.Owned(ctx, w.ns)
+		if err != nil {
+			return fmt.Errorf("find what syncgate applied: %w", err)
+		}
+		w.log.Warn("the Version resource was deleted; created again with the objects found by label", "objects", len(owned))
+		restore = func(st *version.VersionStatus) { st.Inventory = inventoryOf(owned) }
+		w.s.event(v, corev1.EventTypeWarning, "Recreated", "the Version was deleted; created again with %d object(s) found by label", len(owned))
+	}
+	v, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, func(st *version.VersionStatus) error {
+		if len(st.History) == 0 && st.Applied == "" {
+			restore(st)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.version = v
+	return nil
+}
+
+// recorded reports whether v holds anything worth restoring.
+func recorded(v *version.Version) bool {
+	return v != nil && (len(v.Status.History) > 0 || len(v.Status.Inventory) > 0)
+}
+
+// ensureVersion makes sure the namespace has a Version: after it was
+// deleted, it is created again (recreate) before anything else happens.
+func (w *worker) ensureVersion(ctx context.Context) error {
+	if !w.gone.Swap(false) {
+		return nil
+	}
+	if err := w.recreate(ctx); err != nil {
+		w.gone.Store(true)
+		return fmt.Errorf("create the deleted Version of %s again: %w", w.ns, err)
+	}
+	return nil
+}
+
+// noteSource shows git trouble on the Version, and clears it once fixed.
+func (w *worker) noteSource(ctx context.Context, err error) {
+	var changed bool
+	st := w.version.Status.DeepCopy()
+	if !lifecycle.SetSourceCondition(st, err) {
+		return
+	}
+	if uerr := w.update(ctx, func(st *version.VersionStatus) []status.Update {
+		changed = lifecycle.SetSourceCondition(st, err)
+		return nil
+	}); uerr != nil {
+		w.log.Warn("cannot record config repo condition", "err", uerr)
+	}
+	if changed && err != nil {
+		w.s.event(w.version, corev1.EventTypeWarning, "SourceUnavailable", "config repo: %v", err)
+	}
+}
