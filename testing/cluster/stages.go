@@ -19,7 +19,15 @@ const (
 	AnnotationFail = "syncgate.dev/test-fail"
 	// AnnotationReadyAfter: a Go duration; the pod runs at once, Ready after it.
 	AnnotationReadyAfter = "syncgate.dev/test-ready-after"
+	// CrashloopTag ends the tag of an image that crashloops, as a broken
+	// release would: an image bump to "1.2.0-crashloop" fails the rollout
+	// with no other change to the pod template.
+	CrashloopTag = "-crashloop"
 )
+
+// crashingImage is a kwok selector key: true when a container's image tag
+// ends in CrashloopTag.
+var crashingImage = fmt.Sprintf(`[.spec.containers[].image | endswith(%q)] | any`, CrashloopTag)
 
 func insecureTransport() *http.Transport {
 	return &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // local test control plane
@@ -62,6 +70,7 @@ func writeStages(ctx context.Context, dir string) (string, error) {
 			for _, a := range []string{AnnotationFail, AnnotationReadyAfter} {
 				exprs = append(exprs, map[string]any{"key": annotationKey(a), "operator": "DoesNotExist"})
 			}
+			exprs = append(exprs, map[string]any{"key": crashingImage, "operator": "NotIn", "values": []any{"true"}})
 			sel["matchExpressions"] = exprs
 			readyTemplate = spec["next"].(map[string]any)["statusTemplate"].(string)
 		}
@@ -208,7 +217,13 @@ func testStages(readyTemplate string) []stage {
 	notReady := map[string]any{
 		"key": `.status.conditions.[] | select( .type == "Ready" ) | .status`, "operator": "NotIn", "values": []any{"True"},
 	}
+	crashes := map[string]any{"key": crashingImage, "operator": "In", "values": []any{"true"}}
 	return []stage{
+		podStage("syncgate-test-crashloop-image", []any{crashes, phaseIs("Pending")},
+			waitingTemplate("Running", "CrashLoopBackOff", "back-off 10s restarting failed container", 1), nil),
+		podStage("syncgate-test-crashloop-image-restart", []any{crashes, phaseIs("Running")}, crashRestartTemplate, map[string]any{
+			"delay": map[string]any{"durationMilliseconds": crashRestartEvery.Milliseconds()},
+		}),
 		podStage("syncgate-test-crashloop", []any{failIs("crashloop"), phaseIs("Pending")},
 			waitingTemplate("Running", "CrashLoopBackOff", "back-off 10s restarting failed container", 1), nil),
 		// Each restart of a crashing container: the count goes up every
