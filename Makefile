@@ -7,7 +7,7 @@ VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo
 LDFLAGS      := -s -w -X main.buildVersion=$(VERSION)
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 60m
-APT_PACKAGES := git openssh-server openssh-client curl
+APT_PACKAGES := git openssh-server openssh-client curl rsync nodejs npm chromium
 
 .DEFAULT_GOAL := help
 
@@ -20,12 +20,15 @@ build: ## Build bin/syncgate and bin/syncgate-cluster
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 .PHONY: deps
-deps: ## Install the system packages tests need (git, sshd, curl), when missing
+deps: ## Install the system packages tests need (git, sshd, curl; rsync and npm for gitlab-ci-local; chromium), when missing
 	@missing=""; \
 	command -v git >/dev/null || missing="$$missing git"; \
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v rsync >/dev/null || missing="$$missing rsync"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
@@ -33,7 +36,7 @@ deps: ## Install the system packages tests need (git, sshd, curl), when missing
 	fi
 
 .PHONY: tools
-tools: ## Build (or reuse from the cache) the local control plane and S3 server binaries
+tools: ## Build (or reuse from the cache) the local control plane, S3 server and CI runner (act, gitlab-ci-local) binaries
 	$(GO) run ./cmd/syncgate-cluster build
 
 .PHONY: test

@@ -2,7 +2,8 @@
 // syncgate's tests and demo use (etcd, kube-apiserver, controller-manager,
 // scheduler, kwok nodes), and prebuilds the binaries they need.
 //
-//	syncgate-cluster build   build (or find cached) etcd, kube-*, kwok, versitygw
+//	syncgate-cluster build   build (or find cached) etcd, kube-*, kwok, versitygw,
+//	                         and the CI runners act and gitlab-ci-local
 //	syncgate-cluster up      start a control plane in the background, print KUBECONFIG
 //	syncgate-cluster down    stop it and remove its data
 //
@@ -26,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/syncgate/syncgate/testing/cirunner"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/s3server"
 )
@@ -63,7 +65,14 @@ func run(args []string) int {
 	defer stop()
 	switch cmd {
 	case "build":
-		err = build(ctx, cluster.Etcd, cluster.Kube, cluster.Kwok, s3server.Versitygw)
+		if err = build(ctx, cluster.Etcd, cluster.Kube, cluster.Kwok, s3server.Versitygw, cirunner.Act); err == nil {
+			// The GitLab runner's test is skipped, saying why, without it.
+			if bin, gerr := cirunner.GitLabCILocalBinary(ctx, logf); gerr != nil {
+				logf("gitlab-ci-local not installed (its test will be skipped): %v", gerr)
+			} else {
+				logf("%-10s %s", "gitlab-ci-local", filepath.Dir(filepath.Dir(filepath.Dir(bin))))
+			}
+		}
 	case "up":
 		err = up(ctx, *dir, *nodes)
 	case "down":

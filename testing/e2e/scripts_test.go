@@ -34,11 +34,11 @@ func bumpImage(t *testing.T, e *env, tag string) string {
 	return sha
 }
 
-func curlWait(t *testing.T, e *env, sha, timeout string) (int, string) {
+func curlWait(t *testing.T, e *env, sha, timeout string, env ...string) (int, string) {
 	t.Helper()
 	root, _ := cluster.RepoRoot()
 	cmd := exec.Command(filepath.Join(root, "ci-examples", "bin", "wait-curl.sh"))
-	cmd.Env = append(os.Environ(), "SYNCGATE_URL="+e.url, "SHA="+sha, "NAMESPACE="+e.ns, "TIMEOUT="+timeout)
+	cmd.Env = append(append(os.Environ(), "SYNCGATE_URL="+e.url, "SHA="+sha, "NAMESPACE="+e.ns, "TIMEOUT="+timeout), env...)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), string(out)
@@ -60,20 +60,39 @@ func TestCIExampleScripts(t *testing.T) {
 	})
 	e.start()
 
+	// The CI building blocks read the outcome from RESULT_FILE, one
+	// dotenv line each, whichever way the script waited.
+	result := filepath.Join(t.TempDir(), "syncgate.env")
+	outcome := func() string {
+		b, err := os.ReadFile(result)
+		require.NoError(t, err)
+		return string(b)
+	}
 	good := bumpImage(t, e, "1.1.0")
-	code, out := curlWait(t, e, good, "90")
+	code, out := curlWait(t, e, good, "90", "RESULT_FILE="+result)
 	require.Equal(t, 0, code, out)
-	require.Contains(t, out, "deployed")
+	require.Contains(t, out, good[:7]+": deployed")
+	require.Equal(t, "SYNCGATE_STATE=deployed\nSYNCGATE_REASON=\nSYNCGATE_STATUS_URL="+e.url+"/status/"+good+"\n", outcome())
+	code, out = curlWait(t, e, good, "90", "RESULT_FILE="+result, "SYNCGATE_BIN="+syncgateBinary(t))
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, good[:7]+" deployed")
+	require.Contains(t, outcome(), "SYNCGATE_STATE=deployed\n")
 
 	bad := e.commit("crash", map[string]string{ns + "/deploy.yaml": deployment("web", "registry.example.com/web:1", "syncgate.dev/test-fail: imagepull")})
-	code, out = curlWait(t, e, bad, "90")
+	code, out = curlWait(t, e, bad, "90", "RESULT_FILE="+result)
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "ImagePullBackOff")
+	require.Regexp(t, `^SYNCGATE_STATE=failed\nSYNCGATE_REASON=`+ns+`: Deployment web: pod \S+ container web: ImagePullBackOff \(Back-off pulling image\)\n`, outcome())
+	code, out = curlWait(t, e, bad, "90", "RESULT_FILE="+result, "SYNCGATE_BIN="+syncgateBinary(t))
+	require.Equal(t, 1, code, out)
+	require.Regexp(t, `^SYNCGATE_STATE=failed\nSYNCGATE_REASON=.*ImagePullBackOff`, outcome())
 
-	code, out = curlWait(t, e, "0123456789abcdef0123456789abcdef01234567", "30")
+	code, out = curlWait(t, e, "0123456789abcdef0123456789abcdef01234567", "30", "RESULT_FILE="+result)
 	require.Equal(t, 3, code, out)
+	require.Contains(t, outcome(), "SYNCGATE_STATE=error\nSYNCGATE_REASON=")
 
 	slow := e.commit("slow", map[string]string{ns + "/deploy.yaml": deployment("web", "registry.example.com/web:1", `syncgate.dev/test-ready-after: "1h"`)})
-	code, out = curlWait(t, e, slow, "3")
+	code, out = curlWait(t, e, slow, "3", "RESULT_FILE="+result)
 	require.Equal(t, 2, code, out)
+	require.Contains(t, outcome(), "SYNCGATE_STATE=timeout\nSYNCGATE_REASON=not final after 3s\n")
 }
