@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/syncgate/syncgate/repourl"
 )
 
 // pushEvent is the part of GitHub's and GitLab's push payloads used here.
@@ -109,24 +109,15 @@ func skipValue(dec *json.Decoder) error {
 	}
 }
 
-// scpAddr is git's user@host:path form.
-var scpAddr = regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+)$`)
-
 // repoKey is a repository address as host/path: lower case, without
 // scheme, credentials, port, ".git" or surrounding slashes; "" when raw is
 // not an address.
 func repoKey(raw string) string {
-	raw = strings.TrimSpace(raw)
-	var host, path string
-	if m := scpAddr.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
-		host, path = m[1], m[2]
-	} else if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
-		host, path = u.Hostname(), u.Path
-	} else {
+	u, err := repourl.Parse(raw)
+	if err != nil {
 		return ""
 	}
-	path = strings.TrimSuffix(strings.Trim(path, "/"), ".git")
-	return strings.ToLower(host + "/" + strings.Trim(path, "/"))
+	return u.Key()
 }
 
 // sameRepo tells whether the payload is about the followed remote: one of

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -10,10 +12,7 @@ import (
 
 func parseWith(t *testing.T, env map[string]string, args ...string) (*config, error) {
 	t.Helper()
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	vals := bindSettings(fs, func(k string) string { return env[k] })
-	require.NoError(t, fs.Parse(args))
-	return parseConfig(vals, "")
+	return parseIn(t, "", env, args...)
 }
 
 func TestConfigFromEnvironmentAndFlags(t *testing.T) {
@@ -92,16 +91,26 @@ func TestSecretsAreNotShownInHelp(t *testing.T) {
 		}
 		return ""
 	})
-	require.Equal(t, "ghp_topsecret", *vals["github-token"])
 	require.NotContains(t, fs.FlagUsages(), "ghp_topsecret")
+	c, err := vals.load()
+	require.NoError(t, err)
+	require.Equal(t, "ghp_topsecret", c.GitHubToken)
 }
 
+// parseIn reads settings as `syncgate run` does: flags parsed, the
+// environment applied, the result checked.
 func parseIn(t *testing.T, ownNamespace string, env map[string]string, args ...string) (*config, error) {
 	t.Helper()
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	vals := bindSettings(fs, func(k string) string { return env[k] })
-	require.NoError(t, fs.Parse(args))
-	return parseConfig(vals, ownNamespace)
+	if err := fs.Parse(args); err != nil {
+		return nil, flagError(err)
+	}
+	c, err := vals.load()
+	if err != nil {
+		return nil, err
+	}
+	return c, c.check(ownNamespace)
 }
 
 // Settings that would hand syncgate's credentials to others stop start-up
@@ -172,7 +181,62 @@ func TestRepoCredentialsAreNotShown(t *testing.T) {
 		}
 		return ""
 	})
-	require.Equal(t, "https://ghp_topsecret@github.com/example/config.git", *vals["repo"], "the value itself is kept")
 	require.NotContains(t, fs.FlagUsages(), "topsecret")
 	require.Contains(t, fs.FlagUsages(), "https://github.com/example/config.git")
+	c, err := vals.load()
+	require.NoError(t, err)
+	require.Equal(t, "https://ghp_topsecret@github.com/example/config.git", c.Repo, "the value itself is kept")
+}
+
+// A bad flag stops start-up with the same line as a bad variable, before
+// anything runs; a flag still takes its value as the next argument.
+func TestBadFlagsStopStartupWithOneLine(t *testing.T) {
+	base := map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "a"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--prune=maybe"}, `invalid setting PRUNE (--prune): "maybe" is not true or false`},
+		{[]string{"--health-timeout", "soon"}, `invalid setting HEALTH_TIMEOUT (--health-timeout): "soon" is not a positive number of seconds or a Go duration`},
+		{[]string{"--drift-interval=-1s"}, "invalid setting DRIFT_INTERVAL (--drift-interval)"},
+		{[]string{"--kube-api-qps=-3"}, `invalid setting KUBE_API_QPS (--kube-api-qps): "-3" is not a number`},
+	} {
+		_, err := parseWith(t, base, tc.args...)
+		require.Error(t, err, tc.args)
+		require.Contains(t, err.Error(), tc.want)
+		require.NotContains(t, err.Error(), "\n")
+	}
+
+	cmd := newRunCmd()
+	cmd.SetArgs([]string{"--leader-elect=perhaps"})
+	cmd.SetOut(io.Discard)
+	cmd.SilenceErrors = true // as under the root command
+	err := cmd.Execute()
+	var ex *exitError
+	require.ErrorAs(t, err, &ex)
+	require.Equal(t, exitUsage, ex.code)
+	require.Equal(t, `invalid setting LEADER_ELECT (--leader-elect): "perhaps" is not true or false`, ex.msg)
+
+	c, err := parseWith(t, map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "a", "PRUNE": "true", "DRIFT_INTERVAL": "0"},
+		"--prune", "false", "--namespaces", "b, c")
+	require.NoError(t, err)
+	require.False(t, c.Prune, "the flag wins over the variable")
+	require.Zero(t, c.DriftInterval, "0 turns drift correction off")
+	require.Equal(t, []string{"b", "c"}, c.Namespaces)
+}
+
+// Every setting fills a field of its own under a flag and a variable of its
+// own, so a check names the right one; every built-in default reads.
+func TestSettingsAreOnePerField(t *testing.T) {
+	c := &config{}
+	flags, envs, fields := map[string]bool{}, map[string]bool{}, map[any]bool{}
+	for _, s := range c.settings() {
+		require.False(t, flags[s.flag], s.flag)
+		require.False(t, envs[s.env], s.env)
+		require.False(t, fields[s.val.target()], s.flag)
+		flags[s.flag], envs[s.env], fields[s.val.target()] = true, true, true
+		require.NoError(t, s.val.Set(s.def), s.flag)
+		require.Equal(t, fmt.Sprintf("invalid setting %s (--%s): x", s.env, s.flag), c.invalid(s.val.target(), "x").Error())
+	}
+	require.Equal(t, "invalid setting: x", c.invalid(new(string), "x").Error(), "a field no setting fills")
 }

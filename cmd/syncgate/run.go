@@ -39,12 +39,18 @@ serves /wait.`,
 		Args: cobra.NoArgs,
 	}
 	vals := bindSettings(cmd.Flags(), os.Getenv)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, msg: flagError(err).Error()}
+	})
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		own := ""
-		if *vals["kubeconfig"] == "" { // out of a cluster there is no pod, so no namespace of its own
-			own = ownNamespace()
+		cfg, err := vals.load()
+		if err == nil {
+			own := ""
+			if cfg.Kubeconfig == "" { // out of a cluster there is no pod, so no namespace of its own
+				own = ownNamespace()
+			}
+			err = cfg.check(own)
 		}
-		cfg, err := parseConfig(vals, own)
 		if err != nil {
 			return &exitError{code: exitUsage, msg: err.Error()}
 		}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/syncgate/syncgate/repourl"
 	"github.com/syncgate/syncgate/server"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/outbox"
@@ -80,7 +81,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	var watcher *server.VersionWatcher
 	sy, err := syncer.New(syncer.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
-		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: gitsource.RedactURL(cfg.Repo), Branch: cfg.Branch},
+		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: repourl.Redact(cfg.Repo), Branch: cfg.Branch},
 		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
 		Announce:   func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
@@ -103,7 +104,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	if err != nil {
 		return nil, err
 	}
-	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, repoDisplay: gitsource.RedactURL(cfg.Repo), reportersDesc: desc}, nil
+	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, repoDisplay: repourl.Redact(cfg.Repo), reportersDesc: desc}, nil
 }
 
 // announce tells the leader, through the Versions it watches, of a head

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/syncgate/syncgate/repourl"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/githubstatus"
 	"github.com/syncgate/syncgate/status/gitlabstatus"
@@ -51,7 +52,10 @@ func Decide(repoURL, explicit string, cfg Config) (string, string, error) {
 	default:
 		return "", "", fmt.Errorf("STATUS_PROVIDER %q is not github, gitlab or none", explicit)
 	}
-	host := gitlabstatus.Host(repoURL)
+	host := ""
+	if u, err := repourl.Parse(repoURL); err == nil {
+		host = u.Host
+	}
 	switch {
 	case host == "github.com":
 		return GitHub, "the config repo is on github.com", nil
@@ -144,10 +148,13 @@ func chooseGitLab(repoURL, why string, cfg Config) (status.Reporter, string, err
 // OwnerRepo reads owner and repository from a repo URL (https, ssh://,
 // scp-like): the last two path segments, without .git.
 func OwnerRepo(repoURL string) (string, string, error) {
-	p, err := gitlabstatus.ProjectPath(repoURL)
+	u, err := repourl.Parse(repoURL)
 	if err != nil {
 		return "", "", err
 	}
-	parts := strings.Split(p, "/")
+	parts := strings.Split(u.Project(), "/")
+	if len(parts) < 2 {
+		return "", "", fmt.Errorf("cannot find an owner/repo path in %q", repourl.Redact(repoURL))
+	}
 	return parts[len(parts)-2], parts[len(parts)-1], nil
 }

@@ -151,9 +151,6 @@ func TestAuthFor(t *testing.T) {
 
 func TestSecretsStayOut(t *testing.T) {
 	opts := Options{URL: "https://bot:url-password@example.com/config.git", Token: "the-token"}
-	require.Equal(t, "https://example.com/config.git", RedactURL(opts.URL))
-	require.Equal(t, "git@example.com:config.git", RedactURL("git@example.com:config.git"))
-	require.Equal(t, "not a url //host/x", RedactURL("not a url //user:pw@host/x"), "credentials go even where the URL does not parse")
 
 	cause := errors.New(`Get "https://bot:url-password@example.com": token the-token refused`)
 	err := redact(cause, secretsOf(opts))

@@ -19,6 +19,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/syncgate/syncgate/repourl"
 )
 
 // Errors callers act on, matched with errors.Is.
@@ -125,7 +127,7 @@ func New(opts Options) (*Source, error) {
 		opts:    opts,
 		auth:    auth,
 		secrets: secretsOf(opts),
-		display: RedactURL(opts.URL),
+		display: repourl.Redact(opts.URL),
 		log:     opts.Logger,
 		lister:  git.NewRemote(memory.NewStorage(), remote),
 		repo:    repo,

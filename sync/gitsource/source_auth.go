@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -13,13 +12,17 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/syncgate/syncgate/repourl"
 )
 
-// authFor picks the credentials the URL's protocol takes.
+// authFor picks the credentials the URL's protocol takes. It reads the URL
+// as go-git's transport does (its Endpoint), since that is what is dialled:
+// user, host and port here must be the ones the connection uses.
 func authFor(opts Options) (transport.AuthMethod, error) {
 	ep, err := transport.NewEndpoint(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("gitsource: repo URL %s: %w", RedactURL(opts.URL), redact(err, secretsOf(opts)))
+		return nil, fmt.Errorf("gitsource: repo URL %s: %w", repourl.Redact(opts.URL), redact(err, secretsOf(opts)))
 	}
 	switch ep.Protocol {
 	case "file":
@@ -39,7 +42,7 @@ func authFor(opts Options) (transport.AuthMethod, error) {
 	case "ssh":
 		return sshAuth(opts, ep)
 	}
-	return nil, fmt.Errorf("gitsource: repo URL %s: protocol %q is not supported (https, ssh or file)", RedactURL(opts.URL), ep.Protocol)
+	return nil, fmt.Errorf("gitsource: repo URL %s: protocol %q is not supported (https, ssh or file)", repourl.Redact(opts.URL), ep.Protocol)
 }
 
 // tokenUser follows each provider's convention for a token as password.
@@ -94,7 +97,7 @@ func secretsOf(opts Options) []string {
 	if opts.Token != "" {
 		out = append(out, opts.Token)
 	}
-	if u, err := url.Parse(opts.URL); err == nil && u.User != nil {
+	if u, err := repourl.Parse(opts.URL); err == nil && u.User != nil {
 		p, ok := u.User.Password()
 		if !ok && len(u.User.Username()) >= 20 {
 			p = u.User.Username() // a token given as the user name
@@ -104,18 +107,6 @@ func secretsOf(opts Options) []string {
 		}
 	}
 	return out
-}
-
-var userinfo = regexp.MustCompile(`//[^/@]+@`)
-
-// RedactURL drops credentials from a repository URL before it is shown
-// anywhere; scp-like SSH addresses (git@host:path) have none to drop.
-func RedactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil && strings.Contains(raw, "://") {
-		u.User = nil
-		return u.String()
-	}
-	return userinfo.ReplaceAllString(raw, "//")
 }
 
 // redactedError hides secrets from an error's text, keeping its chain.
