@@ -9,14 +9,24 @@ import (
 // says why there is none. Its errors name the setting that cannot work
 // (the repo path, a GitHub App key), so they are passed on as they are.
 func chooseForge(cfg *config) (status.Reporter, string, error) {
-	r, why, err := provider.Choose(cfg.Repo, cfg.StatusProvider, provider.Config{
-		Cluster: cfg.Cluster, PublicURL: cfg.PublicURL,
-		GitHubToken: cfg.GitHubToken, GitHubAppID: cfg.GitHubAppID, GitHubAppInstallationID: cfg.GitHubAppInstallationID,
-		GitHubAppPrivateKeyFile: cfg.GitHubAppPrivateKeyFile, GitHubAPIURL: cfg.GitHubAPIURL,
-		GitLabToken: cfg.GitLabToken, GitLabURL: cfg.GitLabURL,
-	})
+	r, why, err := provider.Choose(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg))
 	if err != nil {
 		return nil, "", err
 	}
 	return r, why, nil
+}
+
+// chooseDeployments builds the deployment reporter the settings ask for, or
+// says why there is none.
+func chooseDeployments(cfg *config) (status.Reporter, string, error) {
+	return provider.ChooseDeployments(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg), provider.Deployments{})
+}
+
+func forgeConfig(cfg *config) provider.Config {
+	return provider.Config{
+		Cluster: cfg.Cluster, PublicURL: cfg.PublicURL,
+		GitHubToken: cfg.GitHubToken, GitHubAppID: cfg.GitHubAppID, GitHubAppInstallationID: cfg.GitHubAppInstallationID,
+		GitHubAppPrivateKeyFile: cfg.GitHubAppPrivateKeyFile, GitHubAPIURL: cfg.GitHubAPIURL,
+		GitLabToken: cfg.GitLabToken, GitLabURL: cfg.GitLabURL,
+	}
 }

@@ -153,6 +153,16 @@ func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]st
 		rs = append(rs, forge)
 		desc = append(desc, why)
 	}
+	deploys, why, err := chooseDeployments(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if deploys == nil {
+		logger.Info("deployments off", "reason", why)
+	} else {
+		rs = append(rs, deploys)
+		desc = append(desc, why)
+	}
 	return rs, desc, nil
 }
 

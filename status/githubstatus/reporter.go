@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v92/github"
 	"k8s.io/utils/clock"
 
@@ -63,9 +61,13 @@ func State(u status.Update) string {
 	return "pending"
 }
 
-// Report posts the update unless the latest status of its context already
-// has the same state and description.
-func (r *Reporter) Report(ctx context.Context, u status.Update) error {
+// Report posts the update on its commit unless the latest status of its
+// context already has the same state and description.
+func (r *Reporter) Report(ctx context.Context, u status.Update) error { return r.ReportOn(ctx, u.SHA, u) }
+
+// ReportOn posts the status of u on commit sha of the reporter's repository
+// (an application commit the config commit names), linking to u's page.
+func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) error {
 	if u.Held() {
 		return nil // reported once the carrier's outcome is known
 	}
@@ -81,15 +83,15 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if r.opts.PublicURL != "" {
 		want.TargetURL = new(r.opts.PublicURL + "/status/" + u.SHA)
 	}
-	latest, err := r.latest(ctx, u.SHA, want.GetContext())
+	latest, err := r.latest(ctx, sha, want.GetContext())
 	if err != nil {
-		return r.classify(u.SHA, err)
+		return r.classify(sha, err)
 	}
 	if latest != nil && latest.GetState() == want.GetState() && latest.GetDescription() == want.GetDescription() {
 		return nil
 	}
-	if _, _, err := r.opts.Client.Repositories.CreateStatus(ctx, r.opts.Owner, r.opts.Repo, u.SHA, want); err != nil {
-		return r.classify(u.SHA, err)
+	if _, _, err := r.opts.Client.Repositories.CreateStatus(ctx, r.opts.Owner, r.opts.Repo, sha, want); err != nil {
+		return r.classify(sha, err)
 	}
 	return nil
 }
@@ -115,47 +117,18 @@ func (r *Reporter) latest(ctx context.Context, sha, context string) (*github.Rep
 	return nil, nil
 }
 
-// classify turns GitHub's answers into retry advice and, for refusals no
-// retry fixes, says what to fix.
+// classify says what to fix when GitHub refuses a status for good.
 func (r *Reporter) classify(sha string, err error) error {
 	repo := r.opts.Owner + "/" + r.opts.Repo
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) {
-		return status.RetryAfter(fmt.Errorf("github rate limit: %w", err), rl.Rate.Reset.Sub(r.opts.Clock.Now())+time.Second)
-	}
-	var abuse *github.AbuseRateLimitError
-	if errors.As(err, &abuse) {
-		d := abuse.GetRetryAfter()
-		if d <= 0 {
-			d = time.Minute // GitHub asks for at least a minute when it says nothing
+	return Classify(err, r.opts.Clock.Now(), repo, func(code int) string {
+		switch code {
+		case http.StatusForbidden:
+			return fmt.Sprintf("the token may not set statuses on %s: give it the repo:status scope (or Commit statuses: write)", repo)
+		case http.StatusNotFound:
+			return fmt.Sprintf("repository %s not found or token lacks repo:status", repo)
+		case http.StatusUnprocessableEntity:
+			return fmt.Sprintf("GitHub refused the status of %s in %s (is the commit pushed there?)", status.ShortSHA(sha), repo)
 		}
-		return status.RetryAfter(fmt.Errorf("github secondary rate limit: %w", err), d)
-	}
-	var app *ghinstallation.HTTPError
-	if errors.As(err, &app) && app.Response != nil {
-		switch app.Response.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-			return status.Permanent(fmt.Errorf("the GitHub App id, installation id or private key is not valid, or the App is not installed on %s: %w", repo, err))
-		}
-		if app.Response.StatusCode >= 500 {
-			return err
-		}
-	}
-	var er *github.ErrorResponse
-	if !errors.As(err, &er) || er.Response == nil {
-		return err // network trouble: retry
-	}
-	switch code := er.Response.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		return status.TooManyRequests(err, er.Response)
-	case code == http.StatusUnauthorized:
-		return status.Permanent(fmt.Errorf("GITHUB_TOKEN is not valid (GitHub answered 401 Bad credentials): %w", err))
-	case code == http.StatusForbidden:
-		return status.Permanent(fmt.Errorf("the token may not set statuses on %s: give it the repo:status scope (or Commit statuses: write): %w", repo, err))
-	case code == http.StatusNotFound:
-		return status.Permanent(fmt.Errorf("repository %s not found or token lacks repo:status: %w", repo, err))
-	case code == http.StatusUnprocessableEntity:
-		return status.Permanent(fmt.Errorf("GitHub refused the status of %s in %s (is the commit pushed there?): %w", status.ShortSHA(sha), repo, err))
-	}
-	return err
+		return ""
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/google/go-github/v92/github"
+
 	"github.com/syncgate/syncgate/repourl"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/githubstatus"
@@ -104,14 +106,14 @@ func Choose(repoURL, explicit string, cfg Config) (status.Reporter, string, erro
 }
 
 func chooseGitHub(repoURL, why string, cfg Config) (status.Reporter, string, error) {
-	if cfg.GitHubToken == "" && cfg.GitHubAppID == 0 {
+	if !cfg.hasGitHub() {
 		return nil, "commit statuses off: GitHub chosen (" + why + ") but neither GITHUB_TOKEN nor a GitHub App is set", nil
 	}
 	owner, repo, err := OwnerRepo(repoURL)
 	if err != nil {
 		return nil, "", fmt.Errorf("commit statuses on GitHub: %w", err)
 	}
-	client, err := githubstatus.NewClient(cfg.GitHubAPIURL, cfg.GitHubToken, cfg.GitHubAppID, cfg.GitHubAppInstallationID, cfg.GitHubAppPrivateKeyFile)
+	client, err := cfg.githubClient()
 	if err != nil {
 		return nil, "", err
 	}
@@ -119,11 +121,21 @@ func chooseGitHub(repoURL, why string, cfg Config) (status.Reporter, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	auth := "token"
+	return r, fmt.Sprintf("commit statuses on GitHub %s/%s with a %s (%s)", owner, repo, cfg.githubAuth(), why), nil
+}
+
+// hasGitHub reports whether GitHub credentials are set.
+func (cfg Config) hasGitHub() bool { return cfg.GitHubToken != "" || cfg.GitHubAppID != 0 }
+
+func (cfg Config) githubClient() (*github.Client, error) {
+	return githubstatus.NewClient(cfg.GitHubAPIURL, cfg.GitHubToken, cfg.GitHubAppID, cfg.GitHubAppInstallationID, cfg.GitHubAppPrivateKeyFile)
+}
+
+func (cfg Config) githubAuth() string {
 	if cfg.GitHubAppID != 0 {
-		auth = "GitHub App"
+		return "GitHub App"
 	}
-	return r, fmt.Sprintf("commit statuses on GitHub %s/%s with a %s (%s)", owner, repo, auth, why), nil
+	return "token"
 }
 
 func chooseGitLab(repoURL, why string, cfg Config) (status.Reporter, string, error) {

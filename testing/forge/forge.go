@@ -43,6 +43,9 @@ type fake struct {
 	calls    []Call
 	faults   []Fault
 	nextID   int64
+
+	deployments []*Deployment // oldest first
+	stateFaults []Fault       // answers to the next deployment state changes
 }
 
 func newFake(token string, repos []string) *fake {

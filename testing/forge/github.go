@@ -94,13 +94,16 @@ func (g *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/api/v3")
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	// repos/{owner}/{repo}/statuses/{sha} or repos/{owner}/{repo}/commits/{ref}/status(es)
-	if len(parts) < 5 || parts[0] != "repos" {
+	if len(parts) < 4 || parts[0] != "repos" {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	repo := parts[1] + "/" + parts[2]
 	if !g.repos[repo] {
 		ghError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if g.serveDeployments(w, r, repo, parts, body) {
 		return
 	}
 	switch {

@@ -1,0 +1,84 @@
+package deployment_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/deployment"
+)
+
+const carrier = "abc1234def5678abc1234def5678abc1234def56"
+
+func TestNext(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	deployedBy := status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, AppliedAt: at, FinishedAt: at.Add(42 * time.Second)}
+	failedIn := status.Update{State: status.Superseded, Outcome: status.Failed, CarriedBy: carrier, Reason: "ImagePullBackOff"}
+	for _, tc := range []struct {
+		name string
+		u    status.Update
+		now  deployment.Phase
+		want deployment.Step
+		skip bool
+	}{
+		{name: "applying creates a queued deployment", u: status.Update{State: status.Applying}, want: deployment.Step{Phase: deployment.Queued, Description: "applying"}},
+		{name: "rolling out", u: status.Update{State: status.RollingOut, Ready: 1, Total: 3}, now: deployment.Queued,
+			want: deployment.Step{Phase: deployment.Running, Description: "rolling out (1/3 ready)"}},
+		{name: "progress within the same phase is not posted", u: status.Update{State: status.RollingOut, Ready: 2, Total: 3}, now: deployment.Running, skip: true},
+		{name: "deployed", u: status.Update{State: status.Deployed, AppliedAt: at, FinishedAt: at.Add(42 * time.Second)}, now: deployment.Running,
+			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed in 42s"}},
+		{name: "a replay of the final report", u: status.Update{State: status.Failed, Reason: "x"}, now: deployment.Failed, skip: true},
+		{name: "failed before any deployment", u: status.Update{State: status.Failed, Reason: "invalid YAML"},
+			want: deployment.Step{Phase: deployment.Failed, Description: "invalid YAML"}},
+		{name: "a rollback deploys the same commit again", u: status.Update{State: status.Applying}, now: deployment.Succeeded,
+			want: deployment.Step{Phase: deployment.Queued, Description: "applying"}},
+		{name: "batched: the carrier's success", u: deployedBy,
+			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed by abc1234 in 42s", Carried: true}},
+		{name: "batched: the carrier's failure", u: failedIn,
+			want: deployment.Step{Phase: deployment.Failed, Description: "failed in abc1234: ImagePullBackOff", Carried: true}},
+		{name: "superseded while rolling out: the carrier's outcome", u: deployedBy, now: deployment.Running,
+			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed by abc1234 in 42s", Carried: true}},
+		{name: "superseded before it applied: inactive", u: deployedBy, now: deployment.Queued,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "superseded by abc1234 before it applied", Carried: true}},
+		{name: "superseded before it applied, carrier failed: inactive too", u: failedIn, now: deployment.Queued,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "superseded by abc1234 before it applied", Carried: true}},
+		{name: "inactive stays inactive on replay", u: deployedBy, now: deployment.Inactive, skip: true},
+		{name: "held until the carrier's outcome", u: status.Update{State: status.Superseded, CarriedBy: carrier}, now: deployment.Queued, skip: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := deployment.Next(tc.u, tc.now)
+			require.Equal(t, !tc.skip, ok)
+			if !tc.skip {
+				require.Equal(t, tc.want, got)
+			}
+		})
+	}
+}
+
+func TestNaming(t *testing.T) {
+	w := deployment.Where{Cluster: "prod", Namespace: "web"}
+	n, err := deployment.NewNaming("", "")
+	require.NoError(t, err)
+	env, err := n.Environment(w)
+	require.NoError(t, err)
+	require.Equal(t, "prod/web", env)
+	url, err := n.URL(w)
+	require.NoError(t, err)
+	require.Empty(t, url)
+
+	n, err = deployment.NewNaming(`{{if eq .Namespace "web"}}production{{else}}{{.Cluster}}-{{.Namespace}}{{end}}`, "https://{{.Namespace}}.{{.Cluster}}.example.com")
+	require.NoError(t, err)
+	env, _ = n.Environment(w)
+	require.Equal(t, "production", env)
+	env, _ = n.Environment(deployment.Where{Cluster: "prod", Namespace: "api"})
+	require.Equal(t, "prod-api", env)
+	url, _ = n.URL(w)
+	require.Equal(t, "https://web.prod.example.com", url)
+
+	for _, bad := range [][2]string{{"{{.Cluster", ""}, {"{{.Team}}", ""}, {"{{if false}}x{{end}}", ""}, {"", "{{.Nope}}"}} {
+		_, err := deployment.NewNaming(bad[0], bad[1])
+		require.Error(t, err, bad)
+	}
+}

@@ -1,0 +1,83 @@
+package deployment
+
+import (
+	"github.com/syncgate/syncgate/status"
+)
+
+// Phase is where a commit's deployment stands, in terms both forges have.
+type Phase string
+
+// Phases, with GitHub's and GitLab's names for them.
+const (
+	None Phase = "" // no deployment yet
+	// Queued: the commit is being applied (GitHub queued, GitLab created).
+	Queued Phase = "queued"
+	// Running: applied, rolling out (GitHub in_progress, GitLab running).
+	Running Phase = "running"
+	// Succeeded: deployed, directly or carried (GitHub success, GitLab success).
+	Succeeded Phase = "succeeded"
+	// Failed: failed, directly or carried (GitHub failure, GitLab failed).
+	Failed Phase = "failed"
+	// Inactive: its own attempt began and a newer commit was applied before
+	// it was (GitHub inactive, GitLab canceled).
+	Inactive Phase = "inactive"
+)
+
+// Final reports whether p ends a deployment.
+func (p Phase) Final() bool { return p == Succeeded || p == Failed || p == Inactive }
+
+// Step is what a sink posts for one report.
+type Step struct {
+	Phase       Phase
+	Description string
+	// Carried is set for a commit reported with its carrier's outcome: it
+	// must not take the environment from its carrier (GitHub auto_inactive
+	// off).
+	Carried bool
+}
+
+// Next is what the deployment of u should show, given the phase it shows
+// now (None when the commit has no deployment yet); ok is false when
+// nothing is to be posted: the forge already shows it, or u is a
+// superseded commit whose carrier has no outcome yet.
+//
+// A superseded commit whose own deployment is still queued was overtaken
+// before it applied: its deployment ends inactive ("superseded by …"). Any
+// other carried commit gets its own deployment with the carrier's outcome
+// and a description naming the carrier.
+func Next(u status.Update, now Phase) (Step, bool) {
+	if u.Held() {
+		return Step{}, false
+	}
+	var s Step
+	switch u.State {
+	case status.Fetched, status.Applying:
+		s.Phase = Queued
+	case status.RollingOut:
+		s.Phase = Running
+	case status.Deployed:
+		s.Phase = Succeeded
+	case status.Failed:
+		s.Phase = Failed
+	case status.Superseded:
+		s.Carried = true
+		switch {
+		case now == Queued || now == Inactive:
+			s.Phase = Inactive
+		case u.Outcome == status.Deployed:
+			s.Phase = Succeeded
+		default:
+			s.Phase = Failed
+		}
+	default:
+		return Step{}, false
+	}
+	if s.Phase == now {
+		return Step{}, false
+	}
+	s.Description = status.Description(u)
+	if s.Phase == Inactive {
+		s.Description = "superseded by " + status.ShortSHA(u.CarriedBy) + " before it applied"
+	}
+	return s, true
+}

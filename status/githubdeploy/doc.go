@@ -1,0 +1,6 @@
+// Package githubdeploy reports each commit's rollout as a GitHub deployment
+// of the namespace's environment: one deployment per commit and environment
+// (looked up by sha and environment before one is created, so a replay
+// never makes a second), with statuses queued → in_progress → success |
+// failure, or inactive for a commit superseded before it applied.
+package githubdeploy

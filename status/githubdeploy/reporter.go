@@ -1,0 +1,198 @@
+package githubdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-github/v92/github"
+	"k8s.io/utils/clock"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/deployment"
+	"github.com/syncgate/syncgate/status/githubstatus"
+)
+
+// Options configure a Reporter.
+type Options struct {
+	Client      *github.Client
+	Owner, Repo string
+	// Cluster is the CLUSTER_NAME the environment is named after; when
+	// empty, each update's own Cluster is used.
+	Cluster string
+	// Naming names the environment and its URL (default <cluster>/<namespace>, no URL).
+	Naming *deployment.Naming
+	// PublicURL, when set, makes each status's log_url <PublicURL>/status/<sha>.
+	PublicURL string
+	// Transient creates deployments with transient_environment set.
+	Transient bool
+	// Clock turns rate-limit reset times into delays (default real time).
+	Clock clock.PassiveClock
+}
+
+// Reporter keeps GitHub deployments of one repository.
+type Reporter struct{ opts Options }
+
+var _ status.Reporter = (*Reporter)(nil)
+
+// Sink is the name of the sink in owed reports.
+const Sink = "github-deployments"
+
+// New checks the options.
+func New(opts Options) (*Reporter, error) {
+	if opts.Client == nil || opts.Owner == "" || opts.Repo == "" {
+		return nil, errors.New("githubdeploy: client, owner and repo are required")
+	}
+	if opts.Naming == nil {
+		n, err := deployment.NewNaming("", "")
+		if err != nil {
+			return nil, err
+		}
+		opts.Naming = n
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
+	return &Reporter{opts: opts}, nil
+}
+
+// Name of the sink.
+func (r *Reporter) Name() string { return Sink }
+
+// States are GitHub's deployment states for each phase.
+var states = map[deployment.Phase]string{
+	deployment.Queued:    "queued",
+	deployment.Running:   "in_progress",
+	deployment.Succeeded: "success",
+	deployment.Failed:    "failure",
+	deployment.Inactive:  "inactive",
+}
+
+func phaseOf(state string) deployment.Phase {
+	for p, s := range states {
+		if s == state {
+			return p
+		}
+	}
+	if state == "pending" {
+		return deployment.Queued
+	}
+	if state == "error" {
+		return deployment.Failed
+	}
+	return deployment.None
+}
+
+// Report moves the deployment of u's commit on.
+func (r *Reporter) Report(ctx context.Context, u status.Update) error { return r.ReportOn(ctx, u.SHA, u) }
+
+// ReportOn moves the deployment of commit sha of the reporter's repository
+// (an application commit the config commit names) as u says, linking to
+// u's page.
+func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) error {
+	if u.Held() {
+		return nil // reported once the carrier's outcome is known
+	}
+	cluster, err := status.ClusterOf(r.opts.Cluster, u)
+	if err != nil {
+		return err
+	}
+	where := deployment.Where{Cluster: cluster, Namespace: u.Namespace}
+	env, err := r.opts.Naming.Environment(where)
+	if err != nil {
+		return status.Permanent(err)
+	}
+	envURL, err := r.opts.Naming.URL(where)
+	if err != nil {
+		return status.Permanent(err)
+	}
+	d, now, err := r.find(ctx, sha, env)
+	if err != nil {
+		return r.classify(sha, err)
+	}
+	step, ok := deployment.Next(u, now)
+	if !ok {
+		return nil
+	}
+	if d == nil {
+		if d, err = r.create(ctx, sha, env); err != nil {
+			return r.classify(sha, err)
+		}
+	}
+	req := github.DeploymentStatusRequest{
+		State:        states[step.Phase],
+		Description:  new(step.Description),
+		Environment:  new(env),
+		AutoInactive: new(!step.Carried),
+	}
+	if r.opts.PublicURL != "" {
+		req.LogURL = new(r.opts.PublicURL + "/status/" + u.SHA)
+	}
+	if envURL != "" {
+		req.EnvironmentURL = new(envURL)
+	}
+	if _, _, err := r.opts.Client.Repositories.CreateDeploymentStatus(ctx, r.opts.Owner, r.opts.Repo, d.GetID(), req); err != nil {
+		return r.classify(sha, err)
+	}
+	return nil
+}
+
+// find is the newest deployment of sha to env made by syncgate's task,
+// with the phase its newest status shows.
+func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deployment, deployment.Phase, error) {
+	list, _, err := r.opts.Client.Repositories.ListDeployments(ctx, r.opts.Owner, r.opts.Repo,
+		&github.DeploymentsListOptions{SHA: sha, Environment: env, Task: task, ListOptions: github.ListOptions{PerPage: 1}})
+	if err != nil || len(list) == 0 {
+		return nil, deployment.None, err
+	}
+	d := list[0]
+	statuses, _, err := r.opts.Client.Repositories.ListDeploymentStatuses(ctx, r.opts.Owner, r.opts.Repo, d.GetID(), &github.ListOptions{PerPage: 100})
+	if err != nil {
+		return nil, deployment.None, err
+	}
+	var latest *github.DeploymentStatus
+	for _, s := range statuses {
+		if latest == nil || s.GetID() > latest.GetID() {
+			latest = s
+		}
+	}
+	if latest == nil {
+		return d, deployment.None, nil
+	}
+	return d, phaseOf(latest.GetState()), nil
+}
+
+// task is the deployment task syncgate's deployments carry.
+const task = "deploy"
+
+func (r *Reporter) create(ctx context.Context, sha, env string) (*github.Deployment, error) {
+	d, _, err := r.opts.Client.Repositories.CreateDeployment(ctx, r.opts.Owner, r.opts.Repo, github.DeploymentRequest{
+		Ref:                  sha,
+		Task:                 new(task),
+		AutoMerge:            new(false),
+		RequiredContexts:     []string{}, // syncgate's own statuses are pending while it deploys
+		Environment:          new(env),
+		Description:          new("syncgate " + status.ShortSHA(sha) + " to " + env),
+		TransientEnvironment: new(r.opts.Transient),
+	})
+	return d, err
+}
+
+// classify says what to fix when GitHub refuses a deployment for good.
+func (r *Reporter) classify(sha string, err error) error {
+	repo := r.opts.Owner + "/" + r.opts.Repo
+	return githubstatus.Classify(err, r.opts.Clock.Now(), repo, func(code int) string {
+		switch code {
+		case http.StatusForbidden:
+			return fmt.Sprintf("the token may not create deployments on %s: give it the repo_deployment scope (or Deployments: write)", repo)
+		case http.StatusNotFound:
+			return fmt.Sprintf("repository %s not found or token lacks repo_deployment", repo)
+		case http.StatusUnprocessableEntity:
+			return fmt.Sprintf("GitHub refused the deployment of %s in %s (is the commit pushed there?)", status.ShortSHA(sha), repo)
+		}
+		return ""
+	})
+}

@@ -1,0 +1,85 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/deployment"
+	"github.com/syncgate/syncgate/status/githubdeploy"
+)
+
+// Off turns deployments off (DEPLOYMENTS=off).
+const Off = "off"
+
+// Deployments configure the deployment sinks.
+type Deployments struct {
+	// Mode is DEPLOYMENTS: github, gitlab or off; empty follows the
+	// commit-status provider when it has credentials.
+	Mode string
+	// Naming names each namespace's environment and its URL (default
+	// <cluster>/<namespace>, no URL).
+	Naming *deployment.Naming
+	// Transient marks GitHub deployments transient_environment.
+	Transient bool
+}
+
+// ChooseDeployments builds the deployment reporter for repoURL: the forge
+// DEPLOYMENTS names, else the one commit statuses go to (see Decide,
+// statusProvider is STATUS_PROVIDER). With none, it returns no reporter and
+// one reason for a log line. Asking for a forge without its credentials,
+// or for an unknown one, is an error.
+func ChooseDeployments(repoURL, statusProvider string, cfg Config, d Deployments) (status.Reporter, string, error) {
+	mode := strings.ToLower(strings.TrimSpace(d.Mode))
+	why := "DEPLOYMENTS=" + mode
+	switch mode {
+	case Off:
+		return nil, "deployments off: DEPLOYMENTS=off", nil
+	case GitHub, GitLab:
+		if mode == GitHub && !cfg.hasGitHub() {
+			return nil, "", fmt.Errorf("DEPLOYMENTS=github needs GITHUB_TOKEN or a GitHub App")
+		}
+		if mode == GitLab && cfg.GitLabToken == "" {
+			return nil, "", fmt.Errorf("DEPLOYMENTS=gitlab needs GITLAB_TOKEN")
+		}
+	case "":
+		p, reason, err := Decide(repoURL, statusProvider, cfg)
+		if err != nil {
+			return nil, "", err
+		}
+		if (p == GitHub && !cfg.hasGitHub()) || (p == GitLab && cfg.GitLabToken == "") || p == None {
+			return nil, "deployments off: commit statuses are off (" + reason + ")", nil
+		}
+		mode, why = p, "with commit statuses: "+reason
+	default:
+		return nil, "", fmt.Errorf("DEPLOYMENTS %q is not github, gitlab or off", d.Mode)
+	}
+	if d.Naming == nil {
+		n, err := deployment.NewNaming("", "")
+		if err != nil {
+			return nil, "", err
+		}
+		d.Naming = n
+	}
+	if mode == GitLab {
+		return chooseGitLabDeployments(repoURL, why, cfg, d)
+	}
+	owner, repo, err := OwnerRepo(repoURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("deployments on GitHub: %w", err)
+	}
+	client, err := cfg.githubClient()
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := githubdeploy.New(githubdeploy.Options{Client: client, Owner: owner, Repo: repo, Cluster: cfg.Cluster,
+		Naming: d.Naming, PublicURL: cfg.PublicURL, Transient: d.Transient})
+	if err != nil {
+		return nil, "", err
+	}
+	return r, fmt.Sprintf("deployments on GitHub %s/%s with a %s (%s)", owner, repo, cfg.githubAuth(), why), nil
+}
+
+func chooseGitLabDeployments(_, why string, _ Config, _ Deployments) (status.Reporter, string, error) {
+	return nil, "deployments off: GitLab environments are not reported by this build (" + why + ")", nil
+}

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/testing/forge"
+)
+
+// deploymentsFake is what the deployment tests read from either forge.
+type deploymentsFake interface {
+	Deployments(repo, sha, environment string) []forge.Deployment
+	FailDeploymentStates(n int, fault forge.Fault)
+}
+
+// forgeUnderTest is one forge fake with what syncgate needs to report to it.
+type forgeUnderTest struct {
+	name     string
+	fake     deploymentsFake
+	repo     string   // owner/name or project path, also the config repo's path
+	env      []string // syncgate's settings for it
+	success  string   // the forge's word for each phase
+	failure  string
+	started  []string // states of a deployment before its outcome
+	carried  func(outcome string) []string
+	inactive string
+}
+
+func githubUnderTest(t *testing.T) forgeUnderTest {
+	gh := forge.NewGitHub("ghp_e2e", "acme/config")
+	t.Cleanup(gh.Close)
+	return forgeUnderTest{name: "github", fake: gh, repo: "acme/config",
+		env:     []string{"GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_e2e"},
+		success: "success", failure: "failure", started: []string{"queued", "in_progress"}, inactive: "inactive",
+		carried: func(outcome string) []string { return []string{outcome} }}
+}
+
+// deploymentStates waits until the one deployment of sha ends in final and
+// returns the states it went through.
+func deploymentStates(t *testing.T, f forgeUnderTest, sha, environment, final string) []string {
+	t.Helper()
+	var got []forge.Deployment
+	require.Eventually(t, func() bool {
+		got = f.fake.Deployments(f.repo, sha, environment)
+		return len(got) > 0 && got[len(got)-1].Latest().State == final
+	}, 30*time.Second, 20*time.Millisecond, "%s: deployment of %s to %s ends %s; have %+v", f.name, status.ShortSHA(sha), environment, final, got)
+	require.Len(t, got, 1, "one deployment per commit and environment")
+	return got[0].States()
+}
+
+// Each commit's fate shows as the deployment of its environment, on each
+// forge: deployed, failed, a batched pair, a commit superseded while it
+// rolled out; and a restart while a deployment is half made makes none twice.
+func TestDeploymentsOnTheForges(t *testing.T) {
+	for _, mk := range []func(*testing.T) forgeUnderTest{githubUnderTest} {
+		f := mk(t)
+		t.Run(f.name, func(t *testing.T) {
+			e := newEnv(t, append(f.env, "PUBLIC_URL=https://syncgate.example.com")...)
+			repo, err := e.git.CreateRepo(f.repo)
+			require.NoError(t, err)
+			e.repo = repo
+			ns := e.ns
+			environment := cluster1 + "/" + ns
+			file := ns + "/deploy.yaml"
+
+			good := e.commit("good", map[string]string{file: deployment("web", "registry.example.com/web:1", "")})
+			e.start()
+			code, _ := e.waitFinal(good)
+			require.Equal(t, http.StatusOK, code)
+			require.Equal(t, append(slices.Clone(f.started), f.success), deploymentStates(t, f, good, environment, f.success))
+
+			bad := e.commit("bad", map[string]string{file: deployment("web", "registry.example.com/web:2", "syncgate.dev/test-fail: crashloop")})
+			code, _ = e.waitFinal(bad)
+			require.Equal(t, http.StatusConflict, code)
+			require.Equal(t, append(slices.Clone(f.started), f.failure), deploymentStates(t, f, bad, environment, f.failure))
+
+			// Two commits pushed while syncgate is down: the older is carried.
+			e.stop()
+			older := e.commit("batched 1", map[string]string{file: deployment("web", "registry.example.com/web:3", "")})
+			newer := e.commit("batched 2", map[string]string{file: deployment("web", "registry.example.com/web:4", "")})
+			e.start()
+			code, _ = e.waitFinal(newer)
+			require.Equal(t, http.StatusOK, code)
+			require.Equal(t, append(slices.Clone(f.started), f.success), deploymentStates(t, f, newer, environment, f.success))
+			require.Equal(t, f.carried(f.success), deploymentStates(t, f, older, environment, f.success))
+			if f.inactive != "" {
+				require.Equal(t, append(slices.Clone(f.started), f.success, f.inactive), deploymentStates(t, f, good, environment, f.inactive),
+					"the newer deployment took the environment")
+			}
+
+			// A commit still rolling out when a newer one is applied.
+			slow := e.commit("slow", map[string]string{file: deployment("web", "registry.example.com/web:5", `syncgate.dev/test-ready-after: "20s"`)})
+			require.Eventually(t, func() bool {
+				c := findCommit(e, slow)
+				return c != nil && c.State == status.RollingOut
+			}, 60*time.Second, 20*time.Millisecond)
+			quick := e.commit("quick", map[string]string{file: deployment("web", "registry.example.com/web:6", "")})
+			code, _ = e.waitFinal(quick)
+			require.Equal(t, http.StatusOK, code)
+			require.Equal(t, append(slices.Clone(f.started), f.success), deploymentStates(t, f, quick, environment, f.success))
+			require.Equal(t, append(slices.Clone(f.started), f.success), deploymentStates(t, f, slow, environment, f.success),
+				"superseded while rolling out: its carrier's outcome")
+
+			// syncgate dies after making a deployment and before its state
+			// lands; the next process finishes it and makes no other.
+			f.fake.FailDeploymentStates(1000, forge.Fault{Status: 502, Body: `{"message":"Server Error"}`})
+			halfway := e.commit("halfway", map[string]string{file: deployment("web", "registry.example.com/web:7", "")})
+			require.Eventually(t, func() bool { return len(f.fake.Deployments(f.repo, halfway, environment)) == 1 }, 60*time.Second, 20*time.Millisecond)
+			e.stop(true)
+			f.fake.FailDeploymentStates(0, forge.Fault{})
+			e.start()
+			code, _ = e.waitFinal(halfway)
+			require.Equal(t, http.StatusOK, code)
+			states := deploymentStates(t, f, halfway, environment, f.success)
+			require.Equal(t, f.success, states[len(states)-1])
+			require.Eventually(t, func() bool { return len(e.version().Status.Owed) == 0 }, 30*time.Second, 20*time.Millisecond)
+			for _, sha := range []string{good, bad, older, newer, slow, quick, halfway} {
+				require.Len(t, f.fake.Deployments(f.repo, sha, ""), 1, "one deployment for %s", status.ShortSHA(sha))
+			}
+		})
+	}
+}
