@@ -89,6 +89,7 @@ type Source struct {
 	graph  *graph
 
 	ancestry ancestryCache
+	commits  commitCache
 	fetches  atomic.Int64
 }
 
