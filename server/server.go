@@ -56,6 +56,12 @@ type Options struct {
 	Branch func() string
 	// RepoURL is the followed remote, for webhooks.
 	RepoURL string
+	// Commits reads commits' subjects, authors and times for the status
+	// page and the delivery metrics; nil shows shas alone.
+	Commits CommitLog
+	// CommitURL links a commit to its page on the forge; nil links the
+	// status page's commits to /status/<sha>.
+	CommitURL func(sha string) string
 
 	ListenAddr string
 	// ProbeAddr serves /healthz, /readyz and /metrics alone, apart from
@@ -153,6 +159,9 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if err := opts.Metrics.Register(deliveryCollector{s}); err != nil {
+		return nil, err
+	}
 	s.hub.s = s
 	s.fetches = fetchGate{every: opts.FetchEvery, maxWaiting: opts.MaxFetchWaiting, fetch: opts.Repo.Sync, stop: s.shutdown}
 	gin.SetMode(gin.ReleaseMode)
@@ -165,6 +174,7 @@ func New(opts Options) (*Server, error) {
 	e.POST("/hooks/gitlab", s.gitlabHook)
 	guarded := e.Group("/", s.auth)
 	guarded.GET("/", s.overview)
+	guarded.GET("/events", s.events)
 	guarded.GET("/wait/:sha", s.wait)
 	guarded.GET("/status/:sha", s.status)
 	guarded.GET("/api/v1/versions", s.versions)

@@ -22,6 +22,17 @@ func chooseDeployments(cfg *config) (status.Reporter, string, error) {
 	return provider.ChooseDeployments(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg), provider.Deployments{})
 }
 
+// commitLinks links the status page's commits to the forge that hosts the
+// config repo (the one commit statuses go to), or returns nil to link
+// them to /status/<sha>.
+func commitLinks(cfg *config) func(sha string) string {
+	forge, _, err := provider.Decide(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg))
+	if err != nil {
+		return nil
+	}
+	return provider.CommitURL(cfg.Repo, forge)
+}
+
 func forgeConfig(cfg *config) provider.Config {
 	return provider.Config{
 		Cluster: cfg.Cluster, PublicURL: cfg.PublicURL,

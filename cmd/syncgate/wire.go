@@ -97,6 +97,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	srv, err := server.New(server.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch}, Versions: watcher,
 		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch, RepoURL: cfg.Repo,
+		Commits: repoAdapter{Source: src}, CommitURL: commitLinks(cfg),
 		ListenAddr: cfg.ListenAddr, ProbeAddr: cfg.ProbeAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret,
 		MaxWaitTimeout: cfg.MaxWaitTimeout, FetchEvery: cfg.WaitFetchInterval,
 		Logger: logger.With("component", "http"), Metrics: reg,
@@ -174,6 +175,15 @@ type repoAdapter struct {
 }
 
 func (r repoAdapter) Sync(ctx context.Context) (string, error) { return r.fetch(ctx) }
+
+// CommitInfo reads a commit for the status page and the delivery metrics.
+func (r repoAdapter) CommitInfo(sha string) (server.CommitInfo, bool) {
+	c, err := r.Source.CommitOf(sha)
+	if err != nil {
+		return server.CommitInfo{}, false
+	}
+	return server.CommitInfo{Subject: c.Subject, Author: c.Author, Time: c.Time}, true
+}
 
 func (r repoAdapter) Resolve(prefix string) (string, error) {
 	sha, err := r.Source.Resolve(prefix)
