@@ -73,7 +73,7 @@ demo: deps ## Run the whole journey locally: control plane, git, S3, syncgate, a
 .PHONY: bench
 bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait long polls, push webhook to apply
 	$(GO) run ./bench/sync
-	$(GO) run ./server/loadtest
+	$(GO) run ./bench/longpoll
 	$(GO) run ./bench/webhook
 
 .PHONY: soak

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/syncgate/syncgate/server/internal/transport"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 )
@@ -84,23 +86,24 @@ type Options struct {
 
 // Server is the HTTP gateway.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	engine   *gin.Engine
-	probes   *gin.Engine
-	fetches  fetchGate
-	shutdown chan struct{}
-	m        *metrics
-	verdicts verdictCache
-	hub      hub
+	opts      Options
+	log       *slog.Logger
+	engine    *gin.Engine
+	probes    *gin.Engine
+	fetches   fetchGate
+	shutdown  chan struct{}
+	m         *metrics
+	verdicts  verdictCache
+	transport *transport.Transport
 }
 
 type metrics struct {
-	waiters   prometheus.Gauge
-	abandoned prometheus.Counter
-	release   prometheus.Histogram
-	answers   *prometheus.CounterVec
-	webhooks  *prometheus.CounterVec
+	waiters       prometheus.Gauge
+	abandoned     prometheus.Counter
+	release       prometheus.Histogram
+	answers       *prometheus.CounterVec
+	webhooks      *prometheus.CounterVec
+	watchFailures prometheus.Counter
 }
 
 // New checks the options and builds the routes.
@@ -153,8 +156,10 @@ func New(opts Options) (*Server, error) {
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncgate_wait_responses_total", Help: "/wait answers by HTTP code."}, []string{"code"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncgate_webhook_requests_total",
 			Help: "Push webhooks by provider and result."}, []string{"provider", "result"}),
+		watchFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncgate_socket_watch_failures_total",
+			Help: "Epoll sets (client hang-ups, first bytes of new connections) that failed and stopped until restart."}),
 	}}
-	for _, c := range []prometheus.Collector{s.m.waiters, s.m.abandoned, s.m.release, s.m.answers, s.m.webhooks} {
+	for _, c := range []prometheus.Collector{s.m.waiters, s.m.abandoned, s.m.release, s.m.answers, s.m.webhooks, s.m.watchFailures} {
 		if err := opts.Metrics.Register(c); err != nil {
 			return nil, err
 		}
@@ -162,7 +167,18 @@ func New(opts Options) (*Server, error) {
 	if err := opts.Metrics.Register(deliveryCollector{s}); err != nil {
 		return nil, err
 	}
-	s.hub.s = s
+	s.transport = transport.New(transport.Options{
+		Generation: opts.Versions.Changed,
+		Stop:       s.shutdown,
+		Log:        opts.Logger,
+		Metrics: transport.Metrics{
+			Waiting:       s.m.waiters,
+			Abandoned:     s.m.abandoned,
+			Release:       s.m.release,
+			Answered:      func(code, n int) { s.m.answers.WithLabelValues(strconv.Itoa(code)).Add(float64(n)) },
+			WatchFailures: s.m.watchFailures,
+		},
+	})
 	s.fetches = fetchGate{every: opts.FetchEvery, maxWaiting: opts.MaxFetchWaiting, fetch: opts.Repo.Sync, stop: s.shutdown}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -247,8 +263,8 @@ func (s *Server) ServeProbes(ctx context.Context, ln net.Listener) error {
 // Serve is Run on a given listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { admitted(r); s.engine.ServeHTTP(w, r) }),
-		ConnContext:       connContext,
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { transport.Admitted(r); s.engine.ServeHTTP(w, r) }),
+		ConnContext:       transport.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Long polls write once, at the end: the write deadline must outlast them.
@@ -256,7 +272,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:  2 * time.Minute,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(newAdmitting(ln, s.log.Info)) }()
+	go func() { errc <- srv.Serve(s.transport.Listen(ln)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -266,7 +282,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	select { // parked waiters are told to retry before the listener goes
-	case <-s.hub.drained():
+	case <-s.transport.Drained():
 	case <-sctx.Done():
 	}
 	if err := srv.Shutdown(sctx); err != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+
+	"github.com/syncgate/syncgate/server/internal/transport"
 )
 
 // verdictCache holds the answers computed since the last Version change.
@@ -36,7 +38,7 @@ func (v *cachedVerdict) summary() string {
 
 // wire is the complete HTTP response for a final answer, built once.
 func (v *cachedVerdict) wire() []byte {
-	v.wireOnce.Do(func() { v.resp = wireResponse(codeOf(v.a), "", v.body) })
+	v.wireOnce.Do(func() { v.resp = transport.Response(codeOf(v.a), 0, v.body) })
 	return v.resp
 }
 

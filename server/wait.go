@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/syncgate/syncgate/server/api"
+	"github.com/syncgate/syncgate/server/internal/transport"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
@@ -208,94 +209,54 @@ func (s *Server) wait(c *gin.Context) {
 		s.respond(c, code, unresolved(c, code, req.sha, err))
 		return
 	}
+	w := &waiter{start: start, deadline: start.Add(req.timeout), progress: c.Query("progress") == "true"}
 	timer := time.NewTimer(req.timeout)
 	defer timer.Stop()
-	// progress=true: also answer (408, still in progress) as soon as the
-	// state moves, so clients can show each step.
-	progress := c.Query("progress") == "true"
-	first := ""
-	for {
-		changed := s.opts.Versions.Changed() // before evaluating: no change is missed
+	for parkable := true; ; parkable = false {
+		changed := s.opts.Versions.Changed() // before judging: no change is missed
+		// Every waiter on this commit shares one verdict per change: a
+		// change that releases thousands of them costs one evaluation.
 		v := s.verdicts.get(changed, full, req.namespaces, s.evaluate)
-		a := v.a
-		if code := codeOf(a); code != http.StatusRequestTimeout {
-			// Every waiter on this commit shares one encoded answer: a
-			// change that releases thousands of them costs one evaluation.
-			s.m.answers.WithLabelValues(strconv.Itoa(code)).Inc()
-			c.Data(code, "application/json; charset=utf-8", v.body)
+		if r := tell(v, w, time.Now(), s.closing()); r.code != 0 {
+			s.m.answers.WithLabelValues(strconv.Itoa(r.code)).Inc()
+			if ra := r.retryAfter(); ra > 0 {
+				c.Header("Retry-After", strconv.Itoa(ra))
+			}
+			c.Data(r.code, "application/json; charset=utf-8", r.body)
 			return
 		}
-		a.Elapsed = time.Since(start).Round(time.Millisecond).String()
-		if sum := v.summary(); first == "" {
-			first = sum
-			if s.parkConn(c, full, req.namespaces, &parked{start: start, deadline: start.Add(req.timeout), progress: progress, first: sum, judgedAt: changed}) {
+		if parkable {
+			// An HTTP/1.x connection leaves its goroutine and waits parked.
+			if conn, ok := transport.Take(c.Writer, c.Request); ok {
+				s.transport.Park(conn, waitGroup{s: s, sha: full, nss: req.namespaces}, w, changed)
 				return
 			}
-		} else if progress && sum != first {
-			a.Retry = true
-			s.respond(c, http.StatusRequestTimeout, a)
-			return
 		}
 		s.m.waiters.Inc()
-		var woken, timedOut bool
+		left := false
 		select {
 		case <-changed:
-			woken = true
 		case <-timer.C:
-			timedOut = true
-		case <-c.Request.Context().Done():
 		case <-s.shutdown:
+		case <-c.Request.Context().Done():
+			left = true
 		}
 		s.m.waiters.Dec()
-		switch {
-		case woken:
-			continue
-		case timedOut:
-			a.Retry = true
-			s.respond(c, http.StatusRequestTimeout, a)
-		case c.Request.Context().Err() != nil: // the client left
+		if left {
 			s.m.abandoned.Inc()
-		default:
-			c.Header("Retry-After", "1")
-			a.Retry = true
-			s.respond(c, http.StatusServiceUnavailable, a)
+			return
 		}
-		return
 	}
 }
 
-// parkConn takes an HTTP/1.x connection off its goroutine and hands it to
-// the hub; false when it cannot be taken (HTTP/2, test recorders).
-func (s *Server) parkConn(c *gin.Context, sha string, nss []string, p *parked) bool {
-	if c.Request.ProtoMajor != 1 {
-		return false
-	}
+// closing tells whether shutdown began.
+func (s *Server) closing() bool {
 	select {
 	case <-s.shutdown:
-		return false
+		return true
 	default:
-	}
-	// Ask the connection underneath: gin's writer claims Hijack always and
-	// counts the response as started even when the hijack fails.
-	u, ok := c.Writer.(interface{ Unwrap() http.ResponseWriter })
-	if !ok {
 		return false
 	}
-	if _, ok := u.Unwrap().(http.Hijacker); !ok {
-		return false
-	}
-	conn, _, err := c.Writer.Hijack()
-	if err != nil {
-		return false
-	}
-	if ac, ok := conn.(*admittedConn); ok { // admitted when its handler began
-		conn = ac.Conn // the socket itself, for raw sends and the hang-up watch
-	}
-	// The server's read and write deadlines stay on a hijacked connection.
-	_ = conn.SetDeadline(time.Time{})
-	p.conn = conn
-	s.hub.park(sha, nss, p)
-	return true
 }
 
 // notSynced answers 503, retry, until the first sync; true when it did.

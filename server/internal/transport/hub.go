@@ -1,11 +1,8 @@
-package server
+package transport
 
 import (
-	"encoding/json"
 	"net"
-	"net/http"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,11 +49,9 @@ type parked struct {
 	key      string // of its group
 	conn     net.Conn
 	raw      syscall.RawConn // conn's socket, where it has one
-	start    time.Time
-	deadline time.Time
-	progress bool
-	first    string          // progress summary when parked
-	judgedAt <-chan struct{} // the Versions generation first judged at
+	w        Waiter
+	deadline time.Time       // w's
+	judgedAt <-chan struct{} // the generation first judged at
 
 	// Guarded by hub.mu.
 	state     parkState
@@ -72,8 +67,7 @@ type parked struct {
 // changes.
 type group struct {
 	key     string // in hub.groups
-	sha     string
-	nss     []string
+	g       Group  // its first member's: judges them all
 	members map[*parked]struct{}
 	judged  <-chan struct{} // generation every member was judged at
 	next    time.Time       // no member's deadline is before it
@@ -81,11 +75,11 @@ type group struct {
 }
 
 type hub struct {
-	s    *Server
+	opts *Options
 	once sync.Once
 
 	mu     sync.Mutex
-	groups map[string]*group  // by verdictKey
+	groups map[string]*group  // by Group.Key
 	byID   map[uint64]*parked // waiting, due, and (watched) written
 	nextID uint64
 	// Answered connections waiting for their clients to close, in the
@@ -129,9 +123,9 @@ func (h *hub) start() {
 		h.mu.Unlock()
 		if w, err := newHangups(); err == nil {
 			h.hang = w
-			go w.run(h.done, h.hungUp)
+			go w.run(h.done, h.hungUp, func(err error) { h.opts.watchFailed("hang-ups", err) })
 		} else {
-			h.s.log.Info("parked long polls are freed at their timeout when the client leaves", "reason", err)
+			h.opts.Log.Info("parked long polls are freed at their timeout when the client leaves", "reason", err)
 		}
 		h.wake = make(chan struct{}, 1)
 		h.releases = make(chan *release, 64)
@@ -158,32 +152,33 @@ func (h *hub) start() {
 	})
 }
 
-// park hands p, waiting on sha in nss, to the dispatcher.
-func (h *hub) park(sha string, nss []string, p *parked) {
+// park hands conn, waiter w of group gr judged at judgedAt, to the
+// dispatcher.
+func (h *hub) park(conn net.Conn, gr Group, w Waiter, judgedAt <-chan struct{}) {
 	h.start()
+	p := &parked{conn: conn, w: w, deadline: w.Deadline(), judgedAt: judgedAt, key: gr.Key()}
 	// A parked connection is written once, at the end of its wait.
 	_ = p.conn.SetWriteDeadline(p.deadline.Add(writeGrace))
-	p.key = verdictKey(sha, nss)
 	if sc, ok := p.conn.(syscall.Conn); ok {
 		p.raw, _ = sc.SyscallConn()
 	}
 	h.mu.Lock()
 	if h.closed { // shutdown began after the handler looked
 		h.mu.Unlock()
-		v := h.s.verdicts.get(p.judgedAt, sha, nss, h.s.evaluate)
-		_, _ = p.conn.Write(retryWire(p, v.a, http.StatusServiceUnavailable, time.Now()))
+		code, wire := gr.Judge(judgedAt).Tell(w, time.Now(), true)
+		_, _ = p.conn.Write(wire)
 		_ = p.conn.Close()
-		h.s.m.answers.WithLabelValues(strconv.Itoa(http.StatusServiceUnavailable)).Inc()
+		h.opts.Metrics.Answered(code, 1)
 		return
 	}
 	g := h.groups[p.key]
 	if g == nil {
-		g = &group{key: p.key, sha: sha, nss: nss, members: map[*parked]struct{}{}, judged: p.judgedAt, next: p.deadline}
+		g = &group{key: p.key, g: gr, members: map[*parked]struct{}{}, judged: judgedAt, next: p.deadline}
 		h.groups[p.key] = g
 	}
 	g.members[p] = struct{}{}
 	g.next = minTime(g.next, p.deadline)
-	wake := p.judgedAt != g.judged || p.judgedAt != h.s.opts.Versions.Changed()
+	wake := judgedAt != g.judged || judgedAt != h.opts.Generation()
 	g.dirty = g.dirty || wake
 	h.nextID++
 	p.id = h.nextID
@@ -193,11 +188,11 @@ func (h *hub) park(sha string, nss []string, p *parked) {
 		if err := h.hang.watch(p.raw, p.id); err == nil {
 			p.watched = true
 		} else {
-			h.s.log.Debug("parked connection not watched for hang-up", "error", err)
+			h.opts.Log.Debug("parked connection not watched for hang-up", "err", err)
 		}
 	}
 	h.mu.Unlock()
-	h.s.m.waiters.Inc()
+	h.opts.Metrics.Waiting.Inc()
 	if !wake {
 		return
 	}
@@ -230,14 +225,14 @@ func (h *hub) dispatch() {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
-		changed := h.s.opts.Versions.Changed()
+		changed := h.opts.Generation()
 		h.sweep(changed, time.Now(), false)
 		select {
 		case <-changed:
 		case now := <-t.C:
 			h.reap(now.Add(-lingerFor))
 		case <-h.wake:
-		case <-h.s.shutdown:
+		case <-h.opts.Stop:
 			h.mu.Lock()
 			h.closed = true
 			h.mu.Unlock()
@@ -265,23 +260,12 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 		if quiet {
 			continue
 		}
-		v := h.s.verdicts.get(gen, g.sha, g.nss, h.s.evaluate)
-		final := codeOf(v.a)
+		v := g.g.Judge(gen)
 		h.mu.Lock()
 		g.judged, g.dirty, g.next = gen, false, time.Time{}
 		for p := range g.members {
-			var code int
-			var wire []byte
-			switch {
-			case final != http.StatusRequestTimeout:
-				code, wire = final, v.wire()
-			case closing:
-				code = http.StatusServiceUnavailable
-				wire = retryWire(p, v.a, code, now)
-			case !now.Before(p.deadline), p.progress && v.summary() != p.first:
-				code = http.StatusRequestTimeout
-				wire = retryWire(p, v.a, code, now)
-			default:
+			code, wire := v.Tell(p.w, now, closing)
+			if code == 0 {
 				if g.next.IsZero() || p.deadline.Before(g.next) {
 					g.next = p.deadline
 				}
@@ -300,9 +284,9 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 	if len(replies) == 0 {
 		return
 	}
-	h.s.m.waiters.Sub(float64(len(replies)))
+	h.opts.Metrics.Waiting.Sub(float64(len(replies)))
 	for code, n := range codes {
-		h.s.m.answers.WithLabelValues(strconv.Itoa(code)).Add(float64(n))
+		h.opts.Metrics.Answered(code, n)
 	}
 	rel := &release{replies: replies, due: now}
 	for range min(runtime.GOMAXPROCS(0), (len(replies)+writeRun-1)/writeRun) {
@@ -333,133 +317,4 @@ func (h *hub) sweep(gen <-chan struct{}, now time.Time, closing bool) {
 			}
 		}
 	}()
-}
-
-// answered moves p from waiting to due. Called with h.mu held.
-func (h *hub) answered(p *parked) {
-	p.state = due
-	if !p.watched {
-		delete(h.byID, p.id)
-	}
-}
-
-// write sends answers of r until none is left to claim; a watched
-// connection then lingers until its client closes it.
-func (h *hub) write(r *release) {
-	var gone []net.Conn
-	for {
-		end := int(r.next.Add(writeRun))
-		start := end - writeRun
-		if start >= len(r.replies) {
-			break
-		}
-		run := r.replies[start:min(end, len(r.replies))]
-		for _, rp := range run {
-			_ = rp.p.send(rp.wire)
-			h.s.m.release.Observe(time.Since(r.due).Seconds())
-		}
-		now := time.Now()
-		h.mu.Lock()
-		for _, rp := range run {
-			p := rp.p
-			if !p.watched {
-				continue
-			}
-			if p.peerGone {
-				delete(h.byID, p.id)
-				gone = append(gone, p.conn)
-				continue
-			}
-			p.state, p.writtenAt = written, now
-			h.lingering = append(h.lingering, p)
-		}
-		h.mu.Unlock()
-	}
-	for _, c := range gone {
-		_ = c.Close()
-	}
-}
-
-// reap closes answered connections written before cutoff whose clients
-// did not close them; the zero cutoff closes all.
-func (h *hub) reap(cutoff time.Time) {
-	var old []net.Conn
-	h.mu.Lock()
-	i := 0
-	for ; i < len(h.lingering); i++ {
-		p := h.lingering[i]
-		if p.state != written {
-			continue
-		}
-		if !cutoff.IsZero() && !p.writtenAt.Before(cutoff) {
-			break // writers append in about the order they write
-		}
-		p.state = closed
-		delete(h.byID, p.id)
-		old = append(old, p.conn)
-	}
-	clear(h.lingering[:i])
-	h.lingering = h.lingering[i:]
-	h.mu.Unlock()
-	for _, c := range old {
-		_ = c.Close()
-	}
-}
-
-// hungUp handles a client that closed its connection: a waiter is freed,
-// an answered connection closed.
-func (h *hub) hungUp(id uint64) {
-	h.mu.Lock()
-	p := h.byID[id]
-	if p == nil {
-		h.mu.Unlock()
-		return
-	}
-	switch p.state {
-	case due: // the writer closes it
-		p.peerGone = true
-		h.mu.Unlock()
-		return
-	case written:
-		p.state = closed
-	case waiting:
-		if g := h.groups[p.key]; g != nil {
-			delete(g.members, p)
-			if len(g.members) == 0 {
-				delete(h.groups, p.key)
-			}
-		}
-		h.s.m.waiters.Dec()
-		h.s.m.abandoned.Inc()
-	}
-	delete(h.byID, id)
-	h.mu.Unlock()
-	_ = p.conn.Close()
-}
-
-// retryWire is a not-final answer telling the client to ask again.
-func retryWire(p *parked, a answer, code int, now time.Time) []byte {
-	a.Retry = true
-	a.Elapsed = now.Sub(p.start).Round(time.Millisecond).String()
-	body, _ := json.Marshal(a)
-	extra := ""
-	if code == http.StatusServiceUnavailable {
-		extra = "Retry-After: 1\r\n"
-	}
-	return wireResponse(code, extra, body)
-}
-
-// wireResponse is a complete HTTP/1.1 response that closes its connection.
-func wireResponse(code int, extraHeaders string, body []byte) []byte {
-	b := make([]byte, 0, 160+len(extraHeaders)+len(body))
-	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(code), 10)
-	b = append(b, ' ')
-	b = append(b, http.StatusText(code)...)
-	b = append(b, "\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\n"...)
-	b = append(b, extraHeaders...)
-	b = append(b, "\r\n"...)
-	return append(b, body...)
 }

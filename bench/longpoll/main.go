@@ -1,6 +1,6 @@
 //go:build linux
 
-// Command loadtest measures the gateway under many concurrent long polls:
+// Command longpoll measures the gateway under many concurrent long polls:
 // N clients wait on /wait/<sha>, the commit's Version turns deployed, and
 // the time from that change to each complete answer is reported (p50, p99)
 // with the gateway's peak RSS, plus the latency of a push webhook to its
@@ -25,7 +25,7 @@
 //
 // Usage:
 //
-//	go run ./server/loadtest [-n 10000] [-clients epoll-idle,epoll,raw,nethttp]
+//	go run ./bench/longpoll [-n 10000] [-clients epoll-idle,epoll,raw,nethttp]
 package main
 
 import (
@@ -84,7 +84,7 @@ func main() {
 		err = runAll(*n, strings.Split(*clients, ","))
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		fmt.Fprintln(os.Stderr, "longpoll:", err)
 		os.Exit(1)
 	}
 }
@@ -495,7 +495,7 @@ func runLoad(n int, kind string) (result, error) {
 			defer wg.Done()
 			defer once.Do(answered.Done)
 			if err := epollClients(g.base[len("http://"):], n, kind == "epoll-idle", codes, done, arrived, func() { once.Do(answered.Done); <-hold }); err != nil {
-				fmt.Fprintln(os.Stderr, "loadtest: epoll clients:", err)
+				fmt.Fprintln(os.Stderr, "longpoll: epoll clients:", err)
 			}
 		}()
 	}

@@ -1,101 +1,12 @@
-package server
+package transport
 
 import (
-	"context"
 	"errors"
 	"net"
-	"net/http"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
-
-// Admission of new connections. net/http gives every accepted connection a
-// goroutine and two 4 KiB buffers at once, before its request is read; when
-// thousands of CI jobs connect in the same second the accept loop outruns
-// the handlers and the process holds thousands of half-served connections.
-// The admitting listener lets at most admitSlots connections wait between
-// their first bytes and their first handler; the others wait unserved. A
-// slot is freed when the first request reaches a handler, when the
-// connection closes, or after admitFor whatever happens, so a client that
-// stalls mid-request cannot hold the door shut.
-//
-// A connection that has sent nothing takes no slot and is not given to
-// net/http at all: where the first bytes can be watched for (Linux) it
-// waits in the quiet gate, an epoll set of its own, costing its socket and
-// a few words, and is closed after quietFor if nothing comes. At most
-// maxQuiet wait, the oldest closed to make room. A flood of idle
-// connections then neither slows real requests nor grows the heap.
-
-const (
-	admitSlots = 256
-	admitFor   = 250 * time.Millisecond
-	quietFor   = 10 * time.Second // as the server's ReadHeaderTimeout
-	maxQuiet   = 16384
-)
-
-type admitting struct {
-	net.Listener // the quiet gate, or the listener itself where there is none
-	slots        chan struct{}
-}
-
-func newAdmitting(ln net.Listener, log func(msg string, args ...any)) *admitting {
-	a := &admitting{Listener: ln, slots: make(chan struct{}, admitSlots)}
-	if g, err := newQuietGate(ln, quietFor, maxQuiet); err == nil {
-		a.Listener = g
-	} else {
-		log("silent connections are admitted like others", "reason", err)
-	}
-	return a
-}
-
-func (a *admitting) Accept() (net.Conn, error) {
-	a.slots <- struct{}{}
-	c, err := a.Listener.Accept()
-	if err != nil {
-		<-a.slots
-		return nil, err
-	}
-	ac := &admittedConn{Conn: c, slots: a.slots}
-	time.AfterFunc(admitFor, ac.admit) // a no-op if admitted before
-	return ac, nil
-}
-
-// admittedConn frees its slot once.
-type admittedConn struct {
-	net.Conn
-	slots chan struct{}
-	done  atomic.Bool
-}
-
-func (c *admittedConn) admit() {
-	if c.done.CompareAndSwap(false, true) {
-		<-c.slots
-	}
-}
-
-func (c *admittedConn) Close() error {
-	c.admit()
-	return c.Conn.Close()
-}
-
-type admittedKey struct{}
-
-// connContext remembers the connection so its first handler frees the slot.
-func connContext(ctx context.Context, c net.Conn) context.Context {
-	if ac, ok := c.(*admittedConn); ok {
-		return context.WithValue(ctx, admittedKey{}, ac)
-	}
-	return ctx
-}
-
-// admitted frees the request's connection slot; the first call counts.
-func admitted(r *http.Request) {
-	if ac, ok := r.Context().Value(admittedKey{}).(*admittedConn); ok {
-		ac.admit()
-	}
-}
 
 // quietGate accepts every connection at once and passes on, through
 // Accept, those that sent something (or hung up).
@@ -122,18 +33,45 @@ type quietConn struct {
 }
 
 // newQuietGate closes connections quiet for longer than quiet, and the
-// oldest when more than most are.
-func newQuietGate(ln net.Listener, quiet time.Duration, most int) (*quietGate, error) {
+// oldest when more than most are. failed hears of the watch failing.
+func newQuietGate(ln net.Listener, quiet time.Duration, most int, failed func(watch string, err error)) (*quietGate, error) {
 	w, err := newFirstBytes()
 	if err != nil {
 		return nil, err
 	}
+	return startQuietGate(ln, quiet, most, w, failed), nil
+}
+
+func startQuietGate(ln net.Listener, quiet time.Duration, most int, w *socketWatch, failed func(watch string, err error)) *quietGate {
 	g := &quietGate{ln: ln, quietFor: quiet, maxQuiet: most, watch: w,
 		ready: make(chan net.Conn, 64), done: make(chan struct{}), quiet: map[uint64]*quietConn{}}
-	go w.run(g.done, g.spoke)
+	go w.run(g.done, g.spoke, func(err error) {
+		failed("first bytes", err)
+		g.passAll()
+	})
 	go g.acceptLoop()
 	go g.expireLoop()
-	return g, nil
+	return g
+}
+
+// passAll passes on every connection still quiet, once the watch for
+// their first bytes failed: net/http's own timeouts take over. The
+// connections that come after are passed on at once, since watch refuses
+// them.
+func (g *quietGate) passAll() {
+	g.mu.Lock()
+	var all []net.Conn
+	for _, q := range g.order {
+		if !q.left {
+			q.left = true
+			all = append(all, q.c)
+		}
+	}
+	g.quiet, g.order = map[uint64]*quietConn{}, nil
+	g.mu.Unlock()
+	for _, c := range all {
+		g.pass(c)
+	}
 }
 
 func (g *quietGate) Accept() (net.Conn, error) {

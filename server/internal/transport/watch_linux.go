@@ -1,9 +1,11 @@
 //go:build linux
 
-package server
+package transport
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +34,9 @@ func newFirstBytes() (*socketWatch, error) {
 type socketWatch struct {
 	epfd   int
 	events uint32
+
+	mu   sync.RWMutex // watch holds it shared: the set is not closed under it
+	done bool         // the set is closed: watch refuses
 }
 
 func newSocketWatch(events uint32) (*socketWatch, error) {
@@ -44,6 +49,11 @@ func newSocketWatch(events uint32) (*socketWatch, error) {
 
 // watch adds raw's socket under id; a later event reports id once.
 func (w *socketWatch) watch(raw syscall.RawConn, id uint64) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.done {
+		return errWatchEnded
+	}
 	var addErr error
 	err := raw.Control(func(fd uintptr) {
 		ev := unix.EpollEvent{Events: w.events | unix.EPOLLONESHOT,
@@ -54,9 +64,16 @@ func (w *socketWatch) watch(raw syscall.RawConn, id uint64) error {
 }
 
 // run reports ids to gone until stop is closed, then releases the
-// epoll set. It checks stop at least every pollEvery.
-func (w *socketWatch) run(stop <-chan struct{}, gone func(id uint64)) {
-	defer unix.Close(w.epfd)
+// epoll set. It checks stop at least every pollEvery. A failed wait for
+// events (no cause is known short of a bug) ends it: it says why to failed
+// and releases the set, and watch then refuses sockets.
+func (w *socketWatch) run(stop <-chan struct{}, gone func(id uint64), failed func(error)) {
+	defer func() {
+		w.mu.Lock()
+		w.done = true
+		unix.Close(w.epfd)
+		w.mu.Unlock()
+	}()
 	events := make([]unix.EpollEvent, 128)
 	for {
 		select {
@@ -66,6 +83,7 @@ func (w *socketWatch) run(stop <-chan struct{}, gone func(id uint64)) {
 		}
 		n, err := unix.EpollWait(w.epfd, events, int(pollEvery/time.Millisecond))
 		if err != nil && !errors.Is(err, unix.EINTR) {
+			failed(fmt.Errorf("epoll_wait: %w", err))
 			return
 		}
 		for _, ev := range events[:max(n, 0)] {
@@ -75,3 +93,5 @@ func (w *socketWatch) run(stop <-chan struct{}, gone func(id uint64)) {
 }
 
 const pollEvery = 250 * time.Millisecond
+
+var errWatchEnded = errors.New("the socket watch ended")

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package server
+package transport
 
 import (
 	"errors"
@@ -17,5 +17,5 @@ func newFirstBytes() (*socketWatch, error) {
 	return nil, errors.New("waiting for first bytes outside net/http needs Linux")
 }
 
-func (*socketWatch) watch(syscall.RawConn, uint64) error  { return nil }
-func (*socketWatch) run(<-chan struct{}, func(id uint64)) {}
+func (*socketWatch) watch(syscall.RawConn, uint64) error               { return nil }
+func (*socketWatch) run(<-chan struct{}, func(id uint64), func(error)) {}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package server
+package transport
 
 // send writes an answer on a parked connection.
 func (p *parked) send(b []byte) error {
