@@ -18,8 +18,8 @@ func chooseForge(cfg *config) (status.Reporter, string, error) {
 
 // chooseDeployments builds the deployment reporter the settings ask for, or
 // says why there is none.
-func chooseDeployments(cfg *config) (status.Reporter, string, error) {
-	return provider.ChooseDeployments(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg), provider.Deployments{})
+func chooseDeployments(cfg *config, branch func() string) (status.Reporter, string, error) {
+	return provider.ChooseDeployments(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg), provider.Deployments{Branch: branch})
 }
 
 // commitLinks links the status page's commits to the forge that hosts the

@@ -69,7 +69,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	}
 	store := version.NewStore(dyn)
 
-	reporters, desc, err := buildReporters(ctx, cfg, logger)
+	reporters, desc, err := buildReporters(ctx, cfg, logger, src)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func announce(ctx context.Context, store *version.Store, watcher *server.Version
 }
 
 // buildReporters picks the CI channels the settings ask for.
-func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]status.Reporter, []string, error) {
+func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger, src *gitsource.Source) ([]status.Reporter, []string, error) {
 	var rs []status.Reporter
 	var desc []string
 	if cfg.S3Bucket != "" {
@@ -154,7 +154,7 @@ func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]st
 		rs = append(rs, forge)
 		desc = append(desc, why)
 	}
-	deploys, why, err := chooseDeployments(cfg)
+	deploys, why, err := chooseDeployments(cfg, src.Branch)
 	if err != nil {
 		return nil, nil, err
 	}

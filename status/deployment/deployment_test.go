@@ -19,9 +19,10 @@ func TestNext(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		u    status.Update
-		now  deployment.Phase
-		want deployment.Step
-		skip bool
+		now    deployment.Phase
+		retire bool
+		want   deployment.Step
+		skip   bool
 	}{
 		{name: "applying creates a queued deployment", u: status.Update{State: status.Applying}, want: deployment.Step{Phase: deployment.Queued, Description: "applying"}},
 		{name: "rolling out", u: status.Update{State: status.RollingOut, Ready: 1, Total: 3}, now: deployment.Queued,
@@ -45,10 +46,19 @@ func TestNext(t *testing.T) {
 		{name: "superseded before it applied, carrier failed: inactive too", u: failedIn, now: deployment.Queued,
 			want: deployment.Step{Phase: deployment.Inactive, Description: "superseded by abc1234 before it applied", Carried: true}},
 		{name: "inactive stays inactive on replay", u: deployedBy, now: deployment.Inactive, skip: true},
+		{name: "retiring: a carried success is then made inactive", u: deployedBy, retire: true,
+			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed by abc1234 in 42s", Carried: true, Retire: true}},
+		{name: "retiring: the inactive status a crash cut off", u: deployedBy, now: deployment.Succeeded, retire: true,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "deployed by abc1234, which holds the environment", Carried: true}},
+		{name: "retiring: done", u: deployedBy, now: deployment.Inactive, retire: true, skip: true},
+		{name: "retiring: superseded before it applied", u: deployedBy, now: deployment.Queued, retire: true,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "superseded by abc1234 before it applied", Carried: true}},
+		{name: "retiring: a carried failure stays", u: failedIn, retire: true,
+			want: deployment.Step{Phase: deployment.Failed, Description: "failed in abc1234: ImagePullBackOff", Carried: true}},
 		{name: "held until the carrier's outcome", u: status.Update{State: status.Superseded, CarriedBy: carrier}, now: deployment.Queued, skip: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := deployment.Next(tc.u, tc.now)
+			got, ok := deployment.Next(tc.u, tc.now, tc.retire)
 			require.Equal(t, !tc.skip, ok)
 			if !tc.skip {
 				require.Equal(t, tc.want, got)

@@ -34,6 +34,15 @@ type Step struct {
 	// must not take the environment from its carrier (GitHub auto_inactive
 	// off).
 	Carried bool
+	// Retire asks for an Inactive status right after Phase: a carried
+	// commit's success leaves the environment to its carrier.
+	Retire bool
+}
+
+// Retired is the description of a carried commit's deployment retired
+// in favour of its carrier's.
+func Retired(u status.Update) string {
+	return "deployed by " + status.ShortSHA(u.CarriedBy) + ", which holds the environment"
 }
 
 // Next is what the deployment of u should show, given the phase it shows
@@ -44,12 +53,15 @@ type Step struct {
 // A superseded commit whose own deployment is still queued was overtaken
 // before it applied: its deployment ends inactive ("superseded by …"). Any
 // other carried commit gets its own deployment with the carrier's outcome
-// and a description naming the carrier.
-func Next(u status.Update, now Phase) (Step, bool) {
+// and a description naming the carrier; with retire (forges whose
+// environment shows the newest successful deployment as live, GitHub) a
+// carried success is then made inactive, so the carrier stays the one live
+// deployment of the environment.
+func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 	if u.Held() {
 		return Step{}, false
 	}
-	var s Step
+	s := Step{Description: status.Description(u)}
 	switch u.State {
 	case status.Fetched, status.Applying:
 		s.Phase = Queued
@@ -62,10 +74,14 @@ func Next(u status.Update, now Phase) (Step, bool) {
 	case status.Superseded:
 		s.Carried = true
 		switch {
-		case now == Queued || now == Inactive:
-			s.Phase = Inactive
+		case now == Queued || (now == Inactive && !retire):
+			s.Phase, s.Description = Inactive, "superseded by "+status.ShortSHA(u.CarriedBy)+" before it applied"
+		case now == Inactive:
+			return Step{}, false
+		case u.Outcome == status.Deployed && retire && now == Succeeded:
+			s.Phase, s.Description = Inactive, Retired(u)
 		case u.Outcome == status.Deployed:
-			s.Phase = Succeeded
+			s.Phase, s.Retire = Succeeded, retire
 		default:
 			s.Phase = Failed
 		}
@@ -74,10 +90,6 @@ func Next(u status.Update, now Phase) (Step, bool) {
 	}
 	if s.Phase == now {
 		return Step{}, false
-	}
-	s.Description = status.Description(u)
-	if s.Phase == Inactive {
-		s.Description = "superseded by " + status.ShortSHA(u.CarriedBy) + " before it applied"
 	}
 	return s, true
 }

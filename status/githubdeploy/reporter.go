@@ -113,7 +113,7 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 	if err != nil {
 		return r.classify(sha, err)
 	}
-	step, ok := deployment.Next(u, now)
+	step, ok := deployment.Next(u, now, true)
 	if !ok {
 		return nil
 	}
@@ -122,6 +122,19 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 			return r.classify(sha, err)
 		}
 	}
+	if err := r.post(ctx, d.GetID(), env, envURL, step, u); err != nil {
+		return r.classify(sha, err)
+	}
+	if step.Retire {
+		retire := deployment.Step{Phase: deployment.Inactive, Description: deployment.Retired(u), Carried: true}
+		if err := r.post(ctx, d.GetID(), env, envURL, retire, u); err != nil {
+			return r.classify(sha, err)
+		}
+	}
+	return nil
+}
+
+func (r *Reporter) post(ctx context.Context, id int64, env, envURL string, step deployment.Step, u status.Update) error {
 	req := github.DeploymentStatusRequest{
 		State:        states[step.Phase],
 		Description:  new(step.Description),
@@ -134,10 +147,8 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 	if envURL != "" {
 		req.EnvironmentURL = new(envURL)
 	}
-	if _, _, err := r.opts.Client.Repositories.CreateDeploymentStatus(ctx, r.opts.Owner, r.opts.Repo, d.GetID(), req); err != nil {
-		return r.classify(sha, err)
-	}
-	return nil
+	_, _, err := r.opts.Client.Repositories.CreateDeploymentStatus(ctx, r.opts.Owner, r.opts.Repo, id, req)
+	return err
 }
 
 // find is the newest deployment of sha to env made by syncgate's task,

@@ -101,9 +101,10 @@ func TestCarriedCommits(t *testing.T) {
 	require.Equal(t, "superseded by ccccccc before it applied", f.Deployments("acme/config", shaB, "")[0].Latest().Description)
 	a := f.Deployments("acme/config", shaA, "")
 	require.Len(t, a, 1)
-	require.Equal(t, []string{"success"}, a[0].States())
-	require.Equal(t, "deployed by ccccccc in 42s", a[0].Latest().Description)
-	require.False(t, a[0].Latest().AutoInactive, "a carried commit leaves its carrier live")
+	require.Equal(t, []string{"success", "inactive"}, a[0].States(), "deployed, and the carrier holds the environment")
+	require.Equal(t, "deployed by ccccccc in 42s", a[0].Statuses[0].Description)
+	require.False(t, a[0].Statuses[0].AutoInactive, "a carried commit leaves its carrier live")
+	require.Equal(t, "deployed by ccccccc, which holds the environment", a[0].Latest().Description)
 	require.True(t, a[0].Transient)
 	require.Equal(t, []string{"queued", "in_progress", "success"}, f.Deployments("acme/config", shaC, "")[0].States(), "the carrier stays live")
 

@@ -80,7 +80,11 @@ func State(u status.Update) gitlab.BuildStateValue {
 // Report sets the status unless GitLab already shows that state; GitLab
 // keeps one status per name in a state, so a newer description of the same
 // state (2/3 ready after 1/3) is not sent.
-func (r *Reporter) Report(ctx context.Context, u status.Update) error {
+func (r *Reporter) Report(ctx context.Context, u status.Update) error { return r.ReportOn(ctx, u.SHA, u) }
+
+// ReportOn sets the status of u on commit sha of the reporter's project (an
+// application commit the config commit names), linking to u's page.
+func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) error {
 	if u.Held() {
 		return nil // reported once the carrier's outcome is known
 	}
@@ -90,9 +94,9 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	}
 	name := StatusName(cluster, u.Namespace)
 	want := State(u)
-	current, err := r.current(ctx, u.SHA, name)
+	current, err := r.current(ctx, sha, name)
 	if err != nil {
-		return r.classify(u.SHA, err)
+		return r.classify(sha, err)
 	}
 	if current == string(want) {
 		return nil
@@ -101,7 +105,7 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if r.opts.PublicURL != "" {
 		opt.TargetURL = gitlab.Ptr(r.opts.PublicURL + "/status/" + u.SHA)
 	}
-	_, _, err = r.opts.Client.Commits.SetCommitStatus(r.opts.Project, u.SHA, opt, gitlab.WithContext(ctx))
+	_, _, err = r.opts.Client.Commits.SetCommitStatus(r.opts.Project, sha, opt, gitlab.WithContext(ctx))
 	if err == nil {
 		return nil
 	}
@@ -109,13 +113,13 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusBadRequest &&
 		strings.Contains(er.Message, "Cannot transition status") {
 		// Another writer may have set the same state since we looked.
-		now, rerr := r.current(ctx, u.SHA, name)
+		now, rerr := r.current(ctx, sha, name)
 		if rerr == nil && now == string(want) {
 			return nil
 		}
-		return status.Permanent(fmt.Errorf("GitLab will not move %s of %s from %q to %q: %w", name, status.ShortSHA(u.SHA), now, want, err))
+		return status.Permanent(fmt.Errorf("GitLab will not move %s of %s from %q to %q: %w", name, status.ShortSHA(sha), now, want, err))
 	}
-	return r.classify(u.SHA, err)
+	return r.classify(sha, err)
 }
 
 // current is the state of the latest status named name on sha, or "".
@@ -141,11 +145,27 @@ func (r *Reporter) current(ctx context.Context, sha, name string) (string, error
 	return latest.Status, nil
 }
 
-// classify turns GitLab's answers into retry advice and, for refusals no
-// retry fixes, says what to fix.
+// classify says what to fix when GitLab refuses a status for good.
 func (r *Reporter) classify(sha string, err error) error {
+	return Classify(err, func(code int) string {
+		switch code {
+		case http.StatusNotFound:
+			return fmt.Sprintf("project %s or commit %s not found, or GITLAB_TOKEN cannot see it", r.opts.Project, status.ShortSHA(sha))
+		case http.StatusForbidden:
+			return fmt.Sprintf("GITLAB_TOKEN may not set statuses on %s: it needs the api scope and Developer role", r.opts.Project)
+		}
+		return fmt.Sprintf("GitLab refused the status of %s on %s", status.ShortSHA(sha), r.opts.Project)
+	})
+}
+
+// Classify turns a GitLab answer into retry advice for the outbox, the one
+// home of that rule for every GitLab sink: 429 is retried when GitLab
+// says, network trouble, 408, 409 and 5xx with backoff; a bad token and
+// any other 4xx are refusals reported once, worded by refusal (given the
+// HTTP status) to say what to fix.
+func Classify(err error, refusal func(code int) string) error {
 	if errors.Is(err, gitlab.ErrNotFound) {
-		return status.Permanent(fmt.Errorf("project %s or commit %s not found, or GITLAB_TOKEN cannot see it: %w", r.opts.Project, status.ShortSHA(sha), err))
+		return status.Permanent(fmt.Errorf("%s: %w", refusal(http.StatusNotFound), err))
 	}
 	var er *gitlab.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
@@ -156,10 +176,8 @@ func (r *Reporter) classify(sha string, err error) error {
 		return status.TooManyRequests(err, er.Response)
 	case code == http.StatusUnauthorized:
 		return status.Permanent(fmt.Errorf("GITLAB_TOKEN is not valid (GitLab answered 401): %w", err))
-	case code == http.StatusForbidden:
-		return status.Permanent(fmt.Errorf("GITLAB_TOKEN may not set statuses on %s: it needs the api scope and Developer role: %w", r.opts.Project, err))
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusConflict:
-		return status.Permanent(fmt.Errorf("GitLab refused the status of %s on %s: %w", status.ShortSHA(sha), r.opts.Project, err))
+		return status.Permanent(fmt.Errorf("%s: %w", refusal(code), err))
 	}
 	return err
 }

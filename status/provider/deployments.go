@@ -7,6 +7,8 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/deployment"
 	"github.com/syncgate/syncgate/status/githubdeploy"
+	"github.com/syncgate/syncgate/status/gitlabdeploy"
+	"github.com/syncgate/syncgate/status/gitlabstatus"
 )
 
 // Off turns deployments off (DEPLOYMENTS=off).
@@ -22,6 +24,8 @@ type Deployments struct {
 	Naming *deployment.Naming
 	// Transient marks GitHub deployments transient_environment.
 	Transient bool
+	// Branch is the followed branch, the ref of GitLab deployments.
+	Branch func() string
 }
 
 // ChooseDeployments builds the deployment reporter for repoURL: the forge
@@ -80,6 +84,18 @@ func ChooseDeployments(repoURL, statusProvider string, cfg Config, d Deployments
 	return r, fmt.Sprintf("deployments on GitHub %s/%s with a %s (%s)", owner, repo, cfg.githubAuth(), why), nil
 }
 
-func chooseGitLabDeployments(_, why string, _ Config, _ Deployments) (status.Reporter, string, error) {
-	return nil, "deployments off: GitLab environments are not reported by this build (" + why + ")", nil
+func chooseGitLabDeployments(repoURL, why string, cfg Config, d Deployments) (status.Reporter, string, error) {
+	project, err := gitlabstatus.ProjectPath(repoURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("deployments on GitLab: %w", err)
+	}
+	client, err := gitlabstatus.NewClient(cfg.GitLabURL, cfg.GitLabToken)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: client, Project: project, Cluster: cfg.Cluster, Naming: d.Naming, Branch: d.Branch})
+	if err != nil {
+		return nil, "", err
+	}
+	return r, fmt.Sprintf("deployments on GitLab %s (%s)", project, why), nil
 }

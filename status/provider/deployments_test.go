@@ -28,6 +28,10 @@ func TestChooseDeployments(t *testing.T) {
 		{name: "DEPLOYMENTS=github with statuses off", repo: "https://code.corp/acme/config", cfg: gh, mode: "GitHub",
 			sink: "github-deployments", reason: "deployments on GitHub acme/config with a token (DEPLOYMENTS=github)"},
 		{name: "DEPLOYMENTS=github without credentials", repo: "https://github.com/acme/config", mode: "github", wantErr: "DEPLOYMENTS=github needs GITHUB_TOKEN"},
+		{name: "with commit statuses on GitLab", repo: "https://gitlab.com/platform/team/config.git", cfg: provider.Config{GitLabToken: "glpat-secret"},
+			sink: "gitlab-deployments", reason: "deployments on GitLab platform/team/config (with commit statuses: the config repo is on gitlab.com)"},
+		{name: "DEPLOYMENTS=gitlab", repo: "https://git.corp/platform/config.git", cfg: provider.Config{GitLabToken: "glpat-secret", GitLabURL: "https://git.corp"}, mode: "gitlab",
+			sink: "gitlab-deployments", reason: "deployments on GitLab platform/config (DEPLOYMENTS=gitlab)"},
 		{name: "DEPLOYMENTS=gitlab without a token", repo: "https://gitlab.com/acme/config", mode: "gitlab", wantErr: "DEPLOYMENTS=gitlab needs GITLAB_TOKEN"},
 		{name: "DEPLOYMENTS nonsense", repo: "https://github.com/acme/config", cfg: gh, mode: "yes", wantErr: `DEPLOYMENTS "yes" is not github, gitlab or off`},
 	} {

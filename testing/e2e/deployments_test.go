@@ -20,15 +20,17 @@ type deploymentsFake interface {
 
 // forgeUnderTest is one forge fake with what syncgate needs to report to it.
 type forgeUnderTest struct {
-	name     string
-	fake     deploymentsFake
-	repo     string   // owner/name or project path, also the config repo's path
-	env      []string // syncgate's settings for it
-	success  string   // the forge's word for each phase
-	failure  string
-	started  []string // states of a deployment before its outcome
-	carried  func(outcome string) []string
-	inactive string
+	name    string
+	fake    deploymentsFake
+	repo    string   // owner/name or project path, also the config repo's path
+	env     []string // syncgate's settings for it
+	success string   // the forge's word for each phase
+	failure string
+	started []string // states of a deployment before its outcome
+	// carried are the states of a carried commit's deployment that the
+	// carrier deployed, after those it had before.
+	carried  []string
+	inactive string // what an earlier deployment shows once a newer one is live
 }
 
 func githubUnderTest(t *testing.T) forgeUnderTest {
@@ -37,7 +39,15 @@ func githubUnderTest(t *testing.T) forgeUnderTest {
 	return forgeUnderTest{name: "github", fake: gh, repo: "acme/config",
 		env:     []string{"GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_e2e"},
 		success: "success", failure: "failure", started: []string{"queued", "in_progress"}, inactive: "inactive",
-		carried: func(outcome string) []string { return []string{outcome} }}
+		carried: []string{"success", "inactive"}}
+}
+
+func gitlabUnderTest(t *testing.T) forgeUnderTest {
+	gl := forge.NewGitLab("glpat-e2e", "platform/config")
+	t.Cleanup(gl.Close)
+	return forgeUnderTest{name: "gitlab", fake: gl, repo: "platform/config",
+		env:     []string{"GITLAB_URL=" + gl.URL(), "GITLAB_TOKEN=glpat-e2e"},
+		success: "success", failure: "failed", started: []string{"created", "running"}, carried: []string{"success"}}
 }
 
 // deploymentStates waits until the one deployment of sha ends in final and
@@ -57,7 +67,7 @@ func deploymentStates(t *testing.T, f forgeUnderTest, sha, environment, final st
 // forge: deployed, failed, a batched pair, a commit superseded while it
 // rolled out; and a restart while a deployment is half made makes none twice.
 func TestDeploymentsOnTheForges(t *testing.T) {
-	for _, mk := range []func(*testing.T) forgeUnderTest{githubUnderTest} {
+	for _, mk := range []func(*testing.T) forgeUnderTest{githubUnderTest, gitlabUnderTest} {
 		f := mk(t)
 		t.Run(f.name, func(t *testing.T) {
 			e := newEnv(t, append(f.env, "PUBLIC_URL=https://syncgate.example.com")...)
@@ -87,7 +97,7 @@ func TestDeploymentsOnTheForges(t *testing.T) {
 			code, _ = e.waitFinal(newer)
 			require.Equal(t, http.StatusOK, code)
 			require.Equal(t, append(slices.Clone(f.started), f.success), deploymentStates(t, f, newer, environment, f.success))
-			require.Equal(t, f.carried(f.success), deploymentStates(t, f, older, environment, f.success))
+			require.Equal(t, f.carried, deploymentStates(t, f, older, environment, f.carried[len(f.carried)-1]))
 			if f.inactive != "" {
 				require.Equal(t, append(slices.Clone(f.started), f.success, f.inactive), deploymentStates(t, f, good, environment, f.inactive),
 					"the newer deployment took the environment")
@@ -103,7 +113,7 @@ func TestDeploymentsOnTheForges(t *testing.T) {
 			code, _ = e.waitFinal(quick)
 			require.Equal(t, http.StatusOK, code)
 			require.Equal(t, append(slices.Clone(f.started), f.success), deploymentStates(t, f, quick, environment, f.success))
-			require.Equal(t, append(slices.Clone(f.started), f.success), deploymentStates(t, f, slow, environment, f.success),
+			require.Equal(t, append(slices.Clone(f.started), f.carried...), deploymentStates(t, f, slow, environment, f.carried[len(f.carried)-1]),
 				"superseded while rolling out: its carrier's outcome")
 
 			// syncgate dies after making a deployment and before its state

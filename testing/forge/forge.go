@@ -46,6 +46,8 @@ type fake struct {
 
 	deployments []*Deployment // oldest first
 	stateFaults []Fault       // answers to the next deployment state changes
+	// environments are GitLab's, oldest first.
+	environments []*Environment
 }
 
 func newFake(token string, repos []string) *fake {

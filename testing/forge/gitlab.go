@@ -70,13 +70,16 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	// the id is a URL-encoded path, so split the raw path.
 	raw := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v4/projects/")
 	parts := strings.Split(raw, "/")
-	if len(parts) < 3 {
+	if len(parts) < 2 {
 		glError(w, http.StatusNotFound, "404 Not Found")
 		return
 	}
 	project, err := url.PathUnescape(parts[0])
 	if err != nil || !g.repos[project] {
 		glError(w, http.StatusNotFound, "404 Project Not Found")
+		return
+	}
+	if g.serveDeployments(w, r, project, parts, body) {
 		return
 	}
 	switch {

@@ -1,0 +1,234 @@
+package gitlabdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/deployment"
+	"github.com/syncgate/syncgate/status/gitlabstatus"
+)
+
+// Options configure a Reporter.
+type Options struct {
+	Client *gitlab.Client
+	// Project is the project's full path, group/subgroup/project.
+	Project string
+	// Branch is the ref deployments name: the followed branch, asked at
+	// each report since it is known once the repo was first fetched
+	// (default: "main").
+	Branch func() string
+	// Cluster is the CLUSTER_NAME the environment is named after; when
+	// empty, each update's own Cluster is used.
+	Cluster string
+	// Naming names the environment and its external URL (default
+	// <cluster>/<namespace>, no URL).
+	Naming *deployment.Naming
+}
+
+// Reporter keeps GitLab deployments of one project.
+type Reporter struct {
+	opts Options
+
+	mu   sync.Mutex
+	envs map[string]string // environments known to exist → their external URL
+}
+
+var _ status.Reporter = (*Reporter)(nil)
+
+// Sink is the name of the sink in owed reports.
+const Sink = "gitlab-deployments"
+
+// maxPages bounds the deployments of one environment read to find a commit's.
+const maxPages = 10
+
+// New checks the options.
+func New(opts Options) (*Reporter, error) {
+	if opts.Client == nil || opts.Project == "" {
+		return nil, errors.New("gitlabdeploy: client and project are required")
+	}
+	if opts.Naming == nil {
+		n, err := deployment.NewNaming("", "")
+		if err != nil {
+			return nil, err
+		}
+		opts.Naming = n
+	}
+	return &Reporter{opts: opts, envs: map[string]string{}}, nil
+}
+
+// Name of the sink.
+func (r *Reporter) Name() string { return Sink }
+
+var states = map[deployment.Phase]gitlab.DeploymentStatusValue{
+	deployment.Queued:    gitlab.DeploymentStatusCreated,
+	deployment.Running:   gitlab.DeploymentStatusRunning,
+	deployment.Succeeded: gitlab.DeploymentStatusSuccess,
+	deployment.Failed:    gitlab.DeploymentStatusFailed,
+	deployment.Inactive:  gitlab.DeploymentStatusCanceled,
+}
+
+func phaseOf(s string) deployment.Phase {
+	for p, v := range states {
+		if string(v) == s {
+			return p
+		}
+	}
+	return deployment.None
+}
+
+// Report moves the deployment of u's commit on.
+func (r *Reporter) Report(ctx context.Context, u status.Update) error {
+	ref := ""
+	if r.opts.Branch != nil {
+		ref = r.opts.Branch()
+	}
+	if ref == "" {
+		ref = "main"
+	}
+	return r.ReportOn(ctx, u.SHA, ref, u)
+}
+
+// ReportOn moves the deployment of commit sha (on ref) of the reporter's
+// project (an application commit the config commit names) as u says.
+func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Update) error {
+	if u.Held() {
+		return nil // reported once the carrier's outcome is known
+	}
+	cluster, err := status.ClusterOf(r.opts.Cluster, u)
+	if err != nil {
+		return err
+	}
+	where := deployment.Where{Cluster: cluster, Namespace: u.Namespace}
+	env, err := r.opts.Naming.Environment(where)
+	if err != nil {
+		return status.Permanent(err)
+	}
+	envURL, err := r.opts.Naming.URL(where)
+	if err != nil {
+		return status.Permanent(err)
+	}
+	if err := r.ensureEnvironment(ctx, env, envURL); err != nil {
+		return r.classify(sha, err)
+	}
+	d, err := r.find(ctx, sha, env)
+	if err != nil {
+		return r.classify(sha, err)
+	}
+	now := deployment.None
+	if d != nil {
+		now = phaseOf(d.Status)
+	}
+	step, ok := deployment.Next(u, now, false)
+	if !ok {
+		return nil
+	}
+	want := states[step.Phase]
+	// GitLab moves a deployment to running only from created: a commit
+	// deployed again (a rollback) gets a new deployment, as GitLab's own
+	// redeploys do.
+	again := now.Final() && (step.Phase == deployment.Queued || step.Phase == deployment.Running)
+	if d == nil || again {
+		_, _, err = r.opts.Client.Deployments.CreateProjectDeployment(r.opts.Project, &gitlab.CreateProjectDeploymentOptions{
+			Environment: gitlab.Ptr(env), Ref: gitlab.Ptr(ref), SHA: gitlab.Ptr(sha), Tag: gitlab.Ptr(false), Status: gitlab.Ptr(want),
+		}, gitlab.WithContext(ctx))
+	} else {
+		_, _, err = r.opts.Client.Deployments.UpdateProjectDeployment(r.opts.Project, d.ID,
+			&gitlab.UpdateProjectDeploymentOptions{Status: gitlab.Ptr(want)}, gitlab.WithContext(ctx))
+	}
+	if err != nil {
+		return r.classify(sha, err)
+	}
+	return nil
+}
+
+// ensureEnvironment creates env on first use, with its external URL, and
+// keeps that URL as configured.
+func (r *Reporter) ensureEnvironment(ctx context.Context, env, url string) error {
+	r.mu.Lock()
+	known, ok := r.envs[env]
+	r.mu.Unlock()
+	if ok && known == url {
+		return nil
+	}
+	list, _, err := r.opts.Client.Environments.ListEnvironments(r.opts.Project,
+		&gitlab.ListEnvironmentsOptions{Name: gitlab.Ptr(env)}, gitlab.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	var found *gitlab.Environment
+	for _, e := range list {
+		if e.Name == env {
+			found = e
+		}
+	}
+	switch {
+	case found == nil:
+		opt := &gitlab.CreateEnvironmentOptions{Name: gitlab.Ptr(env)}
+		if url != "" {
+			opt.ExternalURL = gitlab.Ptr(url)
+		}
+		_, _, err = r.opts.Client.Environments.CreateEnvironment(r.opts.Project, opt, gitlab.WithContext(ctx))
+		if taken(err) {
+			err = nil // made meanwhile; its URL is set next time
+		}
+	case url != "" && found.ExternalURL != url:
+		_, _, err = r.opts.Client.Environments.EditEnvironment(r.opts.Project, found.ID,
+			&gitlab.EditEnvironmentOptions{ExternalURL: gitlab.Ptr(url)}, gitlab.WithContext(ctx))
+	}
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.envs[env] = url
+	r.mu.Unlock()
+	return nil
+}
+
+func taken(err error) bool {
+	var er *gitlab.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusBadRequest &&
+		strings.Contains(er.Message, "has already been taken")
+}
+
+// find is the newest deployment of sha to env, reading the environment's
+// deployments newest first (GitLab cannot filter them by sha).
+func (r *Reporter) find(ctx context.Context, sha, env string) (*gitlab.Deployment, error) {
+	opt := &gitlab.ListProjectDeploymentsOptions{Environment: gitlab.Ptr(env), OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("desc"),
+		ListOptions: gitlab.ListOptions{PerPage: 100}}
+	for range maxPages {
+		list, resp, err := r.opts.Client.Deployments.ListProjectDeployments(r.opts.Project, opt, gitlab.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range list {
+			if d.SHA == sha {
+				return d, nil
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	return nil, nil
+}
+
+// classify says what to fix when GitLab refuses a deployment for good.
+func (r *Reporter) classify(sha string, err error) error {
+	return gitlabstatus.Classify(err, func(code int) string {
+		switch code {
+		case http.StatusForbidden:
+			return fmt.Sprintf("GITLAB_TOKEN may not create deployments on %s: it needs the api scope and Developer role", r.opts.Project)
+		case http.StatusNotFound:
+			return fmt.Sprintf("project %s or commit %s not found, or GITLAB_TOKEN cannot see it", r.opts.Project, status.ShortSHA(sha))
+		}
+		return fmt.Sprintf("GitLab refused the deployment of %s on %s", status.ShortSHA(sha), r.opts.Project)
+	})
+}

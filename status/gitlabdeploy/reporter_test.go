@@ -1,0 +1,130 @@
+package gitlabdeploy_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/deployment"
+	"github.com/syncgate/syncgate/status/gitlabdeploy"
+	"github.com/syncgate/syncgate/status/gitlabstatus"
+	"github.com/syncgate/syncgate/testing/forge"
+)
+
+const (
+	project = "platform/team/config"
+	shaA    = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	shaB    = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	shaC    = "cccccccccccccccccccccccccccccccccccccccc"
+)
+
+func setup(t *testing.T, url string) (*forge.GitLab, *gitlabdeploy.Reporter) {
+	t.Helper()
+	f := forge.NewGitLab("glpat-good", project)
+	t.Cleanup(f.Close)
+	c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
+	require.NoError(t, err)
+	naming, err := deployment.NewNaming("", url)
+	require.NoError(t, err)
+	r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: project, Cluster: "prod", Branch: func() string { return "release" }, Naming: naming})
+	require.NoError(t, err)
+	return f, r
+}
+
+func deliver(t *testing.T, r *gitlabdeploy.Reporter, us ...status.Update) {
+	t.Helper()
+	for _, u := range us {
+		if u.Namespace == "" {
+			u.Namespace = "web"
+		}
+		require.NoError(t, r.Report(context.Background(), u))
+		require.NoError(t, r.Report(context.Background(), u), "replay")
+	}
+}
+
+func TestLifecycles(t *testing.T) {
+	f, r := setup(t, "https://{{.Namespace}}.{{.Cluster}}.example.com")
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	deliver(t, r,
+		status.Update{SHA: shaA, State: status.Applying},
+		status.Update{SHA: shaA, State: status.RollingOut, Ready: 1, Total: 2},
+		status.Update{SHA: shaA, State: status.RollingOut, Ready: 2, Total: 2},
+		status.Update{SHA: shaA, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Minute)},
+		status.Update{SHA: shaB, State: status.Failed, Reason: "invalid YAML"},
+	)
+	envs := f.Environments(project)
+	require.Len(t, envs, 1, "created on first use")
+	require.Equal(t, forge.Environment{ID: envs[0].ID, Project: project, Name: "prod/web", ExternalURL: "https://web.prod.example.com"}, envs[0])
+	a := f.Deployments(project, shaA, "prod/web")
+	require.Len(t, a, 1)
+	require.Equal(t, []string{"created", "running", "success"}, a[0].States())
+	require.Equal(t, "release", a[0].Ref)
+	require.Equal(t, []string{"failed"}, f.Deployments(project, shaB, "")[0].States(), "refused before it applied")
+
+	// A carried commit gets the carrier's outcome; one superseded before
+	// it applied is canceled.
+	deliver(t, r,
+		status.Update{SHA: shaB, Namespace: "api", State: status.Applying},
+		status.Update{SHA: shaC, Namespace: "api", State: status.Applying},
+		status.Update{SHA: shaC, Namespace: "api", State: status.Deployed},
+		status.Update{SHA: shaB, Namespace: "api", State: status.Superseded, CarriedBy: shaC, Outcome: status.Deployed},
+		status.Update{SHA: shaA, Namespace: "api", State: status.Superseded, CarriedBy: shaC, Outcome: status.Deployed},
+	)
+	require.Equal(t, []string{"created", "canceled"}, f.Deployments(project, shaB, "prod/api")[0].States())
+	require.Equal(t, []string{"success"}, f.Deployments(project, shaA, "prod/api")[0].States())
+	require.Len(t, f.Environments(project), 2)
+
+	// A rollback deploys A again: GitLab takes a new deployment for it.
+	deliver(t, r, status.Update{SHA: shaA, State: status.Applying}, status.Update{SHA: shaA, State: status.Deployed})
+	again := f.Deployments(project, shaA, "prod/web")
+	require.Len(t, again, 2)
+	require.Equal(t, []string{"created", "success"}, again[1].States())
+}
+
+func TestEnvironmentURLFollowsTheSetting(t *testing.T) {
+	f, r := setup(t, "")
+	deliver(t, r, status.Update{SHA: shaA, State: status.Applying})
+	require.Empty(t, f.Environments(project)[0].ExternalURL)
+	c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
+	require.NoError(t, err)
+	naming, err := deployment.NewNaming("", "https://new.example.com")
+	require.NoError(t, err)
+	r2, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: project, Cluster: "prod", Naming: naming})
+	require.NoError(t, err)
+	deliver(t, r2, status.Update{SHA: shaA, Namespace: "web", State: status.Deployed})
+	require.Len(t, f.Environments(project), 1)
+	require.Equal(t, "https://new.example.com", f.Environments(project)[0].ExternalURL)
+}
+
+func TestErrors(t *testing.T) {
+	u := status.Update{SHA: shaA, Namespace: "web", State: status.Applying}
+	for _, tc := range []struct {
+		name      string
+		fault     forge.Fault
+		permanent bool
+		retryIn   time.Duration
+		contains  string
+	}{
+		{name: "forbidden", fault: forge.Fault{Status: 403, Body: `{"message":"403 Forbidden"}`}, permanent: true, contains: "Developer role"},
+		{name: "unknown project", fault: forge.Fault{Status: 404, Body: `{"message":"404 Project Not Found"}`}, permanent: true, contains: "not found"},
+		{name: "429", fault: forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "7"}, Body: `{"message":"429 Too Many Requests"}`}, retryIn: 7 * time.Second},
+		{name: "5xx", fault: forge.Fault{Status: 502, Body: `{"message":"502 Bad Gateway"}`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, r := setup(t, "")
+			f.FailNext(1, tc.fault)
+			err := r.Report(context.Background(), u)
+			require.Error(t, err)
+			require.Equal(t, tc.permanent, status.IsPermanent(err), "%v", err)
+			d, ok := status.RetryAfterOf(err)
+			require.Equal(t, tc.retryIn > 0, ok)
+			require.Equal(t, tc.retryIn, d)
+			require.Contains(t, err.Error(), tc.contains)
+			require.NoError(t, r.Report(context.Background(), u))
+			require.Len(t, f.Deployments(project, shaA, ""), 1)
+		})
+	}
+}
