@@ -45,9 +45,13 @@ func (s *Server) githubHook(c *gin.Context) {
 	body := io.TeeReader(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes), mac)
 	event := github.WebHookType(c.Request)
 	var ev pushEvent
+	var pr pullEvent
 	var perr error
-	if event == "push" {
+	switch event {
+	case "push":
 		ev, perr = s.readHookBody(c.GetHeader("Content-Type"), body)
+	case "pull_request":
+		pr, perr = decodePull(c.GetHeader("Content-Type"), body)
 	}
 	if _, err := io.Copy(io.Discard, body); err != nil || isTooLarge(perr) {
 		s.bodyError(c, "github", errors.Join(perr, err))
@@ -62,8 +66,11 @@ func (s *Server) githubHook(c *gin.Context) {
 		s.hookResult(c, "github", http.StatusOK, "pong", "ping received")
 		return
 	case "push":
+	case "pull_request":
+		s.pullRequest(c, "github", pr, perr)
+		return
 	default:
-		s.hookResult(c, "github", http.StatusAccepted, "ignored", "only push events act")
+		s.hookResult(c, "github", http.StatusAccepted, "ignored", "only push and pull_request events act")
 		return
 	}
 	s.push(c, "github", ev, perr)
@@ -79,11 +86,19 @@ func (s *Server) gitlabHook(c *gin.Context) {
 		s.hookResult(c, "gitlab", http.StatusUnauthorized, "bad_token", "X-Gitlab-Token does not match WEBHOOK_SECRET")
 		return
 	}
-	if ev := c.GetHeader("X-Gitlab-Event"); ev != "Push Hook" {
-		s.hookResult(c, "gitlab", http.StatusAccepted, "ignored", "only push events act")
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
+	if ev := c.GetHeader("X-Gitlab-Event"); ev == "Merge Request Hook" {
+		pr, perr := decodeMerge(body)
+		if _, err := io.Copy(io.Discard, body); err != nil || isTooLarge(perr) {
+			s.bodyError(c, "gitlab", errors.Join(perr, err))
+			return
+		}
+		s.pullRequest(c, "gitlab", pr, perr)
+		return
+	} else if ev != "Push Hook" {
+		s.hookResult(c, "gitlab", http.StatusAccepted, "ignored", "only push and merge request events act")
 		return
 	}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
 	ev, perr := readPush(body)
 	if _, err := io.Copy(io.Discard, body); err != nil || isTooLarge(perr) {
 		s.bodyError(c, "gitlab", errors.Join(perr, err))

@@ -64,6 +64,10 @@ type Options struct {
 	// CommitURL links a commit to its page on the forge; nil links the
 	// status page's commits to /status/<sha>.
 	CommitURL func(sha string) string
+	// Previews, when set, previews pull requests (webhooks, the API and
+	// /previews/<sha>); PreviewForks lets requests from forks in.
+	Previews     Previews
+	PreviewForks bool
 
 	ListenAddr string
 	// ProbeAddr serves /healthz, /readyz and /metrics alone, apart from
@@ -194,6 +198,7 @@ func New(opts Options) (*Server, error) {
 	guarded.GET("/wait/:sha", s.wait)
 	guarded.GET("/status/:sha", s.status)
 	guarded.GET("/api/v1/versions", s.versions)
+	s.previewRoutes(guarded)
 	e.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, gin.H{"error": "no such route: " + c.Request.URL.Path})
 	})
