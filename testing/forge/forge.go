@@ -48,6 +48,7 @@ type fake struct {
 	stateFaults []Fault       // answers to the next deployment state changes
 	// environments are GitLab's, oldest first.
 	environments []*Environment
+	prs          *pulls // pull requests and their comments (github_comments.go)
 }
 
 func newFake(token string, repos []string) *fake {

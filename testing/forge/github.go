@@ -169,6 +169,7 @@ func (g *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_ = json.NewEncoder(w).Encode(map[string]any{"state": state, "sha": parts[4], "total_count": len(list), "statuses": list})
+	case g.serveComments(w, r, repo, parts, body):
 	default:
 		ghError(w, http.StatusNotFound, "Not Found")
 	}

@@ -123,6 +123,7 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
+	case g.serveNotes(w, r, project, parts, body):
 	default:
 		glError(w, http.StatusNotFound, "404 Not Found")
 	}
