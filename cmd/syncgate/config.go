@@ -79,6 +79,11 @@ type config struct {
 	PodName        string
 	LogLevel       string
 	LogFormat      string
+
+	// PreviewForks lets pull requests from forks be previewed;
+	// PreviewWorkers is how many previews run at once (0: none).
+	PreviewForks   bool
+	PreviewWorkers int64
 }
 
 // settings lists every setting: its flag, its variable, its built-in
@@ -132,6 +137,8 @@ func (c *config) settings() []setting {
 		{"pod-name", "POD_NAME", "", "identity in leader election (default: the host name)", text(&c.PodName)},
 		{"log-level", "LOG_LEVEL", "info", "debug, info, warn or error", lower(&c.LogLevel)},
 		{"log-format", "LOG_FORMAT", "json", "json or text", lower(&c.LogFormat)},
+		{"preview-forks", "PREVIEW_FORKS", "false", "preview pull requests from forks too (their content is rendered and dry-run as each namespace's identity)", boolean(&c.PreviewForks)},
+		{"preview-workers", "PREVIEW_WORKERS", "2", "pull request previews run at once, beside syncs (more are queued); 0 turns previews off", count(&c.PreviewWorkers)},
 	}
 }
 

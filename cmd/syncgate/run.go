@@ -154,6 +154,10 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		if parts.deliverer != nil {
 			part("deliverer", parts.deliverer.Run)
 		}
+		if parts.previews != nil {
+			part("previews", parts.previews.previewer.Run)
+			part("preview reports", parts.previews.deliverer.Run)
+		}
 		return lg.Wait()
 	}
 	if cfg.LeaderElect {

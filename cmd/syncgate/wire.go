@@ -32,6 +32,7 @@ type parts struct {
 	versions      *server.VersionWatcher
 	syncer        *syncer.Syncer
 	deliverer     *outbox.Deliverer
+	previews      *previewParts
 	repoDisplay   string
 	reportersDesc []string
 }
@@ -94,18 +95,27 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	watcher = server.NewVersionWatcher(dyn, cfg.Namespaces, logger.With("component", "versions"))
 	watcher.OnAnnounced(sy.Nudge)
 	watcher.OnDeleted(sy.VersionDeleted)
+	previews, err := assemblePreviews(cfg, logger, kube, src, renderer, applier, watcher, forgeOf(reporters))
+	if err != nil {
+		return nil, err
+	}
+	var previewer server.Previews
+	if previews != nil {
+		previewer = previews.previewer
+	}
 	srv, err := server.New(server.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch}, Versions: watcher,
 		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch, RepoURL: cfg.Repo,
 		Commits: repoAdapter{Source: src}, CommitURL: commitLinks(cfg),
 		ListenAddr: cfg.ListenAddr, ProbeAddr: cfg.ProbeAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret,
 		MaxWaitTimeout: cfg.MaxWaitTimeout, FetchEvery: cfg.WaitFetchInterval,
+		Previews: previewer, PreviewForks: cfg.PreviewForks,
 		Logger: logger.With("component", "http"), Metrics: reg,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, repoDisplay: repourl.Redact(cfg.Repo), reportersDesc: desc}, nil
+	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, previews: previews, repoDisplay: repourl.Redact(cfg.Repo), reportersDesc: desc}, nil
 }
 
 // announce tells the leader, through the Versions it watches, of a head

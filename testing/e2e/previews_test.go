@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/rest"
+
+	"github.com/syncgate/syncgate/testing/forge"
+)
+
+// writeCounter is an API server proxy that counts the requests that would
+// change the cluster: mutating verbs that are not dry runs, other than
+// syncgate's own bookkeeping (Versions, Events, the Lease, the previews'
+// ledger ConfigMap).
+type writeCounter struct {
+	writes atomic.Int64
+	mu     chan struct{}
+	seen   []string
+}
+
+func (w *writeCounter) count(r *http.Request) {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return
+	}
+	if r.URL.Query().Get("dryRun") == "All" {
+		return
+	}
+	p := r.URL.Path
+	for _, own := range []string{"/versions", "/events", "/leases", "/configmaps/syncgate-previews"} {
+		if strings.Contains(p, own) {
+			return
+		}
+	}
+	if r.Method == http.MethodPost && strings.HasSuffix(p, "/configmaps") {
+		return // the ledger's creation
+	}
+	w.writes.Add(1)
+	w.mu <- struct{}{}
+	w.seen = append(w.seen, r.Method+" "+p)
+	<-w.mu
+}
+
+func (w *writeCounter) written() []string {
+	w.mu <- struct{}{}
+	defer func() { <-w.mu }()
+	return append([]string(nil), w.seen...)
+}
+
+// countingKubeconfig serves the cluster's API on a loopback port through
+// a counter, and returns a kubeconfig for it.
+func countingKubeconfig(t *testing.T, e *env) (string, *writeCounter) {
+	t.Helper()
+	cfg := e.c.RESTConfig()
+	rt, err := rest.TransportFor(cfg)
+	require.NoError(t, err)
+	target, err := url.Parse(cfg.Host)
+	require.NoError(t, err)
+	wc := &writeCounter{mu: make(chan struct{}, 1)}
+	proxy := &httputil.ReverseProxy{Transport: rt, Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = target.Host
+	}, FlushInterval: -1}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		wc.count(r)
+		proxy.ServeHTTP(rw, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "http://%s"}
+users:
+- name: u
+  user: {}
+contexts:
+- name: c
+  context: {cluster: c, user: u}
+current-context: c
+`, ln.Addr().String())
+	require.NoError(t, os.WriteFile(path, []byte(kc), 0o600))
+	return path, wc
+}
+
+// pullRequest sends a signed pull_request webhook for head.
+func (e *env) pullRequest(action string, number int, head, fromRepo string) (int, map[string]any) {
+	e.t.Helper()
+	payload := map[string]any{
+		"action": action, "number": number,
+		"repository": map[string]any{"full_name": "acme/config"},
+		"pull_request": map[string]any{
+			"html_url": fmt.Sprintf("https://github.example.com/acme/config/pull/%d", number),
+			"head":     map[string]any{"sha": head, "ref": "topic", "repo": map[string]any{"full_name": fromRepo}},
+			"base":     map[string]any{"ref": e.repo.Branch(), "repo": map[string]any{"full_name": "acme/config"}},
+		},
+	}
+	body, err := json.Marshal(payload)
+	require.NoError(e.t, err)
+	mac := hmac.New(sha256.New, []byte(e.secret))
+	mac.Write(body)
+	req, err := http.NewRequest(http.MethodPost, e.url+"/hooks/github", bytes.NewReader(body))
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "pull_request")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(e.t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+func configMapYAML(name, value string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  value: %q\n", name, value)
+}
+
+func secretYAML(name, password string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\nstringData:\n  password: %q\n", name, password)
+}
+
+// Pull requests are previewed before the merge: statuses on the head, one
+// comment per cluster edited in place, and nothing written to the cluster.
+func TestPullRequestPreviews(t *testing.T) {
+	gh := forge.NewGitHub("ghp_e2e", "acme/config")
+	t.Cleanup(gh.Close)
+	for n := 1; n <= 4; n++ {
+		gh.OpenPull("acme/config", n)
+	}
+	e := newEnv(t, "GITHUB_API_URL="+gh.APIURL(), "GITHUB_TOKEN=ghp_e2e", "PUBLIC_URL=https://syncgate.example.com")
+	kubeconfig, writes := countingKubeconfig(t, e)
+	e.extra = append(e.extra, "KUBECONFIG="+kubeconfig)
+	repo, err := e.git.CreateRepo("acme/config")
+	require.NoError(t, err)
+	e.repo = repo
+	ns := e.ns
+	base := e.commit("base", map[string]string{
+		ns + "/deploy.yaml": deployment("web", "registry.example.com/web:1", ""),
+		ns + "/old.yaml":    configMapYAML("old", "1"),
+		ns + "/secret.yaml": secretYAML("db", "hunter2"),
+	})
+	e.start()
+	code, _ := e.waitFinal(base)
+	require.Equal(t, http.StatusOK, code)
+	before := writes.writes.Load()
+	ctx := "syncgate/e2e/" + ns + "/preview"
+	latest := func(sha string) func() bool {
+		return func() bool { s, ok := gh.Latest("acme/config", sha, ctx); return ok && s.State != "pending" }
+	}
+
+	// A valid pull request: one field changed, one object created, one
+	// pruned, a Secret's value changed.
+	valid, err := repo.CommitRef("refs/pull/1/head", "scale", map[string]string{
+		ns + "/deploy.yaml": strings.Replace(deployment("web", "registry.example.com/web:2", ""), "replicas: 2", "replicas: 3", 1),
+		ns + "/new.yaml":    configMapYAML("new", "x"),
+		ns + "/old.yaml":    "",
+		ns + "/secret.yaml": secretYAML("db", "correct-horse"),
+	})
+	require.NoError(t, err)
+	code, body := e.pullRequest("opened", 1, valid, "acme/config")
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, latest(valid), 60*time.Second, 50*time.Millisecond)
+	st, _ := gh.Latest("acme/config", valid, ctx)
+	require.Equal(t, "success", st.State)
+	require.Equal(t, "valid: 2 changed, 1 created, 1 pruned", st.Description)
+	require.Equal(t, "https://syncgate.example.com/previews/"+valid, st.TargetURL)
+	var comments []forge.Comment
+	require.Eventually(t, func() bool { comments = gh.Comments("acme/config", 1); return len(comments) == 1 }, 30*time.Second, 50*time.Millisecond)
+	c := comments[0].Body
+	require.Contains(t, c, "spec.replicas: 2")
+	require.Contains(t, c, "spec.replicas: 3")
+	require.Contains(t, c, "prune <code>ConfigMap "+ns+"/old</code>")
+	require.Contains(t, c, "create <code>ConfigMap "+ns+"/new</code>")
+	require.Contains(t, c, "data.password: changed (value hidden)")
+	require.NotContains(t, c, "correct-horse")
+	require.NotContains(t, c, "hunter2")
+	require.NotContains(t, c, "Y29ycmVjdC1ob3JzZQ") // base64 of the new value
+
+	// The JSON answer.
+	resp, err := http.Get(e.url + "/previews/" + valid)
+	require.NoError(t, err)
+	var res map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&res))
+	resp.Body.Close()
+	require.Equal(t, "valid", res["state"])
+
+	// A second push to the same pull request: an API-only refusal, in the
+	// same comment.
+	refused, err := repo.CommitRef("refs/pull/1/head", "typo", map[string]string{
+		ns + "/deploy.yaml": strings.Replace(deployment("web", "registry.example.com/web:2", ""), "replicas: 2", `replicas: "three"`, 1),
+	})
+	require.NoError(t, err)
+	code, body = e.pullRequest("synchronize", 1, refused, "acme/config")
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, latest(refused), 60*time.Second, 50*time.Millisecond)
+	st, _ = gh.Latest("acme/config", refused, ctx)
+	require.Equal(t, "failure", st.State)
+	require.Contains(t, st.Description, "Deployment "+ns+"/web")
+	require.Contains(t, st.Description, "replicas")
+	require.Eventually(t, func() bool {
+		comments = gh.Comments("acme/config", 1)
+		return len(comments) == 1 && strings.Contains(comments[0].Body, "**refused**")
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, 1, comments[0].Edits, "the same comment, edited")
+	require.Contains(t, comments[0].Body, "spec.replicas")
+
+	// A fork's pull request is refused, with the reason in its status.
+	fork, err := repo.CommitRef("refs/pull/2/head", "from a fork", map[string]string{ns + "/x.yaml": configMapYAML("x", "1")})
+	require.NoError(t, err)
+	code, body = e.pullRequest("opened", 2, fork, "someone/config")
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Equal(t, "refused", body["result"])
+	require.Eventually(t, latest(fork), 30*time.Second, 50*time.Millisecond)
+	st, _ = gh.Latest("acme/config", fork, ctx)
+	require.Equal(t, "failure", st.State)
+	require.Contains(t, st.Description, "fork")
+	require.Empty(t, gh.Comments("acme/config", 2))
+
+	// Nothing was written to the cluster by any preview.
+	require.Equal(t, before, writes.writes.Load(), "writes: %v", writes.written())
+}
