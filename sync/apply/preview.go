@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -156,8 +157,23 @@ func (a *Applier) previewOne(ctx context.Context, d *desired) (previewed, error)
 		c.Fields = objectFields(d.ref, comparable(d.obj).Object)
 		return c, nil
 	}
-	c.Fields = diffObjects(d.ref, live.Object, after.Object)
+	c.Fields = diffObjects(d.ref, live.Object, after.Object, comparable(d.obj).Object, a.ownedFields(live.GetManagedFields()))
 	return c, nil
+}
+
+// ownedFields is the field set syncgate's field manager applied to the
+// live object, decoded, or nil.
+func (a *Applier) ownedFields(entries []metav1.ManagedFieldsEntry) map[string]any {
+	for _, e := range entries {
+		if e.Manager != a.opts.FieldManager || e.Operation != metav1.ManagedFieldsOperationApply || e.FieldsV1 == nil {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal(e.FieldsV1.Raw, &m) == nil {
+			return m
+		}
+	}
+	return nil
 }
 
 // previewPrune is prune without the deletes: what it would delete and what

@@ -68,18 +68,22 @@ func withoutVolatile(o map[string]any) map[string]any {
 	return c
 }
 
-// diffObjects lists the fields that differ between the live object and
-// what the dry run says it would become.
-func diffObjects(ref ObjectRef, live, after map[string]any) []FieldChange {
-	w := &differ{secret: isSecret(ref)}
-	w.walk("", withoutVolatile(live), withoutVolatile(after))
+// diffObjects lists the fields syncgate sets that differ between the
+// live object and what the dry run says it would become: fields of want
+// (the desired object) and fields owned lists (syncgate's managed fields
+// on the live object, which the apply would remove when want drops
+// them). What other managers and controllers change meanwhile is not
+// the commit's doing, and is left out.
+func diffObjects(ref ObjectRef, live, after, want map[string]any, owned map[string]any) []FieldChange {
+	w := &differ{secret: isSecret(ref), scoped: true}
+	w.walk("", withoutVolatile(live), withoutVolatile(after), want, owned)
 	return w.out
 }
 
 // objectFields lists every field of a new object as added.
 func objectFields(ref ObjectRef, obj map[string]any) []FieldChange {
 	w := &differ{secret: isSecret(ref)}
-	w.walk("", map[string]any{}, withoutVolatile(obj))
+	w.walk("", map[string]any{}, withoutVolatile(obj), nil, nil)
 	return w.out
 }
 
@@ -87,8 +91,12 @@ func isSecret(ref ObjectRef) bool { return ref.Group == "" && ref.Kind == "Secre
 
 type differ struct {
 	secret bool
+	scoped bool
 	out    []FieldChange
 }
+
+// whole marks a managed field owned with everything under it.
+var whole = map[string]any{"*": true}
 
 func join(path, key string) string {
 	if path == "" {
@@ -97,7 +105,46 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func (w *differ) walk(path string, before, after any) {
+// sub is a managed-fields node's child: "f:<key>" for a field; an empty
+// node owns all below it.
+func sub(owned any, key string) any {
+	m, ok := owned.(map[string]any)
+	if !ok {
+		return nil
+	}
+	if len(m) == 0 || m["*"] == true {
+		return whole
+	}
+	return m[key]
+}
+
+// item is the managed-fields node of a keyed list item: "k:{...}" whose
+// key field has the item's value.
+func item(owned any, key string, val any) any {
+	m, ok := owned.(map[string]any)
+	if !ok {
+		return nil
+	}
+	if len(m) == 0 || m["*"] == true {
+		return whole
+	}
+	for k, v := range m {
+		raw, ok := strings.CutPrefix(k, "k:")
+		if !ok {
+			continue
+		}
+		var id map[string]any
+		if json.Unmarshal([]byte(raw), &id) == nil && fmt.Sprint(id[key]) == fmt.Sprint(val) {
+			return v
+		}
+	}
+	return nil
+}
+
+func (w *differ) walk(path string, before, after, want, owned any) {
+	if w.scoped && want == nil && owned == nil {
+		return // not a field syncgate sets
+	}
 	bm, bok := before.(map[string]any)
 	am, aok := after.(map[string]any)
 	if (bok || before == nil) && (aok || after == nil) && (bok || aok) {
@@ -111,15 +158,16 @@ func (w *differ) walk(path string, before, after any) {
 			}
 		}
 		sort.Strings(keys)
+		wm, _ := want.(map[string]any)
 		for _, k := range keys {
-			w.walk(join(path, k), bm[k], am[k])
+			w.walk(join(path, k), bm[k], am[k], wm[k], sub(owned, "f:"+k))
 		}
 		return
 	}
 	bl, bok := before.([]any)
 	al, aok := after.([]any)
 	if bok && aok {
-		w.list(path, bl, al)
+		w.list(path, bl, al, want, owned)
 		return
 	}
 	if sameValue(before, after) {
@@ -131,23 +179,30 @@ func (w *differ) walk(path string, before, after any) {
 // list matches items by key (containers by name, ports by port) when
 // both lists have one, else by position when they have as many items;
 // otherwise the list is one value.
-func (w *differ) list(path string, before, after []any) {
+func (w *differ) list(path string, before, after []any, want, owned any) {
+	wl, _ := want.([]any)
 	key := listKey(after)
 	if key != "" && (len(before) == 0 || listKey(before) == key) {
 		byKey := map[string]any{}
 		for _, it := range before {
 			byKey[itemID(it.(map[string]any), key)] = it
 		}
+		wantKey := map[string]any{}
+		for _, it := range wl {
+			if m, ok := it.(map[string]any); ok {
+				wantKey[itemID(m, key)] = m
+			}
+		}
 		seen := map[string]bool{}
 		for _, it := range after {
 			m := it.(map[string]any)
 			id := itemID(m, key)
 			seen[id] = true
-			w.walk(fmt.Sprintf("%s[%s=%v]", path, key, m[key]), byKey[id], m)
+			w.walk(fmt.Sprintf("%s[%s=%v]", path, key, m[key]), byKey[id], m, wantKey[id], item(owned, key, m[key]))
 		}
 		for _, it := range before {
 			m := it.(map[string]any)
-			if id := itemID(m, key); !seen[id] {
+			if id := itemID(m, key); !seen[id] && (!w.scoped || item(owned, key, m[key]) != nil) {
 				w.add(fmt.Sprintf("%s[%s=%v]", path, key, m[key]), m, nil)
 			}
 		}
@@ -155,7 +210,14 @@ func (w *differ) list(path string, before, after []any) {
 	}
 	if len(before) == len(after) {
 		for i := range after {
-			w.walk(fmt.Sprintf("%s[%d]", path, i), before[i], after[i])
+			var wi, oi any
+			if i < len(wl) {
+				wi = wl[i]
+			}
+			if owned != nil {
+				oi = whole // an atomic list: owned as a whole
+			}
+			w.walk(fmt.Sprintf("%s[%d]", path, i), before[i], after[i], wi, oi)
 		}
 		return
 	}
