@@ -4,11 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"io"
 	"slices"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -74,25 +72,19 @@ func kustomization(name string, generation, observed int64, ready, applied strin
 	return u
 }
 
-func TestReadyWatchWaitsForEveryNameAtTheRevision(t *testing.T) {
-	w := &ReadyWatch{at: map[string]time.Time{}, last: map[string]string{}, wake: make(chan struct{}, 1)}
-	t0 := time.Now()
-	// Ready at the old revision, in progress, or a generation not yet
-	// observed: none counts for the new one.
-	w.note(kustomization("a", 1, 1, "True", "main@sha1:old"), t0)
-	w.note(kustomization("a", 1, 1, "Unknown", "main@sha1:new"), t0)
-	w.note(kustomization("b", 2, 1, "True", "main@sha1:new"), t0)
-	if _, err := w.Await(context.Background(), "main@sha1:new", 10*time.Millisecond, "a", "b"); err == nil {
-		t.Fatal("Await returned before any was Ready at the revision")
-	}
-	w.note(kustomization("a", 1, 1, "True", "main@sha1:new"), t0.Add(time.Second))
-	w.note(kustomization("b", 2, 2, "True", "main@sha1:new"), t0.Add(2*time.Second))
-	w.note(kustomization("b", 2, 2, "True", "main@sha1:new"), t0.Add(3*time.Second)) // a resync: the first time stays
-	got, err := w.Await(context.Background(), "main@sha1:new", time.Second, "a", "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := t0.Add(2 * time.Second); !got.Equal(want) {
-		t.Errorf("Await = %v after t0, want the last one's first Ready, %v", got.Sub(t0), want.Sub(t0))
+func TestReadyKeysOnlyForReadyAtAnObservedGeneration(t *testing.T) {
+	for _, c := range []struct {
+		u    *unstructured.Unstructured
+		want []string
+	}{
+		{kustomization("a", 1, 1, "True", "main@sha1:new"), []string{"a main@sha1:new"}},
+		{kustomization("a", 1, 1, "Unknown", "main@sha1:new"), nil}, // in progress
+		{kustomization("a", 2, 1, "True", "main@sha1:old"), nil},    // a new spec not yet observed
+		{kustomization("a", 1, 1, "False", "main@sha1:old"), nil},   // failed
+	} {
+		got, state := readyKeys(c.u)
+		if !slices.Equal(got, c.want) || state == "" {
+			t.Errorf("readyKeys(%v) = %v %q, want %v", c.u.Object["status"], got, state, c.want)
+		}
 	}
 }

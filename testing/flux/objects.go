@@ -3,8 +3,6 @@ package flux
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/tools/cache"
+
+	"github.com/syncgate/syncgate/testing/statuswatch"
 )
 
 // The resources the benchmark writes.
@@ -114,97 +112,31 @@ func Forget(ctx context.Context, dyn dynamic.Interface, resource schema.GroupVer
 	return nil
 }
 
-// ReadyWatch notes when each Kustomization first reported Ready at each
-// revision: Ready True, lastAppliedRevision that revision, its generation
-// observed.
-type ReadyWatch struct {
-	mu   sync.Mutex
-	at   map[string]time.Time // name + " " + revision
-	last map[string]string    // name → its latest Ready condition, for errors
-	wake chan struct{}
+// ReadyKey is what WatchReady notes when Kustomization name first
+// reports Ready at revision.
+func ReadyKey(name, revision string) string { return name + " " + revision }
+
+// WatchReady follows the Kustomizations in SystemNamespace until ctx ends,
+// noting when each first reported Ready at each revision: Ready True,
+// lastAppliedRevision that revision, its generation observed.
+func WatchReady(ctx context.Context, dyn dynamic.Interface) (*statuswatch.Watch, error) {
+	return statuswatch.Start(ctx, dyn, Kustomizations, SystemNamespace, readyKeys)
 }
 
-// WatchReady follows the Kustomizations in SystemNamespace until ctx ends.
-func WatchReady(ctx context.Context, dyn dynamic.Interface) (*ReadyWatch, error) {
-	w := &ReadyWatch{at: map[string]time.Time{}, last: map[string]string{}, wake: make(chan struct{}, 1)}
-	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, SystemNamespace, nil)
-	inf := f.ForResource(Kustomizations).Informer()
-	note := func(obj any) {
-		if u, ok := obj.(*unstructured.Unstructured); ok {
-			w.note(u, time.Now())
-		}
-	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    note,
-		UpdateFunc: func(_, obj any) { note(obj) },
-	}); err != nil {
-		return nil, err
-	}
-	f.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return nil, fmt.Errorf("watch Kustomizations: %w", ctx.Err())
-	}
-	return w, nil
-}
-
-func (w *ReadyWatch) note(u *unstructured.Unstructured, now time.Time) {
+func readyKeys(u *unstructured.Unstructured) ([]string, string) {
 	observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
 	applied, _, _ := unstructured.NestedString(u.Object, "status", "lastAppliedRevision")
-	ready, msg := readyCondition(u)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.last[u.GetName()] = msg
-	if ready && observed == u.GetGeneration() && applied != "" {
-		key := u.GetName() + " " + applied
-		if _, ok := w.at[key]; !ok {
-			w.at[key] = now
-		}
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-func readyCondition(u *unstructured.Unstructured) (bool, string) {
+	state := u.GetName() + ": no Ready condition"
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
-		if m, ok := c.(map[string]any); ok && m["type"] == "Ready" {
-			return m["status"] == "True", fmt.Sprintf("Ready=%v %v: %v", m["status"], m["reason"], m["message"])
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != "Ready" {
+			continue
+		}
+		state = fmt.Sprintf("%s: Ready=%v %v: %v", u.GetName(), m["status"], m["reason"], m["message"])
+		if m["status"] == "True" && observed == u.GetGeneration() && applied != "" {
+			return []string{ReadyKey(u.GetName(), applied)}, state
 		}
 	}
-	return false, "no Ready condition"
-}
-
-// Await waits until every named Kustomization reported Ready at revision
-// and returns when the last of them did.
-func (w *ReadyWatch) Await(ctx context.Context, revision string, timeout time.Duration, names ...string) (time.Time, error) {
-	deadline := time.After(timeout)
-	for {
-		var last time.Time
-		var missing []string
-		w.mu.Lock()
-		for _, n := range names {
-			t, ok := w.at[n+" "+revision]
-			if !ok {
-				missing = append(missing, n+" ("+w.last[n]+")")
-			} else if t.After(last) {
-				last = t
-			}
-		}
-		w.mu.Unlock()
-		if len(missing) == 0 {
-			return last, nil
-		}
-		select {
-		case <-w.wake:
-		case <-deadline:
-			if len(missing) > 3 {
-				missing = append(missing[:3], fmt.Sprintf("and %d more", len(missing)-3))
-			}
-			return time.Time{}, fmt.Errorf("not Ready at %s after %s: %s", revision, timeout, strings.Join(missing, "; "))
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		}
-	}
+	return nil, state
 }

@@ -1,0 +1,54 @@
+package statuswatch
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func TestAwaitReturnsWhenTheLastKeyWasFirstSeen(t *testing.T) {
+	w := New(func(u *unstructured.Unstructured) ([]string, string) {
+		k, _, _ := unstructured.NestedString(u.Object, "status", "done")
+		if k == "" {
+			return nil, u.GetName() + " busy"
+		}
+		return []string{u.GetName() + " " + k}, u.GetName() + " done"
+	})
+	obj := func(name, done string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": name}, "status": map[string]any{"done": done}}}
+	}
+	t0 := time.Now()
+	w.Note(obj("a", "r1"), t0)
+	w.Note(obj("b", ""), t0)
+	if _, err := w.Await(context.Background(), 10*time.Millisecond, "a r1", "b r1"); err == nil {
+		t.Fatal("Await returned before b reported r1")
+	}
+	w.Note(obj("b", "r1"), t0.Add(time.Second))
+	w.Note(obj("b", "r1"), t0.Add(2*time.Second)) // seen again: the first time stays
+	got, err := w.Await(context.Background(), time.Second, "a r1", "b r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equal(t0.Add(time.Second)) {
+		t.Errorf("Await = t0+%v, want t0+1s", got.Sub(t0))
+	}
+}
+
+// Several waiters park on one Watch (a namespace's and all namespaces'):
+// a Note must wake all of them, not the one that takes a token.
+func TestANoteWakesEveryWaiter(t *testing.T) {
+	w := New(func(u *unstructured.Unstructured) ([]string, string) { return []string{u.GetName()}, "" })
+	w.mu.Lock()
+	parked := w.changed // what each waiter selects on
+	w.mu.Unlock()
+	w.Note(&unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "a"}}}, time.Now())
+	for i := range 2 {
+		select {
+		case <-parked:
+		default:
+			t.Fatalf("waiter %d not woken", i+1)
+		}
+	}
+}
