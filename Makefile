@@ -76,6 +76,14 @@ bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait 
 	$(GO) run ./bench/longpoll
 	$(GO) run ./bench/webhook
 
+.PHONY: bench-flux
+bench-flux: deps tools ## syncgate vs Flux kustomize-controller (built and cached on first use), same objects and control plane (BENCH_FLAGS='-reps 3')
+	$(GO) run ./bench/flux $(BENCH_FLAGS)
+
+.PHONY: bench-bigrepo
+bench-bigrepo: deps tools ## Big config repo (50,000 commits, 20,000 files; generated once, cached): clone, fetch, ancestry, /wait
+	$(GO) run ./bench/bigrepo $(BENCH_FLAGS)
+
 .PHONY: soak
 soak: deps tools ## Seeded fault-injection soak, 2 replicas, 200 commits (SOAK_FLAGS='-seed N -commits 30')
 	$(GO) run ./bench/soak $(SOAK_FLAGS)

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/yaml"
+
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/readiness"
+)
+
+var resources = map[string]schema.GroupVersionResource{
+	"ConfigMap":  {Version: "v1", Resource: "configmaps"},
+	"Secret":     {Version: "v1", Resource: "secrets"},
+	"Service":    {Version: "v1", Resource: "services"},
+	"Deployment": {Group: "apps", Version: "v1", Resource: "deployments"},
+}
+
+// floor creates files' objects in ns with plain creates, 64 in flight at
+// the control plane client's QPS 500 / burst 1000, in file order, and
+// waits until the Deployments are Ready (kstatus, as syncgate judges them).
+// It returns when the last create was answered and when all were Ready.
+func (e *env) floor(ctx context.Context, ns string, files map[string]string) (created, ready time.Time, err error) {
+	objs := make([]*unstructured.Unstructured, 0, len(files))
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(files[name]), &u.Object); err != nil {
+			return created, ready, fmt.Errorf("%s: %w", name, err)
+		}
+		objs = append(objs, u)
+	}
+	var refs []apply.ObjectRef
+	for _, u := range objs {
+		if u.GetKind() == "Deployment" {
+			refs = append(refs, apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: u.GetName()})
+		}
+	}
+	checker, err := readiness.New(e.c.RESTConfig(), readiness.Options{Timeout: e.o.timeout})
+	if err != nil {
+		return created, ready, err
+	}
+	work := make(chan *unstructured.Unstructured)
+	errs := make(chan error, len(objs))
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for u := range work {
+				_, err := e.dyn.Resource(resources[u.GetKind()]).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
+				if err != nil {
+					errs <- fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
+				}
+			}
+		})
+	}
+	for _, u := range objs {
+		work <- u
+	}
+	close(work)
+	wg.Wait()
+	created = time.Now()
+	close(errs)
+	if err := <-errs; err != nil {
+		return created, ready, err
+	}
+	if err := checker.Wait(ctx, ns, refs, nil); err != nil {
+		return created, ready, fmt.Errorf("floor rollout: %w", err)
+	}
+	return created, time.Now(), nil
+}
+
+func (e *env) createNamespaces(ctx context.Context, names []string) error {
+	for _, ns := range names {
+		if _, err := e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteNamespaces deletes names and waits until they are gone, so the next
+// run starts on a cluster holding the same objects as this one did (the
+// API server's cost of a Service grows with the Services it holds).
+func (e *env) deleteNamespaces(ctx context.Context, names []string) error {
+	for _, ns := range names {
+		if err := e.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	for _, ns := range names {
+		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return true, nil
+			}
+			return false, err
+		})
+		if err != nil {
+			return fmt.Errorf("delete namespace %s: %w", ns, err)
+		}
+	}
+	return nil
+}

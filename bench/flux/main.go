@@ -1,0 +1,237 @@
+// Command flux times syncgate and Flux's kustomize-controller on the same
+// objects, on the same local control plane, in the same run, and prints
+// Markdown tables of medians (and ranges) over the repetitions.
+//
+//   - one: 1,000 objects (250 each of ConfigMaps, Secrets, Services,
+//     1-replica Deployments) into a namespace of their own: the first sync
+//     (source revision → reported Ready/deployed, the tool running and idle
+//     on a one-ConfigMap revision before), then one ConfigMap changed, then
+//     the tool's RSS. The floor: the same objects created by a bare bulk
+//     create (64 in flight), until the 250 Deployments are Ready.
+//   - many: 50 namespaces of 20 objects: start → all deployed, then one
+//     ConfigMap changed in one namespace.
+//
+// Flux runs at its defaults and tuned (qps 500, burst 1000, concurrent-ssa
+// 64), each run a fresh process, with one GitRepository whose artifact
+// status the benchmark writes itself (no source-controller) and
+// Kustomizations with prune and wait. syncgate is the real binary
+// (./cmd/syncgate) following a repo on git smart HTTP, each commit pushed
+// with a webhook, at its defaults and at KUBE_API_QPS=500; "reported
+// deployed" is `GET /wait/<sha>` answering. Each run gets fresh namespaces,
+// deleted (and waited on) before the next.
+//
+//	go run ./bench/flux [-reps 3] [-scenarios one,many] [-tools flux,flux-tuned,syncgate,syncgate-qps500,floor]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/flux"
+	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/statuswatch"
+)
+
+type options struct {
+	reps, manyReps    int
+	objects           int
+	namespaces, perNS int
+	scenarios, tools  []string
+	timeout           time.Duration
+	keepLogs, verbose bool
+}
+
+func main() {
+	var o options
+	var scenarios, tools string
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of each tool in scenario one")
+	flag.IntVar(&o.manyReps, "many-reps", 0, "repetitions in scenario many (default -reps)")
+	flag.IntVar(&o.objects, "objects", 1000, "objects of scenario one")
+	flag.IntVar(&o.namespaces, "namespaces", 50, "namespaces of scenario many")
+	flag.IntVar(&o.perNS, "per-namespace", 20, "objects per namespace in scenario many")
+	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios to run: one, many")
+	flag.StringVar(&tools, "tools", strings.Join(toolNames(), ","), "columns to measure")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest a sync may take")
+	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory (tool logs) and print its path")
+	flag.BoolVar(&o.verbose, "v", false, "print control plane progress")
+	flag.Parse()
+	if o.manyReps <= 0 {
+		o.manyReps = o.reps
+	}
+	o.scenarios, o.tools = strings.Split(scenarios, ","), strings.Split(tools, ",")
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func (o options) check() error {
+	for _, s := range o.scenarios {
+		if s != "one" && s != "many" {
+			return fmt.Errorf("-scenarios: unknown scenario %q (one, many)", s)
+		}
+	}
+	for _, t := range o.tools {
+		if _, ok := toolByName(t); !ok {
+			return fmt.Errorf("-tools: unknown tool %q (%s)", t, strings.Join(toolNames(), ", "))
+		}
+	}
+	if o.objects < 4 || o.perNS < 4 || o.namespaces < 1 || o.reps < 1 {
+		return fmt.Errorf("-objects and -per-namespace need at least 4 (one of each kind), -namespaces and -reps at least 1")
+	}
+	return nil
+}
+
+// env is what every run shares: one control plane, one git server, one
+// artifact server, the syncgate binary.
+type env struct {
+	o        options
+	work     string
+	bin      string
+	c        *cluster.Cluster
+	kube     kubernetes.Interface
+	dyn      dynamic.Interface
+	git      *gitserver.Server
+	art      *flux.ArtifactServer
+	ready    *statuswatch.Watch // Kustomizations Ready at a revision
+	deployed *statuswatch.Watch // syncgate Versions deployed at a sha
+	runs     int                // names each run's namespaces and repos apart
+	fluxVers string
+}
+
+func run(ctx context.Context, o options) error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "syncgate-bench-flux-")
+	if err != nil {
+		return err
+	}
+	if o.keepLogs {
+		fmt.Fprintln(os.Stderr, "logs in", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	e := &env{o: o, work: work, bin: filepath.Join(work, "syncgate")}
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/syncgate")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build syncgate: %w\n%s", err, out)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	if _, err := flux.KustomizeController.Ensure(ctx, logf); err != nil {
+		return err
+	}
+	if e.fluxVers, err = flux.KustomizeController.Version(); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "starting the local control plane...")
+	copts := cluster.Options{}
+	if o.verbose {
+		copts.Log = os.Stderr
+	}
+	if e.c, err = cluster.Start(ctx, copts); err != nil {
+		return err
+	}
+	defer e.c.Stop()
+	if e.kube, err = kubernetes.NewForConfig(e.c.RESTConfig()); err != nil {
+		return err
+	}
+	if e.dyn, err = dynamic.NewForConfig(e.c.RESTConfig()); err != nil {
+		return err
+	}
+	if err := flux.InstallCRDs(ctx, e.c.RESTConfig()); err != nil {
+		return err
+	}
+	// The Version CRD, and syncgate's own namespace.
+	if err := demo.PrepareCluster(ctx, e.c, root, agentNamespace); err != nil {
+		return err
+	}
+	if err := e.createNamespaces(ctx, []string{flux.SystemNamespace}); err != nil {
+		return err
+	}
+	if e.ready, err = flux.WatchReady(ctx, e.dyn); err != nil {
+		return err
+	}
+	if e.deployed, err = statuswatch.Start(ctx, e.dyn, version.Resource, "", deployedKeys); err != nil {
+		return err
+	}
+	if e.git, err = gitserver.Start(ctx, gitserver.Options{}); err != nil {
+		return err
+	}
+	defer e.git.Close()
+	if e.art, err = flux.StartArtifactServer(); err != nil {
+		return err
+	}
+	defer e.art.Close()
+
+	began := time.Now()
+	var tables []func()
+	for _, s := range o.scenarios {
+		switch s {
+		case "one":
+			r, err := e.scenarioOne(ctx)
+			if err != nil {
+				return err
+			}
+			tables = append(tables, func() { e.reportOne(r) })
+		case "many":
+			r, err := e.scenarioMany(ctx)
+			if err != nil {
+				return err
+			}
+			tables = append(tables, func() { e.reportMany(r) })
+		}
+	}
+	fmt.Printf("\nsyncgate (this tree) against Flux kustomize-controller %s, same control plane, one run of %s, %s\n",
+		e.fluxVers, time.Since(began).Round(time.Second), load())
+	for _, t := range tables {
+		t()
+	}
+	return nil
+}
+
+// load is the machine's load average, to say how noisy the figures are.
+func load() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "load unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "load unknown"
+	}
+	return fmt.Sprintf("load average at the end %s/%s/%s (1/5/15 min)", f[0], f[1], f[2])
+}
+
+// rotated is the tools in a different order each repetition, so a trend
+// in the machine's load does not always hit the same tool.
+func rotated(tools []string, rep int) []string {
+	n := len(tools)
+	out := make([]string, n)
+	for i := range tools {
+		out[i] = tools[(i+rep)%n]
+	}
+	return out
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestMedianOddEvenAndEmpty(t *testing.T) {
+	for _, c := range []struct {
+		in   samples
+		want float64
+	}{
+		{nil, 0},
+		{samples{3}, 3},
+		{samples{9, 1, 5}, 5},
+		{samples{4, 1, 3, 2}, 2.5},
+	} {
+		if got := c.in.median(); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	s := samples{3, 1, 2}
+	s.median()
+	if s[0] != 3 {
+		t.Error("median reordered its samples")
+	}
+}
+
+func TestTableHasMedianAndRangePerColumn(t *testing.T) {
+	r := newResults([]string{"Flux", "syncgate"}, measure{"first sync", "s"}, measure{"RSS afterwards", "MB"})
+	for _, v := range []float64{34.3, 30.1, 40.0} {
+		r.add("first sync", "Flux", v)
+	}
+	r.add("first sync", "syncgate", 1.184)
+	r.add("RSS afterwards", "syncgate", 123.4)
+	var b bytes.Buffer
+	r.table(&b)
+	want := strings.Join([]string{
+		"| scenario | Flux | syncgate |",
+		"|---|---|---|",
+		"| first sync | 34.3 s (30.1–40.0) | 1.18 s |",
+		"| RSS afterwards | — | 123 MB |",
+		"",
+	}, "\n")
+	if b.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
+	}
+	if got := ratio(r.get("first sync", "Flux"), r.get("first sync", "syncgate")); got != "28.97x" {
+		t.Errorf("ratio = %s", got)
+	}
+}
+
+func TestObjectsAreTheFourKindsInTurnAndARevisionChangesOne(t *testing.T) {
+	a, b := objectFiles("ns", 1000, 1), objectFiles("ns", 1000, 2)
+	if len(a) != 1000 {
+		t.Fatalf("%d files", len(a))
+	}
+	counts := map[string]int{}
+	changed := 0
+	for name, doc := range a {
+		for _, k := range kinds {
+			if strings.Contains(doc, "\nkind: "+k+"\n") {
+				counts[k]++
+			}
+		}
+		if b[name] != doc {
+			changed++
+			if changedFiles("ns", 2)[name] != b[name] {
+				t.Errorf("%s changed but is not what changedFiles writes", name)
+			}
+		}
+	}
+	for _, k := range kinds {
+		if counts[k] != 250 {
+			t.Errorf("%d %ss, want 250", counts[k], k)
+		}
+	}
+	if changed != 1 {
+		t.Errorf("a new revision changed %d files, want 1", changed)
+	}
+	if n := len(deploymentNames(1000)); n != 250 {
+		t.Errorf("%d Deployments", n)
+	}
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/proc"
+)
+
+const (
+	// agentNamespace is syncgate's own (POD_NAMESPACE), never managed.
+	agentNamespace = "syncgate-system"
+	webhookSecret  = "bench-flux-webhook-secret"
+)
+
+// syncgateTarget is the syncgate binary following a repo of its own.
+type syncgateTarget struct {
+	e          *env
+	t          tool
+	name       string
+	namespaces []string
+	repo       *gitserver.Repo
+	agent      *demo.Agent
+}
+
+func (e *env) newSyncgateTarget(ctx context.Context, t tool, namespaces []string) (*syncgateTarget, error) {
+	for _, ns := range namespaces {
+		if err := demo.BindServiceAccount(ctx, e.kube, ns); err != nil {
+			return nil, err
+		}
+	}
+	e.runs++
+	name := fmt.Sprintf("config-%d", e.runs)
+	repo, err := e.git.CreateRepo(name)
+	if err != nil {
+		return nil, err
+	}
+	return &syncgateTarget{e: e, t: t, name: name, namespaces: namespaces, repo: repo}, nil
+}
+
+func (s *syncgateTarget) publish(ctx context.Context, files map[string]string) (string, time.Time, error) {
+	sha, err := s.repo.CommitFiles(fmt.Sprintf("%d files", len(files)), files)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	at := time.Now()
+	if s.agent != nil {
+		if err := demo.PostPush(ctx, s.agent.URL, webhookSecret, sha); err != nil {
+			return "", time.Time{}, err
+		}
+	}
+	return sha, at, nil
+}
+
+func (s *syncgateTarget) start(ctx context.Context) error {
+	addr, err := proc.FreeAddr()
+	if err != nil {
+		return err
+	}
+	env := append([]string{
+		"CONFIG_REPO=" + s.e.git.HTTPURL(s.name),
+		"CLUSTER_NAME=bench",
+		"MANAGED_NAMESPACES=" + strings.Join(s.namespaces, ","),
+		"POD_NAMESPACE=" + agentNamespace,
+		"KUBECONFIG=" + s.e.c.KubeconfigPath(),
+		"GIT_SYNC_INTERVAL=1h", // the webhook brings each commit
+		"WEBHOOK_SECRET=" + webhookSecret,
+		"HEALTH_TIMEOUT=" + s.e.o.timeout.String(),
+		"LEADER_ELECT=false", // one replica; Flux runs without election too
+		"CACHE_DIR=" + filepath.Join(s.e.work, s.name+"-cache"),
+		"LOG_FORMAT=text",
+	}, s.t.env...)
+	s.agent, err = demo.StartAgent(ctx, s.e.bin, addr, filepath.Join(s.e.work, s.name+"-syncgate.log"), env)
+	return err
+}
+
+// await waits until the namespaces' Versions record sha deployed, as the
+// Kustomizations' Ready is read for Flux: both from the status each tool
+// writes, seen by an informer.
+func (s *syncgateTarget) await(ctx context.Context, sha, ns string) (time.Time, error) {
+	namespaces := s.namespaces
+	if ns != "" {
+		namespaces = []string{ns}
+	}
+	keys := make([]string, len(namespaces))
+	for i, n := range namespaces {
+		keys[i] = deployedKey(n, sha)
+	}
+	done, err := s.e.deployed.Await(ctx, s.e.o.timeout, keys...)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("syncgate: %s: %w\n%s", sha[:7], err, s.agent.LogTail(3000))
+	}
+	return done, nil
+}
+
+func deployedKey(ns, sha string) string { return ns + " " + sha }
+
+// deployedKeys are the commits a Version's history records deployed.
+func deployedKeys(u *unstructured.Unstructured) ([]string, string) {
+	history, _, _ := unstructured.NestedSlice(u.Object, "status", "history")
+	var keys []string
+	state := u.GetNamespace() + ": no history"
+	for _, h := range history {
+		m, ok := h.(map[string]any)
+		if !ok {
+			continue
+		}
+		sha, _ := m["sha"].(string)
+		st, _ := m["state"].(string)
+		if st == string(status.Deployed) {
+			keys = append(keys, deployedKey(u.GetNamespace(), sha))
+		}
+		state = fmt.Sprintf("%s: %.7s %s", u.GetNamespace(), sha, st)
+	}
+	return keys, state
+}
+
+func (s *syncgateTarget) rss() (int64, error) { return s.agent.RSS() }
+
+func (s *syncgateTarget) stop(context.Context) error {
+	if s.agent != nil {
+		s.agent.Stop(15 * time.Second)
+	}
+	return nil
+}
