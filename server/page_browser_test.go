@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,7 +26,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := browser.Start(ctx, t.TempDir(), 1280, 900)
+	b, err := browser.Start(ctx, 1280, 900)
 	if errors.Is(err, browser.ErrNoChromium) {
 		t.Skipf("SKIPPED: the status page is not checked in a browser: %v", err)
 	}
@@ -48,7 +46,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	require.Contains(t, failed, "Deploy web 1.2.0-crashloop to prod/web")
 	require.Contains(t, failed, "CrashLoopBackOff")
 	require.Contains(t, progress, "2 of 4 objects ready")
-	shot(t, b, "status-page.png")
+	b.Keep(t, "status-page-fixture.png")
 
 	// The rollout moves on; the page follows without a reload.
 	st, _ := pageFixture(time.Now())
@@ -59,11 +57,3 @@ func TestStatusPageInChromium(t *testing.T) {
 	require.Empty(t, b.Problems())
 }
 
-func shot(t *testing.T, b *browser.Browser, name string) {
-	t.Helper()
-	dir := os.Getenv("SYNCGATE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	require.NoError(t, b.Screenshot(filepath.Join(dir, name)))
-}

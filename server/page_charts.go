@@ -62,6 +62,8 @@ func (s *Server) measuresView(m measures.Measures) measuresView {
 
 func roundDuration(d time.Duration) string {
 	switch {
+	case d == 0:
+		return "<1s" // Versions record times to the second
 	case d >= time.Hour:
 		return d.Round(time.Minute).String()
 	case d >= time.Second:
@@ -108,9 +110,12 @@ func barChart(label string, bars []bar) template.HTML {
 		}
 		top = math.Max(top, sum)
 	}
-	if len(bars) == 0 || top == 0 {
+	if len(bars) == 0 {
 		fmt.Fprintf(&b, `<text class="empty" x="%d" y="%d">no data yet</text></svg>`, chartW/2, chartH/2+4)
 		return template.HTML(b.String()) //nolint:gosec // built from escaped parts
+	}
+	if top == 0 {
+		top = 1 // all zero (times recorded to the second): bars of the least height
 	}
 	slot := float64(chartW) / float64(max(len(bars), 7))
 	width := math.Max(slot-3, 2)
@@ -119,7 +124,7 @@ func barChart(label string, bars []bar) template.HTML {
 		y := float64(chartH - 1)
 		fmt.Fprintf(&b, `<g><title>%s</title>`, html.EscapeString(br.Title))
 		for _, s := range br.Segments {
-			if s.Value <= 0 {
+			if s.Value < 0 || (s.Value == 0 && len(br.Segments) > 1) {
 				continue
 			}
 			h := math.Max(s.Value/top*float64(chartH-6), 2)

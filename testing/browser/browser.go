@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
@@ -28,22 +31,23 @@ func Find() (string, error) {
 
 // Browser is one headless Chromium with one tab.
 type Browser struct {
-	ctx    context.Context
-	cancel func()
+	ctx     context.Context
+	cancel  func()
+	profile string
 
 	mu       sync.Mutex
 	problems []string
 }
 
-// Start runs Chromium headless with a fresh profile under dir (removed by
-// the caller) and a window of width×height, cut off from everything but
-// the pages it is sent to: no sync, updates or background requests.
-func Start(ctx context.Context, dir string, width, height int) (*Browser, error) {
+// Start runs Chromium headless with a fresh profile (removed by Close) and
+// a window of width×height, cut off from everything but the pages it is
+// sent to: no sync, updates or background requests.
+func Start(ctx context.Context, width, height int) (*Browser, error) {
 	bin, err := Find()
 	if err != nil {
 		return nil, err
 	}
-	profile, err := os.MkdirTemp(dir, "chromium-profile-")
+	profile, err := os.MkdirTemp("", "syncgate-chromium-")
 	if err != nil {
 		return nil, err
 	}
@@ -63,10 +67,14 @@ func Start(ctx context.Context, dir string, width, height int) (*Browser, error)
 	}
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
-	b := &Browser{ctx: bctx, cancel: func() { bcancel(); acancel() }}
+	b := &Browser{ctx: bctx, profile: profile, cancel: func() {
+		_ = chromedp.Cancel(bctx) // closes the browser and waits for it
+		bcancel()
+		acancel()
+	}}
 	chromedp.ListenTarget(bctx, b.listen)
 	if err := chromedp.Run(bctx); err != nil { // starts the browser
-		b.cancel()
+		b.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	return b, nil
@@ -124,5 +132,29 @@ func (b *Browser) Screenshot(path string) error {
 	return os.WriteFile(path, png, 0o644)
 }
 
-// Close ends the browser.
-func (b *Browser) Close() { b.cancel() }
+// Keep writes a screenshot of the whole page named name into the directory
+// $SYNCGATE_SCREENSHOTS names, else into a temporary one, and returns its
+// path.
+func (b *Browser) Keep(tb testing.TB, name string) string {
+	tb.Helper()
+	dir := os.Getenv("SYNCGATE_SCREENSHOTS")
+	if dir == "" {
+		dir = tb.TempDir()
+	}
+	path := filepath.Join(dir, name)
+	if err := b.Screenshot(path); err != nil {
+		tb.Fatalf("screenshot %s: %v", name, err)
+	}
+	tb.Logf("screenshot: %s", path)
+	return path
+}
+
+// Close ends the browser and removes its profile. Chromium's helper
+// processes may still be writing there for a moment after it exits.
+func (b *Browser) Close() {
+	b.cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for os.RemoveAll(b.profile) != nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}

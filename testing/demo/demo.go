@@ -44,15 +44,23 @@ type Options struct {
 	Out io.Writer
 	// Interactive keeps everything up until ctx ends, for exploring.
 	Interactive bool
-	// Tag is the image tag the demo deploys (default 1.1.0).
+	// Tag is the image tag the demo deploys (default 1.1.0); the release
+	// after it crashloops, and the one after that fixes it.
 	Tag string
+	// Look, when set, is called with syncgate's URL once the journey is
+	// done, while everything still runs (a test looks at the status page).
+	Look func(ctx context.Context, url string) error
 }
 
 // Result is what a finished run saw.
 type Result struct {
 	InitialSHA, BumpSHA string
 	WaitOutput          string
-	Markers             []string
+	// CrashSHA is the release that crashloops, FailOutput what `syncgate
+	// wait` said of it; FixSHA is the release deployed after it.
+	CrashSHA, FixSHA string
+	FailOutput       string
+	Markers          []string
 }
 
 type runner struct {
@@ -120,7 +128,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := repo.CopyDir(filepath.Join(root, "ci-examples", "config-repo")); err != nil {
 		return nil, err
 	}
-	if res.InitialSHA, err = repo.Commit("Initial config"); err != nil {
+	if res.InitialSHA, err = commitNow(ctx, repo, "Initial config"); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(opts.Out, "    %s at %s\n", g.HTTPURL("config"), res.InitialSHA[:7])
@@ -149,17 +157,36 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	r.say("CI pushes an image bump: ci-examples/bin/bump-image.sh TAG=%s, then a signed push webhook", opts.Tag)
-	if res.BumpSHA, err = r.bump(ctx, g); err != nil {
+	if res.BumpSHA, err = r.push(ctx, g, url, opts.Tag); err != nil {
 		return nil, err
 	}
-	if err := PostPush(ctx, url, secret, res.BumpSHA); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(opts.Out, "    pushed %s\n", res.BumpSHA[:7])
 
 	r.say("syncgate wait %s: the pipeline blocks until the commit is live", res.BumpSHA[:7])
 	if res.WaitOutput, err = r.wait(ctx, bin, url, res.BumpSHA); err != nil {
 		return nil, r.withLog(err, logPath)
+	}
+
+	crashTag, fixTag := opts.Tag+"-1"+cluster.CrashloopTag, opts.Tag+"-2"
+	r.say("A release that crashloops: TAG=%s (tags ending in %s crash on the demo's simulated nodes)", crashTag, cluster.CrashloopTag)
+	if res.CrashSHA, err = r.push(ctx, g, url, crashTag); err != nil {
+		return nil, err
+	}
+	if res.FailOutput, err = r.wait(ctx, bin, url, res.CrashSHA); err == nil {
+		return nil, r.withLog(fmt.Errorf("syncgate wait %s: a crashlooping release was reported deployed", res.CrashSHA[:7]), logPath)
+	}
+	fmt.Fprintf(opts.Out, "    exit status 1: the pipeline fails with the reason\n")
+
+	r.say("The fix: TAG=%s", fixTag)
+	if res.FixSHA, err = r.push(ctx, g, url, fixTag); err != nil {
+		return nil, err
+	}
+	if _, err := r.wait(ctx, bin, url, res.FixSHA); err != nil {
+		return nil, r.withLog(err, logPath)
+	}
+	if opts.Look != nil {
+		if err := opts.Look(ctx, url); err != nil {
+			return nil, err
+		}
 	}
 
 	r.say("Where to look")
@@ -255,10 +282,42 @@ func (r *runner) wait(ctx context.Context, bin, url, sha string) (string, error)
 	return buf.String(), nil
 }
 
-func (r *runner) bump(ctx context.Context, g *gitserver.Server) (string, error) {
+// commitNow commits the repo's work tree with the clock's time, as a person
+// would (the status page measures lead time from it), and pushes it.
+func commitNow(ctx context.Context, repo *gitserver.Repo, msg string) (string, error) {
+	for _, args := range [][]string{{"add", "--all"}, {"commit", "--quiet", "-m", msg}} {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = repo.Dir()
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=demo", "GIT_AUTHOR_EMAIL=demo@example.com",
+			"GIT_COMMITTER_NAME=demo", "GIT_COMMITTER_EMAIL=demo@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("git %s: %w: %s", args[0], err, out)
+		}
+	}
+	if err := repo.Push(); err != nil {
+		return "", err
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", repo.Dir(), "rev-parse", "HEAD").Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// push pins tag with bump-image.sh, as CI would, and posts the webhook.
+func (r *runner) push(ctx context.Context, g *gitserver.Server, url, tag string) (string, error) {
+	sha, err := r.bump(ctx, g, tag)
+	if err != nil {
+		return "", err
+	}
+	if err := PostPush(ctx, url, secret, sha); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(r.opts.Out, "    pushed %s\n", sha[:7])
+	return sha, nil
+}
+
+func (r *runner) bump(ctx context.Context, g *gitserver.Server, tag string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(r.root, "ci-examples", "bin", "bump-image.sh"))
 	cmd.Env = append(os.Environ(), "CONFIG_REPO="+g.HTTPURL("config"), "CLUSTER="+Cluster, "NAMESPACE="+Namespace,
-		"DEPLOYMENT=web", "TAG="+r.opts.Tag, "GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
+		"DEPLOYMENT=web", "TAG="+tag, "GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
 		"GIT_COMMITTER_NAME=ci", "GIT_COMMITTER_EMAIL=ci@example.com")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -311,7 +370,8 @@ func (r *runner) report(ctx context.Context, c *cluster.Cluster, s3srv *s3server
 		for _, o := range list.Contents {
 			keys = append(keys, *o.Key)
 		}
-		if len(keys) >= 6 || time.Now().After(deadline) { // two commits: 2 markers + 1 result each
+		// Four commits: three deployed (2 markers + 1 result each), one failed (1 result).
+		if len(keys) >= 10 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
