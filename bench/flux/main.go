@@ -38,7 +38,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/flux"
@@ -174,7 +173,7 @@ func run(ctx context.Context, o options) error {
 	if e.ready, err = flux.WatchReady(ctx, e.dyn); err != nil {
 		return err
 	}
-	if e.deployed, err = statuswatch.Start(ctx, e.dyn, version.Resource, "", deployedKeys); err != nil {
+	if e.deployed, err = statuswatch.StartDeployed(ctx, e.dyn, ""); err != nil {
 		return err
 	}
 	if e.git, err = gitserver.Start(ctx, gitserver.Options{}); err != nil {

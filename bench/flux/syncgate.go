@@ -7,12 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
 	"github.com/syncgate/syncgate/testing/proc"
+	"github.com/syncgate/syncgate/testing/statuswatch"
 )
 
 const (
@@ -92,35 +90,13 @@ func (s *syncgateTarget) await(ctx context.Context, sha, ns string) (time.Time, 
 	}
 	keys := make([]string, len(namespaces))
 	for i, n := range namespaces {
-		keys[i] = deployedKey(n, sha)
+		keys[i] = statuswatch.DeployedKey(n, sha)
 	}
 	done, err := s.e.deployed.Await(ctx, s.e.o.timeout, keys...)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("syncgate: %s: %w\n%s", sha[:7], err, s.agent.LogTail(3000))
 	}
 	return done, nil
-}
-
-func deployedKey(ns, sha string) string { return ns + " " + sha }
-
-// deployedKeys are the commits a Version's history records deployed.
-func deployedKeys(u *unstructured.Unstructured) ([]string, string) {
-	history, _, _ := unstructured.NestedSlice(u.Object, "status", "history")
-	var keys []string
-	state := u.GetNamespace() + ": no history"
-	for _, h := range history {
-		m, ok := h.(map[string]any)
-		if !ok {
-			continue
-		}
-		sha, _ := m["sha"].(string)
-		st, _ := m["state"].(string)
-		if st == string(status.Deployed) {
-			keys = append(keys, deployedKey(u.GetNamespace(), sha))
-		}
-		state = fmt.Sprintf("%s: %.7s %s", u.GetNamespace(), sha, st)
-	}
-	return keys, state
 }
 
 func (s *syncgateTarget) rss() (int64, error) { return s.agent.RSS() }

@@ -52,3 +52,21 @@ func TestANoteWakesEveryWaiter(t *testing.T) {
 		}
 	}
 }
+
+func TestDeployedKeysAreTheDeployedCommitsOfTheHistory(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "syncgate", "namespace": "team"},
+		"status": map[string]any{"history": []any{
+			map[string]any{"sha": "aaa", "state": "deployed"},
+			map[string]any{"sha": "bbb", "state": "failed"},
+			map[string]any{"sha": "ccc", "state": "rolling-out"},
+		}},
+	}}
+	keys, state := deployedKeys(u)
+	if len(keys) != 1 || keys[0] != DeployedKey("team", "aaa") {
+		t.Errorf("keys %v, want only aaa's", keys)
+	}
+	if state != "team: ccc rolling-out" {
+		t.Errorf("state %q", state)
+	}
+}
