@@ -302,7 +302,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics" {
 		return
 	}
-	s.log.Debug("http request", "method", c.Request.Method, "path", c.Request.URL.Path, "code", c.Writer.Status(), "duration", time.Since(start).String())
+	s.log.Debug("http request", "method", c.Request.Method, "path", c.Request.URL.Path, "code", c.Writer.Status(), "duration", time.Since(start))
 }
 
 // auth requires the bearer WAIT_TOKEN when one is configured.

@@ -180,7 +180,7 @@ func (v *countValue) String() string { return strconv.FormatInt(deref(v.p), 10) 
 func (v *countValue) Type() string   { return "int" }
 func (v *countValue) target() any    { return v.p }
 
-// durationValue is a bare number of seconds (the original operator's
+// durationValue is a bare number of seconds (git-sync-operator's
 // format) or a Go duration; 0 only where it turns something off.
 type durationValue struct {
 	p    *time.Duration

@@ -39,7 +39,7 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 
 	c, err = parseWith(t, env)
 	require.NoError(t, err)
-	require.Equal(t, 30*time.Second, c.PollInterval, "bare seconds, as the original operator took them")
+	require.Equal(t, 30*time.Second, c.PollInterval, "bare seconds, as git-sync-operator took them")
 }
 
 func TestBadSettingsStopStartupWithOneLine(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"github.com/syncgate/syncgate/sync/render"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// buildVersion is set at build time with -ldflags "-X main.buildVersion=...".
 var buildVersion = "dev"
 
 func main() {
@@ -63,7 +63,7 @@ CI needs no cluster credentials: it pushes to git and runs
 	return exitUsage
 }
 
-// Exit codes of the CLI, as the SPEC fixes them.
+// Exit codes of the CLI, as README.md documents them for `syncgate wait`.
 const (
 	exitDeployed = 0
 	exitFailed   = 1

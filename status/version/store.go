@@ -24,14 +24,16 @@ var ErrNotFound = errors.New("version not found")
 type StoreOptions struct {
 	// FieldManager names syncgate in managedFields (default "syncgate").
 	FieldManager string
-	// Backoff paces retries of a write that lost a conflict (default
-	// DefaultBackoff).
+	// Backoff paces retries of a write that lost a conflict (default:
+	// about two seconds, see defaultBackoff).
 	Backoff wait.Backoff
 }
 
-// DefaultBackoff retries a conflicting write for about two seconds: the
+// defaultBackoff retries a conflicting write for about two seconds: the
 // syncer, the outbox and a new leader taking over can all write one status.
-var DefaultBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.5, Cap: 500 * time.Millisecond}
+func defaultBackoff() wait.Backoff {
+	return wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.5, Cap: 500 * time.Millisecond}
+}
 
 // Store reads and writes the Version of each namespace through the dynamic
 // client, so no generated clientset is needed.
@@ -52,7 +54,7 @@ func NewStore(dyn dynamic.Interface, opts ...StoreOptions) *Store {
 		o.FieldManager = "syncgate"
 	}
 	if o.Backoff.Steps == 0 {
-		o.Backoff = DefaultBackoff
+		o.Backoff = defaultBackoff()
 	}
 	return &Store{dyn: dyn, opts: o}
 }

@@ -10,9 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// comparable is the desired object in the form the API server stores it:
+// asStored is the desired object in the form the API server stores it:
 // a Secret's stringData is written into data.
-func comparable(u *unstructured.Unstructured) *unstructured.Unstructured {
+func asStored(u *unstructured.Unstructured) *unstructured.Unstructured {
 	if u.GetKind() != "Secret" || u.GroupVersionKind().Group != "" {
 		return u
 	}

@@ -49,7 +49,7 @@ func TestHolds(t *testing.T) {
 
 func TestComparableSecret(t *testing.T) {
 	u := &unstructured.Unstructured{Object: doc(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: YQ==}, stringData: {b: bee}}`)}
-	c := comparable(u)
+	c := asStored(u)
 	require.Equal(t, map[string]any{"a": "YQ==", "b": "YmVl"}, c.Object["data"])
 	require.NotContains(t, c.Object, "stringData")
 	require.Contains(t, u.Object, "stringData", "the desired object is not changed")

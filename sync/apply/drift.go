@@ -52,7 +52,7 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 	var drifted []*desired
 	for _, d := range check {
 		res.Inventory = append(res.Inventory, d.entry())
-		if u := live[d.ref.id()]; u != nil && holds(u.Object, comparable(d.obj).Object) {
+		if u := live[d.ref.id()]; u != nil && holds(u.Object, asStored(d.obj).Object) {
 			res.Unchanged = append(res.Unchanged, d.ref)
 			continue
 		}

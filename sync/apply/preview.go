@@ -137,7 +137,7 @@ func (a *Applier) previewOne(ctx context.Context, d *desired) (previewed, error)
 	if _, err := a.clients.Mapping(d.ref.GroupVersionKind()); meta.IsNoMatchError(err) {
 		// Its CRD is in the same commit: nothing serves the kind yet.
 		c.create, c.Note = true, "its kind is defined by this commit: not dry-run"
-		c.Fields = objectFields(d.ref, comparable(d.obj).Object)
+		c.Fields = objectFields(d.ref, asStored(d.obj).Object)
 		return c, nil
 	}
 	live, err := a.resource(d).Get(ctx, d.ref.Name, metav1.GetOptions{})
@@ -154,10 +154,10 @@ func (a *Applier) previewOne(ctx context.Context, d *desired) (previewed, error)
 	}
 	if live == nil {
 		c.create = true
-		c.Fields = objectFields(d.ref, comparable(d.obj).Object)
+		c.Fields = objectFields(d.ref, asStored(d.obj).Object)
 		return c, nil
 	}
-	c.Fields = diffObjects(d.ref, live.Object, after.Object, comparable(d.obj).Object, a.ownedFields(live.GetManagedFields()))
+	c.Fields = diffObjects(d.ref, live.Object, after.Object, asStored(d.obj).Object, a.ownedFields(live.GetManagedFields()))
 	return c, nil
 }
 

@@ -201,7 +201,7 @@ func (s *Source) Sync(ctx context.Context) (string, error) {
 		return prev, err
 	}
 	s.log.Info("config repo head moved", "branch", branch, "sha", head.String(), "previous", prev,
-		"fetched", fetched, "duration", time.Since(start).Round(time.Millisecond).String())
+		"fetched", fetched, "duration", time.Since(start).Round(time.Millisecond))
 	return head.String(), nil
 }
 

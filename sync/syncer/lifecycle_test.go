@@ -29,6 +29,9 @@ import (
 type movingHead struct {
 	mu   sync.Mutex
 	head string
+	// between, when set, names the commits after from up to to (a burst
+	// pushed at once); none otherwise.
+	between func(from, to string) []string
 }
 
 func (m *movingHead) Sync(context.Context) (string, error) {
@@ -39,7 +42,12 @@ func (m *movingHead) Sync(context.Context) (string, error) {
 func (m *movingHead) Tree(sha string) (fs.FS, error) {
 	return fstest.MapFS{"sha": {Data: []byte(sha)}}, nil
 }
-func (m *movingHead) Commits(string, string) ([]string, error) { return nil, nil }
+func (m *movingHead) Commits(from, to string) ([]string, error) {
+	if m.between == nil {
+		return nil, nil
+	}
+	return m.between(from, to), nil
+}
 
 func shaOf(tree fs.FS) string {
 	b, _ := fs.ReadFile(tree, "sha")

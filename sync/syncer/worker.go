@@ -328,7 +328,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
 		return nil
 	}
 	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
-	w.log.Info("commit deployed", "sha", sha, "duration", time.Since(start).String())
+	w.log.Info("commit deployed", "sha", sha, "duration", time.Since(start))
 	return nil
 }
 

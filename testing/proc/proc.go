@@ -1,6 +1,3 @@
-// Package proc runs the helper processes of tests and the demo (control
-// plane, sshd, S3 server, syncgate itself) in their own process groups, so a
-// stop reaches every child and nothing outlives the test binary.
 package proc
 
 import (
