@@ -46,7 +46,7 @@ CI needs no cluster credentials: it pushes to git and runs
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newWaitCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newWaitCmd(), newPreviewCmd(), newVersionCmd())
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {

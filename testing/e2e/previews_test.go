@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/syncgate/syncgate/testing/forge"
@@ -206,6 +207,16 @@ func TestPullRequestPreviews(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, "valid", res["state"])
 
+	// The CLI: the same preview, answered from the cache.
+	code2, out := e.runCLI("preview", valid, "--url", e.url)
+	require.Equal(t, 0, code2, out)
+	require.Contains(t, out, "valid: 2 changed, 1 created, 1 pruned")
+	require.Contains(t, out, "+ spec.replicas: 3")
+	code2, out = e.runCLI("preview", "refs/pull/99/head", "--url", e.url)
+	require.Equal(t, 3, code2, out)
+	code2, out = e.runCLI("preview", "main", "--url", e.url)
+	require.Equal(t, 3, code2, out)
+
 	// A second push to the same pull request: an API-only refusal, in the
 	// same comment.
 	refused, err := repo.CommitRef("refs/pull/1/head", "typo", map[string]string{
@@ -225,6 +236,9 @@ func TestPullRequestPreviews(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond)
 	require.Equal(t, 1, comments[0].Edits, "the same comment, edited")
 	require.Contains(t, comments[0].Body, "spec.replicas")
+	code2, out = e.runCLI("preview", "refs/pull/1/head", "--url", e.url)
+	require.Equal(t, 1, code2, out)
+	require.Contains(t, out, `expected numeric (int or float), got string`)
 
 	// A fork's pull request is refused, with the reason in its status.
 	fork, err := repo.CommitRef("refs/pull/2/head", "from a fork", map[string]string{ns + "/x.yaml": configMapYAML("x", "1")})
@@ -237,6 +251,31 @@ func TestPullRequestPreviews(t *testing.T) {
 	require.Equal(t, "failure", st.State)
 	require.Contains(t, st.Description, "fork")
 	require.Empty(t, gh.Comments("acme/config", 2))
+
+	// A report the forge asks to hold off survives a crash: the next
+	// process delivers it.
+	gh.FailNext(1, forge.Fault{Status: http.StatusTooManyRequests, Headers: map[string]string{"Retry-After": "3600"},
+		Body: `{"message":"Too Many Requests"}`})
+	held, err := repo.CommitRef("refs/pull/3/head", "held", map[string]string{ns + "/z.yaml": configMapYAML("z", "1")})
+	require.NoError(t, err)
+	code, body = e.pullRequest("opened", 3, held, "acme/config")
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, func() bool { return len(gh.Comments("acme/config", 3)) == 1 }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		for _, c := range gh.Calls() {
+			if strings.HasSuffix(c.Path, "/statuses/"+held) && c.Method == http.MethodPost {
+				return false
+			}
+		}
+		cm, err := e.kube.CoreV1().ConfigMaps(ns).Get(t.Context(), "syncgate-previews", metav1.GetOptions{})
+		return err == nil && strings.Contains(cm.Data["previews.json"], held) && strings.Contains(cm.Data["previews.json"], "429")
+	}, 30*time.Second, 50*time.Millisecond)
+	_, ok := gh.Latest("acme/config", held, ctx)
+	require.False(t, ok, "held back by Retry-After")
+	e.stop(true)
+	e.start()
+	require.Eventually(t, latest(held), 60*time.Second, 50*time.Millisecond)
+	require.Len(t, gh.Comments("acme/config", 3), 1, "still one comment")
 
 	// Nothing was written to the cluster by any preview.
 	require.Equal(t, before, writes.writes.Load(), "writes: %v", writes.written())
