@@ -20,6 +20,7 @@ var (
 	ErrRemoteBase    = errors.New("remote references are not allowed")
 	ErrBuild         = errors.New("kustomize build failed")
 	ErrPinTarget     = errors.New("image pin has no target")
+	ErrDecrypt       = errors.New("cannot decrypt")
 )
 
 // Error is a refusal of the commit's content: what is wrong, in which file

@@ -33,6 +33,8 @@ type Options struct {
 	Limits Limits
 	// Scoper decides which kinds are namespaced; required.
 	Scoper Scoper
+	// Decrypter, when set, decrypts the objects a render returns.
+	Decrypter Decrypter
 }
 
 // Renderer renders namespaces of a commit. Safe for concurrent use.
@@ -134,6 +136,9 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 		return nil, &Error{Err: because(ErrTooMany, "namespace %s renders %d objects, more than the limit of %d", namespace, len(merged), max)}
 	}
 	if err := r.applyPins(b, present, namespace, merged); err != nil {
+		return nil, err
+	}
+	if err := r.decrypt(ctx, merged); err != nil {
 		return nil, err
 	}
 	out := make([]*unstructured.Unstructured, len(merged))

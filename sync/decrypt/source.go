@@ -1,0 +1,67 @@
+package decrypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// SecretSource reads the keys from a Secret at each render, parsing it
+// again only when it changed, so new keys are used without a restart.
+type SecretSource struct {
+	client          corev1client.SecretsGetter
+	namespace, name string
+	dir             string
+
+	mu      sync.Mutex
+	version string
+	keys    *Keys
+	old     *Keys // the keys before, which a render may still be using
+	err     error
+}
+
+// NewSecretSource reads Secret namespace/name; OpenPGP keyrings go under
+// dir.
+func NewSecretSource(client corev1client.SecretsGetter, namespace, name, dir string) *SecretSource {
+	return &SecretSource{client: client, namespace: namespace, name: name, dir: dir}
+}
+
+// Keys returns the Secret's keys. A Secret that does not exist, or holds
+// no key or a key that does not parse, is a refusal (render.ErrDecrypt)
+// of what needs it; a Secret that could not be read is trouble.
+func (s *SecretSource) Keys(ctx context.Context) (*Keys, error) {
+	sec, err := s.client.Secrets(s.namespace).Get(ctx, s.name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, refuse("the decryption keys Secret %s/%s does not exist", s.namespace, s.name)
+	case err != nil:
+		return nil, fmt.Errorf("decryption keys Secret %s/%s: %w", s.namespace, s.name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec.ResourceVersion != s.version || s.version == "" {
+		_ = s.old.Close()
+		s.old = s.keys
+		s.keys, s.err = ParseKeys(sec.Data, s.dir)
+		if s.err == nil && s.keys.Empty() {
+			s.err = fmt.Errorf("holds no *%s or *%s entry", AgeSuffix, PGPSuffix)
+		}
+		s.version = sec.ResourceVersion
+	}
+	if s.err != nil {
+		return nil, refuse("the decryption keys Secret %s/%s: %v", s.namespace, s.name, s.err)
+	}
+	return s.keys, nil
+}
+
+// Close removes the files of the keys last read.
+func (s *SecretSource) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(s.old.Close(), s.keys.Close())
+}

@@ -1,0 +1,139 @@
+// Package sopstest encrypts documents with SOPS, as the sops command does,
+// for tests of what syncgate decrypts.
+package sopstest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"time"
+
+	"filippo.io/age"
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/aes"
+	sopsage "github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/config"
+	"github.com/getsops/sops/v3/pgp"
+	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
+)
+
+// AgeKey is a new age identity and its recipient.
+func AgeKey() (identity, recipient string, err error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return "", "", err
+	}
+	return id.String(), id.Recipient().String(), nil
+}
+
+// PGPKey is an OpenPGP key without a passphrase.
+type PGPKey struct {
+	Armored     []byte
+	Fingerprint string
+	entity      *openpgp.Entity
+}
+
+// NewPGPKey makes an OpenPGP key.
+func NewPGPKey() (*PGPKey, error) {
+	e, err := openpgp.NewEntity("syncgate test", "", "test@example.invalid", nil)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.SerializePrivate(w, nil); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return &PGPKey{Armored: buf.Bytes(), Fingerprint: fmt.Sprintf("%X", e.PrimaryKey.Fingerprint), entity: e}, nil
+}
+
+// Options say for whom and what to encrypt.
+type Options struct {
+	AgeRecipients []string
+	// PGP keys; PubRing is a public keyring file holding them all.
+	PGPFingerprints []string
+	PubRing         string
+	// EncryptedRegex, as sops --encrypted-regex; "" encrypts every value.
+	EncryptedRegex string
+}
+
+// WritePubRing writes the public keys of ks as a keyring file.
+func WritePubRing(path string, ks ...*PGPKey) error {
+	var buf bytes.Buffer
+	for _, k := range ks {
+		if err := k.entity.Serialize(&buf); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+// EncryptYAML encrypts a YAML document as `sops --encrypt` does.
+func EncryptYAML(plain []byte, o Options) ([]byte, error) {
+	store := sopsyaml.NewStore(&config.YAMLStoreConfig{})
+	branches, err := store.LoadPlainFile(plain)
+	if err != nil {
+		return nil, err
+	}
+	var group sops.KeyGroup
+	for _, r := range o.AgeRecipients {
+		k, err := sopsage.MasterKeyFromRecipient(r)
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, k)
+	}
+	for _, fp := range o.PGPFingerprints {
+		k := pgp.NewMasterKeyFromFingerprint(fp)
+		pgp.PubRing(o.PubRing).ApplyToMasterKey(k)
+		group = append(group, k)
+	}
+	tree := sops.Tree{
+		Branches: branches,
+		Metadata: sops.Metadata{
+			KeyGroups:      []sops.KeyGroup{group},
+			EncryptedRegex: o.EncryptedRegex,
+			Version:        "3.13.2", // the SOPS release the library is
+		},
+	}
+	dataKey, errs := generate(&tree, group)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("sopstest: data key: %v", errs)
+	}
+	cipher := aes.NewCipher()
+	mac, err := tree.Encrypt(dataKey, cipher)
+	if err != nil {
+		return nil, err
+	}
+	tree.Metadata.LastModified = time.Now().UTC()
+	if tree.Metadata.MessageAuthenticationCode, err = cipher.Encrypt(mac, dataKey, tree.Metadata.LastModified.Format(time.RFC3339)); err != nil {
+		return nil, err
+	}
+	return store.EmitEncryptedFile(tree)
+}
+
+// generate makes the data key and encrypts it for each key directly, so
+// OpenPGP keys are read from the given public keyring.
+func generate(tree *sops.Tree, group sops.KeyGroup) ([]byte, []error) {
+	dataKey := make([]byte, 32)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, []error{err}
+	}
+	var errs []error
+	for _, k := range group {
+		if err := k.Encrypt(dataKey); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	tree.Metadata.DataKey = dataKey
+	return dataKey, errs
+}
