@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/healthrule"
 )
 
 // Options configure a Checker.
@@ -30,7 +31,9 @@ type Options struct {
 	// ServiceAccount when the Applier impersonates one. Default: clients
 	// of cfg's own identity.
 	Clients *apply.Clients
-	Logger  *slog.Logger
+	// Rules judge the kinds they name in place of kstatus.
+	Rules  *healthrule.Rules
+	Logger *slog.Logger
 }
 
 // Checker waits for sets of objects to be ready. It is safe for concurrent
@@ -135,6 +138,8 @@ type watchSet struct {
 	listers     map[target]cache.GenericLister
 	pods        map[string]cache.GenericLister // by namespace
 	replicaSets map[string]cache.GenericLister
+	rules       *healthrule.Rules
+	ruleErrors  func(r apply.ObjectRef, msg string)
 	changed     chan struct{}
 	stop        func()
 }
@@ -156,6 +161,8 @@ func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []apply
 		listers:     map[target]cache.GenericLister{},
 		pods:        map[string]cache.GenericLister{},
 		replicaSets: map[string]cache.GenericLister{},
+		rules:       c.opts.Rules,
+		ruleErrors:  c.ruleErrorLogger(),
 		changed:     make(chan struct{}, 1),
 	}
 	poke := func() {

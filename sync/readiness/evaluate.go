@@ -43,6 +43,12 @@ func (s *snapshot) evaluate(refs []apply.ObjectRef) (Progress, error) {
 			p.Pending = append(p.Pending, pending(r, "not found"))
 			continue
 		}
+		if ruled, err := s.ruled(r, u, &p); ruled || err != nil {
+			if err != nil {
+				return p, err
+			}
+			continue
+		}
 		res, err := kstatus.Compute(u)
 		if err != nil {
 			return p, &FailedError{Object: r, Reason: "status unreadable: " + err.Error()}
