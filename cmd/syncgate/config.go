@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/syncgate/syncgate/repourl"
+	"github.com/syncgate/syncgate/sync/healthrule"
 )
 
 // config is everything `syncgate run` is told, from flags or their
@@ -46,6 +47,11 @@ type config struct {
 	// ApplyServiceAccount is who namespace ns is applied as:
 	// system:serviceaccount:ns:<name>; empty is syncgate itself.
 	ApplyServiceAccount string
+	// SOPSSecret is the Secret holding the SOPS decryption keys,
+	// "namespace/name" once checked; empty: encrypted Secrets are refused.
+	SOPSSecret string
+	// HealthRules are CEL health rules per kind (healthrule.Parse).
+	HealthRules string
 
 	GitToken, GitUsername    string
 	GitSSHKey, GitKnownHosts string
@@ -103,6 +109,8 @@ func (c *config) settings() []setting {
 		{"allow-namespaces", "ALLOW_NAMESPACES", "", "comma-separated foreign namespaces objects may name", list(&c.AllowNamespaces)},
 		{"allow-cluster-scoped", "ALLOW_CLUSTER_SCOPED", "false", "allow cluster-scoped objects (CRDs, ClusterRoles, ...) in the repo", boolean(&c.AllowClusterScoped)},
 		{"apply-service-account", "APPLY_SERVICE_ACCOUNT", "syncgate", "ServiceAccount of each managed namespace that syncgate applies, prunes and reads it as (impersonation); empty (--apply-service-account=) applies as syncgate itself, not confined", trimmed(&c.ApplyServiceAccount)},
+		{"sops-secret", "SOPS_SECRET", "", "Secret holding the keys encrypted Secrets of the repo are decrypted with (entries *.agekey: age identities; *.asc: OpenPGP private keys), as name in syncgate's namespace or namespace/name; empty: encrypted Secrets are refused", trimmed(&c.SOPSSecret)},
+		{"health-rules", "HEALTH_RULES", "", "CEL health rules for kinds without standard conditions, a YAML list of {apiVersion, kind, current, failed} expressions over the object's metadata, spec and status", text(&c.HealthRules)},
 		{"git-token", "GIT_TOKEN", "", "HTTPS token for the config repo", secret(&c.GitToken)},
 		{"git-username", "GIT_USERNAME", "", "HTTPS user for GIT_TOKEN (default per provider convention)", text(&c.GitUsername)},
 		{"git-ssh-key", "GIT_SSH_KEY", "", "path of the SSH private key for the config repo", text(&c.GitSSHKey)},
@@ -182,10 +190,33 @@ func (c *config) check(ownNamespace string) error {
 		c.LeaseNamespace = c.Namespaces[0]
 	}
 	c.WaitFetchInterval = min(c.WaitFetchInterval, c.PollInterval)
+	if err := c.checkSOPSSecret(); err != nil {
+		return err
+	}
+	if _, err := healthrule.Parse(c.HealthRules); err != nil {
+		return c.invalid(&c.HealthRules, "%v", err)
+	}
 	if err := c.checkCredentials(); err != nil {
 		return err
 	}
 	return c.checkExposure(ownNamespace)
+}
+
+// checkSOPSSecret makes SOPSSecret namespace/name, in syncgate's own
+// namespace when it names none.
+func (c *config) checkSOPSSecret() error {
+	if c.SOPSSecret == "" {
+		return nil
+	}
+	ns, name, found := strings.Cut(c.SOPSSecret, "/")
+	if !found {
+		ns, name = c.LeaseNamespace, c.SOPSSecret
+	}
+	if !dnsLabel.MatchString(ns) || len(ns) > 63 || !dnsSubdomain.MatchString(name) || len(name) > 253 {
+		return c.invalid(&c.SOPSSecret, "%q is not a Secret name or namespace/name", c.SOPSSecret)
+	}
+	c.SOPSSecret = ns + "/" + name
+	return nil
 }
 
 func (c *config) checkCredentials() error {

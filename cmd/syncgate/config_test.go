@@ -65,6 +65,8 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 		{"bad api url", map[string]string{"GITHUB_API_URL": "ghe.example.com"}, "GITHUB_API_URL"},
 		{"prefix without bucket", map[string]string{"S3_PREFIX": "x"}, "S3_BUCKET"},
 		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
+		{"bad health rule", map[string]string{"HEALTH_RULES": "- {apiVersion: example.dev/v1, kind: Certificate, current: \"status.conditions.exists(c, \"}"}, "invalid setting HEALTH_RULES (--health-rules): rule 1 (example.dev/v1 Certificate): current: "},
+		{"bad sops secret", map[string]string{"SOPS_SECRET": "Keys/x/y"}, "invalid setting SOPS_SECRET (--sops-secret)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +83,17 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 			require.NotContains(t, err.Error(), "\n")
 		})
 	}
+}
+
+func TestSOPSSecretDefaultsToSyncgatesNamespace(t *testing.T) {
+	env := map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "a", "POD_NAMESPACE": "syncgate"}
+	env["SOPS_SECRET"] = "sops-keys"
+	c, err := parseWith(t, env)
+	require.NoError(t, err)
+	require.Equal(t, "syncgate/sops-keys", c.SOPSSecret)
+	c, err = parseWith(t, env, "--sops-secret", "keys/age")
+	require.NoError(t, err)
+	require.Equal(t, "keys/age", c.SOPSSecret)
 }
 
 func TestSecretsAreNotShownInHelp(t *testing.T) {

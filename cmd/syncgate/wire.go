@@ -21,6 +21,7 @@ import (
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/gitsource"
+	"github.com/syncgate/syncgate/sync/healthrule"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
 	"github.com/syncgate/syncgate/sync/syncer"
@@ -60,11 +61,15 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 		logger.Warn("APPLY_SERVICE_ACCOUNT is empty: every namespace is applied as syncgate itself, confined by render alone")
 	}
 	renderer, err := render.New(render.Options{Cluster: cfg.Cluster, AllowNamespaces: cfg.AllowNamespaces,
-		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper()})
+		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper(), Decrypter: decrypter(cfg, kube)})
 	if err != nil {
 		return nil, err
 	}
-	checker, err := readiness.New(rc, readiness.Options{Timeout: cfg.HealthTimeout, Clients: applier.Clients(), Logger: logger.With("component", "readiness")})
+	rules, err := healthrule.Parse(cfg.HealthRules) // checked at start
+	if err != nil {
+		return nil, err
+	}
+	checker, err := readiness.New(rc, readiness.Options{Timeout: cfg.HealthTimeout, Clients: applier.Clients(), Rules: rules, Logger: logger.With("component", "readiness")})
 	if err != nil {
 		return nil, err
 	}
