@@ -12,6 +12,7 @@
 // cannot say (required, a DNS name, a file that must exist, a rule between
 // two settings) goes in check or checkCredentials, naming the setting by
 // its field: c.invalid(&c.PreviewForks, "...").
+
 package main
 
 import (
