@@ -52,6 +52,9 @@ type Update struct {
 	Deployments []string
 	Ready       int
 	Total       int
+	// Origins are the application commits the config commit deploys, as
+	// its Syncgate-Origin trailers name them (repo@sha).
+	Origins []string
 }
 
 // Effective is the state CI should act on: a superseded commit takes the

@@ -6,8 +6,30 @@
 #   NAMESPACE    namespace (repo directory)
 #   DEPLOYMENT   Deployment (and container) name
 #   TAG          image tag to deploy
+#
+# The application commit the image was built from, when known, goes into
+# the commit message as a "Syncgate-Origin: <repo>@<sha>" trailer, and
+# syncgate then reports the rollout on that commit too:
+#
+#   ORIGIN_REPO  the application repo: owner/name on the config repo's forge,
+#                or its URL (default: the CI's own, GITHUB_REPOSITORY on
+#                GitHub Actions, CI_PROJECT_URL on GitLab CI, GIT_URL on Jenkins)
+#   ORIGIN_SHA   the application commit (default: GITHUB_SHA, CI_COMMIT_SHA,
+#                GIT_COMMIT)
 set -euo pipefail
 : "${CONFIG_REPO:?}" "${CLUSTER:?}" "${NAMESPACE:?}" "${DEPLOYMENT:?}" "${TAG:?}"
+
+origin_repo=${ORIGIN_REPO:-${GITHUB_REPOSITORY:-${CI_PROJECT_URL:-${GIT_URL:-}}}}
+origin_sha=${ORIGIN_SHA:-${GITHUB_SHA:-${CI_COMMIT_SHA:-${GIT_COMMIT:-}}}}
+trailer=()
+if [[ -n $origin_repo && -n $origin_sha ]]; then
+  if [[ ! $origin_sha =~ ^([0-9a-f]{40}|[0-9a-f]{64})$ ]]; then
+    echo "ORIGIN_SHA must be a full commit sha, not '$origin_sha'" >&2
+    exit 2
+  fi
+  origin_repo=$(printf '%s' "$origin_repo" | sed -E 's#^(https?://)[^/@]*@#\1#') # no credentials in a commit message
+  trailer=(--trailer "Syncgate-Origin: $origin_repo@$origin_sha")
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,7 +45,7 @@ git add "$pin"
 if git diff --cached --quiet; then
   echo "$pin already pins $TAG" >&2
 else
-  git commit --quiet -m "Deploy $DEPLOYMENT $TAG to $CLUSTER/$NAMESPACE"
+  git commit --quiet -m "Deploy $DEPLOYMENT $TAG to $CLUSTER/$NAMESPACE" "${trailer[@]}"
 fi
 
 # Another pipeline may have pushed meanwhile: rebase and try again.

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"log/slog"
+
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/origin"
 	"github.com/syncgate/syncgate/status/provider"
+	"github.com/syncgate/syncgate/sync/gitsource"
 )
 
 // chooseForge builds the commit-status reporter the settings ask for, or
@@ -16,10 +20,58 @@ func chooseForge(cfg *config) (status.Reporter, string, error) {
 	return r, why, nil
 }
 
-// chooseDeployments builds the deployment reporter the settings ask for, or
-// says why there is none.
-func chooseDeployments(cfg *config, branch func() string) (status.Reporter, string, error) {
-	return provider.ChooseDeployments(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg), provider.Deployments{Branch: branch})
+// forgeSink is one forge reporter and where it reports, for the start-up line.
+type forgeSink struct {
+	reporter status.Reporter
+	why      string
+}
+
+// forgeReporters builds what reports to the forges: commit statuses,
+// deployments, and the application commits the config commits name
+// (with the lookup of those, for the outbox). Each one that is off says
+// why in a log line.
+func forgeReporters(cfg *config, logger *slog.Logger, src *gitsource.Source) ([]forgeSink, func(string) []string, error) {
+	var out []forgeSink
+	add := func(what string, r status.Reporter, why string, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case r == nil:
+			logger.Info(what+" off", "reason", why)
+		default:
+			out = append(out, forgeSink{reporter: r, why: why})
+		}
+		return nil
+	}
+	fc := forgeConfig(cfg)
+	r, why, err := chooseForge(cfg)
+	if err := add("commit statuses", r, why, err); err != nil {
+		return nil, nil, err
+	}
+	d := provider.Deployments{Branch: src.Branch}
+	r, why, err = provider.ChooseDeployments(cfg.Repo, cfg.StatusProvider, fc, d)
+	if err := add("deployments", r, why, err); err != nil {
+		return nil, nil, err
+	}
+	r, why, err = provider.ChooseOrigins(cfg.Repo, cfg.StatusProvider, fc, d)
+	if err := add("application commits", r, why, err); err != nil || r == nil {
+		return out, nil, err
+	}
+	return out, func(sha string) []string { return originsOf(src, sha, logger) }, nil
+}
+
+// originsOf reads the application commits a config commit names.
+func originsOf(src *gitsource.Source, sha string, logger *slog.Logger) []string {
+	msg, err := src.Message(sha)
+	if err != nil {
+		logger.Warn("cannot read the commit message for its origins", "sha", sha, "err", err)
+		return nil
+	}
+	refs, errs := origin.Parse(msg)
+	for _, err := range errs {
+		logger.Warn("origin trailer ignored", "sha", sha, "err", err)
+	}
+	return origin.Strings(refs)
 }
 
 // commitLinks links the status page's commits to the forge that hosts the

@@ -75,12 +75,19 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	}
 	store := version.NewStore(dyn)
 
-	reporters, desc, err := buildReporters(ctx, cfg, logger, src)
+	reporters, desc, err := buildReporters(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	forges, origins, err := forgeReporters(cfg, logger, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range forges {
+		reporters, desc = append(reporters, f.reporter), append(desc, f.why)
+	}
 	deliverer, err := outbox.NewDeliverer(outbox.Options{Store: store, Namespaces: cfg.Namespaces, Reporters: reporters,
-		Logger: logger.With("component", "report"), Metrics: reg})
+		Origins: origins, Logger: logger.With("component", "report"), Metrics: reg})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +148,7 @@ func announce(ctx context.Context, store *version.Store, watcher *server.Version
 }
 
 // buildReporters picks the CI channels the settings ask for.
-func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger, src *gitsource.Source) ([]status.Reporter, []string, error) {
+func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]status.Reporter, []string, error) {
 	var rs []status.Reporter
 	var desc []string
 	if cfg.S3Bucket != "" {
@@ -158,26 +165,6 @@ func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger, src *
 		desc = append(desc, "s3://"+cfg.S3Bucket+"/"+cfg.S3Prefix)
 	} else {
 		logger.Info("S3 markers off: S3_BUCKET is not set")
-	}
-	forge, why, err := chooseForge(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if forge == nil {
-		logger.Info("commit statuses off", "reason", why)
-	} else {
-		rs = append(rs, forge)
-		desc = append(desc, why)
-	}
-	deploys, why, err := chooseDeployments(cfg, src.Branch)
-	if err != nil {
-		return nil, nil, err
-	}
-	if deploys == nil {
-		logger.Info("deployments off", "reason", why)
-	} else {
-		rs = append(rs, deploys)
-		desc = append(desc, why)
 	}
 	return rs, desc, nil
 }

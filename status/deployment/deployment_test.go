@@ -17,8 +17,8 @@ func TestNext(t *testing.T) {
 	deployedBy := status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, AppliedAt: at, FinishedAt: at.Add(42 * time.Second)}
 	failedIn := status.Update{State: status.Superseded, Outcome: status.Failed, CarriedBy: carrier, Reason: "ImagePullBackOff"}
 	for _, tc := range []struct {
-		name string
-		u    status.Update
+		name   string
+		u      status.Update
 		now    deployment.Phase
 		retire bool
 		want   deployment.Step
@@ -30,6 +30,7 @@ func TestNext(t *testing.T) {
 		{name: "progress within the same phase is not posted", u: status.Update{State: status.RollingOut, Ready: 2, Total: 3}, now: deployment.Running, skip: true},
 		{name: "deployed", u: status.Update{State: status.Deployed, AppliedAt: at, FinishedAt: at.Add(42 * time.Second)}, now: deployment.Running,
 			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed in 42s"}},
+		{name: "a replay after a newer deployment took over", u: status.Update{State: status.Deployed}, now: deployment.Inactive, skip: true},
 		{name: "a replay of the final report", u: status.Update{State: status.Failed, Reason: "x"}, now: deployment.Failed, skip: true},
 		{name: "failed before any deployment", u: status.Update{State: status.Failed, Reason: "invalid YAML"},
 			want: deployment.Step{Phase: deployment.Failed, Description: "invalid YAML"}},

@@ -88,7 +88,9 @@ func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 	default:
 		return Step{}, false
 	}
-	if s.Phase == now {
+	if s.Phase == now || (s.Phase == Succeeded && now == Inactive) {
+		// Inactive after success: a newer deployment of the environment
+		// took over; a replay must not take it back.
 		return Step{}, false
 	}
 	return s, true

@@ -87,7 +87,9 @@ func phaseOf(state string) deployment.Phase {
 }
 
 // Report moves the deployment of u's commit on.
-func (r *Reporter) Report(ctx context.Context, u status.Update) error { return r.ReportOn(ctx, u.SHA, u) }
+func (r *Reporter) Report(ctx context.Context, u status.Update) error {
+	return r.ReportOn(ctx, u.SHA, u)
+}
 
 // ReportOn moves the deployment of commit sha of the reporter's repository
 // (an application commit the config commit names) as u says, linking to

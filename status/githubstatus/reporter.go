@@ -63,7 +63,9 @@ func State(u status.Update) string {
 
 // Report posts the update on its commit unless the latest status of its
 // context already has the same state and description.
-func (r *Reporter) Report(ctx context.Context, u status.Update) error { return r.ReportOn(ctx, u.SHA, u) }
+func (r *Reporter) Report(ctx context.Context, u status.Update) error {
+	return r.ReportOn(ctx, u.SHA, u)
+}
 
 // ReportOn posts the status of u on commit sha of the reporter's repository
 // (an application commit the config commit names), linking to u's page.

@@ -80,7 +80,9 @@ func State(u status.Update) gitlab.BuildStateValue {
 // Report sets the status unless GitLab already shows that state; GitLab
 // keeps one status per name in a state, so a newer description of the same
 // state (2/3 ready after 1/3) is not sent.
-func (r *Reporter) Report(ctx context.Context, u status.Update) error { return r.ReportOn(ctx, u.SHA, u) }
+func (r *Reporter) Report(ctx context.Context, u status.Update) error {
+	return r.ReportOn(ctx, u.SHA, u)
+}
 
 // ReportOn sets the status of u on commit sha of the reporter's project (an
 // application commit the config commit names), linking to u's page.

@@ -159,6 +159,7 @@ func UpdateOf(cluster string, c version.Commit) status.Update {
 		Deployments: c.Deployments,
 		Ready:       int(c.Ready),
 		Total:       int(c.Total),
+		Origins:     c.Origins,
 	}
 	if c.AppliedAt != nil {
 		u.AppliedAt = c.AppliedAt.Time

@@ -47,6 +47,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics registers the deliverer's metrics when set.
 	Metrics prometheus.Registerer
+	// Origins, when set, names the application commits a config commit
+	// deploys (repo@sha, from its Syncgate-Origin trailers); Record keeps
+	// them on the commit's history entry, so each report of it carries them.
+	Origins func(sha string) []string
 }
 
 // Deliverer delivers owed reports, one sink at a time per commit, in the
@@ -119,6 +123,14 @@ const maxDetails = 256
 // whole reason of u, when the recorded one was cut, is kept in memory and
 // reported instead while this process lives.
 func (d *Deliverer) Record(st *version.VersionStatus, u status.Update) {
+	if d.opts.Origins != nil && u.Origins == nil {
+		if c := st.Find(u.SHA); c != nil {
+			if c.Origins == nil {
+				c.Origins = d.opts.Origins(u.SHA)
+			}
+			u.Origins = c.Origins
+		}
+	}
 	Record(st, u, d.sinks)
 	if u.Detail == "" {
 		return

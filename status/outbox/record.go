@@ -76,6 +76,9 @@ func owedOf(sink string, u status.Update) version.OwedReport {
 	if len(u.Deployments) > 0 {
 		o.Deployments = append([]string(nil), u.Deployments...)
 	}
+	if len(u.Origins) > 0 {
+		o.Origins = append([]string(nil), u.Origins...)
+	}
 	o.AppliedAt = version.Stamp(u.AppliedAt)
 	o.FinishedAt = version.Stamp(u.FinishedAt)
 	return o
@@ -84,7 +87,7 @@ func owedOf(sink string, u status.Update) version.OwedReport {
 // updateOf rebuilds the Update an owed report was recorded from.
 func updateOf(namespace string, o version.OwedReport) status.Update {
 	u := status.Update{Cluster: o.Cluster, Namespace: namespace, SHA: o.SHA, State: o.State, Reason: o.Reason,
-		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total)}
+		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total), Origins: o.Origins}
 	if o.AppliedAt != nil {
 		u.AppliedAt = o.AppliedAt.UTC()
 	}

@@ -59,7 +59,7 @@ func ChooseDeployments(repoURL, statusProvider string, cfg Config, d Deployments
 		return nil, "", fmt.Errorf("DEPLOYMENTS %q is not github, gitlab or off", d.Mode)
 	}
 	if d.Naming == nil {
-		n, err := deployment.NewNaming("", "")
+		n, err := deploymentNaming()
 		if err != nil {
 			return nil, "", err
 		}
@@ -99,3 +99,6 @@ func chooseGitLabDeployments(repoURL, why string, cfg Config, d Deployments) (st
 	}
 	return r, fmt.Sprintf("deployments on GitLab %s (%s)", project, why), nil
 }
+
+// deploymentNaming is the default: <cluster>/<namespace>, no URL.
+func deploymentNaming() (*deployment.Naming, error) { return deployment.NewNaming("", "") }

@@ -139,6 +139,7 @@ func (st *VersionStatus) expand() error {
 			}
 			o.Reason, o.CarriedBy, o.Outcome, o.Ready, o.Total = c.Reason, c.CarriedBy, c.Outcome, c.Ready, c.Total
 			o.AppliedAt, o.FinishedAt, o.Deployments = c.AppliedAt.DeepCopy(), c.FinishedAt.DeepCopy(), c.Deployments
+			o.Origins = c.Origins
 			o.AsHistory = false
 		case o.DeploymentRefs != "":
 			l, err := resolve(o.DeploymentRefs)
@@ -156,7 +157,7 @@ func (st *VersionStatus) expand() error {
 func sameContent(o OwedReport, c *Commit) bool {
 	return o.State == c.State && o.Reason == c.Reason && o.CarriedBy == c.CarriedBy && o.Outcome == c.Outcome &&
 		o.Ready == c.Ready && o.Total == c.Total && sameTime(o.AppliedAt, c.AppliedAt) &&
-		sameTime(o.FinishedAt, c.FinishedAt) && slices.Equal(o.Deployments, c.Deployments)
+		sameTime(o.FinishedAt, c.FinishedAt) && slices.Equal(o.Deployments, c.Deployments) && slices.Equal(o.Origins, c.Origins)
 }
 
 // sameTime compares as the stored form does: a zero time is stored as none.

@@ -131,6 +131,10 @@ type Commit struct {
 	// ("0-999,1002"). Read back into Deployments, so empty in Go.
 	// +optional
 	DeploymentRefs DeploymentRefs `json:"deploymentRefs,omitempty"`
+	// Origins are the application commits the commit deploys, as its
+	// Syncgate-Origin trailers name them (repo@sha).
+	// +optional
+	Origins []string `json:"origins,omitempty"`
 }
 
 // DeploymentRefs are positions in VersionStatus.DeploymentNames.
@@ -181,6 +185,9 @@ type OwedReport struct {
 	// Read back into Deployments, so empty in Go.
 	// +optional
 	DeploymentRefs DeploymentRefs `json:"deploymentRefs,omitempty"`
+	// Origins are the application commits the report also goes to.
+	// +optional
+	Origins []string `json:"origins,omitempty"`
 	// AsHistory says the report says what the history entry of its sha
 	// says, so reason, carrier, outcome, times, counts and Deployments are
 	// not stored again. Read back from that entry, so false in Go.

@@ -12,9 +12,9 @@ import (
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
-// bumpImage runs ci-examples/bin/bump-image.sh as a pipeline would and
-// returns the sha it pushed.
-func bumpImage(t *testing.T, e *env, tag string) string {
+// bumpImage runs ci-examples/bin/bump-image.sh as a pipeline would, with
+// env added to its environment, and returns the sha it pushed.
+func bumpImage(t *testing.T, e *env, tag string, env ...string) string {
 	t.Helper()
 	root, err := cluster.RepoRoot()
 	require.NoError(t, err)
@@ -22,6 +22,7 @@ func bumpImage(t *testing.T, e *env, tag string) string {
 	cmd.Env = append(os.Environ(), "CONFIG_REPO="+e.git.HTTPURL(e.repo.Name), "CLUSTER=e2e", "NAMESPACE="+e.ns,
 		"DEPLOYMENT=web", "TAG="+tag, "GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
 		"GIT_COMMITTER_NAME=ci", "GIT_COMMITTER_EMAIL=ci@example.com")
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.Output()
 	require.NoError(t, err, "%s", out)
 	sha := strings.TrimSpace(string(out))

@@ -1,0 +1,164 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/syncgate/syncgate/repourl"
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/githubdeploy"
+	"github.com/syncgate/syncgate/status/githubstatus"
+	"github.com/syncgate/syncgate/status/gitlabdeploy"
+	"github.com/syncgate/syncgate/status/gitlabstatus"
+	"github.com/syncgate/syncgate/status/origin"
+)
+
+// ChooseOrigins builds the reporter of application commits: each forge
+// whose credentials are set (GitHub: github.com and GITHUB_API_URL's host;
+// GitLab: gitlab.com and GITLAB_URL's host; owner/name on the config
+// repo's forge) gets the commit status and, unless DEPLOYMENTS=off, the
+// deployment of each origin commit on it. With no credentials at all it
+// returns no reporter and one reason for a log line.
+func ChooseOrigins(repoURL, statusProvider string, cfg Config, d Deployments) (status.Reporter, string, error) {
+	own, _, err := Decide(repoURL, statusProvider, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if own == None {
+		own, _, _ = Decide(repoURL, "", cfg) // statuses off on the config repo; origins may still be on its forge
+	}
+	deployments := !strings.EqualFold(strings.TrimSpace(d.Mode), Off)
+	if d.Naming == nil {
+		if d, err = withDefaults(d); err != nil {
+			return nil, "", err
+		}
+	}
+	configHost := ""
+	if u, err := repourl.Parse(repoURL); err == nil {
+		configHost = u.Host
+	}
+	var forges []origin.Forge
+	var names []string
+	if cfg.hasGitHub() {
+		f, err := githubOrigins(cfg, d, deployments)
+		if err != nil {
+			return nil, "", err
+		}
+		f.Hosts = hosts(own == GitHub, configHost, "github.com", hostOf(cfg.GitHubAPIURL))
+		forges, names = append(forges, f), append(names, "GitHub ("+strings.Join(shown(f.Hosts), ", ")+")")
+	}
+	if cfg.GitLabToken != "" {
+		f, err := gitlabOrigins(cfg, d, deployments)
+		if err != nil {
+			return nil, "", err
+		}
+		f.Hosts = hosts(own == GitLab, configHost, "gitlab.com", hostOf(cfg.GitLabURL))
+		forges, names = append(forges, f), append(names, "GitLab ("+strings.Join(shown(f.Hosts), ", ")+")")
+	}
+	if len(forges) == 0 {
+		return nil, "application commits off: neither GitHub nor GitLab credentials are set", nil
+	}
+	r, err := origin.New(forges...)
+	if err != nil {
+		return nil, "", err
+	}
+	what := "statuses and deployments"
+	if !deployments {
+		what = "statuses"
+	}
+	return r, fmt.Sprintf("application commits named by %s trailers get %s on %s", origin.Trailer, what, strings.Join(names, " and ")), nil
+}
+
+func withDefaults(d Deployments) (Deployments, error) {
+	n, err := deploymentNaming()
+	d.Naming = n
+	return d, err
+}
+
+// hosts lists the hosts a forge reaches: its public host, the host of its
+// API URL, and for the config repo's forge that repo's host and owner/name
+// written without one ("").
+func hosts(own bool, configHost string, more ...string) []string {
+	var out []string
+	add := func(h string) {
+		for _, o := range out {
+			if o == h {
+				return
+			}
+		}
+		out = append(out, h)
+	}
+	if own {
+		add("")
+		if configHost != "" {
+			add(configHost)
+		}
+	}
+	for _, h := range more {
+		if h != "" {
+			add(h)
+		}
+	}
+	return out
+}
+
+func shown(hosts []string) []string {
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		if h == "" {
+			h = "owner/name"
+		}
+		out[i] = h
+	}
+	return out
+}
+
+func githubOrigins(cfg Config, d Deployments, deployments bool) (origin.Forge, error) {
+	client, err := cfg.githubClient()
+	if err != nil {
+		return origin.Forge{}, err
+	}
+	return origin.Forge{Name: "GitHub", Post: func(ctx context.Context, project, sha string, u status.Update) error {
+		owner, repo, ok := strings.Cut(project, "/")
+		if !ok || strings.Contains(repo, "/") {
+			return status.Permanent(fmt.Errorf("%q is not a GitHub owner/name", project))
+		}
+		st, err := githubstatus.New(githubstatus.Options{Client: client, Owner: owner, Repo: repo, Cluster: cfg.Cluster, PublicURL: cfg.PublicURL})
+		if err != nil {
+			return err
+		}
+		if err := st.ReportOn(ctx, sha, u); err != nil || !deployments {
+			return err
+		}
+		dep, err := githubdeploy.New(githubdeploy.Options{Client: client, Owner: owner, Repo: repo, Cluster: cfg.Cluster,
+			Naming: d.Naming, PublicURL: cfg.PublicURL, Transient: d.Transient})
+		if err != nil {
+			return err
+		}
+		return dep.ReportOn(ctx, sha, u)
+	}}, nil
+}
+
+func gitlabOrigins(cfg Config, d Deployments, deployments bool) (origin.Forge, error) {
+	client, err := gitlabstatus.NewClient(cfg.GitLabURL, cfg.GitLabToken)
+	if err != nil {
+		return origin.Forge{}, err
+	}
+	return origin.Forge{Name: "GitLab", Post: func(ctx context.Context, project, sha string, u status.Update) error {
+		st, err := gitlabstatus.New(gitlabstatus.Options{Client: client, Project: project, Cluster: cfg.Cluster, PublicURL: cfg.PublicURL})
+		if err != nil {
+			return err
+		}
+		if err := st.ReportOn(ctx, sha, u); err != nil || !deployments {
+			return err
+		}
+		dep, err := gitlabdeploy.New(gitlabdeploy.Options{Client: client, Project: project, Cluster: cfg.Cluster, Naming: d.Naming})
+		if err != nil {
+			return err
+		}
+		// The application's branch is not known: the deployment names
+		// the commit itself as its ref.
+		return dep.ReportOn(ctx, sha, sha, u)
+	}}, nil
+}
