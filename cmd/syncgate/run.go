@@ -160,6 +160,7 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		}
 		return lg.Wait()
 	}
+	lead = leading(reg, cfg, lead)
 	if cfg.LeaderElect {
 		g.Go(func() error { return elect(gctx, cfg, kube, logger, lead) })
 	} else {

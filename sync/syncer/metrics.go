@@ -12,6 +12,10 @@ type metrics struct {
 	rollout *prometheus.HistogramVec
 	fetch   prometheus.Histogram
 	drift   prometheus.Counter
+	// fetched is when a fetch last succeeded; started, per namespace, when
+	// the commit in flight began (absent when none is).
+	fetched prometheus.Gauge
+	started *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,11 +38,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		drift: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "syncgate_syncer_drift_corrections_total", Help: "Objects re-applied because their live state drifted.",
 		}),
+		fetched: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "syncgate_git_last_fetch_success_timestamp_seconds", Help: "When the config repo was last checked (and fetched) without error, in Unix seconds.",
+		}),
+		started: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "syncgate_syncer_commit_started_timestamp_seconds", Help: "When this leader began the commit in flight in a namespace, in Unix seconds; absent when none is.",
+		}, []string{"namespace"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.commits, m.apply, m.rollout, m.fetch, m.drift} {
+	for _, c := range []prometheus.Collector{m.commits, m.apply, m.rollout, m.fetch, m.drift, m.fetched, m.started} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -47,4 +57,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// ended counts a commit that reached outcome in ns, which has none in
+// flight any more.
+func (m *metrics) ended(ns, outcome string) {
+	m.commits.WithLabelValues(ns, outcome).Inc()
+	m.started.DeleteLabelValues(ns)
 }

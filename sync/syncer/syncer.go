@@ -195,6 +195,9 @@ func (s *Syncer) Fetch(ctx context.Context) (string, error) {
 	start := time.Now()
 	head, err := s.opts.Source.Sync(ctx)
 	s.metrics.fetch.Observe(time.Since(start).Seconds())
+	if err == nil {
+		s.metrics.fetched.SetToCurrentTime()
+	}
 	if ctx.Err() != nil {
 		return head, err
 	}

@@ -149,6 +149,7 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 		}); err != nil {
 			return err
 		}
+		w.s.metrics.started.WithLabelValues(w.ns).Set(float64(at.Unix()))
 	}
 	return w.attempt(ctx, sha, gen)
 }
@@ -216,7 +217,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	}
 	w.s.event(w.version, corev1.EventTypeNormal, "Applied", "applied %s: %s", status.ShortSHA(sha), res.Summary())
 	if pruneFailure != nil {
-		w.s.metrics.commits.WithLabelValues(w.ns, string(status.Failed)).Inc()
+		w.s.metrics.ended(w.ns, string(status.Failed))
 		w.s.event(w.version, corev1.EventTypeWarning, "PruneFailed", "%s", lifecycle.Bound(status.ShortSHA(sha)+": "+pruneFailure.Error(), lifecycle.MaxEventReason))
 		w.log.Warn("commit applied but not pruned", "sha", sha, "err", pruneFailure)
 		return nil
@@ -321,7 +322,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
 		return err
 	}
 	w.s.metrics.rollout.WithLabelValues(string(outcome)).Observe(time.Since(start).Seconds())
-	w.s.metrics.commits.WithLabelValues(w.ns, string(outcome)).Inc()
+	w.s.metrics.ended(w.ns, string(outcome))
 	if outcome == status.Failed {
 		w.s.event(w.version, corev1.EventTypeWarning, "Failed", "%s failed: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
 		w.log.Warn("commit failed", "sha", sha, "err", err)
@@ -361,7 +362,7 @@ func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error
 	}); ferr != nil {
 		return ferr
 	}
-	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Failed)).Inc()
+	w.s.metrics.ended(w.ns, string(status.Failed))
 	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
 	return nil
 }

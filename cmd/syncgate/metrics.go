@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// leading wraps the leader's work so syncgate_leader says whether this
+// replica runs it, and exports the settings alerts compare against.
+func leading(reg prometheus.Registerer, cfg *config, lead func(context.Context) error) func(context.Context) error {
+	leader := prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncgate_leader", Help: "1 while this replica leads (applies commits), else 0."})
+	timeout := prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncgate_health_timeout_seconds", Help: "HEALTH_TIMEOUT: how long a rollout may take."})
+	interval := prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncgate_git_sync_interval_seconds", Help: "GIT_SYNC_INTERVAL: how often the config repo is polled."})
+	reg.MustRegister(leader, timeout, interval)
+	timeout.Set(cfg.HealthTimeout.Seconds())
+	interval.Set(cfg.PollInterval.Seconds())
+	return func(ctx context.Context) error {
+		leader.Set(1)
+		defer leader.Set(0)
+		return lead(ctx)
+	}
+}
