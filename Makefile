@@ -73,10 +73,11 @@ demo: deps ## Run the whole journey locally: control plane, git, S3, syncgate, a
 	$(GO) run ./cmd/syncgate-demo
 
 .PHONY: bench
-bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait long polls, push webhook to apply
+bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait long polls, push webhook to apply, pull request previews
 	$(GO) run ./bench/sync
 	$(GO) run ./bench/longpoll
 	$(GO) run ./bench/webhook
+	$(GO) run ./bench/preview
 
 .PHONY: bench-flux
 bench-flux: deps tools ## syncgate vs Flux kustomize-controller (built and cached on first use), same objects and control plane (BENCH_FLAGS='-reps 3')

@@ -1,0 +1,291 @@
+// Command preview measures pull request previews. The real syncgate
+// binary follows a config repo (a namespace of 100 ConfigMaps) on a fresh
+// local control plane and reports to the GitHub fake. A pull request
+// whose head changes 5 objects is pushed 20 times; each time a signed
+// pull_request webhook is posted and the time until the preview's commit
+// status is on the head is taken. Then 20 pull requests are opened at
+// once, five times, each time beside a push to the followed branch, whose
+// webhook-to-deployed time is compared with the same push made alone.
+//
+//	go run ./bench/preview [-n 20] [-prs 20]
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/syncgate/syncgate/server/waitclient"
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/forge"
+	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/proc"
+)
+
+const (
+	ns      = "bench-preview"
+	secret  = "bench-preview-secret"
+	repoNm  = "acme/config"
+	objects = 100
+	rounds  = 5
+)
+
+func main() {
+	n := flag.Int("n", 20, "pushes to one pull request")
+	prs := flag.Int("prs", 20, "pull requests opened at once")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *n, *prs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func configMap(i int, value string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%03d\ndata:\n  value: %q\n", i, value)
+}
+
+// changes are the files of a head changing 5 of the objects.
+func changes(tag string, first int) map[string]string {
+	files := map[string]string{}
+	for i := first; i < first+5; i++ {
+		files[fmt.Sprintf("%s/cm-%03d.yaml", ns, i%objects)] = configMap(i%objects, tag)
+	}
+	return files
+}
+
+type bench struct {
+	url  string
+	gh   *forge.GitHub
+	repo *gitserver.Repo
+}
+
+func run(ctx context.Context, n, prs int) error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "syncgate-bench-preview-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "syncgate")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build syncgate: %w\n%s", err, out)
+	}
+	fmt.Fprintln(os.Stderr, "starting the local control plane...")
+	c, err := cluster.Start(ctx, cluster.Options{})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	if err := demo.PrepareCluster(ctx, c, root, ns); err != nil {
+		return err
+	}
+	g, err := gitserver.Start(ctx, gitserver.Options{})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	repo, err := g.CreateRepo(repoNm)
+	if err != nil {
+		return err
+	}
+	base := map[string]string{}
+	for i := range objects {
+		base[fmt.Sprintf("%s/cm-%03d.yaml", ns, i)] = configMap(i, "base")
+	}
+	first, err := repo.CommitFiles("base", base)
+	if err != nil {
+		return err
+	}
+	gh := forge.NewGitHub("ghp_bench", repoNm)
+	defer gh.Close()
+	for i := 1; i <= prs+1; i++ {
+		gh.OpenPull(repoNm, i)
+	}
+	addr, err := proc.FreeAddr()
+	if err != nil {
+		return err
+	}
+	agent, err := demo.StartAgent(ctx, bin, addr, filepath.Join(work, "syncgate.log"), []string{
+		"CONFIG_REPO=" + g.HTTPURL(repoNm), "CLUSTER_NAME=bench", "MANAGED_NAMESPACES=" + ns, "POD_NAMESPACE=" + ns,
+		"KUBECONFIG=" + c.KubeconfigPath(), "GIT_SYNC_INTERVAL=1h", "CACHE_DIR=" + filepath.Join(work, "cache"),
+		"WEBHOOK_SECRET=" + secret, "GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_bench", "LOG_FORMAT=text",
+	})
+	if err != nil {
+		return err
+	}
+	defer agent.Stop(15 * time.Second)
+	if err := deployed(ctx, agent.URL, first); err != nil {
+		return fmt.Errorf("first commit: %w\n%s", err, agent.LogTail(4000))
+	}
+	b := &bench{url: agent.URL, gh: gh, repo: repo}
+
+	// One pull request, pushed n times.
+	var pushes []time.Duration
+	for i := range n {
+		sha, err := repo.CommitRef("refs/pull/1/head", fmt.Sprintf("push %d", i), changes(fmt.Sprintf("pr1-%d", i), i*5))
+		if err != nil {
+			return err
+		}
+		d, err := b.preview(ctx, 1, sha, i > 0)
+		if err != nil {
+			return fmt.Errorf("push %d: %w\n%s", i, err, agent.LogTail(4000))
+		}
+		pushes = append(pushes, d)
+	}
+
+	// The followed branch alone, then beside bursts of pull requests.
+	var alone, beside, bursts []time.Duration
+	var burstAll []time.Duration
+	for r := range rounds {
+		d, err := b.sync(ctx, fmt.Sprintf("alone %d", r))
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, agent.LogTail(4000))
+		}
+		alone = append(alone, d)
+	}
+	for r := range rounds {
+		heads := make([]string, prs)
+		for p := range prs {
+			if heads[p], err = repo.CommitRef(fmt.Sprintf("refs/pull/%d/head", p+2), "burst", changes(fmt.Sprintf("burst%d-%d", r, p), p*5)); err != nil {
+				return err
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var errs []error
+		start := time.Now()
+		for p := range prs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d, err := b.preview(ctx, p+2, heads[p], r > 0)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				burstAll = append(burstAll, d)
+			}()
+		}
+		d, err := b.sync(ctx, fmt.Sprintf("beside %d", r))
+		wg.Wait()
+		if err != nil {
+			return err
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("burst %d: %d of %d pull requests unanswered: %v\n%s", r, len(errs), prs, errs[0], agent.LogTail(4000))
+		}
+		beside = append(beside, d)
+		bursts = append(bursts, time.Since(start))
+	}
+
+	fmt.Printf("\nPull request previews: a namespace of %d ConfigMaps, each head changing 5 of them (2 preview workers)\n\n", objects)
+	fmt.Printf("| %-58s | %-8s | %-8s | %-8s |\n", "measure", "p50", "p99", "max")
+	fmt.Printf("|%s|%s|%s|%s|\n", dashes(60), dashes(10), dashes(10), dashes(10))
+	row := func(name string, d []time.Duration) {
+		sort.Slice(d, func(a, b int) bool { return d[a] < d[b] })
+		fmt.Printf("| %-58s | %-8s | %-8s | %-8s |\n", name, ms(pct(d, 0.5)), ms(pct(d, 0.99)), ms(d[len(d)-1]))
+	}
+	row(fmt.Sprintf("webhook → preview status posted, %d pushes to one PR", n), pushes)
+	row(fmt.Sprintf("webhook → status, %d PRs opened at once (%d rounds)", prs, rounds), burstAll)
+	row(fmt.Sprintf("the burst: first webhook → all %d statuses", prs), bursts)
+	row("push to the branch → deployed, alone", alone)
+	row(fmt.Sprintf("push to the branch → deployed, beside %d PRs", prs), beside)
+	return nil
+}
+
+// preview posts the pull_request webhook for head and waits until its
+// preview status is on it.
+func (b *bench) preview(ctx context.Context, number int, head string, again bool) (time.Duration, error) {
+	action := "opened"
+	if again {
+		action = "synchronize"
+	}
+	body, _ := json.Marshal(map[string]any{"action": action, "number": number, "repository": map[string]any{"full_name": repoNm},
+		"pull_request": map[string]any{"head": map[string]any{"sha": head, "repo": map[string]any{"full_name": repoNm}},
+			"base": map[string]any{"ref": b.repo.Branch(), "repo": map[string]any{"full_name": repoNm}}}})
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url+"/hooks/github", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "pull_request")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return 0, fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if st, ok := b.gh.Latest(repoNm, head, "syncgate/bench/"+ns+"/preview"); ok && st.State != "pending" {
+			if st.State != "success" {
+				return 0, fmt.Errorf("%s: %s %s", head[:7], st.State, st.Description)
+			}
+			return time.Since(start), nil
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("no preview status on %s", head[:7])
+}
+
+// sync pushes a change of one object to the branch and waits until it is
+// deployed.
+func (b *bench) sync(ctx context.Context, tag string) (time.Duration, error) {
+	sha, err := b.repo.CommitFiles(tag, map[string]string{ns + "/cm-099.yaml": configMap(99, strings.ReplaceAll(tag, " ", "-"))})
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := demo.PostPush(ctx, b.url, secret, sha); err != nil {
+		return 0, err
+	}
+	if err := deployed(ctx, b.url, sha); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+func deployed(ctx context.Context, url, sha string) error {
+	res := waitclient.Wait(ctx, sha, waitclient.Options{URLs: []string{url}, Namespace: ns, Timeout: 2 * time.Minute})
+	if res.Outcome != waitclient.Deployed {
+		return fmt.Errorf("/wait: %s not deployed: %v", sha[:7], res.Err)
+	}
+	return nil
+}
+
+func dashes(n int) string { return strings.Repeat("-", n) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+func pct(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }
