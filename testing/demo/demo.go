@@ -26,6 +26,7 @@ import (
 
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/forge"
 	"github.com/syncgate/syncgate/testing/gitserver"
 	"github.com/syncgate/syncgate/testing/proc"
 	"github.com/syncgate/syncgate/testing/s3server"
@@ -37,6 +38,9 @@ const (
 	Namespace = "demo"
 	Bucket    = "syncgate-markers"
 	secret    = "demo-webhook-secret"
+	// RepoName is the config repo, owner/name as on a forge: statuses and
+	// pull request comments go to the demo's GitHub fake.
+	RepoName = "acme/config"
 )
 
 // Options configure a run.
@@ -61,13 +65,17 @@ type Result struct {
 	CrashSHA, FixSHA string
 	FailOutput       string
 	Markers          []string
+	// PreviewSHA is a pull request's head, PreviewComment the comment
+	// syncgate left on it, PreviewOutput what `syncgate preview` said.
+	PreviewSHA, PreviewComment, PreviewOutput string
 }
 
 type runner struct {
-	opts Options
-	root string
-	work string
-	step int
+	opts   Options
+	root   string
+	work   string
+	step   int
+	github *forge.GitHub
 }
 
 func (r *runner) say(format string, args ...any) {
@@ -121,7 +129,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer g.Close()
-	repo, err := g.CreateRepo("config")
+	repo, err := g.CreateRepo(RepoName)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +139,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if res.InitialSHA, err = commitNow(ctx, repo, "Initial config"); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(opts.Out, "    %s at %s\n", g.HTTPURL("config"), res.InitialSHA[:7])
+	fmt.Fprintf(opts.Out, "    %s at %s\n", g.HTTPURL(RepoName), res.InitialSHA[:7])
 
 	r.say("Starting an S3 server (versitygw) with bucket %s", Bucket)
 	s3srv, err := s3server.Start(ctx, s3server.Options{})
@@ -142,6 +150,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := s3srv.CreateBucket(ctx, Bucket); err != nil {
 		return nil, err
 	}
+
+	r.github = forge.NewGitHub(githubToken, RepoName)
+	defer r.github.Close()
+	r.github.OpenPull(RepoName, 1)
 
 	r.say("Starting syncgate run (cluster %q, namespace %q)", Cluster, Namespace)
 	url, stop, logPath, err := r.startSyncgate(ctx, bin, c, g, s3srv)
@@ -181,6 +193,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if _, err := r.wait(ctx, bin, url, res.FixSHA); err != nil {
+		return nil, r.withLog(err, logPath)
+	}
+	if err := r.previewPullRequest(ctx, bin, url, repo, res); err != nil {
 		return nil, r.withLog(err, logPath)
 	}
 	if opts.Look != nil {
@@ -250,7 +265,7 @@ func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Clust
 		_ = os.Remove(logPath)
 	}
 	a, err := StartAgent(ctx, bin, addr, logPath, append([]string{
-		"CONFIG_REPO=" + g.HTTPURL("config"),
+		"CONFIG_REPO=" + g.HTTPURL(RepoName),
 		"CLUSTER_NAME=" + Cluster,
 		"MANAGED_NAMESPACES=" + Namespace,
 		"POD_NAMESPACE=" + Namespace,
@@ -261,6 +276,8 @@ func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Clust
 		"S3_ENDPOINT=" + s3srv.Endpoint(),
 		"PUBLIC_URL=http://" + addr,
 		"WEBHOOK_SECRET=" + secret,
+		"GITHUB_API_URL=" + r.github.APIURL(),
+		"GITHUB_TOKEN=" + githubToken,
 		"LOG_FORMAT=text",
 	}, s3srv.Env()...))
 	if err != nil {
@@ -316,7 +333,7 @@ func (r *runner) push(ctx context.Context, g *gitserver.Server, url, tag string)
 
 func (r *runner) bump(ctx context.Context, g *gitserver.Server, tag string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(r.root, "ci-examples", "bin", "bump-image.sh"))
-	cmd.Env = append(os.Environ(), "CONFIG_REPO="+g.HTTPURL("config"), "CLUSTER="+Cluster, "NAMESPACE="+Namespace,
+	cmd.Env = append(os.Environ(), "CONFIG_REPO="+g.HTTPURL(RepoName), "CLUSTER="+Cluster, "NAMESPACE="+Namespace,
 		"DEPLOYMENT=web", "TAG="+tag, "GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
 		"GIT_COMMITTER_NAME=ci", "GIT_COMMITTER_EMAIL=ci@example.com")
 	var stderr bytes.Buffer

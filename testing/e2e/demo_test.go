@@ -35,6 +35,10 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, res.FailOutput, "CrashLoopBackOff")
 	require.Contains(t, res.Markers, "local/demo/_result/"+res.CrashSHA+".json")
 	require.Contains(t, res.Markers, "local/demo/web/"+res.FixSHA)
+	require.Contains(t, res.PreviewComment, "valid: 2 changed, 1 created, 1 pruned")
+	require.Contains(t, res.PreviewComment, "+ spec.template.spec.containers[name=web].resources.requests.cpu: \"100m\"")
+	require.Contains(t, res.PreviewComment, "prune <code>HorizontalPodAutoscaler demo/web</code>")
+	require.Contains(t, res.PreviewOutput, "demo: valid: 2 changed, 1 created, 1 pruned")
 }
 
 // lookAtStatusPage opens the demo's status page in headless Chromium, as a
