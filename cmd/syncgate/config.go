@@ -68,11 +68,14 @@ type config struct {
 	GitHubAPIURL            string
 	GitLabToken, GitLabURL  string
 
-	WebhookSecret  string
-	WaitToken      string
-	ListenAddr     string
-	ProbeAddr      string
-	PublicURL      string
+	WebhookSecret string
+	WaitToken     string
+	ListenAddr    string
+	ProbeAddr     string
+	PublicURL     string
+	// CommitURL is the web page of a config-repo commit, {sha} standing
+	// for its sha: the status page links commits to it.
+	CommitURL      string
 	MaxWaitTimeout time.Duration
 	// WaitFetchInterval paces the fetches /wait and /status make for shas
 	// syncgate does not know; never longer than PollInterval.
@@ -137,6 +140,7 @@ func (c *config) settings() []setting {
 		{"allow-own-namespace", "ALLOW_OWN_NAMESPACE", "false", "let syncgate manage the namespace it runs in, where the config repo's pods could mount syncgate's credentials", boolean(&c.AllowOwnNamespace)},
 		{"allow-insecure-http", "ALLOW_INSECURE_HTTP", "false", "send credentials to http:// remotes, forge APIs and S3 endpoints (loopback addresses are always allowed)", boolean(&c.AllowInsecureHTTP)},
 		{"public-url", "PUBLIC_URL", "", "URL CI and browsers reach syncgate at; commit statuses link to <url>/status/<sha>", cleaned(&c.PublicURL, func(s string) string { return strings.TrimRight(s, "/") })},
+		{"commit-url", "COMMIT_URL", "", "web page of a config-repo commit, {sha} standing for the sha, that the status page links commits to (default: from the forge hosting the repo, as for commit statuses; else /status/<sha>)", trimmed(&c.CommitURL)},
 		{"max-wait-timeout", "MAX_WAIT_TIMEOUT", "30m", "cap on the timeout a /wait request may ask for", duration(&c.MaxWaitTimeout)},
 		{"kubeconfig", "KUBECONFIG", "", "kubeconfig for out-of-cluster use (in-cluster config otherwise)", text(&c.Kubeconfig)},
 		{"kube-api-qps", "KUBE_API_QPS", "200", "sustained requests per second to the Kubernetes API", count(&c.KubeQPS)},
@@ -245,6 +249,12 @@ func (c *config) checkCredentials() error {
 		p, err := url.Parse(*u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return c.invalid(u, "%q is not an http(s) URL", repourl.Redact(*u))
+		}
+	}
+	if c.CommitURL != "" {
+		p, err := url.Parse(strings.ReplaceAll(c.CommitURL, "{sha}", "0"))
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || !strings.Contains(c.CommitURL, "{sha}") {
+			return c.invalid(&c.CommitURL, "%q is not an http(s) URL with {sha} in it", repourl.Redact(c.CommitURL))
 		}
 	}
 	if (c.S3Prefix != "" || c.S3Endpoint != "") && c.S3Bucket == "" {

@@ -67,6 +67,8 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
 		{"bad health rule", map[string]string{"HEALTH_RULES": "- {apiVersion: example.dev/v1, kind: Certificate, current: \"status.conditions.exists(c, \"}"}, "invalid setting HEALTH_RULES (--health-rules): rule 1 (example.dev/v1 Certificate): current: "},
 		{"bad sops secret", map[string]string{"SOPS_SECRET": "Keys/x/y"}, "invalid setting SOPS_SECRET (--sops-secret)"},
+		{"commit url without sha", map[string]string{"COMMIT_URL": "https://git.example.com/c/commit/"}, "invalid setting COMMIT_URL (--commit-url)"},
+		{"commit url not http", map[string]string{"COMMIT_URL": "git.example.com/c/{sha}"}, "COMMIT_URL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"net/url"
+	"strings"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/origin"
@@ -74,10 +76,13 @@ func originsOf(src *gitsource.Source, sha string, logger *slog.Logger) []string 
 	return origin.Strings(refs)
 }
 
-// commitLinks links the status page's commits to the forge that hosts the
-// config repo (the one commit statuses go to), or returns nil to link
-// them to /status/<sha>.
+// commitLinks links the status page's commits to COMMIT_URL, else to the
+// forge that hosts the config repo (the one commit statuses go to), or
+// returns nil to link them to /status/<sha>.
 func commitLinks(cfg *config) func(sha string) string {
+	if cfg.CommitURL != "" {
+		return func(sha string) string { return strings.ReplaceAll(cfg.CommitURL, "{sha}", url.PathEscape(sha)) }
+	}
 	forge, _, err := provider.Decide(cfg.Repo, cfg.StatusProvider, forgeConfig(cfg))
 	if err != nil {
 		return nil
