@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sync/atomic"
@@ -35,11 +34,9 @@ func runAgent(ctx context.Context, o options, info *repoInfo, g *gitserver.Serve
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "syncgate")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build syncgate: %w\n%s", err, out)
+	bin, err := demo.BuildSyncgate(ctx, root, work)
+	if err != nil {
+		return nil, err
 	}
 	fmt.Fprintln(os.Stderr, "starting the local control plane...")
 	c, err := cluster.Start(ctx, cluster.Options{})

@@ -28,9 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -132,11 +130,9 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	e := &env{o: o, work: work, bin: filepath.Join(work, "syncgate")}
-	build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/syncgate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build syncgate: %w\n%s", err, out)
+	e := &env{o: o, work: work}
+	if e.bin, err = demo.BuildSyncgate(ctx, root, work); err != nil {
+		return err
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	if _, err := flux.KustomizeController.Ensure(ctx, logf); err != nil {

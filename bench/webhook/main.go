@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -96,11 +95,9 @@ func run(ctx context.Context, n int) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "syncgate")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build syncgate: %w\n%s", err, out)
+	bin, err := demo.BuildSyncgate(ctx, root, work)
+	if err != nil {
+		return err
 	}
 
 	fmt.Fprintln(os.Stderr, "starting the local control plane...")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/syncgate/syncgate/testing/proc"
@@ -49,4 +50,16 @@ func StartAgent(ctx context.Context, bin, addr, logPath string, env []string) (*
 			return nil, fmt.Errorf("syncgate did not listen on %s:\n%s", addr, p.LogTail(4000))
 		}
 	}
+}
+
+// BuildSyncgate builds ./cmd/syncgate of the source tree root into dir and
+// returns the binary's path.
+func BuildSyncgate(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "syncgate")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build syncgate: %w\n%s", err, out)
+	}
+	return bin, nil
 }

@@ -104,11 +104,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{}
 
 	r.say("Building syncgate")
-	bin := filepath.Join(work, "syncgate")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build syncgate: %w\n%s", err, out)
+	bin, err := BuildSyncgate(ctx, root, work)
+	if err != nil {
+		return nil, err
 	}
 
 	r.say("Starting a local Kubernetes control plane (the first run builds it: about 8 minutes; then cached)")
