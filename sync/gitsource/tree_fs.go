@@ -184,6 +184,18 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	return &blobFile{fs: t, hash: tg.hash, info: fileInfo{name: path.Base(name), size: size, mode: fileMode(tg.mode)}}, nil
 }
 
+// Hash is the git object id of what name leads to once every symlink is
+// followed: a blob's for a file, a tree's for a directory. Two commits
+// whose paths have the same id hold the same content there, so a reader
+// can tell a path unchanged without reading it.
+func (t *treeFS) Hash(name string) (string, error) {
+	tg, err := t.resolve(name)
+	if err != nil {
+		return "", &fs.PathError{Op: "hash", Path: name, Err: err}
+	}
+	return tg.hash.String(), nil
+}
+
 // Stat describes a file or directory without reading it.
 func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
 	tg, err := t.resolve(name)

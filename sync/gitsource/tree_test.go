@@ -172,3 +172,33 @@ func TestTreeRefusesFilesTooLargeToRead(t *testing.T) {
 	require.ErrorIs(t, err, gitsource.ErrTooLarge)
 	require.NoError(t, f.Close())
 }
+
+// Hash names what a path leads to: the same id in two commits means the
+// same content, symlinks followed.
+func TestTreeHashFollowsLinksAndTellsChanges(t *testing.T) {
+	up := newUpstream(t)
+	up.write(map[string]string{"team/cm.yaml": "a\n", "base/x.yaml": "x1\n", "other/y.yaml": "y\n"})
+	up.symlink("../base/x.yaml", "team/link.yaml")
+	first := up.commit("first", nil)
+	second := up.commit("base changed", map[string]string{"base/x.yaml": "x2\n"})
+	src := newSource(t, gitsource.Options{URL: up.url()})
+	syncTo(t, src, second)
+	hash := func(sha, name string) string {
+		tree, err := src.Tree(sha)
+		require.NoError(t, err)
+		h, err := tree.(interface{ Hash(string) (string, error) }).Hash(name)
+		require.NoError(t, err)
+		require.Len(t, h, 40)
+		return h
+	}
+	require.Equal(t, hash(first, "team/cm.yaml"), hash(second, "team/cm.yaml"))
+	require.Equal(t, hash(first, "other"), hash(second, "other"))
+	require.Equal(t, hash(first, "team"), hash(second, "team"), "the team tree itself is unchanged")
+	require.NotEqual(t, hash(first, "team/link.yaml"), hash(second, "team/link.yaml"), "the link's target changed")
+	require.Equal(t, hash(second, "base/x.yaml"), hash(second, "team/link.yaml"))
+
+	tree, err := src.Tree(second)
+	require.NoError(t, err)
+	_, err = tree.(interface{ Hash(string) (string, error) }).Hash("team/gone.yaml")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+}
