@@ -16,6 +16,9 @@ type metrics struct {
 	// the commit in flight began (absent when none is).
 	fetched prometheus.Gauge
 	started *prometheus.GaugeVec
+	// unchanged counts commits recorded deployed without being rendered:
+	// their inputs in the namespace were those of the commit before.
+	unchanged prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -44,11 +47,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		started: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "syncgate_syncer_commit_started_timestamp_seconds", Help: "When this leader began the commit in flight in a namespace, in Unix seconds; absent when none is.",
 		}, []string{"namespace"}),
+		unchanged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "syncgate_syncer_unchanged_commits_total",
+			Help: "Commits recorded deployed in a namespace without render, apply or wait: its inputs were the applied commit's.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.commits, m.apply, m.rollout, m.fetch, m.drift, m.fetched, m.started} {
+	for _, c := range []prometheus.Collector{m.commits, m.apply, m.rollout, m.fetch, m.drift, m.fetched, m.started, m.unchanged} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

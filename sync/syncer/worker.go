@@ -16,6 +16,7 @@ import (
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/inputs"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
 )
@@ -40,6 +41,17 @@ type worker struct {
 
 	version *version.Version // last written
 	gone    atomic.Bool      // the Version was deleted; create it again
+
+	// read is what rendering the applied commit read (inputs.Set), when
+	// this process rendered it: a head that holds the same is recorded
+	// deployed without being rendered, applied or waited for.
+	read *rendered
+}
+
+// rendered is what a render of sha read.
+type rendered struct {
+	sha  string
+	read *inputs.Set
 }
 
 func newWorker(s *Syncer, ns string) *worker {
@@ -140,8 +152,12 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 	case lifecycle.Idle:
 		return nil
 	case lifecycle.Await:
-		return w.rollout(ctx, sha, gen)
-	case lifecycle.Attempt:
+		return w.rollout(ctx, sha, gen, nil)
+	}
+	if done, err := w.unchanged(ctx, sha); done || err != nil {
+		return err
+	}
+	if step == lifecycle.Attempt {
 		at := w.s.opts.Now()
 		if err := w.update(ctx, func(st *version.VersionStatus) []status.Update {
 			lifecycle.Begin(st, sha, at)
@@ -154,10 +170,44 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 	return w.attempt(ctx, sha, gen)
 }
 
+// unchanged records sha deployed at once, in one status write, when the
+// namespace is settled on its applied commit and sha holds every input the
+// render of that commit read: rendering sha would give the same objects,
+// applying them would send nothing and their readiness is judged already.
+// It reports whether it did.
+func (w *worker) unchanged(ctx context.Context, sha string) (bool, error) {
+	st := &w.version.Status
+	if w.read == nil || w.read.sha != st.Applied || !lifecycle.Settled(st) {
+		return false, nil
+	}
+	tree, err := w.s.opts.Source.Tree(sha)
+	if err != nil {
+		return false, nil // the attempt reports it
+	}
+	if same, err := w.read.read.Same(tree); err != nil || !same {
+		return false, nil
+	}
+	between := w.between(sha)
+	at := w.s.opts.Now()
+	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		return lifecycle.Unchanged(st, sha, between, at, w.s.opts.Cluster)
+	}); err != nil {
+		return true, err
+	}
+	w.read.sha = sha
+	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Deployed)).Inc()
+	w.s.metrics.unchanged.Inc()
+	w.log.Info("commit deployed: its inputs here are those of the commit before", "sha", sha)
+	return true, nil
+}
+
 // attempt renders, validates and applies sha, then waits for its rollout.
 func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	now := w.s.opts.Now
-	objs, err := w.render(ctx, sha)
+	// Settled before this attempt: the objects it does not change are
+	// judged ready already, and only those it writes are waited for.
+	settled := lifecycle.Settled(&w.version.Status)
+	objs, read, err := w.render(ctx, sha)
 	if err != nil {
 		var refusal *render.Error
 		if errors.As(err, &refusal) {
@@ -215,6 +265,10 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	if err != nil {
 		return err
 	}
+	w.read = nil
+	if read != nil {
+		w.read = &rendered{sha: sha, read: read}
+	}
 	w.s.event(w.version, corev1.EventTypeNormal, "Applied", "applied %s: %s", status.ShortSHA(sha), res.Summary())
 	if pruneFailure != nil {
 		w.s.metrics.ended(w.ns, string(status.Failed))
@@ -222,7 +276,11 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 		w.log.Warn("commit applied but not pruned", "sha", sha, "err", pruneFailure)
 		return nil
 	}
-	return w.rollout(ctx, sha, gen)
+	var only []apply.ObjectRef // nil: every object
+	if settled {
+		only = append(make([]apply.ObjectRef, 0, len(res.Applied)), res.Applied...)
+	}
+	return w.rollout(ctx, sha, gen, only)
 }
 
 // pruneOutcome is the inventory after a complete write, with the objects
@@ -273,8 +331,11 @@ func (w *worker) between(sha string) []string {
 }
 
 // rollout waits until the applied commit's objects are Ready and records
-// the outcome, unless the branch head moves first.
-func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
+// the outcome, unless the branch head moves first. With only set (the
+// objects an apply wrote into a settled namespace; it may be empty), the
+// others count as ready and only those are waited for; nil waits for every
+// object of the inventory.
+func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []apply.ObjectRef) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w.mu.Lock()
@@ -291,6 +352,11 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
 	}()
 
 	refs := refsOf(w.version.Status.Inventory)
+	total := len(refs)
+	if only != nil {
+		refs = only
+	}
+	judged := total - len(refs) // ready before this rollout began
 	var deployments []string
 	if c := w.version.Status.Find(sha); c != nil {
 		deployments = c.Deployments
@@ -303,7 +369,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
 		}
 		lastReady = p.Ready
 		// Progress only: a lost write is made good by the next one.
-		_ = w.mark(rctx, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: w.startedAt(sha), Ready: p.Ready, Total: p.Total, Deployments: deployments})
+		_ = w.mark(rctx, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: w.startedAt(sha), Ready: judged + p.Ready, Total: total, Deployments: deployments})
 	})
 	switch {
 	case errors.Is(context.Cause(rctx), errSuperseded):
@@ -313,10 +379,10 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64) error {
 		return ctx.Err() // shutdown or leadership lost; the next leader resumes
 	}
 	outcome := status.Deployed
-	t := lifecycle.Transition{SHA: sha, State: status.Deployed, At: w.s.opts.Now(), Ready: len(refs), Total: len(refs), Deployments: deployments}
+	t := lifecycle.Transition{SHA: sha, State: status.Deployed, At: w.s.opts.Now(), Ready: total, Total: total, Deployments: deployments}
 	if err != nil {
 		outcome = status.Failed
-		t.State, t.Reason, t.Ready = status.Failed, err.Error(), max(lastReady, 0)
+		t.State, t.Reason, t.Ready = status.Failed, err.Error(), judged+max(lastReady, 0)
 	}
 	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update { return t.Apply(st, w.s.opts.Cluster) }); err != nil {
 		return err
@@ -367,12 +433,27 @@ func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error
 	return nil
 }
 
-func (w *worker) render(ctx context.Context, sha string) ([]*unstructured.Unstructured, error) {
+// render renders the namespace's part of sha, and says what it read when
+// the tree can name its objects.
+func (w *worker) render(ctx context.Context, sha string) ([]*unstructured.Unstructured, *inputs.Set, error) {
 	tree, err := w.s.opts.Source.Tree(sha)
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
+		return nil, nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
 	}
-	return w.s.opts.Renderer.RenderContext(ctx, tree, w.ns)
+	rec, err := inputs.Record(tree)
+	if err != nil {
+		objs, err := w.s.opts.Renderer.RenderContext(ctx, tree, w.ns)
+		return objs, nil, err
+	}
+	objs, err := w.s.opts.Renderer.RenderContext(ctx, rec, w.ns)
+	if err != nil {
+		return nil, nil, err
+	}
+	read, err := rec.Inputs()
+	if err != nil {
+		w.log.Warn("cannot tell what the render read; the next commit is rendered whatever it changes", "sha", sha, "err", err)
+	}
+	return objs, read, nil
 }
 
 // correctDrift re-applies the objects of the applied commit whose live state
@@ -382,7 +463,7 @@ func (w *worker) correctDrift(ctx context.Context) {
 	if sha == "" {
 		return
 	}
-	objs, err := w.render(ctx, sha)
+	objs, _, err := w.render(ctx, sha)
 	if err != nil {
 		w.log.Warn("drift check skipped", "sha", sha, "err", err)
 		return

@@ -1,0 +1,253 @@
+package syncer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"path"
+	"sort"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/readiness"
+)
+
+// gitTree is a commit's files, naming each object by its content as git
+// does, so the syncer can tell inputs unchanged.
+type gitTree struct{ fstest.MapFS }
+
+func (t gitTree) Hash(name string) (string, error) {
+	if _, err := fs.Stat(t.MapFS, name); err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_ = fs.WalkDir(t.MapFS, name, func(p string, d fs.DirEntry, _ error) error {
+		h.Write([]byte(p))
+		if !d.IsDir() {
+			b, _ := fs.ReadFile(t.MapFS, p)
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// commits is a repo of named commits whose head the test moves.
+type commits struct {
+	mu    sync.Mutex
+	head  string
+	trees map[string]gitTree
+}
+
+func (c *commits) Sync(context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.head, nil
+}
+
+func (c *commits) Tree(sha string) (fs.FS, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.trees[sha], nil
+}
+
+func (c *commits) Commits(string, string) ([]string, error) { return nil, nil }
+
+// add records commit sha holding files (path → content).
+func (c *commits) add(sha string, files map[string]string) {
+	m := fstest.MapFS{}
+	for p, data := range files {
+		m[p] = &fstest.MapFile{Data: []byte(data)}
+	}
+	c.mu.Lock()
+	c.trees[sha] = gitTree{m}
+	c.mu.Unlock()
+}
+
+// counted renders each file of web/ as a ConfigMap holding its content,
+// applies what changed by content and waits on what it is asked to; it
+// counts each call, and the objects each wait was for.
+type counted struct {
+	mu      sync.Mutex
+	renders int
+	applies int
+	waits   [][]string
+	fail    map[string]bool // ConfigMaps whose rollout fails
+}
+
+func (c *counted) RenderContext(_ context.Context, tree fs.FS, ns string) ([]*unstructured.Unstructured, error) {
+	c.mu.Lock()
+	c.renders++
+	c.mu.Unlock()
+	entries, err := fs.ReadDir(tree, ns)
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for _, e := range entries {
+		b, err := fs.ReadFile(tree, path.Join(ns, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		u := configMap(e.Name())
+		u.Object["data"] = map[string]any{"v": string(b)}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func (c *counted) Apply(_ context.Context, _ string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error) {
+	c.mu.Lock()
+	c.applies++
+	c.mu.Unlock()
+	last := map[string]string{}
+	for _, e := range prev {
+		last[e.Name] = e.Hash
+	}
+	res := &apply.Result{}
+	for _, o := range objs {
+		e := entry(o.GetName(), o.Object["data"].(map[string]any)["v"].(string))
+		res.Inventory = append(res.Inventory, e)
+		if last[e.Name] == e.Hash {
+			res.Unchanged = append(res.Unchanged, e.ObjectRef)
+		} else {
+			res.Applied = append(res.Applied, e.ObjectRef)
+		}
+	}
+	return res, nil
+}
+
+func (c *counted) Drift(context.Context, string, []*unstructured.Unstructured, []apply.Entry) (*apply.Result, error) {
+	return &apply.Result{}, nil
+}
+
+func (c *counted) Owned(context.Context, string) ([]apply.Entry, error) { return nil, nil }
+
+func (c *counted) Wait(_ context.Context, _ string, refs []apply.ObjectRef, progress func(readiness.Progress)) error {
+	var names []string
+	failed := false
+	c.mu.Lock()
+	for _, r := range refs {
+		names = append(names, r.Name)
+		failed = failed || c.fail[r.Name]
+	}
+	sort.Strings(names)
+	c.waits = append(c.waits, names)
+	c.mu.Unlock()
+	progress(readiness.Progress{Ready: len(refs), Total: len(refs)})
+	if failed {
+		return errors.New("crash looping")
+	}
+	return nil
+}
+
+func (c *counted) counts() (renders, applies int, waits [][]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.renders, c.applies, append([][]string(nil), c.waits...)
+}
+
+// writeCounter counts status writes.
+type writeCounter struct {
+	*memStore
+	mu     sync.Mutex
+	writes int
+}
+
+func (w *writeCounter) UpdateStatus(ctx context.Context, ns string, fn func(*version.VersionStatus) error) (*version.Version, error) {
+	w.mu.Lock()
+	w.writes++
+	w.mu.Unlock()
+	return w.memStore.UpdateStatus(ctx, ns, fn)
+}
+
+func (w *writeCounter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes
+}
+
+// A commit that leaves the namespace's inputs as they were is recorded
+// deployed in one status write, with no render, apply or wait; a commit
+// that changes one object waits on that object only; after a failed
+// rollout, every object is waited on again.
+func TestWorkIsInProportionToWhatChanged(t *testing.T) {
+	src := &commits{head: "a", trees: map[string]gitTree{}}
+	src.add("a", map[string]string{"web/one": "1", "web/two": "1", "other/x": "1"})
+	src.add("b", map[string]string{"web/one": "1", "web/two": "1", "other/x": "2"})
+	src.add("c", map[string]string{"web/one": "2", "web/two": "1", "other/x": "2"})
+	src.add("d", map[string]string{"web/one": "3", "web/two": "1", "other/x": "2"})
+	src.add("e", map[string]string{"web/one": "3", "web/two": "1", "other/x": "3"})
+	store := &writeCounter{memStore: &memStore{v: map[string]*version.Version{}}}
+	parts := &counted{fail: map[string]bool{}}
+	s, err := New(Options{
+		Cluster: "c", Namespaces: []string{"web"}, Source: src,
+		Renderer: parts, Applier: parts, Readiness: parts, Store: store,
+		Events: record.NewFakeRecorder(1000), RetryInterval: 10 * time.Millisecond, RetryBudget: time.Minute,
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	_, _ = s.Fetch(ctx)
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	h := &harness{t: t, store: store.memStore}
+	push := func(sha string) {
+		src.mu.Lock()
+		src.head = sha
+		src.mu.Unlock()
+		_, _ = s.Fetch(ctx)
+	}
+
+	h.eventually("a", status.Deployed)
+	renders, applies, waits := parts.counts()
+	require.Equal(t, 1, renders)
+	require.Equal(t, [][]string{{"one", "two"}}, waits, "a first sync waits on every object")
+	writes := store.count()
+
+	push("b") // only another namespace's files changed
+	h.eventually("b", status.Deployed)
+	r, a, w := parts.counts()
+	require.Equal(t, renders, r, "not rendered")
+	require.Equal(t, applies, a, "not applied")
+	require.Equal(t, waits, w, "not waited for")
+	require.Equal(t, writes+1, store.count(), "recorded in one status write")
+	st := store.get("web")
+	require.Equal(t, "b", st.Applied)
+	require.Equal(t, int32(2), st.Find("b").Total)
+	require.Equal(t, int32(2), st.Find("b").Ready)
+
+	push("c") // one object changed
+	h.eventually("c", status.Deployed)
+	r, _, w = parts.counts()
+	require.Equal(t, renders+1, r)
+	require.Equal(t, []string{"one"}, w[len(w)-1], "only the object written is waited on")
+	st = store.get("web")
+	require.Equal(t, int32(2), st.Find("c").Ready, "the others count as ready")
+
+	parts.mu.Lock()
+	parts.fail["one"] = true
+	parts.mu.Unlock()
+	push("d")
+	h.eventually("d", status.Failed)
+	parts.mu.Lock()
+	parts.fail["one"] = false
+	parts.mu.Unlock()
+
+	push("e") // the same inputs as d, whose rollout failed: tried in full
+	h.eventually("e", status.Deployed)
+	r, _, w = parts.counts()
+	require.Equal(t, renders+3, r, "rendered again: the namespace was not settled")
+	require.Equal(t, []string{"one", "two"}, w[len(w)-1], "every object is waited on again")
+}
