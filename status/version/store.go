@@ -179,6 +179,32 @@ func (s *Store) UpdateStatus(ctx context.Context, namespace string, fn func(*Ver
 	return out, nil
 }
 
+// UpdateStatusFrom is UpdateStatus starting from last, the Version as the
+// caller last read or wrote it: fn is applied to a copy of its status and
+// written at once, with no read first. Only when another writer got there
+// since (a conflict) is the Version read again, as UpdateStatus does. The
+// writer that keeps the Version it last wrote so saves a read per write.
+// last is not changed.
+func (s *Store) UpdateStatusFrom(ctx context.Context, last *Version, fn func(*VersionStatus) error) (*Version, error) {
+	if last == nil || last.ResourceVersion == "" {
+		return nil, fmt.Errorf("update status of Version: no Version to start from")
+	}
+	v := last.DeepCopy()
+	if err := fn(&v.Status); err != nil {
+		return nil, fmt.Errorf("update status of Version %s/%s: %w", v.Namespace, Name, err)
+	}
+	out, err := s.update(ctx, v, "status")
+	switch {
+	case err == nil:
+		return out, nil
+	case apierrors.IsConflict(err):
+		return s.UpdateStatus(ctx, last.Namespace, fn)
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("update status of Version %s/%s: %w", v.Namespace, Name, ErrNotFound)
+	}
+	return nil, fmt.Errorf("update status of Version %s/%s: %w", v.Namespace, Name, err)
+}
+
 // List returns the reports still owed in namespace (none when it has no
 // Version yet). With Update it makes a Store the outbox's ledger.
 func (s *Store) List(ctx context.Context, namespace string) ([]OwedReport, error) {

@@ -332,3 +332,34 @@ func TestOwedReportsSurviveARestartOnTheAPIServer(t *testing.T) {
 	require.Equal(t, 1, s3.count())
 	require.NotNil(t, v.Status.Find(full), "history entry kept while owed")
 }
+
+// A writer starting from the Version it last wrote sends no read; when
+// someone else wrote meanwhile it reads again and loses nothing.
+func TestUpdateStatusFromTheLastWrittenVersion(t *testing.T) {
+	ctx := context.Background()
+	_, store, ns := prodVersion(t)
+	last, err := store.Get(ctx, ns)
+	require.NoError(t, err)
+	record := func(i int) func(*version.VersionStatus) error {
+		return func(st *version.VersionStatus) error {
+			st.Record(version.Commit{SHA: sha(i), State: status.Fetched})
+			return nil
+		}
+	}
+	first, err := store.UpdateStatusFrom(ctx, last, record(1))
+	require.NoError(t, err)
+	require.Empty(t, last.Status.History, "the Version started from is left as it was")
+
+	// Another writer: the next write from first conflicts, reads, and keeps both.
+	_, err = store.UpdateStatus(ctx, ns, record(2))
+	require.NoError(t, err)
+	third, err := store.UpdateStatusFrom(ctx, first, record(3))
+	require.NoError(t, err)
+	require.Len(t, third.Status.History, 3)
+
+	fnErr := errors.New("no")
+	_, err = store.UpdateStatusFrom(ctx, third, func(*version.VersionStatus) error { return fnErr })
+	require.ErrorIs(t, err, fnErr)
+	_, err = store.UpdateStatusFrom(ctx, &version.Version{}, record(4))
+	require.Error(t, err)
+}

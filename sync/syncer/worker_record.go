@@ -37,6 +37,12 @@ func (w *worker) finish(ctx context.Context, fn func(*version.VersionStatus) []s
 	}
 }
 
+// fromLast is a Store that writes starting from the Version last written,
+// with no read first (version.Store does).
+type fromLast interface {
+	UpdateStatusFrom(ctx context.Context, last *version.Version, fn func(*version.VersionStatus) error) (*version.Version, error)
+}
+
 // update writes the Version status; the reports a change owes are recorded in
 // the same write, so none is lost if the process dies right after. A
 // Version deleted under the syncer is created again first.
@@ -53,7 +59,13 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 		}
 		return nil
 	}
-	v, err := w.s.opts.Store.UpdateStatus(ctx, w.ns, write)
+	var v *version.Version
+	var err error
+	if from, ok := w.s.opts.Store.(fromLast); ok && w.version != nil && w.version.ResourceVersion != "" {
+		v, err = from.UpdateStatusFrom(ctx, w.version, write)
+	} else {
+		v, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, write)
+	}
 	if errors.Is(err, version.ErrNotFound) {
 		if rerr := w.recreate(ctx); rerr != nil {
 			return fmt.Errorf("record status of %s: %w", w.ns, rerr)
