@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -144,10 +145,24 @@ type watchSet struct {
 	stop        func()
 }
 
-// target is a resource in a namespace ("" for cluster-scoped kinds).
+// target is a resource in a namespace ("" for cluster-scoped kinds), or
+// one object of it when name is set.
 type target struct {
 	gvk       schema.GroupVersionKind
 	namespace string
+	name      string
+}
+
+// byNameUpTo is how many objects of one kind in one namespace are watched
+// each by name (a field selector) rather than by one watch of the kind.
+const byNameUpTo = 8
+
+func targetOf(r apply.ObjectRef, m *meta.RESTMapping) target {
+	ns := r.Namespace
+	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		ns = metav1.NamespaceAll
+	}
+	return target{gvk: r.GroupVersionKind(), namespace: ns}
 }
 
 var (
@@ -189,18 +204,26 @@ func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []apply
 			cache.DefaultWatchErrorHandler(ctx, r, err)
 		}
 	}
-	factories := map[string]dynamicinformer.DynamicSharedInformerFactory{}
-	factory := func(ns string) dynamicinformer.DynamicSharedInformerFactory {
-		f, ok := factories[ns]
+	// One factory per namespace, and one per object watched by name.
+	factories := map[[2]string]dynamicinformer.DynamicSharedInformerFactory{}
+	factory := func(ns, name string) dynamicinformer.DynamicSharedInformerFactory {
+		f, ok := factories[[2]string{ns, name}]
 		if !ok {
-			f = dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, ns, nil)
-			factories[ns] = f
+			var tweak dynamicinformer.TweakListOptionsFunc
+			if name != "" {
+				tweak = func(o *metav1.ListOptions) { o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String() }
+			}
+			f = dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, ns, tweak)
+			factories[[2]string{ns, name}] = f
 		}
 		return f
 	}
-	inform := func(ns string, gvr schema.GroupVersionResource) (cache.GenericLister, error) {
-		inf := factory(ns).ForResource(gvr)
+	inform := func(ns, name string, gvr schema.GroupVersionResource) (cache.GenericLister, error) {
+		inf := factory(ns, name).ForResource(gvr)
 		what := gvr.Resource
+		if name != "" {
+			what += "/" + name
+		}
 		if ns != metav1.NamespaceAll {
 			what += " in " + ns
 		}
@@ -212,27 +235,38 @@ func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []apply
 		}
 		return inf.Lister(), nil
 	}
-	for _, r := range refs {
+	mappings := make([]*meta.RESTMapping, len(refs))
+	perKind := map[target]int{}
+	for i, r := range refs {
 		m, err := c.clients.Mapping(r.GroupVersionKind())
 		if err != nil {
 			return nil, fmt.Errorf("readiness %s: %w", r, err)
 		}
-		ns := r.Namespace
-		if m.Scope.Name() != meta.RESTScopeNameNamespace {
-			ns = metav1.NamespaceAll
+		mappings[i] = m
+		perKind[targetOf(r, m)]++
+	}
+	for i, r := range refs {
+		m := mappings[i]
+		t := targetOf(r, m)
+		// A few objects of a kind are watched each by name, so that a
+		// commit changing one object does not list every object of its
+		// kind; more share one watch of the kind.
+		if perKind[t] <= byNameUpTo {
+			t.name = r.Name
 		}
-		t := target{r.GroupVersionKind(), ns}
 		ws.where[r] = t
 		if _, ok := ws.listers[t]; !ok {
-			if ws.listers[t], err = inform(ns, m.Resource); err != nil {
+			var err error
+			if ws.listers[t], err = inform(t.namespace, t.name, m.Resource); err != nil {
 				return nil, err
 			}
 		}
-		if isWorkload(r) && ws.pods[ns] == nil {
-			if ws.pods[ns], err = inform(ns, podsGVR); err != nil {
+		if isWorkload(r) && ws.pods[t.namespace] == nil {
+			var err error
+			if ws.pods[t.namespace], err = inform(t.namespace, "", podsGVR); err != nil {
 				return nil, err
 			}
-			if ws.replicaSets[ns], err = inform(ns, rsGVR); err != nil {
+			if ws.replicaSets[t.namespace], err = inform(t.namespace, "", rsGVR); err != nil {
 				return nil, err
 			}
 		}

@@ -91,8 +91,8 @@ func TestOnlyPodsOfTheCurrentRevisionFail(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := &watchSet{
-				where:       map[apply.ObjectRef]target{webRef: {webRef.GroupVersionKind(), "ns"}},
-				listers:     map[target]cache.GenericLister{{webRef.GroupVersionKind(), "ns"}: lister(t, "deployments", dep)},
+				where:       map[apply.ObjectRef]target{webRef: {webRef.GroupVersionKind(), "ns", ""}},
+				listers:     map[target]cache.GenericLister{{webRef.GroupVersionKind(), "ns", ""}: lister(t, "deployments", dep)},
 				pods:        map[string]cache.GenericLister{"ns": lister(t, "pods", tc.pods...)},
 				replicaSets: map[string]cache.GenericLister{"ns": lister(t, "replicasets", replicaSet(t, "rs1", "1"), replicaSet(t, "rs2", "2"))},
 			}
@@ -135,8 +135,8 @@ func TestDeadlineExceededFails(t *testing.T) {
 		"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": `ReplicaSet "web-rs2" has timed out progressing.`,
 	}}, "status", "conditions"))
 	ws := &watchSet{
-		where:   map[apply.ObjectRef]target{webRef: {webRef.GroupVersionKind(), "ns"}},
-		listers: map[target]cache.GenericLister{{webRef.GroupVersionKind(), "ns"}: lister(t, "deployments", dep)},
+		where:   map[apply.ObjectRef]target{webRef: {webRef.GroupVersionKind(), "ns", ""}},
+		listers: map[target]cache.GenericLister{{webRef.GroupVersionKind(), "ns", ""}: lister(t, "deployments", dep)},
 	}
 	_, err := ws.snapshot().evaluate([]apply.ObjectRef{webRef})
 	require.EqualError(t, err, `Deployment web: ProgressDeadlineExceeded (ReplicaSet "web-rs2" has timed out progressing.)`)
