@@ -1,0 +1,125 @@
+// Command scale measures what a commit costs the real syncgate binary in
+// proportion to what it changes, on a fresh local control plane per build
+// and scenario, and prints tables with one column per build:
+//
+//   - one: a namespace of 1,000 objects (250 each of ConfigMaps, Secrets,
+//     Services, 1-replica Deployments): the first sync, then commits
+//     changing one ConfigMap, each pushed with a webhook;
+//   - many: 100 namespaces of 100 objects: the first sync of all, commits
+//     changing one object in one namespace, and a burst of commits each
+//     touching 10 namespaces.
+//
+// Times run from the webhook's POST to the commit showing deployed in the
+// Version of every namespace (watched). The agent reaches kube-apiserver
+// through a counting proxy, so its requests (reads, writes, dry runs) and
+// its watches (started, open at most) are its own. RSS is read from
+// /proc. -bin runs several builds in turn (e.g. main's and this one's).
+//
+//	go run ./bench/scale [-bin before=/path/a,after=/path/b] [-scenarios one,many] [-commits 20] [-long 0]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/syncgate/syncgate/testing/cluster"
+)
+
+type options struct {
+	bins       []build
+	scenarios  []string
+	objects    int
+	namespaces int
+	perNS      int
+	commits    int
+	burst      int
+	touch      int
+	long       int
+	env        []string
+}
+
+// build is one syncgate binary under test.
+type build struct{ name, path string }
+
+func main() {
+	var o options
+	var bins, scenarios, env string
+	flag.StringVar(&bins, "bin", "", "builds to measure, name=path,...; default: this tree's ./cmd/syncgate")
+	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios to run")
+	flag.IntVar(&o.objects, "objects", 1000, "objects of the one namespace (scenario one)")
+	flag.IntVar(&o.namespaces, "namespaces", 100, "namespaces (scenario many)")
+	flag.IntVar(&o.perNS, "per-namespace", 100, "objects per namespace (scenario many)")
+	flag.IntVar(&o.commits, "commits", 20, "commits changing one object, one webhook each")
+	flag.IntVar(&o.burst, "burst", 5, "commits of the burst (scenario many)")
+	flag.IntVar(&o.touch, "touch", 10, "namespaces each burst commit changes")
+	flag.IntVar(&o.long, "long", 0, "more one-object commits, printing RSS after each (scenario one)")
+	flag.StringVar(&env, "env", "", "extra settings for the agents, K=V,...")
+	flag.Parse()
+	o.scenarios = strings.Split(scenarios, ",")
+	if env != "" {
+		o.env = strings.Split(env, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &o, bins); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o *options, bins string) error {
+	work, err := os.MkdirTemp("", "syncgate-bench-scale-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if bins == "" {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			return err
+		}
+		bin := filepath.Join(work, "syncgate")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build syncgate: %w\n%s", err, out)
+		}
+		o.bins = []build{{"this build", bin}}
+	} else {
+		for _, b := range strings.Split(bins, ",") {
+			name, path, ok := strings.Cut(b, "=")
+			if !ok {
+				return fmt.Errorf("-bin %q: want name=path", b)
+			}
+			o.bins = append(o.bins, build{name, path})
+		}
+	}
+	for _, sc := range o.scenarios {
+		var tables []*table
+		for _, b := range o.bins {
+			var t *table
+			var err error
+			switch sc {
+			case "one":
+				t, err = runOne(ctx, o, b, work)
+			case "many":
+				t, err = runMany(ctx, o, b, work)
+			default:
+				return fmt.Errorf("unknown scenario %q", sc)
+			}
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", sc, b.name, err)
+			}
+			tables = append(tables, t)
+		}
+		printTables(os.Stdout, sc, o.bins, tables)
+	}
+	return nil
+}

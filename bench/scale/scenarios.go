@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"time"
+)
+
+// runOne: one namespace of o.objects objects.
+func runOne(ctx context.Context, o *options, b build, work string) (*table, error) {
+	const ns = "bench-one"
+	e, err := setup(ctx, o, b, work, []string{ns}, changed(ns, 0))
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	t := newTable()
+	t.add("RSS idle (one object deployed)", "%.0f MB", e.agent.rss())
+
+	before := e.agent.proxy.snapshot()
+	took, err := e.deploy(ctx, "all objects", objects(ns, o.objects, 0), 10*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	t.add(fmt.Sprintf("first sync of %d objects, webhook → deployed", o.objects), "%s", secs(took))
+	t.counted("first sync", e.agent.proxy.snapshot().minus(before))
+	t.add("RSS after the first sync", "%.0f MB", e.agent.rss())
+
+	before = e.agent.proxy.snapshot()
+	var ds []time.Duration
+	for i := 1; i <= o.commits; i++ {
+		d, err := e.deploy(ctx, fmt.Sprintf("change %d", i), changed(ns, i), 5*time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	t.add(fmt.Sprintf("one ConfigMap changed, %d commits: p50 / p99 / max", o.commits), "%s", percentiles(ds))
+	c := e.agent.proxy.snapshot().minus(before)
+	t.add("  API requests per commit", "%.1f", float64(c.requests())/float64(o.commits))
+	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/float64(o.commits))
+	t.add(fmt.Sprintf("RSS after %d small commits", o.commits), "%.0f MB", e.agent.rss())
+
+	if o.long > 0 {
+		low, high := 1e9, 0.0
+		first := 0.0
+		for i := 1; i <= o.long; i++ {
+			if _, err := e.deploy(ctx, fmt.Sprintf("long %d", i), changed(ns, o.commits+i), 5*time.Minute); err != nil {
+				return nil, err
+			}
+			r := e.agent.rss()
+			if i == 1 {
+				first = r
+			}
+			low, high = min(low, r), max(high, r)
+			fmt.Fprintf(os.Stderr, "%s commit %d RSS %.1f MB\n", b.name, i, r)
+		}
+		t.add(fmt.Sprintf("RSS over %d more commits: first / min / max / last", o.long), "%.0f / %.0f / %.0f / %.0f MB", first, low, high, e.agent.rss())
+	}
+	return t, nil
+}
+
+// runMany: o.namespaces namespaces of o.perNS objects.
+func runMany(ctx context.Context, o *options, b build, work string) (*table, error) {
+	namespaces := make([]string, o.namespaces)
+	first := map[string]string{}
+	all := map[string]string{}
+	for i := range namespaces {
+		namespaces[i] = fmt.Sprintf("bench-m%03d", i)
+		maps.Copy(first, changed(namespaces[i], 0))
+		maps.Copy(all, objects(namespaces[i], o.perNS, 0))
+	}
+	e, err := setup(ctx, o, b, work, namespaces, first)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	t := newTable()
+	t.add(fmt.Sprintf("RSS idle (%d namespaces of one object)", o.namespaces), "%.0f MB", e.agent.rss())
+
+	before := e.agent.proxy.snapshot()
+	took, err := e.deploy(ctx, "all objects", all, 15*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	t.add(fmt.Sprintf("first sync of %d × %d objects, webhook → all deployed", o.namespaces, o.perNS), "%s", secs(took))
+	t.counted("first sync", e.agent.proxy.snapshot().minus(before))
+	t.add("RSS after the first sync", "%.0f MB", e.agent.rss())
+
+	rev := map[string]int{}
+	bump := func(ns string) map[string]string {
+		rev[ns]++
+		return changed(ns, rev[ns])
+	}
+	before = e.agent.proxy.snapshot()
+	writes := e.vs.writesTo(namespaces)
+	var ds []time.Duration
+	for i := range o.commits {
+		d, err := e.deploy(ctx, fmt.Sprintf("change %d", i), bump(namespaces[i%len(namespaces)]), 5*time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	t.add(fmt.Sprintf("one object changed in one namespace, %d commits: p50 / p99 / max", o.commits), "%s", percentiles(ds))
+	c := e.agent.proxy.snapshot().minus(before)
+	t.add("  API requests per commit", "%.1f", float64(c.requests())/float64(o.commits))
+	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/float64(o.commits))
+	t.add("  Version writes per commit, all namespaces", "%.1f", float64(e.vs.writesTo(namespaces)-writes)/float64(o.commits))
+
+	touched := map[string]bool{}
+	for i := range o.burst * o.touch {
+		touched[namespaces[i%len(namespaces)]] = true
+	}
+	var untouched []string
+	for _, ns := range namespaces {
+		if !touched[ns] {
+			untouched = append(untouched, ns)
+		}
+	}
+	before = e.agent.proxy.snapshot()
+	writes = e.vs.writesTo(namespaces)
+	untouchedWrites := e.vs.writesTo(untouched)
+	var sha string
+	var at time.Time
+	for i := range o.burst {
+		files := map[string]string{}
+		for j := range o.touch {
+			ns := namespaces[(i*o.touch+j)%len(namespaces)]
+			maps.Copy(files, bump(ns))
+		}
+		s, pushed, err := e.push(ctx, fmt.Sprintf("burst %d", i), files)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			at = pushed
+		}
+		sha = s
+	}
+	done, err := e.vs.await(ctx, sha, namespaces, 10*time.Minute)
+	if err != nil {
+		return nil, fmt.Errorf("burst: %w\n%s", err, e.agent.LogTail(3000))
+	}
+	burstWrites := e.vs.writesTo(namespaces) - writes
+	untouchedWrites = e.vs.writesTo(untouched) - untouchedWrites
+	t.add(fmt.Sprintf("burst of %d commits × %d namespaces, first webhook → last deployed", o.burst, o.touch), "%s", secs(done.Sub(at)))
+	t.counted("burst", e.agent.proxy.snapshot().minus(before))
+	t.add("  Version writes, all namespaces", "%d", burstWrites)
+	if len(untouched) > 0 {
+		t.add(fmt.Sprintf("  Version writes per untouched namespace (%d of them)", len(untouched)), "%.1f", float64(untouchedWrites)/float64(len(untouched)))
+	}
+	t.add("RSS at the end", "%.0f MB", e.agent.rss())
+	return t, nil
+}
