@@ -21,13 +21,13 @@ import (
 // env is one scenario's world: a fresh control plane, a git server, the
 // config repo, the agent and the Versions watched.
 type env struct {
-	c     *cluster.Cluster
-	g     *gitserver.Server
-	repo  *gitserver.Repo
-	agent *agent
-	vs    *versions
+	c          *cluster.Cluster
+	g          *gitserver.Server
+	repo       *gitserver.Repo
+	agent      *agent
+	vs         *versions
 	namespaces []string
-	rev   int
+	rev        int
 }
 
 // setup starts everything, with first as the repo's first commit, and
