@@ -131,7 +131,11 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	checker, err := readiness.New(c.rest, readiness.Options{Timeout: 10 * time.Minute})
+	clients, err := apply.NewClients(c.rest, "")
+	if err != nil {
+		return err
+	}
+	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: 10 * time.Minute})
 	if err != nil {
 		return err
 	}
@@ -347,11 +351,11 @@ spec:
 }
 
 // deployments are the generated Deployments, as placed in ns.
-func deployments(ns string, n int, mix []string) []apply.ObjectRef {
-	var out []apply.ObjectRef
+func deployments(ns string, n int, mix []string) []readiness.Object {
+	var out []readiness.Object
 	for i := range n {
 		if mix[i%len(mix)] == "deployment" {
-			out = append(out, apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: fmt.Sprintf("app-%d", i)})
+			out = append(out, readiness.Object{GroupKind: schema.GroupKind{Group: "apps", Kind: "Deployment"}, Namespace: ns, Name: fmt.Sprintf("app-%d", i)})
 		}
 	}
 	return out

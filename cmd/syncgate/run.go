@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+
+	"github.com/syncgate/syncgate/sync/apply"
 )
 
 const saNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -123,15 +125,19 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(os.TempDir(), "syncgate")
 	}
-	parts, err := assemble(ctx, cfg, logger, rc, kube, dyn, reg)
+	namespaces, err := apply.NewClients(rc, cfg.ApplyServiceAccount)
 	if err != nil {
-		return err
+		return fmt.Errorf("kubernetes clients of the managed namespaces: %w", err)
 	}
-
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
-	parts.syncer.SetEvents(broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "syncgate"}))
+	kc := kubeClients{kube: kube, dyn: dyn, namespaces: namespaces,
+		events: broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "syncgate"})}
+	parts, err := assemble(ctx, cfg, logger, kc, reg)
+	if err != nil {
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return parts.server.Run(gctx) })

@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/syncgate/syncgate/repourl"
 	"github.com/syncgate/syncgate/server"
@@ -38,8 +38,23 @@ type parts struct {
 	reportersDesc []string
 }
 
+// kubeClients are the agent's API clients, each built once and handed to
+// every part that needs it.
+type kubeClients struct {
+	// kube and dyn are syncgate's own identity: Versions, announcements,
+	// previews, decryption keys.
+	kube kubernetes.Interface
+	dyn  dynamic.Interface
+	// namespaces work on the managed namespaces, each as its own
+	// ServiceAccount (impersonation), with the one discovery cache and
+	// RESTMapper; apply, readiness and render's scoping share them.
+	namespaces *apply.Clients
+	// events records Kubernetes Events on the Versions.
+	events record.EventRecorder
+}
+
 // assemble builds every part once, from the config.
-func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Config, kube kubernetes.Interface, dyn dynamic.Interface, reg *prometheus.Registry) (*parts, error) {
+func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClients, reg *prometheus.Registry) (*parts, error) {
 	src, err := gitsource.New(gitsource.Options{
 		URL: cfg.Repo, Branch: cfg.Branch, CacheDir: cfg.CacheDir,
 		Token: cfg.GitToken, Username: cfg.GitUsername,
@@ -51,7 +66,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	}
 	// Each namespace is applied, pruned and read as its own ServiceAccount,
 	// so that RBAC, not render alone, bounds what its commits can touch.
-	applier, err := apply.New(rc, apply.Options{Prune: cfg.Prune, ServiceAccount: cfg.ApplyServiceAccount,
+	applier, err := apply.New(nil, apply.Options{Prune: cfg.Prune, Clients: kc.namespaces,
 		AllowNamespaces: cfg.AllowNamespaces, AllowClusterScoped: cfg.AllowClusterScoped,
 		Logger: logger.With("component", "apply"), Metrics: reg})
 	if err != nil {
@@ -61,7 +76,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 		logger.Warn("APPLY_SERVICE_ACCOUNT is empty: every namespace is applied as syncgate itself, confined by render alone")
 	}
 	renderer, err := render.New(render.Options{Cluster: cfg.Cluster, AllowNamespaces: cfg.AllowNamespaces,
-		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper(), Decrypter: decrypter(cfg, kube)})
+		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper(), Decrypter: decrypter(cfg, kc.kube)})
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +84,11 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	if err != nil {
 		return nil, err
 	}
-	checker, err := readiness.New(rc, readiness.Options{Timeout: cfg.HealthTimeout, Clients: applier.Clients(), Rules: rules, Logger: logger.With("component", "readiness")})
+	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Rules: rules, Logger: logger.With("component", "readiness")})
 	if err != nil {
 		return nil, err
 	}
-	store := version.NewStore(dyn)
+	store := version.NewStore(kc.dyn)
 
 	reporters, desc, err := buildReporters(ctx, cfg, logger)
 	if err != nil {
@@ -95,7 +110,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	sy, err := syncer.New(syncer.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: repourl.Redact(cfg.Repo), Branch: cfg.Branch},
-		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer,
+		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer, Events: kc.events,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
 		Announce:   func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
 		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
@@ -104,10 +119,10 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, rc *rest.Co
 	if err != nil {
 		return nil, err
 	}
-	watcher = server.NewVersionWatcher(dyn, cfg.Namespaces, logger.With("component", "versions"))
+	watcher = server.NewVersionWatcher(kc.dyn, cfg.Namespaces, logger.With("component", "versions"))
 	watcher.OnAnnounced(sy.Nudge)
 	watcher.OnDeleted(sy.VersionDeleted)
-	previews, err := assemblePreviews(cfg, logger, kube, src, renderer, applier, watcher, forgeOf(reporters))
+	previews, err := assemblePreviews(cfg, logger, kc.kube, src, renderer, applier, watcher, forgeOf(reporters))
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,11 @@ type Options struct {
 	// EstablishTimeout bounds the wait for a commit's CRDs to be served
 	// (default 1m).
 	EstablishTimeout time.Duration
-	Logger           *slog.Logger
+	// Clients are the clients to work with, built once for every part
+	// that reads or writes the namespaces (NewClients); cfg and
+	// ServiceAccount are then not used to build others.
+	Clients *Clients
+	Logger  *slog.Logger
 	// Metrics registers the apply metrics when set.
 	Metrics prometheus.Registerer
 }
@@ -57,9 +61,9 @@ type Applier struct {
 	metrics *metrics
 }
 
-// New builds the clients from cfg. The API rate limits of cfg (QPS, Burst)
-// apply; with Concurrency requests in flight, a low QPS is what bounds a
-// large first sync.
+// New builds the clients from cfg, unless Options.Clients gives them. The
+// API rate limits of cfg (QPS, Burst) apply; with Concurrency requests in
+// flight, a low QPS is what bounds a large first sync.
 func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if opts.FieldManager == "" {
 		opts.FieldManager = "syncgate"
@@ -73,9 +77,12 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	clients, err := NewClients(cfg, opts.ServiceAccount)
-	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
+	clients := opts.Clients
+	if clients == nil {
+		var err error
+		if clients, err = NewClients(cfg, opts.ServiceAccount); err != nil {
+			return nil, fmt.Errorf("apply: %w", err)
+		}
 	}
 	m, err := newMetrics(opts.Metrics)
 	if err != nil {

@@ -16,22 +16,29 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/healthrule"
 )
 
+// Clients are the API clients readiness reads with: each namespace's
+// objects as the identity they were applied as, and the kinds' mappings
+// from the one discovery cache (apply.Clients are).
+type Clients interface {
+	// Dynamic is the client namespace's objects are read with.
+	Dynamic(namespace string) (dynamic.Interface, error)
+	// Mapping resolves a kind; an empty version means the preferred one.
+	Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error)
+}
+
 // Options configure a Checker.
 type Options struct {
+	// Clients are those the namespaces were applied with, so that a
+	// namespace's objects are read as the same identity: as its
+	// ServiceAccount when the applier impersonates one. Required.
+	Clients Clients
 	// Timeout bounds one Wait (default 5m).
 	Timeout time.Duration
-	// Clients are those the namespaces were applied with (the Applier's),
-	// so that a namespace's objects are read as the same identity: as its
-	// ServiceAccount when the Applier impersonates one. Default: clients
-	// of cfg's own identity.
-	Clients *apply.Clients
 	// Rules judge the kinds they name in place of kstatus.
 	Rules  *healthrule.Rules
 	Logger *slog.Logger
@@ -41,26 +48,22 @@ type Options struct {
 // use.
 type Checker struct {
 	opts    Options
-	clients *apply.Clients
+	clients Clients
 	log     *slog.Logger
 }
 
-// New builds the clients, unless Options.Clients gives them.
-func New(cfg *rest.Config, opts Options) (*Checker, error) {
+// New checks the options.
+func New(opts Options) (*Checker, error) {
+	if opts.Clients == nil {
+		return nil, errors.New("readiness: clients are required")
+	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	clients := opts.Clients
-	if clients == nil {
-		var err error
-		if clients, err = apply.NewClients(cfg, ""); err != nil {
-			return nil, fmt.Errorf("readiness: %w", err)
-		}
-	}
-	return &Checker{opts: opts, clients: clients, log: opts.Logger}, nil
+	return &Checker{opts: opts, clients: opts.Clients, log: opts.Logger}, nil
 }
 
 // Wait returns nil once every object is Current (kstatus) with its latest
@@ -74,7 +77,7 @@ func New(cfg *rest.Config, opts Options) (*Checker, error) {
 // objects were applied as; each event re-evaluates the set. A watch that
 // identity may not make fails Wait at once. Watching starts after the
 // objects were applied, so none is judged on a state older than its apply.
-func (c *Checker) Wait(ctx context.Context, namespace string, refs []apply.ObjectRef, progress func(Progress)) error {
+func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, progress func(Progress)) error {
 	start := time.Now()
 	if len(refs) == 0 {
 		return nil
@@ -135,12 +138,12 @@ func (c *Checker) ended(parent context.Context, start time.Time, pending []strin
 
 // watchSet is the informers of one Wait.
 type watchSet struct {
-	where       map[apply.ObjectRef]target
+	where       map[Object]target
 	listers     map[target]cache.GenericLister
 	pods        map[string]cache.GenericLister // by namespace
 	replicaSets map[string]cache.GenericLister
 	rules       *healthrule.Rules
-	ruleErrors  func(r apply.ObjectRef, msg string)
+	ruleErrors  func(r Object, msg string)
 	changed     chan struct{}
 	stop        func()
 }
@@ -148,7 +151,7 @@ type watchSet struct {
 // target is a resource in a namespace ("" for cluster-scoped kinds), or
 // one object of it when name is set.
 type target struct {
-	gvk       schema.GroupVersionKind
+	kind      schema.GroupKind
 	namespace string
 	name      string
 }
@@ -157,12 +160,12 @@ type target struct {
 // each by name (a field selector) rather than by one watch of the kind.
 const byNameUpTo = 8
 
-func targetOf(r apply.ObjectRef, m *meta.RESTMapping) target {
+func targetOf(r Object, m *meta.RESTMapping) target {
 	ns := r.Namespace
 	if m.Scope.Name() != meta.RESTScopeNameNamespace {
 		ns = metav1.NamespaceAll
 	}
-	return target{gvk: r.GroupVersionKind(), namespace: ns}
+	return target{kind: r.GroupKind, namespace: ns}
 }
 
 var (
@@ -170,9 +173,9 @@ var (
 	rsGVR   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
 )
 
-func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []apply.ObjectRef) (*watchSet, error) {
+func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []Object) (*watchSet, error) {
 	ws := &watchSet{
-		where:       map[apply.ObjectRef]target{},
+		where:       map[Object]target{},
 		listers:     map[target]cache.GenericLister{},
 		pods:        map[string]cache.GenericLister{},
 		replicaSets: map[string]cache.GenericLister{},
@@ -211,7 +214,9 @@ func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []apply
 		if !ok {
 			var tweak dynamicinformer.TweakListOptionsFunc
 			if name != "" {
-				tweak = func(o *metav1.ListOptions) { o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String() }
+				tweak = func(o *metav1.ListOptions) {
+					o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+				}
 			}
 			f = dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, ns, tweak)
 			factories[[2]string{ns, name}] = f
@@ -238,7 +243,7 @@ func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []apply
 	mappings := make([]*meta.RESTMapping, len(refs))
 	perKind := map[target]int{}
 	for i, r := range refs {
-		m, err := c.clients.Mapping(r.GroupVersionKind())
+		m, err := c.clients.Mapping(r.GroupKind.WithVersion(""))
 		if err != nil {
 			return nil, fmt.Errorf("readiness %s: %w", r, err)
 		}

@@ -13,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -22,6 +23,10 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
+
+func meta(group, kind, namespace, name string) readiness.Object {
+	return readiness.Object{GroupKind: schema.GroupKind{Group: group, Kind: kind}, Namespace: namespace, Name: name}
+}
 
 func decode(t *testing.T, doc string) *unstructured.Unstructured {
 	t.Helper()
@@ -60,7 +65,9 @@ func setup(t *testing.T, timeout time.Duration) *env {
 	var err error
 	e.applier, err = apply.New(c.RESTConfig(), apply.Options{Prune: true})
 	require.NoError(t, err)
-	e.checker, err = readiness.New(c.RESTConfig(), readiness.Options{Timeout: timeout})
+	clients, err := apply.NewClients(c.RESTConfig(), "")
+	require.NoError(t, err)
+	e.checker, err = readiness.New(readiness.Options{Clients: clients, Timeout: timeout})
 	require.NoError(t, err)
 	e.kube, err = kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
@@ -73,9 +80,9 @@ func (e *env) rollout(t *testing.T, objs ...*unstructured.Unstructured) ([]readi
 	res, err := e.applier.Apply(context.Background(), e.ns, objs, e.inv)
 	require.NoError(t, err)
 	e.inv = res.Inventory
-	refs := make([]apply.ObjectRef, 0, len(res.Inventory))
+	refs := make([]readiness.Object, 0, len(res.Inventory))
 	for _, en := range res.Inventory {
-		refs = append(refs, en.ObjectRef)
+		refs = append(refs, meta(en.Group, en.Kind, en.Namespace, en.Name))
 	}
 	var seen []readiness.Progress
 	start := time.Now()
@@ -157,7 +164,7 @@ spec:
 	_, _, err := e.rollout(t, sts)
 	var failed *readiness.FailedError
 	require.ErrorAs(t, err, &failed)
-	require.Equal(t, "StatefulSet", failed.Object.Kind)
+	require.Equal(t, "StatefulSet", failed.Object.GroupKind.Kind)
 	require.Contains(t, failed.Reason, "pod db-0 container db: CrashLoopBackOff")
 }
 
@@ -202,16 +209,16 @@ func TestHealthTimeoutNamesWhatIsNotReady(t *testing.T) {
 func TestClusterScopedAndCanceled(t *testing.T) {
 	e := setup(t, time.Minute)
 	ctx := context.Background()
-	refs := []apply.ObjectRef{
-		{Version: "v1", Kind: "Namespace", Name: e.ns},
-		{Version: "v1", Kind: "ServiceAccount", Namespace: e.ns, Name: "default"},
+	refs := []readiness.Object{
+		meta("", "Namespace", "", e.ns),
+		meta("", "ServiceAccount", e.ns, "default"),
 	}
 	require.NoError(t, e.checker.Wait(ctx, e.ns, refs, nil))
 
 	// A missing object is waited for until the caller gives up: that is
 	// not a health timeout.
 	ctx, cancel := context.WithCancel(ctx)
-	refs = append(refs, apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: e.ns, Name: "missing"})
+	refs = append(refs, meta("", "ConfigMap", e.ns, "missing"))
 	err := e.checker.Wait(ctx, e.ns, refs, func(p readiness.Progress) {
 		require.Equal(t, []string{"ConfigMap missing: not found"}, p.Pending)
 		cancel()
@@ -239,16 +246,16 @@ func TestWaitAsTheNamespaceServiceAccount(t *testing.T) {
 	require.NoError(t, err)
 	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: "syncgate"})
 	require.NoError(t, err)
-	checker, err := readiness.New(c.RESTConfig(), readiness.Options{Timeout: time.Minute, Clients: applier.Clients()})
+	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients()})
 	require.NoError(t, err)
 
-	require.NoError(t, checker.Wait(ctx, a, []apply.ObjectRef{{Version: "v1", Kind: "ServiceAccount", Namespace: a, Name: "syncgate"}}, nil))
-	for _, ref := range []apply.ObjectRef{
-		{Version: "v1", Kind: "ServiceAccount", Namespace: b, Name: "default"},
-		{Version: "v1", Kind: "Namespace", Name: b},
+	require.NoError(t, checker.Wait(ctx, a, []readiness.Object{meta("", "ServiceAccount", a, "syncgate")}, nil))
+	for _, ref := range []readiness.Object{
+		meta("", "ServiceAccount", b, "default"),
+		meta("", "Namespace", "", b),
 	} {
 		start := time.Now()
-		err := checker.Wait(ctx, a, []apply.ObjectRef{ref}, nil)
+		err := checker.Wait(ctx, a, []readiness.Object{ref}, nil)
 		require.Error(t, err, "%s", ref)
 		require.NotErrorIs(t, err, readiness.ErrTimeout)
 		require.ErrorContains(t, err, "system:serviceaccount:"+a+":syncgate")

@@ -3,8 +3,6 @@ package readiness
 import (
 	"errors"
 	"fmt"
-
-	"github.com/syncgate/syncgate/sync/apply"
 )
 
 // ErrTimeout ends a wait that outlived the health timeout; the error
@@ -13,12 +11,12 @@ var ErrTimeout = errors.New("health timeout")
 
 // FailedError says why a rollout cannot succeed.
 type FailedError struct {
-	Object apply.ObjectRef
+	Object Object
 	// Reason reads like "pod web-7c9-abc container app: CrashLoopBackOff
 	// (back-off restarting failed container)".
 	Reason string
 }
 
 func (e *FailedError) Error() string {
-	return fmt.Sprintf("%s %s: %s", e.Object.Kind, e.Object.Name, e.Reason)
+	return fmt.Sprintf("%s %s: %s", e.Object.GroupKind.Kind, e.Object.Name, e.Reason)
 }

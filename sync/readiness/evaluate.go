@@ -5,8 +5,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
-
-	"github.com/syncgate/syncgate/sync/apply"
 )
 
 // snapshot evaluates objects from the informer caches.
@@ -15,7 +13,7 @@ type snapshot struct {
 	pods map[string]*owned // by namespace, indexed on first use
 }
 
-func (s *snapshot) get(r apply.ObjectRef) *unstructured.Unstructured {
+func (s *snapshot) get(r Object) *unstructured.Unstructured {
 	t := s.ws.where[r]
 	l := s.ws.listers[t]
 	if l == nil {
@@ -35,7 +33,7 @@ func (s *snapshot) get(r apply.ObjectRef) *unstructured.Unstructured {
 	return u
 }
 
-func (s *snapshot) evaluate(refs []apply.ObjectRef) (Progress, error) {
+func (s *snapshot) evaluate(refs []Object) (Progress, error) {
 	p := Progress{Total: len(refs)}
 	for _, r := range refs {
 		u := s.get(r)
@@ -81,14 +79,14 @@ func (s *snapshot) evaluate(refs []apply.ObjectRef) (Progress, error) {
 	return p, nil
 }
 
-func pending(r apply.ObjectRef, why string) string {
-	return fmt.Sprintf("%s %s: %s", r.Kind, r.Name, why)
+func pending(r Object, why string) string {
+	return fmt.Sprintf("%s %s: %s", r.GroupKind.Kind, r.Name, why)
 }
 
 // generationObserved: the object's controller has seen the applied spec, so
 // its status, revision and pods are those of this apply. Workload
 // controllers always report it; other kinds are trusted when they do not.
-func generationObserved(r apply.ObjectRef, u *unstructured.Unstructured) (bool, string) {
+func generationObserved(r Object, u *unstructured.Unstructured) (bool, string) {
 	gen := u.GetGeneration()
 	og, found, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
 	switch {
@@ -102,15 +100,15 @@ func generationObserved(r apply.ObjectRef, u *unstructured.Unstructured) (bool, 
 	return true, ""
 }
 
-func reportsGeneration(r apply.ObjectRef) bool {
-	return r.Group == "apps" && (r.Kind == "Deployment" || r.Kind == "StatefulSet" || r.Kind == "DaemonSet" || r.Kind == "ReplicaSet")
+func reportsGeneration(r Object) bool {
+	return r.GroupKind.Group == "apps" && (r.GroupKind.Kind == "Deployment" || r.GroupKind.Kind == "StatefulSet" || r.GroupKind.Kind == "DaemonSet" || r.GroupKind.Kind == "ReplicaSet")
 }
 
-func isWorkload(r apply.ObjectRef) bool {
+func isWorkload(r Object) bool {
 	switch {
-	case r.Group == "apps" && (r.Kind == "Deployment" || r.Kind == "StatefulSet" || r.Kind == "DaemonSet"):
+	case r.GroupKind.Group == "apps" && (r.GroupKind.Kind == "Deployment" || r.GroupKind.Kind == "StatefulSet" || r.GroupKind.Kind == "DaemonSet"):
 		return true
-	case r.Group == "batch" && r.Kind == "Job":
+	case r.GroupKind.Group == "batch" && r.GroupKind.Kind == "Job":
 		return true
 	}
 	return false
@@ -132,22 +130,22 @@ func deadlineExceeded(u *unstructured.Unstructured) string {
 
 // workload reads the replica counts of Deployments, StatefulSets and
 // DaemonSets.
-func workload(r apply.ObjectRef, u *unstructured.Unstructured, observed bool) (Workload, bool) {
+func workload(r Object, u *unstructured.Unstructured, observed bool) (Workload, bool) {
 	n := func(fields ...string) int64 {
 		v, _, _ := unstructured.NestedInt64(u.Object, fields...)
 		return v
 	}
 	w := Workload{Object: r}
 	switch {
-	case r.Group != "apps":
+	case r.GroupKind.Group != "apps":
 		return w, false
-	case r.Kind == "Deployment" || r.Kind == "StatefulSet":
+	case r.GroupKind.Kind == "Deployment" || r.GroupKind.Kind == "StatefulSet":
 		w.Desired = 1
 		if v, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); found {
 			w.Desired = v
 		}
 		w.Updated, w.Ready, w.Available = n("status", "updatedReplicas"), n("status", "readyReplicas"), n("status", "availableReplicas")
-	case r.Kind == "DaemonSet":
+	case r.GroupKind.Kind == "DaemonSet":
 		w.Desired, w.Updated = n("status", "desiredNumberScheduled"), n("status", "updatedNumberScheduled")
 		w.Ready, w.Available = n("status", "numberReady"), n("status", "numberAvailable")
 	default:

@@ -9,8 +9,6 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
-
-	"github.com/syncgate/syncgate/sync/apply"
 )
 
 func obj(t *testing.T, doc string) *unstructured.Unstructured {
@@ -59,7 +57,7 @@ metadata:
 `)
 }
 
-var webRef = apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
+var webRef = Object{GroupKind: schema.GroupKind{Group: "apps", Kind: "Deployment"}, Namespace: "ns", Name: "web"}
 
 const webDeployment = `apiVersion: apps/v1
 kind: Deployment
@@ -91,12 +89,12 @@ func TestOnlyPodsOfTheCurrentRevisionFail(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := &watchSet{
-				where:       map[apply.ObjectRef]target{webRef: {webRef.GroupVersionKind(), "ns", ""}},
-				listers:     map[target]cache.GenericLister{{webRef.GroupVersionKind(), "ns", ""}: lister(t, "deployments", dep)},
+				where:       map[Object]target{webRef: {webRef.GroupKind, "ns", ""}},
+				listers:     map[target]cache.GenericLister{{webRef.GroupKind, "ns", ""}: lister(t, "deployments", dep)},
 				pods:        map[string]cache.GenericLister{"ns": lister(t, "pods", tc.pods...)},
 				replicaSets: map[string]cache.GenericLister{"ns": lister(t, "replicasets", replicaSet(t, "rs1", "1"), replicaSet(t, "rs2", "2"))},
 			}
-			p, err := ws.snapshot().evaluate([]apply.ObjectRef{webRef})
+			p, err := ws.snapshot().evaluate([]Object{webRef})
 			if tc.reason == "" {
 				require.NoError(t, err)
 				require.Equal(t, Progress{Total: 1, Pending: p.Pending, Workloads: []Workload{{Object: webRef, Desired: 2, Updated: 1, Ready: 2, Available: 2}}}, p)
@@ -110,7 +108,7 @@ func TestOnlyPodsOfTheCurrentRevisionFail(t *testing.T) {
 func TestGenerationObserved(t *testing.T) {
 	cases := []struct {
 		name string
-		ref  apply.ObjectRef
+		ref  Object
 		doc  string
 		want bool
 		why  string
@@ -118,7 +116,7 @@ func TestGenerationObserved(t *testing.T) {
 		{"observed", webRef, `{metadata: {generation: 2}, status: {observedGeneration: 2}}`, true, ""},
 		{"behind", webRef, `{metadata: {generation: 3}, status: {observedGeneration: 2}}`, false, "generation 3 not observed yet (observed 2)"},
 		{"workload without status yet", webRef, `{metadata: {generation: 1}}`, false, "generation 1 not observed yet"},
-		{"other kinds without the field", apply.ObjectRef{Version: "v1", Kind: "ConfigMap"}, `{metadata: {generation: 1}}`, true, ""},
+		{"other kinds without the field", Object{GroupKind: schema.GroupKind{Kind: "ConfigMap"}}, `{metadata: {generation: 1}}`, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,10 +133,10 @@ func TestDeadlineExceededFails(t *testing.T) {
 		"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": `ReplicaSet "web-rs2" has timed out progressing.`,
 	}}, "status", "conditions"))
 	ws := &watchSet{
-		where:   map[apply.ObjectRef]target{webRef: {webRef.GroupVersionKind(), "ns", ""}},
-		listers: map[target]cache.GenericLister{{webRef.GroupVersionKind(), "ns", ""}: lister(t, "deployments", dep)},
+		where:   map[Object]target{webRef: {webRef.GroupKind, "ns", ""}},
+		listers: map[target]cache.GenericLister{{webRef.GroupKind, "ns", ""}: lister(t, "deployments", dep)},
 	}
-	_, err := ws.snapshot().evaluate([]apply.ObjectRef{webRef})
+	_, err := ws.snapshot().evaluate([]Object{webRef})
 	require.EqualError(t, err, `Deployment web: ProgressDeadlineExceeded (ReplicaSet "web-rs2" has timed out progressing.)`)
 }
 

@@ -10,8 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/syncgate/syncgate/sync/apply"
 )
 
 // failingReasons are container waiting reasons a rollout does not recover
@@ -68,10 +66,10 @@ func byController(l cache.GenericLister, ns string) map[types.UID][]*unstructure
 // current revision: for a Deployment, the pods of its newest ReplicaSet, so
 // that pods of a broken revision still crashing do not fail the commit that
 // fixes it.
-func (s *snapshot) podTrouble(r apply.ObjectRef, u *unstructured.Unstructured) string {
+func (s *snapshot) podTrouble(r Object, u *unstructured.Unstructured) string {
 	var pods []*unstructured.Unstructured
 	switch {
-	case r.Group == "" && r.Kind == "Pod":
+	case r.GroupKind.Group == "" && r.GroupKind.Kind == "Pod":
 		pods = []*unstructured.Unstructured{u}
 	case isWorkload(r):
 		pods = s.currentPods(r, u)
@@ -109,9 +107,9 @@ func (s *snapshot) podTrouble(r apply.ObjectRef, u *unstructured.Unstructured) s
 }
 
 // currentPods are the workload's pods of its current revision.
-func (s *snapshot) currentPods(r apply.ObjectRef, u *unstructured.Unstructured) []*unstructured.Unstructured {
+func (s *snapshot) currentPods(r Object, u *unstructured.Unstructured) []*unstructured.Unstructured {
 	o := s.owned(u.GetNamespace())
-	switch r.Kind {
+	switch r.GroupKind.Kind {
 	case "Deployment":
 		rev := u.GetAnnotations()[revisionAnnotation]
 		if rev == "" {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/syncgate/syncgate/sync/apply"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Progress is how far a rollout got.
@@ -21,7 +21,7 @@ type Progress struct {
 // Workload counts the replicas of one workload. Before its controller
 // observed the applied generation, Updated is 0.
 type Workload struct {
-	Object                             apply.ObjectRef
+	Object                             Object
 	Desired, Updated, Ready, Available int64
 }
 
@@ -38,8 +38,25 @@ func (p Progress) String() string {
 			fmt.Fprintf(&b, "; %d more workloads", len(p.Workloads)-i)
 			break
 		}
-		fmt.Fprintf(&b, "; %s %s: %d/%d updated, %d/%d ready", w.Object.Kind, w.Object.Name, w.Updated, w.Desired, w.Ready, w.Desired)
+		fmt.Fprintf(&b, "; %s %s: %d/%d updated, %d/%d ready", w.Object.GroupKind.Kind, w.Object.Name, w.Updated, w.Desired, w.Ready, w.Desired)
 	}
 	b.WriteString(")")
 	return b.String()
+}
+
+// Object names one object to wait for, the way cli-utils' ObjMetadata
+// does: its kind (the preferred version is read) and where it is; an
+// empty Namespace names a cluster-scoped object.
+type Object struct {
+	GroupKind schema.GroupKind
+	Namespace string
+	Name      string
+}
+
+// String reads like "Deployment team-a/web".
+func (o Object) String() string {
+	if o.Namespace == "" {
+		return o.GroupKind.Kind + " " + o.Name
+	}
+	return o.GroupKind.Kind + " " + o.Namespace + "/" + o.Name
 }

@@ -3,7 +3,6 @@ package readiness
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/healthrule"
 )
 
@@ -12,7 +11,7 @@ import (
 // anything else leaves it pending with the reason. A rule that cannot be
 // evaluated on u leaves it pending with the evaluation error (so the
 // health timeout names it) and is logged. false: no rule covers its kind.
-func (s *snapshot) ruled(r apply.ObjectRef, u *unstructured.Unstructured, p *Progress) (bool, error) {
+func (s *snapshot) ruled(r Object, u *unstructured.Unstructured, p *Progress) (bool, error) {
 	v, ok := s.ws.rules.Judge(u)
 	if !ok {
 		return false, nil
@@ -33,9 +32,9 @@ func (s *snapshot) ruled(r apply.ObjectRef, u *unstructured.Unstructured, p *Pro
 
 // ruleErrorLogger logs each object's rule error once per Wait, and again
 // when it changes.
-func (c *Checker) ruleErrorLogger() func(apply.ObjectRef, string) {
-	seen := map[apply.ObjectRef]string{}
-	return func(r apply.ObjectRef, msg string) {
+func (c *Checker) ruleErrorLogger() func(Object, string) {
+	seen := map[Object]string{}
+	return func(r Object, msg string) {
 		if seen[r] == msg {
 			return
 		}

@@ -66,7 +66,9 @@ func TestHealthRulesJudgeCustomResourcesOnWatchEvents(t *testing.T) {
 			ns := cluster.Namespace(t, c)
 			applier, err := apply.New(c.RESTConfig(), apply.Options{})
 			require.NoError(t, err)
-			checker, err := readiness.New(c.RESTConfig(), readiness.Options{Timeout: time.Minute, Rules: rules})
+			clients, err := apply.NewClients(c.RESTConfig(), "")
+			require.NoError(t, err)
+			checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: time.Minute, Rules: rules})
 			require.NoError(t, err)
 			var res *apply.Result
 			require.Eventually(t, func() bool { // the new kind reaches discovery
@@ -74,7 +76,8 @@ func TestHealthRulesJudgeCustomResourcesOnWatchEvents(t *testing.T) {
 					"apiVersion: health.syncgate.dev/v1\nkind: Certificate\nmetadata: {name: web, namespace: "+ns+"}\nspec: {dnsNames: [web.example.dev]}\n")}, nil)
 				return err == nil
 			}, 30*time.Second, 200*time.Millisecond)
-			refs := []apply.ObjectRef{res.Inventory[0].ObjectRef}
+			e := res.Inventory[0]
+			refs := []readiness.Object{meta(e.Group, e.Kind, e.Namespace, e.Name)}
 
 			progress := make(chan readiness.Progress, 16)
 			done := make(chan error, 1)

@@ -46,17 +46,19 @@ func TestAFewObjectsAreWatchedByName(t *testing.T) {
 	kube, err := kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
 	ctx := context.Background()
-	var refs []apply.ObjectRef
+	var refs []readiness.Object
 	for i := range 20 {
 		name := fmt.Sprintf("cm-%d", i)
 		_, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		refs = append(refs, apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: name})
+		refs = append(refs, meta("", "ConfigMap", ns, name))
 	}
 	seen := &lists{}
 	cfg := c.RESTConfig()
 	cfg.Wrap(seen.wrap)
-	checker, err := readiness.New(cfg, readiness.Options{Timeout: time.Minute})
+	clients, err := apply.NewClients(cfg, "")
+	require.NoError(t, err)
+	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: time.Minute})
 	require.NoError(t, err)
 
 	var last readiness.Progress

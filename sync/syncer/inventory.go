@@ -1,8 +1,11 @@
 package syncer
 
 import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/readiness"
 )
 
 // inventoryOf is what Apply wrote, as the Version records it.
@@ -37,6 +40,11 @@ func partialInventory(prev []version.InventoryEntry, live []apply.Entry) []versi
 	return out
 }
 
+// metadataOf names an object as readiness does.
+func metadataOf(r apply.ObjectRef) readiness.Object {
+	return readiness.Object{Namespace: r.Namespace, Name: r.Name, GroupKind: schema.GroupKind{Group: r.Group, Kind: r.Kind}}
+}
+
 func refOf(e version.InventoryEntry) apply.ObjectRef {
 	return apply.ObjectRef{Group: e.Group, Version: e.Version, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
 }
@@ -50,11 +58,11 @@ func entriesOf(inv []version.InventoryEntry) []apply.Entry {
 }
 
 // refsOf lists the objects to wait for: the inventory but its orphans.
-func refsOf(inv []version.InventoryEntry) []apply.ObjectRef {
-	out := make([]apply.ObjectRef, 0, len(inv))
+func refsOf(inv []version.InventoryEntry) []readiness.Object {
+	out := make([]readiness.Object, 0, len(inv))
 	for _, e := range inv {
 		if !e.Orphan {
-			out = append(out, refOf(e))
+			out = append(out, metadataOf(refOf(e)))
 		}
 	}
 	return out

@@ -44,7 +44,7 @@ type Applier interface {
 // Readiness waits until applied objects are Current, reading them as the
 // namespace they were applied for.
 type Readiness interface {
-	Wait(ctx context.Context, namespace string, refs []apply.ObjectRef, progress func(readiness.Progress)) error
+	Wait(ctx context.Context, namespace string, refs []readiness.Object, progress func(readiness.Progress)) error
 }
 
 // Store reads and writes Version resources.
@@ -165,9 +165,6 @@ func (s *Syncer) Nudge(sha string) {
 	default:
 	}
 }
-
-// SetEvents sets where Kubernetes Events go; call before Run.
-func (s *Syncer) SetEvents(r record.EventRecorder) { s.opts.Events = r }
 
 // Polled reports whether the repo was fetched at least once.
 func (s *Syncer) Polled() bool { return s.polled.Load() }

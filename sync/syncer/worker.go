@@ -276,9 +276,12 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 		w.log.Warn("commit applied but not pruned", "sha", sha, "err", pruneFailure)
 		return nil
 	}
-	var only []apply.ObjectRef // nil: every object
+	var only []readiness.Object // nil: every object
 	if settled {
-		only = append(make([]apply.ObjectRef, 0, len(res.Applied)), res.Applied...)
+		only = make([]readiness.Object, 0, len(res.Applied))
+		for _, r := range res.Applied {
+			only = append(only, metadataOf(r))
+		}
 	}
 	return w.rollout(ctx, sha, gen, only)
 }
@@ -335,7 +338,7 @@ func (w *worker) between(sha string) []string {
 // objects an apply wrote into a settled namespace; it may be empty), the
 // others count as ready and only those are waited for; nil waits for every
 // object of the inventory.
-func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []apply.ObjectRef) error {
+func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []readiness.Object) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w.mu.Lock()
