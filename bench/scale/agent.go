@@ -75,21 +75,30 @@ func (a *agent) stop() {
 	a.proxy.close()
 }
 
-// rss is the agent's resident set in MB.
-func (a *agent) rss() float64 {
+// rss is the agent's resident set: total and anonymous, in MB. The rest
+// (file) is pages of the binary itself, mapped from the page cache: the
+// kernel can drop them and shares them between replicas on a node.
+func (a *agent) rss() string {
+	total, anon := a.memory()
+	return fmt.Sprintf("%.0f MB (anon %.0f)", total, anon)
+}
+
+// memory is the agent's resident set, total and anonymous, in MB.
+func (a *agent) memory() (total, anon float64) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", a.Pid()))
 	if err != nil {
-		return -1
+		return -1, -1
 	}
 	defer f.Close()
+	kb := map[string]float64{}
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
+		name, rest, ok := strings.Cut(s.Text(), ":")
+		if ok && (name == "VmRSS" || name == "RssAnon") {
+			kb[name], _ = strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 		}
 	}
-	return -1
+	return kb["VmRSS"] / 1024, kb["RssAnon"] / 1024
 }
 
 // versions follows every Version: when each namespace first showed each

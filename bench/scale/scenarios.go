@@ -17,7 +17,7 @@ func runOne(ctx context.Context, o *options, b build, work string) (*table, erro
 	}
 	defer e.close()
 	t := newTable()
-	t.add("RSS idle (one object deployed)", "%.0f MB", e.agent.rss())
+	t.add("RSS idle (one object deployed)", "%s", e.agent.rss())
 
 	before := e.agent.proxy.snapshot()
 	took, err := e.deploy(ctx, "all objects", objects(ns, o.objects, 0), 10*time.Minute)
@@ -26,7 +26,7 @@ func runOne(ctx context.Context, o *options, b build, work string) (*table, erro
 	}
 	t.add(fmt.Sprintf("first sync of %d objects, webhook → deployed", o.objects), "%s", secs(took))
 	t.counted("first sync", e.agent.proxy.snapshot().minus(before))
-	t.add("RSS after the first sync", "%.0f MB", e.agent.rss())
+	t.add("RSS after the first sync", "%s", e.agent.rss())
 
 	before = e.agent.proxy.snapshot()
 	var ds []time.Duration
@@ -41,23 +41,20 @@ func runOne(ctx context.Context, o *options, b build, work string) (*table, erro
 	c := e.agent.proxy.snapshot().minus(before)
 	t.add("  API requests per commit", "%.1f", float64(c.requests())/float64(o.commits))
 	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/float64(o.commits))
-	t.add(fmt.Sprintf("RSS after %d small commits", o.commits), "%.0f MB", e.agent.rss())
+	t.add(fmt.Sprintf("RSS after %d small commits", o.commits), "%s", e.agent.rss())
 
 	if o.long > 0 {
-		low, high := 1e9, 0.0
-		first := 0.0
+		var anons []float64
 		for i := 1; i <= o.long; i++ {
 			if _, err := e.deploy(ctx, fmt.Sprintf("long %d", i), changed(ns, o.commits+i), 5*time.Minute); err != nil {
 				return nil, err
 			}
-			r := e.agent.rss()
-			if i == 1 {
-				first = r
-			}
-			low, high = min(low, r), max(high, r)
-			fmt.Fprintf(os.Stderr, "%s commit %d RSS %.1f MB\n", b.name, i, r)
+			total, anon := e.agent.memory()
+			anons = append(anons, anon)
+			fmt.Fprintf(os.Stderr, "%s commit %d RSS %.1f MB anon %.1f MB\n", b.name, i, total, anon)
 		}
-		t.add(fmt.Sprintf("RSS over %d more commits: first / min / max / last", o.long), "%.0f / %.0f / %.0f / %.0f MB", first, low, high, e.agent.rss())
+		t.add(fmt.Sprintf("anon RSS over %d more commits: first, min, max, last tenth's mean", o.long), "%s", spread(anons))
+		t.add(fmt.Sprintf("RSS after %d more commits", o.long), "%s", e.agent.rss())
 	}
 	return t, nil
 }
@@ -78,7 +75,7 @@ func runMany(ctx context.Context, o *options, b build, work string) (*table, err
 	}
 	defer e.close()
 	t := newTable()
-	t.add(fmt.Sprintf("RSS idle (%d namespaces of one object)", o.namespaces), "%.0f MB", e.agent.rss())
+	t.add(fmt.Sprintf("RSS idle (%d namespaces of one object)", o.namespaces), "%s", e.agent.rss())
 
 	before := e.agent.proxy.snapshot()
 	took, err := e.deploy(ctx, "all objects", all, 15*time.Minute)
@@ -87,7 +84,7 @@ func runMany(ctx context.Context, o *options, b build, work string) (*table, err
 	}
 	t.add(fmt.Sprintf("first sync of %d × %d objects, webhook → all deployed", o.namespaces, o.perNS), "%s", secs(took))
 	t.counted("first sync", e.agent.proxy.snapshot().minus(before))
-	t.add("RSS after the first sync", "%.0f MB", e.agent.rss())
+	t.add("RSS after the first sync", "%s", e.agent.rss())
 
 	rev := map[string]int{}
 	bump := func(ns string) map[string]string {
@@ -152,6 +149,21 @@ func runMany(ctx context.Context, o *options, b build, work string) (*table, err
 	if len(untouched) > 0 {
 		t.add(fmt.Sprintf("  Version writes per untouched namespace (%d of them)", len(untouched)), "%.1f", float64(untouchedWrites)/float64(len(untouched)))
 	}
-	t.add("RSS at the end", "%.0f MB", e.agent.rss())
+	t.add("RSS at the end", "%s", e.agent.rss())
 	return t, nil
+}
+
+// spread summarizes RSS samples: the first, the least, the most, and the
+// mean of the last tenth (growth shows as a last tenth above the first).
+func spread(xs []float64) string {
+	low, high := xs[0], xs[0]
+	for _, x := range xs {
+		low, high = min(low, x), max(high, x)
+	}
+	tail := xs[len(xs)-max(1, len(xs)/10):]
+	sum := 0.0
+	for _, x := range tail {
+		sum += x
+	}
+	return fmt.Sprintf("%.0f, %.0f, %.0f, %.1f MB", xs[0], low, high, sum/float64(len(tail)))
 }
