@@ -40,13 +40,17 @@ func (e *env) floor(ctx context.Context, ns string, files map[string]string) (cr
 		}
 		objs = append(objs, u)
 	}
-	var refs []apply.ObjectRef
+	var refs []readiness.Object
 	for _, u := range objs {
 		if u.GetKind() == "Deployment" {
-			refs = append(refs, apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: u.GetName()})
+			refs = append(refs, readiness.Object{GroupKind: schema.GroupKind{Group: "apps", Kind: "Deployment"}, Namespace: ns, Name: u.GetName()})
 		}
 	}
-	checker, err := readiness.New(e.c.RESTConfig(), readiness.Options{Timeout: e.o.timeout})
+	clients, err := apply.NewClients(e.c.RESTConfig(), "")
+	if err != nil {
+		return created, ready, err
+	}
+	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: e.o.timeout})
 	if err != nil {
 		return created, ready, err
 	}

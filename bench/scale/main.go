@@ -7,10 +7,10 @@
 //     changing one ConfigMap, each pushed with a webhook;
 //   - many: 100 namespaces of 100 objects: the first sync of all, commits
 //     changing one object in one namespace, and a burst of commits each
-//     touching 10 namespaces;
-//   - floor: no syncgate at all: the objects of scenario one created by a
-//     bare bulk create, then the controllers' own time to make the
-//     Deployments Ready, the floor of a first sync.
+//     touching 10 namespaces.
+//
+// The floor of a first sync (a bare bulk create, then the controllers) and
+// Flux side by side are measured by bench/flux.
 //
 // Times run from the webhook's POST to the commit showing deployed in the
 // Version of every namespace (watched). The agent reaches kube-apiserver
@@ -18,7 +18,7 @@
 // its watches (started, open at most) are its own. RSS is read from
 // /proc. -bin runs several builds in turn (e.g. main's and this one's).
 //
-//	go run ./bench/scale [-bin before=/path/a,after=/path/b] [-scenarios floor,one,many] [-commits 20] [-long 0]
+//	go run ./bench/scale [-bin before=/path/a,after=/path/b] [-scenarios one,many] [-commits 20] [-long 0]
 package main
 
 import (
@@ -55,7 +55,7 @@ func main() {
 	var o options
 	var bins, scenarios, env string
 	flag.StringVar(&bins, "bin", "", "builds to measure, name=path,...; default: this tree's ./cmd/syncgate")
-	flag.StringVar(&scenarios, "scenarios", "floor,one,many", "scenarios to run")
+	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios to run")
 	flag.IntVar(&o.objects, "objects", 1000, "objects of the one namespace (scenario one)")
 	flag.IntVar(&o.namespaces, "namespaces", 100, "namespaces (scenario many)")
 	flag.IntVar(&o.perNS, "per-namespace", 100, "objects per namespace (scenario many)")
@@ -105,14 +105,6 @@ func run(ctx context.Context, o *options, bins string) error {
 		}
 	}
 	for _, sc := range o.scenarios {
-		if sc == "floor" {
-			t, err := runFloor(ctx, o)
-			if err != nil {
-				return fmt.Errorf("floor: %w", err)
-			}
-			printTables(os.Stdout, sc, []build{{name: "bare create"}}, []*table{t})
-			continue
-		}
 		var tables []*table
 		for _, b := range o.bins {
 			var t *table
