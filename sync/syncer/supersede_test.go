@@ -62,7 +62,7 @@ type failing struct {
 	sha string
 }
 
-func (f failing) Wait(ctx context.Context, ns string, refs []apply.ObjectRef, progress func(readiness.Progress)) error {
+func (f failing) Wait(ctx context.Context, ns string, refs []readiness.Object, progress func(readiness.Progress)) error {
 	if len(refs) == 1 && refs[0].Name == "cm-"+f.sha {
 		if err := f.gate.Wait(ctx, ns, refs, progress); err != nil {
 			return err
