@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/syncgate/syncgate/repourl"
+	"github.com/syncgate/syncgate/status/deployment"
 	"github.com/syncgate/syncgate/sync/healthrule"
 )
 
@@ -67,6 +68,14 @@ type config struct {
 	GitHubAppPrivateKeyFile string
 	GitHubAPIURL            string
 	GitLabToken, GitLabURL  string
+
+	// Deployments is github, gitlab, off, or "" for the commit statuses' forge.
+	Deployments                                     string
+	DeploymentEnvironment, DeploymentEnvironmentURL string
+	DeploymentTransient                             bool
+	// OriginReports reports to the application commits Syncgate-Origin
+	// trailers name.
+	OriginReports bool
 
 	WebhookSecret string
 	WaitToken     string
@@ -132,6 +141,11 @@ func (c *config) settings() []setting {
 		{"github-api-url", "GITHUB_API_URL", "", "GitHub API root, e.g. https://ghe.example.com/api/v3/ (Gitea/Forgejo: https://host/api/v1/)", text(&c.GitHubAPIURL)},
 		{"gitlab-token", "GITLAB_TOKEN", "", "GitLab token for commit statuses", secret(&c.GitLabToken)},
 		{"gitlab-url", "GITLAB_URL", "", "GitLab base URL for self-managed instances", text(&c.GitLabURL)},
+		{"deployments", "DEPLOYMENTS", "", "GitHub Deployments or GitLab environments per namespace: github, gitlab or off (default: on the commit statuses' forge when it has credentials)", lower(&c.Deployments)},
+		{"deployment-environment", "DEPLOYMENT_ENVIRONMENT", deployment.DefaultEnvironment, "environment name, a Go template over {{.Cluster}} and {{.Namespace}} (per namespace: {{if eq .Namespace \"web\"}}production{{else}}...{{end}})", trimmed(&c.DeploymentEnvironment)},
+		{"deployment-environment-url", "DEPLOYMENT_ENVIRONMENT_URL", "", "the environment's URL on each deployment, a template like DEPLOYMENT_ENVIRONMENT (none when empty)", trimmed(&c.DeploymentEnvironmentURL)},
+		{"deployment-transient", "DEPLOYMENT_TRANSIENT", "false", "create GitHub deployments with transient_environment set", boolean(&c.DeploymentTransient)},
+		{"origin-reports", "ORIGIN_REPORTS", "true", "also report to the application commits a config commit names in Syncgate-Origin: <repo>@<sha> trailers", boolean(&c.OriginReports)},
 		{"webhook-secret", "WEBHOOK_SECRET", "", "GitHub HMAC secret / GitLab token for push webhooks (webhooks off when empty)", secret(&c.WebhookSecret)},
 		{"wait-token", "WAIT_TOKEN", "", "bearer token required by /wait, /status, / and the API (open when empty)", secret(&c.WaitToken)},
 		{"listen", "LISTEN_ADDR", ":8080", "HTTP listen address", text(&c.ListenAddr)},
@@ -229,6 +243,17 @@ func (c *config) checkCredentials() error {
 	case "", "github", "gitlab", "none":
 	default:
 		return c.invalid(&c.StatusProvider, "%q is not github, gitlab or none", c.StatusProvider)
+	}
+	switch c.Deployments {
+	case "", "github", "gitlab", "off":
+	default:
+		return c.invalid(&c.Deployments, "%q is not github, gitlab or off", c.Deployments)
+	}
+	if _, err := deployment.NewNaming(c.DeploymentEnvironment, ""); err != nil {
+		return c.invalid(&c.DeploymentEnvironment, "%v", err)
+	}
+	if _, err := deployment.NewNaming(c.DeploymentEnvironment, c.DeploymentEnvironmentURL); err != nil {
+		return c.invalid(&c.DeploymentEnvironmentURL, "%v", err)
 	}
 	for _, path := range []*string{&c.GitSSHKey, &c.GitKnownHosts, &c.GitHubAppPrivateKeyFile} {
 		if *path == "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/deployment"
 	"github.com/syncgate/syncgate/status/origin"
 	"github.com/syncgate/syncgate/status/provider"
 	"github.com/syncgate/syncgate/sync/gitsource"
@@ -50,10 +51,18 @@ func forgeReporters(cfg *config, logger *slog.Logger, src *gitsource.Source) ([]
 	if err := add("commit statuses", r, why, err); err != nil {
 		return nil, nil, err
 	}
-	d := provider.Deployments{Branch: src.Branch}
+	naming, err := deployment.NewNaming(cfg.DeploymentEnvironment, cfg.DeploymentEnvironmentURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := provider.Deployments{Mode: cfg.Deployments, Naming: naming, Transient: cfg.DeploymentTransient, Branch: src.Branch}
 	r, why, err = provider.ChooseDeployments(cfg.Repo, cfg.StatusProvider, fc, d)
 	if err := add("deployments", r, why, err); err != nil {
 		return nil, nil, err
+	}
+	if !cfg.OriginReports {
+		logger.Info("application commits off", "reason", "ORIGIN_REPORTS=false")
+		return out, nil, nil
 	}
 	r, why, err = provider.ChooseOrigins(cfg.Repo, cfg.StatusProvider, fc, d)
 	if err := add("application commits", r, why, err); err != nil || r == nil {
