@@ -48,7 +48,7 @@ type parked struct {
 	id       uint64
 	key      string // of its group
 	conn     net.Conn
-	raw      syscall.RawConn // conn's socket, where it has one
+	raw      syscall.RawConn // conn's socket, where it has one: for the hang-up watch
 	w        Waiter
 	deadline time.Time       // w's
 	judgedAt <-chan struct{} // the generation first judged at

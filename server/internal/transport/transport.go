@@ -3,7 +3,7 @@
 // their first bytes and their handler; silent ones kept outside net/http),
 // parked long polls (a hijacked connection per waiter, no goroutine; waiters
 // of one commit judged once per change; answers written by a writer per
-// CPU with a raw non-blocking sendto), and epoll sets that notice a client
+// CPU), and epoll sets that notice a client
 // hanging up. The gateway tells it what to park, how to judge a group of
 // waiters and where to count; what a waiter is told is the gateway's rule.
 // The figures that justify each piece are in bench/README.md.
