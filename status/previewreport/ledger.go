@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
 
@@ -45,9 +47,18 @@ type Ledger struct {
 	client          typedcorev1.ConfigMapInterface
 	namespace, name string
 
+	// write makes this process's read-change-write passes one at a time,
+	// so a burst of webhooks does not conflict with itself; conflicts with
+	// other replicas are retried (conflictBackoff).
+	write sync.Mutex
+
 	mu    sync.Mutex
 	heads map[string]preview.Request // last read, for Head
 }
+
+// conflictBackoff retries a write another replica raced for about 3 s,
+// long enough for a burst of webhooks spread over the replicas.
+var conflictBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 1.6, Jitter: 0.5, Cap: time.Second}
 
 var (
 	_ outbox.Ledger   = (*Ledger)(nil)
@@ -81,7 +92,9 @@ func (l *Ledger) read(ctx context.Context) (*book, *corev1.ConfigMap, error) {
 
 // modify reads, changes and writes the ledger, again on conflicts.
 func (l *Ledger) modify(ctx context.Context, fn func(*book)) error {
-	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+	l.write.Lock()
+	defer l.write.Unlock()
+	return retry.RetryOnConflict(conflictBackoff, func() error {
 		b, cm, err := l.read(ctx)
 		if err != nil {
 			return err

@@ -1,0 +1,52 @@
+package previewreport_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/syncgate/syncgate/status/previewreport"
+	"github.com/syncgate/syncgate/sync/preview"
+	"github.com/syncgate/syncgate/testing/cluster"
+)
+
+func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
+
+// A burst of pull requests reaches the ledger at once, as webhooks do, on
+// two replicas: every request is kept, none is lost to a write conflict.
+func TestBurstOfRequestsAllKept(t *testing.T) {
+	c := cluster.Shared(t)
+	ns := cluster.Namespace(t, c)
+	client, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	replicas := []*previewreport.Ledger{
+		previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews"),
+		previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews"),
+	}
+
+	const burst = 20
+	errs := make([]error, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = replicas[i%2].Add(context.Background(), preview.Request{
+				Provider: "github", Number: i + 1, Ref: fmt.Sprintf("refs/pull/%d/head", i+1), SHA: fmt.Sprintf("%040x", i+1)})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "request %d", i+1)
+	}
+
+	// A second ledger reads what the first wrote: nothing only in memory.
+	pending, err := previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews").Pending(context.Background())
+	require.NoError(t, err)
+	require.Len(t, pending, burst)
+}
