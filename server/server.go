@@ -35,6 +35,10 @@ type Repo interface {
 	Resolve(prefix string) (string, error)
 	// Sync fetches the remote now.
 	Sync(ctx context.Context) (string, error)
+	// Fetched is closed when the next fetch of the remote ends, whoever
+	// made it (a push webhook, the poll, another request), so a request
+	// waiting for a sha takes the first fetch that brings it.
+	Fetched() <-chan struct{}
 }
 
 // Versions is the Version resources of the managed namespaces.
@@ -183,7 +187,7 @@ func New(opts Options) (*Server, error) {
 			WatchFailures: s.m.watchFailures,
 		},
 	})
-	s.fetches = fetchGate{every: opts.FetchEvery, maxWaiting: opts.MaxFetchWaiting, fetch: opts.Repo.Sync, stop: s.shutdown}
+	s.fetches = fetchGate{every: opts.FetchEvery, maxWaiting: opts.MaxFetchWaiting, fetch: opts.Repo.Sync, fetched: opts.Repo.Fetched, stop: s.shutdown}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.Use(gin.Recovery(), s.accessLog)

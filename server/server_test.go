@@ -32,6 +32,7 @@ type linearRepo struct {
 	commits []string
 	hidden  []string // appear after a Sync, as a fetch would bring them
 	syncs   int
+	ended   chan struct{} // closed when a fetch ends, then replaced
 	// fetch, when set, runs first in every Sync: a slow or failing remote.
 	fetch func(context.Context) error
 }
@@ -82,7 +83,35 @@ func (r *linearRepo) Sync(ctx context.Context) (string, error) {
 	defer r.mu.Unlock()
 	r.syncs++
 	r.commits = append(r.commits, seen...)
+	r.fetchEnded()
 	return r.commits[len(r.commits)-1], nil
+}
+
+func (r *linearRepo) Fetched() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended == nil {
+		r.ended = make(chan struct{})
+	}
+	return r.ended
+}
+
+// fetchEnded wakes those waiting for a fetch; r.mu is held.
+func (r *linearRepo) fetchEnded() {
+	if r.ended != nil {
+		close(r.ended)
+	}
+	r.ended = make(chan struct{})
+}
+
+// fetchedElsewhere brings what the remote has, as a fetch the gateway did
+// not ask for (the poll, a push webhook's) would.
+func (r *linearRepo) fetchedElsewhere() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.commits = append(r.commits, r.hidden...)
+	r.hidden = nil
+	r.fetchEnded()
 }
 
 // push adds a commit to the remote: the next fetch brings it.

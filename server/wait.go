@@ -98,7 +98,11 @@ func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 	full, err := s.opts.Repo.Resolve(sha)
 	for errors.Is(err, ErrUnknownSHA) {
 		run, final := s.fetches.next(ctx, arrived)
-		if ferr := s.fetches.wait(ctx, run); ferr != nil {
+		known := func() bool {
+			_, err := s.opts.Repo.Resolve(sha)
+			return !errors.Is(err, ErrUnknownSHA)
+		}
+		if ferr := s.fetches.wait(ctx, run, known); ferr != nil {
 			if errors.Is(ferr, errFetchBusy) || errors.Is(ferr, errShuttingDown) || ctx.Err() != nil {
 				return "", http.StatusServiceUnavailable, ferr
 			}

@@ -15,7 +15,10 @@ import (
 // takes that fetch's word. A fetch that started before the request could
 // have missed the push the request is about, and a 404 is final for CI; a
 // fetch already running is still waited for first, as it usually finds the
-// commit. Between fetches the answer costs nothing but the waiting request.
+// commit. Any other fetch that ends meanwhile (a push webhook's, the poll's)
+// is looked at too: the sha it brings is answered at once, without waiting
+// for the paced one. Between fetches the answer costs nothing but the
+// waiting request.
 
 // errFetchBusy is a request turned away because too many wait for a fetch.
 var errFetchBusy = errors.New("too many requests are waiting for a fetch of the config repo; retry")
@@ -27,6 +30,7 @@ type fetchGate struct {
 	every      time.Duration
 	maxWaiting int
 	fetch      func(ctx context.Context) (string, error)
+	fetched    func() <-chan struct{}
 	stop       <-chan struct{}
 
 	mu      sync.Mutex
@@ -93,8 +97,9 @@ func (g *fetchGate) run(ctx context.Context, prev, r *fetchRun) {
 	_, r.err = g.fetch(ctx)
 }
 
-// wait blocks until r ended or ctx did; it counts the waiters.
-func (g *fetchGate) wait(ctx context.Context, r *fetchRun) error {
+// wait blocks until r ended, ctx did, or another fetch ended after which
+// known says the sha is found; it counts the waiters.
+func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) error {
 	g.mu.Lock()
 	if g.waiting >= g.maxWaiting {
 		g.mu.Unlock()
@@ -107,11 +112,18 @@ func (g *fetchGate) wait(ctx context.Context, r *fetchRun) error {
 		g.waiting--
 		g.mu.Unlock()
 	}()
-	select {
-	case <-r.done:
-		return r.err
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		fetched := g.fetched() // taken before looking, so no fetch is missed
+		if known() {
+			return nil
+		}
+		select {
+		case <-r.done:
+			return r.err
+		case <-fetched:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

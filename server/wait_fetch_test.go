@@ -89,4 +89,24 @@ func TestFetchBehindAnUnknownSHA(t *testing.T) {
 		require.Equal(t, http.StatusRequestTimeout, <-second, "pending, found by a fetch that began after the request")
 		require.Equal(t, 2, repo.syncs)
 	})
+	t.Run("a fetch made elsewhere brings the sha: answered without waiting for the paced one", func(t *testing.T) {
+		s, _, repo := newTestServer(t, func(o *Options) { o.FetchEvery = time.Hour })
+		code, _ := get(t, s, "/wait/"+sha('9')+"?namespace=web&timeout=10ms")
+		require.Equal(t, http.StatusNotFound, code, "the first fetch ran at once and did not find it")
+		repo.push(sha('8'))
+		answered := make(chan int, 1)
+		go func() {
+			code, _ := get(t, s, "/wait/"+sha('8')+"?namespace=web&timeout=10ms")
+			answered <- code
+		}()
+		require.Eventually(t, func() bool { s.fetches.mu.Lock(); defer s.fetches.mu.Unlock(); return s.fetches.waiting == 1 }, 5*time.Second, time.Millisecond)
+		repo.fetchedElsewhere() // a push webhook's fetch, an hour before the next paced one
+		select {
+		case code := <-answered:
+			require.Equal(t, http.StatusRequestTimeout, code, "pending: found on the branch")
+		case <-time.After(30 * time.Second):
+			t.Fatal("the request still waits for the paced fetch an hour away")
+		}
+		require.Equal(t, 1, repo.syncs, "the gateway fetched once")
+	})
 }

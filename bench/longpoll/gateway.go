@@ -59,6 +59,7 @@ type repo struct{}
 func (repo) IsAncestor(a, b string) (bool, error) { return a == b, nil }
 func (repo) OnBranch(s string) (bool, error)      { return s == sha, nil }
 func (repo) Sync(context.Context) (string, error) { return sha, nil }
+func (repo) Fetched() <-chan struct{}             { return nil }
 func (repo) Resolve(p string) (string, error) {
 	if strings.HasPrefix(sha, p) {
 		return sha, nil

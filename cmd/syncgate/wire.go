@@ -131,7 +131,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		previewer = previews.previewer
 	}
 	srv, err := server.New(server.Options{
-		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch}, Versions: watcher,
+		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch, fetched: sy.Fetched}, Versions: watcher,
 		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch, RepoURL: cfg.Repo,
 		Commits: repoAdapter{Source: src}, CommitURL: commitLinks(cfg),
 		ListenAddr: cfg.ListenAddr, ProbeAddr: cfg.ProbeAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret,
@@ -188,10 +188,12 @@ func buildReporters(ctx context.Context, cfg *config, logger *slog.Logger) ([]st
 // the syncer, so a head the gateway finds is applied at once.
 type repoAdapter struct {
 	*gitsource.Source
-	fetch func(context.Context) (string, error)
+	fetch   func(context.Context) (string, error)
+	fetched func() <-chan struct{}
 }
 
 func (r repoAdapter) Sync(ctx context.Context) (string, error) { return r.fetch(ctx) }
+func (r repoAdapter) Fetched() <-chan struct{}                 { return r.fetched() }
 
 // CommitInfo reads a commit for the status page and the delivery metrics.
 func (r repoAdapter) CommitInfo(sha string) (server.CommitInfo, bool) {

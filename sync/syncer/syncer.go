@@ -110,6 +110,7 @@ type Syncer struct {
 	head    string
 	headErr error
 	heads   chan struct{}      // signalled when head or headErr changes
+	fetched chan struct{}      // closed when a fetch ends, then replaced
 	workers map[string]*worker // by namespace, while Run runs
 	polled  atomic.Bool
 	leading atomic.Bool // Run is carrying heads into the namespaces
@@ -153,6 +154,7 @@ func New(opts Options) (*Syncer, error) {
 		metrics: m,
 		nudge:   make(chan struct{}, 1),
 		heads:   make(chan struct{}, 1),
+		fetched: make(chan struct{}),
 	}, nil
 }
 
@@ -191,6 +193,7 @@ func (s *Syncer) Poll(ctx context.Context) error {
 func (s *Syncer) Fetch(ctx context.Context) (string, error) {
 	start := time.Now()
 	head, err := s.opts.Source.Sync(ctx)
+	defer s.fetchEnded()
 	s.metrics.fetch.Observe(time.Since(start).Seconds())
 	if err == nil {
 		s.metrics.fetched.SetToCurrentTime()
@@ -200,6 +203,21 @@ func (s *Syncer) Fetch(ctx context.Context) (string, error) {
 	}
 	s.noteHead(head, err)
 	return head, err
+}
+
+// Fetched is closed when the next fetch ends, whoever asked for it: the
+// poll, a push webhook's nudge, or the gateway for a sha it does not know.
+func (s *Syncer) Fetched() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fetched
+}
+
+func (s *Syncer) fetchEnded() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.fetched)
+	s.fetched = make(chan struct{})
 }
 
 func (s *Syncer) noteHead(head string, err error) {
