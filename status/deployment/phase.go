@@ -95,3 +95,28 @@ func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 	}
 	return s, true
 }
+
+// Through are the phases a deployment passes before Next's step when the
+// forge has not shown them yet: an applied commit's own outcome (deployed,
+// or failed in its rollout) that arrives while the deployment is still
+// queued, or not made, because its rollout ended before the earlier reports
+// were delivered, still shows that it was queued and ran. A commit refused
+// before it applied, or carried, goes straight to its outcome.
+func Through(u status.Update, now Phase) []Step {
+	if (u.State != status.Deployed && u.State != status.Failed) || u.AppliedAt.IsZero() {
+		return nil
+	}
+	var steps []Step
+	if now == None {
+		queued := u
+		queued.State = status.Applying
+		steps = append(steps, Step{Phase: Queued, Description: status.Description(queued)})
+		now = Queued
+	}
+	if now == Queued {
+		running := u
+		running.State = status.RollingOut
+		steps = append(steps, Step{Phase: Running, Description: status.Description(running)})
+	}
+	return steps
+}

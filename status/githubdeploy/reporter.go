@@ -124,6 +124,11 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 			return r.classify(sha, err)
 		}
 	}
+	for _, before := range deployment.Through(u, now) {
+		if err := r.post(ctx, d.GetID(), env, envURL, before, u); err != nil {
+			return r.classify(sha, err)
+		}
+	}
 	if err := r.post(ctx, d.GetID(), env, envURL, step, u); err != nil {
 		return r.classify(sha, err)
 	}

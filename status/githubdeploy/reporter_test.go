@@ -162,3 +162,18 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// A rollout that ended before its earlier reports were delivered (the
+// outbox keeps only a commit's latest report) still shows it was queued and
+// ran; a commit refused before it applied goes straight to its outcome.
+func TestOutcomeBeforeEarlierReports(t *testing.T) {
+	f, r := setup(t, githubdeploy.Options{})
+	deliver(t, r, status.Update{SHA: shaA, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Second)})
+	require.Equal(t, []string{"queued", "in_progress", "success"}, f.Deployments("acme/config", shaA, "")[0].States())
+	deliver(t, r,
+		status.Update{SHA: shaB, State: status.Applying},
+		status.Update{SHA: shaB, State: status.Failed, Reason: "Deployment web: CrashLoopBackOff", AppliedAt: t0, FinishedAt: t0.Add(time.Minute)})
+	require.Equal(t, []string{"queued", "in_progress", "failure"}, f.Deployments("acme/config", shaB, "")[0].States())
+	deliver(t, r, status.Update{SHA: shaC, State: status.Failed, Reason: "invalid YAML"})
+	require.Equal(t, []string{"failure"}, f.Deployments("acme/config", shaC, "")[0].States())
+}

@@ -134,6 +134,19 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 	// deployed again (a rollback) gets a new deployment, as GitLab's own
 	// redeploys do.
 	again := now.Final() && (step.Phase == deployment.Queued || step.Phase == deployment.Running)
+	for _, before := range deployment.Through(u, now) {
+		if d == nil {
+			d, _, err = r.opts.Client.Deployments.CreateProjectDeployment(r.opts.Project, &gitlab.CreateProjectDeploymentOptions{
+				Environment: gitlab.Ptr(env), Ref: gitlab.Ptr(ref), SHA: gitlab.Ptr(sha), Tag: gitlab.Ptr(false), Status: gitlab.Ptr(states[before.Phase]),
+			}, gitlab.WithContext(ctx))
+		} else {
+			_, _, err = r.opts.Client.Deployments.UpdateProjectDeployment(r.opts.Project, d.ID,
+				&gitlab.UpdateProjectDeploymentOptions{Status: gitlab.Ptr(states[before.Phase])}, gitlab.WithContext(ctx))
+		}
+		if err != nil {
+			return r.classify(sha, err)
+		}
+	}
 	if d == nil || again {
 		_, _, err = r.opts.Client.Deployments.CreateProjectDeployment(r.opts.Project, &gitlab.CreateProjectDeploymentOptions{
 			Environment: gitlab.Ptr(env), Ref: gitlab.Ptr(ref), SHA: gitlab.Ptr(sha), Tag: gitlab.Ptr(false), Status: gitlab.Ptr(want),

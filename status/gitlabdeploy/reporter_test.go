@@ -128,3 +128,17 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// A rollout that ended before its earlier reports were delivered (the
+// outbox keeps only a commit's latest report) still shows it was created and
+// ran; a commit refused before it applied goes straight to its outcome.
+func TestOutcomeBeforeEarlierReports(t *testing.T) {
+	f, r := setup(t, "")
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	deliver(t, r, status.Update{SHA: shaA, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Second)})
+	require.Equal(t, []string{"created", "running", "success"}, f.Deployments(project, shaA, "")[0].States())
+	deliver(t, r,
+		status.Update{SHA: shaB, State: status.Applying},
+		status.Update{SHA: shaB, State: status.Failed, Reason: "Deployment web: CrashLoopBackOff", AppliedAt: t0, FinishedAt: t0.Add(time.Minute)})
+	require.Equal(t, []string{"created", "running", "failed"}, f.Deployments(project, shaB, "")[0].States())
+}
