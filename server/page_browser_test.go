@@ -56,4 +56,3 @@ func TestStatusPageInChromium(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second))))
 	require.Empty(t, b.Problems())
 }
-

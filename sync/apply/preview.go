@@ -22,8 +22,8 @@ type Plan struct {
 	Changed []ObjectChange `json:"changed,omitempty"`
 	// Pruned are objects of the inventory the commit drops that prune
 	// would delete; Kept those it would leave in place, and why.
-	Pruned []ObjectRef   `json:"pruned,omitempty"`
-	Kept   []KeptObject  `json:"kept,omitempty"`
+	Pruned []ObjectRef  `json:"pruned,omitempty"`
+	Kept   []KeptObject `json:"kept,omitempty"`
 	// Unchanged counts the objects the commit leaves as they are.
 	Unchanged int `json:"unchanged"`
 }

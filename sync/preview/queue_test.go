@@ -102,7 +102,7 @@ func start(t *testing.T, workers, queue int) (*preview.Previewer, *planner, *don
 	d := &done{}
 	p, err := preview.New(preview.Options{Cluster: "c", Namespaces: []string{"team"}, Source: source{}, Renderer: renderer{},
 		Planner: pl,
-		Live: func(string) (string, []apply.Entry) { return "base", nil }, Workers: workers, Queue: queue, Done: d.add})
+		Live:    func(string) (string, []apply.Entry) { return "base", nil }, Workers: workers, Queue: queue, Done: d.add})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})

@@ -95,7 +95,7 @@ type Namespace struct {
 	// Reason is the refusal or the trouble, bounded.
 	Reason string `json:"reason,omitempty"`
 	// Refusals name each object refused and why.
-	Refusals []Refusal  `json:"refusals,omitempty"`
+	Refusals []Refusal   `json:"refusals,omitempty"`
 	Plan     *apply.Plan `json:"plan,omitempty"`
 }
 
