@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+
+	"github.com/syncgate/syncgate/status"
 )
 
 // DefaultEnvironment names a namespace's environment <cluster>/<namespace>.
@@ -82,4 +84,21 @@ func run(t *template.Template, w Where) (string, error) {
 		return "", fmt.Errorf("the %s template: %w", t.Name(), err)
 	}
 	return strings.TrimSpace(b.String()), nil
+}
+
+// Of is the environment of u's namespace on cluster (the reporter's
+// configured one, or u's) and its URL. A template that cannot be run is a
+// permanent refusal: retrying changes nothing.
+func (n *Naming) Of(cluster string, u status.Update) (env, url string, err error) {
+	if cluster, err = status.ClusterOf(cluster, u); err != nil {
+		return "", "", err
+	}
+	w := Where{Cluster: cluster, Namespace: u.Namespace}
+	if env, err = n.Environment(w); err != nil {
+		return "", "", status.Permanent(err)
+	}
+	if url, err = n.URL(w); err != nil {
+		return "", "", status.Permanent(err)
+	}
+	return env, url, nil
 }

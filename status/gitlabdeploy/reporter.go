@@ -101,18 +101,9 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 	if u.Held() {
 		return nil // reported once the carrier's outcome is known
 	}
-	cluster, err := status.ClusterOf(r.opts.Cluster, u)
+	env, envURL, err := r.opts.Naming.Of(r.opts.Cluster, u)
 	if err != nil {
 		return err
-	}
-	where := deployment.Where{Cluster: cluster, Namespace: u.Namespace}
-	env, err := r.opts.Naming.Environment(where)
-	if err != nil {
-		return status.Permanent(err)
-	}
-	envURL, err := r.opts.Naming.URL(where)
-	if err != nil {
-		return status.Permanent(err)
 	}
 	if err := r.ensureEnvironment(ctx, env, envURL); err != nil {
 		return r.classify(sha, err)
