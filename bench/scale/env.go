@@ -27,7 +27,6 @@ type env struct {
 	agent      *agent
 	vs         *versions
 	namespaces []string
-	rev        int
 }
 
 // setup starts everything, with first as the repo's first commit, and

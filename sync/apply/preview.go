@@ -169,7 +169,7 @@ func (a *Applier) ownedFields(entries []metav1.ManagedFieldsEntry) map[string]an
 			continue
 		}
 		var m map[string]any
-		if json.Unmarshal(e.FieldsV1.Raw, &m) == nil {
+		if json.Unmarshal(e.FieldsV1.GetRawBytes(), &m) == nil {
 			return m
 		}
 	}
