@@ -16,7 +16,6 @@ import (
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
-	"github.com/syncgate/syncgate/sync/inputs"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
 )
@@ -46,12 +45,6 @@ type worker struct {
 	// this process rendered it: a head that holds the same is recorded
 	// deployed without being rendered, applied or waited for.
 	read *rendered
-}
-
-// rendered is what a render of sha read.
-type rendered struct {
-	sha  string
-	read *inputs.Set
 }
 
 func newWorker(s *Syncer, ns string) *worker {
@@ -168,37 +161,6 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 		w.s.metrics.started.WithLabelValues(w.ns).Set(float64(at.Unix()))
 	}
 	return w.attempt(ctx, sha, gen)
-}
-
-// unchanged records sha deployed at once, in one status write, when the
-// namespace is settled on its applied commit and sha holds every input the
-// render of that commit read: rendering sha would give the same objects,
-// applying them would send nothing and their readiness is judged already.
-// It reports whether it did.
-func (w *worker) unchanged(ctx context.Context, sha string) (bool, error) {
-	st := &w.version.Status
-	if w.read == nil || w.read.sha != st.Applied || !lifecycle.Settled(st) {
-		return false, nil
-	}
-	tree, err := w.s.opts.Source.Tree(sha)
-	if err != nil {
-		return false, nil // the attempt reports it
-	}
-	if same, err := w.read.read.Same(tree); err != nil || !same {
-		return false, nil
-	}
-	between := w.between(sha)
-	at := w.s.opts.Now()
-	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
-		return lifecycle.Unchanged(st, sha, between, at, w.s.opts.Cluster)
-	}); err != nil {
-		return true, err
-	}
-	w.read.sha = sha
-	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Deployed)).Inc()
-	w.s.metrics.unchanged.Inc()
-	w.log.Info("commit deployed: its inputs here are those of the commit before", "sha", sha)
-	return true, nil
 }
 
 // attempt renders, validates and applies sha, then waits for its rollout.
@@ -434,58 +396,6 @@ func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error
 	w.s.metrics.ended(w.ns, string(status.Failed))
 	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
 	return nil
-}
-
-// render renders the namespace's part of sha, and says what it read when
-// the tree can name its objects.
-func (w *worker) render(ctx context.Context, sha string) ([]*unstructured.Unstructured, *inputs.Set, error) {
-	tree, err := w.s.opts.Source.Tree(sha)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
-	}
-	rec, err := inputs.Record(tree)
-	if err != nil {
-		objs, err := w.s.opts.Renderer.RenderContext(ctx, tree, w.ns)
-		return objs, nil, err
-	}
-	objs, err := w.s.opts.Renderer.RenderContext(ctx, rec, w.ns)
-	if err != nil {
-		return nil, nil, err
-	}
-	read, err := rec.Inputs()
-	if err != nil {
-		w.log.Warn("cannot tell what the render read; the next commit is rendered whatever it changes", "sha", sha, "err", err)
-	}
-	return objs, read, nil
-}
-
-// correctDrift re-applies the objects of the applied commit whose live state
-// no longer matches it.
-func (w *worker) correctDrift(ctx context.Context) {
-	sha := w.version.Status.Applied
-	if sha == "" {
-		return
-	}
-	objs, _, err := w.render(ctx, sha)
-	if err != nil {
-		w.log.Warn("drift check skipped", "sha", sha, "err", err)
-		return
-	}
-	res, err := w.s.opts.Applier.Drift(ctx, w.ns, objs, entriesOf(w.version.Status.Inventory))
-	if err != nil {
-		w.log.Warn("drift correction failed", "sha", sha, "err", err)
-		return
-	}
-	if len(res.Applied) == 0 {
-		return
-	}
-	w.s.metrics.drift.Add(float64(len(res.Applied)))
-	names := make([]string, 0, len(res.Applied))
-	for _, r := range res.Applied {
-		names = append(names, r.Kind+"/"+r.Name)
-	}
-	w.log.Info("drift corrected", "sha", sha, "objects", names)
-	w.s.event(w.version, corev1.EventTypeNormal, "DriftCorrected", "re-applied %d drifted object(s) of %s: %v", len(names), status.ShortSHA(sha), names)
 }
 
 func deploymentsOf(objs []*unstructured.Unstructured) []string {

@@ -1,0 +1,77 @@
+package syncer
+
+// A commit costs what it changes: what rendering the applied commit read is
+// kept, and a head that holds the same inputs is recorded deployed without
+// being rendered, applied or waited for.
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/inputs"
+)
+
+// rendered is what a render of sha read.
+type rendered struct {
+	sha  string
+	read *inputs.Set
+}
+
+// unchanged records sha deployed at once, in one status write, when the
+// namespace is settled on its applied commit and sha holds every input the
+// render of that commit read: rendering sha would give the same objects,
+// applying them would send nothing and their readiness is judged already.
+// It reports whether it did.
+func (w *worker) unchanged(ctx context.Context, sha string) (bool, error) {
+	st := &w.version.Status
+	if w.read == nil || w.read.sha != st.Applied || !lifecycle.Settled(st) {
+		return false, nil
+	}
+	tree, err := w.s.opts.Source.Tree(sha)
+	if err != nil {
+		return false, nil // the attempt reports it
+	}
+	if same, err := w.read.read.Same(tree); err != nil || !same {
+		return false, nil
+	}
+	between := w.between(sha)
+	at := w.s.opts.Now()
+	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		return lifecycle.Unchanged(st, sha, between, at, w.s.opts.Cluster)
+	}); err != nil {
+		return true, err
+	}
+	w.read.sha = sha
+	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Deployed)).Inc()
+	w.s.metrics.unchanged.Inc()
+	w.log.Info("commit deployed: its inputs here are those of the commit before", "sha", sha)
+	return true, nil
+}
+
+// render renders the namespace's part of sha, and says what it read when
+// the tree can name its objects.
+func (w *worker) render(ctx context.Context, sha string) ([]*unstructured.Unstructured, *inputs.Set, error) {
+	tree, err := w.s.opts.Source.Tree(sha)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
+	}
+	rec, err := inputs.Record(tree)
+	if err != nil {
+		objs, err := w.s.opts.Renderer.RenderContext(ctx, tree, w.ns)
+		return objs, nil, err
+	}
+	objs, err := w.s.opts.Renderer.RenderContext(ctx, rec, w.ns)
+	if err != nil {
+		return nil, nil, err
+	}
+	read, err := rec.Inputs()
+	if err != nil {
+		w.log.Warn("cannot tell what the render read; the next commit is rendered whatever it changes", "sha", sha, "err", err)
+	}
+	return objs, read, nil
+}
