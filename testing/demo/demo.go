@@ -347,6 +347,12 @@ func (r *runner) bump(ctx context.Context, g *gitserver.Server, tag string) (str
 // /hooks/github, signed with secret, and wants 202 back.
 func PostPush(ctx context.Context, url, secret, sha string) error {
 	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "after": sha})
+	return postWebhook(ctx, url, secret, "push", body)
+}
+
+// postWebhook posts a GitHub event of kind with body to url's /hooks/github,
+// signed with secret as GitHub signs, and wants 202 back.
+func postWebhook(ctx context.Context, url, secret, kind string, body []byte) error {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
@@ -354,7 +360,7 @@ func PostPush(ctx context.Context, url, secret, sha string) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Event", kind)
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -362,7 +368,7 @@ func PostPush(ctx context.Context, url, secret, sha string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("webhook answered %s", resp.Status)
+		return fmt.Errorf("%s webhook answered %s", kind, resp.Status)
 	}
 	return nil
 }

@@ -3,12 +3,8 @@ package demo
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -94,22 +90,5 @@ func postPullRequest(ctx context.Context, url, head, base string) error {
 			"base":     map[string]any{"ref": base, "repo": map[string]any{"full_name": RepoName}},
 		},
 	})
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "pull_request")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("pull_request webhook answered %s", resp.Status)
-	}
-	return nil
+	return postWebhook(ctx, url, secret, "pull_request", body)
 }
