@@ -141,7 +141,7 @@ func (c *config) settings() []setting {
 		{"github-api-url", "GITHUB_API_URL", "", "GitHub API root, e.g. https://ghe.example.com/api/v3/ (Gitea/Forgejo: https://host/api/v1/)", text(&c.GitHubAPIURL)},
 		{"gitlab-token", "GITLAB_TOKEN", "", "GitLab token for commit statuses", secret(&c.GitLabToken)},
 		{"gitlab-url", "GITLAB_URL", "", "GitLab base URL for self-managed instances", text(&c.GitLabURL)},
-		{"deployments", "DEPLOYMENTS", "", "GitHub Deployments or GitLab environments per namespace: github, gitlab or off (default: on the commit statuses' forge when it has credentials)", lower(&c.Deployments)},
+		{"deployments", "DEPLOYMENTS", "", "GitHub Deployments or GitLab environments per namespace: github, gitlab or off (default: on the commit statuses' forge when it has credentials, until the forge says the token may not)", lower(&c.Deployments)},
 		{"deployment-environment", "DEPLOYMENT_ENVIRONMENT", deployment.DefaultEnvironment, "environment name, a Go template over {{.Cluster}} and {{.Namespace}} (per namespace: {{if eq .Namespace \"web\"}}production{{else}}...{{end}})", trimmed(&c.DeploymentEnvironment)},
 		{"deployment-environment-url", "DEPLOYMENT_ENVIRONMENT_URL", "", "the environment's URL on each deployment, a template like DEPLOYMENT_ENVIRONMENT (none when empty)", trimmed(&c.DeploymentEnvironmentURL)},
 		{"deployment-transient", "DEPLOYMENT_TRANSIENT", "false", "create GitHub deployments with transient_environment set", boolean(&c.DeploymentTransient)},

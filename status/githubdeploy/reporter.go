@@ -205,3 +205,17 @@ func (r *Reporter) classify(sha string, err error) error {
 		return ""
 	})
 }
+
+// Denied reports whether err is GitHub saying the credentials may not make
+// deployments on the repository: 403 (a fine-grained token or GitHub App
+// without Deployments: write, "Resource not accessible by ...") or 404 (a
+// classic token without the repo or repo_deployment scope). Rate limits
+// answered with 403 are not refusals.
+func Denied(err error) bool {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return false
+	}
+	code := er.Response.StatusCode
+	return code == http.StatusForbidden || code == http.StatusNotFound
+}

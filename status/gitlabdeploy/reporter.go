@@ -236,3 +236,12 @@ func (r *Reporter) classify(sha string, err error) error {
 		return fmt.Sprintf("GitLab refused the deployment of %s on %s", status.ShortSHA(sha), r.opts.Project)
 	})
 }
+
+// Denied reports whether err is GitLab saying the token may not make
+// deployments or environments on the project: 403 (a role below
+// Developer, a token without the api scope, a protected environment the
+// token may not deploy to).
+func Denied(err error) bool {
+	var er *gitlab.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden
+}

@@ -30,9 +30,10 @@ type Deployments struct {
 
 // ChooseDeployments builds the deployment reporter for repoURL: the forge
 // DEPLOYMENTS names, else the one commit statuses go to (see Decide,
-// statusProvider is STATUS_PROVIDER). With none, it returns no reporter and
-// one reason for a log line. Asking for a forge without its credentials,
-// or for an unknown one, is an error.
+// statusProvider is STATUS_PROVIDER) for as long as the forge lets the
+// token make deployments (deployment.Optional). With none, it returns no
+// reporter and one reason for a log line. Asking for a forge without its
+// credentials, or for an unknown one, is an error.
 func ChooseDeployments(repoURL, statusProvider string, cfg Config, d Deployments) (status.Reporter, string, error) {
 	mode := strings.ToLower(strings.TrimSpace(d.Mode))
 	why := "DEPLOYMENTS=" + mode
@@ -65,8 +66,13 @@ func ChooseDeployments(repoURL, statusProvider string, cfg Config, d Deployments
 		}
 		d.Naming = n
 	}
+	optional := strings.TrimSpace(d.Mode) == ""
 	if mode == GitLab {
-		return chooseGitLabDeployments(repoURL, why, cfg, d)
+		r, why, err := chooseGitLabDeployments(repoURL, why, cfg, d)
+		if err != nil || !optional {
+			return r, why, err
+		}
+		return deployment.NewOptional(r, gitlabdeploy.Denied), why + ", while the token may", nil
 	}
 	owner, repo, err := OwnerRepo(repoURL)
 	if err != nil {
@@ -81,7 +87,11 @@ func ChooseDeployments(repoURL, statusProvider string, cfg Config, d Deployments
 	if err != nil {
 		return nil, "", err
 	}
-	return r, fmt.Sprintf("deployments on GitHub %s/%s with a %s (%s)", owner, repo, cfg.githubAuth(), why), nil
+	why = fmt.Sprintf("deployments on GitHub %s/%s with a %s (%s)", owner, repo, cfg.githubAuth(), why)
+	if optional {
+		return deployment.NewOptional(r, githubdeploy.Denied), why + ", while the token may", nil
+	}
+	return r, why, nil
 }
 
 func chooseGitLabDeployments(repoURL, why string, cfg Config, d Deployments) (status.Reporter, string, error) {

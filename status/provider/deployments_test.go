@@ -19,7 +19,7 @@ func TestChooseDeployments(t *testing.T) {
 		wantErr              string
 	}{
 		{name: "with commit statuses on GitHub", repo: "git@github.com:acme/config.git", cfg: gh,
-			sink: "github-deployments", reason: "deployments on GitHub acme/config with a token (with commit statuses: the config repo is on github.com)"},
+			sink: "github-deployments", reason: "deployments on GitHub acme/config with a token (with commit statuses: the config repo is on github.com), while the token may"},
 		{name: "off with commit statuses", repo: "https://github.com/acme/config",
 			reason: "deployments off: commit statuses are off (the config repo is on github.com)"},
 		{name: "off when statuses are", repo: "https://github.com/acme/config", statuses: "none", cfg: gh,
@@ -29,7 +29,7 @@ func TestChooseDeployments(t *testing.T) {
 			sink: "github-deployments", reason: "deployments on GitHub acme/config with a token (DEPLOYMENTS=github)"},
 		{name: "DEPLOYMENTS=github without credentials", repo: "https://github.com/acme/config", mode: "github", wantErr: "DEPLOYMENTS=github needs GITHUB_TOKEN"},
 		{name: "with commit statuses on GitLab", repo: "https://gitlab.com/platform/team/config.git", cfg: provider.Config{GitLabToken: "glpat-secret"},
-			sink: "gitlab-deployments", reason: "deployments on GitLab platform/team/config (with commit statuses: the config repo is on gitlab.com)"},
+			sink: "gitlab-deployments", reason: "deployments on GitLab platform/team/config (with commit statuses: the config repo is on gitlab.com), while the token may"},
 		{name: "DEPLOYMENTS=gitlab", repo: "https://git.corp/platform/config.git", cfg: provider.Config{GitLabToken: "glpat-secret", GitLabURL: "https://git.corp"}, mode: "gitlab",
 			sink: "gitlab-deployments", reason: "deployments on GitLab platform/config (DEPLOYMENTS=gitlab)"},
 		{name: "DEPLOYMENTS=gitlab without a token", repo: "https://gitlab.com/acme/config", mode: "gitlab", wantErr: "DEPLOYMENTS=gitlab needs GITLAB_TOKEN"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/syncgate/syncgate/repourl"
 	"github.com/syncgate/syncgate/status"
@@ -18,7 +19,8 @@ import (
 // whose credentials are set (GitHub: github.com and GITHUB_API_URL's host;
 // GitLab: gitlab.com and GITLAB_URL's host; owner/name on the config
 // repo's forge) gets the commit status and, unless DEPLOYMENTS=off, the
-// deployment of each origin commit on it. With no credentials at all it
+// deployment of each origin commit on it (with DEPLOYMENTS unset, where the
+// token may make deployments: the status alone elsewhere). With no credentials at all it
 // returns no reporter and one reason for a log line.
 func ChooseOrigins(repoURL, statusProvider string, cfg Config, d Deployments) (status.Reporter, string, error) {
 	own, _, err := Decide(repoURL, statusProvider, cfg)
@@ -29,6 +31,10 @@ func ChooseOrigins(repoURL, statusProvider string, cfg Config, d Deployments) (s
 		own, _, _ = Decide(repoURL, "", cfg) // statuses off on the config repo; origins may still be on its forge
 	}
 	deployments := !strings.EqualFold(strings.TrimSpace(d.Mode), Off)
+	var without *statusOnly // DEPLOYMENTS unset: deployments where the token may
+	if strings.TrimSpace(d.Mode) == "" {
+		without = &statusOnly{repos: map[string]bool{}}
+	}
 	if d.Naming == nil {
 		if d, err = withDefaults(d); err != nil {
 			return nil, "", err
@@ -41,7 +47,7 @@ func ChooseOrigins(repoURL, statusProvider string, cfg Config, d Deployments) (s
 	var forges []origin.Forge
 	var names []string
 	if cfg.hasGitHub() {
-		f, err := githubOrigins(cfg, d, deployments)
+		f, err := githubOrigins(cfg, d, deployments, without)
 		if err != nil {
 			return nil, "", err
 		}
@@ -49,7 +55,7 @@ func ChooseOrigins(repoURL, statusProvider string, cfg Config, d Deployments) (s
 		forges, names = append(forges, f), append(names, "GitHub ("+strings.Join(shown(f.Hosts), ", ")+")")
 	}
 	if cfg.GitLabToken != "" {
-		f, err := gitlabOrigins(cfg, d, deployments)
+		f, err := gitlabOrigins(cfg, d, deployments, without)
 		if err != nil {
 			return nil, "", err
 		}
@@ -114,7 +120,38 @@ func shown(hosts []string) []string {
 	return out
 }
 
-func githubOrigins(cfg Config, d Deployments, deployments bool) (origin.Forge, error) {
+// statusOnly are the application repos where the token may not make
+// deployments, with DEPLOYMENTS unset: their commits get the status alone,
+// and their deployments are not asked for again while the process lives.
+// With DEPLOYMENTS set, such a refusal is the repo's like any other.
+type statusOnly struct {
+	mu    sync.Mutex
+	repos map[string]bool
+}
+
+// post makes the deployment unless repo refused one before; a refusal
+// denied says is about deployments puts repo on the list.
+func (s *statusOnly) post(repo string, denied func(error) bool, deploy func() error) error {
+	if s == nil {
+		return deploy()
+	}
+	s.mu.Lock()
+	skip := s.repos[repo]
+	s.mu.Unlock()
+	if skip {
+		return nil
+	}
+	err := deploy()
+	if err != nil && status.IsPermanent(err) && denied(err) {
+		s.mu.Lock()
+		s.repos[repo] = true
+		s.mu.Unlock()
+		return nil
+	}
+	return err
+}
+
+func githubOrigins(cfg Config, d Deployments, deployments bool, without *statusOnly) (origin.Forge, error) {
 	client, err := cfg.githubClient()
 	if err != nil {
 		return origin.Forge{}, err
@@ -136,11 +173,11 @@ func githubOrigins(cfg Config, d Deployments, deployments bool) (origin.Forge, e
 		if err != nil {
 			return err
 		}
-		return dep.ReportOn(ctx, sha, u)
+		return without.post("github:"+project, githubdeploy.Denied, func() error { return dep.ReportOn(ctx, sha, u) })
 	}}, nil
 }
 
-func gitlabOrigins(cfg Config, d Deployments, deployments bool) (origin.Forge, error) {
+func gitlabOrigins(cfg Config, d Deployments, deployments bool, without *statusOnly) (origin.Forge, error) {
 	client, err := gitlabstatus.NewClient(cfg.GitLabURL, cfg.GitLabToken)
 	if err != nil {
 		return origin.Forge{}, err
@@ -159,6 +196,6 @@ func gitlabOrigins(cfg Config, d Deployments, deployments bool) (origin.Forge, e
 		}
 		// The application's branch is not known: the deployment names
 		// the commit itself as its ref.
-		return dep.ReportOn(ctx, sha, sha, u)
+		return without.post("gitlab:"+project, gitlabdeploy.Denied, func() error { return dep.ReportOn(ctx, sha, sha, u) })
 	}}, nil
 }

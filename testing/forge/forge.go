@@ -49,6 +49,9 @@ type fake struct {
 	// environments are GitLab's, oldest first.
 	environments []*Environment
 	prs          *pulls // pull requests and their comments (github_comments.go)
+	// deploymentsDenied: the token may set commit statuses but not make
+	// deployments (DenyDeployments).
+	deploymentsDenied bool
 }
 
 func newFake(token string, repos []string) *fake {
@@ -72,6 +75,25 @@ func (f *fake) FailNext(n int, fault Fault) {
 	for i := 0; i < n; i++ {
 		f.faults = append(f.faults, fault)
 	}
+}
+
+// DenyDeployments makes the token one that may set commit statuses but
+// not make deployments, and the deployment endpoints answer as the forge
+// does then: GitHub refuses every deployment request with 403 "Resource
+// not accessible by personal access token" (a fine-grained token without
+// the Deployments permission); GitLab lets it read deployments and
+// environments and refuses their creation and change with 403 Forbidden
+// (a role or protected environment that may not deploy).
+func (f *fake) DenyDeployments() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deploymentsDenied = true
+}
+
+func (f *fake) deploymentsAllowed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.deploymentsDenied
 }
 
 // Calls returns the requests received so far.

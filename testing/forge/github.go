@@ -103,6 +103,11 @@ func (g *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
+	if parts[3] == "deployments" && !g.deploymentsAllowed() {
+		w.Header().Set("X-Accepted-GitHub-Permissions", "deployments=write")
+		ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
+		return
+	}
 	if g.serveDeployments(w, r, repo, parts, body) {
 		return
 	}

@@ -79,6 +79,10 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 		glError(w, http.StatusNotFound, "404 Project Not Found")
 		return
 	}
+	if (parts[1] == "deployments" || parts[1] == "environments") && r.Method != http.MethodGet && !g.deploymentsAllowed() {
+		glError(w, http.StatusForbidden, "403 Forbidden")
+		return
+	}
 	if g.serveDeployments(w, r, project, parts, body) {
 		return
 	}
