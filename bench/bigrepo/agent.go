@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/dynamic"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/server/waitclient"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
@@ -56,22 +56,10 @@ func runAgent(ctx context.Context, o options, info *repoInfo, g *gitserver.Serve
 	if err != nil {
 		return nil, err
 	}
-	addr, err := proc.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
 	began := time.Now()
-	agent, err := demo.StartAgent(ctx, bin, addr, filepath.Join(work, "syncgate.log"), []string{
-		"CONFIG_REPO=" + g.HTTPURL("big"),
-		"CLUSTER_NAME=bench",
-		"MANAGED_NAMESPACES=" + ns,
-		"POD_NAMESPACE=" + ns,
-		"ALLOW_OWN_NAMESPACE=true",
-		"KUBECONFIG=" + c.KubeconfigPath(),
-		"GIT_SYNC_INTERVAL=1h",
-		"WEBHOOK_SECRET=" + webhookSecret,
-		"CACHE_DIR=" + filepath.Join(work, "cache"),
-		"LOG_FORMAT=text",
+	agent, err := benchenv.StartAgent(ctx, benchenv.AgentOptions{
+		Bin: bin, Work: work, RepoURL: g.HTTPURL("big"), Kubeconfig: c.KubeconfigPath(), Namespaces: []string{ns},
+		Secret: webhookSecret, Env: []string{"ALLOW_OWN_NAMESPACE=true"},
 	})
 	if err != nil {
 		return nil, err

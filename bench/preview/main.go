@@ -21,21 +21,17 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/syncgate/syncgate/server/waitclient"
-	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/forge"
 	"github.com/syncgate/syncgate/testing/gitserver"
-	"github.com/syncgate/syncgate/testing/proc"
 )
 
 const (
@@ -78,39 +74,21 @@ type bench struct {
 }
 
 func run(ctx context.Context, n, prs int) error {
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		return err
-	}
 	work, err := os.MkdirTemp("", "syncgate-bench-preview-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "syncgate")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build syncgate: %w\n%s", err, out)
-	}
-	fmt.Fprintln(os.Stderr, "starting the local control plane...")
-	c, err := cluster.Start(ctx, cluster.Options{})
+	bin, err := benchenv.Build(ctx, work)
 	if err != nil {
 		return err
 	}
-	defer c.Stop()
-	if err := demo.PrepareCluster(ctx, c, root, ns); err != nil {
-		return err
-	}
-	g, err := gitserver.Start(ctx, gitserver.Options{})
+	e, err := benchenv.Start(ctx, benchenv.Options{Namespace: ns, Repo: repoNm})
 	if err != nil {
 		return err
 	}
-	defer g.Close()
-	repo, err := g.CreateRepo(repoNm)
-	if err != nil {
-		return err
-	}
+	defer e.Close()
+	repo := e.Repo
 	base := map[string]string{}
 	for i := range objects {
 		base[fmt.Sprintf("%s/cm-%03d.yaml", ns, i)] = configMap(i, "base")
@@ -124,20 +102,15 @@ func run(ctx context.Context, n, prs int) error {
 	for i := 1; i <= prs+1; i++ {
 		gh.OpenPull(repoNm, i)
 	}
-	addr, err := proc.FreeAddr()
-	if err != nil {
-		return err
-	}
-	agent, err := demo.StartAgent(ctx, bin, addr, filepath.Join(work, "syncgate.log"), []string{
-		"CONFIG_REPO=" + g.HTTPURL(repoNm), "CLUSTER_NAME=bench", "MANAGED_NAMESPACES=" + ns, "POD_NAMESPACE=" + ns,
-		"KUBECONFIG=" + c.KubeconfigPath(), "GIT_SYNC_INTERVAL=1h", "CACHE_DIR=" + filepath.Join(work, "cache"),
-		"WEBHOOK_SECRET=" + secret, "GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_bench", "LOG_FORMAT=text",
+	agent, err := benchenv.StartAgent(ctx, benchenv.AgentOptions{
+		Bin: bin, Work: work, RepoURL: e.RepoURL(), Kubeconfig: e.Cluster.KubeconfigPath(), Namespaces: []string{ns}, Secret: secret,
+		Env: []string{"GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_bench"},
 	})
 	if err != nil {
 		return err
 	}
 	defer agent.Stop(15 * time.Second)
-	if err := deployed(ctx, agent.URL, first); err != nil {
+	if err := benchenv.WaitDeployed(ctx, agent.URL, ns, first); err != nil {
 		return fmt.Errorf("first commit: %w\n%s", err, agent.LogTail(4000))
 	}
 	b := &bench{url: agent.URL, gh: gh, repo: repo}
@@ -205,10 +178,10 @@ func run(ctx context.Context, n, prs int) error {
 
 	fmt.Printf("\nPull request previews: a namespace of %d ConfigMaps, each head changing 5 of them (2 preview workers)\n\n", objects)
 	fmt.Printf("| %-58s | %-8s | %-8s | %-8s |\n", "measure", "p50", "p99", "max")
-	fmt.Printf("|%s|%s|%s|%s|\n", dashes(60), dashes(10), dashes(10), dashes(10))
+	fmt.Printf("|%s|%s|%s|%s|\n", benchenv.Dashes(60), benchenv.Dashes(10), benchenv.Dashes(10), benchenv.Dashes(10))
 	row := func(name string, d []time.Duration) {
 		sort.Slice(d, func(a, b int) bool { return d[a] < d[b] })
-		fmt.Printf("| %-58s | %-8s | %-8s | %-8s |\n", name, ms(pct(d, 0.5)), ms(pct(d, 0.99)), ms(d[len(d)-1]))
+		fmt.Printf("| %-58s | %-8s | %-8s | %-8s |\n", name, benchenv.Ms(benchenv.Pct(d, 0.5)), benchenv.Ms(benchenv.Pct(d, 0.99)), benchenv.Ms(d[len(d)-1]))
 	}
 	row(fmt.Sprintf("webhook → preview status posted, %d pushes to one PR", n), pushes)
 	row(fmt.Sprintf("webhook → status, %d PRs opened at once (%d rounds)", prs, rounds), burstAll)
@@ -270,22 +243,8 @@ func (b *bench) sync(ctx context.Context, tag string) (time.Duration, error) {
 	if err := demo.PostPush(ctx, b.url, secret, sha); err != nil {
 		return 0, err
 	}
-	if err := deployed(ctx, b.url, sha); err != nil {
+	if err := benchenv.WaitDeployed(ctx, b.url, ns, sha); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
 }
-
-func deployed(ctx context.Context, url, sha string) error {
-	res := waitclient.Wait(ctx, sha, waitclient.Options{URLs: []string{url}, Namespace: ns, Timeout: 2 * time.Minute})
-	if res.Outcome != waitclient.Deployed {
-		return fmt.Errorf("/wait: %s not deployed: %v", sha[:7], res.Err)
-	}
-	return nil
-}
-
-func dashes(n int) string { return strings.Repeat("-", n) }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-
-func pct(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }

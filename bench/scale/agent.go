@@ -11,18 +11,14 @@ import (
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
-	"github.com/syncgate/syncgate/testing/proc"
 )
 
 const secret = "bench-scale-secret"
@@ -47,22 +43,10 @@ func startAgent(ctx context.Context, bin, work string, c *cluster.Cluster, repoU
 	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
 		return nil, err
 	}
-	addr, err := proc.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	a, err := demo.StartAgent(ctx, bin, addr, filepath.Join(work, "syncgate.log"), append([]string{
-		"CONFIG_REPO=" + repoURL,
-		"CLUSTER_NAME=bench",
-		"MANAGED_NAMESPACES=" + strings.Join(namespaces, ","),
-		"POD_NAMESPACE=" + namespaces[0],
-		"KUBECONFIG=" + kubeconfig,
-		"GIT_SYNC_INTERVAL=1h",
-		"CACHE_DIR=" + filepath.Join(work, "cache"),
-		"WEBHOOK_SECRET=" + secret,
-		"APPLY_SERVICE_ACCOUNT=" + demo.ApplyServiceAccount,
-		"LOG_FORMAT=text",
-	}, env...))
+	a, err := benchenv.StartAgent(ctx, benchenv.AgentOptions{
+		Bin: bin, Work: work, RepoURL: repoURL, Kubeconfig: kubeconfig, Namespaces: namespaces, Secret: secret,
+		Env: append([]string{"APPLY_SERVICE_ACCOUNT=" + demo.ApplyServiceAccount}, env...),
+	})
 	if err != nil {
 		p.close()
 		return nil, err
@@ -111,30 +95,8 @@ type versions struct {
 }
 
 func watchVersions(ctx context.Context, c *cluster.Cluster) (*versions, error) {
-	dyn, err := dynamic.NewForConfig(c.RESTConfig())
-	if err != nil {
-		return nil, err
-	}
-	w, err := dyn.Resource(version.Resource).Namespace("").Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
 	vs := &versions{deployed: map[string]map[string]time.Time{}, writes: map[string]int{}, wake: make(chan struct{}, 1)}
-	go func() {
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			now := time.Now()
-			u, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				continue
-			}
-			var v version.Version
-			if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &v) == nil {
-				vs.note(&v, now)
-			}
-		}
-	}()
-	return vs, nil
+	return vs, benchenv.WatchVersions(ctx, c.RESTConfig(), "", vs.note)
 }
 
 func (vs *versions) note(v *version.Version, now time.Time) {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
@@ -175,9 +176,7 @@ func percentiles(ds []time.Duration) string {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
 	at := func(p float64) time.Duration { return s[int(float64(len(s)-1)*p+0.5)] }
-	return fmt.Sprintf("%s / %s / %s", ms(at(0.5)), ms(at(0.99)), ms(s[len(s)-1]))
+	return fmt.Sprintf("%s / %s / %s", benchenv.Ms(at(0.5)), benchenv.Ms(at(0.99)), benchenv.Ms(s[len(s)-1]))
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }

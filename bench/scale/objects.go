@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 // objects are n objects for namespace directory dir, 250 of each kind per
@@ -10,32 +11,13 @@ import (
 // each; ConfigMap cm-0 carries revision rev.
 func objects(dir string, n, rev int) map[string]string {
 	files := make(map[string]string, n)
+	kinds := benchenv.Kinds()
 	for i := range n {
-		var doc string
-		switch i % 4 {
-		case 0:
-			doc = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {index: \"%d\", payload: %q}\n", i, i, strings.Repeat("x", 200))
-			if i == 0 {
-				doc = configMap(rev)
-			}
-		case 1:
-			doc = fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: secret-%d}\nstringData: {token: \"t-%d\"}\n", i, i)
-		case 2:
-			doc = fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: svc-%d}\nspec: {selector: {app: app-%d}, ports: [{port: 80}]}\n", i, i)
-		case 3:
-			doc = fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app-%[1]d}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app-%[1]d}}
-  template:
-    metadata: {labels: {app: app-%[1]d}}
-    spec:
-      containers: [{name: app, image: "registry.example.com/app:%[1]d"}]
-`, i)
+		doc, _ := benchenv.Object(kinds[i%len(kinds)], i) // a kind it knows
+		if i == 0 {
+			doc = configMap(rev)
 		}
-		files[fmt.Sprintf("%s/obj-%05d.yaml", dir, i)] = doc
+		files[dir+"/"+benchenv.ObjectFile(i)] = doc
 	}
 	return files
 }

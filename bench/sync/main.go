@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
@@ -274,7 +275,7 @@ func countRequests(log string) (total, mutating int64) {
 
 func report(w *os.File, n int, counts map[string]int, rows []row) {
 	var kinds []string
-	for _, k := range []string{"configmap", "secret", "service", "deployment"} {
+	for _, k := range benchenv.Kinds() {
 		if counts[k] > 0 {
 			kinds = append(kinds, fmt.Sprintf("%d %ss", counts[k], k))
 		}
@@ -319,31 +320,12 @@ func generate(dir string, n int, mix []string) (map[string]int, error) {
 	counts := map[string]int{}
 	for i := range n {
 		kind := mix[i%len(mix)]
-		var doc string
-		switch kind {
-		case "configmap":
-			doc = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {index: \"%d\", payload: %q}\n", i, i, strings.Repeat("x", 200))
-		case "secret":
-			doc = fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: secret-%d}\nstringData: {token: \"t-%d\"}\n", i, i)
-		case "service":
-			doc = fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: svc-%d}\nspec: {selector: {app: app-%d}, ports: [{port: 80}]}\n", i, i)
-		case "deployment":
-			doc = fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app-%[1]d}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app-%[1]d}}
-  template:
-    metadata: {labels: {app: app-%[1]d}}
-    spec:
-      containers: [{name: app, image: "registry.example.com/app:%[1]d"}]
-`, i)
-		default:
-			return nil, fmt.Errorf("unknown kind %q in -mix", kind)
+		doc, err := benchenv.Object(kind, i)
+		if err != nil {
+			return nil, fmt.Errorf("-mix: %w", err)
 		}
 		counts[kind]++
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("obj-%05d.yaml", i)), []byte(doc), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, benchenv.ObjectFile(i)), []byte(doc), 0o644); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,86 @@
+// Package benchenv is what the benchmarks that run syncgate share: this
+// tree's binary built, a fresh local control plane prepared for the agent
+// with a git server beside it, the agent started with the settings every
+// benchmark gives it, the objects a generated config repo holds, the
+// Versions watched, and the figures printed.
+package benchenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/gitserver"
+)
+
+// Options name what Start prepares.
+type Options struct {
+	// Namespace is the agent's own: the Version CRD is installed and the
+	// namespace created with the ServiceAccount it applies as.
+	Namespace string
+	// Repo is the config repo's name on the git server.
+	Repo string
+}
+
+// Env is a fresh local control plane and a git server holding an empty
+// config repo.
+type Env struct {
+	Root    string // the source tree
+	Cluster *cluster.Cluster
+	Git     *gitserver.Server
+	Repo    *gitserver.Repo
+	repo    string
+}
+
+// Start starts the control plane and the git server; Close stops them.
+func Start(ctx context.Context, o Options) (*Env, error) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(os.Stderr, "starting the local control plane...")
+	c, err := cluster.Start(ctx, cluster.Options{})
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Root: root, Cluster: c, repo: o.Repo}
+	if err := e.start(ctx, o); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Env) start(ctx context.Context, o Options) error {
+	if err := demo.PrepareCluster(ctx, e.Cluster, e.Root, o.Namespace); err != nil {
+		return err
+	}
+	var err error
+	if e.Git, err = gitserver.Start(ctx, gitserver.Options{}); err != nil {
+		return err
+	}
+	e.Repo, err = e.Git.CreateRepo(o.Repo)
+	return err
+}
+
+// RepoURL is where the agent fetches the config repo from.
+func (e *Env) RepoURL() string { return e.Git.HTTPURL(e.repo) }
+
+// Close stops what Start started.
+func (e *Env) Close() {
+	if e.Git != nil {
+		e.Git.Close()
+	}
+	e.Cluster.Stop()
+}
+
+// Build builds this tree's ./cmd/syncgate into dir and returns its path.
+func Build(ctx context.Context, dir string) (string, error) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return demo.BuildSyncgate(ctx, root, dir)
+}
