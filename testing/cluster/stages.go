@@ -113,18 +113,10 @@ func phaseIs(phase string) map[string]any {
 	return map[string]any{"key": ".status.phase", "operator": "In", "values": []any{phase}}
 }
 
-// waitingTemplate puts every container in a waiting state with reason.
-func waitingTemplate(phase, reason, message string, restarts int) string {
-	last := ""
-	if restarts > 0 {
-		last = `
-  lastState:
-    terminated:
-      exitCode: 1
-      reason: Error
-      startedAt: {{ $now | Quote }}
-      finishedAt: {{ $now | Quote }}`
-	}
+// notReadyTemplate is the status of a pod in phase whose containers are
+// not ready: each started or not, with restarts, then the fields in rest
+// (its state and last state).
+func notReadyTemplate(phase string, started bool, restarts int, rest string) string {
 	return fmt.Sprintf(`{{ $now := Now }}
 phase: %s
 startTime: {{ $now | Quote }}
@@ -145,68 +137,65 @@ containerStatuses:
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
   ready: false
-  started: false
+  started: %t
   restartCount: %d%s
+{{ end }}
+`, phase, started, restarts, rest)
+}
+
+// lastTerminated is a container's last state after a failed run.
+const lastTerminated = `
+  lastState:
+    terminated:
+      exitCode: 1
+      reason: Error
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}`
+
+// waiting is a container's state while it waits for reason.
+func waiting(reason, message string) string {
+	return fmt.Sprintf(`
   state:
     waiting:
       reason: %s
-      message: %q
-{{ end }}
-`, phase, restarts, last, reason, message)
+      message: %q`, reason, message)
+}
+
+// waitingTemplate puts every container in a waiting state with reason.
+func waitingTemplate(phase, reason, message string, restarts int) string {
+	last := ""
+	if restarts > 0 {
+		last = lastTerminated
+	}
+	return notReadyTemplate(phase, false, restarts, last+waiting(reason, message))
+}
+
+// runningNotReady starts every container, none of them ready.
+func runningNotReady() string {
+	return notReadyTemplate("Running", true, 0, `
+  state:
+    running:
+      startedAt: {{ $now | Quote }}`)
 }
 
 // crashRestartEvery is how often a crashlooping container restarts.
 const crashRestartEvery = 2 * time.Second
 
+const crashLoopMessage = "back-off 10s restarting failed container"
+
 // crashRestartTemplate counts one more restart of every container.
-const crashRestartTemplate = `{{ $now := Now }}
+func crashRestartTemplate() string {
+	return `{{ $now := Now }}
 containerStatuses:
 {{ range .status.containerStatuses }}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
   ready: false
   started: false
-  restartCount: {{ add1 .restartCount }}
-  lastState:
-    terminated:
-      exitCode: 1
-      reason: Error
-      startedAt: {{ $now | Quote }}
-      finishedAt: {{ $now | Quote }}
-  state:
-    waiting:
-      reason: CrashLoopBackOff
-      message: "back-off 10s restarting failed container"
+  restartCount: {{ add1 .restartCount }}` + lastTerminated + waiting("CrashLoopBackOff", crashLoopMessage) + `
 {{ end }}
 `
-
-const runningNotReady = `{{ $now := Now }}
-phase: Running
-startTime: {{ $now | Quote }}
-conditions:
-- type: Initialized
-  status: "True"
-  lastTransitionTime: {{ $now | Quote }}
-- type: Ready
-  status: "False"
-  reason: ContainersNotReady
-  lastTransitionTime: {{ $now | Quote }}
-- type: ContainersReady
-  status: "False"
-  reason: ContainersNotReady
-  lastTransitionTime: {{ $now | Quote }}
-containerStatuses:
-{{ range .spec.containers }}
-- name: {{ .name | Quote }}
-  image: {{ .image | Quote }}
-  ready: false
-  started: true
-  restartCount: 0
-  state:
-    running:
-      startedAt: {{ $now | Quote }}
-{{ end }}
-`
+}
 
 func testStages(readyTemplate string) []stage {
 	failIs := func(v string) map[string]any {
@@ -218,29 +207,31 @@ func testStages(readyTemplate string) []stage {
 		"key": `.status.conditions.[] | select( .type == "Ready" ) | .status`, "operator": "NotIn", "values": []any{"True"},
 	}
 	crashes := map[string]any{"key": crashingImage, "operator": "In", "values": []any{"true"}}
-	return []stage{
-		podStage("syncgate-test-crashloop-image", []any{crashes, phaseIs("Pending")},
-			waitingTemplate("Running", "CrashLoopBackOff", "back-off 10s restarting failed container", 1), nil),
-		podStage("syncgate-test-crashloop-image-restart", []any{crashes, phaseIs("Running")}, crashRestartTemplate, map[string]any{
-			"delay": map[string]any{"durationMilliseconds": crashRestartEvery.Milliseconds()},
-		}),
-		podStage("syncgate-test-crashloop", []any{failIs("crashloop"), phaseIs("Pending")},
-			waitingTemplate("Running", "CrashLoopBackOff", "back-off 10s restarting failed container", 1), nil),
-		// Each restart of a crashing container: the count goes up every
-		// crashRestartEvery, as a kubelet's would (without its growing back-off).
-		podStage("syncgate-test-crashloop-restart", []any{failIs("crashloop"), phaseIs("Running")}, crashRestartTemplate, map[string]any{
-			"delay": map[string]any{"durationMilliseconds": crashRestartEvery.Milliseconds()},
-		}),
+	var stages []stage
+	// A crashing container (its image's tag, or the annotation): it starts
+	// crashlooping, then its restarts go up every crashRestartEvery, as a
+	// kubelet's would (without its growing back-off).
+	for _, crash := range []struct {
+		name string
+		expr any
+	}{{"syncgate-test-crashloop-image", crashes}, {"syncgate-test-crashloop", failIs("crashloop")}} {
+		stages = append(stages,
+			podStage(crash.name, []any{crash.expr, phaseIs("Pending")}, waitingTemplate("Running", "CrashLoopBackOff", crashLoopMessage, 1), nil),
+			podStage(crash.name+"-restart", []any{crash.expr, phaseIs("Running")}, crashRestartTemplate(), map[string]any{
+				"delay": map[string]any{"durationMilliseconds": crashRestartEvery.Milliseconds()},
+			}))
+	}
+	return append(stages,
 		podStage("syncgate-test-imagepull", []any{failIs("imagepull"), phaseIs("Pending"), noStatuses},
 			waitingTemplate("Pending", "ImagePullBackOff", "Back-off pulling image", 0), nil),
 		podStage("syncgate-test-configerror", []any{failIs("configerror"), phaseIs("Pending"), noStatuses},
 			waitingTemplate("Pending", "CreateContainerConfigError", "configmap \"missing\" not found", 0), nil),
-		podStage("syncgate-test-running", []any{readyAfter, phaseIs("Pending")}, runningNotReady, nil),
+		podStage("syncgate-test-running", []any{readyAfter, phaseIs("Pending")}, runningNotReady(), nil),
 		podStage("syncgate-test-ready-after", []any{readyAfter, phaseIs("Running"), notReady}, readyTemplate, map[string]any{
 			"delay": map[string]any{
 				"durationMilliseconds": 1000,
 				"durationFrom":         map[string]any{"jq": map[string]any{"expression": annotationKey(AnnotationReadyAfter)}},
 			},
 		}),
-	}
+	)
 }
