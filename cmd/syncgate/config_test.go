@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"testing"
 	"time"
 
@@ -13,6 +14,33 @@ import (
 func parseWith(t *testing.T, env map[string]string, args ...string) (*config, error) {
 	t.Helper()
 	return parseIn(t, "", env, args...)
+}
+
+// with is base with the variables of over set on top.
+func with(base, over map[string]string) map[string]string {
+	env := maps.Clone(base)
+	maps.Copy(env, over)
+	return env
+}
+
+// requireOneLine wants err to be one line holding want, and no secret.
+func requireOneLine(t *testing.T, err error, want string) {
+	t.Helper()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), want)
+	require.NotContains(t, err.Error(), "topsecret")
+	require.NotContains(t, err.Error(), "\n")
+}
+
+// bindOnly binds the settings to a flag set with only variable k set, to v.
+func bindOnly(k, v string) (*pflag.FlagSet, *settings) {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	return fs, bindSettings(fs, func(key string) string {
+		if key == k {
+			return v
+		}
+		return ""
+	})
 }
 
 func TestConfigFromEnvironmentAndFlags(t *testing.T) {
@@ -76,24 +104,14 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{}
-			for k, v := range base {
-				env[k] = v
-			}
-			for k, v := range tc.env {
-				env[k] = v
-			}
-			_, err := parseWith(t, env)
-			require.Error(t, err)
-			require.Contains(t, err.Error(), tc.want)
-			require.NotContains(t, err.Error(), "\n")
+			_, err := parseWith(t, with(base, tc.env))
+			requireOneLine(t, err, tc.want)
 		})
 	}
 }
 
 func TestSOPSSecretDefaultsToSyncgatesNamespace(t *testing.T) {
-	env := map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "a", "POD_NAMESPACE": "syncgate"}
-	env["SOPS_SECRET"] = "sops-keys"
+	env := map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "a", "POD_NAMESPACE": "syncgate", "SOPS_SECRET": "sops-keys"}
 	c, err := parseWith(t, env)
 	require.NoError(t, err)
 	require.Equal(t, "syncgate/sops-keys", c.SOPSSecret)
@@ -103,13 +121,7 @@ func TestSOPSSecretDefaultsToSyncgatesNamespace(t *testing.T) {
 }
 
 func TestSecretsAreNotShownInHelp(t *testing.T) {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	vals := bindSettings(fs, func(k string) string {
-		if k == "GITHUB_TOKEN" {
-			return "ghp_topsecret"
-		}
-		return ""
-	})
+	fs, vals := bindOnly("GITHUB_TOKEN", "ghp_topsecret")
 	require.NotContains(t, fs.FlagUsages(), "ghp_topsecret")
 	c, err := vals.load()
 	require.NoError(t, err)
@@ -160,22 +172,12 @@ func TestExposingSettingsAreRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{}
-			for k, v := range base {
-				env[k] = v
-			}
-			for k, v := range tc.env {
-				env[k] = v
-			}
-			_, err := parseIn(t, tc.own, env)
+			_, err := parseIn(t, tc.own, with(base, tc.env))
 			if tc.want == "" {
 				require.NoError(t, err)
 				return
 			}
-			require.Error(t, err)
-			require.Contains(t, err.Error(), tc.want)
-			require.NotContains(t, err.Error(), "topsecret")
-			require.NotContains(t, err.Error(), "\n")
+			requireOneLine(t, err, tc.want)
 		})
 	}
 }
@@ -193,13 +195,7 @@ func TestRepoCredentialsAreNotShown(t *testing.T) {
 		require.Contains(t, err.Error(), "CONFIG_REPO")
 		require.NotContains(t, err.Error(), "topsecret", repo)
 	}
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	vals := bindSettings(fs, func(k string) string {
-		if k == "CONFIG_REPO" {
-			return "https://ghp_topsecret@github.com/example/config.git"
-		}
-		return ""
-	})
+	fs, vals := bindOnly("CONFIG_REPO", "https://ghp_topsecret@github.com/example/config.git")
 	require.NotContains(t, fs.FlagUsages(), "topsecret")
 	require.Contains(t, fs.FlagUsages(), "https://github.com/example/config.git")
 	c, err := vals.load()
@@ -221,9 +217,7 @@ func TestBadFlagsStopStartupWithOneLine(t *testing.T) {
 		{[]string{"--kube-api-qps=-3"}, `invalid setting KUBE_API_QPS (--kube-api-qps): "-3" is not a number`},
 	} {
 		_, err := parseWith(t, base, tc.args...)
-		require.Error(t, err, tc.args)
-		require.Contains(t, err.Error(), tc.want)
-		require.NotContains(t, err.Error(), "\n")
+		requireOneLine(t, err, tc.want)
 	}
 
 	cmd := newRunCmd()
@@ -236,7 +230,7 @@ func TestBadFlagsStopStartupWithOneLine(t *testing.T) {
 	require.Equal(t, exitUsage, ex.code)
 	require.Equal(t, `invalid setting LEADER_ELECT (--leader-elect): "perhaps" is not true or false`, ex.msg)
 
-	c, err := parseWith(t, map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1", "MANAGED_NAMESPACES": "a", "PRUNE": "true", "DRIFT_INTERVAL": "0"},
+	c, err := parseWith(t, with(base, map[string]string{"PRUNE": "true", "DRIFT_INTERVAL": "0"}),
 		"--prune", "false", "--namespaces", "b, c")
 	require.NoError(t, err)
 	require.False(t, c.Prune, "the flag wins over the variable")

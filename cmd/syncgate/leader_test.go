@@ -117,6 +117,28 @@ func (api *leaseAPI) untilWaiting(t *testing.T) {
 	}
 }
 
+// heldWork is a term's work that, told to stop, returns only once released,
+// as an apply in flight would.
+type heldWork struct {
+	starts, stopping chan struct{}
+	hold             chan struct{}
+	release          func()
+}
+
+func newHeldWork() *heldWork {
+	w := &heldWork{starts: make(chan struct{}, 1), stopping: make(chan struct{}, 1), hold: make(chan struct{})}
+	w.release = sync.OnceFunc(func() { close(w.hold) })
+	return w
+}
+
+func (w *heldWork) run(ctx context.Context) error {
+	w.starts <- struct{}{}
+	<-ctx.Done()
+	w.stopping <- struct{}{}
+	<-w.hold
+	return nil
+}
+
 func TestLeaderNewTermWaitsForTheLastTermsWork(t *testing.T) {
 	api := newLeaseAPI(t)
 	starts, stopping := make(chan int32, 4), make(chan int32, 4)
@@ -153,29 +175,20 @@ func TestLeaderNewTermWaitsForTheLastTermsWork(t *testing.T) {
 
 func TestLeaderLostLeaseIsReleasedAfterTheWork(t *testing.T) {
 	api := newLeaseAPI(t)
-	starts, stopping := make(chan struct{}, 1), make(chan struct{}, 1)
-	hold := make(chan struct{})
-	unhold := sync.OnceFunc(func() { close(hold) })
-	work := func(ctx context.Context) error {
-		starts <- struct{}{}
-		<-ctx.Done()
-		stopping <- struct{}{}
-		<-hold
-		return nil
-	}
-	l := api.leader(work)
+	w := newHeldWork()
+	l := api.leader(w.run)
 	// The release waits for the work at most RenewDeadline: room for a slow
 	// test machine between the waiting log and unhold.
 	l.leaseDuration, l.renewDeadline = 3*time.Second, 2*time.Second
 	start(t, l)
-	t.Cleanup(unhold)
+	t.Cleanup(w.release) // before start's clean-up, which waits for the work
 
-	recv(t, starts, "the term")
+	recv(t, w.starts, "the term")
 	api.failRenewals.Store(true) // renewals time out, the release gets through
-	recv(t, stopping, "the work told to stop")
+	recv(t, w.stopping, "the work told to stop")
 	api.untilWaiting(t)
 
-	unhold()
+	w.release()
 	recv(t, api.released, "the lease released after the work returned")
 }
 
@@ -201,25 +214,16 @@ func TestLeaderWorkThatEndsGivesTheLeaseUp(t *testing.T) {
 
 func TestLeaderShutdownReleasesTheLeaseAfterTheWork(t *testing.T) {
 	api := newLeaseAPI(t)
-	starts, stopping := make(chan struct{}, 1), make(chan struct{}, 1)
-	hold := make(chan struct{})
-	unhold := sync.OnceFunc(func() { close(hold) })
-	work := func(ctx context.Context) error {
-		starts <- struct{}{}
-		<-ctx.Done()
-		stopping <- struct{}{}
-		<-hold
-		return nil
-	}
-	cancel, errc := start(t, api.leader(work))
-	t.Cleanup(unhold)
+	w := newHeldWork()
+	cancel, errc := start(t, api.leader(w.run))
+	t.Cleanup(w.release) // before start's clean-up, which waits for the work
 
-	recv(t, starts, "the term")
+	recv(t, w.starts, "the term")
 	cancel()
-	recv(t, stopping, "the work told to stop")
+	recv(t, w.stopping, "the work told to stop")
 	api.untilWaiting(t)
 
-	unhold()
+	w.release()
 	recv(t, api.released, "the lease released after the work returned")
 	require.NoError(t, recv(t, errc, "run to return"))
 }
