@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
+	"github.com/getsops/sops/v3/cmd/sops/codes"
+	"github.com/getsops/sops/v3/cmd/sops/common"
 	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keyservice"
 	"github.com/getsops/sops/v3/stores/dotenv"
@@ -54,10 +56,12 @@ func Encrypted(u *unstructured.Unstructured) bool {
 }
 
 // Decrypt replaces an encrypted Secret, or the encrypted data entries of
-// a Secret, by their plaintext and says whether it did. A Secret that
-// cannot be decrypted is an error wrapping render.ErrDecrypt; an error
-// without it (the keys could not be read) may pass on a retry.
-func (d *Decryptor) Decrypt(ctx context.Context, u *unstructured.Unstructured) (bool, error) {
+// a Secret, by their plaintext and says whether it did. source is the
+// encrypted Secret's YAML or JSON as written (see render.Decrypter), whose
+// MAC is checked. A Secret that cannot be decrypted, or whose MAC does
+// not match, is an error wrapping render.ErrDecrypt; an error without it
+// (the keys could not be read) may pass on a retry.
+func (d *Decryptor) Decrypt(ctx context.Context, u *unstructured.Unstructured, source []byte) (bool, error) {
 	if u.GetKind() != "Secret" || u.GetAPIVersion() != "v1" {
 		return false, nil
 	}
@@ -71,7 +75,7 @@ func (d *Decryptor) Decrypt(ctx context.Context, u *unstructured.Unstructured) (
 		return false, err
 	}
 	if whole {
-		if err := decryptWhole(keys, u); err != nil {
+		if err := decryptWhole(keys, u, source); err != nil {
 			return false, err
 		}
 		entries = encryptedEntries(u)
@@ -102,12 +106,34 @@ func refuse(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{render.ErrDecrypt}, args...)...)
 }
 
-func decryptWhole(keys *Keys, u *unstructured.Unstructured) error {
+// decryptWhole checks the MAC of the Secret as written, then decrypts u
+// itself with the data key that opened it, so what the render set since
+// (the namespace it placed u in) stays.
+func decryptWhole(keys *Keys, u *unstructured.Unstructured, source []byte) error {
+	if len(source) == 0 {
+		return refuse("its MAC cannot be checked: the render kept no copy of it as written (an encrypted Secret inside a List?)")
+	}
+	from := formatYAML
+	if bytes.HasPrefix(bytes.TrimSpace(source), []byte("{")) {
+		from = formatJSON
+	}
+	written, err := load(source, from)
+	if err != nil {
+		return err
+	}
+	dataKey, err := open(keys, written)
+	if err != nil {
+		return err
+	}
 	in, err := json.Marshal(u.Object)
 	if err != nil {
 		return refuse("%v", err)
 	}
-	out, err := document(keys, in, formatJSON, formatJSON)
+	tree, err := load(in, formatJSON)
+	if err != nil {
+		return err
+	}
+	out, err := decryptWith(tree, dataKey, formatJSON)
 	if err != nil {
 		return err
 	}
@@ -216,29 +242,90 @@ func storeFor(f format) store {
 	return sopsjson.NewBinaryStore(&config.JSONBinaryStoreConfig{})
 }
 
-// document decrypts one SOPS document. Its MAC is not checked: as with
-// Flux, the document was rewritten on its way here (kustomize, JSON key
-// order), which changes what the MAC covers.
-func document(keys *Keys, in []byte, from, to format) (out []byte, err error) {
+// document decrypts one SOPS document after checking its MAC.
+func document(keys *Keys, in []byte, from, to format) ([]byte, error) {
+	tree, err := load(in, from)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := open(keys, tree); err != nil {
+		return nil, err
+	}
+	return emit(tree, to)
+}
+
+// load reads a SOPS document. SOPS panics on some malformed input.
+func load(in []byte, from format) (tree *sops.Tree, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = nil, refuse("SOPS could not read the document")
+			tree, err = nil, refuse("SOPS could not read the document")
 		}
 	}()
-	tree, err := storeFor(from).LoadEncryptedFile(in)
+	t, err := storeFor(from).LoadEncryptedFile(in)
 	if err != nil {
 		return nil, refuse("not a SOPS document SOPS can read: %s", firstLine(err.Error()))
 	}
-	dataKey, err := tree.Metadata.GetDataKeyWithKeyServices([]keyservice.KeyServiceClient{service{keys}}, sops.DefaultDecryptionOrder)
-	if err != nil {
+	return &t, nil
+}
+
+// macMismatch is SOPS's own verdict on a document changed since it was
+// encrypted; its numbers (hashes of the plaintext) are not passed on.
+const macMismatch = "its MAC does not match its values: the file was changed after SOPS encrypted it " +
+	"(a value added, removed, reordered or replaced, a field outside the encrypted ones changed, or the MAC removed). " +
+	"A Secret a kustomize build changes (labels, a namespace, a name prefix) must be encrypted with sops --mac-only-encrypted"
+
+// open finds the data key with the offered keys, decrypts tree in place
+// and checks its MAC, as `sops decrypt` does, with the SOPS library's own
+// check.
+func open(keys *Keys, tree *sops.Tree) (dataKey []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			dataKey, err = nil, refuse("SOPS could not read the document")
+		}
+	}()
+	dataKey, err = common.DecryptTree(common.DecryptTreeOpts{
+		Tree:            tree,
+		KeyServices:     []keyservice.KeyServiceClient{service{keys}},
+		DecryptionOrder: sops.DefaultDecryptionOrder,
+		Cipher:          aes.NewCipher(),
+	})
+	if err == nil {
+		return dataKey, nil
+	}
+	// The errors' own texts may quote a value that should have been
+	// encrypted and is not, or the MAC: they are not passed on.
+	var exit interface{ ExitCode() int }
+	if !errors.As(err, &exit) {
+		return nil, refuse("SOPS could not decrypt it")
+	}
+	switch exit.ExitCode() {
+	case codes.CouldNotRetrieveKey:
 		return nil, refuse("no decryption key offered opens it (it is encrypted for %s; keys offered: %s)", recipients(tree.Metadata), offered(keys))
+	case codes.MacMismatch:
+		return nil, refuse(macMismatch)
 	}
-	// The cipher's own errors may quote a value that should have been
-	// encrypted and is not: they are not passed on.
+	return nil, refuse(undecryptable)
+}
+
+const undecryptable = "a value does not decrypt with its data key (altered, or left in clear where the document says it is encrypted)"
+
+// decryptWith decrypts tree with a data key already checked by open and
+// writes it in format to.
+func decryptWith(tree *sops.Tree, dataKey []byte, to format) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, refuse("SOPS could not decrypt the document")
+		}
+	}()
 	if _, err := tree.Decrypt(dataKey, aes.NewCipher()); err != nil {
-		return nil, refuse("a value does not decrypt with its data key (altered, or left in clear where the document says it is encrypted)")
+		return nil, refuse(undecryptable)
 	}
-	if out, err = storeFor(to).EmitPlainFile(tree.Branches); err != nil {
+	return emit(tree, to)
+}
+
+func emit(tree *sops.Tree, to format) ([]byte, error) {
+	out, err := storeFor(to).EmitPlainFile(tree.Branches)
+	if err != nil {
 		return nil, refuse("its decrypted form cannot be written as the entry's format")
 	}
 	return out, nil

@@ -70,7 +70,7 @@ func TestAgeEncryptedSecretIsDecrypted(t *testing.T) {
 	require.True(t, decrypt.Encrypted(u))
 
 	d := decrypt.New(keys{parse(t, map[string][]byte{"identity.agekey": []byte("# a comment\n" + id + "\n")})}, "SOPS_SECRET")
-	changed, err := d.Decrypt(context.Background(), u)
+	changed, err := d.Decrypt(context.Background(), u, enc)
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.NotContains(t, u.Object, "sops")
@@ -91,7 +91,7 @@ func TestPGPEncryptedSecretIsDecrypted(t *testing.T) {
 	u := object(t, enc)
 
 	d := decrypt.New(keys{parse(t, map[string][]byte{"ops.asc": k.Armored})}, "SOPS_SECRET")
-	_, err = d.Decrypt(context.Background(), u)
+	_, err = d.Decrypt(context.Background(), u, enc)
 	require.NoError(t, err)
 	pw, _, _ := unstructured.NestedString(u.Object, "stringData", "password")
 	assert.Equal(t, "hunter2-plaintext", pw)
@@ -107,14 +107,14 @@ func TestSecretsThatCannotBeDecryptedAreRefused(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("no keys configured", func(t *testing.T) {
-		_, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(ctx, object(t, enc))
+		_, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(ctx, object(t, enc), enc)
 		require.ErrorIs(t, err, render.ErrDecrypt)
 		assert.Contains(t, err.Error(), "no decryption keys are configured (SOPS_SECRET)")
 	})
 	t.Run("another key", func(t *testing.T) {
 		d := decrypt.New(keys{parse(t, map[string][]byte{"other.agekey": []byte(otherID)})}, "SOPS_SECRET")
 		u := object(t, enc)
-		_, err := d.Decrypt(ctx, u)
+		_, err := d.Decrypt(ctx, u, enc)
 		require.ErrorIs(t, err, render.ErrDecrypt)
 		assert.Contains(t, err.Error(), recipient, "names the key it needs")
 		assert.Contains(t, err.Error(), "other.agekey", "names the keys offered")
@@ -129,7 +129,7 @@ func TestSecretsThatCannotBeDecryptedAreRefused(t *testing.T) {
 		// Someone edits the file and writes a new value in clear.
 		require.NoError(t, unstructured.SetNestedField(u.Object, "hunter2-plaintext", "stringData", "password"))
 		d := decrypt.New(keys{parse(t, map[string][]byte{"k.agekey": []byte(id)})}, "SOPS_SECRET")
-		_, err = d.Decrypt(ctx, u)
+		_, err = d.Decrypt(ctx, u, enc)
 		require.ErrorIs(t, err, render.ErrDecrypt)
 		noPlaintext(t, err)
 	})
@@ -147,7 +147,7 @@ func TestEncryptedDataEntriesAreDecrypted(t *testing.T) {
 		"data": map[string]any{"config.yaml": base64.StdEncoding.EncodeToString(doc), "plain": "YQ=="},
 	}}
 	d := decrypt.New(keys{parse(t, map[string][]byte{"k.agekey": []byte(id)})}, "SOPS_SECRET")
-	changed, err := d.Decrypt(context.Background(), u)
+	changed, err := d.Decrypt(context.Background(), u, nil)
 	require.NoError(t, err)
 	assert.True(t, changed)
 	v, _, _ := unstructured.NestedString(u.Object, "data", "config.yaml")
@@ -160,11 +160,11 @@ func TestEncryptedDataEntriesAreDecrypted(t *testing.T) {
 
 func TestPlainObjectsAreLeftAlone(t *testing.T) {
 	u := object(t, []byte(plainSecret))
-	changed, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), u)
+	changed, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), u, nil)
 	require.NoError(t, err)
 	assert.False(t, changed)
 	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "sops": map[string]any{}}}
-	changed, err = decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), cm)
+	changed, err = decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), cm, nil)
 	require.NoError(t, err)
 	assert.False(t, changed)
 }

@@ -10,5 +10,13 @@
 // document whose data key no offered key opens is refused; nothing reaches
 // the cloud key services SOPS also knows.
 //
-// No error, log line or string of this package holds a decrypted value.
+// Each document's MAC is checked with the SOPS library's own check, as
+// `sops decrypt` does (Flux skips it by default): a file changed after it
+// was encrypted is refused. A whole Secret's MAC is checked on its YAML
+// as written or as the kustomize build made it, in that order; a Secret
+// a build changes needs sops --mac-only-encrypted, whose MAC covers the
+// encrypted values alone.
+//
+// No error, log line or string of this package holds a decrypted value,
+// nor the MAC SOPS computed over them.
 package decrypt

@@ -64,6 +64,9 @@ func New(opts Options) (*Renderer, error) {
 type object struct {
 	obj  *unstructured.Unstructured
 	file string
+	// source is the YAML of an encrypted Secret as read or built, in its
+	// written order, which SOPS's MAC covers (sealed, render_decrypt.go).
+	source []byte
 }
 
 func (o object) String() string { return describe(o.obj) }

@@ -9,11 +9,22 @@ import (
 )
 
 // Decrypter decrypts the encrypted objects of a render (SOPS-encrypted
-// Secrets, sync/decrypt) in place and says whether it changed u. A
-// refusal of the object is an error wrapping ErrDecrypt; any other error
-// is trouble, which may pass on a retry. Its errors never hold plaintext.
+// Secrets, sync/decrypt) in place and says whether it changed u. source
+// is, for a Secret SOPS encrypted whole, its YAML as the render read it
+// from its file or from the kustomize build, in the order written, since
+// SOPS's MAC covers the values in that order; nil when the render kept
+// none (a List's item). A refusal of the object is an error wrapping
+// ErrDecrypt; any other error is trouble, which may pass on a retry. Its
+// errors never hold plaintext.
 type Decrypter interface {
-	Decrypt(ctx context.Context, u *unstructured.Unstructured) (bool, error)
+	Decrypt(ctx context.Context, u *unstructured.Unstructured, source []byte) (bool, error)
+}
+
+// sealed says whether u is a Secret SOPS encrypted whole: its source is
+// kept for the MAC.
+func sealed(u *unstructured.Unstructured) bool {
+	_, ok := u.Object["sops"]
+	return ok && u.GetKind() == "Secret" && u.GetAPIVersion() == "v1"
 }
 
 // decrypt runs in this process, after the kustomize build process has
@@ -22,7 +33,7 @@ type Decrypter interface {
 func (r *Renderer) decrypt(ctx context.Context, objs []object) error {
 	for _, o := range objs {
 		if r.opts.Decrypter == nil {
-			if _, sops := o.obj.Object["sops"]; sops && o.obj.GetKind() == "Secret" {
+			if sealed(o.obj) {
 				return objectErr(o.file, o.String(), because(ErrDecrypt, "encrypted with SOPS, and no decryption keys are configured"))
 			}
 			continue
@@ -31,7 +42,7 @@ func (r *Renderer) decrypt(ctx context.Context, objs []object) error {
 			return ctx.Err()
 		}
 		name := o.String()
-		if _, err := r.opts.Decrypter.Decrypt(ctx, o.obj); err != nil {
+		if _, err := r.opts.Decrypter.Decrypt(ctx, o.obj, o.source); err != nil {
 			if errors.Is(err, ErrDecrypt) {
 				return objectErr(o.file, name, err)
 			}

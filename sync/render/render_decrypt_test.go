@@ -53,7 +53,7 @@ func TestEncryptedSecrets(t *testing.T) {
 
 	trees := map[string]fstest.MapFS{
 		"plain":     {"team/secret.yaml": {Data: enc}},
-		"kustomize": {"team/kustomization.yaml": file("resources: [secret.yaml]\ncommonLabels: {tier: db}\n"), "team/secret.yaml": {Data: enc}},
+		"kustomize": {"team/kustomization.yaml": file("resources: [secret.yaml]\n"), "team/secret.yaml": {Data: enc}},
 	}
 	for name, tree := range trees {
 		t.Run(name, func(t *testing.T) {

@@ -29,6 +29,7 @@ type session struct {
 
 	served  []string // files the build read, in order
 	objects []object
+	source  []byte // the YAML of the object to come (frameSource)
 	bytes   int64
 
 	// refusal is the first refusal of what the build read or returned; it
@@ -66,14 +67,14 @@ func (s *session) serve(dir string) error {
 		return err
 	}
 	max := func(typ byte) int64 {
-		if typ == frameObject {
+		if typ == frameObject || typ == frameSource {
 			return s.r.opts.Limits.RenderBytes - s.bytes
 		}
 		return maxRequest
 	}
 	for s.refusal == nil {
 		typ, payload, err := c.read(max)
-		if errors.Is(err, errFrameTooLarge) && typ == frameObject {
+		if errors.Is(err, errFrameTooLarge) && (typ == frameObject || typ == frameSource) {
 			s.refuse(fileErr(s.kfile, because(ErrTooLarge, "the build renders more than the limit of %d bytes", s.r.opts.Limits.RenderBytes)))
 			break
 		}
@@ -87,6 +88,9 @@ func (s *session) serve(dir string) error {
 			err = s.read(string(payload))
 		case frameObject:
 			s.object(payload)
+		case frameSource:
+			s.bytes += int64(len(payload))
+			s.source = payload
 		case frameFetch:
 			if s.fetched == "" {
 				s.fetched = string(payload)
@@ -163,6 +167,8 @@ func (s *session) fail(err error) error {
 
 // object takes one resource the build made.
 func (s *session) object(j []byte) {
+	src := s.source // sent just before, or nil
+	s.source = nil
 	lim := s.r.opts.Limits
 	s.bytes += int64(len(j))
 	where := fmt.Sprintf("resource %d of the build", len(s.objects)+1)
@@ -180,7 +186,11 @@ func (s *session) object(j []byte) {
 		s.refuse(objectErr(s.kfile, describe(u), because(ErrTooMany, "the build renders more than the limit of %d objects", lim.Objects)))
 		return
 	}
-	s.objects = append(s.objects, object{obj: u, file: s.kfile})
+	o := object{obj: u, file: s.kfile}
+	if sealed(u) {
+		o.source = src
+	}
+	s.objects = append(s.objects, o)
 }
 
 // verdict decides the build's outcome: first a refusal of what it read or

@@ -82,6 +82,7 @@ const (
 	frameList   = 'L' // list a directory: its path
 	frameRead   = 'R' // read a file: its path
 	frameObject = 'O' // one resource the build made, JSON
+	frameSource = 'S' // the next object's YAML in its order, for an encrypted Secret
 	frameFetch  = 'N' // a URL the build tried to fetch
 	frameFailed = 'X' // the build failed: kustomize's error
 	frameDone   = 'Z' // the build is over and every object sent
@@ -173,6 +174,16 @@ func serveBuild(limits string) int {
 		return 0
 	}
 	for i, rs := range res.Resources() {
+		// JSON loses the order of fields; a SOPS MAC covers it.
+		if rs.GetKind() == "Secret" && rs.Field("sops") != nil {
+			y, err := rs.AsYAML()
+			if err == nil {
+				err = c.send(frameSource, y)
+			}
+			if err != nil {
+				return 0
+			}
+		}
 		j, err := rs.MarshalJSON()
 		if err != nil {
 			_ = c.send(frameFailed, fmt.Appendf(nil, "resource %d of the build: %v", i+1, err))

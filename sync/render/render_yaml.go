@@ -72,7 +72,11 @@ func decodeInto(out []object, file string, b []byte, max int) ([]object, error) 
 			if err := check(file, fmt.Sprintf("document %d", doc), u); err != nil {
 				return nil, err
 			}
-			if out = append(out, object{obj: u, file: file}); len(out) > max {
+			o := object{obj: u, file: file}
+			if sealed(u) {
+				o.source = raw
+			}
+			if out = append(out, o); len(out) > max {
 				return nil, tooMany(out[len(out)-1])
 			}
 			continue

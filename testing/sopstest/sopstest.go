@@ -64,6 +64,9 @@ type Options struct {
 	PubRing         string
 	// EncryptedRegex, as sops --encrypted-regex; "" encrypts every value.
 	EncryptedRegex string
+	// MACOnlyEncrypted, as sops --mac-only-encrypted: the MAC covers the
+	// encrypted values alone.
+	MACOnlyEncrypted bool
 }
 
 // WritePubRing writes the public keys of ks as a keyring file.
@@ -100,9 +103,10 @@ func EncryptYAML(plain []byte, o Options) ([]byte, error) {
 	tree := sops.Tree{
 		Branches: branches,
 		Metadata: sops.Metadata{
-			KeyGroups:      []sops.KeyGroup{group},
-			EncryptedRegex: o.EncryptedRegex,
-			Version:        "3.13.2", // the SOPS release the library is
+			KeyGroups:        []sops.KeyGroup{group},
+			EncryptedRegex:   o.EncryptedRegex,
+			MACOnlyEncrypted: o.MACOnlyEncrypted,
+			Version:          "3.13.2", // the SOPS release the library is
 		},
 	}
 	dataKey, errs := generate(&tree, group)
