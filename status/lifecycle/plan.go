@@ -1,6 +1,8 @@
 package lifecycle
 
 import (
+	"time"
+
 	"github.com/syncgate/syncgate/status/version"
 )
 
@@ -68,4 +70,20 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 		return Await, st.Applied
 	}
 	return Idle, ""
+}
+
+// InFlight is the commit a namespace's status says is under way (begun
+// and without an outcome, or applied with its rollout unanswered) and when
+// it was begun; ok is false when none is. Whichever replica leads reads
+// it from the Version, so it survives a change of leader.
+func InFlight(st *version.VersionStatus) (sha string, began time.Time, ok bool) {
+	step, sha := Plan(st, st.Head)
+	if step == Idle {
+		return "", time.Time{}, false
+	}
+	c := st.Find(sha)
+	if c == nil || c.FetchedAt == nil {
+		return "", time.Time{}, false
+	}
+	return sha, c.FetchedAt.Time, true
 }

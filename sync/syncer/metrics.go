@@ -4,6 +4,9 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/syncgate/syncgate/status/lifecycle"
+	"github.com/syncgate/syncgate/status/version"
 )
 
 type metrics struct {
@@ -13,7 +16,8 @@ type metrics struct {
 	fetch   prometheus.Histogram
 	drift   prometheus.Counter
 	// fetched is when a fetch last succeeded; started, per namespace, when
-	// the commit in flight began (absent when none is).
+	// the commit in flight began (absent when none is), set by inFlight
+	// alone.
 	fetched prometheus.Gauge
 	started *prometheus.GaugeVec
 	// unchanged counts commits recorded deployed without being rendered:
@@ -45,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "syncgate_git_last_fetch_success_timestamp_seconds", Help: "When the config repo was last checked (and fetched) without error, in Unix seconds.",
 		}),
 		started: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "syncgate_syncer_commit_started_timestamp_seconds", Help: "When this leader began the commit in flight in a namespace, in Unix seconds; absent when none is.",
+			Name: "syncgate_syncer_commit_started_timestamp_seconds", Help: "When the commit in flight in a namespace began, as its Version says, in Unix seconds; reported by the leader alone, absent when none is.",
 		}, []string{"namespace"}),
 		unchanged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "syncgate_syncer_unchanged_commits_total",
@@ -66,9 +70,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// ended counts a commit that reached outcome in ns, which has none in
-// flight any more.
+// ended counts a commit that reached outcome in ns.
 func (m *metrics) ended(ns, outcome string) {
 	m.commits.WithLabelValues(ns, outcome).Inc()
+}
+
+// inFlight reports the commit st says is under way in ns, or none: called
+// with every status a leader reads or writes, and with nil when it stops
+// leading, so only the leader of the moment reports one.
+func (m *metrics) inFlight(ns string, st *version.VersionStatus) {
+	if st != nil {
+		if _, began, ok := lifecycle.InFlight(st); ok {
+			m.started.WithLabelValues(ns).Set(float64(began.Unix()))
+			return
+		}
+	}
 	m.started.DeleteLabelValues(ns)
 }

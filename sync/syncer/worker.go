@@ -71,10 +71,11 @@ func (w *worker) offer(head string, err error) {
 }
 
 func (w *worker) run(ctx context.Context) {
+	defer w.s.metrics.inFlight(w.ns, nil) // no longer leading
 	for {
 		v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
 		if err == nil && v != nil {
-			w.version = v
+			w.hold(v)
 			// A Version with nothing recorded is new, or was deleted while
 			// no leader ran: what syncgate applied is found by its label.
 			st := v.Status
@@ -158,7 +159,6 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 		}); err != nil {
 			return err
 		}
-		w.s.metrics.started.WithLabelValues(w.ns).Set(float64(at.Unix()))
 	}
 	return w.attempt(ctx, sha, gen)
 }

@@ -13,6 +13,13 @@ import (
 	"github.com/syncgate/syncgate/status/version"
 )
 
+// hold keeps v as the Version last read or written; the commit in flight
+// it says is reported from here alone.
+func (w *worker) hold(v *version.Version) {
+	w.version = v
+	w.s.metrics.inFlight(w.ns, &v.Status)
+}
+
 // mark records one transition and the reports it owes.
 func (w *worker) mark(ctx context.Context, t lifecycle.Transition) error {
 	return w.update(ctx, func(st *version.VersionStatus) []status.Update {
@@ -78,7 +85,7 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 	if v == nil {
 		return fmt.Errorf("record status of %s: the Version is gone", w.ns)
 	}
-	w.version = v
+	w.hold(v)
 	if owed > 0 && w.s.opts.Outbox != nil {
 		w.s.opts.Outbox.Kick()
 	}
@@ -101,7 +108,7 @@ func (w *worker) recreate(ctx context.Context) error {
 		return err
 	}
 	if len(v.Status.History) > 0 || v.Status.Applied != "" {
-		w.version = v // someone else wrote it already
+		w.hold(v) // someone else wrote it already
 		return nil
 	}
 	var restore func(*version.VersionStatus)
@@ -129,7 +136,7 @@ func (w *worker) recreate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.version = v
+	w.hold(v)
 	return nil
 }
 
