@@ -63,7 +63,7 @@ func runChild(raw string) error {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	src, err := gitsource.New(gitsource.Options{URL: j.URL, CacheDir: j.CacheDir, Timeout: 30 * time.Minute})
+	src, err := gitsource.New(gitsource.Options{URL: j.URL, CacheDir: j.CacheDir})
 	if err != nil {
 		return err
 	}

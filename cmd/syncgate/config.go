@@ -32,11 +32,13 @@ import (
 // environment variables (the variable wins over the built-in default, the
 // flag over the variable).
 type config struct {
-	Repo          string
-	Branch        string
-	Namespaces    []string
-	Cluster       string
-	PollInterval  time.Duration
+	Repo         string
+	Branch       string
+	Namespaces   []string
+	Cluster      string
+	PollInterval time.Duration
+	// FetchStall abandons a fetch that received nothing for this long.
+	FetchStall    time.Duration
 	CacheDir      string
 	HealthTimeout time.Duration
 	DriftInterval time.Duration
@@ -115,6 +117,7 @@ func (c *config) settings() []setting {
 		{"namespaces", "MANAGED_NAMESPACES", "", "comma-separated namespaces to manage (default: the pod's own namespace)", list(&c.Namespaces)},
 		{"cluster", "CLUSTER_NAME", "", "this cluster's name, used in repo paths and S3 keys (required)", trimmed(&c.Cluster)},
 		{"interval", "GIT_SYNC_INTERVAL", "60s", "poll interval: seconds (60) or a Go duration (1m)", duration(&c.PollInterval)},
+		{"git-fetch-stall-timeout", "GIT_FETCH_STALL_TIMEOUT", "2m", "a fetch that receives nothing from the config repo for this long is abandoned and retried; one that keeps receiving runs as long as it needs (the first clone of a big repo)", duration(&c.FetchStall)},
 		{"cache-dir", "CACHE_DIR", "", "where the repo clone is kept (default: a directory under the OS temp dir)", text(&c.CacheDir)},
 		{"health-timeout", "HEALTH_TIMEOUT", "5m", "how long a rollout may take before the commit is failed", duration(&c.HealthTimeout)},
 		{"drift-interval", "DRIFT_INTERVAL", "10m", "how often live objects are compared with the applied commit; 0 turns it off", durationOrOff(&c.DriftInterval)},

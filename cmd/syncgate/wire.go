@@ -59,6 +59,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		URL: cfg.Repo, Branch: cfg.Branch, CacheDir: cfg.CacheDir,
 		Token: cfg.GitToken, Username: cfg.GitUsername,
 		SSHKeyPath: cfg.GitSSHKey, KnownHostsPath: cfg.GitKnownHosts, InsecureIgnoreHostKey: cfg.GitInsecureIgnoreHostKey,
+		Stall:  cfg.FetchStall,
 		Logger: logger.With("component", "git"),
 	})
 	if err != nil {

@@ -57,8 +57,12 @@ type Options struct {
 	SSHKeyPath, KnownHostsPath string
 	InsecureIgnoreHostKey      bool
 
-	// Timeout bounds one listing or fetch (default 2m).
+	// Timeout bounds one listing of the remote's refs (default 2m).
 	Timeout time.Duration
+	// Stall ends a fetch that received nothing from the remote for this
+	// long (default 2m); a fetch that keeps receiving is not cut, however
+	// long it takes (the first clone of a big repository).
+	Stall time.Duration
 
 	Logger *slog.Logger
 }
@@ -91,6 +95,7 @@ type Source struct {
 	ancestry ancestryCache
 	commits  commitCache
 	fetches  atomic.Int64
+	received *intake // what fetches received, for Options.Stall
 }
 
 // New checks the options and opens (or creates) the local clone. It does
@@ -105,6 +110,9 @@ func New(opts Options) (*Source, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Minute
 	}
+	if opts.Stall <= 0 {
+		opts.Stall = 2 * time.Minute
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -114,7 +122,8 @@ func New(opts Options) (*Source, error) {
 	}
 	sum := sha256.Sum256([]byte(opts.URL))
 	dir := filepath.Join(opts.CacheDir, "repo-"+hex.EncodeToString(sum[:8]))
-	repo, err := openClone(dir, opts.Logger)
+	received := &intake{}
+	repo, err := openClone(dir, received, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +144,8 @@ func New(opts Options) (*Source, error) {
 		trees:   newTreeCache(4096),
 		branch:  opts.Branch,
 		graph:   newGraph(),
+
+		received: received,
 	}, nil
 }
 
@@ -223,13 +234,14 @@ func (s *Source) update(ctx context.Context, branch string, want plumbing.Hash) 
 		return plumbing.ZeroHash, false, fmt.Errorf("gitsource: %w", err)
 	}
 	s.fetches.Add(1)
-	fctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
+	fctx, done, failed := s.fetching(ctx)
+	defer done()
 	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
 	err = remote.FetchContext(fctx, &git.FetchOptions{
-		RefSpecs: []config.RefSpec{spec}, Auth: s.auth, Force: true, Tags: git.NoTags,
+		RefSpecs: []config.RefSpec{spec}, Auth: s.auth, Force: true, Tags: git.NoTags, Progress: s.received,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		err = failed(err)
 		if errors.Is(err, git.NoMatchingRefSpecError{}) {
 			return plumbing.ZeroHash, true, fmt.Errorf("%w: %q vanished from %s during the fetch", ErrBranchGone, branch, s.display)
 		}

@@ -78,12 +78,14 @@ func (s *Source) FetchRef(ctx context.Context, ref string) (string, error) {
 		return "", fmt.Errorf("gitsource: %w", err)
 	}
 	local := previewRefs + strings.TrimPrefix(name.String(), "refs/")
-	fctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
+	fctx, done, failed := s.fetching(ctx)
+	defer done()
 	err = remote.FetchContext(fctx, &git.FetchOptions{
 		RefSpecs: []config.RefSpec{config.RefSpec("+" + name.String() + ":" + local)}, Auth: s.auth, Force: true, Tags: git.NoTags,
+		Progress: s.received,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		err = failed(err)
 		return "", s.unreachable("fetch "+name.String()+" from", err)
 	}
 	got, err := s.repo.Storer.Reference(plumbing.ReferenceName(local))

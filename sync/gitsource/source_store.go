@@ -30,13 +30,15 @@ const MaxInMemory = 16 << 20
 // returns wrong bytes in v5.19.3 (go-git/go-git#2378).
 type store struct {
 	*filesystem.Storage
-	packDir string
+	packDir  string
+	received *intake // counts the bytes of the packs fetched
 }
 
-func newStore(dir string) *store {
+func newStore(dir string, received *intake) *store {
 	return &store{
-		Storage: filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault()),
-		packDir: filepath.Join(dir, "objects", "pack"),
+		Storage:  filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault()),
+		packDir:  filepath.Join(dir, "objects", "pack"),
+		received: received,
 	}
 }
 
@@ -49,10 +51,17 @@ func (s *store) PackfileWriter() (io.WriteCloser, error) {
 	return &reindexing{Writer: w, store: s}, nil
 }
 
-// reindexing makes the object store see the new pack once it is in place.
+// reindexing makes the object store see the new pack once it is in place,
+// and counts what it receives.
 type reindexing struct {
 	*packindex.Writer
 	store *store
+}
+
+func (w *reindexing) Write(p []byte) (int, error) {
+	n, err := w.Writer.Write(p)
+	w.store.received.Write(p[:n])
+	return n, err
 }
 
 func (w *reindexing) Close() error {
@@ -63,8 +72,8 @@ func (w *reindexing) Close() error {
 
 // openClone opens the bare clone in dir, creating it when absent. A clone
 // that cannot be opened is only a cache: it is started afresh.
-func openClone(dir string, log *slog.Logger) (*git.Repository, error) {
-	repo, err := git.Open(newStore(dir), nil)
+func openClone(dir string, received *intake, log *slog.Logger) (*git.Repository, error) {
+	repo, err := git.Open(newStore(dir, received), nil)
 	if err == nil {
 		if err := packindex.RemoveLeftovers(filepath.Join(dir, "objects", "pack")); err != nil {
 			log.Warn("leftovers of an interrupted fetch not removed", "dir", dir, "err", err)
@@ -80,7 +89,7 @@ func openClone(dir string, log *slog.Logger) (*git.Repository, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("gitsource: cache dir: %w", err)
 	}
-	repo, err = git.Init(newStore(dir), nil)
+	repo, err = git.Init(newStore(dir, received), nil)
 	if err != nil {
 		return nil, fmt.Errorf("gitsource: init clone in %s: %w", dir, err)
 	}
