@@ -1,0 +1,133 @@
+package helmchart
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/syncgate/syncgate/testing/cluster"
+)
+
+// Where the chart is installed on the control plane: another release
+// name, namespace and apply account than the defaults, so that a name the
+// templates fail to follow shows.
+const (
+	releaseName = "gate"
+	releaseNS   = "gitops"
+	applySA     = "deployer"
+	teamA       = "team-a"
+	teamB       = "team-b"
+)
+
+// installValues installs syncgate for team-a and team-b; settings are
+// what the sync test's syncgate reads.
+func installValues(t *testing.T, repoURL string) map[string]any {
+	return values(t, fmt.Sprintf(`
+applyServiceAccount: %s
+managedNamespaces: [{name: %s}, {name: %s}]
+settings:
+  CONFIG_REPO: %s
+  CLUSTER_NAME: local
+  GIT_SYNC_INTERVAL: 2s
+  HEALTH_TIMEOUT: 60s
+  LOG_FORMAT: text
+  # Render lets team-a's objects name team-b: RBAC alone must stop them.
+  ALLOW_NAMESPACES: %s
+`, applySA, teamA, teamB, repoURL, teamB))
+}
+
+// access is one request a ServiceAccount may or may not make.
+type access struct {
+	verb, group, resource, namespace, name string
+	allowed                                bool
+}
+
+func (a access) String() string {
+	return fmt.Sprintf("%s %s/%s %s in %q", a.verb, a.group, a.resource, a.name, a.namespace)
+}
+
+// rbacProof is what docs/isolation.md promises: syncgate's own account
+// may act as each managed namespace's account and keep the Versions, its
+// Lease and its keys, nothing else; each namespace's account may do what
+// the namespace's admins may, in that namespace alone, Versions excepted.
+func rbacProof() []account {
+	return []account{
+		{releaseNS, releaseName, []access{
+			{"impersonate", "", "serviceaccounts", teamA, applySA, true},
+			{"impersonate", "", "serviceaccounts", teamB, applySA, true},
+			{"patch", "syncgate.dev", "versions", teamA, "", true},
+			{"update", "syncgate.dev", "versions/status", teamB, "", true},
+			{"create", "", "events", teamA, "", true},
+			{"create", "coordination.k8s.io", "leases", releaseNS, "", true},
+			{"update", "coordination.k8s.io", "leases", releaseNS, "syncgate-leader", true},
+			{"get", "", "secrets", releaseNS, "syncgate-sops", true},
+			{"update", "", "configmaps", releaseNS, "syncgate-previews", true},
+
+			{"impersonate", "", "serviceaccounts", teamA, "default", false},
+			{"impersonate", "", "serviceaccounts", "default", applySA, false},
+			{"impersonate", "", "users", "", "admin", false},
+			{"create", "", "configmaps", teamA, "", false},
+			{"get", "", "secrets", teamA, "", false},
+			{"get", "", "secrets", releaseNS, "syncgate-credentials", false},
+			{"list", "", "secrets", releaseNS, "", false},
+			{"update", "coordination.k8s.io", "leases", releaseNS, "another", false},
+			{"patch", "syncgate.dev", "versions", "default", "", false},
+			{"patch", "syncgate.dev", "versions", releaseNS, "", false},
+			{"create", "", "namespaces", "", "", false},
+			{"create", "rbac.authorization.k8s.io", "clusterroles", "", "", false},
+			{"list", "", "secrets", "kube-system", "", false},
+		}},
+		{teamA, applySA, []access{
+			{"create", "apps", "deployments", teamA, "", true},
+			{"delete", "", "configmaps", teamA, "", true},
+			{"get", "", "secrets", teamA, "", true},
+			{"create", "rbac.authorization.k8s.io", "rolebindings", teamA, "", true},
+
+			{"create", "", "configmaps", teamB, "", false},
+			{"get", "", "secrets", releaseNS, "", false},
+			{"impersonate", "", "serviceaccounts", teamB, applySA, false},
+			{"create", "syncgate.dev", "versions", teamA, "", false},
+			{"update", "syncgate.dev", "versions/status", teamA, "", false},
+			{"update", "", "namespaces", "", teamA, false},
+			{"create", "", "resourcequotas", teamA, "", false},
+			{"create", "rbac.authorization.k8s.io", "clusterroles", "", "", false},
+		}},
+	}
+}
+
+// account is a ServiceAccount and what it may and may not do.
+type account struct {
+	namespace, name string
+	accesses        []access
+}
+
+// checkRBAC asks the API server's authorizer about every access, as the
+// account's token would be judged (its groups included).
+func checkRBAC(t *testing.T, c *cluster.Cluster) {
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	for _, acc := range rbacProof() {
+		user := "system:serviceaccount:" + acc.namespace + ":" + acc.name
+		for _, a := range acc.accesses {
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:   user,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + acc.namespace, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Verb: a.verb, Group: a.group, Resource: a.resource, Namespace: a.namespace, Name: a.name,
+				},
+			}}
+			if r, sub, ok := strings.Cut(a.resource, "/"); ok {
+				sar.Spec.ResourceAttributes.Resource, sar.Spec.ResourceAttributes.Subresource = r, sub
+			}
+			res, err := kube.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
+			require.NoError(t, err)
+			require.Equal(t, a.allowed, res.Status.Allowed, "%s: %s (%s)", user, a, res.Status.Reason)
+		}
+	}
+}
