@@ -7,15 +7,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -93,18 +90,9 @@ func installKustomization(t *testing.T, c *cluster.Cluster, dir string) {
 // use it.
 func tokenFor(t *testing.T, c *cluster.Cluster, namespace, name string) (string, *rest.Config) {
 	t.Helper()
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
-	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	cfg := &rest.Config{Host: c.RESTConfig().Host, BearerToken: tok.Status.Token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
 	path := filepath.Join(t.TempDir(), name+".kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, InsecureSkipTLSVerify: true}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	kc.Contexts["sa"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: name}
-	kc.CurrentContext = "sa"
-	require.NoError(t, clientcmd.WriteToFile(*kc, path))
+	cfg, err := c.ServiceAccountKubeconfig(context.Background(), namespace, name, path)
+	require.NoError(t, err)
 	return path, cfg
 }
 

@@ -7,17 +7,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/testing/cluster"
@@ -49,10 +45,14 @@ func TestChartOnTheControlPlane(t *testing.T) {
 		require.NoError(t, err)
 		cm, err := kube.CoreV1().ConfigMaps(releaseNS).Get(ctx, releaseName, metav1.GetOptions{})
 		require.NoError(t, err)
+		// The chart's pod's credential: its ServiceAccount's token.
+		kubeconfig := filepath.Join(t.TempDir(), "pod.kubeconfig")
+		_, err = c.ServiceAccountKubeconfig(ctx, releaseNS, releaseName, kubeconfig)
+		require.NoError(t, err)
 		env := []string{
 			"POD_NAMESPACE=" + releaseNS, "POD_NAME=" + releaseName + "-0",
 			"CACHE_DIR=" + filepath.Join(t.TempDir(), "cache"),
-			"KUBECONFIG=" + tokenKubeconfig(t, c, kube, releaseNS, releaseName),
+			"KUBECONFIG=" + kubeconfig,
 		}
 		for k, v := range cm.Data {
 			env = append(env, k+"="+v)
@@ -145,20 +145,4 @@ func waitFinal(t *testing.T, url, sha, namespace string) (int, map[string]any) {
 	}
 	t.Fatalf("no final answer for %s in %s", sha, namespace)
 	return 0, nil
-}
-
-// tokenKubeconfig writes a kubeconfig with a token of ServiceAccount
-// namespace/name, as the kubelet would mount it in the chart's pod.
-func tokenKubeconfig(t *testing.T, c *cluster.Cluster, kube kubernetes.Interface, namespace, name string) string {
-	t.Helper()
-	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: c.RESTConfig().Host, InsecureSkipTLSVerify: true}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	kc.Contexts["pod"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: name}
-	kc.CurrentContext = "pod"
-	path := filepath.Join(t.TempDir(), strings.ReplaceAll(namespace+"-"+name, "/", "-")+".kubeconfig")
-	require.NoError(t, clientcmd.WriteToFile(*kc, path))
-	return path
 }
