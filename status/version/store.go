@@ -99,7 +99,7 @@ func (s *Store) Get(ctx context.Context, namespace string) (*Version, error) {
 // to spec when it differs; the status is left alone.
 func (s *Store) Ensure(ctx context.Context, namespace string, spec VersionSpec) (*Version, error) {
 	var out *Version
-	err := retry.RetryOnConflict(s.opts.Backoff, func() error {
+	err := s.onConflict(func() error {
 		v, err := s.Get(ctx, namespace)
 		if err != nil {
 			return err
@@ -153,13 +153,30 @@ func (s *Store) update(ctx context.Context, v *Version, subresource ...string) (
 	return FromUnstructured(updated)
 }
 
+// onConflict runs fn again after each conflict, as retry.RetryOnConflict,
+// and returns fn's last error. RetryOnConflict alone returns nil when fn
+// fails with an error that wraps context.Canceled or DeadlineExceeded
+// (it takes them for its own wait being interrupted), which made a write
+// under a cancelled context look done with no Version.
+func (s *Store) onConflict(fn func() error) error {
+	var last error
+	err := retry.RetryOnConflict(s.opts.Backoff, func() error {
+		last = fn()
+		return last
+	})
+	if err == nil {
+		return last
+	}
+	return err
+}
+
 // UpdateStatus applies fn to the latest status and writes it through the
 // status subresource, reading again and re-applying fn when another writer
 // got there first. fn may run more than once and must only change st. An
 // error from fn aborts the update and is returned as is (wrapped).
 func (s *Store) UpdateStatus(ctx context.Context, namespace string, fn func(*VersionStatus) error) (*Version, error) {
 	var out *Version
-	err := retry.RetryOnConflict(s.opts.Backoff, func() error {
+	err := s.onConflict(func() error {
 		v, err := s.Get(ctx, namespace)
 		if err != nil {
 			return err

@@ -363,3 +363,17 @@ func TestUpdateStatusFromTheLastWrittenVersion(t *testing.T) {
 	_, err = store.UpdateStatusFrom(ctx, &version.Version{}, record(4))
 	require.Error(t, err)
 }
+
+// TestACancelledWriteIsAnError: a write under a cancelled context fails
+// with the context's error; it never returns no Version and no error.
+func TestACancelledWriteIsAnError(t *testing.T) {
+	_, store, ns := prodVersion(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v, err := store.Ensure(ctx, ns, version.VersionSpec{Cluster: "prod"})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Nil(t, v)
+	v, err = store.UpdateStatus(ctx, ns, func(*version.VersionStatus) error { return nil })
+	require.ErrorIs(t, err, context.Canceled)
+	require.Nil(t, v)
+}
