@@ -56,9 +56,10 @@ func (a access) String() string {
 // may act as each managed namespace's account and keep the Versions, its
 // Lease and its keys, nothing else; each namespace's account may do what
 // the namespace's admins may, in that namespace alone, Versions excepted.
-func rbacProof() []account {
+func rbacProof(in installation) []account {
+	teamA, teamB, releaseNS, applySA := in.a, in.b, in.namespace, in.applySA
 	return []account{
-		{releaseNS, releaseName, []access{
+		{in.namespace, in.name, []access{
 			{"impersonate", "", "serviceaccounts", teamA, applySA, true},
 			{"impersonate", "", "serviceaccounts", teamB, applySA, true},
 			{"patch", "syncgate.dev", "versions", teamA, "", true},
@@ -101,6 +102,12 @@ func rbacProof() []account {
 	}
 }
 
+// installation is where syncgate was installed: its namespace and
+// ServiceAccount, the account it applies as, and two managed namespaces.
+type installation struct {
+	namespace, name, applySA, a, b string
+}
+
 // account is a ServiceAccount and what it may and may not do.
 type account struct {
 	namespace, name string
@@ -109,10 +116,10 @@ type account struct {
 
 // checkRBAC asks the API server's authorizer about every access, as the
 // account's token would be judged (its groups included).
-func checkRBAC(t *testing.T, c *cluster.Cluster) {
+func checkRBAC(t *testing.T, c *cluster.Cluster, in installation) {
 	kube, err := kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	for _, acc := range rbacProof() {
+	for _, acc := range rbacProof(in) {
 		user := "system:serviceaccount:" + acc.namespace + ":" + acc.name
 		for _, a := range acc.accesses {
 			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{

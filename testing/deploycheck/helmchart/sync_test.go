@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
@@ -38,7 +39,18 @@ func TestChartOnTheControlPlane(t *testing.T) {
 	rel := install(t, c, releaseName, releaseNS, installValues(t, git.HTTPURL("config")))
 	require.Equal(t, "deployed", string(rel.Info.Status))
 
-	t.Run("rbac", func(t *testing.T) { checkRBAC(t, c) })
+	t.Run("rbac", func(t *testing.T) {
+		checkRBAC(t, c, installation{releaseNS, releaseName, applySA, teamA, teamB})
+	})
+	// The same proof holds for the kustomize install (the overlay adds
+	// a second managed namespace to deploy/base).
+	t.Run("rbac of deploy/overlays/example", func(t *testing.T) {
+		applier, err := apply.New(c.RESTConfig(), apply.Options{})
+		require.NoError(t, err)
+		_, err = applier.Apply(ctx, "", kustomizeBuild(t, "deploy/overlays/example"), nil)
+		require.NoError(t, err)
+		checkRBAC(t, c, installation{"syncgate", "syncgate", "syncgate", "app", "app-staging"})
+	})
 
 	t.Run("sync", func(t *testing.T) {
 		kube, err := kubernetes.NewForConfig(c.RESTConfig())
