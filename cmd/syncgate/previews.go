@@ -16,6 +16,7 @@ import (
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/gitsource"
 	"github.com/syncgate/syncgate/sync/preview"
+	"github.com/syncgate/syncgate/sync/priority"
 	"github.com/syncgate/syncgate/sync/render"
 )
 
@@ -33,7 +34,7 @@ type previewParts struct {
 // assemblePreviews builds the previews, or nil when PREVIEW_WORKERS is 0.
 // forge is the commit-status reporter, whose forge previews report to.
 func assemblePreviews(cfg *config, logger *slog.Logger, kube kubernetes.Interface, src *gitsource.Source, renderer *render.Renderer,
-	applier *apply.Applier, watcher *server.VersionWatcher, forge status.Reporter) (*previewParts, error) {
+	applier *apply.Applier, watcher *server.VersionWatcher, gate *priority.Gate, forge status.Reporter) (*previewParts, error) {
 	if cfg.PreviewWorkers == 0 {
 		return nil, nil
 	}
@@ -54,7 +55,7 @@ func assemblePreviews(cfg *config, logger *slog.Logger, kube kubernetes.Interfac
 			}
 			return v.Status.Applied, out
 		},
-		Journal: ledger, Workers: int(cfg.PreviewWorkers), Logger: log,
+		Journal: ledger, Workers: int(cfg.PreviewWorkers), Gate: gate, Logger: log,
 		Done: func(req preview.Request, res *preview.Result) {
 			recordPreview(ledger, cfg.Cluster, req, res, &sinks, log)
 			pp.deliverer.Kick()

@@ -22,6 +22,7 @@ import (
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/gitsource"
 	"github.com/syncgate/syncgate/sync/healthrule"
+	"github.com/syncgate/syncgate/sync/priority"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
 	"github.com/syncgate/syncgate/sync/syncer"
@@ -108,6 +109,8 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		return nil, err
 	}
 	var watcher *server.VersionWatcher
+	// Syncs at work hold it; previews wait at it before each step.
+	gate := priority.New()
 	sy, err := syncer.New(syncer.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: repourl.Redact(cfg.Repo), Branch: cfg.Branch},
@@ -115,6 +118,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
 		Announce:   func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
 		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
+		Gate:       gate,
 		Logger:     logger.With("component", "syncer"), Metrics: reg,
 	})
 	if err != nil {
@@ -123,7 +127,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	watcher = server.NewVersionWatcher(kc.dyn, cfg.Namespaces, logger.With("component", "versions"))
 	watcher.OnAnnounced(sy.Nudge)
 	watcher.OnDeleted(sy.VersionDeleted)
-	previews, err := assemblePreviews(cfg, logger, kc.kube, src, renderer, applier, watcher, forgeOf(reporters))
+	previews, err := assemblePreviews(cfg, logger, kc.kube, src, renderer, applier, watcher, gate, forgeOf(reporters))
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,10 @@ type Live func(namespace string) (applied string, inventory []apply.Entry)
 // preview makes one preview; it never writes to the cluster.
 func (p *Previewer) preview(ctx context.Context, req Request) *Result {
 	res := &Result{Cluster: p.opts.Cluster, SHA: req.SHA, Ref: req.Ref, Provider: req.Provider, Number: req.Number, URL: req.URL, Started: p.opts.Now()}
+	if err := p.opts.Gate.Wait(ctx); err != nil {
+		res.State, res.Reason = Error, err.Error()
+		return res
+	}
 	sha, err := p.fetch(ctx, req)
 	if err != nil {
 		res.State, res.Reason = Error, lifecycle.Bound("fetch: "+err.Error(), lifecycle.MaxReason)
@@ -101,6 +105,10 @@ func (p *Previewer) fetch(ctx context.Context, req Request) (string, error) {
 
 func (p *Previewer) namespace(ctx context.Context, tree fs.FS, ns string, inventory []apply.Entry) *Namespace {
 	n := &Namespace{Namespace: ns}
+	if err := p.opts.Gate.Wait(ctx); err != nil {
+		n.State, n.Reason = Error, err.Error()
+		return n
+	}
 	objs, err := p.opts.Renderer.RenderContext(ctx, tree, ns)
 	if err != nil {
 		var refusal *render.Error
@@ -110,6 +118,10 @@ func (p *Previewer) namespace(ctx context.Context, tree fs.FS, ns string, invent
 			return n
 		}
 		n.State, n.Reason = Error, lifecycle.Bound("render: "+err.Error(), lifecycle.MaxReason)
+		return n
+	}
+	if err := p.opts.Gate.Wait(ctx); err != nil {
+		n.State, n.Reason = Error, err.Error()
 		return n
 	}
 	plan, err := p.opts.Planner.Preview(ctx, ns, objs, inventory)

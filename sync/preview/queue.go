@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/syncgate/syncgate/sync/gitsource"
+	"github.com/syncgate/syncgate/sync/priority"
 )
 
 // Errors of Submit, matched with errors.Is.
@@ -48,6 +49,10 @@ type Options struct {
 	// Workers is how many previews run at once (default 2): a budget of
 	// their own, apart from the syncs'.
 	Workers int
+	// Gate, when set, is waited at before each step of a preview (the
+	// fetch, and each namespace's render and dry run): previews give way
+	// to syncs at work. Time spent there counts toward Timeout.
+	Gate *priority.Gate
 	// Queue bounds the requests waiting (default 256); more get ErrBusy.
 	Queue int
 	// Timeout bounds one preview (default 5m).

@@ -98,11 +98,23 @@ func (d *done) get() []string {
 
 func start(t *testing.T, workers, queue int) (*preview.Previewer, *planner, *done) {
 	t.Helper()
+	return startWith(t, preview.Options{Workers: workers, Queue: queue})
+}
+
+// startWith runs a Previewer of opts, completed with the fakes above.
+func startWith(t *testing.T, opts preview.Options) (*preview.Previewer, *planner, *done) {
+	t.Helper()
 	pl := &planner{release: map[string]chan struct{}{}}
 	d := &done{}
-	p, err := preview.New(preview.Options{Cluster: "c", Namespaces: []string{"team"}, Source: source{}, Renderer: renderer{},
-		Planner: pl,
-		Live:    func(string) (string, []apply.Entry) { return "base", nil }, Workers: workers, Queue: queue, Done: d.add})
+	opts.Cluster, opts.Source, opts.Planner, opts.Done = "c", source{}, pl, d.add
+	opts.Live = func(string) (string, []apply.Entry) { return "base", nil }
+	if opts.Renderer == nil {
+		opts.Renderer = renderer{}
+	}
+	if opts.Namespaces == nil {
+		opts.Namespaces = []string{"team"}
+	}
+	p, err := preview.New(opts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})

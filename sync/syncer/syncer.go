@@ -18,6 +18,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/priority"
 	"github.com/syncgate/syncgate/sync/readiness"
 )
 
@@ -91,6 +92,10 @@ type Options struct {
 	// trouble before the commit fails with the last error (default 5m; the
 	// health timeout is a good value).
 	RetryBudget time.Duration
+	// Gate, when set, is held while a fetch runs and while a namespace
+	// renders, applies and records a commit (not during the rollout
+	// wait): work that gives way to syncs waits at it.
+	Gate *priority.Gate
 
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer
@@ -191,6 +196,7 @@ func (s *Syncer) Poll(ctx context.Context) error {
 // every fetch (a poll, a webhook, /wait asking about a sha it does not
 // know) goes through here, so no head found is left for the next poll.
 func (s *Syncer) Fetch(ctx context.Context) (string, error) {
+	defer s.opts.Gate.Begin()()
 	start := time.Now()
 	head, err := s.opts.Source.Sync(ctx)
 	defer s.fetchEnded()
@@ -227,6 +233,13 @@ func (s *Syncer) noteHead(head string, err error) {
 		s.head = head
 	}
 	s.headErr = err
+	if changed && err == nil {
+		// The workers hold the gate from here, while the fetch still
+		// does, until they have taken the head up.
+		for _, w := range s.workers {
+			w.busy()
+		}
+	}
 	s.mu.Unlock()
 	if err != nil {
 		s.log.Warn("config repo fetch failed; cluster kept as it is", "err", err)

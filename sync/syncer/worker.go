@@ -38,6 +38,9 @@ type worker struct {
 	gen       uint64 // counts changes of want
 	interrupt context.CancelCauseFunc
 
+	// held ends the worker's hold of Options.Gate, nil when none.
+	held func()
+
 	version *version.Version // last written
 	gone    atomic.Bool      // the Version was deleted; create it again
 
@@ -72,6 +75,7 @@ func (w *worker) offer(head string, err error) {
 
 func (w *worker) run(ctx context.Context) {
 	defer w.s.metrics.inFlight(w.ns, nil) // no longer leading
+	defer w.idle()
 	for {
 		v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
 		if err == nil && v != nil {
@@ -106,6 +110,7 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		retry = nil
+		w.busy()
 		w.mu.Lock()
 		want, wantErr, gen := w.want, w.wantErr, w.gen
 		w.mu.Unlock()
@@ -125,7 +130,11 @@ func (w *worker) run(ctx context.Context) {
 			// a commit, may leave more to do: plan again until idle.
 			if step, _ := lifecycle.Plan(&w.version.Status, want); step != lifecycle.Idle && !w.interrupted(gen) {
 				retry = time.After(0)
+				continue // holding the gate
 			}
+		}
+		if !w.woken() {
+			w.idle()
 		}
 	}
 }
@@ -329,6 +338,11 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 	start := time.Now()
 	lastReady := -1
 	err := w.s.opts.Readiness.Wait(rctx, w.ns, refs, func(p readiness.Progress) {
+		if p.Ready < p.Total {
+			// Waiting for pods is no work: the gate is free meanwhile,
+			// and held again for recording the outcome.
+			w.idle()
+		}
 		if p.Ready == lastReady {
 			return
 		}
@@ -336,6 +350,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 		// Progress only: a lost write is made good by the next one.
 		_ = w.mark(rctx, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: w.startedAt(sha), Ready: judged + p.Ready, Total: total, Deployments: deployments})
 	})
+	w.busy()
 	switch {
 	case errors.Is(context.Cause(rctx), errSuperseded):
 		w.log.Info("rollout wait ended: the branch head moved", "sha", sha)

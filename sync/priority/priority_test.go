@@ -1,0 +1,55 @@
+package priority_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/sync/priority"
+)
+
+func TestWaitHoldsBackWhileAnySyncWorks(t *testing.T) {
+	g := priority.New()
+	require.NoError(t, g.Wait(context.Background()), "free: no wait")
+
+	endA := g.Begin()
+	endB := g.Begin()
+	done := make(chan error, 1)
+	go func() { done <- g.Wait(context.Background()) }()
+	require.Eventually(t, func() bool { return g.Waiting() == 1 }, waitFor, tick)
+
+	endA()
+	endA() // a second end is no second release
+	require.True(t, g.Busy(), "B still works")
+	require.Equal(t, 1, g.Waiting())
+
+	endB()
+	require.NoError(t, <-done)
+	require.False(t, g.Busy())
+}
+
+func TestWaitEndsWithItsContext(t *testing.T) {
+	g := priority.New()
+	defer g.Begin()()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Wait(ctx) }()
+	require.Eventually(t, func() bool { return g.Waiting() == 1 }, waitFor, tick)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Zero(t, g.Waiting())
+}
+
+func TestNilGateHoldsNothingBack(t *testing.T) {
+	var g *priority.Gate
+	g.Begin()()
+	require.NoError(t, g.Wait(context.Background()))
+	require.False(t, g.Busy())
+}
+
+const (
+	waitFor = 10 * time.Second
+	tick    = time.Millisecond
+)

@@ -1,0 +1,41 @@
+package syncer
+
+// The worker holds Options.Gate (package priority) while it works on a
+// commit: from a new head until the commit is applied and recorded, except
+// while pods are waited for.
+
+// busy holds Options.Gate for the worker until idle; holding it already,
+// it does nothing.
+func (w *worker) busy() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.held == nil {
+		w.held = w.s.opts.Gate.Begin()
+	}
+}
+
+// idle ends the worker's hold of Options.Gate.
+func (w *worker) idle() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.held != nil {
+		w.held()
+		w.held = nil
+	}
+}
+
+// woken reports whether the worker was woken meanwhile (the head moved),
+// leaving the signal for its loop.
+func (w *worker) woken() bool {
+	select {
+	case <-w.wake:
+		// Put the signal back for the loop.
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+		return true
+	default:
+	}
+	return false
+}
