@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -45,10 +46,13 @@ const (
 func main() {
 	n := flag.Int("n", 20, "pushes to one pull request")
 	prs := flag.Int("prs", 20, "pull requests opened at once")
+	logPath := flag.String("log", "", "keep the agent's log in this file")
+	var env envFlag
+	flag.Var(&env, "env", "NAME=value added to the agent's environment (repeatable), e.g. LOG_LEVEL=debug")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *n, *prs); err != nil {
+	if err := run(ctx, *n, *prs, *logPath, env); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -73,12 +77,15 @@ type bench struct {
 	repo *gitserver.Repo
 }
 
-func run(ctx context.Context, n, prs int) error {
+func run(ctx context.Context, n, prs int, logPath string, env []string) error {
 	work, err := os.MkdirTemp("", "syncgate-bench-preview-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
+	if logPath != "" {
+		defer keepLog(work, logPath)
+	}
 	bin, err := benchenv.Build(ctx, work)
 	if err != nil {
 		return err
@@ -104,7 +111,7 @@ func run(ctx context.Context, n, prs int) error {
 	}
 	agent, err := benchenv.StartAgent(ctx, benchenv.AgentOptions{
 		Bin: bin, Work: work, RepoURL: e.RepoURL(), Kubeconfig: e.Cluster.KubeconfigPath(), Namespaces: []string{ns}, Secret: secret,
-		Env: []string{"GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_bench"},
+		Env: append([]string{"GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_bench"}, env...),
 	})
 	if err != nil {
 		return err
@@ -247,4 +254,28 @@ func (b *bench) sync(ctx context.Context, tag string) (time.Duration, error) {
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+// envFlag collects repeated -env NAME=value.
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, " ") }
+
+func (e *envFlag) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("%q is not NAME=value", v)
+	}
+	*e = append(*e, v)
+	return nil
+}
+
+// keepLog copies the agent's log out of work before work is removed.
+func keepLog(work, to string) {
+	b, err := os.ReadFile(filepath.Join(work, "syncgate.log"))
+	if err == nil {
+		err = os.WriteFile(to, b, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: keep the agent's log:", err)
+	}
 }
