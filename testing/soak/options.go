@@ -40,15 +40,24 @@ func ParseKinds(s string) ([]Kind, error) {
 	if s = strings.TrimSpace(s); s == "" || s == "all" {
 		return nil, nil
 	}
-	var out []Kind
-	for _, f := range strings.Split(s, ",") {
-		k := Kind(strings.TrimSpace(f))
-		if k == Initial || (k != Burst && !slices.Contains(Kinds, k)) {
-			return nil, fmt.Errorf("unknown commit kind %q (known: %v and burst)", k, Kinds[1:])
-		}
-		out = append(out, k)
+	out, bad, ok := splitNames(s, func(k Kind) bool { return k == Burst || (k != Initial && slices.Contains(Kinds, k)) })
+	if !ok {
+		return nil, fmt.Errorf("unknown commit kind %q (known: %v and burst)", bad, Kinds[1:])
 	}
 	return out, nil
+}
+
+// splitNames reads a comma-separated list of names; bad is the first one
+// known refuses.
+func splitNames[K ~string](s string, known func(K) bool) (names []K, bad K, ok bool) {
+	for _, f := range strings.Split(s, ",") {
+		k := K(strings.TrimSpace(f))
+		if !known(k) {
+			return nil, k, false
+		}
+		names = append(names, k)
+	}
+	return names, "", true
 }
 
 // FaultKind is one kind of injected trouble.
@@ -78,13 +87,9 @@ func ParseFaults(s string) ([]FaultKind, error) {
 	case "none":
 		return []FaultKind{}, nil
 	}
-	var out []FaultKind
-	for _, f := range strings.Split(s, ",") {
-		k := FaultKind(strings.TrimSpace(f))
-		if !slices.Contains(FaultKinds, k) {
-			return nil, fmt.Errorf("unknown fault %q (known: %v)", k, FaultKinds)
-		}
-		out = append(out, k)
+	out, bad, ok := splitNames(s, func(k FaultKind) bool { return slices.Contains(FaultKinds, k) })
+	if !ok {
+		return nil, fmt.Errorf("unknown fault %q (known: %v)", bad, FaultKinds)
 	}
 	return out, nil
 }
