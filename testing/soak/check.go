@@ -202,14 +202,7 @@ func (s *soak) isAncestor(a, b string) bool {
 // or brings it back). Many changes at once (a lost history) are reported
 // as one violation.
 func (s *soak) recheck(ctx context.Context) {
-	s.mu.Lock()
-	var todo []*inc
-	for _, in := range s.incs {
-		if !in.orphaned && !in.retired {
-			todo = append(todo, in)
-		}
-	}
-	s.mu.Unlock()
+	todo := s.liveIncs()
 	type change struct {
 		in     *inc
 		ns, at string
@@ -221,7 +214,7 @@ func (s *soak) recheck(ctx context.Context) {
 			o := in.per[ns]
 			ok := o.checked && !s.seen[fmt.Sprintf("answer-changed/%s/%d", ns, in.id)]
 			w := o.verdict().state
-			stale := in.orphaned || in.retired
+			stale := in.gone()
 			s.mu.Unlock()
 			if !ok || stale {
 				continue
@@ -266,14 +259,7 @@ func (s *soak) recheck(ctx context.Context) {
 // final checks once more, at the end, that S3 and the forge still agree
 // with every answer given.
 func (s *soak) final(ctx context.Context) {
-	s.mu.Lock()
-	var todo []*inc
-	for _, in := range s.incs {
-		if !in.orphaned && !in.retired {
-			todo = append(todo, in)
-		}
-	}
-	s.mu.Unlock()
+	todo := s.liveIncs()
 	for _, in := range todo {
 		for _, ns := range s.e.namespaces {
 			s.mu.Lock()
@@ -299,10 +285,7 @@ func (s *soak) final(ctx context.Context) {
 func (s *soak) countUnanswered() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, in := range s.incs {
-		if in.orphaned || in.retired {
-			continue
-		}
+	for _, in := range s.liveLocked() {
 		for _, o := range in.per {
 			if !o.final() {
 				s.rep.outcomes(in.kind).Unanswered++

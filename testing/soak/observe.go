@@ -41,6 +41,28 @@ type inc struct {
 	cancel   context.CancelFunc
 }
 
+// gone reports whether in is no longer checked: a force-push dropped it
+// from the branch, or a later incarnation of its sha took over.
+func (in *inc) gone() bool { return in.orphaned || in.retired }
+
+// liveIncs are the incarnations still checked.
+func (s *soak) liveIncs() []*inc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.liveLocked()
+}
+
+// liveLocked is liveIncs with s.mu held.
+func (s *soak) liveLocked() []*inc {
+	var out []*inc
+	for _, in := range s.incs {
+		if !in.gone() {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 // nsObs is what was seen of one incarnation in one namespace.
 type nsObs struct {
 	ans     [2]answer // the final /wait answer of each replica
@@ -224,7 +246,7 @@ func (s *soak) answered(in *inc, ns string, i int, a answer) {
 	s.mu.Lock()
 	o := in.per[ns]
 	o.ans[i] = a
-	head := in.gen == s.headGen && !in.orphaned && !in.retired
+	head := in.gen == s.headGen && !in.gone()
 	s.mu.Unlock()
 	if head && a.state == string(status.Deployed) {
 		s.pollers.Add(1)
@@ -406,7 +428,7 @@ func (s *soak) noteVersion(ns string, v *version.Version) {
 	defer s.mu.Unlock()
 	for _, c := range v.Status.History {
 		in := s.latest[c.SHA]
-		if in == nil || in.orphaned || in.retired || !in.fenced {
+		if in == nil || in.gone() || !in.fenced {
 			continue
 		}
 		o := in.per[ns]

@@ -26,14 +26,7 @@ func (s *soak) settle(ctx context.Context, faults *sync.WaitGroup) {
 	s.flagStuck()
 	s.waitOwed(ctx)
 	vs := s.versions(ctx)
-	s.mu.Lock()
-	var todo []*inc
-	for _, in := range s.incs {
-		if !in.orphaned && !in.retired {
-			todo = append(todo, in)
-		}
-	}
-	s.mu.Unlock()
+	todo := s.liveIncs()
 	for _, in := range todo {
 		for _, ns := range s.e.namespaces {
 			s.mu.Lock()
@@ -54,10 +47,7 @@ func (s *soak) waiting() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	for _, in := range s.incs {
-		if in.orphaned || in.retired {
-			continue
-		}
+	for _, in := range s.liveLocked() {
 		for _, o := range in.per {
 			if !o.final() && now.Before(in.pushedAt.Add(s.bound(in, now))) {
 				return true
@@ -73,10 +63,7 @@ func (s *soak) flagStuck() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	for _, in := range s.incs {
-		if in.orphaned || in.retired {
-			continue
-		}
+	for _, in := range s.liveLocked() {
 		for _, ns := range s.e.namespaces {
 			o := in.per[ns]
 			if o.final() || o.stuck {
