@@ -226,6 +226,23 @@ func (r *runner) withLog(err error, logPath string) error {
 // PrepareCluster installs the Version CRD from root's deploy/crds, creates
 // namespace and the ServiceAccount syncgate applies it as.
 func PrepareCluster(ctx context.Context, c *cluster.Cluster, root, namespace string) error {
+	if err := InstallCRD(ctx, c, root); err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return err
+	}
+	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	return BindServiceAccount(ctx, kube, namespace)
+}
+
+// InstallCRD applies the Version CRD from root's deploy/crds, with
+// syncgate's own applier.
+func InstallCRD(ctx context.Context, c *cluster.Cluster, root string) error {
 	b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
 	if err != nil {
 		return err
@@ -239,17 +256,9 @@ func PrepareCluster(ctx context.Context, c *cluster.Cluster, root, namespace str
 		return err
 	}
 	if _, err := a.Apply(ctx, "", []*unstructured.Unstructured{crd}, nil); err != nil {
-		return fmt.Errorf("install CRD: %w", err)
+		return fmt.Errorf("install the Version CRD: %w", err)
 	}
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
-	if err != nil {
-		return err
-	}
-	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	return BindServiceAccount(ctx, kube, namespace)
+	return nil
 }
 
 func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Cluster, g *gitserver.Server, s3srv *s3server.Server) (string, func(), string, error) {

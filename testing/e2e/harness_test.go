@@ -15,13 +15,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/syncgate/syncgate/status/version"
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
@@ -52,12 +49,7 @@ func syncgateBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "syncgate")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/syncgate")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build syncgate: %v\n%s", err, out)
-		}
+		binPath, buildErr = demo.BuildSyncgate(context.Background(), root, dir)
 	})
 	require.NoError(t, buildErr)
 	return binPath
@@ -67,22 +59,12 @@ func syncgateBinary(t *testing.T) string {
 func installCRD(t *testing.T, c *cluster.Cluster) {
 	t.Helper()
 	crdOnce.Do(func() {
-		root, _ := cluster.RepoRoot()
-		b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
+		root, err := cluster.RepoRoot()
 		if err != nil {
 			crdErr = err
 			return
 		}
-		u := &unstructured.Unstructured{}
-		if crdErr = yaml.Unmarshal(b, &u.Object); crdErr != nil {
-			return
-		}
-		a, err := apply.New(c.RESTConfig(), apply.Options{})
-		if err != nil {
-			crdErr = err
-			return
-		}
-		_, crdErr = a.Apply(context.Background(), "", []*unstructured.Unstructured{u}, nil)
+		crdErr = demo.InstallCRD(context.Background(), c, root)
 	})
 	require.NoError(t, crdErr)
 }

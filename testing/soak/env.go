@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -19,12 +17,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/forge"
@@ -104,7 +99,11 @@ func setup(ctx context.Context, opts Options) (e *env, err error) {
 	if e.dyn, err = dynamic.NewForConfig(e.c.RESTConfig()); err != nil {
 		return e, err
 	}
-	if err := installCRD(ctx, e.c); err != nil {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return e, err
+	}
+	if err := demo.InstallCRD(ctx, e.c, root); err != nil {
 		return e, err
 	}
 	// Namespace names are in the repo's paths, so they come from the seed:
@@ -184,44 +183,6 @@ func (e *env) close() {
 	for i := len(e.closers) - 1; i >= 0; i-- {
 		e.closers[i]()
 	}
-}
-
-func installCRD(ctx context.Context, c *cluster.Cluster) error {
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		return err
-	}
-	b, err := os.ReadFile(filepath.Join(root, "deploy", "crds", "syncgate.dev_versions.yaml"))
-	if err != nil {
-		return err
-	}
-	crd := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
-		return err
-	}
-	a, err := apply.New(c.RESTConfig(), apply.Options{})
-	if err != nil {
-		return err
-	}
-	if _, err := a.Apply(ctx, "", []*unstructured.Unstructured{crd}, nil); err != nil {
-		return fmt.Errorf("install the Version CRD: %w", err)
-	}
-	return nil
-}
-
-// BuildSyncgate builds cmd/syncgate into dir and returns the binary's path.
-func BuildSyncgate(ctx context.Context, dir string) (string, error) {
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "syncgate")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build syncgate: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // settings is the environment every replica runs with.

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
 )
 
 // Run brings up git, S3, the forge fake and two syncgate replicas on
@@ -19,7 +22,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	began := time.Now()
 	if opts.Binary == "" {
-		bin, err := BuildSyncgate(ctx, opts.WorkDir)
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			return nil, err
+		}
+		bin, err := demo.BuildSyncgate(ctx, root, opts.WorkDir)
 		if err != nil {
 			return nil, err
 		}
