@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -168,7 +169,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, bin string, addr addresses
 		QPS:             500,
 		Burst:           1000,
 	}
-	if err := waitHTTP(ctx, api, c.rest.Host+"/readyz", map[string]string{"Authorization": "Bearer " + token}, 120*time.Second); err != nil {
+	if err := waitHTTP(ctx, api, c.rest.Host+"/readyz", http.Header{"Authorization": {"Bearer " + token}}, 120*time.Second); err != nil {
 		return err
 	}
 	return c.writeKubeconfig(token)

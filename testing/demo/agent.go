@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,26 +29,11 @@ func StartAgent(ctx context.Context, bin, addr, logPath string, env []string) (*
 		return nil, err
 	}
 	a := &Agent{Proc: p, URL: "http://" + addr}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(a.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return a, nil
-		}
-		select {
-		case <-p.Done():
-			return nil, fmt.Errorf("syncgate exited: %v\n%s", p.Err(), p.LogTail(4000))
-		case <-ctx.Done():
-			p.Stop(15 * time.Second)
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.Stop(15 * time.Second)
-			return nil, fmt.Errorf("syncgate did not listen on %s:\n%s", addr, p.LogTail(4000))
-		}
+	if err := p.AwaitReady(ctx, proc.Ready{URL: a.URL + "/healthz", Every: 50 * time.Millisecond, Timeout: 30 * time.Second}); err != nil {
+		p.Stop(15 * time.Second)
+		return nil, err
 	}
+	return a, nil
 }
 
 // BuildSyncgate builds ./cmd/syncgate of the source tree root into dir and

@@ -2,8 +2,6 @@ package flux
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,27 +77,9 @@ func Start(ctx context.Context, kubeconfig, logPath string, t Tuning, log func(s
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{Proc: p}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		resp, err := http.Get("http://" + health + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return c, nil
-			}
-		}
-		select {
-		case <-p.Done():
-			return nil, fmt.Errorf("kustomize-controller exited: %v\n%s", p.Err(), p.LogTail(4000))
-		case <-ctx.Done():
-			p.Stop(10 * time.Second)
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.Stop(10 * time.Second)
-			return nil, fmt.Errorf("kustomize-controller not ready on %s:\n%s", health, p.LogTail(4000))
-		}
+	if err := p.AwaitReady(ctx, proc.Ready{URL: "http://" + health + "/readyz", Timeout: 2 * time.Minute}); err != nil {
+		p.Stop(10 * time.Second)
+		return nil, err
 	}
+	return &Controller{Proc: p}, nil
 }

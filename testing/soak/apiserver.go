@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,24 +126,7 @@ func (a *apiServer) waitReady(ctx context.Context, p *proc.Proc) error {
 		return err
 	}
 	hc.Timeout = 2 * time.Second
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.rest.Host+"/readyz", nil)
-		resp, err := hc.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if p.Exited() {
-			return fmt.Errorf("kube-apiserver exited on restart: %v: %s", p.Err(), p.LogTail(2000))
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("kube-apiserver not ready after a restart: %s", p.LogTail(2000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return p.AwaitReady(ctx, proc.Ready{URL: a.rest.Host + "/readyz", Client: hc, Timeout: 2 * time.Minute})
 }
 
 // Close stops a kube-apiserver the soak started, so that the cluster's own
