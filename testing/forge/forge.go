@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -132,6 +133,25 @@ func (f *fake) record(r *http.Request, body string) (Fault, bool) {
 	ft := f.faults[0]
 	f.faults = f.faults[1:]
 	return ft, true
+}
+
+// intercept reads the request's body and records the call; it answers a
+// pending fault itself (handled).
+func (f *fake) intercept(w http.ResponseWriter, r *http.Request) (body []byte, handled bool) {
+	body, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if ft, ok := f.record(r, string(body)); ok {
+		writeFault(w, ft)
+		return body, true
+	}
+	return body, false
+}
+
+// optional is s, or JSON's null when empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (f *fake) store(repo string, s Status) Status {

@@ -3,7 +3,6 @@ package forge
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -30,9 +29,14 @@ func NewGitHub(token string, repos ...string) *GitHub {
 func (g *GitHub) APIURL() string { return g.srv.URL + "/api/v3/" }
 
 func ghError(w http.ResponseWriter, code int, msg string) {
+	ghJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest/commits/statuses"})
+}
+
+// ghJSON writes v as GitHub answers: JSON, charset named.
+func ghJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest/commits/statuses"})
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 type ghStatus struct {
@@ -52,21 +56,15 @@ type ghStatus struct {
 
 func (g *GitHub) toJSON(repo string, s Status) ghStatus {
 	out := ghStatus{ID: s.ID, NodeID: fmt.Sprintf("SC_%d", s.ID), URL: g.srv.URL + "/api/v3/repos/" + repo + "/statuses/" + s.SHA,
-		State: s.State, Context: s.Context, CreatedAt: s.CreatedAt.Format(time.RFC3339), UpdatedAt: s.CreatedAt.Format(time.RFC3339)}
+		State: s.State, Description: optional(s.Description), TargetURL: optional(s.TargetURL), Context: s.Context,
+		CreatedAt: s.CreatedAt.Format(time.RFC3339), UpdatedAt: s.CreatedAt.Format(time.RFC3339)}
 	out.Creator.Login = "syncgate-bot"
-	if s.Description != "" {
-		out.Description = &s.Description
-	}
-	if s.TargetURL != "" {
-		out.TargetURL = &s.TargetURL
-	}
 	return out
 }
 
 func (g *GitHub) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if ft, ok := g.record(r, string(body)); ok {
-		writeFault(w, ft)
+	body, handled := g.intercept(w, r)
+	if handled {
 		return
 	}
 	g.mu.Lock()

@@ -144,7 +144,7 @@ func (g *GitHub) serveDeployments(w http.ResponseWriter, r *http.Request, repo s
 		}
 		switch {
 		case len(parts) == 5 && r.Method == http.MethodGet:
-			g.writeJSON(w, http.StatusOK, g.deploymentJSON(repo, d.ID))
+			ghJSON(w, http.StatusOK, g.deploymentJSON(repo, d.ID))
 		case len(parts) == 6 && parts[5] == "statuses" && r.Method == http.MethodGet:
 			g.listDeploymentStatuses(w, r, repo, d.ID)
 		case len(parts) == 6 && parts[5] == "statuses" && r.Method == http.MethodPost:
@@ -160,12 +160,6 @@ func (g *GitHub) serveDeployments(w http.ResponseWriter, r *http.Request, repo s
 		ghError(w, http.StatusNotFound, "Not Found")
 	}
 	return true
-}
-
-func (g *GitHub) writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (g *GitHub) createDeployment(w http.ResponseWriter, repo string, body []byte) {
@@ -222,7 +216,7 @@ func (g *GitHub) createDeployment(w http.ResponseWriter, repo string, body []byt
 	g.mu.Lock()
 	nd := g.newDeployment(d)
 	g.mu.Unlock()
-	g.writeJSON(w, http.StatusCreated, g.deploymentJSON(repo, nd.ID))
+	ghJSON(w, http.StatusCreated, g.deploymentJSON(repo, nd.ID))
 }
 
 func isSHA(ref string) bool {
@@ -261,7 +255,7 @@ func (g *GitHub) listDeployments(w http.ResponseWriter, r *http.Request, repo st
 	if links != "" {
 		w.Header().Set("Link", links)
 	}
-	g.writeJSON(w, http.StatusOK, out)
+	ghJSON(w, http.StatusOK, out)
 }
 
 func matches(want, got string) bool { return want == "" || want == got }
@@ -305,17 +299,10 @@ func (g *GitHub) deploymentJSON(repo string, id int64) map[string]any {
 	return map[string]any{
 		"url": fmt.Sprintf("%s/deployments/%d", base, d.ID), "id": d.ID, "node_id": fmt.Sprintf("DE_%d", d.ID),
 		"sha": d.SHA, "ref": d.Ref, "task": d.Task, "payload": map[string]any{}, "original_environment": d.Environment,
-		"environment": d.Environment, "description": nullable(d.Description), "creator": map[string]any{"login": "syncgate-bot"},
+		"environment": d.Environment, "description": optional(d.Description), "creator": map[string]any{"login": "syncgate-bot"},
 		"created_at": at, "updated_at": at, "statuses_url": fmt.Sprintf("%s/deployments/%d/statuses", base, d.ID),
 		"repository_url": base, "transient_environment": d.Transient, "production_environment": d.Production,
 	}
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 var deploymentStates = []string{"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
@@ -361,7 +348,7 @@ func (g *GitHub) createDeploymentStatus(w http.ResponseWriter, repo string, id i
 		g.deactivatePrior(d)
 	}
 	g.mu.Unlock()
-	g.writeJSON(w, http.StatusCreated, g.deploymentStatusJSON(repo, d, s))
+	ghJSON(w, http.StatusCreated, g.deploymentStatusJSON(repo, d, s))
 }
 
 // deactivatePrior adds an inactive status to every earlier non-transient,
@@ -394,7 +381,7 @@ func (g *GitHub) listDeploymentStatuses(w http.ResponseWriter, r *http.Request, 
 	if links != "" {
 		w.Header().Set("Link", links)
 	}
-	g.writeJSON(w, http.StatusOK, out)
+	ghJSON(w, http.StatusOK, out)
 }
 
 func (g *GitHub) deploymentStatusJSON(repo string, d *Deployment, s DeploymentStatus) map[string]any {

@@ -2,7 +2,6 @@ package forge
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,9 +20,31 @@ func NewGitLab(token string, projects ...string) *GitLab {
 }
 
 func glError(w http.ResponseWriter, code int, msg string) {
+	glJSON(w, code, map[string]string{"message": msg})
+}
+
+// glJSON writes v as GitLab answers: JSON, no charset.
+func glJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// glParams are a request's parameters: GitLab takes them as JSON or as a
+// form. The error is JSON's that does not parse.
+func glParams(r *http.Request, body []byte) (map[string]any, error) {
+	in := map[string]any{}
+	if len(body) == 0 {
+		return in, nil
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return in, json.Unmarshal(body, &in)
+	}
+	q, _ := url.ParseQuery(string(body))
+	for k := range q {
+		in[k] = q.Get(k)
+	}
+	return in, nil
 }
 
 type glStatus struct {
@@ -41,21 +62,15 @@ type glStatus struct {
 }
 
 func toGL(s Status) glStatus {
-	out := glStatus{ID: s.ID, SHA: s.SHA, Ref: "main", Status: s.State, Name: s.Context, CreatedAt: s.CreatedAt.Format(time.RFC3339)}
+	out := glStatus{ID: s.ID, SHA: s.SHA, Ref: "main", Status: s.State, Name: s.Context,
+		TargetURL: optional(s.TargetURL), Description: optional(s.Description), CreatedAt: s.CreatedAt.Format(time.RFC3339)}
 	out.Author.Username = "syncgate-bot"
-	if s.TargetURL != "" {
-		out.TargetURL = &s.TargetURL
-	}
-	if s.Description != "" {
-		out.Description = &s.Description
-	}
 	return out
 }
 
 func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if ft, ok := g.record(r, string(body)); ok {
-		writeFault(w, ft)
+	body, handled := g.intercept(w, r)
+	if handled {
 		return
 	}
 	tok := r.Header.Get("PRIVATE-TOKEN")
@@ -88,16 +103,7 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[1] == "statuses":
-		var in map[string]any
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-			_ = json.Unmarshal(body, &in)
-		} else {
-			q, _ := url.ParseQuery(string(body))
-			in = map[string]any{}
-			for k := range q {
-				in[k] = q.Get(k)
-			}
-		}
+		in, _ := glParams(r, body)
 		state, _ := in["state"].(string)
 		name, _ := in["name"].(string)
 		if name == "" {

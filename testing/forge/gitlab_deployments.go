@@ -1,10 +1,8 @@
 package forge
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -50,19 +48,10 @@ func (g *GitLab) serveDeployments(w http.ResponseWriter, r *http.Request, projec
 	if len(parts) < 2 || (parts[1] != "environments" && parts[1] != "deployments") {
 		return false
 	}
-	in := map[string]any{}
-	if len(body) > 0 {
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-			if err := json.Unmarshal(body, &in); err != nil {
-				glError(w, http.StatusBadRequest, "400 Bad request - invalid JSON")
-				return true
-			}
-		} else {
-			q, _ := url.ParseQuery(string(body))
-			for k := range q {
-				in[k] = q.Get(k)
-			}
-		}
+	in, err := glParams(r, body)
+	if err != nil {
+		glError(w, http.StatusBadRequest, "400 Bad request - invalid JSON")
+		return true
 	}
 	var id int64
 	if len(parts) == 3 {
@@ -95,12 +84,6 @@ func (g *GitLab) serveDeployments(w http.ResponseWriter, r *http.Request, projec
 	return true
 }
 
-func glJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func str(in map[string]any, k string) string {
 	switch v := in[k].(type) {
 	case string:
@@ -115,7 +98,7 @@ func str(in map[string]any, k string) string {
 
 func envJSON(e *Environment) map[string]any {
 	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(e.Name), "-"), "-")
-	return map[string]any{"id": e.ID, "name": e.Name, "slug": slug, "external_url": nullable(e.ExternalURL), "state": "available", "tier": "other"}
+	return map[string]any{"id": e.ID, "name": e.Name, "slug": slug, "external_url": optional(e.ExternalURL), "state": "available", "tier": "other"}
 }
 
 func (g *GitLab) listEnvironments(w http.ResponseWriter, r *http.Request, project string) {

@@ -3,9 +3,7 @@ package forge
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -60,15 +58,8 @@ func (g *GitLab) serveNotes(w http.ResponseWriter, r *http.Request, project stri
 		return true
 	}
 	readBody := func() (string, bool) {
-		var text string
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-			var in map[string]any
-			_ = json.Unmarshal(body, &in)
-			text, _ = in["body"].(string)
-		} else {
-			q, _ := url.ParseQuery(string(body))
-			text = q.Get("body")
-		}
+		in, _ := glParams(r, body)
+		text, _ := in["body"].(string)
 		if text == "" {
 			glError(w, http.StatusBadRequest, "body is missing")
 			return "", false
