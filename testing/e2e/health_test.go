@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/demo"
 )
@@ -103,10 +104,7 @@ func TestCustomHealthRules(t *testing.T) {
 
 	good := e.commit("certificate", map[string]string{ns + "/cert.yaml": certificate("web-tls")})
 	e.start()
-	require.Eventually(t, func() bool {
-		c := e.version().Status.Find(good)
-		return c != nil && c.State == status.RollingOut
-	}, 60*time.Second, 50*time.Millisecond, "applied, then waited for")
+	require.Eventually(t, func() bool { return stateOf(e, good) == status.RollingOut }, 60*time.Second, 50*time.Millisecond, "applied, then waited for")
 	code, body := e.wait(good, "timeout=1s&namespace="+ns)
 	require.Equal(t, http.StatusRequestTimeout, code, "not deployed before its condition turns: %v", body)
 	require.Contains(t, scrape(t, e), `syncgate_syncer_commit_started_timestamp_seconds{namespace="`+ns+`"}`, "a commit in flight, for SyncgateCommitNotFinal")
@@ -116,10 +114,7 @@ func TestCustomHealthRules(t *testing.T) {
 	require.Equal(t, "deployed", body["state"])
 
 	bad := e.commit("a certificate the issuer refuses", map[string]string{ns + "/api.yaml": certificate("api-tls")})
-	require.Eventually(t, func() bool {
-		c := e.version().Status.Find(bad)
-		return c != nil && c.State == status.RollingOut
-	}, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return stateOf(e, bad) == status.RollingOut }, 60*time.Second, 50*time.Millisecond)
 	setStatus(t, e, "api-tls", map[string]any{"failure": "the issuer refused the order", "conditions": []any{map[string]any{"type": "Issued", "status": "False"}}})
 	code, body = e.waitFinal(bad)
 	require.Equal(t, http.StatusConflict, code, body)
@@ -129,6 +124,19 @@ func TestCustomHealthRules(t *testing.T) {
 	shown, err := yaml.Marshal(e.version().Status.Find(bad))
 	require.NoError(t, err)
 	t.Logf("the failed commit in the Version:\n%s", shown)
+}
+
+// stateOf is sha's state in the namespace's Version, "" while there is
+// none; safe off the test goroutine.
+func stateOf(e *env, sha string) status.State {
+	v, err := version.NewStore(e.dyn).Get(context.Background(), e.ns)
+	if err != nil || v == nil {
+		return ""
+	}
+	if c := v.Status.Find(sha); c != nil {
+		return c.State
+	}
+	return ""
 }
 
 // scrape reads syncgate's own metrics from /metrics.
