@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/outbox"
@@ -94,7 +93,7 @@ func (l *Ledger) read(ctx context.Context) (*book, *corev1.ConfigMap, error) {
 func (l *Ledger) modify(ctx context.Context, fn func(*book)) error {
 	l.write.Lock()
 	defer l.write.Unlock()
-	return retry.RetryOnConflict(conflictBackoff, func() error {
+	return version.OnConflict(conflictBackoff, func() error {
 		b, cm, err := l.read(ctx)
 		if err != nil {
 			return err

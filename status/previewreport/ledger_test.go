@@ -50,3 +50,21 @@ func TestBurstOfRequestsAllKept(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pending, burst)
 }
+
+// A write under a cancelled context is an error: a request the ledger did
+// not keep is never taken for kept.
+func TestACancelledAddIsAnError(t *testing.T) {
+	c := cluster.Shared(t)
+	ns := cluster.Namespace(t, c)
+	client, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	ledger := previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = ledger.Add(ctx, preview.Request{Provider: "github", Number: 1, Ref: "refs/pull/1/head", SHA: fmt.Sprintf("%040x", 1)})
+	require.ErrorIs(t, err, context.Canceled)
+
+	pending, err := ledger.Pending(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, pending)
+}

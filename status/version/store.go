@@ -153,14 +153,20 @@ func (s *Store) update(ctx context.Context, v *Version, subresource ...string) (
 	return FromUnstructured(updated)
 }
 
-// onConflict runs fn again after each conflict, as retry.RetryOnConflict,
+// onConflict runs fn again after each conflict (see OnConflict).
+func (s *Store) onConflict(fn func() error) error {
+	return OnConflict(s.opts.Backoff, fn)
+}
+
+// OnConflict runs fn again after each conflict, as retry.RetryOnConflict,
 // and returns fn's last error. RetryOnConflict alone returns nil when fn
 // fails with an error that wraps context.Canceled or DeadlineExceeded
 // (it takes them for its own wait being interrupted), which made a write
-// under a cancelled context look done with no Version.
-func (s *Store) onConflict(fn func() error) error {
+// under a cancelled context look done. Every read-modify-write of
+// syncgate's own records goes through it.
+func OnConflict(backoff wait.Backoff, fn func() error) error {
 	var last error
-	err := retry.RetryOnConflict(s.opts.Backoff, func() error {
+	err := retry.RetryOnConflict(backoff, func() error {
 		last = fn()
 		return last
 	})
