@@ -86,6 +86,14 @@ func result(fields ...string) string {
 	return "{\n" + strings.Join(fields, ",\n") + "\n}\n"
 }
 
+// webResult is the _result of sha in namespace web of cluster prod,
+// applied and finished when TestMarkersAndResults says; reason is JSON.
+func webResult(state, reason, deployments, carriedBy, outcome string) string {
+	return result(`  "sha": "`+sha+`"`, `  "state": "`+state+`"`, `  "reason": `+reason,
+		`  "cluster": "prod"`, `  "namespace": "web"`, `  "appliedAt": "2026-05-01T10:00:00Z"`, `  "finishedAt": "2026-05-01T10:00:42Z"`,
+		deployments, `  "carriedBy": "`+carriedBy+`"`, `  "outcome": "`+outcome+`"`)
+}
+
 func TestMarkersAndResults(t *testing.T) {
 	srv := startS3(t)
 	ctx := context.Background()
@@ -110,24 +118,20 @@ func TestMarkersAndResults(t *testing.T) {
 			name: "deployed", prefix: "ci/markers",
 			u: with(func(u *status.Update) { u.State = status.Deployed }),
 			want: map[string]string{
-				"ci/markers/prod/web/api/" + sha:  "2026-05-01T10:00:42Z",
-				"ci/markers/prod/web/api/0123456": "2026-05-01T10:00:42Z",
-				"ci/markers/prod/web/web/" + sha:  "2026-05-01T10:00:42Z",
-				"ci/markers/prod/web/web/0123456": "2026-05-01T10:00:42Z",
-				"ci/markers/prod/web/_result/" + sha + ".json": result(`  "sha": "`+sha+`"`, `  "state": "deployed"`, `  "reason": ""`,
-					`  "cluster": "prod"`, `  "namespace": "web"`, `  "appliedAt": "2026-05-01T10:00:00Z"`, `  "finishedAt": "2026-05-01T10:00:42Z"`,
-					deps, `  "carriedBy": ""`, `  "outcome": ""`),
+				"ci/markers/prod/web/api/" + sha:               "2026-05-01T10:00:42Z",
+				"ci/markers/prod/web/api/0123456":              "2026-05-01T10:00:42Z",
+				"ci/markers/prod/web/web/" + sha:               "2026-05-01T10:00:42Z",
+				"ci/markers/prod/web/web/0123456":              "2026-05-01T10:00:42Z",
+				"ci/markers/prod/web/_result/" + sha + ".json": webResult("deployed", `""`, deps, "", ""),
 			},
 		},
 		{
 			name: "deployed without a prefix",
 			u:    with(func(u *status.Update) { u.State = status.Deployed; u.Deployments = []string{"web"} }),
 			want: map[string]string{
-				"prod/web/web/" + sha:  "2026-05-01T10:00:42Z",
-				"prod/web/web/0123456": "2026-05-01T10:00:42Z",
-				"prod/web/_result/" + sha + ".json": result(`  "sha": "`+sha+`"`, `  "state": "deployed"`, `  "reason": ""`,
-					`  "cluster": "prod"`, `  "namespace": "web"`, `  "appliedAt": "2026-05-01T10:00:00Z"`, `  "finishedAt": "2026-05-01T10:00:42Z"`,
-					"  \"deployments\": [\n    \"web\"\n  ]", `  "carriedBy": ""`, `  "outcome": ""`),
+				"prod/web/web/" + sha:               "2026-05-01T10:00:42Z",
+				"prod/web/web/0123456":              "2026-05-01T10:00:42Z",
+				"prod/web/_result/" + sha + ".json": webResult("deployed", `""`, "  \"deployments\": [\n    \"web\"\n  ]", "", ""),
 			},
 		},
 		{
@@ -137,23 +141,18 @@ func TestMarkersAndResults(t *testing.T) {
 				u.Reason = `Deployment web: pod web-1 "CrashLoopBackOff"`
 			}),
 			want: map[string]string{
-				"ci/prod/web/_result/" + sha + ".json": result(`  "sha": "`+sha+`"`, `  "state": "failed"`,
-					`  "reason": "Deployment web: pod web-1 \"CrashLoopBackOff\""`,
-					`  "cluster": "prod"`, `  "namespace": "web"`, `  "appliedAt": "2026-05-01T10:00:00Z"`, `  "finishedAt": "2026-05-01T10:00:42Z"`,
-					deps, `  "carriedBy": ""`, `  "outcome": ""`),
+				"ci/prod/web/_result/" + sha + ".json": webResult("failed", `"Deployment web: pod web-1 \"CrashLoopBackOff\""`, deps, "", ""),
 			},
 		},
 		{
 			name: "superseded by a deployed commit: markers too", prefix: "ci",
 			u: with(func(u *status.Update) { u.State, u.CarriedBy, u.Outcome = status.Superseded, carrier, status.Deployed }),
 			want: map[string]string{
-				"ci/prod/web/api/" + sha:  "2026-05-01T10:00:42Z",
-				"ci/prod/web/api/0123456": "2026-05-01T10:00:42Z",
-				"ci/prod/web/web/" + sha:  "2026-05-01T10:00:42Z",
-				"ci/prod/web/web/0123456": "2026-05-01T10:00:42Z",
-				"ci/prod/web/_result/" + sha + ".json": result(`  "sha": "`+sha+`"`, `  "state": "superseded"`, `  "reason": ""`,
-					`  "cluster": "prod"`, `  "namespace": "web"`, `  "appliedAt": "2026-05-01T10:00:00Z"`, `  "finishedAt": "2026-05-01T10:00:42Z"`,
-					deps, `  "carriedBy": "`+carrier+`"`, `  "outcome": "deployed"`),
+				"ci/prod/web/api/" + sha:               "2026-05-01T10:00:42Z",
+				"ci/prod/web/api/0123456":              "2026-05-01T10:00:42Z",
+				"ci/prod/web/web/" + sha:               "2026-05-01T10:00:42Z",
+				"ci/prod/web/web/0123456":              "2026-05-01T10:00:42Z",
+				"ci/prod/web/_result/" + sha + ".json": webResult("superseded", `""`, deps, carrier, "deployed"),
 			},
 		},
 		{
@@ -162,9 +161,7 @@ func TestMarkersAndResults(t *testing.T) {
 				u.State, u.CarriedBy, u.Outcome, u.Reason = status.Superseded, carrier, status.Failed, "ImagePullBackOff"
 			}),
 			want: map[string]string{
-				"ci/prod/web/_result/" + sha + ".json": result(`  "sha": "`+sha+`"`, `  "state": "superseded"`, `  "reason": "ImagePullBackOff"`,
-					`  "cluster": "prod"`, `  "namespace": "web"`, `  "appliedAt": "2026-05-01T10:00:00Z"`, `  "finishedAt": "2026-05-01T10:00:42Z"`,
-					deps, `  "carriedBy": "`+carrier+`"`, `  "outcome": "failed"`),
+				"ci/prod/web/_result/" + sha + ".json": webResult("superseded", `"ImagePullBackOff"`, deps, carrier, "failed"),
 			},
 		},
 		{name: "applying writes nothing", u: with(func(u *status.Update) { u.State = status.Applying }), want: map[string]string{}},
