@@ -38,16 +38,12 @@ func runAgent(ctx context.Context, o options, info *repoInfo, g *gitserver.Serve
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(os.Stderr, "starting the local control plane...")
-	c, err := cluster.Start(ctx, cluster.Options{})
+	ns := o.shape.Namespace
+	c, err := benchenv.StartCluster(ctx, root, ns)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Stop()
-	ns := o.shape.Namespace
-	if err := demo.PrepareCluster(ctx, c, root, ns); err != nil {
-		return nil, err
-	}
 	dyn, err := dynamic.NewForConfig(c.RESTConfig())
 	if err != nil {
 		return nil, err

@@ -40,29 +40,35 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(os.Stderr, "starting the local control plane...")
-	c, err := cluster.Start(ctx, cluster.Options{})
+	c, err := StartCluster(ctx, root, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	e := &Env{Root: root, Cluster: c, repo: o.Repo}
-	if err := e.start(ctx, o); err != nil {
+	if e.Git, err = gitserver.Start(ctx, gitserver.Options{}); err == nil {
+		e.Repo, err = e.Git.CreateRepo(o.Repo)
+	}
+	if err != nil {
 		e.Close()
 		return nil, err
 	}
 	return e, nil
 }
 
-func (e *Env) start(ctx context.Context, o Options) error {
-	if err := demo.PrepareCluster(ctx, e.Cluster, e.Root, o.Namespace); err != nil {
-		return err
+// StartCluster starts a fresh local control plane prepared for the agent
+// in namespace (see Options.Namespace), with the CRD from the source tree
+// root.
+func StartCluster(ctx context.Context, root, namespace string) (*cluster.Cluster, error) {
+	fmt.Fprintln(os.Stderr, "starting the local control plane...")
+	c, err := cluster.Start(ctx, cluster.Options{})
+	if err != nil {
+		return nil, err
 	}
-	var err error
-	if e.Git, err = gitserver.Start(ctx, gitserver.Options{}); err != nil {
-		return err
+	if err := demo.PrepareCluster(ctx, c, root, namespace); err != nil {
+		c.Stop()
+		return nil, err
 	}
-	e.Repo, err = e.Git.CreateRepo(o.Repo)
-	return err
+	return c, nil
 }
 
 // RepoURL is where the agent fetches the config repo from.
