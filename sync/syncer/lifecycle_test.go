@@ -154,12 +154,18 @@ func start(t *testing.T, store *memStore, head string, parts *scripted, ready Re
 	s, err := New(opts)
 	require.NoError(t, err)
 	h.s = s
+	runUntilEnd(t, s)
+	return h
+}
+
+// runUntilEnd fetches once and runs s until the test ends; ctx ends then.
+func runUntilEnd(t *testing.T, s *Syncer) (ctx context.Context) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
 	_, _ = s.Fetch(ctx)
 	go func() { defer close(done); _ = s.Run(ctx) }()
-	return h
+	return ctx
 }
 
 // push moves the branch head and fetches, as a poll or webhook would.
@@ -287,11 +293,7 @@ func TestOutcomeWriteIsRetried(t *testing.T) {
 		Readiness: readyAtOnce{}, Store: store, RetryInterval: 10 * time.Millisecond,
 	})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	_, _ = s.Fetch(ctx)
-	go func() { defer close(done); _ = s.Run(ctx) }()
+	runUntilEnd(t, s)
 	require.Eventually(t, func() bool { st, _ := stateOf(mem.get("web"), "c1"); return st == status.Deployed }, 5*time.Second, time.Millisecond)
 	require.Equal(t, []string{"c1"}, parts.calls(), "applied once; only the outcome was written again")
 }

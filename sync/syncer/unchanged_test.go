@@ -197,11 +197,7 @@ func TestWorkIsInProportionToWhatChanged(t *testing.T) {
 		Events: record.NewFakeRecorder(1000), RetryInterval: 10 * time.Millisecond, RetryBudget: time.Minute,
 	})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	_, _ = s.Fetch(ctx)
-	go func() { defer close(done); _ = s.Run(ctx) }()
+	ctx := runUntilEnd(t, s)
 	h := &harness{t: t, store: store.memStore}
 	push := func(sha string) {
 		src.mu.Lock()

@@ -114,11 +114,7 @@ func runWorker(t *testing.T, store *memStore, r Renderer, a Applier) *prometheus
 		Events: record.NewFakeRecorder(100), RetryInterval: 10 * time.Millisecond, Metrics: reg,
 	})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	_, _ = s.Fetch(ctx)
-	go func() { defer close(done); _ = s.Run(ctx) }()
+	runUntilEnd(t, s)
 	return reg
 }
 
