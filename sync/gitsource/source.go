@@ -141,7 +141,7 @@ func New(opts Options) (*Source, error) {
 		log:     opts.Logger,
 		lister:  git.NewRemote(memory.NewStorage(), remote),
 		repo:    repo,
-		trees:   newTreeCache(4096),
+		trees:   newTreeCache(treeCacheEntries),
 		branch:  opts.Branch,
 		graph:   newGraph(),
 

@@ -21,6 +21,19 @@ import (
 // it (packindex), and a tree refuses to read a file larger (ErrTooLarge).
 const MaxInMemory = 16 << 20
 
+// The caches of objects read from the clone, bounded by size so that they
+// do not grow with the commits followed: each commit of a directory of a
+// thousand files brings a new tree of it (about 45 kB raw, 70 kB decoded).
+const (
+	// treeCacheEntries bounds the decoded trees kept, in entries, per
+	// generation of the two (treeCache): about 5 MB each.
+	treeCacheEntries = 1 << 16
+	// objectCacheSize bounds go-git's cache of the raw objects it read
+	// (its default is 96 MiB): trees are also kept decoded in treeCache,
+	// so what it saves is mostly inflating files and commits again.
+	objectCacheSize = 8 * cache.MiByte
+)
+
 // store is go-git's filesystem storage with a pack intake that keeps
 // within MaxInMemory: go-git's own inflates every fetched object whole.
 //
@@ -36,7 +49,7 @@ type store struct {
 
 func newStore(dir string, received *intake) *store {
 	return &store{
-		Storage:  filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault()),
+		Storage:  filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRU(objectCacheSize)),
 		packDir:  filepath.Join(dir, "objects", "pack"),
 		received: received,
 	}

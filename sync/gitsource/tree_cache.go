@@ -30,16 +30,21 @@ func (d *dir) find(name string) (entry, bool) {
 }
 
 // treeCache keeps decoded trees by hash. Trees are content-addressed, so
-// entries never go stale; the cache is bounded by keeping two generations
-// and dropping the older one when the newer fills up.
+// entries never go stale; the cache is bounded by the entries of the trees
+// it holds, not their number (a tree of a thousand files costs a thousand
+// times one of a file), by keeping two generations and dropping the older
+// one when the newer fills up. Every commit of a big directory brings a
+// new tree of it: bounded by number, the cache grew by such a tree a
+// commit.
 type treeCache struct {
 	mu        sync.Mutex
-	max       int
+	max       int // entries of one generation
+	size      int // entries of cur
 	cur, prev map[plumbing.Hash]*dir
 }
 
-func newTreeCache(max int) *treeCache {
-	return &treeCache{max: max, cur: map[plumbing.Hash]*dir{}}
+func newTreeCache(maxEntries int) *treeCache {
+	return &treeCache{max: maxEntries, cur: map[plumbing.Hash]*dir{}}
 }
 
 func (c *treeCache) get(h plumbing.Hash) (*dir, bool) {
@@ -62,10 +67,12 @@ func (c *treeCache) put(h plumbing.Hash, d *dir) {
 }
 
 func (c *treeCache) putLocked(h plumbing.Hash, d *dir) {
-	if len(c.cur) >= c.max {
-		c.prev, c.cur = c.cur, make(map[plumbing.Hash]*dir, c.max)
+	n := len(d.entries) + 1
+	if c.size+n > c.max {
+		c.prev, c.cur, c.size = c.cur, map[plumbing.Hash]*dir{}, 0
 	}
 	c.cur[h] = d
+	c.size += n
 }
 
 // dirOf returns the decoded tree h, from the cache or the store.
