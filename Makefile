@@ -83,6 +83,10 @@ bench: ## Benchmarks: sync of 1,000 objects vs kubectl, 10,000 concurrent /wait 
 bench-flux: deps tools ## syncgate vs Flux kustomize-controller (built and cached on first use), same objects and control plane (BENCH_FLAGS='-reps 3')
 	$(GO) run ./bench/flux $(BENCH_FLAGS)
 
+.PHONY: bench-memory
+bench-memory: deps tools ## Agent memory: idle, 1,000 objects, 1,000 small commits, 100 namespaces × 100, beside Flux (BENCH_FLAGS='-commits 200')
+	$(GO) run ./bench/memory $(BENCH_FLAGS)
+
 .PHONY: bench-bigrepo
 bench-bigrepo: deps tools ## Big config repo (50,000 commits, 20,000 files; generated once, cached): clone, fetch, ancestry, /wait
 	$(GO) run ./bench/bigrepo $(BENCH_FLAGS)

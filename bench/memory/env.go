@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/flux"
+	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/statuswatch"
+)
+
+// agentNamespace is syncgate's own (POD_NAMESPACE), never managed.
+const agentNamespace = "syncgate-system"
+
+// env is what every run shares: one control plane, one git server, one
+// artifact server for Flux, and watches on both tools' reports.
+type env struct {
+	o        *options
+	work     string
+	c        *cluster.Cluster
+	kube     kubernetes.Interface
+	dyn      dynamic.Interface
+	git      *gitserver.Server
+	art      *flux.ArtifactServer
+	ready    *statuswatch.Watch // Kustomizations Ready at a revision
+	deployed *statuswatch.Watch // Versions deployed at a sha
+	runs     int                // names each run's namespaces and repos apart
+}
+
+func start(ctx context.Context, o *options, work string) (*env, error) {
+	e := &env{o: o, work: work}
+	ok := false
+	defer func() {
+		if !ok {
+			e.close()
+		}
+	}()
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	if o.flux {
+		if _, err := flux.KustomizeController.Ensure(ctx, logf); err != nil {
+			return nil, err
+		}
+	}
+	logf("starting the local control plane...")
+	if e.c, err = cluster.Start(ctx, cluster.Options{}); err != nil {
+		return nil, err
+	}
+	if e.kube, err = kubernetes.NewForConfig(e.c.RESTConfig()); err != nil {
+		return nil, err
+	}
+	if e.dyn, err = dynamic.NewForConfig(e.c.RESTConfig()); err != nil {
+		return nil, err
+	}
+	if err := demo.PrepareCluster(ctx, e.c, root, agentNamespace); err != nil {
+		return nil, err
+	}
+	if e.deployed, err = statuswatch.StartDeployed(ctx, e.dyn, ""); err != nil {
+		return nil, err
+	}
+	if e.git, err = gitserver.Start(ctx, gitserver.Options{}); err != nil {
+		return nil, err
+	}
+	if o.flux {
+		if err := flux.InstallCRDs(ctx, e.c.RESTConfig()); err != nil {
+			return nil, err
+		}
+		if err := e.createNamespaces(ctx, []string{flux.SystemNamespace}); err != nil {
+			return nil, err
+		}
+		if e.ready, err = flux.WatchReady(ctx, e.dyn); err != nil {
+			return nil, err
+		}
+		if e.art, err = flux.StartArtifactServer(); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return e, nil
+}
+
+func (e *env) close() {
+	if e.art != nil {
+		e.art.Close()
+	}
+	if e.git != nil {
+		e.git.Close()
+	}
+	if e.c != nil {
+		e.c.Stop()
+	}
+}
+
+// namespaces are n fresh namespace names for one run, created.
+func (e *env) namespaces(ctx context.Context, tag string, n int) ([]string, error) {
+	e.runs++
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("mem%d-%s-%03d", e.runs, tag, i)
+	}
+	return names, e.createNamespaces(ctx, names)
+}
+
+func (e *env) createNamespaces(ctx context.Context, names []string) error {
+	for _, ns := range names {
+		if _, err := e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteNamespaces deletes names and waits until they are gone, so the
+// next run starts on a cluster holding the same objects.
+func (e *env) deleteNamespaces(ctx context.Context, names []string) error {
+	for _, ns := range names {
+		if err := e.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	for _, ns := range names {
+		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return true, nil
+			}
+			return false, err
+		})
+		if err != nil {
+			return fmt.Errorf("delete namespace %s: %w", ns, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+// Command memory measures the syncgate agent's memory where issue 16 sets
+// targets, and Flux's kustomize-controller's beside it, on one fresh local
+// control plane:
+//
+//   - idle: the agent following a namespace of one object, deployed;
+//   - after the first sync of 1,000 objects (250 each of ConfigMaps,
+//     Secrets, Services and 1-replica Deployments) into that namespace;
+//   - over -commits small commits (one ConfigMap changed, one push
+//     webhook each): RSS after each, printed every -every commits with a
+//     sparkline of the whole run;
+//   - 100 namespaces of 100 objects, all deployed.
+//
+// Each figure is read -settle after the commit showed deployed (Ready for
+// Flux): resident total, anonymous (heap, stacks, runtime) and file
+// (pages of the executable mapped from the page cache), from
+// /proc/<pid>/status, and for syncgate the Go heap in use from its
+// /metrics. Flux is given the same objects as a GitRepository artifact
+// (see bench/flux); its small commits are slow (seconds each, it
+// re-checks every object's health), so it runs -flux-commits of them.
+//
+//	go run ./bench/memory [-bin before=/path/a,after=/path/b] [-commits 1000] [-flux=true]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/syncgate/syncgate/testing/cluster"
+)
+
+type options struct {
+	bins        []build
+	scenarios   map[string]bool
+	objects     int
+	namespaces  int
+	perNS       int
+	commits     int
+	every       int
+	flux        bool
+	syncgate    bool
+	fluxCommits int
+	settle      time.Duration
+	timeout     time.Duration
+	env         []string
+	keepLogs    bool
+}
+
+// build is one syncgate binary under test.
+type build struct{ name, path string }
+
+func main() {
+	var o options
+	var bins, scenarios, env string
+	flag.StringVar(&bins, "bin", "", "syncgate builds to measure, name=path,...; default: this tree's ./cmd/syncgate")
+	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios: one (idle, 1,000 objects, small commits), many (namespaces × objects)")
+	flag.IntVar(&o.objects, "objects", 1000, "objects of the one namespace")
+	flag.IntVar(&o.namespaces, "namespaces", 100, "namespaces of scenario many")
+	flag.IntVar(&o.perNS, "per-namespace", 100, "objects per namespace of scenario many")
+	flag.IntVar(&o.commits, "commits", 1000, "small commits (one ConfigMap changed) after the 1,000-object sync")
+	flag.IntVar(&o.every, "every", 50, "print RSS every this many commits")
+	flag.BoolVar(&o.flux, "flux", true, "measure Flux's kustomize-controller beside syncgate")
+	flag.BoolVar(&o.syncgate, "syncgate", true, "measure syncgate (false: Flux alone)")
+	flag.IntVar(&o.fluxCommits, "flux-commits", 20, "small commits for Flux")
+	flag.DurationVar(&o.settle, "settle", 10*time.Second, "wait after a sync before reading memory")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "limit for one commit to be deployed")
+	flag.StringVar(&env, "env", "", "extra settings for the agents, K=V,...")
+	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory with the tools' logs")
+	flag.Parse()
+	o.scenarios = map[string]bool{}
+	for _, s := range strings.Split(scenarios, ",") {
+		o.scenarios[s] = true
+	}
+	if env != "" {
+		o.env = strings.Split(env, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &o, bins); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o *options, bins string) error {
+	work, err := os.MkdirTemp("", "syncgate-bench-memory-")
+	if err != nil {
+		return err
+	}
+	if o.keepLogs {
+		fmt.Fprintln(os.Stderr, "logs in", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	if o.bins, err = builds(ctx, bins, work); err != nil {
+		return err
+	}
+	e, err := start(ctx, o, work)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	began := time.Now()
+	var cols []*column
+	// A scenario that fails (a commit not deployed in time, on a loaded
+	// machine) is reported, and the others still run; an interrupted run
+	// prints what it measured.
+	for _, b := range o.bins {
+		if o.syncgate && ctx.Err() == nil {
+			cols = append(cols, e.measureSyncgate(ctx, b))
+		}
+	}
+	if o.flux && ctx.Err() == nil {
+		cols = append(cols, e.measureFlux(ctx))
+	}
+	fmt.Printf("\nMemory, one run of %s, %s\n\n", time.Since(began).Round(time.Second), load())
+	printTable(os.Stdout, cols)
+	for _, c := range cols {
+		printCommits(os.Stdout, c, o.every)
+	}
+	return ctx.Err()
+}
+
+// builds are the binaries of -bin, or this tree's ./cmd/syncgate built
+// as `make build` does.
+func builds(ctx context.Context, bins, work string) ([]build, error) {
+	if bins == "" {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			return nil, err
+		}
+		bin := filepath.Join(work, "syncgate")
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/syncgate")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build syncgate: %w\n%s", err, out)
+		}
+		return []build{{"syncgate", bin}}, nil
+	}
+	var out []build
+	for _, b := range strings.Split(bins, ",") {
+		name, path, ok := strings.Cut(b, "=")
+		if !ok {
+			return nil, fmt.Errorf("-bin %q: want name=path", b)
+		}
+		out = append(out, build{name, path})
+	}
+	return out, nil
+}
+
+// load is the machine's load average, to say how noisy the figures are.
+func load() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "load unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "load unknown"
+	}
+	return fmt.Sprintf("load average at the end %s/%s/%s (1/5/15 min)", f[0], f[1], f[2])
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// printTable writes one row per figure and one column per tool.
+func printTable(w io.Writer, cols []*column) {
+	rows := []struct {
+		name string
+		get  func(c *column) string
+	}{
+		{"idle, one object deployed: RSS (anon / file)", func(c *column) string { return cell(c.idle) }},
+		{"  Go heap in use", func(c *column) string { return heapCell(c.idle) }},
+		{"after the first sync of 1,000 objects: RSS (anon / file)", func(c *column) string { return cell(c.synced) }},
+		{"  Go heap in use / obtained from the system by then", func(c *column) string { return heapCell(c.synced) }},
+		{"small commits: RSS first → last (anon first → last)", func(c *column) string { return trend(c.commits) }},
+		{"  after the small commits, settled: RSS (anon / file)", func(c *column) string { return cell(c.after) }},
+		{"  peak RSS (VmHWM) by then", func(c *column) string { return peakCell(c.after) }},
+		{"many namespaces, all deployed: RSS (anon / file)", func(c *column) string { return cell(c.many) }},
+		{"  namespaces × objects", func(c *column) string { return c.manyNote }},
+		{"  peak RSS (VmHWM)", func(c *column) string { return peakCell(c.many) }},
+		{"scenarios not finished (see the log)", func(c *column) string { return strings.Join(c.failed, ", ") }},
+	}
+	fmt.Fprintf(w, "| %-58s |", "MB")
+	for _, c := range cols {
+		fmt.Fprintf(w, " %-24s |", c.name)
+	}
+	fmt.Fprintf(w, "\n|%s|", strings.Repeat("-", 60))
+	for range cols {
+		fmt.Fprintf(w, "%s|", strings.Repeat("-", 26))
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %-58s |", r.name)
+		for _, c := range cols {
+			fmt.Fprintf(w, " %-24s |", r.get(c))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func cell(s sample) string {
+	if s.rss == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%s / %s)", mb(s.rss), mb(s.anon), mb(s.file))
+}
+
+func peakCell(s sample) string {
+	if s.rss == 0 {
+		return "-"
+	}
+	return mb(s.peak)
+}
+
+func heapCell(s sample) string {
+	if s.rss == 0 || s.heap < 0 {
+		return "-"
+	}
+	if s.heapSys < 0 {
+		return mb(s.heap)
+	}
+	return mb(s.heap) + " / " + mb(s.heapSys)
+}
+
+func trend(ss []sample) string {
+	if len(ss) == 0 {
+		return "-"
+	}
+	a, z := ss[0], ss[len(ss)-1]
+	return fmt.Sprintf("%s → %s (%s → %s), %d commits", mb(a.rss), mb(z.rss), mb(a.anon), mb(z.anon), len(ss))
+}
+
+// printCommits writes the memory after every every-th small commit, and a
+// sparkline of the anonymous RSS over all of them (one mark per commit,
+// or per group of commits when there are more than 100).
+func printCommits(w io.Writer, c *column, every int) {
+	if len(c.commits) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s, RSS after each small commit (MB):\n\n| commit | RSS | anon | file | Go heap |\n|---|---|---|---|---|\n", c.name)
+	for i, s := range c.commits {
+		if (i+1)%every == 0 || i == 0 || i == len(c.commits)-1 {
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", i+1, mb(s.rss), mb(s.anon), mb(s.file), mb(s.heap))
+		}
+	}
+	anon := make([]float64, len(c.commits))
+	for i, s := range c.commits {
+		anon[i] = float64(s.anon) / (1 << 20)
+	}
+	lo, hi := span(anon)
+	fmt.Fprintf(w, "\nanon RSS per commit, %.0f–%.0f MB: %s\n", lo, hi, sparkline(anon, 100))
+}
+
+// sparkline draws vs in at most width marks, each the mean of its group.
+func sparkline(vs []float64, width int) string {
+	marks := []rune("▁▂▃▄▅▆▇█")
+	group := (len(vs) + width - 1) / width
+	var means []float64
+	for i := 0; i < len(vs); i += group {
+		end := min(i+group, len(vs))
+		sum := 0.0
+		for _, v := range vs[i:end] {
+			sum += v
+		}
+		means = append(means, sum/float64(end-i))
+	}
+	lo, hi := span(means)
+	var b strings.Builder
+	for _, m := range means {
+		k := 0
+		if hi > lo {
+			k = int((m - lo) / (hi - lo) * float64(len(marks)-1))
+		}
+		b.WriteRune(marks[k])
+	}
+	return b.String()
+}
+
+func span(vs []float64) (lo, hi float64) {
+	lo, hi = vs[0], vs[0]
+	for _, v := range vs {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
+	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/proc"
+	"github.com/syncgate/syncgate/testing/statuswatch"
+)
+
+const webhookSecret = "bench-memory-webhook-secret"
+
+// agentRun is one syncgate binary following a repo of its own.
+type agentRun struct {
+	e          *env
+	b          build
+	name       string
+	namespaces []string
+	repo       *gitserver.Repo
+	agent      *demo.Agent
+}
+
+func (e *env) measureSyncgate(ctx context.Context, b build) *column {
+	col := &column{name: b.name}
+	if e.o.scenarios["one"] {
+		col.fail("one", e.syncgateOne(ctx, b, col))
+	}
+	if e.o.scenarios["many"] {
+		col.fail("many", e.syncgateMany(ctx, b, col))
+	}
+	return col
+}
+
+func (e *env) syncgateOne(ctx context.Context, b build, col *column) error {
+	namespaces, err := e.namespaces(ctx, "one", 1)
+	if err != nil {
+		return err
+	}
+	ns := namespaces[0]
+	a, err := e.newAgentRun(ctx, b, namespaces, benchenv.Changed(ns, 0))
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	if col.idle, err = a.settled(ctx); err != nil {
+		return err
+	}
+	e.logf(b.name, "idle", col.idle)
+	if _, err := a.deploy(ctx, benchenv.Files(ns, e.o.objects, 0)); err != nil {
+		return err
+	}
+	if col.synced, err = a.settled(ctx); err != nil {
+		return err
+	}
+	e.logf(b.name, fmt.Sprintf("after %d objects", e.o.objects), col.synced)
+	for i := 1; i <= e.o.commits; i++ {
+		s, err := a.deploy(ctx, benchenv.Changed(ns, i))
+		if err != nil {
+			return err
+		}
+		col.commits = append(col.commits, s)
+		if i%e.o.every == 0 {
+			e.logf(b.name, fmt.Sprintf("commit %d", i), s)
+		}
+	}
+	if col.after, err = a.settled(ctx); err != nil {
+		return err
+	}
+	a.stop()
+	return e.deleteNamespaces(ctx, namespaces)
+}
+
+func (e *env) syncgateMany(ctx context.Context, b build, col *column) error {
+	namespaces, err := e.namespaces(ctx, "many", e.o.namespaces)
+	if err != nil {
+		return err
+	}
+	all := map[string]string{}
+	for _, ns := range namespaces {
+		maps.Copy(all, benchenv.Files(ns, e.o.perNS, 0))
+	}
+	a, err := e.newAgentRun(ctx, b, namespaces, all)
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	if col.many, err = a.settled(ctx); err != nil {
+		return err
+	}
+	col.manyNote = fmt.Sprintf("%d × %d", e.o.namespaces, e.o.perNS)
+	e.logf(b.name, "many", col.many)
+	a.stop()
+	return e.deleteNamespaces(ctx, namespaces)
+}
+
+// newAgentRun commits first to a new repo, starts the agent on it and
+// waits until every namespace deployed it.
+func (e *env) newAgentRun(ctx context.Context, b build, namespaces []string, first map[string]string) (*agentRun, error) {
+	for _, ns := range namespaces {
+		if err := demo.BindServiceAccount(ctx, e.kube, ns); err != nil {
+			return nil, err
+		}
+	}
+	a := &agentRun{e: e, b: b, name: fmt.Sprintf("config-%d", e.runs), namespaces: namespaces}
+	var err error
+	if a.repo, err = e.git.CreateRepo(a.name); err != nil {
+		return nil, err
+	}
+	sha, err := a.repo.CommitFiles("first", first)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := proc.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	env := append([]string{
+		"CONFIG_REPO=" + e.git.HTTPURL(a.name),
+		"CLUSTER_NAME=bench",
+		"MANAGED_NAMESPACES=" + strings.Join(namespaces, ","),
+		"POD_NAMESPACE=" + agentNamespace,
+		"KUBECONFIG=" + e.c.KubeconfigPath(),
+		"GIT_SYNC_INTERVAL=1h", // the webhook brings each commit
+		"WEBHOOK_SECRET=" + webhookSecret,
+		"LEADER_ELECT=false", // one replica; Flux runs without election too
+		// Transient trouble (API server timeouts on a loaded machine) is
+		// retried as long as the benchmark waits.
+		"HEALTH_TIMEOUT=" + e.o.timeout.String(),
+		"CACHE_DIR=" + filepath.Join(e.work, a.name+"-cache"),
+		"LOG_FORMAT=text",
+	}, e.o.env...)
+	if a.agent, err = demo.StartAgent(ctx, b.path, addr, filepath.Join(e.work, a.name+"-syncgate.log"), env); err != nil {
+		return nil, err
+	}
+	if err := a.await(ctx, sha); err != nil {
+		a.stop()
+		return nil, err
+	}
+	return a, nil
+}
+
+// deploy commits files, announces the commit with a push webhook, waits
+// until every namespace deployed it and reads the agent's memory.
+func (a *agentRun) deploy(ctx context.Context, files map[string]string) (sample, error) {
+	sha, err := a.repo.CommitFiles(fmt.Sprintf("%d files", len(files)), files)
+	if err != nil {
+		return sample{}, err
+	}
+	if err := demo.PostPush(ctx, a.agent.URL, webhookSecret, sha); err != nil {
+		return sample{}, err
+	}
+	if err := a.await(ctx, sha); err != nil {
+		return sample{}, err
+	}
+	return sampleOf(ctx, a.agent.Pid(), a.agent.URL+"/metrics")
+}
+
+func (a *agentRun) await(ctx context.Context, sha string) error {
+	keys := make([]string, len(a.namespaces))
+	for i, ns := range a.namespaces {
+		keys[i] = statuswatch.DeployedKey(ns, sha)
+	}
+	if _, err := a.e.deployed.Await(ctx, a.e.o.timeout, keys...); err != nil {
+		return fmt.Errorf("syncgate: %s: %w\n%s", sha[:7], err, a.agent.LogTail(3000))
+	}
+	return nil
+}
+
+func (a *agentRun) settled(ctx context.Context) (sample, error) {
+	return settled(ctx, a.e.o.settle, a.agent.Pid(), a.agent.URL+"/metrics")
+}
+
+func (a *agentRun) stop() {
+	if a.agent != nil {
+		a.agent.Stop(15 * time.Second)
+		a.agent = nil
+	}
+}
+
+func (e *env) logf(tool, what string, s sample) {
+	fmt.Fprintf(os.Stderr, "%s, %s: RSS %s MB (anon %s, file %s), heap %s MB (from the system %s), peak %s MB\n",
+		tool, what, mb(s.rss), mb(s.anon), mb(s.file), mb(s.heap), mb(s.heapSys), mb(s.peak))
+}
