@@ -119,6 +119,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		Announce:   func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
 		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
 		Gate:       gate,
+		Idle:       newTrimmer().Idle,
 		Logger:     logger.With("component", "syncer"), Metrics: reg,
 	})
 	if err != nil {

@@ -96,6 +96,9 @@ type Options struct {
 	// renders, applies and records a commit (not during the rollout
 	// wait): work that gives way to syncs waits at it.
 	Gate *priority.Gate
+	// Idle, when set, is told each time a namespace has nothing more to
+	// do after a step (its commit recorded, no newer head waiting).
+	Idle func()
 
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer

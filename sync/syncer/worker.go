@@ -107,6 +107,9 @@ func (w *worker) run(ctx context.Context) {
 		case <-retry:
 		case <-drift:
 			w.correctDrift(ctx)
+			if w.s.opts.Idle != nil {
+				w.s.opts.Idle()
+			}
 			continue
 		}
 		retry = nil
@@ -128,9 +131,13 @@ func (w *worker) run(ctx context.Context) {
 		default:
 			// A step that ended because the head moved, or that finished
 			// a commit, may leave more to do: plan again until idle.
-			if step, _ := lifecycle.Plan(&w.version.Status, want); step != lifecycle.Idle && !w.interrupted(gen) {
+			step, _ := lifecycle.Plan(&w.version.Status, want)
+			if step != lifecycle.Idle && !w.interrupted(gen) {
 				retry = time.After(0)
 				continue // holding the gate
+			}
+			if step == lifecycle.Idle && w.s.opts.Idle != nil {
+				w.s.opts.Idle()
 			}
 		}
 		if !w.woken() {

@@ -211,3 +211,32 @@ func TestFailedApplyKeepsWhatItWrote(t *testing.T) {
 	require.Equal(t, map[string]string{"kept": "k0", "changed": "", "created": ""}, got,
 		"written objects are known for pruning, with no hash so the next commit sends them")
 }
+
+func TestIdleIsToldOnceTheCommitIsRecorded(t *testing.T) {
+	store := &memStore{v: map[string]*version.Version{}}
+	idle := make(chan struct{}, 10)
+	s, err := New(Options{
+		Cluster: "c", Namespaces: []string{"web"}, Source: oneCommit("c1"),
+		Renderer: renderFunc(func() ([]*unstructured.Unstructured, error) {
+			return []*unstructured.Unstructured{configMap("a")}, nil
+		}),
+		Applier: applyFunc(func([]apply.Entry) (*apply.Result, error) {
+			return &apply.Result{Inventory: []apply.Entry{entry("a", "a1")}}, nil
+		}),
+		Readiness: readyAtOnce{}, Store: store, Events: record.NewFakeRecorder(100),
+		RetryInterval: 10 * time.Millisecond, Idle: func() { idle <- struct{}{} },
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	_, _ = s.Fetch(ctx)
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	select {
+	case <-idle:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Idle not told after the commit")
+	}
+	st, _ := stateOf(store.get("web"), "c1")
+	require.Equal(t, status.Deployed, st, "Idle is told once the commit is recorded")
+}

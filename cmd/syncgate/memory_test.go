@@ -1,0 +1,38 @@
+package main
+
+import (
+	"runtime/metrics"
+	"testing"
+	"time"
+)
+
+func forcedCollections() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+var sink [][]byte
+
+func TestTrimmerReturnsWhatABigCommitFreed(t *testing.T) {
+	tr := newTrimmer()
+	tr.trim() // what the process holds before the commit
+	for range 64 {
+		sink = append(sink, make([]byte, 1<<20))
+	}
+	sink = nil // garbage now, held until a collection
+	before, forced := held(), forcedCollections()
+	tr.Idle()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h := held()
+		if forcedCollections() > forced && h+32<<20 < before {
+			t.Logf("held %d MB before the trim, %d MB after", before>>20, h>>20)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("held %d MB before, %d MB 10 s after Idle", before>>20, h>>20)
+		}
+		time.Sleep(time.Millisecond) // polls the condition
+	}
+}
