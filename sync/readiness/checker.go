@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -235,6 +236,9 @@ func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []Objec
 		if err := inf.Informer().SetWatchErrorHandlerWithContext(deny(what)); err != nil {
 			return nil, err
 		}
+		if err := inf.Informer().SetTransform(stripManagedFields); err != nil {
+			return nil, err
+		}
 		if _, err := inf.Informer().AddEventHandler(handler); err != nil {
 			return nil, err
 		}
@@ -302,4 +306,15 @@ func (c *Checker) watch(ctx context.Context, dyn dynamic.Interface, refs []Objec
 
 func (ws *watchSet) snapshot() *snapshot {
 	return &snapshot{ws: ws, pods: map[string]*owned{}}
+}
+
+// stripManagedFields drops what no readiness rule reads from an object
+// before its informer stores it: managedFields are often the larger part
+// of an object, and a rollout of a big commit caches every workload, pod
+// and ReplicaSet of its namespace.
+func stripManagedFields(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		unstructured.RemoveNestedField(u.Object, "metadata", "managedFields")
+	}
+	return obj, nil
 }
