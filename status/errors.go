@@ -50,13 +50,30 @@ func RetryAfter(err error, d time.Duration) error {
 }
 
 // TooManyRequests marks a 429 answer as transient, with the delay its
-// Retry-After header asks for in seconds, else a minute.
+// Retry-After header asks for, else a minute.
 func TooManyRequests(err error, resp *http.Response) error {
-	d := time.Minute
-	if secs, e := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); e == nil && secs >= 0 {
-		d = time.Duration(secs) * time.Second
+	if throttled, ok := Throttled(err, resp); ok {
+		return throttled
 	}
-	return RetryAfter(err, d)
+	return RetryAfter(err, time.Minute)
+}
+
+// Throttled marks err as transient with the delay resp's Retry-After
+// header asks for (seconds, or an HTTP date), and reports whether it had
+// one: a server that says when to come back (429, 503, GitHub's secondary
+// rate limits on 403) is not refusing for good, whatever the status code.
+func Throttled(err error, resp *http.Response) (error, bool) {
+	if resp == nil {
+		return err, false
+	}
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if secs, e := strconv.Atoi(v); e == nil && secs >= 0 {
+		return RetryAfter(err, time.Duration(secs)*time.Second), true
+	}
+	if at, e := http.ParseTime(v); e == nil {
+		return RetryAfter(err, time.Until(at)), true
+	}
+	return err, false
 }
 
 // RetryAfterOf returns the delay a sink asked for, if err carries one.

@@ -14,7 +14,8 @@ import (
 
 // Classify turns a GitHub answer into retry advice for the outbox, the one
 // home of that rule for every GitHub sink: rate limits (primary, secondary,
-// 429) are retried when GitHub says, network trouble and 5xx with backoff;
+// 429) and any answer with Retry-After (a 503) are retried when GitHub
+// says, network trouble and other 5xx with backoff;
 // bad credentials, and the 403, 404 and 422 answers refusal words (it
 // returns what to fix, or "" to retry), are refusals reported once. now is
 // the time the reset of a primary rate limit is measured from.
@@ -44,6 +45,9 @@ func Classify(err error, now time.Time, repo string, refusal func(code int) stri
 	var er *github.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
 		return err // network trouble: retry
+	}
+	if throttled, ok := status.Throttled(err, er.Response); ok {
+		return throttled // a 503, or a secondary limit go-github did not recognise
 	}
 	switch code := er.Response.StatusCode; code {
 	case http.StatusTooManyRequests:

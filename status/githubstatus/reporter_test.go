@@ -114,6 +114,9 @@ func TestErrors(t *testing.T) {
 		{name: "secondary rate limit", fault: &forge.Fault{Status: 403, Headers: map[string]string{"Retry-After": "30"}, Body: secondary}, after: 30 * time.Second},
 		{name: "429 with Retry-After", fault: &forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "12"}, Body: `{"message":"Too Many Requests"}`}, after: 12 * time.Second},
 		{name: "server error", fault: &forge.Fault{Status: 502, Body: `{"message":"Server Error"}`}},
+		{name: "503 with Retry-After", fault: &forge.Fault{Status: 503, Headers: map[string]string{"Retry-After": "45"}, Body: `{"message":"Service Unavailable"}`}, after: 45 * time.Second},
+		{name: "secondary rate limit without its documentation link", fault: &forge.Fault{Status: 403, Headers: map[string]string{"Retry-After": "20"},
+			Body: `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}`}, after: 20 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			token := tc.token

@@ -161,8 +161,9 @@ func (r *Reporter) classify(sha string, err error) error {
 }
 
 // Classify turns a GitLab answer into retry advice for the outbox, the one
-// home of that rule for every GitLab sink: 429 is retried when GitLab
-// says, network trouble, 408, 409 and 5xx with backoff; a bad token and
+// home of that rule for every GitLab sink: 429 and any answer with
+// Retry-After are retried when GitLab says, network trouble, 408, 409 and
+// 5xx with backoff; a bad token and
 // any other 4xx are refusals reported once, worded by refusal (given the
 // HTTP status) to say what to fix.
 func Classify(err error, refusal func(code int) string) error {
@@ -172,6 +173,9 @@ func Classify(err error, refusal func(code int) string) error {
 	var er *gitlab.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
 		return err // network trouble: retry
+	}
+	if throttled, ok := status.Throttled(err, er.Response); ok {
+		return throttled // a 429 or 503 that says when to come back
 	}
 	switch code := er.Response.StatusCode; {
 	case code == http.StatusTooManyRequests:

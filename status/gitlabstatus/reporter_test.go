@@ -97,6 +97,7 @@ func TestErrors(t *testing.T) {
 		{name: "forbidden", faults: []forge.Fault{{Status: 403, Body: `{"message":"403 Forbidden"}`}}, permanent: true, contains: "api scope"},
 		{name: "429 with Retry-After", faults: []forge.Fault{{Status: 429, Headers: map[string]string{"Retry-After": "12"}, Body: `{"message":"429 Too Many Requests"}`}}, after: 12 * time.Second},
 		{name: "503", faults: []forge.Fault{{Status: 503, Body: `{"message":"503 Service Unavailable"}`}}},
+		{name: "503 with Retry-After", faults: []forge.Fault{{Status: 503, Headers: map[string]string{"Retry-After": "45"}, Body: `{"message":"503 Service Unavailable"}`}}, after: 45 * time.Second},
 		{name: "502 on the post", faults: []forge.Fault{{Status: http.StatusOK, Body: `[]`}, {Status: 502, Body: `{"message":"502"}`}}},
 		{name: "a refused transition to another state", faults: []forge.Fault{{Status: http.StatusOK, Body: `[]`},
 			{Status: 400, Body: `{"message":"Cannot transition status via :enqueue from :success"}`}}, permanent: true, contains: "will not move"},
