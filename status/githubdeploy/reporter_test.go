@@ -13,6 +13,7 @@ import (
 	"github.com/syncgate/syncgate/status/githubdeploy"
 	"github.com/syncgate/syncgate/status/githubstatus"
 	"github.com/syncgate/syncgate/testing/forge"
+	"github.com/syncgate/syncgate/testing/sinktest"
 )
 
 const (
@@ -35,23 +36,11 @@ func setup(t *testing.T, opts githubdeploy.Options) (*forge.GitHub, *githubdeplo
 	return f, r
 }
 
-// deliver reports each update twice, as a replay after a crash would.
-func deliver(t *testing.T, r *githubdeploy.Reporter, us ...status.Update) {
-	t.Helper()
-	for _, u := range us {
-		if u.Namespace == "" {
-			u.Namespace = "web"
-		}
-		require.NoError(t, r.Report(context.Background(), u))
-		require.NoError(t, r.Report(context.Background(), u), "replay")
-	}
-}
-
 func TestOwnCommits(t *testing.T) {
 	naming, err := deployment.NewNaming("", "https://{{.Namespace}}.{{.Cluster}}.example.com")
 	require.NoError(t, err)
 	f, r := setup(t, githubdeploy.Options{PublicURL: "https://syncgate.example.com/", Naming: naming})
-	deliver(t, r,
+	sinktest.Deliver(t, r,
 		status.Update{SHA: shaA, State: status.Applying},
 		status.Update{SHA: shaA, State: status.RollingOut, Ready: 1, Total: 2},
 		status.Update{SHA: shaA, State: status.RollingOut, Ready: 2, Total: 2},
@@ -75,13 +64,13 @@ func TestOwnCommits(t *testing.T) {
 	require.True(t, last.AutoInactive)
 
 	// The next deployed commit leaves A inactive; a failed one does not.
-	deliver(t, r,
+	sinktest.Deliver(t, r,
 		status.Update{SHA: shaB, State: status.Applying},
 		status.Update{SHA: shaB, State: status.Failed, Reason: "Deployment web: CrashLoopBackOff"},
 	)
 	require.Equal(t, []string{"queued", "failure"}, f.Deployments("acme/config", shaB, "")[0].States())
 	require.Equal(t, "success", f.Deployments("acme/config", shaA, "")[0].Latest().State)
-	deliver(t, r, status.Update{SHA: shaC, State: status.Applying}, status.Update{SHA: shaC, State: status.Deployed})
+	sinktest.Deliver(t, r, status.Update{SHA: shaC, State: status.Applying}, status.Update{SHA: shaC, State: status.Deployed})
 	require.Equal(t, []string{"queued", "in_progress", "success", "inactive"}, f.Deployments("acme/config", shaA, "")[0].States())
 }
 
@@ -89,7 +78,7 @@ func TestCarriedCommits(t *testing.T) {
 	f, r := setup(t, githubdeploy.Options{Transient: true})
 	// B began and was overtaken by C before it applied; A was batched
 	// behind C and never began.
-	deliver(t, r,
+	sinktest.Deliver(t, r,
 		status.Update{SHA: shaB, State: status.Applying},
 		status.Update{SHA: shaC, State: status.Applying},
 		status.Update{SHA: shaC, State: status.RollingOut},
@@ -108,7 +97,7 @@ func TestCarriedCommits(t *testing.T) {
 	require.True(t, a[0].Transient)
 	require.Equal(t, []string{"queued", "in_progress", "success"}, f.Deployments("acme/config", shaC, "")[0].States(), "the carrier stays live")
 
-	deliver(t, r, status.Update{SHA: shaA, Namespace: "api", State: status.Superseded, CarriedBy: shaC, Outcome: status.Failed, Reason: "ImagePullBackOff"})
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, Namespace: "api", State: status.Superseded, CarriedBy: shaC, Outcome: status.Failed, Reason: "ImagePullBackOff"})
 	api := f.Deployments("acme/config", shaA, "prod/api")
 	require.Len(t, api, 1, "each environment has its own deployment")
 	require.Equal(t, []string{"failure"}, api[0].States())
@@ -117,7 +106,7 @@ func TestCarriedCommits(t *testing.T) {
 
 func TestHeldIsNotPosted(t *testing.T) {
 	f, r := setup(t, githubdeploy.Options{})
-	deliver(t, r, status.Update{SHA: shaA, State: status.Superseded, CarriedBy: shaC})
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, State: status.Superseded, CarriedBy: shaC})
 	require.Empty(t, f.Calls())
 }
 
@@ -129,7 +118,7 @@ func TestCommitStatusesDoNotBlockTheDeployment(t *testing.T) {
 	require.NoError(t, err)
 	u := status.Update{SHA: shaA, Namespace: "web", State: status.Applying}
 	require.NoError(t, st.Report(context.Background(), u))
-	deliver(t, r, u)
+	sinktest.Deliver(t, r, u)
 	require.Equal(t, []string{"queued"}, f.Deployments("acme/config", shaA, "")[0].States())
 }
 
@@ -150,13 +139,7 @@ func TestErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, r := setup(t, githubdeploy.Options{})
 			f.FailNext(1, tc.fault)
-			err := r.Report(context.Background(), u)
-			require.Error(t, err)
-			require.Equal(t, tc.permanent, status.IsPermanent(err), "%v", err)
-			d, ok := status.RetryAfterOf(err)
-			require.Equal(t, tc.retryIn > 0, ok)
-			require.Equal(t, tc.retryIn, d)
-			require.Contains(t, err.Error(), tc.contains)
+			sinktest.Answer{Permanent: tc.permanent, After: tc.retryIn, Contains: tc.contains}.Require(t, r.Report(context.Background(), u))
 			require.NoError(t, r.Report(context.Background(), u), "delivered once GitHub recovers")
 			require.Len(t, f.Deployments("acme/config", shaA, ""), 1)
 		})
@@ -168,12 +151,12 @@ func TestErrors(t *testing.T) {
 // ran; a commit refused before it applied goes straight to its outcome.
 func TestOutcomeBeforeEarlierReports(t *testing.T) {
 	f, r := setup(t, githubdeploy.Options{})
-	deliver(t, r, status.Update{SHA: shaA, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Second)})
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Second)})
 	require.Equal(t, []string{"queued", "in_progress", "success"}, f.Deployments("acme/config", shaA, "")[0].States())
-	deliver(t, r,
+	sinktest.Deliver(t, r,
 		status.Update{SHA: shaB, State: status.Applying},
 		status.Update{SHA: shaB, State: status.Failed, Reason: "Deployment web: CrashLoopBackOff", AppliedAt: t0, FinishedAt: t0.Add(time.Minute)})
 	require.Equal(t, []string{"queued", "in_progress", "failure"}, f.Deployments("acme/config", shaB, "")[0].States())
-	deliver(t, r, status.Update{SHA: shaC, State: status.Failed, Reason: "invalid YAML"})
+	sinktest.Deliver(t, r, status.Update{SHA: shaC, State: status.Failed, Reason: "invalid YAML"})
 	require.Equal(t, []string{"failure"}, f.Deployments("acme/config", shaC, "")[0].States())
 }

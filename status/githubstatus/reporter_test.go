@@ -19,6 +19,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/githubstatus"
 	"github.com/syncgate/syncgate/testing/forge"
+	"github.com/syncgate/syncgate/testing/sinktest"
 )
 
 const sha = "0123456789abcdef0123456789abcdef01234567"
@@ -133,15 +134,7 @@ func TestErrors(t *testing.T) {
 			if tc.fault != nil {
 				f.FailNext(1, *tc.fault)
 			}
-			err := r.Report(ctx, u)
-			require.Error(t, err)
-			require.Equal(t, tc.permanent, status.IsPermanent(err), "%v", err)
-			d, ok := status.RetryAfterOf(err)
-			require.Equal(t, tc.after > 0, ok, "%v", err)
-			require.Equal(t, tc.after, d)
-			if tc.contains != "" {
-				require.Contains(t, err.Error(), tc.contains)
-			}
+			sinktest.Answer{Permanent: tc.permanent, After: tc.after, Contains: tc.contains}.Require(t, r.Report(ctx, u))
 			if !tc.permanent {
 				require.NoError(t, r.Report(ctx, u), "delivered once GitHub recovers")
 				require.Len(t, f.Statuses("acme/config", sha), 1)

@@ -12,6 +12,7 @@ import (
 	"github.com/syncgate/syncgate/status/gitlabdeploy"
 	"github.com/syncgate/syncgate/status/gitlabstatus"
 	"github.com/syncgate/syncgate/testing/forge"
+	"github.com/syncgate/syncgate/testing/sinktest"
 )
 
 const (
@@ -34,21 +35,10 @@ func setup(t *testing.T, url string) (*forge.GitLab, *gitlabdeploy.Reporter) {
 	return f, r
 }
 
-func deliver(t *testing.T, r *gitlabdeploy.Reporter, us ...status.Update) {
-	t.Helper()
-	for _, u := range us {
-		if u.Namespace == "" {
-			u.Namespace = "web"
-		}
-		require.NoError(t, r.Report(context.Background(), u))
-		require.NoError(t, r.Report(context.Background(), u), "replay")
-	}
-}
-
 func TestLifecycles(t *testing.T) {
 	f, r := setup(t, "https://{{.Namespace}}.{{.Cluster}}.example.com")
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	deliver(t, r,
+	sinktest.Deliver(t, r,
 		status.Update{SHA: shaA, State: status.Applying},
 		status.Update{SHA: shaA, State: status.RollingOut, Ready: 1, Total: 2},
 		status.Update{SHA: shaA, State: status.RollingOut, Ready: 2, Total: 2},
@@ -66,7 +56,7 @@ func TestLifecycles(t *testing.T) {
 
 	// A carried commit gets the carrier's outcome; one superseded before
 	// it applied is canceled.
-	deliver(t, r,
+	sinktest.Deliver(t, r,
 		status.Update{SHA: shaB, Namespace: "api", State: status.Applying},
 		status.Update{SHA: shaC, Namespace: "api", State: status.Applying},
 		status.Update{SHA: shaC, Namespace: "api", State: status.Deployed},
@@ -78,7 +68,7 @@ func TestLifecycles(t *testing.T) {
 	require.Len(t, f.Environments(project), 2)
 
 	// A rollback deploys A again: GitLab takes a new deployment for it.
-	deliver(t, r, status.Update{SHA: shaA, State: status.Applying}, status.Update{SHA: shaA, State: status.Deployed})
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, State: status.Applying}, status.Update{SHA: shaA, State: status.Deployed})
 	again := f.Deployments(project, shaA, "prod/web")
 	require.Len(t, again, 2)
 	require.Equal(t, []string{"created", "success"}, again[1].States())
@@ -86,7 +76,7 @@ func TestLifecycles(t *testing.T) {
 
 func TestEnvironmentURLFollowsTheSetting(t *testing.T) {
 	f, r := setup(t, "")
-	deliver(t, r, status.Update{SHA: shaA, State: status.Applying})
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, State: status.Applying})
 	require.Empty(t, f.Environments(project)[0].ExternalURL)
 	c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
 	require.NoError(t, err)
@@ -94,7 +84,7 @@ func TestEnvironmentURLFollowsTheSetting(t *testing.T) {
 	require.NoError(t, err)
 	r2, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: project, Cluster: "prod", Naming: naming})
 	require.NoError(t, err)
-	deliver(t, r2, status.Update{SHA: shaA, Namespace: "web", State: status.Deployed})
+	sinktest.Deliver(t, r2, status.Update{SHA: shaA, Namespace: "web", State: status.Deployed})
 	require.Len(t, f.Environments(project), 1)
 	require.Equal(t, "https://new.example.com", f.Environments(project)[0].ExternalURL)
 }
@@ -116,13 +106,7 @@ func TestErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, r := setup(t, "")
 			f.FailNext(1, tc.fault)
-			err := r.Report(context.Background(), u)
-			require.Error(t, err)
-			require.Equal(t, tc.permanent, status.IsPermanent(err), "%v", err)
-			d, ok := status.RetryAfterOf(err)
-			require.Equal(t, tc.retryIn > 0, ok)
-			require.Equal(t, tc.retryIn, d)
-			require.Contains(t, err.Error(), tc.contains)
+			sinktest.Answer{Permanent: tc.permanent, After: tc.retryIn, Contains: tc.contains}.Require(t, r.Report(context.Background(), u))
 			require.NoError(t, r.Report(context.Background(), u))
 			require.Len(t, f.Deployments(project, shaA, ""), 1)
 		})
@@ -135,9 +119,9 @@ func TestErrors(t *testing.T) {
 func TestOutcomeBeforeEarlierReports(t *testing.T) {
 	f, r := setup(t, "")
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	deliver(t, r, status.Update{SHA: shaA, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Second)})
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Second)})
 	require.Equal(t, []string{"created", "running", "success"}, f.Deployments(project, shaA, "")[0].States())
-	deliver(t, r,
+	sinktest.Deliver(t, r,
 		status.Update{SHA: shaB, State: status.Applying},
 		status.Update{SHA: shaB, State: status.Failed, Reason: "Deployment web: CrashLoopBackOff", AppliedAt: t0, FinishedAt: t0.Add(time.Minute)})
 	require.Equal(t, []string{"created", "running", "failed"}, f.Deployments(project, shaB, "")[0].States())

@@ -11,6 +11,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/gitlabstatus"
 	"github.com/syncgate/syncgate/testing/forge"
+	"github.com/syncgate/syncgate/testing/sinktest"
 )
 
 const sha = "0123456789abcdef0123456789abcdef01234567"
@@ -114,15 +115,7 @@ func TestErrors(t *testing.T) {
 			for _, ft := range tc.faults {
 				f.FailNext(1, ft)
 			}
-			err := r.Report(ctx, u)
-			require.Error(t, err)
-			require.Equal(t, tc.permanent, status.IsPermanent(err), "%v", err)
-			d, ok := status.RetryAfterOf(err)
-			require.Equal(t, tc.after > 0, ok, "%v", err)
-			require.Equal(t, tc.after, d)
-			if tc.contains != "" {
-				require.Contains(t, err.Error(), tc.contains)
-			}
+			sinktest.Answer{Permanent: tc.permanent, After: tc.after, Contains: tc.contains}.Require(t, r.Report(ctx, u))
 			if !tc.permanent {
 				require.NoError(t, r.Report(ctx, u), "delivered once GitLab recovers")
 				require.Len(t, f.Statuses("platform/team/config", sha), 1)

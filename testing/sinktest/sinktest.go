@@ -1,0 +1,50 @@
+// Package sinktest drives a status sink the way the outbox does, for the
+// sinks' own tests: every report delivered twice, and a failure read as
+// the outbox reads it.
+package sinktest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/status"
+)
+
+// Deliver reports each update to r twice, as a replay after a crash would;
+// an update with no namespace is for "web".
+func Deliver(t testing.TB, r status.Reporter, us ...status.Update) {
+	t.Helper()
+	for _, u := range us {
+		if u.Namespace == "" {
+			u.Namespace = "web"
+		}
+		require.NoError(t, r.Report(context.Background(), u))
+		require.NoError(t, r.Report(context.Background(), u), "replay")
+	}
+}
+
+// Answer is how the outbox should read a sink's failure.
+type Answer struct {
+	// Permanent: refused for good, reported once.
+	Permanent bool
+	// After is the delay the forge asked for; zero when it asked none.
+	After time.Duration
+	// Contains are words the error must carry; empty for any.
+	Contains string
+}
+
+// Require fails t unless err is a failure the outbox reads as a.
+func (a Answer) Require(t testing.TB, err error) {
+	t.Helper()
+	require.Error(t, err)
+	require.Equal(t, a.Permanent, status.IsPermanent(err), "permanent: %v", err)
+	d, ok := status.RetryAfterOf(err)
+	require.Equal(t, a.After > 0, ok, "a delay asked for: %v", err)
+	require.Equal(t, a.After, d)
+	if a.Contains != "" {
+		require.Contains(t, err.Error(), a.Contains)
+	}
+}
