@@ -68,6 +68,11 @@ type Result struct {
 	// PreviewSHA is a pull request's head, PreviewComment the comment
 	// syncgate left on it, PreviewOutput what `syncgate preview` said.
 	PreviewSHA, PreviewComment, PreviewOutput string
+	// AppSHA is the application commit the bump names (Syncgate-Origin);
+	// AppStatus and AppDeployment are what GitHub holds for it once live.
+	AppSHA        string
+	AppStatus     forge.Status
+	AppDeployment forge.Deployment
 }
 
 type runner struct {
@@ -138,6 +143,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	fmt.Fprintf(opts.Out, "    %s at %s\n", g.HTTPURL(RepoName), res.InitialSHA[:7])
+	if res.AppSHA, err = appCommit(g); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Out, "    and the application repo %s at %s\n", g.HTTPURL(AppRepo), res.AppSHA[:7])
 
 	r.say("Starting an S3 server (versitygw) with bucket %s", Bucket)
 	s3srv, err := s3server.Start(ctx, s3server.Options{})
@@ -149,7 +158,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	r.github = forge.NewGitHub(githubToken, RepoName)
+	r.github = forge.NewGitHub(githubToken, RepoName, AppRepo)
 	defer r.github.Close()
 	r.github.OpenPull(RepoName, 1)
 
@@ -166,13 +175,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, r.withLog(err, logPath)
 	}
 
-	r.say("CI pushes an image bump: ci-examples/bin/bump-image.sh TAG=%s, then a signed push webhook", opts.Tag)
-	if res.BumpSHA, err = r.push(ctx, g, url, opts.Tag); err != nil {
+	r.say("CI pushes an image bump: ci-examples/bin/bump-image.sh TAG=%s ORIGIN_REPO=%s ORIGIN_SHA=%s, then a signed push webhook",
+		opts.Tag, AppRepo, res.AppSHA[:7]+"…")
+	if res.BumpSHA, err = r.push(ctx, g, url, opts.Tag, "ORIGIN_REPO="+AppRepo, "ORIGIN_SHA="+res.AppSHA); err != nil {
 		return nil, err
 	}
 
 	r.say("syncgate wait %s: the pipeline blocks until the commit is live", res.BumpSHA[:7])
 	if res.WaitOutput, err = r.wait(ctx, bin, url, res.BumpSHA); err != nil {
+		return nil, r.withLog(err, logPath)
+	}
+	if err := r.showOrigin(ctx, repo, res.BumpSHA, res); err != nil {
 		return nil, r.withLog(err, logPath)
 	}
 
@@ -325,9 +338,10 @@ func commitNow(ctx context.Context, repo *gitserver.Repo, msg string) (string, e
 	return strings.TrimSpace(string(out)), err
 }
 
-// push pins tag with bump-image.sh, as CI would, and posts the webhook.
-func (r *runner) push(ctx context.Context, g *gitserver.Server, url, tag string) (string, error) {
-	sha, err := r.bump(ctx, g, tag)
+// push pins tag with bump-image.sh, as CI would, and posts the webhook;
+// env is more of bump-image.sh's settings (ORIGIN_REPO, ORIGIN_SHA).
+func (r *runner) push(ctx context.Context, g *gitserver.Server, url, tag string, env ...string) (string, error) {
+	sha, err := r.bump(ctx, g, tag, env...)
 	if err != nil {
 		return "", err
 	}
@@ -338,11 +352,14 @@ func (r *runner) push(ctx context.Context, g *gitserver.Server, url, tag string)
 	return sha, nil
 }
 
-func (r *runner) bump(ctx context.Context, g *gitserver.Server, tag string) (string, error) {
+func (r *runner) bump(ctx context.Context, g *gitserver.Server, tag string, env ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(r.root, "ci-examples", "bin", "bump-image.sh"))
-	cmd.Env = append(os.Environ(), "CONFIG_REPO="+g.HTTPURL(RepoName), "CLUSTER="+Cluster, "NAMESPACE="+Namespace,
+	// Only what the demo sets: a CI's own variables (GITHUB_SHA, ...)
+	// would name an origin the demo has not.
+	cmd.Env = append(ciFree(os.Environ()), "CONFIG_REPO="+g.HTTPURL(RepoName), "CLUSTER="+Cluster, "NAMESPACE="+Namespace,
 		"DEPLOYMENT=web", "TAG="+tag, "GIT_AUTHOR_NAME=ci", "GIT_AUTHOR_EMAIL=ci@example.com",
 		"GIT_COMMITTER_NAME=ci", "GIT_COMMITTER_EMAIL=ci@example.com")
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -39,6 +39,13 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, res.PreviewComment, "+ spec.template.spec.containers[name=web].resources.requests.cpu: \"100m\"")
 	require.Contains(t, res.PreviewComment, "prune <code>HorizontalPodAutoscaler demo/web</code>")
 	require.Contains(t, res.PreviewOutput, "demo: valid: 2 changed, 1 created, 1 pruned")
+	// The application commit the first bump names gets the rollout too.
+	require.Contains(t, out.String(), "Syncgate-Origin: "+demo.AppRepo+"@"+res.AppSHA)
+	require.Equal(t, "success", res.AppStatus.State)
+	require.Equal(t, "syncgate/local/demo", res.AppStatus.Context)
+	require.Contains(t, res.AppStatus.TargetURL, "/status/"+res.BumpSHA)
+	require.Equal(t, []string{"queued", "in_progress", "success"}, res.AppDeployment.States())
+	require.Equal(t, "local/demo", res.AppDeployment.Environment)
 }
 
 // lookAtStatusPage opens the demo's status page in headless Chromium, as a
