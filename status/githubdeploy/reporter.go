@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/google/go-github/v92/github"
-	"k8s.io/utils/clock"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/deployment"
@@ -17,19 +15,14 @@ import (
 
 // Options configure a Reporter.
 type Options struct {
-	Client      *github.Client
-	Owner, Repo string
-	// Cluster is the CLUSTER_NAME the environment is named after; when
-	// empty, each update's own Cluster is used.
-	Cluster string
+	// Options are the repository and what every GitHub sink needs; the
+	// environment is named after Cluster (when empty, each update's own),
+	// and PublicURL makes each status's log_url <PublicURL>/status/<sha>.
+	githubstatus.Options
 	// Naming names the environment and its URL (default <cluster>/<namespace>, no URL).
 	Naming *deployment.Naming
-	// PublicURL, when set, makes each status's log_url <PublicURL>/status/<sha>.
-	PublicURL string
 	// Transient creates deployments with transient_environment set.
 	Transient bool
-	// Clock turns rate-limit reset times into delays (default real time).
-	Clock clock.PassiveClock
 }
 
 // Reporter keeps GitHub deployments of one repository.
@@ -42,8 +35,8 @@ const Sink = "github-deployments"
 
 // New checks the options.
 func New(opts Options) (*Reporter, error) {
-	if opts.Client == nil || opts.Owner == "" || opts.Repo == "" {
-		return nil, errors.New("githubdeploy: client, owner and repo are required")
+	if err := opts.Check("githubdeploy"); err != nil {
+		return nil, err
 	}
 	if opts.Naming == nil {
 		n, err := deployment.NewNaming("", "")
@@ -52,10 +45,6 @@ func New(opts Options) (*Reporter, error) {
 		}
 		opts.Naming = n
 	}
-	if opts.Clock == nil {
-		opts.Clock = clock.RealClock{}
-	}
-	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	return &Reporter{opts: opts}, nil
 }
 
@@ -139,9 +128,7 @@ func (r *Reporter) post(ctx context.Context, id int64, env, envURL string, step 
 		Environment:  new(env),
 		AutoInactive: new(!step.Carried),
 	}
-	if r.opts.PublicURL != "" {
-		req.LogURL = new(r.opts.PublicURL + "/status/" + u.SHA)
-	}
+	req.LogURL = r.opts.Page(u.SHA)
 	if envURL != "" {
 		req.EnvironmentURL = new(envURL)
 	}
@@ -193,7 +180,7 @@ func (r *Reporter) create(ctx context.Context, sha, env string) (*github.Deploym
 // classify says what to fix when GitHub refuses a deployment for good.
 func (r *Reporter) classify(sha string, err error) error {
 	repo := r.opts.Owner + "/" + r.opts.Repo
-	return githubstatus.Classify(err, r.opts.Clock.Now(), repo, func(code int) string {
+	return r.opts.Classify(err, func(code int) string {
 		switch code {
 		case http.StatusForbidden:
 			return fmt.Sprintf("the token may not create deployments on %s: give it the repo_deployment scope (or Deployments: write)", repo)

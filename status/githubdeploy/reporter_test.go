@@ -39,7 +39,7 @@ func setup(t *testing.T, opts githubdeploy.Options) (*forge.GitHub, *githubdeplo
 func TestOwnCommits(t *testing.T) {
 	naming, err := deployment.NewNaming("", "https://{{.Namespace}}.{{.Cluster}}.example.com")
 	require.NoError(t, err)
-	f, r := setup(t, githubdeploy.Options{PublicURL: "https://syncgate.example.com/", Naming: naming})
+	f, r := setup(t, githubdeploy.Options{Options: githubstatus.Options{PublicURL: "https://syncgate.example.com/"}, Naming: naming})
 	sinktest.Deliver(t, r,
 		status.Update{SHA: shaA, State: status.Applying},
 		status.Update{SHA: shaA, State: status.RollingOut, Ready: 1, Total: 2},

@@ -2,7 +2,6 @@ package githubstatus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,7 +12,8 @@ import (
 	"github.com/syncgate/syncgate/status"
 )
 
-// Options configure a Reporter.
+// Options configure a Reporter: a repository and what every GitHub sink
+// needs to report to it (githubdeploy's Options start from them).
 type Options struct {
 	Client      *github.Client
 	Owner, Repo string
@@ -33,14 +33,38 @@ var _ status.Reporter = (*Reporter)(nil)
 
 // New checks the options.
 func New(opts Options) (*Reporter, error) {
-	if opts.Client == nil || opts.Owner == "" || opts.Repo == "" {
-		return nil, errors.New("githubstatus: client, owner and repo are required")
+	if err := opts.Check("githubstatus"); err != nil {
+		return nil, err
 	}
-	if opts.Clock == nil {
-		opts.Clock = clock.RealClock{}
-	}
-	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	return &Reporter{opts: opts}, nil
+}
+
+// Check refuses options without a client, owner or repo, naming the sink
+// that was given them, and fills in the defaults: the real clock, and
+// PublicURL without a trailing slash.
+func (o *Options) Check(sink string) error {
+	if o.Client == nil || o.Owner == "" || o.Repo == "" {
+		return fmt.Errorf("%s: client, owner and repo are required", sink)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	return nil
+}
+
+// Page is the link to the status page of config commit sha, or nil
+// without PublicURL.
+func (o Options) Page(sha string) *string {
+	if o.PublicURL == "" {
+		return nil
+	}
+	return new(o.PublicURL + "/status/" + sha)
+}
+
+// Classify is the package's Classify for the options' repository, now.
+func (o Options) Classify(err error, refusal func(code int) string) error {
+	return Classify(err, o.Clock.Now(), o.Owner+"/"+o.Repo, refusal)
 }
 
 // Name of the sink.
@@ -82,9 +106,7 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 		Description: new(status.Description(u)),
 		Context:     new(Context(cluster, u.Namespace)),
 	}
-	if r.opts.PublicURL != "" {
-		want.TargetURL = new(r.opts.PublicURL + "/status/" + u.SHA)
-	}
+	want.TargetURL = r.opts.Page(u.SHA)
 	latest, err := r.latest(ctx, sha, want.GetContext())
 	if err != nil {
 		return r.classify(sha, err)
@@ -122,7 +144,7 @@ func (r *Reporter) latest(ctx context.Context, sha, context string) (*github.Rep
 // classify says what to fix when GitHub refuses a status for good.
 func (r *Reporter) classify(sha string, err error) error {
 	repo := r.opts.Owner + "/" + r.opts.Repo
-	return Classify(err, r.opts.Clock.Now(), repo, func(code int) string {
+	return r.opts.Classify(err, func(code int) string {
 		switch code {
 		case http.StatusForbidden:
 			return fmt.Sprintf("the token may not set statuses on %s: give it the repo:status scope (or Commit statuses: write)", repo)

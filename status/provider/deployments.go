@@ -7,6 +7,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/deployment"
 	"github.com/syncgate/syncgate/status/githubdeploy"
+	"github.com/syncgate/syncgate/status/githubstatus"
 	"github.com/syncgate/syncgate/status/gitlabdeploy"
 	"github.com/syncgate/syncgate/status/gitlabstatus"
 )
@@ -82,8 +83,9 @@ func ChooseDeployments(repoURL, statusProvider string, cfg Config, d Deployments
 	if err != nil {
 		return nil, "", err
 	}
-	r, err := githubdeploy.New(githubdeploy.Options{Client: client, Owner: owner, Repo: repo, Cluster: cfg.Cluster,
-		Naming: d.Naming, PublicURL: cfg.PublicURL, Transient: d.Transient})
+	r, err := githubdeploy.New(githubdeploy.Options{
+		Options: githubstatus.Options{Client: client, Owner: owner, Repo: repo, Cluster: cfg.Cluster, PublicURL: cfg.PublicURL},
+		Naming:  d.Naming, Transient: d.Transient})
 	if err != nil {
 		return nil, "", err
 	}

@@ -168,8 +168,8 @@ func githubOrigins(cfg Config, d Deployments, deployments bool, without *statusO
 		if err := st.ReportOn(ctx, sha, u); err != nil || !deployments {
 			return err
 		}
-		dep, err := githubdeploy.New(githubdeploy.Options{Client: client, Owner: owner, Repo: repo, Cluster: cfg.Cluster,
-			Naming: d.Naming, PublicURL: cfg.PublicURL, Transient: d.Transient})
+		dep, err := githubdeploy.New(githubdeploy.Options{Options: githubstatus.Options{Client: client, Owner: owner, Repo: repo,
+			Cluster: cfg.Cluster, PublicURL: cfg.PublicURL}, Naming: d.Naming, Transient: d.Transient})
 		if err != nil {
 			return err
 		}
