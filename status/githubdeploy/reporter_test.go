@@ -123,27 +123,17 @@ func TestCommitStatusesDoNotBlockTheDeployment(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	u := status.Update{SHA: shaA, Namespace: "web", State: status.Applying}
-	for _, tc := range []struct {
-		name      string
-		fault     forge.Fault
-		permanent bool
-		retryIn   time.Duration
-		contains  string
-	}{
-		{name: "forbidden", fault: forge.Fault{Status: 403, Body: `{"message":"Resource not accessible by integration"}`}, permanent: true, contains: "repo_deployment"},
-		{name: "unknown ref", fault: forge.Fault{Status: 422, Body: `{"message":"No ref found for: aaaaaaa"}`}, permanent: true, contains: "is the commit pushed"},
-		{name: "429", fault: forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "12"}, Body: `{"message":"Too Many Requests"}`}, retryIn: 12 * time.Second},
-		{name: "5xx", fault: forge.Fault{Status: 502, Body: `{"message":"Server Error"}`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f, r := setup(t, githubdeploy.Options{})
-			f.FailNext(1, tc.fault)
-			sinktest.Answer{Permanent: tc.permanent, After: tc.retryIn, Contains: tc.contains}.Require(t, r.Report(context.Background(), u))
-			require.NoError(t, r.Report(context.Background(), u), "delivered once GitHub recovers")
-			require.Len(t, f.Deployments("acme/config", shaA, ""), 1)
-		})
-	}
+	var f *forge.GitHub
+	sinktest.Recovers(t, status.Update{SHA: shaA, Namespace: "web", State: status.Applying}, []sinktest.Case{
+		{Name: "forbidden", Fault: forge.Fault{Status: 403, Body: `{"message":"Resource not accessible by integration"}`}, Want: sinktest.Answer{Permanent: true, Contains: "repo_deployment"}},
+		{Name: "unknown ref", Fault: forge.Fault{Status: 422, Body: `{"message":"No ref found for: aaaaaaa"}`}, Want: sinktest.Answer{Permanent: true, Contains: "is the commit pushed"}},
+		{Name: "429", Fault: forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "12"}, Body: `{"message":"Too Many Requests"}`}, Want: sinktest.Answer{After: 12 * time.Second}},
+		{Name: "5xx", Fault: forge.Fault{Status: 502, Body: `{"message":"Server Error"}`}, Want: sinktest.Answer{}},
+	}, func(t *testing.T) (sinktest.Faulter, status.Reporter) {
+		var r status.Reporter
+		f, r = setup(t, githubdeploy.Options{})
+		return f, r
+	}, func(t *testing.T) { require.Len(t, f.Deployments("acme/config", shaA, ""), 1) })
 }
 
 // A rollout that ended before its earlier reports were delivered (the

@@ -1,7 +1,6 @@
 package gitlabdeploy_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -90,27 +89,17 @@ func TestEnvironmentURLFollowsTheSetting(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	u := status.Update{SHA: shaA, Namespace: "web", State: status.Applying}
-	for _, tc := range []struct {
-		name      string
-		fault     forge.Fault
-		permanent bool
-		retryIn   time.Duration
-		contains  string
-	}{
-		{name: "forbidden", fault: forge.Fault{Status: 403, Body: `{"message":"403 Forbidden"}`}, permanent: true, contains: "Developer role"},
-		{name: "unknown project", fault: forge.Fault{Status: 404, Body: `{"message":"404 Project Not Found"}`}, permanent: true, contains: "not found"},
-		{name: "429", fault: forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "7"}, Body: `{"message":"429 Too Many Requests"}`}, retryIn: 7 * time.Second},
-		{name: "5xx", fault: forge.Fault{Status: 502, Body: `{"message":"502 Bad Gateway"}`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f, r := setup(t, "")
-			f.FailNext(1, tc.fault)
-			sinktest.Answer{Permanent: tc.permanent, After: tc.retryIn, Contains: tc.contains}.Require(t, r.Report(context.Background(), u))
-			require.NoError(t, r.Report(context.Background(), u))
-			require.Len(t, f.Deployments(project, shaA, ""), 1)
-		})
-	}
+	var f *forge.GitLab
+	sinktest.Recovers(t, status.Update{SHA: shaA, Namespace: "web", State: status.Applying}, []sinktest.Case{
+		{Name: "forbidden", Fault: forge.Fault{Status: 403, Body: `{"message":"403 Forbidden"}`}, Want: sinktest.Answer{Permanent: true, Contains: "Developer role"}},
+		{Name: "unknown project", Fault: forge.Fault{Status: 404, Body: `{"message":"404 Project Not Found"}`}, Want: sinktest.Answer{Permanent: true, Contains: "not found"}},
+		{Name: "429", Fault: forge.Fault{Status: 429, Headers: map[string]string{"Retry-After": "7"}, Body: `{"message":"429 Too Many Requests"}`}, Want: sinktest.Answer{After: 7 * time.Second}},
+		{Name: "5xx", Fault: forge.Fault{Status: 502, Body: `{"message":"502 Bad Gateway"}`}, Want: sinktest.Answer{}},
+	}, func(t *testing.T) (sinktest.Faulter, status.Reporter) {
+		var r status.Reporter
+		f, r = setup(t, "")
+		return f, r
+	}, func(t *testing.T) { require.Len(t, f.Deployments(project, shaA, ""), 1) })
 }
 
 // A rollout that ended before its earlier reports were delivered (the

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/testing/forge"
 )
 
 // Deliver reports each update to r twice, as a replay after a crash would;
@@ -46,5 +47,33 @@ func (a Answer) Require(t testing.TB, err error) {
 	require.Equal(t, a.After, d)
 	if a.Contains != "" {
 		require.Contains(t, err.Error(), a.Contains)
+	}
+}
+
+// Faulter is a forge fake that can give the next answers as faults.
+type Faulter interface {
+	FailNext(n int, fault forge.Fault)
+}
+
+// Case is one forge answer a sink must read right.
+type Case struct {
+	Name  string
+	Fault forge.Fault
+	Want  Answer
+}
+
+// Recovers runs each case on a sink of its own from setup: the forge gives
+// the fault once, the report of u fails as the case wants, and the next
+// report of u passes; then check looks at what the forge holds.
+func Recovers(t *testing.T, u status.Update, cases []Case, setup func(t *testing.T) (Faulter, status.Reporter), check func(t *testing.T)) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			f, r := setup(t)
+			f.FailNext(1, tc.Fault)
+			tc.Want.Require(t, r.Report(context.Background(), u))
+			require.NoError(t, r.Report(context.Background(), u), "delivered once the forge recovers")
+			check(t)
+		})
 	}
 }
