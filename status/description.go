@@ -7,6 +7,10 @@ import (
 	"unicode/utf8"
 )
 
+// Context is the name of a namespace's commit status on either forge
+// (GitHub's context, GitLab's name): syncgate/<cluster>/<namespace>.
+func Context(cluster, namespace string) string { return "syncgate/" + cluster + "/" + namespace }
+
 // MaxDescription is the longest description GitHub accepts on a commit
 // status, in characters; GitLab's limit is larger.
 const MaxDescription = 140

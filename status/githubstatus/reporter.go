@@ -70,9 +70,6 @@ func (o Options) Classify(err error, refusal func(code int) string) error {
 // Name of the sink.
 func (r *Reporter) Name() string { return "github" }
 
-// Context is the status context for a namespace.
-func Context(cluster, namespace string) string { return "syncgate/" + cluster + "/" + namespace }
-
 // State is the GitHub status state for u: pending until final, then
 // success or failure; a superseded commit takes its carrier's outcome.
 func State(u status.Update) string {
@@ -104,7 +101,7 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 	want := github.RepoStatus{
 		State:       new(State(u)),
 		Description: new(status.Description(u)),
-		Context:     new(Context(cluster, u.Namespace)),
+		Context:     new(status.Context(cluster, u.Namespace)),
 	}
 	want.TargetURL = r.opts.Page(u.SHA)
 	latest, err := r.latest(ctx, sha, want.GetContext())

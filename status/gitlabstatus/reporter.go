@@ -60,9 +60,6 @@ func NewClient(baseURL, token string) (*gitlab.Client, error) {
 // Name of the sink.
 func (r *Reporter) Name() string { return "gitlab" }
 
-// StatusName is the status name for a namespace.
-func StatusName(cluster, namespace string) string { return "syncgate/" + cluster + "/" + namespace }
-
 // State is the GitLab state for u; a superseded commit takes its carrier's
 // outcome.
 func State(u status.Update) gitlab.BuildStateValue {
@@ -94,7 +91,7 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 	if err != nil {
 		return err
 	}
-	name := StatusName(cluster, u.Namespace)
+	name := status.Context(cluster, u.Namespace)
 	want := State(u)
 	current, err := r.current(ctx, sha, name)
 	if err != nil {

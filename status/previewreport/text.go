@@ -53,7 +53,7 @@ func Updates(cluster string, res *preview.Result) []status.Update {
 // Context is the status context (GitHub) or name (GitLab) of a
 // namespace's preview.
 func Context(cluster, namespace string) string {
-	return "syncgate/" + cluster + "/" + namespace + "/preview"
+	return status.Context(cluster, namespace) + "/preview"
 }
 
 // Description is a status description: the reason on one line, at most

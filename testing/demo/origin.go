@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/testing/forge"
 	"github.com/syncgate/syncgate/testing/gitserver"
 )
@@ -43,7 +44,7 @@ func (r *runner) showOrigin(ctx context.Context, repo *gitserver.Repo, cfgSHA st
 	for _, line := range strings.Split(strings.TrimSpace(msg), "\n") {
 		fmt.Fprintln(r.opts.Out, strings.TrimRight("      "+line, " "))
 	}
-	context := "syncgate/" + Cluster + "/" + Namespace
+	context := status.Context(Cluster, Namespace)
 	environment := Cluster + "/" + Namespace
 	var st forge.Status
 	var dep forge.Deployment

@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/syncgate/syncgate/status"
-	"github.com/syncgate/syncgate/status/githubstatus"
 	"github.com/syncgate/syncgate/status/version"
 )
 
@@ -100,7 +99,7 @@ func (o *nsObs) first() time.Time {
 	return o.ans[1].at
 }
 
-func statusContext(ns string) string { return githubstatus.Context(clusterName, ns) }
+func statusContext(ns string) string { return status.Context(clusterName, ns) }
 
 // register records a push of sha and starts asking both replicas about it.
 func (s *soak) register(sha string, t tree, kind Kind, burst, rollback bool, at time.Time) *inc {
