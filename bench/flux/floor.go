@@ -8,14 +8,12 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/yaml"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
 )
@@ -84,34 +82,9 @@ func (e *env) floor(ctx context.Context, ns string, files map[string]string) (cr
 }
 
 func (e *env) createNamespaces(ctx context.Context, names []string) error {
-	for _, ns := range names {
-		if _, err := e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return benchenv.CreateNamespaces(ctx, e.kube, names)
 }
 
-// deleteNamespaces deletes names and waits until they are gone, so the next
-// run starts on a cluster holding the same objects as this one did (the
-// API server's cost of a Service grows with the Services it holds).
 func (e *env) deleteNamespaces(ctx context.Context, names []string) error {
-	for _, ns := range names {
-		if err := e.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-	}
-	for _, ns := range names {
-		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-			_, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return true, nil
-			}
-			return false, err
-		})
-		if err != nil {
-			return fmt.Errorf("delete namespace %s: %w", ns, err)
-		}
-	}
-	return nil
+	return benchenv.DeleteNamespaces(ctx, e.kube, names)
 }

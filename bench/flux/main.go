@@ -36,6 +36,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/flux"
@@ -200,24 +201,11 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	fmt.Printf("\nsyncgate (this tree) against Flux kustomize-controller %s, same control plane, one run of %s, %s\n",
-		e.fluxVers, time.Since(began).Round(time.Second), load())
+		e.fluxVers, time.Since(began).Round(time.Second), benchenv.Load())
 	for _, t := range tables {
 		t()
 	}
 	return nil
-}
-
-// load is the machine's load average, to say how noisy the figures are.
-func load() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "load unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "load unknown"
-	}
-	return fmt.Sprintf("load average at the end %s/%s/%s (1/5/15 min)", f[0], f[1], f[2])
 }
 
 // rotated is the tools in a different order each repetition, so a trend

@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/flux"
@@ -116,33 +112,9 @@ func (e *env) namespaces(ctx context.Context, tag string, n int) ([]string, erro
 }
 
 func (e *env) createNamespaces(ctx context.Context, names []string) error {
-	for _, ns := range names {
-		if _, err := e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return benchenv.CreateNamespaces(ctx, e.kube, names)
 }
 
-// deleteNamespaces deletes names and waits until they are gone, so the
-// next run starts on a cluster holding the same objects.
 func (e *env) deleteNamespaces(ctx context.Context, names []string) error {
-	for _, ns := range names {
-		if err := e.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-	}
-	for _, ns := range names {
-		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-			_, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return true, nil
-			}
-			return false, err
-		})
-		if err != nil {
-			return fmt.Errorf("delete namespace %s: %w", ns, err)
-		}
-	}
-	return nil
+	return benchenv.DeleteNamespaces(ctx, e.kube, names)
 }

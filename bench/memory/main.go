@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
@@ -120,7 +121,7 @@ func run(ctx context.Context, o *options, bins string) error {
 	if o.flux && ctx.Err() == nil {
 		cols = append(cols, e.measureFlux(ctx))
 	}
-	fmt.Printf("\nMemory, one run of %s, %s\n\n", time.Since(began).Round(time.Second), load())
+	fmt.Printf("\nMemory, one run of %s, %s\n\n", time.Since(began).Round(time.Second), benchenv.Load())
 	printTable(os.Stdout, cols)
 	for _, c := range cols {
 		printCommits(os.Stdout, c, o.every)
@@ -153,17 +154,4 @@ func builds(ctx context.Context, bins, work string) ([]build, error) {
 		out = append(out, build{name, path})
 	}
 	return out, nil
-}
-
-// load is the machine's load average, to say how noisy the figures are.
-func load() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "load unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "load unknown"
-	}
-	return fmt.Sprintf("load average at the end %s/%s/%s (1/5/15 min)", f[0], f[1], f[2])
 }
