@@ -92,10 +92,14 @@ type config struct {
 	// syncgate does not know; never longer than PollInterval.
 	WaitFetchInterval time.Duration
 
-	Kubeconfig     string
-	KubeQPS        int64
-	KubeBurst      int64
-	LeaderElect    bool
+	Kubeconfig    string
+	KubeQPS       int64
+	KubeBurst     int64
+	LeaderElect   bool
+	LeaseDuration time.Duration
+	// Shards divides the namespaces among replicas, each shard led through
+	// a Lease of its own; 1 is one leader for all (the Lease syncgate-leader).
+	Shards         int64
 	LeaseNamespace string
 	PodName        string
 	LogLevel       string
@@ -163,6 +167,8 @@ func (c *config) settings() []setting {
 		{"kube-api-qps", "KUBE_API_QPS", "200", "sustained requests per second to the Kubernetes API", count(&c.KubeQPS)},
 		{"kube-api-burst", "KUBE_API_BURST", "1000", "request burst to the Kubernetes API (a large commit is validated and applied in bursts)", count(&c.KubeBurst)},
 		{"leader-elect", "LEADER_ELECT", "true", "elect one replica to apply; the others serve /wait", boolean(&c.LeaderElect)},
+		{"lease-duration", "LEASE_DURATION", "15s", "how long a Lease holds without renewal: a dead leader's work moves within it (renewed every 2/3 of it, retried every 2/15)", duration(&c.LeaseDuration)},
+		{"shards", "SHARDS", "1", "divide the namespaces into this many shards (by FNV hash of the name), each led through its own Lease syncgate-shard-<i>, replicas sharing them; 1 is one leader for all", count(&c.Shards)},
 		{"lease-namespace", "POD_NAMESPACE", "", "namespace of the leader-election Lease (default: the pod's namespace)", text(&c.LeaseNamespace)},
 		{"pod-name", "POD_NAME", "", "identity in leader election (default: the host name)", text(&c.PodName)},
 		{"log-level", "LOG_LEVEL", "info", "debug, info, warn or error", lower(&c.LogLevel)},
@@ -212,6 +218,15 @@ func (c *config) check(ownNamespace string) error {
 		c.LeaseNamespace = c.Namespaces[0]
 	}
 	c.WaitFetchInterval = min(c.WaitFetchInterval, c.PollInterval)
+	if c.LeaseDuration < 3*time.Second {
+		return c.invalid(&c.LeaseDuration, "at least 3s")
+	}
+	if c.Shards < 1 {
+		return c.invalid(&c.Shards, "at least 1")
+	}
+	if c.Shards > 1 && !c.LeaderElect {
+		return c.invalid(&c.Shards, "shards are led through Leases: LEADER_ELECT must be on")
+	}
 	if err := c.checkSOPSSecret(); err != nil {
 		return err
 	}

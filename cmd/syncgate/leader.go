@@ -35,6 +35,10 @@ type leader struct {
 	log  *slog.Logger
 
 	leaseDuration, renewDeadline, retryPeriod time.Duration
+
+	// resign, when set, ends the current term (the work stops, then the
+	// lease is given up) when signalled: a shard handed to another replica.
+	resign chan struct{}
 }
 
 const logWaitingForWork = "waiting for leader work to stop"
@@ -127,6 +131,21 @@ func (l *leader) term(ctx context.Context) (termEnd, error) {
 		endTerm()
 	})
 	defer stop()
+	if l.resign != nil {
+		select {
+		case <-l.resign: // asked of an earlier term
+		default:
+		}
+		go func() {
+			select {
+			case <-l.resign:
+				l.log.Info("giving the lease up to a replica with fewer shards")
+				_ = w.stop(forever, l.log)
+				endTerm()
+			case <-ectx.Done():
+			}
+		}()
+	}
 	le.Run(ectx)
 	_ = w.stop(forever, l.log)
 	end, led := w.result()

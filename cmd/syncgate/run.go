@@ -143,9 +143,11 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	g.Go(func() error { return parts.server.Run(gctx) })
 	g.Go(func() error { return parts.versions.Run(gctx) })
 	g.Go(func() error { return parts.syncer.Poll(gctx) })
-	// lead is the leader's work: it returns once ctx ends, or as soon as one
+	// leadShard is the work of shard i's leader (of the only leader, shard
+	// 0 of 1, without SHARDS): it returns once ctx ends, or as soon as one
 	// part returns by itself, so that a term never goes on half-working.
-	lead := func(ctx context.Context) error {
+	// What is done once for all namespaces (previews) goes with shard 0.
+	leadShard := func(ctx context.Context, i int) error {
 		lg, lctx := errgroup.WithContext(ctx)
 		part := func(name string, run func(context.Context) error) {
 			lg.Go(func() error {
@@ -156,22 +158,26 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 				return err
 			})
 		}
-		part("syncer", parts.syncer.Run)
-		if parts.deliverer != nil {
-			part("deliverer", parts.deliverer.Run)
-		}
-		if parts.previews != nil {
+		sh := parts.shards[i]
+		part("syncer", func(ctx context.Context) error { return parts.syncer.RunNamespaces(ctx, sh.namespaces) })
+		part("deliverer", sh.deliverer.Run)
+		if parts.previews != nil && i == 0 {
 			part("previews", parts.previews.previewer.Run)
 			part("preview reports", parts.previews.deliverer.Run)
 		}
 		return lg.Wait()
 	}
-	lead = leading(reg, cfg, lead)
-	if cfg.LeaderElect {
-		g.Go(func() error { return elect(gctx, cfg, kube, logger, lead) })
-	} else {
+	leadShard = leading(reg, cfg, leadShard)
+	switch {
+	case cfg.Shards > 1:
+		g.Go(func() error { return electShards(gctx, cfg, kube, logger, leadShard) })
+	case cfg.LeaderElect:
 		g.Go(func() error {
-			err := lead(gctx)
+			return elect(gctx, cfg, kube, logger, func(ctx context.Context) error { return leadShard(ctx, 0) })
+		})
+	default:
+		g.Go(func() error {
+			err := leadShard(gctx, 0)
 			if gctx.Err() != nil {
 				return nil
 			}
@@ -193,25 +199,43 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	return err
 }
 
+// leaseTimes are a Lease's duration, renew deadline and retry period: 15s,
+// 10s and 2s by default, as Kubernetes' own controllers.
+func leaseTimes(d time.Duration) (lease, renew, retry time.Duration) {
+	return d, d * 2 / 3, d * 2 / 15
+}
+
+// identity names this replica in the Leases: the pod's name, else the host
+// name and process id.
+func identity(cfg *config) string {
+	if cfg.PodName != "" {
+		return cfg.PodName
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
 // elect runs lead while this replica holds the Lease, and contends again
 // after each term, until ctx ends; see leader.
 func elect(ctx context.Context, cfg *config, kube kubernetes.Interface, logger *slog.Logger, lead func(context.Context) error) error {
-	id := cfg.PodName
-	if id == "" {
-		host, _ := os.Hostname()
-		id = fmt.Sprintf("%s-%d", host, os.Getpid())
-	}
+	id := identity(cfg)
 	l := &leader{
 		lock: &resourcelock.LeaseLock{
 			LeaseMeta:  metav1ObjectMeta("syncgate-leader", cfg.LeaseNamespace),
 			Client:     kube.CoordinationV1(),
 			LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 		},
-		work:          lead,
-		log:           logger,
-		leaseDuration: 15 * time.Second,
-		renewDeadline: 10 * time.Second,
-		retryPeriod:   2 * time.Second,
+		work: lead,
+		log:  logger,
 	}
+	l.leaseDuration, l.renewDeadline, l.retryPeriod = leaseTimes(cfg.LeaseDuration)
 	return l.run(ctx)
+}
+
+// electShards leads the shards this replica is given, each through its own
+// Lease, until ctx ends; see sharder.
+func electShards(ctx context.Context, cfg *config, kube kubernetes.Interface, logger *slog.Logger, lead func(context.Context, int) error) error {
+	s := &sharder{kube: kube, namespace: cfg.LeaseNamespace, id: identity(cfg), shards: int(cfg.Shards), work: lead, log: logger}
+	s.leaseDuration, s.renewDeadline, s.retryPeriod = leaseTimes(cfg.LeaseDuration)
+	return s.run(ctx)
 }

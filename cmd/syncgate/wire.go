@@ -30,10 +30,12 @@ import (
 
 // parts are the running pieces of the agent.
 type parts struct {
-	server        *server.Server
-	versions      *server.VersionWatcher
-	syncer        *syncer.Syncer
-	deliverer     *outbox.Deliverer
+	server   *server.Server
+	versions *server.VersionWatcher
+	syncer   *syncer.Syncer
+	// shards are the namespaces of each shard and the deliverer of their
+	// reports; one shard of every namespace unless SHARDS is set.
+	shards        []shardParts
 	previews      *previewParts
 	repoDisplay   string
 	reportersDesc []string
@@ -103,20 +105,20 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	for _, f := range forges {
 		reporters, desc = append(reporters, f.reporter), append(desc, f.why)
 	}
-	deliverer, err := outbox.NewDeliverer(outbox.Options{Store: store, Namespaces: cfg.Namespaces, Reporters: reporters,
-		Origins: origins, Logger: logger.With("component", "report"), Metrics: reg})
+	shards, reports, err := assembleShards(cfg, logger, reg, outbox.Options{Store: store, Reporters: reporters, Origins: origins})
 	if err != nil {
 		return nil, err
 	}
 	var watcher *server.VersionWatcher
 	// Syncs at work hold it; previews wait at it before each step.
 	gate := priority.New()
-	sy, err := syncer.New(syncer.Options{
+	var sy *syncer.Syncer
+	sy, err = syncer.New(syncer.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: repourl.Redact(cfg.Repo), Branch: cfg.Branch},
-		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: deliverer, Events: kc.events,
+		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: reports, Events: kc.events,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
-		Announce:   func(head string) { go announce(ctx, store, watcher, cfg.Namespaces, head, logger) },
+		Announce:   func(head string) { go announce(ctx, store, watcher, sy, cfg.Namespaces, head, logger) },
 		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
 		Gate:       gate,
 		Idle:       newTrimmer().Idle,
@@ -148,16 +150,20 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	if err != nil {
 		return nil, err
 	}
-	return &parts{server: srv, versions: watcher, syncer: sy, deliverer: deliverer, previews: previews, repoDisplay: repourl.Redact(cfg.Repo), reportersDesc: desc}, nil
+	return &parts{server: srv, versions: watcher, syncer: sy, shards: shards, previews: previews, repoDisplay: repourl.Redact(cfg.Repo), reportersDesc: desc}, nil
 }
 
 // announce tells the leader, through the Versions it watches, of a head
 // this replica fetched: webhooks and /wait reach any replica, and only the
-// leader applies.
-func announce(ctx context.Context, store *version.Store, watcher *server.VersionWatcher, namespaces []string, head string, logger *slog.Logger) {
+// leader applies. With shards, the namespaces this replica leads are left
+// out: it applies the head to them itself.
+func announce(ctx context.Context, store *version.Store, watcher *server.VersionWatcher, sy *syncer.Syncer, namespaces []string, head string, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for _, ns := range namespaces {
+		if sy.Leads(ns) {
+			continue
+		}
 		v := watcher.Get(ns)
 		if v == nil || v.Status.Head == head || v.Annotations[version.HeadAnnotation] == head {
 			continue

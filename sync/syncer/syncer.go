@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"sync"
@@ -82,7 +83,9 @@ type Options struct {
 	// RetryInterval spaces retries of applies that failed for transient reasons.
 	RetryInterval time.Duration
 	// Announce, when set, is told each new head a fetch found while this
-	// replica is not leading, so that the leader learns of it.
+	// replica does not run every namespace (not leading, or leading some
+	// shards only), so that the replicas that run the others learn of it;
+	// Leads says which ones run here.
 	Announce func(head string)
 	// Remembered, when set, returns the namespace's Version as last seen
 	// (by an informer) before it was deleted: a leader that did not write
@@ -117,11 +120,10 @@ type Syncer struct {
 	mu      sync.Mutex
 	head    string
 	headErr error
-	heads   chan struct{}      // signalled when head or headErr changes
+	heads   chan struct{}      // closed when head or headErr changes, then replaced
 	fetched chan struct{}      // closed when a fetch ends, then replaced
-	workers map[string]*worker // by namespace, while Run runs
+	workers map[string]*worker // by namespace, while a Run carries heads into it
 	polled  atomic.Bool
-	leading atomic.Bool // Run is carrying heads into the namespaces
 }
 
 // New checks the options and builds a Syncer.
@@ -161,8 +163,9 @@ func New(opts Options) (*Syncer, error) {
 		log:     opts.Logger,
 		metrics: m,
 		nudge:   make(chan struct{}, 1),
-		heads:   make(chan struct{}, 1),
+		heads:   make(chan struct{}),
 		fetched: make(chan struct{}),
+		workers: map[string]*worker{},
 	}, nil
 }
 
@@ -243,21 +246,27 @@ func (s *Syncer) noteHead(head string, err error) {
 			w.busy()
 		}
 	}
+	all := len(s.workers) == len(s.opts.Namespaces)
+	if changed {
+		close(s.heads)
+		s.heads = make(chan struct{})
+	}
 	s.mu.Unlock()
 	if err != nil {
 		s.log.Warn("config repo fetch failed; cluster kept as it is", "err", err)
 	} else {
 		s.polled.Store(true)
-		if changed && s.opts.Announce != nil && !s.leading.Load() {
+		if changed && s.opts.Announce != nil && !all {
 			s.opts.Announce(head)
 		}
 	}
-	if changed {
-		select {
-		case s.heads <- struct{}{}:
-		default:
-		}
-	}
+}
+
+// Leads reports whether a Run on this replica carries heads into namespace.
+func (s *Syncer) Leads(namespace string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.workers[namespace] != nil
 }
 
 // sleep waits d, or less when ctx ends; it reports whether ctx is live.
@@ -272,52 +281,62 @@ func (s *Syncer) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (s *Syncer) current() (string, error) {
+// current is the head and the fetch's error, and a channel closed when
+// either changes next.
+func (s *Syncer) current() (string, <-chan struct{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.head, s.headErr
+	return s.head, s.heads, s.headErr
 }
 
 // Run is the leader's loop: one worker per namespace, fed with every new head.
 // It returns when ctx ends (leadership lost or shutdown).
 func (s *Syncer) Run(ctx context.Context) error {
-	s.leading.Store(true)
-	defer s.leading.Store(false)
-	workers := make([]*worker, 0, len(s.opts.Namespaces))
-	byNS := make(map[string]*worker, len(s.opts.Namespaces))
+	return s.RunNamespaces(ctx, s.opts.Namespaces)
+}
+
+// RunNamespaces is Run for some of the namespaces only: a shard's. Runs of
+// disjoint sets go on side by side, each until its ctx ends.
+func (s *Syncer) RunNamespaces(ctx context.Context, namespaces []string) error {
+	workers := make([]*worker, 0, len(namespaces))
 	var wg sync.WaitGroup
-	for _, ns := range s.opts.Namespaces {
+	s.mu.Lock()
+	for _, ns := range namespaces {
+		if s.workers[ns] != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("syncer: namespace %s already runs", ns)
+		}
+	}
+	for _, ns := range namespaces {
 		w := newWorker(s, ns)
 		workers = append(workers, w)
-		byNS[ns] = w
+		s.workers[ns] = w
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		for _, w := range workers {
+			delete(s.workers, w.ns)
+		}
+		s.mu.Unlock()
+	}()
+	for _, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w.run(ctx)
 		}()
 	}
-	s.mu.Lock()
-	s.workers = byNS
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.workers = nil
-		s.mu.Unlock()
-	}()
 	defer wg.Wait()
-	offer := func() {
-		head, err := s.current()
+	for {
+		head, changed, err := s.current()
 		for _, w := range workers {
 			w.offer(head, err)
 		}
-	}
-	offer()
-	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.heads:
-			offer()
+		case <-changed:
 		}
 	}
 }
