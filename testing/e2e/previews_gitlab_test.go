@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/testing/forge"
+)
+
+// mergeRequest sends GitLab's Merge Request Hook for head, with the
+// webhook's secret token.
+func (e *env) mergeRequest(action string, iid int, head string) (int, map[string]any) {
+	e.t.Helper()
+	project := e.repo.Name
+	payload := map[string]any{
+		"object_kind": "merge_request", "event_type": "merge_request",
+		"project": map[string]any{"id": 7, "path_with_namespace": project, "git_http_url": e.git.HTTPURL(project),
+			"web_url": "https://gitlab.example.com/" + project},
+		"object_attributes": map[string]any{
+			"iid": iid, "action": action, "state": "opened",
+			"url":           fmt.Sprintf("https://gitlab.example.com/%s/-/merge_requests/%d", project, iid),
+			"source_branch": "topic", "target_branch": e.repo.Branch(), "source_project_id": 7, "target_project_id": 7,
+			"last_commit": map[string]any{"id": head},
+		},
+	}
+	body, err := json.Marshal(payload)
+	require.NoError(e.t, err)
+	req, err := http.NewRequest(http.MethodPost, e.url+"/hooks/gitlab", bytes.NewReader(body))
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
+	req.Header.Set("X-Gitlab-Token", e.secret)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(e.t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+// Merge requests are previewed as pull requests are: the head fetched
+// through refs/merge-requests/N/head, a commit status on it, and one note
+// on the merge request, edited in place by the next push; nothing written
+// to the cluster.
+func TestMergeRequestPreviews(t *testing.T) {
+	gl := forge.NewGitLab("glpat-e2e", "platform/config")
+	t.Cleanup(gl.Close)
+	gl.OpenPull("platform/config", 1)
+	e := newEnv(t, "GITLAB_URL="+gl.URL(), "GITLAB_TOKEN=glpat-e2e", "PUBLIC_URL=https://syncgate.example.com")
+	kubeconfig, writes := countingKubeconfig(t, e)
+	e.extra = append(e.extra, "KUBECONFIG="+kubeconfig)
+	repo, err := e.git.CreateRepo("platform/config")
+	require.NoError(t, err)
+	e.repo = repo
+	ns := e.ns
+	base := e.commit("base", map[string]string{
+		ns + "/settings.yaml": configMapYAML("settings", "1"),
+		ns + "/old.yaml":      configMapYAML("old", "1"),
+	})
+	e.start()
+	code, _ := e.waitFinal(base)
+	require.Equal(t, http.StatusOK, code)
+	before := writes.writes.Load()
+	ctx := "syncgate/e2e/" + ns + "/preview"
+	final := func(sha string) func() bool {
+		return func() bool {
+			s, ok := gl.Latest("platform/config", sha, ctx)
+			return ok && s.State != "pending" && s.State != "running"
+		}
+	}
+
+	first, err := repo.CommitRef("refs/merge-requests/1/head", "value 2", map[string]string{
+		ns + "/settings.yaml": configMapYAML("settings", "2"),
+		ns + "/old.yaml":      "",
+	})
+	require.NoError(t, err)
+	code, body := e.mergeRequest("open", 1, first)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, final(first), 60*time.Second, 50*time.Millisecond)
+	st, _ := gl.Latest("platform/config", first, ctx)
+	require.Equal(t, "success", st.State)
+	require.Equal(t, "valid: 1 changed, 1 pruned", st.Description)
+	require.Equal(t, "https://syncgate.example.com/previews/"+first, st.TargetURL)
+	var notes []forge.Comment
+	require.Eventually(t, func() bool { notes = gl.Comments("platform/config", 1); return len(notes) == 1 }, 30*time.Second, 50*time.Millisecond)
+	require.Contains(t, notes[0].Body, "data.value")
+	require.Contains(t, notes[0].Body, "prune <code>ConfigMap "+ns+"/old</code>")
+
+	// A second push to the merge request: the same note, edited.
+	second, err := repo.CommitRef("refs/merge-requests/1/head", "value 3", map[string]string{
+		ns + "/settings.yaml": configMapYAML("settings", "3"),
+	})
+	require.NoError(t, err)
+	code, body = e.mergeRequest("update", 1, second)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, final(second), 60*time.Second, 50*time.Millisecond)
+	st, _ = gl.Latest("platform/config", second, ctx)
+	require.Equal(t, "success", st.State, st.Description)
+	require.Eventually(t, func() bool {
+		notes = gl.Comments("platform/config", 1)
+		return len(notes) == 1 && strings.Contains(notes[0].Body, second[:7])
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, 1, notes[0].Edits, "the same note, edited")
+	require.Contains(t, notes[0].Body, `"3"`)
+
+	require.Equal(t, before, writes.writes.Load(), "writes: %v", writes.written())
+}
