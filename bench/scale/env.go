@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type env struct {
 	agent      *agent
 	vs         *versions
 	namespaces []string
+	log        string // the agent's
 }
 
 // setup starts everything, with first as the repo's first commit, and
@@ -81,6 +83,7 @@ func setup(ctx context.Context, o *options, b build, work string, namespaces []s
 	if err != nil {
 		return nil, err
 	}
+	e.log = filepath.Join(dir, "syncgate.log")
 	if e.agent, err = startAgent(ctx, b.path, dir, e.c, e.g.HTTPURL("config"), namespaces, o.env); err != nil {
 		return nil, err
 	}

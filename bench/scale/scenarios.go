@@ -20,15 +20,18 @@ func runOne(ctx context.Context, o *options, b build, work string) (*table, erro
 	t.add("RSS idle (one object deployed)", "%s", e.agent.rss())
 
 	before := e.agent.proxy.snapshot()
+	mark := e.logMark()
 	took, err := e.deploy(ctx, "all objects", objects(ns, o.objects, 0), 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	t.add(fmt.Sprintf("first sync of %d objects, webhook → deployed", o.objects), "%s", secs(took))
+	t.add("  where it went, ms", "%s", e.spansSince(mark))
 	t.counted("first sync", e.agent.proxy.snapshot().minus(before))
 	t.add("RSS after the first sync", "%s", e.agent.rss())
 
 	before = e.agent.proxy.snapshot()
+	mark = e.logMark()
 	var ds []time.Duration
 	for i := 1; i <= o.commits; i++ {
 		d, err := e.deploy(ctx, fmt.Sprintf("change %d", i), changed(ns, i), 5*time.Minute)
@@ -38,6 +41,7 @@ func runOne(ctx context.Context, o *options, b build, work string) (*table, erro
 		ds = append(ds, d)
 	}
 	t.add(fmt.Sprintf("one ConfigMap changed, %d commits: p50 / p99 / max", o.commits), "%s", percentiles(ds))
+	t.add("  where it went, ms (medians)", "%s", e.spansSince(mark))
 	c := e.agent.proxy.snapshot().minus(before)
 	t.add("  API requests per commit", "%.1f", float64(c.requests())/float64(o.commits))
 	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/float64(o.commits))
@@ -93,6 +97,7 @@ func runMany(ctx context.Context, o *options, b build, work string) (*table, err
 	}
 	before = e.agent.proxy.snapshot()
 	writes := e.vs.writesTo(namespaces)
+	mark := e.logMark()
 	var ds []time.Duration
 	for i := range o.commits {
 		d, err := e.deploy(ctx, fmt.Sprintf("change %d", i), bump(namespaces[i%len(namespaces)]), 5*time.Minute)
@@ -102,6 +107,7 @@ func runMany(ctx context.Context, o *options, b build, work string) (*table, err
 		ds = append(ds, d)
 	}
 	t.add(fmt.Sprintf("one object changed in one namespace, %d commits: p50 / p99 / max", o.commits), "%s", percentiles(ds))
+	t.add("  where it went in that namespace, ms (medians)", "%s", e.spansSince(mark))
 	c := e.agent.proxy.snapshot().minus(before)
 	t.add("  API requests per commit", "%.1f", float64(c.requests())/float64(o.commits))
 	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/float64(o.commits))

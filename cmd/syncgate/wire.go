@@ -70,9 +70,19 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	}
 	// Each namespace is applied, pruned and read as its own ServiceAccount,
 	// so that RBAC, not render alone, bounds what its commits can touch.
+	rules, err := healthrule.Parse(cfg.HealthRules) // checked at start
+	if err != nil {
+		return nil, err
+	}
+	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Rules: rules, Logger: logger.With("component", "readiness")})
+	if err != nil {
+		return nil, err
+	}
+	// Objects ready as the server answers their apply (a ConfigMap, a
+	// Secret) are not watched for a rollout.
 	applier, err := apply.New(nil, apply.Options{Prune: cfg.Prune, Clients: kc.namespaces,
 		AllowNamespaces: cfg.AllowNamespaces, AllowClusterScoped: cfg.AllowClusterScoped,
-		Logger: logger.With("component", "apply"), Metrics: reg})
+		ReadyAsApplied: checker.ReadyAsApplied, Logger: logger.With("component", "apply"), Metrics: reg})
 	if err != nil {
 		return nil, err
 	}
@@ -81,14 +91,6 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	}
 	renderer, err := render.New(render.Options{Cluster: cfg.Cluster, AllowNamespaces: cfg.AllowNamespaces,
 		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper(), Decrypter: decrypter(cfg, kc.kube)})
-	if err != nil {
-		return nil, err
-	}
-	rules, err := healthrule.Parse(cfg.HealthRules) // checked at start
-	if err != nil {
-		return nil, err
-	}
-	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Rules: rules, Logger: logger.With("component", "readiness")})
 	if err != nil {
 		return nil, err
 	}

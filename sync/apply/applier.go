@@ -46,7 +46,11 @@ type Options struct {
 	// that reads or writes the namespaces (NewClients); cfg and
 	// ServiceAccount are then not used to build others.
 	Clients *Clients
-	Logger  *slog.Logger
+	// ReadyAsApplied, when set, judges each object as the server answered
+	// its apply; those it finds ready are listed in Result.Ready
+	// (readiness.Checker.ReadyAsApplied).
+	ReadyAsApplied func(*unstructured.Unstructured) bool
+	Logger         *slog.Logger
 	// Metrics registers the apply metrics when set.
 	Metrics prometheus.Registerer
 }
@@ -194,7 +198,7 @@ func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructu
 	if err := a.write(ctx, namespace, rest, w); err != nil {
 		return w.result(), err
 	}
-	res.Applied, res.Adopted = w.refs()
+	res.Applied, res.Adopted, res.Ready = w.refs()
 	a.metrics.count("applied", len(res.Applied))
 	a.metrics.count("adopted", len(res.Adopted))
 	a.metrics.count("unchanged", len(res.Unchanged))
@@ -226,7 +230,7 @@ func (a *Applier) dryRun(ctx context.Context, ds []*desired) error {
 	var mu sync.Mutex
 	var refused []*ObjectError
 	err := a.each(ctx, [][]*desired{ds}, []int{a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
-		err := a.send(ctx, d, true)
+		_, err := a.send(ctx, d, true)
 		if err == nil {
 			return nil
 		}
@@ -287,10 +291,11 @@ func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w 
 				return &ObjectError{Object: d.ref, Err: err}
 			}
 		}
-		if err := a.send(ctx, d, false); err != nil {
+		got, err := a.send(ctx, d, false)
+		if err != nil {
 			return &ObjectError{Object: d.ref, Err: err}
 		}
-		w.add(d, adopted)
+		w.add(d, adopted, got != nil && a.opts.ReadyAsApplied != nil && a.opts.ReadyAsApplied(got))
 		return nil
 	}
 	err = a.each(ctx, [][]*desired{services, others}, []int{serviceLane, a.opts.Concurrency}, apply)
@@ -308,13 +313,12 @@ func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w 
 // busy; more would only queue on its lock.
 const serviceLane = 8
 
-func (a *Applier) send(ctx context.Context, d *desired, dryRun bool) error {
+func (a *Applier) send(ctx context.Context, d *desired, dryRun bool) (*unstructured.Unstructured, error) {
 	opts := metav1.PatchOptions{FieldManager: a.opts.FieldManager, Force: ptr(true)}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	_, err := a.resource(d).Patch(ctx, d.ref.Name, types.ApplyPatchType, d.body, opts)
-	return err
+	return a.resource(d).Patch(ctx, d.ref.Name, types.ApplyPatchType, d.body, opts)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -352,23 +356,27 @@ func sortErrors(errs []*ObjectError) {
 // written records what an Apply wrote, so that a failed Apply still says
 // what is live.
 type written struct {
-	mu      sync.Mutex
-	prev    []Entry
-	done    []*desired
-	adopted []ObjectRef
+	mu             sync.Mutex
+	prev           []Entry
+	done           []*desired
+	adopted, ready []ObjectRef
 }
 
-func (w *written) add(d *desired, adopted bool) {
+func (w *written) add(d *desired, adopted, ready bool) {
 	w.mu.Lock()
 	w.done = append(w.done, d)
 	if adopted {
 		w.adopted = append(w.adopted, d.ref)
 	}
+	if ready {
+		w.ready = append(w.ready, d.ref)
+	}
 	w.mu.Unlock()
 }
 
-// refs lists what was written, and what of it was adopted.
-func (w *written) refs() (applied, adopted []ObjectRef) {
+// refs lists what was written, what of it was adopted, and what was ready
+// as written.
+func (w *written) refs() (applied, adopted, ready []ObjectRef) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	applied = make([]ObjectRef, 0, len(w.done))
@@ -378,7 +386,9 @@ func (w *written) refs() (applied, adopted []ObjectRef) {
 	sortRefs(applied)
 	adopted = append(adopted, w.adopted...)
 	sortRefs(adopted)
-	return applied, adopted
+	ready = append(ready, w.ready...)
+	sortRefs(ready)
+	return applied, adopted, ready
 }
 
 // result of an Apply that failed after writing: the previous inventory with

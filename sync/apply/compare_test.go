@@ -60,8 +60,8 @@ func TestWrittenResult(t *testing.T) {
 		return ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "n", Name: name}
 	}
 	w := &written{prev: []Entry{{ObjectRef: cm("a"), Hash: "1"}, {ObjectRef: cm("b"), Hash: "1"}}}
-	w.add(&desired{ref: cm("c"), hash: "2"}, false)
-	w.add(&desired{ref: cm("b"), hash: "2"}, true)
+	w.add(&desired{ref: cm("c"), hash: "2"}, false, false)
+	w.add(&desired{ref: cm("b"), hash: "2"}, true, false)
 	res := w.result()
 	require.Equal(t, []Entry{{ObjectRef: cm("a"), Hash: "1"}, {ObjectRef: cm("b"), Hash: "2"}, {ObjectRef: cm("c"), Hash: "2"}}, res.Inventory)
 	require.Equal(t, []ObjectRef{cm("b"), cm("c")}, res.Applied)

@@ -62,7 +62,7 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 	if err := a.write(ctx, namespace, drifted, w); err != nil {
 		return nil, err
 	}
-	res.Applied, res.Adopted = w.refs()
+	res.Applied, res.Adopted, res.Ready = w.refs()
 	a.metrics.count("drifted", len(res.Applied))
 	a.metrics.count("adopted", len(res.Adopted))
 	if len(drifted) > 0 {

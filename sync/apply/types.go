@@ -57,6 +57,9 @@ type Result struct {
 	// them, without being the namespace's: syncgate took them over and
 	// marked them (AdoptedAnnotation), and will never delete them.
 	Adopted []ObjectRef
+	// Ready were among Applied and judged ready as the server answered
+	// their apply (Options.ReadyAsApplied): no rollout to wait for.
+	Ready []ObjectRef
 	// Kept are objects the commit no longer has that were left in place,
 	// and why: adopted ones, ones not marked as the namespace's, and
 	// inventory entries naming what the namespace may not own. They leave

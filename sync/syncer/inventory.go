@@ -67,3 +67,27 @@ func refsOf(inv []version.InventoryEntry) []readiness.Object {
 	}
 	return out
 }
+
+// toWait are the objects whose rollout an apply leaves to wait for: in a
+// settled namespace those it wrote, else every object of the inventory;
+// but not those ready as the server answered their apply.
+func toWait(res *apply.Result, inventory []version.InventoryEntry, settled bool) []readiness.Object {
+	ready := make(map[readiness.Object]bool, len(res.Ready))
+	for _, r := range res.Ready {
+		ready[metadataOf(r)] = true
+	}
+	from := refsOf(inventory)
+	if settled {
+		from = make([]readiness.Object, 0, len(res.Applied))
+		for _, r := range res.Applied {
+			from = append(from, metadataOf(r))
+		}
+	}
+	wait := make([]readiness.Object, 0, len(from))
+	for _, o := range from {
+		if !ready[o] {
+			wait = append(wait, o)
+		}
+	}
+	return wait
+}

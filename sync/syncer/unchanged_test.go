@@ -79,11 +79,12 @@ func (c *commits) add(sha string, files map[string]string) {
 // applies what changed by content and waits on what it is asked to; it
 // counts each call, and the objects each wait was for.
 type counted struct {
-	mu      sync.Mutex
-	renders int
-	applies int
-	waits   [][]string
-	fail    map[string]bool // ConfigMaps whose rollout fails
+	mu        sync.Mutex
+	renders   int
+	applies   int
+	waits     [][]string
+	fail      map[string]bool // ConfigMaps whose rollout fails
+	asApplied bool            // the objects written are ready as applied
 }
 
 func (c *counted) RenderContext(_ context.Context, tree fs.FS, ns string) ([]*unstructured.Unstructured, error) {
@@ -123,6 +124,9 @@ func (c *counted) Apply(_ context.Context, _ string, objs []*unstructured.Unstru
 			res.Unchanged = append(res.Unchanged, e.ObjectRef)
 		} else {
 			res.Applied = append(res.Applied, e.ObjectRef)
+			if c.asApplied {
+				res.Ready = append(res.Ready, e.ObjectRef)
+			}
 		}
 	}
 	return res, nil
@@ -187,6 +191,7 @@ func TestWorkIsInProportionToWhatChanged(t *testing.T) {
 	src.add("a", map[string]string{"web/one": "1", "web/two": "1", "other/x": "1"})
 	src.add("b", map[string]string{"web/one": "1", "web/two": "1", "other/x": "2"})
 	src.add("c", map[string]string{"web/one": "2", "web/two": "1", "other/x": "2"})
+	src.add("c2", map[string]string{"web/one": "2b", "web/two": "1", "other/x": "2"})
 	src.add("d", map[string]string{"web/one": "3", "web/two": "1", "other/x": "2"})
 	src.add("e", map[string]string{"web/one": "3", "web/two": "1", "other/x": "3"})
 	store := &writeCounter{memStore: &memStore{v: map[string]*version.Version{}}}
@@ -233,6 +238,21 @@ func TestWorkIsInProportionToWhatChanged(t *testing.T) {
 	require.Equal(t, int32(2), st.Find("c").Ready, "the others count as ready")
 
 	parts.mu.Lock()
+	parts.asApplied = true
+	parts.mu.Unlock()
+	writes = store.count()
+	push("c2") // one object changed, ready as the server answered its apply
+	h.eventually("c2", status.Deployed)
+	_, _, w = parts.counts()
+	require.Empty(t, w[len(w)-1], "nothing to wait for")
+	require.Equal(t, writes+4, store.count(), "begun, applying, rolling out, deployed: no progress write")
+	st = store.get("web")
+	require.Equal(t, int32(2), st.Find("c2").Ready)
+	parts.mu.Lock()
+	parts.asApplied = false
+	parts.mu.Unlock()
+
+	parts.mu.Lock()
 	parts.fail["one"] = true
 	parts.mu.Unlock()
 	push("d")
@@ -244,6 +264,6 @@ func TestWorkIsInProportionToWhatChanged(t *testing.T) {
 	push("e") // the same inputs as d, whose rollout failed: tried in full
 	h.eventually("e", status.Deployed)
 	r, _, w = parts.counts()
-	require.Equal(t, renders+3, r, "rendered again: the namespace was not settled")
+	require.Equal(t, renders+4, r, "rendered again: the namespace was not settled")
 	require.Equal(t, []string{"one", "two"}, w[len(w)-1], "every object is waited on again")
 }

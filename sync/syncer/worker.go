@@ -48,6 +48,8 @@ type worker struct {
 	// this process rendered it: a head that holds the same is recorded
 	// deployed without being rendered, applied or waited for.
 	read *rendered
+
+	spans spans // of the step in progress
 }
 
 func newWorker(s *Syncer, ns string) *worker {
@@ -157,6 +159,7 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 	step, sha := lifecycle.Plan(&w.version.Status, head)
 	if step != lifecycle.Idle {
 		w.log.Debug("step", "step", step.String(), "sha", sha)
+		w.spans = spans{}
 	}
 	switch step {
 	case lifecycle.Idle:
@@ -185,7 +188,9 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	// Settled before this attempt: the objects it does not change are
 	// judged ready already, and only those it writes are waited for.
 	settled := lifecycle.Settled(&w.version.Status)
+	began := time.Now()
 	objs, read, err := w.render(ctx, sha)
+	w.spans.render = time.Since(began)
 	if err != nil {
 		var refusal *render.Error
 		if errors.As(err, &refusal) {
@@ -201,7 +206,8 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 
 	start := time.Now()
 	res, err := w.s.opts.Applier.Apply(ctx, w.ns, objs, entriesOf(w.version.Status.Inventory))
-	w.s.metrics.apply.Observe(time.Since(start).Seconds())
+	w.spans.apply = time.Since(start)
+	w.s.metrics.apply.Observe(w.spans.apply.Seconds())
 	var pruneErr *apply.PruneError
 	if err != nil && !errors.As(err, &pruneErr) {
 		if res != nil {
@@ -231,10 +237,14 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	deployments := deploymentsOf(objs)
 	between := w.between(sha)
 	at := now()
+	wait := toWait(res, inventory, settled)
+	// What is not waited for is ready now: recorded so, the rollout's
+	// first progress has nothing new to write.
+	ready := len(refsOf(inventory)) - len(wait)
 	err = w.finish(ctx, func(st *version.VersionStatus) []status.Update {
 		lifecycle.Supersede(st, sha, between, at)
 		st.Inventory = inventory
-		owed := lifecycle.Transition{SHA: sha, State: status.RollingOut, At: at, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)
+		owed := lifecycle.Transition{SHA: sha, State: status.RollingOut, At: at, Ready: ready, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)
 		if pruneFailure != nil {
 			owed = append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: pruneFailure.Error(), At: at, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)...)
 		}
@@ -254,14 +264,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 		w.log.Warn("commit applied but not pruned", "sha", sha, "err", pruneFailure)
 		return nil
 	}
-	var only []readiness.Object // nil: every object
-	if settled {
-		only = make([]readiness.Object, 0, len(res.Applied))
-		for _, r := range res.Applied {
-			only = append(only, metadataOf(r))
-		}
-	}
-	return w.rollout(ctx, sha, gen, only)
+	return w.rollout(ctx, sha, gen, wait)
 }
 
 // pruneOutcome is the inventory after a complete write, with the objects
@@ -354,9 +357,16 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 			return
 		}
 		lastReady = p.Ready
+		if p.Ready == p.Total {
+			return // the outcome is written next
+		}
+		if c := w.version.Status.Find(sha); c != nil && c.State == status.RollingOut && int(c.Ready) == judged+p.Ready && int(c.Total) == total {
+			return // recorded already
+		}
 		// Progress only: a lost write is made good by the next one.
 		_ = w.mark(rctx, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: w.startedAt(sha), Ready: judged + p.Ready, Total: total, Deployments: deployments})
 	})
+	w.spans.wait = time.Since(start)
 	w.busy()
 	switch {
 	case errors.Is(context.Cause(rctx), errSuperseded):
@@ -378,11 +388,11 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 	w.s.metrics.ended(w.ns, string(outcome))
 	if outcome == status.Failed {
 		w.s.event(w.version, corev1.EventTypeWarning, "Failed", "%s failed: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
-		w.log.Warn("commit failed", "sha", sha, "err", err)
+		w.log.Warn("commit failed", append([]any{"sha", sha, "err", err}, w.spans.attrs()...)...)
 		return nil
 	}
 	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
-	w.log.Info("commit deployed", "sha", sha, "duration", time.Since(start))
+	w.log.Info("commit deployed", append([]any{"sha", sha, "duration", time.Since(start)}, w.spans.attrs()...)...)
 	return nil
 }
 

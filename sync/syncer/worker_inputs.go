@@ -49,7 +49,7 @@ func (w *worker) unchanged(ctx context.Context, sha string) (bool, error) {
 	w.read.sha = sha
 	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Deployed)).Inc()
 	w.s.metrics.unchanged.Inc()
-	w.log.Info("commit deployed: its inputs here are those of the commit before", "sha", sha)
+	w.log.Info("commit deployed: its inputs here are those of the commit before", append([]any{"sha", sha}, w.spans.attrs()...)...)
 	return true, nil
 }
 

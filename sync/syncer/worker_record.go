@@ -68,6 +68,11 @@ func (w *worker) update(ctx context.Context, fn func(*version.VersionStatus) []s
 	}
 	var v *version.Version
 	var err error
+	began := time.Now()
+	defer func() {
+		w.spans.writes++
+		w.spans.writing += time.Since(began)
+	}()
 	if from, ok := w.s.opts.Store.(fromLast); ok && w.version != nil && w.version.ResourceVersion != "" {
 		v, err = from.UpdateStatusFrom(ctx, w.version, write)
 	} else {
