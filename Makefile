@@ -87,6 +87,10 @@ bench-flux: deps tools ## syncgate vs Flux kustomize-controller (built and cache
 bench-memory: deps tools ## Agent memory: idle, 1,000 objects, 1,000 small commits, 100 namespaces × 100, beside Flux (BENCH_FLAGS='-commits 200')
 	$(GO) run ./bench/memory $(BENCH_FLAGS)
 
+.PHONY: bench-scale
+bench-scale: deps tools ## A commit costs what it changes: 1,000 objects in one namespace, 100 namespaces × 100 objects, requests and watches counted (BENCH_FLAGS='-scenarios one')
+	$(GO) run ./bench/scale $(BENCH_FLAGS)
+
 .PHONY: bench-bigrepo
 bench-bigrepo: deps tools ## Big config repo (50,000 commits, 20,000 files; generated once, cached): clone, fetch, ancestry, /wait
 	$(GO) run ./bench/bigrepo $(BENCH_FLAGS)
