@@ -53,20 +53,10 @@ func TestMergeRequestPreviews(t *testing.T) {
 	gl := forge.NewGitLab("glpat-e2e", "platform/config")
 	t.Cleanup(gl.Close)
 	gl.OpenPull("platform/config", 1)
-	e := newEnv(t, "GITLAB_URL="+gl.URL(), "GITLAB_TOKEN=glpat-e2e", "PUBLIC_URL=https://syncgate.example.com")
-	kubeconfig, writes := countingKubeconfig(t, e)
-	e.extra = append(e.extra, "KUBECONFIG="+kubeconfig)
-	repo, err := e.git.CreateRepo("platform/config")
-	require.NoError(t, err)
-	e.repo = repo
-	ns := e.ns
-	base := e.commit("base", map[string]string{
-		ns + "/settings.yaml": configMapYAML("settings", "1"),
-		ns + "/old.yaml":      configMapYAML("old", "1"),
-	})
-	e.start()
-	code, _ := e.waitFinal(base)
-	require.Equal(t, http.StatusOK, code)
+	e, writes := previewEnv(t, "platform/config", func(ns string) map[string]string {
+		return map[string]string{ns + "/settings.yaml": configMapYAML("settings", "1"), ns + "/old.yaml": configMapYAML("old", "1")}
+	}, "GITLAB_URL="+gl.URL(), "GITLAB_TOKEN=glpat-e2e")
+	repo, ns := e.repo, e.ns
 	before := writes.writes.Load()
 	ctx := "syncgate/e2e/" + ns + "/preview"
 	final := func(sha string) func() bool {

@@ -105,6 +105,24 @@ current-context: c
 	return path, wc
 }
 
+// previewEnv runs syncgate with settings (and PUBLIC_URL) on the API
+// server through a write counter, following repo, whose first commit
+// holds the files of base; it returns once that commit is deployed.
+func previewEnv(t *testing.T, repo string, base func(ns string) map[string]string, settings ...string) (*env, *writeCounter) {
+	t.Helper()
+	e := newEnv(t, append(settings, "PUBLIC_URL=https://syncgate.example.com")...)
+	kubeconfig, writes := countingKubeconfig(t, e)
+	e.extra = append(e.extra, "KUBECONFIG="+kubeconfig)
+	r, err := e.git.CreateRepo(repo)
+	require.NoError(t, err)
+	e.repo = r
+	sha := e.commit("base", base(e.ns))
+	e.start()
+	code, _ := e.waitFinal(sha)
+	require.Equal(t, http.StatusOK, code)
+	return e, writes
+}
+
 // pullRequest sends a signed pull_request webhook for head.
 func (e *env) pullRequest(action string, number int, head, fromRepo string) (int, map[string]any) {
 	e.t.Helper()
@@ -150,21 +168,14 @@ func TestPullRequestPreviews(t *testing.T) {
 	for n := 1; n <= 4; n++ {
 		gh.OpenPull("acme/config", n)
 	}
-	e := newEnv(t, "GITHUB_API_URL="+gh.APIURL(), "GITHUB_TOKEN=ghp_e2e", "PUBLIC_URL=https://syncgate.example.com")
-	kubeconfig, writes := countingKubeconfig(t, e)
-	e.extra = append(e.extra, "KUBECONFIG="+kubeconfig)
-	repo, err := e.git.CreateRepo("acme/config")
-	require.NoError(t, err)
-	e.repo = repo
-	ns := e.ns
-	base := e.commit("base", map[string]string{
-		ns + "/deploy.yaml": deployment("web", "registry.example.com/web:1", ""),
-		ns + "/old.yaml":    configMapYAML("old", "1"),
-		ns + "/secret.yaml": secretYAML("db", "hunter2"),
-	})
-	e.start()
-	code, _ := e.waitFinal(base)
-	require.Equal(t, http.StatusOK, code)
+	e, writes := previewEnv(t, "acme/config", func(ns string) map[string]string {
+		return map[string]string{
+			ns + "/deploy.yaml": deployment("web", "registry.example.com/web:1", ""),
+			ns + "/old.yaml":    configMapYAML("old", "1"),
+			ns + "/secret.yaml": secretYAML("db", "hunter2"),
+		}
+	}, "GITHUB_API_URL="+gh.APIURL(), "GITHUB_TOKEN=ghp_e2e")
+	repo, ns := e.repo, e.ns
 	before := writes.writes.Load()
 	ctx := "syncgate/e2e/" + ns + "/preview"
 	latest := func(sha string) func() bool {
