@@ -3,6 +3,7 @@ package helmchart
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -165,4 +166,37 @@ crds: {keep: false}
 	objs, err = render(t, "gate", "gitops", values(t, `crds: {install: false}`))
 	require.NoError(t, err)
 	require.Nil(t, find(objs, "CustomResourceDefinition", "", "versions.syncgate.dev"))
+}
+
+// TestShardsGetTheirLeases: with settings.SHARDS above 1 syncgate may list
+// the Leases of its namespace and take each shard's Lease and each
+// replica's slot; with one shard only the leader's Lease.
+func TestShardsGetTheirLeases(t *testing.T) {
+	leaseRules := func(objs []*unstructured.Unstructured) (list bool, names []any) {
+		role := find(objs, "Role", "syncgate", "syncgate-leader-election")
+		require.NotNil(t, role)
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		for _, r := range rules {
+			rule := r.(map[string]any)
+			if rule["resources"].([]any)[0] != "leases" {
+				continue
+			}
+			if slices.Contains(rule["verbs"].([]any), any("list")) {
+				list = true
+			}
+			if n, ok := rule["resourceNames"].([]any); ok {
+				names = append(names, n...)
+			}
+		}
+		return list, names
+	}
+
+	list, names := leaseRules(mustRender(t, values(t, ``)))
+	require.False(t, list)
+	require.Equal(t, []any{"syncgate-leader"}, names)
+
+	list, names = leaseRules(mustRender(t, values(t, `settings: {SHARDS: "3", LEADER_ELECT: "true"}`)))
+	require.True(t, list)
+	require.ElementsMatch(t, []any{"syncgate-leader", "syncgate-shard-0", "syncgate-shard-1", "syncgate-shard-2",
+		"syncgate-replica-0", "syncgate-replica-1", "syncgate-replica-2"}, names)
 }
