@@ -26,19 +26,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
-	"github.com/syncgate/syncgate/testing/cluster"
 )
 
 type options struct {
-	bins        []build
+	bins        []benchenv.Binary
 	scenarios   map[string]bool
 	objects     int
 	namespaces  int
@@ -53,9 +50,6 @@ type options struct {
 	env         []string
 	keepLogs    bool
 }
-
-// build is one syncgate binary under test.
-type build struct{ name, path string }
 
 func main() {
 	var o options
@@ -100,7 +94,7 @@ func run(ctx context.Context, o *options, bins string) error {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	if o.bins, err = builds(ctx, bins, work); err != nil {
+	if o.bins, err = benchenv.Binaries(ctx, bins, work, "syncgate"); err != nil {
 		return err
 	}
 	e, err := start(ctx, o, work)
@@ -131,27 +125,3 @@ func run(ctx context.Context, o *options, bins string) error {
 
 // builds are the binaries of -bin, or this tree's ./cmd/syncgate built
 // as `make build` does.
-func builds(ctx context.Context, bins, work string) ([]build, error) {
-	if bins == "" {
-		root, err := cluster.RepoRoot()
-		if err != nil {
-			return nil, err
-		}
-		bin := filepath.Join(work, "syncgate")
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/syncgate")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build syncgate: %w\n%s", err, out)
-		}
-		return []build{{"syncgate", bin}}, nil
-	}
-	var out []build
-	for _, b := range strings.Split(bins, ",") {
-		name, path, ok := strings.Cut(b, "=")
-		if !ok {
-			return nil, fmt.Errorf("-bin %q: want name=path", b)
-		}
-		out = append(out, build{name, path})
-	}
-	return out, nil
-}

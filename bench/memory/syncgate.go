@@ -21,15 +21,15 @@ const webhookSecret = "bench-memory-webhook-secret"
 // agentRun is one syncgate binary following a repo of its own.
 type agentRun struct {
 	e          *env
-	b          build
+	b          benchenv.Binary
 	name       string
 	namespaces []string
 	repo       *gitserver.Repo
 	agent      *demo.Agent
 }
 
-func (e *env) measureSyncgate(ctx context.Context, b build) *column {
-	col := &column{name: b.name}
+func (e *env) measureSyncgate(ctx context.Context, b benchenv.Binary) *column {
+	col := &column{name: b.Name}
 	if e.o.scenarios["one"] {
 		col.fail("one", e.syncgateOne(ctx, b, col))
 	}
@@ -39,7 +39,7 @@ func (e *env) measureSyncgate(ctx context.Context, b build) *column {
 	return col
 }
 
-func (e *env) syncgateOne(ctx context.Context, b build, col *column) error {
+func (e *env) syncgateOne(ctx context.Context, b benchenv.Binary, col *column) error {
 	namespaces, err := e.namespaces(ctx, "one", 1)
 	if err != nil {
 		return err
@@ -53,14 +53,14 @@ func (e *env) syncgateOne(ctx context.Context, b build, col *column) error {
 	if col.idle, err = a.settled(ctx); err != nil {
 		return err
 	}
-	e.logf(b.name, "idle", col.idle)
+	e.logf(b.Name, "idle", col.idle)
 	if _, err := a.deploy(ctx, benchenv.Files(ns, e.o.objects, 0)); err != nil {
 		return err
 	}
 	if col.synced, err = a.settled(ctx); err != nil {
 		return err
 	}
-	e.logf(b.name, fmt.Sprintf("after %d objects", e.o.objects), col.synced)
+	e.logf(b.Name, fmt.Sprintf("after %d objects", e.o.objects), col.synced)
 	for i := 1; i <= e.o.commits; i++ {
 		s, err := a.deploy(ctx, benchenv.Changed(ns, i))
 		if err != nil {
@@ -68,7 +68,7 @@ func (e *env) syncgateOne(ctx context.Context, b build, col *column) error {
 		}
 		col.commits = append(col.commits, s)
 		if i%e.o.every == 0 {
-			e.logf(b.name, fmt.Sprintf("commit %d", i), s)
+			e.logf(b.Name, fmt.Sprintf("commit %d", i), s)
 		}
 	}
 	if col.after, err = a.settled(ctx); err != nil {
@@ -78,7 +78,7 @@ func (e *env) syncgateOne(ctx context.Context, b build, col *column) error {
 	return e.deleteNamespaces(ctx, namespaces)
 }
 
-func (e *env) syncgateMany(ctx context.Context, b build, col *column) error {
+func (e *env) syncgateMany(ctx context.Context, b benchenv.Binary, col *column) error {
 	namespaces, err := e.namespaces(ctx, "many", e.o.namespaces)
 	if err != nil {
 		return err
@@ -96,14 +96,14 @@ func (e *env) syncgateMany(ctx context.Context, b build, col *column) error {
 		return err
 	}
 	col.manyNote = fmt.Sprintf("%d × %d", e.o.namespaces, e.o.perNS)
-	e.logf(b.name, "many", col.many)
+	e.logf(b.Name, "many", col.many)
 	a.stop()
 	return e.deleteNamespaces(ctx, namespaces)
 }
 
 // newAgentRun commits first to a new repo, starts the agent on it and
 // waits until every namespace deployed it.
-func (e *env) newAgentRun(ctx context.Context, b build, namespaces []string, first map[string]string) (*agentRun, error) {
+func (e *env) newAgentRun(ctx context.Context, b benchenv.Binary, namespaces []string, first map[string]string) (*agentRun, error) {
 	for _, ns := range namespaces {
 		if err := demo.BindServiceAccount(ctx, e.kube, ns); err != nil {
 			return nil, err
@@ -137,7 +137,7 @@ func (e *env) newAgentRun(ctx context.Context, b build, namespaces []string, fir
 		"CACHE_DIR=" + filepath.Join(e.work, a.name+"-cache"),
 		"LOG_FORMAT=text",
 	}, e.o.env...)
-	if a.agent, err = demo.StartAgent(ctx, b.path, addr, filepath.Join(e.work, a.name+"-syncgate.log"), env); err != nil {
+	if a.agent, err = demo.StartAgent(ctx, b.Path, addr, filepath.Join(e.work, a.name+"-syncgate.log"), env); err != nil {
 		return nil, err
 	}
 	if err := a.await(ctx, sha); err != nil {

@@ -34,8 +34,8 @@ type env struct {
 
 // setup starts everything, with first as the repo's first commit, and
 // waits until the agent deployed it everywhere.
-func setup(ctx context.Context, o *options, b build, work string, namespaces []string, first map[string]string) (*env, error) {
-	fmt.Fprintf(os.Stderr, "%s: starting a local control plane...\n", b.name)
+func setup(ctx context.Context, o *options, b benchenv.Binary, work string, namespaces []string, first map[string]string) (*env, error) {
+	fmt.Fprintf(os.Stderr, "%s: starting a local control plane...\n", b.Name)
 	e := &env{namespaces: namespaces}
 	var err error
 	if e.c, err = cluster.Start(ctx, cluster.Options{}); err != nil {
@@ -84,7 +84,7 @@ func setup(ctx context.Context, o *options, b build, work string, namespaces []s
 		return nil, err
 	}
 	e.log = filepath.Join(dir, "syncgate.log")
-	if e.agent, err = startAgent(ctx, b.path, dir, e.c, e.g.HTTPURL("config"), namespaces, o.env); err != nil {
+	if e.agent, err = startAgent(ctx, b.Path, dir, e.c, e.g.HTTPURL("config"), namespaces, o.env); err != nil {
 		return nil, err
 	}
 	if _, err := e.vs.await(ctx, sha, namespaces, 5*time.Minute); err != nil {
@@ -152,10 +152,10 @@ func (t *table) counted(phase string, c counts) {
 	t.add(phase+": watches started / open at most", "%d / %d", c.watchesStarted, c.watchesPeak)
 }
 
-func printTables(w io.Writer, scenario string, bins []build, tables []*table) {
+func printTables(w io.Writer, scenario string, bins []benchenv.Binary, tables []*table) {
 	fmt.Fprintf(w, "\nScenario %s\n\n| %-60s |", scenario, "")
 	for _, b := range bins {
-		fmt.Fprintf(w, " %-22s |", b.name)
+		fmt.Fprintf(w, " %-22s |", b.Name)
 	}
 	fmt.Fprintf(w, "\n|%s|", strings.Repeat("-", 62))
 	for range bins {

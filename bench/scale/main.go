@@ -26,17 +26,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
-	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 type options struct {
-	bins       []build
+	bins       []benchenv.Binary
 	scenarios  []string
 	objects    int
 	namespaces int
@@ -47,9 +45,6 @@ type options struct {
 	long       int
 	env        []string
 }
-
-// build is one syncgate binary under test.
-type build struct{ name, path string }
 
 func main() {
 	var o options
@@ -83,26 +78,8 @@ func run(ctx context.Context, o *options, bins string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if bins == "" {
-		root, err := cluster.RepoRoot()
-		if err != nil {
-			return err
-		}
-		bin := filepath.Join(work, "syncgate")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build syncgate: %w\n%s", err, out)
-		}
-		o.bins = []build{{"this build", bin}}
-	} else {
-		for _, b := range strings.Split(bins, ",") {
-			name, path, ok := strings.Cut(b, "=")
-			if !ok {
-				return fmt.Errorf("-bin %q: want name=path", b)
-			}
-			o.bins = append(o.bins, build{name, path})
-		}
+	if o.bins, err = benchenv.Binaries(ctx, bins, work, "this build"); err != nil {
+		return err
 	}
 	for _, sc := range o.scenarios {
 		var tables []*table
@@ -118,7 +95,7 @@ func run(ctx context.Context, o *options, bins string) error {
 				return fmt.Errorf("unknown scenario %q", sc)
 			}
 			if err != nil {
-				return fmt.Errorf("%s, %s: %w", sc, b.name, err)
+				return fmt.Errorf("%s, %s: %w", sc, b.Name, err)
 			}
 			tables = append(tables, t)
 		}

@@ -6,10 +6,12 @@ import (
 	"maps"
 	"os"
 	"time"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 // runOne: one namespace of o.objects objects.
-func runOne(ctx context.Context, o *options, b build, work string) (*table, error) {
+func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*table, error) {
 	const ns = "bench-one"
 	e, err := setup(ctx, o, b, work, []string{ns}, changed(ns, 0))
 	if err != nil {
@@ -55,7 +57,7 @@ func runOne(ctx context.Context, o *options, b build, work string) (*table, erro
 			}
 			total, anon := e.agent.memory()
 			anons = append(anons, anon)
-			fmt.Fprintf(os.Stderr, "%s commit %d RSS %.1f MB anon %.1f MB\n", b.name, i, total, anon)
+			fmt.Fprintf(os.Stderr, "%s commit %d RSS %.1f MB anon %.1f MB\n", b.Name, i, total, anon)
 		}
 		t.add(fmt.Sprintf("anon RSS over %d more commits: first, min, max, last tenth's mean", o.long), "%s", spread(anons))
 		t.add(fmt.Sprintf("RSS after %d more commits", o.long), "%s", e.agent.rss())
@@ -64,7 +66,7 @@ func runOne(ctx context.Context, o *options, b build, work string) (*table, erro
 }
 
 // runMany: o.namespaces namespaces of o.perNS objects.
-func runMany(ctx context.Context, o *options, b build, work string) (*table, error) {
+func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*table, error) {
 	namespaces := make([]string, o.namespaces)
 	first := map[string]string{}
 	all := map[string]string{}
