@@ -14,6 +14,7 @@ import (
 
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/priority"
 	"github.com/syncgate/syncgate/sync/render"
 )
 
@@ -42,11 +43,11 @@ type Live func(namespace string) (applied string, inventory []apply.Entry)
 // preview makes one preview; it never writes to the cluster.
 func (p *Previewer) preview(ctx context.Context, req Request) *Result {
 	res := &Result{Cluster: p.opts.Cluster, SHA: req.SHA, Ref: req.Ref, Provider: req.Provider, Number: req.Number, URL: req.URL, Started: p.opts.Now()}
-	if err := p.opts.Gate.Wait(ctx); err != nil {
+	sha, err := p.fetchGivingWay(ctx, req)
+	if err != nil && ctx.Err() != nil {
 		res.State, res.Reason = Error, err.Error()
 		return res
 	}
-	sha, err := p.fetch(ctx, req)
 	if err != nil {
 		res.State, res.Reason = Error, lifecycle.Bound("fetch: "+err.Error(), lifecycle.MaxReason)
 		return res
@@ -83,6 +84,24 @@ func (p *Previewer) preview(ctx context.Context, req Request) *Result {
 		p.remember(cacheKey(sha, against), res)
 	}
 	return res
+}
+
+// fetchGivingWay fetches when no sync is at work. The fetch holds the
+// clone over its network round trip, so a sync that begins meanwhile
+// cancels it (priority.Step), and it is made again once the sync is done.
+func (p *Previewer) fetchGivingWay(ctx context.Context, req Request) (string, error) {
+	for {
+		step, done, err := p.opts.Gate.Step(ctx)
+		if err != nil {
+			return "", err
+		}
+		sha, err := p.fetch(step, req)
+		done()
+		if err != nil && ctx.Err() == nil && priority.GaveWay(step) {
+			continue
+		}
+		return sha, err
+	}
 }
 
 // fetch brings the head into the clone: through its ref when there is

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -71,4 +72,60 @@ func TestRunningPreviewGivesWayAtItsNextStep(t *testing.T) {
 	eventually(t, func() bool { return len(d.get()) == 1 })
 	require.Equal(t, []string{"github#1@" + sha('a') + "=valid"}, d.get())
 	require.EqualValues(t, 2, r.n.Load())
+}
+
+// slowSource's fetches last until they are let go or their context ends;
+// every ref is at sha('a').
+type slowSource struct {
+	source
+	started chan string
+	ended   chan error // the cause of a fetch's context ending
+	release chan struct{}
+}
+
+func (s *slowSource) FetchRef(ctx context.Context, ref string) (string, error) {
+	s.started <- ref
+	select {
+	case <-s.release:
+		return sha('a'), nil
+	case <-ctx.Done():
+		s.ended <- context.Cause(ctx)
+		return "", ctx.Err()
+	}
+}
+
+// A preview's fetch under way when a sync begins holds the clone the sync
+// needs: it is cancelled at once, and made again once the sync is done.
+func TestFetchUnderWayGivesTheCloneToASync(t *testing.T) {
+	gate := priority.New()
+	src := &slowSource{started: make(chan string, 4), ended: make(chan error, 4), release: make(chan struct{})}
+	p, pl, d := startWith(t, preview.Options{Workers: 1, Gate: gate, Source: src})
+	_, err := p.Submit(context.Background(), preview.Request{SHA: sha('a'), Ref: "refs/pull/1/head", Provider: "github", Number: 1})
+	require.NoError(t, err)
+	require.Equal(t, "refs/pull/1/head", recv(t, src.started))
+
+	end := gate.Begin()
+	require.ErrorIs(t, recv(t, src.ended), priority.ErrGaveWay, "the fetch under way is cancelled when the sync begins")
+	eventually(t, func() bool { return gate.Waiting() == 1 })
+	require.Empty(t, src.started, "not fetched again while the sync works")
+
+	end()
+	require.Equal(t, "refs/pull/1/head", recv(t, src.started), "fetched again once the sync is done")
+	close(src.release)
+	pl.open(sha('a'))
+	eventually(t, func() bool { return len(d.get()) == 1 })
+	require.Equal(t, []string{"github#1@" + sha('a') + "=valid"}, d.get())
+}
+
+// recv is the next value on ch, or the test fails after five seconds.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		require.FailNow(t, "nothing received")
+		var zero T
+		return zero
+	}
 }

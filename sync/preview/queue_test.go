@@ -106,7 +106,10 @@ func startWith(t *testing.T, opts preview.Options) (*preview.Previewer, *planner
 	t.Helper()
 	pl := &planner{release: map[string]chan struct{}{}}
 	d := &done{}
-	opts.Cluster, opts.Source, opts.Planner, opts.Done = "c", source{}, pl, d.add
+	opts.Cluster, opts.Planner, opts.Done = "c", pl, d.add
+	if opts.Source == nil {
+		opts.Source = source{}
+	}
 	opts.Live = func(string) (string, []apply.Entry) { return "base", nil }
 	if opts.Renderer == nil {
 		opts.Renderer = renderer{}

@@ -7,13 +7,20 @@
 // previews resume when no sync is at work.
 //
 // Begin never blocks: a sync is never delayed by the Gate, only previews.
-// A nil *Gate never holds anything back.
+// A step that holds what a sync needs at once (the clone, over a fetch's
+// network round trip) runs as a Step: it is cancelled when a sync begins,
+// to be made again once the sync is done. A nil *Gate never holds anything
+// back.
 package priority
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
+
+// ErrGaveWay is the cause of a Step's context ending because a sync began.
+var ErrGaveWay = errors.New("gave way to a sync")
 
 // Gate is held by syncs at work and waited at by previews.
 type Gate struct {
@@ -22,6 +29,9 @@ type Gate struct {
 	// free is closed when busy drops to 0, and replaced when it rises.
 	free    chan struct{}
 	waiting int
+	// steps are the Steps under way, each cancelled when a sync begins.
+	steps map[int]context.CancelCauseFunc
+	next  int
 }
 
 // New makes a Gate no sync holds.
@@ -42,6 +52,10 @@ func (g *Gate) Begin() (end func()) {
 		g.free = make(chan struct{})
 	}
 	g.busy++
+	for id, cancel := range g.steps {
+		cancel(ErrGaveWay)
+		delete(g.steps, id)
+	}
 	g.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -82,6 +96,43 @@ func (g *Gate) Wait(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// Step waits as Wait does, then returns a context for one step that ends,
+// with the cause ErrGaveWay, as soon as a sync begins; done must be called
+// when the step is over. A caller whose step ended for ErrGaveWay (and not
+// for ctx) makes it again with a new Step.
+func (g *Gate) Step(ctx context.Context) (step context.Context, done func(), err error) {
+	if err := g.Wait(ctx); err != nil {
+		return nil, func() {}, err
+	}
+	step, cancel := context.WithCancelCause(ctx)
+	if g == nil {
+		return step, func() { cancel(nil) }, nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.busy > 0 { // a sync began since Wait returned
+		cancel(ErrGaveWay)
+		return step, func() {}, nil
+	}
+	if g.steps == nil {
+		g.steps = map[int]context.CancelCauseFunc{}
+	}
+	id := g.next
+	g.next++
+	g.steps[id] = cancel
+	return step, func() {
+		g.mu.Lock()
+		delete(g.steps, id)
+		g.mu.Unlock()
+		cancel(nil)
+	}, nil
+}
+
+// GaveWay reports whether step, from Step, ended because a sync began.
+func GaveWay(step context.Context) bool {
+	return step != nil && errors.Is(context.Cause(step), ErrGaveWay)
 }
 
 // Busy reports whether a sync is at work.

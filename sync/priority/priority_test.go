@@ -53,3 +53,32 @@ const (
 	waitFor = 10 * time.Second
 	tick    = time.Millisecond
 )
+
+// A Step's context ends with ErrGaveWay when a sync begins, and not when
+// the step is done first; a nil Gate's steps never give way.
+func TestStepGivesWayToASync(t *testing.T) {
+	g := priority.New()
+	step, done, err := g.Step(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, step.Err())
+
+	end := g.Begin()
+	<-step.Done()
+	require.True(t, priority.GaveWay(step))
+	done()
+	end()
+
+	step, done, err = g.Step(context.Background())
+	require.NoError(t, err)
+	done()
+	end = g.Begin()
+	require.False(t, priority.GaveWay(step), "a step done before the sync began")
+	end()
+
+	var none *priority.Gate
+	step, done, err = none.Step(context.Background())
+	require.NoError(t, err)
+	none.Begin()()
+	require.NoError(t, step.Err())
+	done()
+}
