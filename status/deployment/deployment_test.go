@@ -93,3 +93,27 @@ func TestNaming(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// TestThrough: the phases the forge has not shown yet come before a
+// report that skipped them, because only a commit's latest report is
+// kept until it is delivered.
+func TestThrough(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	phases := func(steps []deployment.Step) []deployment.Phase {
+		var out []deployment.Phase
+		for _, s := range steps {
+			out = append(out, s.Phase)
+		}
+		return out
+	}
+	rolling := status.Update{State: status.RollingOut, Ready: 1, Total: 3, AppliedAt: at}
+	deployed := status.Update{State: status.Deployed, AppliedAt: at, FinishedAt: at.Add(time.Second)}
+	require.Equal(t, []deployment.Phase{deployment.Queued}, phases(deployment.Through(rolling, deployment.None)),
+		"rolling out before the queued report was delivered")
+	require.Empty(t, deployment.Through(rolling, deployment.Queued))
+	require.Equal(t, []deployment.Phase{deployment.Queued, deployment.Running}, phases(deployment.Through(deployed, deployment.None)))
+	require.Equal(t, []deployment.Phase{deployment.Running}, phases(deployment.Through(deployed, deployment.Queued)))
+	require.Empty(t, deployment.Through(deployed, deployment.Running))
+	require.Empty(t, deployment.Through(status.Update{State: status.Failed, Reason: "invalid YAML"}, deployment.None),
+		"refused before it applied: straight to its outcome")
+}

@@ -97,13 +97,16 @@ func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 }
 
 // Through are the phases a deployment passes before Next's step when the
-// forge has not shown them yet: an applied commit's own outcome (deployed,
-// or failed in its rollout) that arrives while the deployment is still
-// queued, or not made, because its rollout ended before the earlier reports
-// were delivered, still shows that it was queued and ran. A commit refused
-// before it applied, or carried, goes straight to its outcome.
+// forge has not shown them yet. Only a commit's latest report is kept
+// until it is delivered, so a rollout that began (or ended) before the
+// earlier reports were delivered still shows that it was queued and ran:
+// rolling out comes after queued, and an applied commit's own outcome
+// (deployed, or failed in its rollout) after queued and running. A commit
+// refused before it applied, or carried, goes straight to its outcome.
 func Through(u status.Update, now Phase) []Step {
-	if (u.State != status.Deployed && u.State != status.Failed) || u.AppliedAt.IsZero() {
+	rolling := u.State == status.RollingOut
+	outcome := (u.State == status.Deployed || u.State == status.Failed) && !u.AppliedAt.IsZero()
+	if !rolling && !outcome {
 		return nil
 	}
 	var steps []Step
@@ -113,7 +116,7 @@ func Through(u status.Update, now Phase) []Step {
 		steps = append(steps, Step{Phase: Queued, Description: status.Description(queued)})
 		now = Queued
 	}
-	if now == Queued {
+	if now == Queued && outcome {
 		running := u
 		running.State = status.RollingOut
 		steps = append(steps, Step{Phase: Running, Description: status.Description(running)})
