@@ -4,6 +4,8 @@ import (
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func forcedCollections() uint64 {
@@ -23,16 +25,13 @@ func TestTrimmerReturnsWhatABigCommitFreed(t *testing.T) {
 	sink = nil // garbage now, held until a collection
 	before, forced := held(), forcedCollections()
 	tr.Idle()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		h := held()
-		if forcedCollections() > forced && h+32<<20 < before {
-			t.Logf("held %d MB before the trim, %d MB after", before>>20, h>>20)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("held %d MB before, %d MB 10 s after Idle", before>>20, h>>20)
-		}
-		time.Sleep(time.Millisecond) // polls the condition
+	var h uint64
+	trimmed := func() bool {
+		h = held()
+		return forcedCollections() > forced && h+32<<20 < before
 	}
+	if !assert.Eventually(t, trimmed, 10*time.Second, time.Millisecond) {
+		t.Fatalf("held %d MB before, %d MB 10 s after Idle", before>>20, h>>20)
+	}
+	t.Logf("held %d MB before the trim, %d MB after", before>>20, h>>20)
 }
