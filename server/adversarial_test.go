@@ -119,18 +119,6 @@ func TestAttacks(t *testing.T) {
 		vs.set("web", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
 		return env{s: s, vs: vs, repo: repo, nudges: nudges}
 	}
-	post := func(s *Server, path string, body []byte, hdr ...string) (int, map[string]string) {
-		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, req)
-		var out map[string]string
-		_ = json.Unmarshal(rec.Body.Bytes(), &out)
-		return rec.Code, out
-	}
 	github := func(body []byte) []string {
 		return []string{"X-GitHub-Event", "push", "X-Hub-Signature-256", sign("hush", body)}
 	}
@@ -144,7 +132,7 @@ func TestAttacks(t *testing.T) {
 			hdr := github(body)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			code, out := post(e.s, "/hooks/github", body, hdr...)
+			code, out := postHook(e.s, "/hooks/github", body, hdr...)
 			runtime.ReadMemStats(&after)
 			require.Equal(t, http.StatusAccepted, code, out)
 			require.Equal(t, "fetching", out["result"])
@@ -154,31 +142,31 @@ func TestAttacks(t *testing.T) {
 			require.Less(t, allocated, uint64(2<<20), "read as it streams, not held whole")
 
 			huge := githubPush("example/config", "refs/heads/main", sha('e'), 26<<20)
-			code, out = post(e.s, "/hooks/github", huge, github(huge)...)
+			code, out = postHook(e.s, "/hooks/github", huge, github(huge)...)
 			require.Equal(t, http.StatusRequestEntityTooLarge, code, out)
 			require.EqualValues(t, 1, e.nudges.Load())
 		}},
 		{"another repo's webhook with the shared secret is ignored", func(t *testing.T, e env) {
 			body := githubPush("example/other", "refs/heads/main", sha('e'), 0)
-			code, out := post(e.s, "/hooks/github", body, github(body)...)
+			code, out := postHook(e.s, "/hooks/github", body, github(body)...)
 			require.Equal(t, http.StatusAccepted, code)
 			require.Equal(t, "ignored", out["result"])
 			require.Contains(t, out["message"], "example/other")
 
 			gl := gitlabPush("example/other", "refs/heads/main", sha('e'))
-			code, out = post(e.s, "/hooks/gitlab", gl, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "hush")
+			code, out = postHook(e.s, "/hooks/gitlab", gl, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "hush")
 			require.Equal(t, http.StatusAccepted, code)
 			require.Equal(t, "ignored", out["result"])
 			require.EqualValues(t, 0, e.nudges.Load(), "no fetch for another repo")
 
 			// The followed repo, named as each forge names it, still acts.
 			body = githubPush("Example/Config", "refs/heads/main", sha('e'), 0)
-			code, out = post(e.s, "/hooks/github", body, github(body)...)
+			code, out = postHook(e.s, "/hooks/github", body, github(body)...)
 			require.Equal(t, http.StatusAccepted, code)
 			require.Equal(t, "fetching", out["result"], out)
 			gl = gitlabPush("example/config", "refs/heads/main", sha('e'))
 			gl = bytes.ReplaceAll(gl, []byte("gitlab.com"), []byte("github.com"))
-			code, out = post(e.s, "/hooks/gitlab", gl, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "hush")
+			code, out = postHook(e.s, "/hooks/gitlab", gl, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "hush")
 			require.Equal(t, http.StatusAccepted, code)
 			require.Equal(t, "fetching", out["result"], out)
 			require.EqualValues(t, 2, e.nudges.Load())

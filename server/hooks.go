@@ -107,21 +107,31 @@ func (s *Server) gitlabHook(c *gin.Context) {
 	s.push(c, "gitlab", ev, perr)
 }
 
-// readHookBody reads a GitHub payload: JSON as it streams, or the form
-// encoding GitHub also offers (payload=<json>), which is read whole.
+// readHookBody reads a GitHub push payload (see githubPayload).
 func (s *Server) readHookBody(contentType string, body io.Reader) (pushEvent, error) {
+	payload, err := githubPayload(contentType, body)
+	if err != nil {
+		return pushEvent{}, err
+	}
+	return readPush(payload)
+}
+
+// githubPayload is a GitHub webhook's JSON: the body itself, read as it
+// streams, or from the form encoding GitHub also offers (payload=<json>),
+// which is read whole.
+func githubPayload(contentType string, body io.Reader) (io.Reader, error) {
 	if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/x-www-form-urlencoded" {
-		return readPush(body)
+		return body, nil
 	}
 	raw, err := io.ReadAll(body)
 	if err != nil {
-		return pushEvent{}, err
+		return nil, err
 	}
 	form, err := url.ParseQuery(string(raw))
 	if err != nil {
-		return pushEvent{}, err
+		return nil, err
 	}
-	return readPush(strings.NewReader(form.Get("payload")))
+	return strings.NewReader(form.Get("payload")), nil
 }
 
 func isTooLarge(err error) bool {

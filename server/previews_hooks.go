@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -72,19 +70,12 @@ type glMerge struct {
 }
 
 func decodePull(contentType string, body io.Reader) (pullEvent, error) {
-	if mt, _, _ := mime.ParseMediaType(contentType); mt == "application/x-www-form-urlencoded" {
-		raw, err := io.ReadAll(body)
-		if err != nil {
-			return pullEvent{}, err
-		}
-		form, err := url.ParseQuery(string(raw))
-		if err != nil {
-			return pullEvent{}, err
-		}
-		body = strings.NewReader(form.Get("payload"))
+	payload, err := githubPayload(contentType, body)
+	if err != nil {
+		return pullEvent{}, err
 	}
 	var p ghPull
-	if err := json.NewDecoder(body).Decode(&p); err != nil {
+	if err := json.NewDecoder(payload).Decode(&p); err != nil {
 		return pullEvent{}, err
 	}
 	ev := pullEvent{Action: p.Action, Number: p.Number, URL: p.PullRequest.HTMLURL, Head: p.PullRequest.Head.SHA, Base: p.PullRequest.Base.Ref}

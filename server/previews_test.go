@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -75,16 +74,7 @@ func TestPullRequestWebhooks(t *testing.T) {
 		o.Previews = pv
 	})
 	post := func(path string, body []byte, hdr ...string) (int, map[string]any) {
-		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, req)
-		var out map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &out)
-		return rec.Code, out
+		return postHook(s, path, body, hdr...)
 	}
 	gh := func(body []byte) (int, map[string]any) {
 		return post("/hooks/github", body, "X-GitHub-Event", "pull_request", "X-Hub-Signature-256", sign("hush", body))

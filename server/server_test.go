@@ -181,6 +181,21 @@ func sign(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+// postHook posts a JSON body to path with the headers given as name,
+// value pairs, and returns the status code and the decoded JSON answer.
+func postHook(s *Server, path string, body []byte, hdr ...string) (int, map[string]any) {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
 func TestWebhooks(t *testing.T) {
 	var nudged []string
 	var mu sync.Mutex
@@ -193,30 +208,24 @@ func TestWebhooks(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"ref": ref, "after": sha('e')})
 		return b
 	}
-	post := func(path string, body []byte, hdr map[string]string) int {
-		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, req)
-		return rec.Code
+	post := func(path string, body []byte, hdr ...string) int {
+		code, _ := postHook(s, path, body, hdr...)
+		return code
 	}
 	main := push("refs/heads/main")
-	require.Equal(t, 202, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", main)}))
-	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("guess", main)}))
-	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push"}))
+	require.Equal(t, 202, post("/hooks/github", main, "X-GitHub-Event", "push", "X-Hub-Signature-256", sign("hush", main)))
+	require.Equal(t, 401, post("/hooks/github", main, "X-GitHub-Event", "push", "X-Hub-Signature-256", sign("guess", main)))
+	require.Equal(t, 401, post("/hooks/github", main, "X-GitHub-Event", "push"))
 	m1 := hmac.New(sha1.New, []byte("hush"))
 	m1.Write(main)
-	require.Equal(t, 401, post("/hooks/github", main, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature": "sha1=" + hex.EncodeToString(m1.Sum(nil))}),
+	require.Equal(t, 401, post("/hooks/github", main, "X-GitHub-Event", "push", "X-Hub-Signature", "sha1="+hex.EncodeToString(m1.Sum(nil))),
 		"a SHA-1 signature alone is not enough")
 	other := push("refs/heads/feature")
-	require.Equal(t, 202, post("/hooks/github", other, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", other)}))
+	require.Equal(t, 202, post("/hooks/github", other, "X-GitHub-Event", "push", "X-Hub-Signature-256", sign("hush", other)))
 	big := bytes.Repeat([]byte("x"), 10000)
-	require.Equal(t, 413, post("/hooks/github", big, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("hush", big)}))
-	require.Equal(t, 202, post("/hooks/gitlab", main, map[string]string{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hush"}))
-	require.Equal(t, 401, post("/hooks/gitlab", main, map[string]string{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "nope"}))
+	require.Equal(t, 413, post("/hooks/github", big, "X-GitHub-Event", "push", "X-Hub-Signature-256", sign("hush", big)))
+	require.Equal(t, 202, post("/hooks/gitlab", main, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "hush"))
+	require.Equal(t, 401, post("/hooks/gitlab", main, "X-Gitlab-Event", "Push Hook", "X-Gitlab-Token", "nope"))
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, []string{sha('e'), sha('e')}, nudged, "only the two genuine pushes to main")
