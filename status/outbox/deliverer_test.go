@@ -14,6 +14,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/outbox"
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/testing/metricstest"
 )
 
 func TestDeliversInOrderAndClears(t *testing.T) {
@@ -235,25 +236,11 @@ func TestBackoffDelay(t *testing.T) {
 // metric is the value of the named counter or gauge with the given sink label.
 func metric(t *testing.T, reg *prometheus.Registry, name, sink string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "sink" && lp.GetValue() == sink {
-					if m.GetCounter() != nil {
-						return m.GetCounter().GetValue()
-					}
-					return m.GetGauge().GetValue()
-				}
-			}
-		}
+	m, ok := metricstest.Find(t, reg, name, "sink", sink)
+	if !ok {
+		t.Fatalf("no metric %s{sink=%q}", name, sink)
 	}
-	t.Fatalf("no metric %s{sink=%q}", name, sink)
-	return 0
+	return metricstest.Value(m)
 }
 
 // The whole reason of a report whose recorded reason was cut is delivered

@@ -22,6 +22,7 @@ import (
 
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/metricstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
@@ -155,19 +156,8 @@ func TestApplyThenNoOpResyncWritesNothing(t *testing.T) {
 // objectsCount reads syncgate_apply_objects_total{result}.
 func objectsCount(t *testing.T, reg *prometheus.Registry, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != "syncgate_apply_objects_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	m, _ := metricstest.Find(t, reg, "syncgate_apply_objects_total", "result", result)
+	return m.GetCounter().GetValue()
 }
 
 func TestInvalidCommitWritesNothing(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/testing/metricstest"
 )
 
 const startedMetric = "syncgate_syncer_commit_started_timestamp_seconds"
@@ -20,21 +21,8 @@ const startedMetric = "syncgate_syncer_commit_started_timestamp_seconds"
 // gauge is the value of a gauge for namespace ns, and whether it exists.
 func gauge(t *testing.T, reg *prometheus.Registry, name, ns string) (float64, bool) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "namespace" && l.GetValue() == ns {
-					return m.GetGauge().GetValue(), true
-				}
-			}
-		}
-	}
-	return 0, false
+	m, ok := metricstest.Find(t, reg, name, "namespace", ns)
+	return m.GetGauge().GetValue(), ok
 }
 
 // leader runs a Syncer over namespace web on parts until its stop is
