@@ -24,8 +24,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 type options struct {
@@ -53,10 +53,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -commits needs at least 3; -files, -touched and -reps at least 1")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchenv.Main(func(ctx context.Context) error { return run(ctx, o) })
 }

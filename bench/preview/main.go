@@ -21,12 +21,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
@@ -50,12 +48,7 @@ func main() {
 	var env envFlag
 	flag.Var(&env, "env", "NAME=value added to the agent's environment (repeatable), e.g. LOG_LEVEL=debug")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *n, *prs, *logPath, env); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchenv.Main(func(ctx context.Context) error { return run(ctx, *n, *prs, *logPath, env) })
 }
 
 func configMap(i int, value string) string {

@@ -26,9 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
@@ -64,12 +62,7 @@ func main() {
 	if env != "" {
 		o.env = strings.Split(env, ",")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, &o, bins); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchenv.Main(func(ctx context.Context) error { return run(ctx, &o, bins) })
 }
 
 func run(ctx context.Context, o *options, bins string) error {

@@ -21,19 +21,15 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -65,12 +61,7 @@ func main() {
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "use this running control plane (e.g. from syncgate-cluster up) instead of starting one")
 	flag.Parse()
 	o.mix = strings.Split(mix, ",")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchenv.Main(func(ctx context.Context) error { return run(ctx, o) })
 }
 
 // row is one measured scenario; requests are -1 when not counted.
@@ -215,18 +206,8 @@ func run(ctx context.Context, o options) error {
 // deleteNamespace deletes ns and waits until it is gone.
 func deleteNamespace(ctx context.Context, kube kubernetes.Interface, ns string) error {
 	start := time.Now()
-	if err := kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+	if err := benchenv.DeleteNamespaces(ctx, kube, []string{ns}); err != nil {
 		return err
-	}
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
-	if err != nil {
-		return fmt.Errorf("delete namespace %s: %w", ns, err)
 	}
 	fmt.Fprintf(os.Stderr, "  %s deleted in %s\n", ns, time.Since(start).Round(10*time.Millisecond))
 	return nil

@@ -14,10 +14,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
@@ -34,12 +32,7 @@ const (
 func main() {
 	n := flag.Int("n", 20, "commits pushed, one webhook each")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *n); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchenv.Main(func(ctx context.Context) error { return run(ctx, *n) })
 }
 
 // seen records when each commit first reached each state.
