@@ -10,15 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/kustomizetest"
 )
 
 // TestDeployManifestsAreSufficientAndConfining applies deploy/base for real,
@@ -69,16 +67,7 @@ func TestDeployManifestsAreSufficientAndConfining(t *testing.T) {
 // it with the admin credential.
 func installKustomization(t *testing.T, c *cluster.Cluster, dir string) {
 	t.Helper()
-	root, err := cluster.RepoRoot()
-	require.NoError(t, err)
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, dir))
-	require.NoError(t, err)
-	var objs []*unstructured.Unstructured
-	for _, r := range res.Resources() {
-		m, err := r.Map()
-		require.NoError(t, err)
-		objs = append(objs, &unstructured.Unstructured{Object: m})
-	}
+	objs := kustomizetest.Build(t, dir)
 	admin, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
 	_, err = admin.Apply(context.Background(), "", objs, nil)

@@ -1,16 +1,13 @@
 package helmchart
 
 import (
-	"path/filepath"
 	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/kustomizetest"
 )
 
 // TestChartInstallsWhatTheKustomizeBaseInstalls: with default values, as
@@ -22,7 +19,7 @@ import (
 // chart's add the release); the release's own Namespace is Helm's
 // (--create-namespace).
 func TestChartInstallsWhatTheKustomizeBaseInstalls(t *testing.T) {
-	base := kustomizeBuild(t, "deploy/base")
+	base := kustomizetest.Build(t, "deploy/base")
 	chartObjs := mustRender(t, nil)
 
 	byKey := func(objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
@@ -98,20 +95,4 @@ func sortedKeys(m map[string]*unstructured.Unstructured) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// kustomizeBuild is `kustomize build <dir>` of this source tree.
-func kustomizeBuild(t *testing.T, dir string) []*unstructured.Unstructured {
-	t.Helper()
-	root, err := cluster.RepoRoot()
-	require.NoError(t, err)
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, dir))
-	require.NoError(t, err)
-	var objs []*unstructured.Unstructured
-	for _, r := range res.Resources() {
-		j, err := r.MarshalJSON()
-		require.NoError(t, err)
-		objs = append(objs, fromJSON(t, j))
-	}
-	return objs
 }

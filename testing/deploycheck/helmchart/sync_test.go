@@ -20,6 +20,7 @@ import (
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/kustomizetest"
 	"github.com/syncgate/syncgate/testing/proc"
 )
 
@@ -47,7 +48,7 @@ func TestChartOnTheControlPlane(t *testing.T) {
 	t.Run("rbac of deploy/overlays/example", func(t *testing.T) {
 		applier, err := apply.New(c.RESTConfig(), apply.Options{})
 		require.NoError(t, err)
-		_, err = applier.Apply(ctx, "", kustomizeBuild(t, "deploy/overlays/example"), nil)
+		_, err = applier.Apply(ctx, "", kustomizetest.Build(t, "deploy/overlays/example"), nil)
 		require.NoError(t, err)
 		checkRBAC(t, c, installation{"syncgate", "syncgate", "syncgate", "app", "app-staging"})
 	})
