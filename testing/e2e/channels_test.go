@@ -11,17 +11,11 @@ import (
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/s3marker"
-	"github.com/syncgate/syncgate/testing/forge"
 )
 
 // One real rollout ends with the Version, S3 and the forge agreeing.
 func TestChannelsAgree(t *testing.T) {
-	gh := forge.NewGitHub("ghp_e2e", "acme/config")
-	t.Cleanup(gh.Close)
-	e := newEnv(t, "GITHUB_API_URL="+gh.APIURL(), "GITHUB_TOKEN=ghp_e2e", "PUBLIC_URL=https://syncgate.example.com")
-	repo, err := e.git.CreateRepo("acme/config")
-	require.NoError(t, err)
-	e.repo = repo
+	gh, e := githubEnv(t, []string{"acme/config"})
 	ns := e.ns
 	good := e.commit("good", map[string]string{ns + "/deploy.yaml": deployment("web", "registry.example.com/web:1", "")})
 	e.start()

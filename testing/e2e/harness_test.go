@@ -21,6 +21,7 @@ import (
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
+	"github.com/syncgate/syncgate/testing/forge"
 	"github.com/syncgate/syncgate/testing/gitserver"
 	"github.com/syncgate/syncgate/testing/s3server"
 )
@@ -123,6 +124,19 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 		}
 	})
 	return e
+}
+
+// githubEnv is an env whose syncgate reports to a fake GitHub holding
+// repos, and follows the first of them, with PUBLIC_URL and settings set.
+func githubEnv(t *testing.T, repos []string, settings ...string) (*forge.GitHub, *env) {
+	t.Helper()
+	gh := forge.NewGitHub("ghp_e2e", repos...)
+	t.Cleanup(gh.Close)
+	e := newEnv(t, append([]string{"GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_e2e", "PUBLIC_URL=https://syncgate.example.com"}, settings...)...)
+	repo, err := e.git.CreateRepo(repos[0])
+	require.NoError(t, err)
+	e.repo = repo
+	return gh, e
 }
 
 func tail(s string, n int) string {

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/syncgate/syncgate/status/version"
-	"github.com/syncgate/syncgate/testing/forge"
 )
 
 // An image bump that names the application commit it deploys (the
@@ -18,12 +17,7 @@ import (
 // the deployment on that commit too; a repository syncgate may not write
 // to is shown once in the Reporting condition and not asked again.
 func TestApplicationCommitSeesItsRollout(t *testing.T) {
-	gh := forge.NewGitHub("ghp_e2e", "acme/config", "acme/app")
-	t.Cleanup(gh.Close)
-	e := newEnv(t, "GITHUB_API_URL="+gh.APIURL(), "GITHUB_TOKEN=ghp_e2e", "PUBLIC_URL=https://syncgate.example.com")
-	repo, err := e.git.CreateRepo("acme/config")
-	require.NoError(t, err)
-	e.repo = repo
+	gh, e := githubEnv(t, []string{"acme/config", "acme/app"})
 	ns := e.ns
 	base := e.commit("base", map[string]string{
 		ns + "/deploy.yaml":             deployment("web", "registry.example.com/web:1", ""),

@@ -29,13 +29,8 @@ import (
 // Events, the Version, the commit statuses and preview comments, the S3
 // markers, the /wait and /previews answers, or the previews' ledger.
 func TestEncryptedSecretsEndToEnd(t *testing.T) {
-	gh := forge.NewGitHub("ghp_e2e", "acme/config")
-	t.Cleanup(gh.Close)
+	gh, e := githubEnv(t, []string{"acme/config"}, "SOPS_SECRET=sops-keys")
 	gh.OpenPull("acme/config", 1)
-	e := newEnv(t, "GITHUB_API_URL="+gh.APIURL(), "GITHUB_TOKEN=ghp_e2e", "PUBLIC_URL=https://syncgate.example.com", "SOPS_SECRET=sops-keys")
-	repo, err := e.git.CreateRepo("acme/config")
-	require.NoError(t, err)
-	e.repo = repo
 	ns, ctx := e.ns, t.Context()
 
 	id, recipient, err := sopstest.AgeKey()
@@ -66,7 +61,7 @@ func TestEncryptedSecretsEndToEnd(t *testing.T) {
 
 	// A pull request rotating the value: previewed with the value hidden.
 	ghCtx := "syncgate/e2e/" + ns + "/preview"
-	pr, err := repo.CommitRef("refs/pull/1/head", "rotate", map[string]string{ns + "/secret.yaml": encrypted("db", previewed, recipient)})
+	pr, err := e.repo.CommitRef("refs/pull/1/head", "rotate", map[string]string{ns + "/secret.yaml": encrypted("db", previewed, recipient)})
 	require.NoError(t, err)
 	code, body = e.pullRequest("opened", 1, pr, "acme/config")
 	require.Equal(t, http.StatusAccepted, code, body)
