@@ -1,8 +1,6 @@
 package inputs_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"io/fs"
 	"strings"
 	"testing"
@@ -11,40 +9,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/syncgate/syncgate/sync/inputs"
+	"github.com/syncgate/syncgate/testing/gittree"
 )
 
-// tree is a MapFS that names its objects by content, as git does: a
-// file's id is its content's hash, a directory's the ids below it.
-type tree struct{ fstest.MapFS }
-
-func (t tree) Hash(name string) (string, error) {
-	st, err := fs.Stat(t.MapFS, name)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if !st.IsDir() {
-		b, _ := fs.ReadFile(t.MapFS, name)
-		h.Write(b)
-		return hex.EncodeToString(h.Sum(nil)), nil
-	}
-	_ = fs.WalkDir(t.MapFS, name, func(p string, d fs.DirEntry, _ error) error {
-		h.Write([]byte(p))
-		if !d.IsDir() {
-			b, _ := fs.ReadFile(t.MapFS, p)
-			h.Write(b)
-		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+// tree is a commit's files, named by content as git names them.
+type tree = gittree.Tree
 
 func files(kv ...string) tree {
-	m := fstest.MapFS{}
+	m := map[string]string{}
 	for i := 0; i < len(kv); i += 2 {
-		m[kv[i]] = &fstest.MapFile{Data: []byte(kv[i+1])}
+		m[kv[i]] = kv[i+1]
 	}
-	return tree{m}
+	return gittree.New(m)
 }
 
 // render reads as sync/render does: it looks at the namespace's two

@@ -2,15 +2,12 @@ package syncer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"path"
 	"sort"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -21,33 +18,14 @@ import (
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
+	"github.com/syncgate/syncgate/testing/gittree"
 )
-
-// gitTree is a commit's files, naming each object by its content as git
-// does, so the syncer can tell inputs unchanged.
-type gitTree struct{ fstest.MapFS }
-
-func (t gitTree) Hash(name string) (string, error) {
-	if _, err := fs.Stat(t.MapFS, name); err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	_ = fs.WalkDir(t.MapFS, name, func(p string, d fs.DirEntry, _ error) error {
-		h.Write([]byte(p))
-		if !d.IsDir() {
-			b, _ := fs.ReadFile(t.MapFS, p)
-			h.Write(b)
-		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 // commits is a repo of named commits whose head the test moves.
 type commits struct {
 	mu    sync.Mutex
 	head  string
-	trees map[string]gitTree
+	trees map[string]gittree.Tree
 }
 
 func (c *commits) Sync(context.Context) (string, error) {
@@ -66,12 +44,8 @@ func (c *commits) Commits(string, string) ([]string, error) { return nil, nil }
 
 // add records commit sha holding files (path → content).
 func (c *commits) add(sha string, files map[string]string) {
-	m := fstest.MapFS{}
-	for p, data := range files {
-		m[p] = &fstest.MapFile{Data: []byte(data)}
-	}
 	c.mu.Lock()
-	c.trees[sha] = gitTree{m}
+	c.trees[sha] = gittree.New(files)
 	c.mu.Unlock()
 }
 
@@ -187,7 +161,7 @@ func (w *writeCounter) count() int {
 // that changes one object waits on that object only; after a failed
 // rollout, every object is waited on again.
 func TestWorkIsInProportionToWhatChanged(t *testing.T) {
-	src := &commits{head: "a", trees: map[string]gitTree{}}
+	src := &commits{head: "a", trees: map[string]gittree.Tree{}}
 	src.add("a", map[string]string{"web/one": "1", "web/two": "1", "other/x": "1"})
 	src.add("b", map[string]string{"web/one": "1", "web/two": "1", "other/x": "2"})
 	src.add("c", map[string]string{"web/one": "2", "web/two": "1", "other/x": "2"})
