@@ -38,6 +38,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 const (
@@ -131,22 +133,19 @@ func runAll(n int, kinds []string) error {
 		return fmt.Errorf("loopback floor: %w", err)
 	}
 	fmt.Printf("\n%d concurrent /wait long polls on one gateway (child process, loopback, %d cores)\n\n", n, runtime.NumCPU())
+	t := benchenv.Table{W: os.Stdout, NameWidth: 40, CellWidth: 16}
 	row := func(name string, f func(r result) string) {
-		fmt.Printf("| %-40s |", name)
-		for _, r := range rs {
-			fmt.Printf(" %-16s |", f(r))
+		cells := make([]string, len(rs))
+		for i, r := range rs {
+			cells[i] = f(r)
 		}
-		fmt.Println()
+		t.Row(name, cells...)
 	}
-	fmt.Printf("| %-40s |", "measure")
-	for _, k := range kinds {
-		fmt.Printf(" %-16s |", k+" clients")
+	heads := make([]string, len(kinds))
+	for i, k := range kinds {
+		heads[i] = k + " clients"
 	}
-	fmt.Printf("\n|%s|", strings.Repeat("-", 42))
-	for range rs {
-		fmt.Printf("%s|", strings.Repeat("-", 18))
-	}
-	fmt.Println()
+	t.Head("measure", heads...)
 	row("all connected and parked after", func(r result) string { return r.connect.Round(time.Millisecond).String() })
 	row("answers other than 200", func(r result) string { return strconv.Itoa(r.bad) })
 	row("deployed → complete answer, p50", func(r result) string { return r.p50.Round(100 * time.Microsecond).String() })

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 // printTable writes one row per figure and one column per tool.
@@ -24,21 +26,18 @@ func printTable(w io.Writer, cols []*column) {
 		{"  peak RSS (VmHWM)", func(c *column) string { return peakCell(c.many) }},
 		{"scenarios not finished (see the log)", func(c *column) string { return strings.Join(c.failed, ", ") }},
 	}
-	fmt.Fprintf(w, "| %-58s |", "MB")
-	for _, c := range cols {
-		fmt.Fprintf(w, " %-24s |", c.name)
+	t := benchenv.Table{W: w, NameWidth: 58, CellWidth: 24}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
 	}
-	fmt.Fprintf(w, "\n|%s|", strings.Repeat("-", 60))
-	for range cols {
-		fmt.Fprintf(w, "%s|", strings.Repeat("-", 26))
-	}
-	fmt.Fprintln(w)
+	t.Head("MB", names...)
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %-58s |", r.name)
-		for _, c := range cols {
-			fmt.Fprintf(w, " %-24s |", r.get(c))
+		cells := make([]string, len(cols))
+		for i, c := range cols {
+			cells[i] = r.get(c)
 		}
-		fmt.Fprintln(w)
+		t.Row(r.name, cells...)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -153,21 +152,19 @@ func (t *table) counted(phase string, c counts) {
 }
 
 func printTables(w io.Writer, scenario string, bins []benchenv.Binary, tables []*table) {
-	fmt.Fprintf(w, "\nScenario %s\n\n| %-60s |", scenario, "")
-	for _, b := range bins {
-		fmt.Fprintf(w, " %-22s |", b.Name)
+	fmt.Fprintf(w, "\nScenario %s\n\n", scenario)
+	out := benchenv.Table{W: w, NameWidth: 60, CellWidth: 22}
+	names := make([]string, len(bins))
+	for i, b := range bins {
+		names[i] = b.Name
 	}
-	fmt.Fprintf(w, "\n|%s|", strings.Repeat("-", 62))
-	for range bins {
-		fmt.Fprintf(w, "%s|", strings.Repeat("-", 24))
-	}
-	fmt.Fprintln(w)
+	out.Head("", names...)
 	for _, name := range tables[0].names {
-		fmt.Fprintf(w, "| %-60s |", name)
-		for _, t := range tables {
-			fmt.Fprintf(w, " %-22s |", t.values[name])
+		cells := make([]string, len(tables))
+		for i, t := range tables {
+			cells[i] = t.values[name]
 		}
-		fmt.Fprintln(w)
+		out.Row(name, cells...)
 	}
 }
 

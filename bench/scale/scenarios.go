@@ -42,11 +42,7 @@ func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*t
 		}
 		ds = append(ds, d)
 	}
-	t.add(fmt.Sprintf("one ConfigMap changed, %d commits: p50 / p99 / max", o.commits), "%s", percentiles(ds))
-	t.add("  where it went, ms (medians)", "%s", e.spansSince(mark))
-	c := e.agent.proxy.snapshot().minus(before)
-	t.add("  API requests per commit", "%.1f", float64(c.requests())/float64(o.commits))
-	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/float64(o.commits))
+	e.commitFigures(t, "one ConfigMap changed", "  where it went, ms (medians)", ds, mark, before)
 	t.add(fmt.Sprintf("RSS after %d small commits", o.commits), "%s", e.agent.rss())
 
 	if o.long > 0 {
@@ -108,11 +104,7 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 		}
 		ds = append(ds, d)
 	}
-	t.add(fmt.Sprintf("one object changed in one namespace, %d commits: p50 / p99 / max", o.commits), "%s", percentiles(ds))
-	t.add("  where it went in that namespace, ms (medians)", "%s", e.spansSince(mark))
-	c := e.agent.proxy.snapshot().minus(before)
-	t.add("  API requests per commit", "%.1f", float64(c.requests())/float64(o.commits))
-	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/float64(o.commits))
+	e.commitFigures(t, "one object changed in one namespace", "  where it went in that namespace, ms (medians)", ds, mark, before)
 	t.add("  Version writes per commit, all namespaces", "%.1f", float64(e.vs.writesTo(namespaces)-writes)/float64(o.commits))
 
 	touched := map[string]bool{}
@@ -174,4 +166,16 @@ func spread(xs []float64) string {
 		sum += x
 	}
 	return fmt.Sprintf("%.0f, %.0f, %.0f, %.1f MB", xs[0], low, high, sum/float64(len(tail)))
+}
+
+// commitFigures adds the figures of small commits that took ds: their
+// spread, where the time went since the log's mark, and what each cost
+// in API requests and watches since before.
+func (e *env) commitFigures(t *table, what, where string, ds []time.Duration, mark int64, before counts) {
+	n := float64(len(ds))
+	t.add(fmt.Sprintf("%s, %d commits: p50 / p99 / max", what, len(ds)), "%s", percentiles(ds))
+	t.add(where, "%s", e.spansSince(mark))
+	c := e.agent.proxy.snapshot().minus(before)
+	t.add("  API requests per commit", "%.1f", float64(c.requests())/n)
+	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/n)
 }

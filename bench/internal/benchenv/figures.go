@@ -2,6 +2,7 @@ package benchenv
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -16,3 +17,31 @@ func Pct(sorted []time.Duration, p float64) time.Duration {
 
 // Dashes is a table's rule of n dashes.
 func Dashes(n int) string { return strings.Repeat("-", n) }
+
+// Table prints a Markdown table, padded to read as text too: a first
+// column of row names NameWidth wide, then one column CellWidth wide per
+// build or tool.
+type Table struct {
+	W                    io.Writer
+	NameWidth, CellWidth int
+}
+
+// Head prints the header row, name over the row names and cols over the
+// columns, and the rule under it.
+func (t Table) Head(name string, cols ...string) {
+	t.Row(name, cols...)
+	fmt.Fprintf(t.W, "|%s|", Dashes(t.NameWidth+2))
+	for range cols {
+		fmt.Fprintf(t.W, "%s|", Dashes(t.CellWidth+2))
+	}
+	fmt.Fprintln(t.W)
+}
+
+// Row prints one row.
+func (t Table) Row(name string, cells ...string) {
+	fmt.Fprintf(t.W, "| %-*s |", t.NameWidth, name)
+	for _, c := range cells {
+		fmt.Fprintf(t.W, " %-*s |", t.CellWidth, c)
+	}
+	fmt.Fprintln(t.W)
+}
