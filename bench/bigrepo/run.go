@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/gitserver"
 )
 
@@ -48,11 +49,11 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("serve the repo: %w: %s", err, out)
 	}
 	url := g.HTTPURL("big")
-	work, err := os.MkdirTemp("", "syncgate-bench-bigrepo-")
+	work, done, err := benchenv.WorkDir("bigrepo", false)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer done()
 
 	var rows []*row
 	newRow := func(name, note string) *row {

@@ -115,15 +115,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "syncgate-bench-flux-")
+	work, done, err := benchenv.WorkDir("flux", o.keepLogs)
 	if err != nil {
 		return err
 	}
-	if o.keepLogs {
-		fmt.Fprintln(os.Stderr, "logs in", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	defer done()
 	e := &env{o: o, work: work}
 	if e.bin, err = demo.BuildSyncgate(ctx, root, work); err != nil {
 		return err

@@ -78,15 +78,11 @@ func main() {
 }
 
 func run(ctx context.Context, o *options, bins string) error {
-	work, err := os.MkdirTemp("", "syncgate-bench-memory-")
+	work, done, err := benchenv.WorkDir("memory", o.keepLogs)
 	if err != nil {
 		return err
 	}
-	if o.keepLogs {
-		fmt.Fprintln(os.Stderr, "logs in", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	defer done()
 	if o.bins, err = benchenv.Binaries(ctx, bins, work, "syncgate"); err != nil {
 		return err
 	}

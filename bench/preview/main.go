@@ -71,11 +71,11 @@ type bench struct {
 }
 
 func run(ctx context.Context, n, prs int, logPath string, env []string) error {
-	work, err := os.MkdirTemp("", "syncgate-bench-preview-")
+	work, done, err := benchenv.WorkDir("preview", false)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer done()
 	if logPath != "" {
 		defer keepLog(work, logPath)
 	}

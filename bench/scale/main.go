@@ -66,11 +66,11 @@ func main() {
 }
 
 func run(ctx context.Context, o *options, bins string) error {
-	work, err := os.MkdirTemp("", "syncgate-bench-scale-")
+	work, done, err := benchenv.WorkDir("scale", false)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer done()
 	if o.bins, err = benchenv.Binaries(ctx, bins, work, "this build"); err != nil {
 		return err
 	}

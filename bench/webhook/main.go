@@ -13,7 +13,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -69,11 +68,11 @@ func (s *seen) get(sha string, st status.State) (time.Time, bool) {
 }
 
 func run(ctx context.Context, n int) error {
-	work, err := os.MkdirTemp("", "syncgate-bench-webhook-")
+	work, done, err := benchenv.WorkDir("webhook", false)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer done()
 	bin, err := benchenv.Build(ctx, work)
 	if err != nil {
 		return err

@@ -90,3 +90,18 @@ func Build(ctx context.Context, dir string) (string, error) {
 	}
 	return demo.BuildSyncgate(ctx, root, dir)
 }
+
+// WorkDir is a fresh directory for a benchmark's builds and the tools'
+// logs; done removes it, unless keep, when its path is printed instead so
+// the logs can be read.
+func WorkDir(name string, keep bool) (dir string, done func(), err error) {
+	dir, err = os.MkdirTemp("", "syncgate-bench-"+name+"-")
+	if err != nil {
+		return "", nil, err
+	}
+	if keep {
+		fmt.Fprintln(os.Stderr, "logs in", dir)
+		return dir, func() {}, nil
+	}
+	return dir, func() { _ = os.RemoveAll(dir) }, nil
+}
