@@ -179,34 +179,13 @@ func (a *Applier) ownedFields(entries []metav1.ManagedFieldsEntry) map[string]an
 // previewPrune is prune without the deletes: what it would delete and what
 // it would keep, and why.
 func (a *Applier) previewPrune(ctx context.Context, namespace string, via *identity, prev, now []Entry) ([]ObjectRef, []KeptObject, error) {
-	keep := make(map[string]bool, len(now))
-	for _, e := range now {
-		keep[e.id()] = true
-	}
-	var kept []KeptObject
-	var check []*desired
-	lookup := a.lookup()
-	for _, e := range prev {
-		if keep[e.id()] {
-			continue
-		}
-		m, err := lookup(e.GroupVersionKind())
-		if meta.IsNoMatchError(err) {
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("preview prune %s: %w", e.ObjectRef, err)
-		}
-		d := &desired{ref: e.ObjectRef, gvr: m.Resource, namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace, via: via}
-		if why := a.outside(namespace, e.ObjectRef, d.namespaced); why != "" {
-			kept = append(kept, KeptObject{Object: e.ObjectRef, Reason: why})
-			continue
-		}
-		check = append(check, d)
+	check, kept, err := a.dropped(namespace, via, prev, ids(now))
+	if err != nil {
+		return nil, nil, fmt.Errorf("preview prune %w", err)
 	}
 	var mu sync.Mutex
 	var pruned []ObjectRef
-	err := a.each(ctx, [][]*desired{check}, []int{a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
+	err = a.each(ctx, [][]*desired{check}, []int{a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
 		live, err := a.metadata(d).Get(ctx, d.ref.Name, metav1.GetOptions{})
 		why := ""
 		switch {

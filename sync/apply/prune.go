@@ -20,10 +20,7 @@ import (
 // It returns what it deleted, what it kept, and the entries it failed to
 // delete, to be kept in the inventory and tried again.
 func (a *Applier) prune(ctx context.Context, namespace string, via *identity, prev, now []Entry) ([]ObjectRef, []KeptObject, []Entry, error) {
-	keep := make(map[string]bool, len(now))
-	for _, e := range now {
-		keep[e.id()] = true
-	}
+	keep := ids(now)
 	var mu sync.Mutex
 	var kept []KeptObject
 	spare := func(ref ObjectRef, reason string) {
@@ -32,25 +29,16 @@ func (a *Applier) prune(ctx context.Context, namespace string, via *identity, pr
 		kept = append(kept, KeptObject{Object: ref, Reason: reason})
 		mu.Unlock()
 	}
+	candidates, outside, err := a.dropped(namespace, via, prev, keep)
+	if err != nil {
+		return nil, nil, prevOf(prev, keep), fmt.Errorf("prune %w", err)
+	}
+	for _, k := range outside {
+		spare(k.Object, k.Reason)
+	}
 	var contents, containers []*desired
-	lookup := a.lookup()
-	for _, e := range prev {
-		if keep[e.id()] {
-			continue
-		}
-		m, err := lookup(e.GroupVersionKind())
-		if meta.IsNoMatchError(err) {
-			continue // the kind is gone, and its objects with it
-		}
-		if err != nil {
-			return nil, nil, prevOf(prev, keep), fmt.Errorf("prune %s: %w", e.ObjectRef, err)
-		}
-		d := &desired{ref: e.ObjectRef, hash: e.Hash, gvr: m.Resource, namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace, via: via}
-		if why := a.outside(namespace, e.ObjectRef, d.namespaced); why != "" {
-			spare(e.ObjectRef, why)
-			continue
-		}
-		if isFoundation(e.ObjectRef) {
+	for _, d := range candidates {
+		if isFoundation(d.ref) {
 			containers = append(containers, d)
 		} else {
 			contents = append(contents, d)
@@ -123,4 +111,42 @@ func (a *Applier) pruneOne(ctx context.Context, namespace string, d *desired) (b
 		return false, "", nil
 	}
 	return err == nil, "", err
+}
+
+// ids are the ids of entries, to tell the ones a commit still holds.
+func ids(entries []Entry) map[string]bool {
+	out := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		out[e.id()] = true
+	}
+	return out
+}
+
+// dropped sorts the entries of prev that keep lacks into the ones to
+// prune, each with its resource, and the ones namespace's commits may not
+// own (outside), kept with the reason. Entries of kinds the API server no
+// longer serves are left out: their objects are gone with the kind.
+func (a *Applier) dropped(namespace string, via *identity, prev []Entry, keep map[string]bool) ([]*desired, []KeptObject, error) {
+	var candidates []*desired
+	var kept []KeptObject
+	lookup := a.lookup()
+	for _, e := range prev {
+		if keep[e.id()] {
+			continue
+		}
+		m, err := lookup(e.GroupVersionKind())
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", e.ObjectRef, err)
+		}
+		d := &desired{ref: e.ObjectRef, hash: e.Hash, gvr: m.Resource, namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace, via: via}
+		if why := a.outside(namespace, e.ObjectRef, d.namespaced); why != "" {
+			kept = append(kept, KeptObject{Object: e.ObjectRef, Reason: why})
+			continue
+		}
+		candidates = append(candidates, d)
+	}
+	return candidates, kept, nil
 }
