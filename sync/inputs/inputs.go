@@ -37,7 +37,7 @@ type access struct {
 }
 
 // Recorder is a tree that notes each path read through it. It implements
-// fs.StatFS, fs.ReadFileFS and fs.ReadDirFS over the tree it wraps. Safe
+// fs.StatFS, fs.ReadFileFS, fs.ReadDirFS and Hasher over the tree it wraps. Safe
 // for concurrent use.
 type Recorder struct {
 	tree Hasher
@@ -82,6 +82,14 @@ func (r *Recorder) ReadFile(name string) ([]byte, error) {
 func (r *Recorder) ReadDir(name string) ([]fs.DirEntry, error) {
 	r.note(name, list)
 	return fs.ReadDir(r.tree, name)
+}
+
+// Hash names the git object name leads to: noted as a read of name, since
+// the id tells its content (a render may keep what it made of a file by
+// its id instead of reading it again).
+func (r *Recorder) Hash(name string) (string, error) {
+	r.note(name, read)
+	return r.tree.Hash(name)
 }
 
 // Set is what one render read, with what it found: compare it with another

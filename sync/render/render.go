@@ -42,6 +42,7 @@ type Renderer struct {
 	opts    Options
 	allowed map[string]bool
 	builds  chan struct{} // a slot per kustomize build that may run
+	files   *fileCache
 }
 
 // New checks the options.
@@ -57,7 +58,7 @@ func New(opts Options) (*Renderer, error) {
 	for _, ns := range opts.AllowNamespaces {
 		allowed[ns] = true
 	}
-	return &Renderer{opts: opts, allowed: allowed, builds: make(chan struct{}, opts.Limits.Builds)}, nil
+	return &Renderer{opts: opts, allowed: allowed, builds: make(chan struct{}, opts.Limits.Builds), files: newFileCache(cacheBytes)}, nil
 }
 
 // object is a rendered object and the file it came from.
@@ -104,6 +105,7 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 		return nil, fmt.Errorf("render: namespace %q: %s", namespace, strings.Join(errs, "; "))
 	}
 	b := newBudget(tree, r.opts.Limits)
+	g := r.files.begin(namespace)
 	dirs := []string{namespace, path.Join(r.opts.Cluster, namespace)}
 	var layers [][]object
 	var present []string
@@ -118,7 +120,7 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 		if !st.IsDir() {
 			return nil, fileErr(dir, because(ErrInvalid, "not a directory"))
 		}
-		objs, err := r.renderDir(ctx, b, dir)
+		objs, err := r.renderDir(ctx, b, g, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -144,6 +146,7 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 	if err := r.decrypt(ctx, merged); err != nil {
 		return nil, err
 	}
+	g.store()
 	out := make([]*unstructured.Unstructured, len(merged))
 	for i, o := range merged {
 		out[i] = o.obj
@@ -153,13 +156,13 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 
 // renderDir builds dir with kustomize when it has a kustomization, else
 // reads its YAML files.
-func (r *Renderer) renderDir(ctx context.Context, b *budget, dir string) ([]object, error) {
+func (r *Renderer) renderDir(ctx context.Context, b *budget, g *generation, dir string) ([]object, error) {
 	for _, name := range kustomizationNames {
 		if _, err := fs.Stat(b.tree, path.Join(dir, name)); err == nil {
 			return r.kustomize(ctx, b, dir, path.Join(dir, name))
 		}
 	}
-	return r.plainDir(ctx, b, dir)
+	return r.plainDir(ctx, b, g, dir)
 }
 
 // groupKind identifies an object across API versions.

@@ -118,32 +118,56 @@ func newBudget(tree fs.FS, lim Limits) *budget { return &budget{lim: lim, tree: 
 // readFile reads a file of the tree: at most FileBytes, within what is
 // left of ReadBytes and Expansion.
 func (b *budget) readFile(file string) ([]byte, error) {
+	data, _, err := b.readMeasured(file)
+	return data, err
+}
+
+// readMeasured is readFile, also saying what the file's aliases add (nil:
+// it has none).
+func (b *budget) readMeasured(file string) ([]byte, *yamlMeasure, error) {
 	f, err := b.tree.Open(file)
 	if err != nil {
-		return nil, fileErr(file, err)
+		return nil, nil, fileErr(file, err)
 	}
 	defer f.Close()
 	max := b.lim.FileBytes
 	if st, err := f.Stat(); err == nil && st.Size() > max {
-		return nil, fileErr(file, because(ErrTooLarge, "file of %d bytes, more than the limit of %d", st.Size(), max))
+		return nil, nil, fileErr(file, because(ErrTooLarge, "file of %d bytes, more than the limit of %d", st.Size(), max))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, fileErr(file, err)
+		return nil, nil, fileErr(file, err)
 	}
 	if int64(len(data)) > max {
-		return nil, fileErr(file, because(ErrTooLarge, "file larger than the limit of %d bytes", max))
+		return nil, nil, fileErr(file, because(ErrTooLarge, "file larger than the limit of %d bytes", max))
 	}
-	if b.read += int64(len(data)); b.read > b.lim.ReadBytes {
-		return nil, fileErr(file, because(ErrTooLarge,
+	star := aliases(data)
+	if err := b.charge(file, int64(len(data)), star); err != nil {
+		return nil, nil, err
+	}
+	return data, star, nil
+}
+
+// aliases measures what data's aliases add; nil when it has none.
+func aliases(data []byte) *yamlMeasure {
+	if bytes.IndexByte(data, '*') < 0 { // no alias without a '*'
+		return nil
+	}
+	m := measure(data, false)
+	return &m
+}
+
+// charge counts a file read of size bytes whose aliases measure star (nil:
+// none) against ReadBytes and Expansion.
+func (b *budget) charge(file string, size int64, star *yamlMeasure) error {
+	if b.read += size; b.read > b.lim.ReadBytes {
+		return fileErr(file, because(ErrTooLarge,
 			"reading this file takes the render past the limit of %d bytes read (files count each time they are read)", b.lim.ReadBytes))
 	}
-	if bytes.IndexByte(data, '*') >= 0 { // no alias without a '*'
-		if err := b.expand(file, measure(data, false)); err != nil {
-			return nil, err
-		}
+	if star != nil {
+		return b.expand(file, *star)
 	}
-	return data, nil
+	return nil
 }
 
 // readForBuild reads a file a kustomize build asked for, also counting its

@@ -18,8 +18,9 @@ import (
 )
 
 // plainDir reads every *.yaml and *.yml file of dir, in name order.
-// Sub-directories are not read.
-func (r *Renderer) plainDir(ctx context.Context, b *budget, dir string) ([]object, error) {
+// Sub-directories are not read. A file whose blob the namespace's last
+// render parsed is decoded from what it kept (render_cache.go).
+func (r *Renderer) plainDir(ctx context.Context, b *budget, g *generation, dir string) ([]object, error) {
 	entries, err := fs.ReadDir(b.tree, dir)
 	if err != nil {
 		return nil, fileErr(dir, err)
@@ -33,77 +34,123 @@ func (r *Renderer) plainDir(ctx context.Context, b *budget, dir string) ([]objec
 			return nil, ctx.Err()
 		}
 		file := path.Join(dir, e.Name())
-		data, err := b.readFile(file)
-		if err != nil {
-			return nil, err
-		}
-		if out, err = decodeInto(out, file, data, r.opts.Limits.Objects); err != nil {
+		if out, err = r.plainFile(b, g, out, file); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// decodeInto appends the objects of a multi-document YAML file, refusing
-// to go past max objects. Empty documents (nothing, comments, a lone ---)
-// are skipped; a List expands to its items.
-func decodeInto(out []object, file string, b []byte, max int) ([]object, error) {
-	tooMany := func(o object) error {
-		return objectErr(file, o.String(), because(ErrTooMany, "more than the limit of %d objects", max))
+// plainFile appends the objects of file, from the cache when it holds
+// the file's blob.
+func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string) ([]object, error) {
+	k, keyed := g.key(b.tree, file)
+	if p, ok := g.get(k, keyed); ok {
+		if err := b.charge(file, p.size, p.star); err != nil {
+			return nil, err
+		}
+		for n, d := range p.docs {
+			var err error
+			if out, _, err = appendDocument(out, file, n+1, d, r.opts.Limits.Objects); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	}
+	data, star, err := b.readMeasured(file)
+	if err != nil {
+		return nil, err
+	}
+	out, docs, err := decodeInto(out, file, data, r.opts.Limits.Objects)
+	if err != nil {
+		return nil, err
+	}
+	if keyed {
+		g.keep(k, newParsed(docs, int64(len(data)), star))
+	}
+	return out, nil
+}
+
+// decodeInto appends the objects of a multi-document YAML file, refusing
+// to go past max objects, and returns its documents as JSON. Empty
+// documents (nothing, comments, a lone ---) are skipped; a List expands to
+// its items.
+func decodeInto(out []object, file string, b []byte, max int) ([]object, []document, error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-	for doc := 1; ; doc++ {
+	var docs []document
+	for n := 1; ; n++ {
 		raw, err := reader.Read()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return out, docs, nil
 		}
 		if err != nil {
-			return nil, fileErr(file, because(ErrInvalid, "invalid YAML in document %d: %v", doc, err))
+			return nil, nil, fileErr(file, because(ErrInvalid, "invalid YAML in document %d: %v", n, err))
 		}
-		m, err := toMap(raw)
+		j, err := toJSON(raw)
 		if err != nil {
-			return nil, fileErr(file, because(ErrInvalid, "invalid YAML in document %d: %v", doc, err))
+			return nil, nil, fileErr(file, because(ErrInvalid, "invalid YAML in document %d: %v", n, err))
 		}
-		if m == nil {
-			continue
+		d := document{json: j, yaml: raw}
+		var keep bool
+		if out, keep, err = appendDocument(out, file, n, d, max); err != nil {
+			return nil, nil, err
 		}
-		u := &unstructured.Unstructured{Object: m}
-		if u.GetKind() != "List" {
-			if err := check(file, fmt.Sprintf("document %d", doc), u); err != nil {
-				return nil, err
-			}
-			o := object{obj: u, file: file}
-			if sealed(u) {
-				o.source = raw
-			}
-			if out = append(out, o); len(out) > max {
-				return nil, tooMany(out[len(out)-1])
-			}
-			continue
+		if !keep {
+			d.yaml = nil
 		}
-		items, ok := m["items"].([]any)
-		if !ok && m["items"] != nil {
-			return nil, fileErr(file, because(ErrInvalid, "document %d: a List's items must be a sequence", doc))
-		}
-		for i, it := range items {
-			im, ok := it.(map[string]any)
-			if !ok {
-				return nil, fileErr(file, because(ErrInvalid, "document %d: List item %d is not a mapping", doc, i+1))
-			}
-			item := &unstructured.Unstructured{Object: im}
-			if err := check(file, fmt.Sprintf("document %d, List item %d", doc, i+1), item); err != nil {
-				return nil, err
-			}
-			if out = append(out, object{obj: item, file: file}); len(out) > max {
-				return nil, tooMany(out[len(out)-1])
-			}
-		}
+		docs = append(docs, d)
 	}
 }
 
-// toMap converts one YAML document to the JSON types unstructured objects
-// hold (int64 for integers); nil for an empty document.
-func toMap(raw []byte) (map[string]any, error) {
+// appendDocument appends the objects of document n of file; keep says
+// whether the object holds on to its YAML.
+func appendDocument(out []object, file string, n int, d document, max int) ([]object, bool, error) {
+	tooMany := func(o object) error {
+		return objectErr(file, o.String(), because(ErrTooMany, "more than the limit of %d objects", max))
+	}
+	m, err := toMap(d.json)
+	if err != nil {
+		return nil, false, fileErr(file, because(ErrInvalid, "invalid YAML in document %d: %v", n, err))
+	}
+	if m == nil {
+		return out, false, nil
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if u.GetKind() != "List" {
+		if err := check(file, fmt.Sprintf("document %d", n), u); err != nil {
+			return nil, false, err
+		}
+		o := object{obj: u, file: file}
+		if sealed(u) {
+			o.source = d.yaml
+		}
+		if out = append(out, o); len(out) > max {
+			return nil, false, tooMany(out[len(out)-1])
+		}
+		return out, o.source != nil, nil
+	}
+	items, ok := m["items"].([]any)
+	if !ok && m["items"] != nil {
+		return nil, false, fileErr(file, because(ErrInvalid, "document %d: a List's items must be a sequence", n))
+	}
+	for i, it := range items {
+		im, ok := it.(map[string]any)
+		if !ok {
+			return nil, false, fileErr(file, because(ErrInvalid, "document %d: List item %d is not a mapping", n, i+1))
+		}
+		item := &unstructured.Unstructured{Object: im}
+		if err := check(file, fmt.Sprintf("document %d, List item %d", n, i+1), item); err != nil {
+			return nil, false, err
+		}
+		if out = append(out, object{obj: item, file: file}); len(out) > max {
+			return nil, false, tooMany(out[len(out)-1])
+		}
+	}
+	return out, false, nil
+}
+
+// toJSON converts one YAML document to JSON; nil for an empty document.
+func toJSON(raw []byte) ([]byte, error) {
 	j, err := yaml.YAMLToJSON(raw)
 	if err != nil {
 		return nil, err
@@ -114,6 +161,15 @@ func toMap(raw []byte) (map[string]any, error) {
 	}
 	if j[0] != '{' {
 		return nil, errors.New("a document must be a mapping")
+	}
+	return j, nil
+}
+
+// toMap decodes a document's JSON to the types unstructured objects hold
+// (int64 for integers); nil for an empty document.
+func toMap(j []byte) (map[string]any, error) {
+	if j == nil {
+		return nil, nil
 	}
 	var m map[string]any
 	if err := utiljson.Unmarshal(j, &m); err != nil {
