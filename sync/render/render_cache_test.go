@@ -1,8 +1,6 @@
 package render_test
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -11,37 +9,24 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncgate/syncgate/sync/inputs"
 	"github.com/syncgate/syncgate/sync/render"
+	"github.com/syncgate/syncgate/testing/gittree"
 )
 
-// blobTree is a MapFS that names each file by its content, as git does,
-// and counts the files opened.
+// blobTree is a tree that names its files by content, as git does, and
+// counts the files opened.
 type blobTree struct {
-	fstest.MapFS
+	gittree.Tree
 	opened *atomic.Int64
 }
 
 func newBlobTree(files map[string]string) blobTree {
-	t := blobTree{MapFS: fstest.MapFS{}, opened: &atomic.Int64{}}
-	for name, content := range files {
-		t.MapFS[name] = file(content)
-	}
-	return t
-}
-
-func (t blobTree) Hash(name string) (string, error) {
-	b, err := fs.ReadFile(t.MapFS, name)
-	if err != nil {
-		return "", err
-	}
-	sum := sha1.Sum(b)
-	return hex.EncodeToString(sum[:]), nil
+	return blobTree{Tree: gittree.New(files), opened: &atomic.Int64{}}
 }
 
 func (t blobTree) Open(name string) (fs.File, error) {
