@@ -73,15 +73,9 @@ func TestMergeRequestPreviews(t *testing.T) {
 	require.NoError(t, err)
 	code, body := e.mergeRequest("open", 1, first)
 	require.Equal(t, http.StatusAccepted, code, body)
-	require.Eventually(t, final(first), 60*time.Second, 50*time.Millisecond)
-	st, _ := gl.Latest("platform/config", first, ctx)
-	require.Equal(t, "success", st.State)
-	require.Equal(t, "valid: 1 changed, 1 pruned", st.Description)
-	require.Equal(t, "https://syncgate.example.com/previews/"+first, st.TargetURL)
-	var notes []forge.Comment
-	require.Eventually(t, func() bool { notes = gl.Comments("platform/config", 1); return len(notes) == 1 }, 30*time.Second, 50*time.Millisecond)
-	require.Contains(t, notes[0].Body, "data.value")
-	require.Contains(t, notes[0].Body, "prune <code>ConfigMap "+ns+"/old</code>")
+	note := previewShown(t, gl, "platform/config", first, ctx, "success", "valid: 1 changed, 1 pruned")
+	require.Contains(t, note.Body, "data.value")
+	require.Contains(t, note.Body, "prune <code>ConfigMap "+ns+"/old</code>")
 
 	// A second push to the merge request: the same note, edited.
 	second, err := repo.CommitRef("refs/merge-requests/1/head", "value 3", map[string]string{
@@ -91,8 +85,9 @@ func TestMergeRequestPreviews(t *testing.T) {
 	code, body = e.mergeRequest("update", 1, second)
 	require.Equal(t, http.StatusAccepted, code, body)
 	require.Eventually(t, final(second), 60*time.Second, 50*time.Millisecond)
-	st, _ = gl.Latest("platform/config", second, ctx)
+	st, _ := gl.Latest("platform/config", second, ctx)
 	require.Equal(t, "success", st.State, st.Description)
+	var notes []forge.Comment
 	require.Eventually(t, func() bool {
 		notes = gl.Comments("platform/config", 1)
 		return len(notes) == 1 && strings.Contains(notes[0].Body, second[:7])

@@ -160,6 +160,33 @@ func secretYAML(name, password string) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\nstringData:\n  password: %q\n", name, password)
 }
 
+// previewFake is a forge fake that shows previews: commit statuses and
+// comments (notes) on pull (merge) requests.
+type previewFake interface {
+	Latest(repo, sha, context string) (forge.Status, bool)
+	Comments(repo string, number int) []forge.Comment
+}
+
+// previewShown waits until the preview of sha in context ends on repo
+// (neither pending nor running), requires its status to say state and
+// description and link to the preview's page, and returns the one comment
+// on pull request 1 once there is one.
+func previewShown(t *testing.T, f previewFake, repo, sha, context, state, description string) forge.Comment {
+	t.Helper()
+	var st forge.Status
+	require.Eventually(t, func() bool {
+		s, ok := f.Latest(repo, sha, context)
+		st = s
+		return ok && s.State != "pending" && s.State != "running"
+	}, 60*time.Second, 50*time.Millisecond)
+	require.Equal(t, state, st.State)
+	require.Equal(t, description, st.Description)
+	require.Equal(t, "https://syncgate.example.com/previews/"+sha, st.TargetURL)
+	var comments []forge.Comment
+	require.Eventually(t, func() bool { comments = f.Comments(repo, 1); return len(comments) == 1 }, 30*time.Second, 50*time.Millisecond)
+	return comments[0]
+}
+
 // Pull requests are previewed before the merge: statuses on the head, one
 // comment per cluster edited in place, and nothing written to the cluster.
 func TestPullRequestPreviews(t *testing.T) {
@@ -193,14 +220,7 @@ func TestPullRequestPreviews(t *testing.T) {
 	require.NoError(t, err)
 	code, body := e.pullRequest("opened", 1, valid, "acme/config")
 	require.Equal(t, http.StatusAccepted, code, body)
-	require.Eventually(t, latest(valid), 60*time.Second, 50*time.Millisecond)
-	st, _ := gh.Latest("acme/config", valid, ctx)
-	require.Equal(t, "success", st.State)
-	require.Equal(t, "valid: 2 changed, 1 created, 1 pruned", st.Description)
-	require.Equal(t, "https://syncgate.example.com/previews/"+valid, st.TargetURL)
-	var comments []forge.Comment
-	require.Eventually(t, func() bool { comments = gh.Comments("acme/config", 1); return len(comments) == 1 }, 30*time.Second, 50*time.Millisecond)
-	c := comments[0].Body
+	c := previewShown(t, gh, "acme/config", valid, ctx, "success", "valid: 2 changed, 1 created, 1 pruned").Body
 	require.Contains(t, c, "spec.replicas: 2")
 	require.Contains(t, c, "spec.replicas: 3")
 	require.Contains(t, c, "prune <code>ConfigMap "+ns+"/old</code>")
@@ -237,10 +257,11 @@ func TestPullRequestPreviews(t *testing.T) {
 	code, body = e.pullRequest("synchronize", 1, refused, "acme/config")
 	require.Equal(t, http.StatusAccepted, code, body)
 	require.Eventually(t, latest(refused), 60*time.Second, 50*time.Millisecond)
-	st, _ = gh.Latest("acme/config", refused, ctx)
+	st, _ := gh.Latest("acme/config", refused, ctx)
 	require.Equal(t, "failure", st.State)
 	require.Contains(t, st.Description, "Deployment "+ns+"/web")
 	require.Contains(t, st.Description, "replicas")
+	var comments []forge.Comment
 	require.Eventually(t, func() bool {
 		comments = gh.Comments("acme/config", 1)
 		return len(comments) == 1 && strings.Contains(comments[0].Body, "**refused**")
