@@ -68,6 +68,18 @@ func startS3(t *testing.T) *s3server.Server {
 	return srv
 }
 
+// startMarkers starts the S3 server with an empty bucket "markers" and a
+// reporter writing to it with o (its Bucket set).
+func startMarkers(t *testing.T, o s3marker.Options) (*s3server.Server, *s3marker.Reporter) {
+	t.Helper()
+	srv := startS3(t)
+	require.NoError(t, srv.CreateBucket(context.Background(), "markers"))
+	o.Bucket = "markers"
+	r, err := s3marker.New(srv.Client(), o)
+	require.NoError(t, err)
+	return srv, r
+}
+
 func objects(t *testing.T, c *s3.Client, bucket string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -191,11 +203,8 @@ func TestMarkersAndResults(t *testing.T) {
 }
 
 func TestClusterFromOptions(t *testing.T) {
-	srv := startS3(t)
+	srv, r := startMarkers(t, s3marker.Options{Cluster: "eu-1"})
 	ctx := context.Background()
-	require.NoError(t, srv.CreateBucket(ctx, "markers"))
-	r, err := s3marker.New(srv.Client(), s3marker.Options{Bucket: "markers", Cluster: "eu-1"})
-	require.NoError(t, err)
 	require.NoError(t, r.Report(ctx, status.Update{Cluster: "ignored", Namespace: "web", SHA: sha, State: status.Failed, Reason: "x", FinishedAt: finished}))
 	res, err := s3marker.ReadResult(ctx, srv.Client(), "markers", s3marker.ResultKey("", "eu-1", "web", sha))
 	require.NoError(t, err)
@@ -218,11 +227,8 @@ func TestClusterFromOptions(t *testing.T) {
 }
 
 func TestAChangedResultIsRewritten(t *testing.T) {
-	srv := startS3(t)
+	srv, r := startMarkers(t, s3marker.Options{})
 	ctx := context.Background()
-	require.NoError(t, srv.CreateBucket(ctx, "markers"))
-	r, err := s3marker.New(srv.Client(), s3marker.Options{Bucket: "markers"})
-	require.NoError(t, err)
 	u := status.Update{Cluster: "prod", Namespace: "web", SHA: sha, State: status.Failed, Reason: "health timeout", FinishedAt: finished, Deployments: []string{"web"}}
 	require.NoError(t, r.Report(ctx, u))
 	u.State, u.Reason, u.FinishedAt = status.Deployed, "", finished.Add(time.Minute) // applied again and deployed
@@ -236,11 +242,8 @@ func TestAChangedResultIsRewritten(t *testing.T) {
 }
 
 func TestObjectsArePrivate(t *testing.T) {
-	srv := startS3(t)
+	srv, r := startMarkers(t, s3marker.Options{})
 	ctx := context.Background()
-	require.NoError(t, srv.CreateBucket(ctx, "markers"))
-	r, err := s3marker.New(srv.Client(), s3marker.Options{Bucket: "markers"})
-	require.NoError(t, err)
 	require.NoError(t, r.Report(ctx, status.Update{Cluster: "prod", Namespace: "web", SHA: sha, State: status.Deployed, FinishedAt: finished, Deployments: []string{"web"}}))
 	for _, key := range []string{"prod/web/web/" + sha, s3marker.ResultKey("", "prod", "web", sha)} {
 		resp, err := http.Get(srv.Endpoint() + "/markers/" + key)
