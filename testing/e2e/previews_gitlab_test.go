@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -30,19 +28,7 @@ func (e *env) mergeRequest(action string, iid int, head string) (int, map[string
 			"last_commit": map[string]any{"id": head},
 		},
 	}
-	body, err := json.Marshal(payload)
-	require.NoError(e.t, err)
-	req, err := http.NewRequest(http.MethodPost, e.url+"/hooks/gitlab", bytes.NewReader(body))
-	require.NoError(e.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
-	req.Header.Set("X-Gitlab-Token", e.secret)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	var out map[string]any
-	require.NoError(e.t, json.NewDecoder(resp.Body).Decode(&out))
-	return resp.StatusCode, out
+	return e.hook("gitlab", "Merge Request Hook", payload)
 }
 
 // Merge requests are previewed as pull requests are: the head fetched

@@ -135,15 +135,28 @@ func (e *env) pullRequest(action string, number int, head, fromRepo string) (int
 			"base":     map[string]any{"ref": e.repo.Branch(), "repo": map[string]any{"full_name": "acme/config"}},
 		},
 	}
+	return e.hook("github", "pull_request", payload)
+}
+
+// hook posts payload as event to the webhook of forge ("github", signed
+// with the secret, or "gitlab", with it as the token), and returns the
+// status code and the JSON answer.
+func (e *env) hook(forge, event string, payload any) (int, map[string]any) {
+	e.t.Helper()
 	body, err := json.Marshal(payload)
 	require.NoError(e.t, err)
-	mac := hmac.New(sha256.New, []byte(e.secret))
-	mac.Write(body)
-	req, err := http.NewRequest(http.MethodPost, e.url+"/hooks/github", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, e.url+"/hooks/"+forge, bytes.NewReader(body))
 	require.NoError(e.t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "pull_request")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	if forge == "github" {
+		mac := hmac.New(sha256.New, []byte(e.secret))
+		mac.Write(body)
+		req.Header.Set("X-GitHub-Event", event)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	} else {
+		req.Header.Set("X-Gitlab-Event", event)
+		req.Header.Set("X-Gitlab-Token", e.secret)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
