@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -58,7 +59,13 @@ type env struct {
 	inv     []apply.Entry
 }
 
-func setup(t *testing.T, timeout time.Duration) *env {
+// setup makes a Checker that watches in every namespace as syncgate, as
+// syncgate run does with the RBAC deploy/ ships.
+func setup(t *testing.T, timeout time.Duration) *env { return setupWatching(t, timeout, true) }
+
+// setupWatching makes a Checker that watches in every namespace, or only
+// per namespace.
+func setupWatching(t *testing.T, timeout time.Duration, everyNamespace bool) *env {
 	t.Helper()
 	c := cluster.Shared(t)
 	e := &env{ns: cluster.Namespace(t, c)}
@@ -67,7 +74,12 @@ func setup(t *testing.T, timeout time.Duration) *env {
 	require.NoError(t, err)
 	clients, err := apply.NewClients(c.RESTConfig(), "")
 	require.NoError(t, err)
-	e.checker, err = readiness.New(readiness.Options{Clients: clients, Timeout: timeout})
+	opts := readiness.Options{Clients: clients, Timeout: timeout}
+	if everyNamespace {
+		opts.Own, err = dynamic.NewForConfig(c.RESTConfig())
+		require.NoError(t, err)
+	}
+	e.checker, err = readiness.New(opts)
 	require.NoError(t, err)
 	e.kube, err = kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
@@ -207,7 +219,8 @@ func TestHealthTimeoutNamesWhatIsNotReady(t *testing.T) {
 }
 
 func TestClusterScopedAndCanceled(t *testing.T) {
-	e := setup(t, time.Minute)
+	// Objects syncgate did not apply: read per namespace.
+	e := setupWatching(t, time.Minute, false)
 	ctx := context.Background()
 	refs := []readiness.Object{
 		meta("", "Namespace", "", e.ns),

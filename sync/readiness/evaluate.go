@@ -13,18 +13,29 @@ type snapshot struct {
 	pods map[string]*owned // by namespace, indexed on first use
 }
 
+// get is r as its informer holds it, or as the Wait's first list found it
+// when that is newer (the informer has not caught up with the apply yet)
+// and r was not deleted since.
 func (s *snapshot) get(r Object) *unstructured.Unstructured {
-	t := s.ws.where[r]
-	l := s.ws.listers[t]
-	if l == nil {
+	cached := s.cached(r)
+	seed := s.ws.seeds[r]
+	if seed == nil || s.ws.w.isGone(r) || (cached != nil && !newer(seed, cached)) {
+		return cached
+	}
+	return seed
+}
+
+func (s *snapshot) cached(r Object) *unstructured.Unstructured {
+	at, ok := s.ws.where[r]
+	if !ok {
 		return nil
 	}
 	var obj any
 	var err error
-	if t.namespace == "" {
-		obj, err = l.Get(r.Name)
+	if at.namespace == "" {
+		obj, err = at.entry.lister.Get(r.Name)
 	} else {
-		obj, err = l.ByNamespace(t.namespace).Get(r.Name)
+		obj, err = at.entry.lister.ByNamespace(at.namespace).Get(r.Name)
 	}
 	if err != nil {
 		return nil

@@ -57,6 +57,17 @@ metadata:
 `)
 }
 
+func pareAll(t *testing.T, p pare, objs ...*unstructured.Unstructured) []*unstructured.Unstructured {
+	t.Helper()
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		got, err := p.transform(o.DeepCopy())
+		require.NoError(t, err)
+		out[i] = got.(*unstructured.Unstructured)
+	}
+	return out
+}
+
 var webRef = Object{GroupKind: schema.GroupKind{Group: "apps", Kind: "Deployment"}, Namespace: "ns", Name: "web"}
 
 const webDeployment = `apiVersion: apps/v1
@@ -89,10 +100,10 @@ func TestOnlyPodsOfTheCurrentRevisionFail(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := &watchSet{
-				where:       map[Object]target{webRef: {webRef.GroupKind, "ns", ""}},
-				listers:     map[target]cache.GenericLister{{webRef.GroupKind, "ns", ""}: lister(t, "deployments", dep)},
-				pods:        map[string]cache.GenericLister{"ns": lister(t, "pods", tc.pods...)},
-				replicaSets: map[string]cache.GenericLister{"ns": lister(t, "replicasets", replicaSet(t, "rs1", "1"), replicaSet(t, "rs2", "2"))},
+				where: map[Object]place{webRef: {entry: &entry{lister: lister(t, "deployments", dep)}, namespace: "ns"}},
+				// As the informers hold them: pared.
+				pods:        map[string]*entry{"ns": {lister: lister(t, "pods", pareAll(t, podTroubles, tc.pods...)...)}},
+				replicaSets: map[string]*entry{"ns": {lister: lister(t, "replicasets", pareAll(t, revisions, replicaSet(t, "rs1", "1"), replicaSet(t, "rs2", "2"))...)}},
 			}
 			p, err := ws.snapshot().evaluate([]Object{webRef})
 			if tc.reason == "" {
@@ -133,8 +144,7 @@ func TestDeadlineExceededFails(t *testing.T) {
 		"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": `ReplicaSet "web-rs2" has timed out progressing.`,
 	}}, "status", "conditions"))
 	ws := &watchSet{
-		where:   map[Object]target{webRef: {webRef.GroupKind, "ns", ""}},
-		listers: map[target]cache.GenericLister{{webRef.GroupKind, "ns", ""}: lister(t, "deployments", dep)},
+		where: map[Object]place{webRef: {entry: &entry{lister: lister(t, "deployments", dep)}, namespace: "ns"}},
 	}
 	_, err := ws.snapshot().evaluate([]Object{webRef})
 	require.EqualError(t, err, `Deployment web: ProgressDeadlineExceeded (ReplicaSet "web-rs2" has timed out progressing.)`)
@@ -145,4 +155,92 @@ func TestProgressString(t *testing.T) {
 	require.Equal(t, "rolling out (2/3 ready)", Progress{Ready: 2, Total: 3}.String())
 	require.Equal(t, "rolling out (2/3 ready; Deployment web: 1/3 updated, 2/3 ready)", Progress{Ready: 2, Total: 3,
 		Workloads: []Workload{{Object: webRef, Desired: 3, Updated: 1, Ready: 2, Available: 2}}}.String())
+}
+
+// Informers keep of pods and ReplicaSets only what readiness reads.
+func TestParedPodsAndReplicaSets(t *testing.T) {
+	p := obj(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: web-a
+  namespace: ns
+  uid: u1
+  resourceVersion: "7"
+  labels: {app: web, pod-template-generation: "2"}
+  annotations: {big: "x"}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: x, uid: rs2, controller: true}]
+  managedFields: [{manager: kubelet}]
+spec: {containers: [{name: app, image: i, env: [{name: A, value: b}]}]}
+status:
+  phase: Pending
+  initContainerStatuses: [{name: init, ready: false, state: {waiting: {reason: CrashLoopBackOff, message: m}}}]
+  containerStatuses: [{name: app, ready: false, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
+`)
+	require.Equal(t, obj(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: web-a
+  namespace: ns
+  uid: u1
+  resourceVersion: "7"
+  labels: {app: web, pod-template-generation: "2"}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: x, uid: rs2, controller: true}]
+status:
+  initContainerStatuses: [{name: init, state: {waiting: {reason: CrashLoopBackOff, message: m}}}]
+  containerStatuses: [{name: app}]
+`).Object, pareAll(t, podTroubles, p)[0].Object)
+
+	rs := replicaSet(t, "rs2", "2")
+	rs.SetLabels(map[string]string{"app": "web"})
+	rs.SetAnnotations(map[string]string{revisionAnnotation: "2", "deployment.kubernetes.io/desired-replicas": "3"})
+	got := pareAll(t, revisions, rs)[0]
+	require.Equal(t, map[string]string{revisionAnnotation: "2"}, got.GetAnnotations())
+	require.Equal(t, rs.GetOwnerReferences(), got.GetOwnerReferences())
+	require.Equal(t, rs.GetUID(), got.GetUID())
+	require.Nil(t, got.GetLabels())
+}
+
+// An object is judged on the newer of the Wait's first list and its
+// informer: an informer started before the apply may still hold the state
+// before it, and one that saw a deletion since the list is right.
+func TestSeedOrInformer(t *testing.T) {
+	at := func(rv string, observed int64) *unstructured.Unstructured {
+		u := obj(t, webDeployment)
+		u.SetResourceVersion(rv)
+		require.NoError(t, unstructured.SetNestedField(u.Object, observed, "status", "observedGeneration"))
+		return u
+	}
+	for _, tc := range []struct {
+		name         string
+		seed, cached *unstructured.Unstructured
+		gone         bool
+		want         string
+	}{
+		{"informer behind the apply", at("20", 1), at("9", 2), false, "20"},
+		{"informer caught up", at("20", 1), at("21", 2), false, "21"},
+		{"informer not holding it yet", at("20", 1), nil, false, "20"},
+		{"deleted since the list", at("20", 1), nil, true, ""},
+		{"not listed", nil, at("9", 2), false, "9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cached []*unstructured.Unstructured
+			if tc.cached != nil {
+				cached = append(cached, tc.cached)
+			}
+			ws := &watchSet{
+				where: map[Object]place{webRef: {entry: &entry{lister: lister(t, "deployments", cached...)}, namespace: "ns"}},
+				seeds: map[Object]*unstructured.Unstructured{},
+				w:     &waiter{gone: map[Object]bool{webRef: tc.gone}},
+			}
+			if tc.seed != nil {
+				ws.seeds[webRef] = tc.seed
+			}
+			got := ws.snapshot().get(webRef)
+			if tc.want == "" {
+				require.Nil(t, got)
+				return
+			}
+			require.Equal(t, tc.want, got.GetResourceVersion())
+		})
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/cache"
 )
 
 // failingReasons are container waiting reasons a rollout does not recover
@@ -41,12 +40,12 @@ func (s *snapshot) owned(ns string) *owned {
 	return o
 }
 
-func byController(l cache.GenericLister, ns string) map[types.UID][]*unstructured.Unstructured {
+func byController(e *entry, ns string) map[types.UID][]*unstructured.Unstructured {
 	out := map[types.UID][]*unstructured.Unstructured{}
-	if l == nil {
+	if e == nil {
 		return out
 	}
-	objs, err := l.ByNamespace(ns).List(labels.Everything())
+	objs, err := e.lister.ByNamespace(ns).List(labels.Everything())
 	if err != nil {
 		return out
 	}

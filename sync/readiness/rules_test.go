@@ -68,7 +68,9 @@ func TestHealthRulesJudgeCustomResourcesOnWatchEvents(t *testing.T) {
 			require.NoError(t, err)
 			clients, err := apply.NewClients(c.RESTConfig(), "")
 			require.NoError(t, err)
-			checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: time.Minute, Rules: rules})
+			own, err := dynamic.NewForConfig(c.RESTConfig())
+			require.NoError(t, err)
+			checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Timeout: time.Minute, Rules: rules})
 			require.NoError(t, err)
 			var res *apply.Result
 			require.Eventually(t, func() bool { // the new kind reaches discovery

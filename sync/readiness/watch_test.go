@@ -11,7 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/syncgate/syncgate/sync/apply"
@@ -19,13 +22,13 @@ import (
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
-// lists records the list and watch requests made through a client.
-type lists struct {
+// requests records the requests made through a client.
+type requests struct {
 	mu   sync.Mutex
 	urls []string
 }
 
-func (l *lists) wrap(rt http.RoundTripper) http.RoundTripper {
+func (l *requests) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTrip(func(r *http.Request) (*http.Response, error) {
 		l.mu.Lock()
 		l.urls = append(l.urls, r.URL.Path+"?"+r.URL.RawQuery)
@@ -34,13 +37,27 @@ func (l *lists) wrap(rt http.RoundTripper) http.RoundTripper {
 	})
 }
 
+// watches are the watch requests made so far under path.
+func (l *requests) watches(path string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, u := range l.urls {
+		if strings.HasPrefix(u, path+"?") && strings.Contains(u, "watch=true") {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 type roundTrip func(*http.Request) (*http.Response, error)
 
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// A wait on a few objects of a kind lists and watches each by name, not
-// every object of the kind; a wait on many shares one list of the kind.
-func TestAFewObjectsAreWatchedByName(t *testing.T) {
+// Rollouts share watches: however many Waits, one after another or at
+// once, read a kind of a namespace, it is watched once, and the watch
+// stops a while after the last Wait ended.
+func TestRolloutsShareWatches(t *testing.T) {
 	c := cluster.Shared(t)
 	ns := cluster.Namespace(t, c)
 	kube, err := kubernetes.NewForConfig(c.RESTConfig())
@@ -53,35 +70,108 @@ func TestAFewObjectsAreWatchedByName(t *testing.T) {
 		require.NoError(t, err)
 		refs = append(refs, meta("", "ConfigMap", ns, name))
 	}
-	seen := &lists{}
+	seen := &requests{}
 	cfg := c.RESTConfig()
 	cfg.Wrap(seen.wrap)
 	clients, err := apply.NewClients(cfg, "")
 	require.NoError(t, err)
-	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: time.Minute})
+	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: time.Minute, Linger: 2 * time.Second})
 	require.NoError(t, err)
 
-	var last readiness.Progress
-	require.NoError(t, checker.Wait(ctx, ns, refs[:2], func(p readiness.Progress) { last = p }))
-	require.Equal(t, 2, last.Ready)
-	seen.mu.Lock()
-	byName := seen.urls
-	seen.urls = nil
-	seen.mu.Unlock()
-	var configMaps []string
-	for _, u := range byName {
-		if strings.HasPrefix(u, "/api/v1/namespaces/"+ns+"/configmaps") {
-			configMaps = append(configMaps, u)
-			require.Contains(t, u, "fieldSelector=metadata.name%3Dcm-", "listed by name: %s", u)
-		}
+	require.NoError(t, checker.Wait(ctx, ns, refs[:2], nil))
+	require.NoError(t, checker.Wait(ctx, ns, refs, nil))
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { require.NoError(t, checker.Wait(ctx, ns, refs[3:9], nil)) })
 	}
-	require.NotEmpty(t, configMaps)
+	wg.Wait()
+	require.Len(t, seen.watches("/api/v1/namespaces/"+ns+"/configmaps"), 1, "7 rollouts, one watch")
+	open, started := checker.Watches()
+	require.Equal(t, 1, open)
+	require.Equal(t, 1, started)
+	require.Eventually(t, func() bool { open, _ := checker.Watches(); return open == 0 }, 20*time.Second, 50*time.Millisecond,
+		"the watch stops once no rollout needs it")
+	require.NoError(t, checker.Wait(ctx, ns, refs[:1], nil))
+	_, started = checker.Watches()
+	require.Equal(t, 2, started)
+}
 
-	require.NoError(t, checker.Wait(ctx, ns, refs, func(p readiness.Progress) { last = p }))
-	require.Equal(t, 20, last.Ready)
-	seen.mu.Lock()
-	defer seen.mu.Unlock()
-	for _, u := range seen.urls {
-		require.NotContains(t, u, "fieldSelector", "20 objects share one list of their kind: %s", u)
+// With syncgate's own client, a kind is watched once for every namespace,
+// selecting the objects syncgate applied; pods and ReplicaSets too.
+func TestOneWatchPerKindForAllNamespaces(t *testing.T) {
+	c := cluster.Shared(t)
+	ctx := context.Background()
+	seen := &requests{}
+	cfg := c.RESTConfig()
+	cfg.Wrap(seen.wrap)
+	own, err := dynamic.NewForConfig(cfg)
+	require.NoError(t, err)
+	clients, err := apply.NewClients(cfg, "")
+	require.NoError(t, err)
+	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Timeout: 2 * time.Minute})
+	require.NoError(t, err)
+	applier, err := apply.New(c.RESTConfig(), apply.Options{})
+	require.NoError(t, err)
+
+	var wg sync.WaitGroup
+	for range 4 {
+		ns := cluster.Namespace(t, c)
+		res, err := applier.Apply(ctx, ns, []*unstructured.Unstructured{deployment(t, ns, "registry.example.com/web:1", "")}, nil)
+		require.NoError(t, err)
+		wg.Go(func() {
+			require.NoError(t, checker.Wait(ctx, ns, []readiness.Object{meta("apps", "Deployment", ns, res.Inventory[0].Name)}, nil))
+		})
 	}
+	wg.Wait()
+	deployments := seen.watches("/apis/apps/v1/deployments")
+	require.Len(t, deployments, 1, "4 namespaces, one watch of Deployments")
+	require.Contains(t, deployments[0], "labelSelector=syncgate.dev%2Fowner")
+	require.Len(t, seen.watches("/api/v1/pods"), 1)
+	require.Len(t, seen.watches("/apis/apps/v1/replicasets"), 1)
+	require.Empty(t, seen.watches("/apis/apps/v1/namespaces"), "no watch per namespace")
+	open, started := checker.Watches()
+	require.Equal(t, 3, open)
+	require.Equal(t, 3, started)
+}
+
+// Watched as syncgate in every namespace, a namespace's objects are still
+// read only when its own account may list them: a Wait for what it may not
+// read fails at once, naming the account.
+func TestWatchingEveryNamespaceKeepsTheNamespaceIdentity(t *testing.T) {
+	c := cluster.Shared(t)
+	ctx := context.Background()
+	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	_, err = kube.CoreV1().ServiceAccounts(a).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "syncgate"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = kube.RbacV1().RoleBindings(a).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "syncgate-apply"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "syncgate", Namespace: a}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: "syncgate"})
+	require.NoError(t, err)
+	own, err := dynamic.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients(), Own: own, Owners: []string{a, b}})
+	require.NoError(t, err)
+	admin, err := apply.New(c.RESTConfig(), apply.Options{})
+	require.NoError(t, err)
+
+	res, err := applier.Apply(ctx, a, []*unstructured.Unstructured{deployment(t, a, "registry.example.com/web:1", "")}, nil)
+	require.NoError(t, err)
+	require.NoError(t, checker.Wait(ctx, a, []readiness.Object{meta("apps", "Deployment", a, res.Inventory[0].Name)}, nil))
+
+	// b's Deployment, applied for b: syncgate's watch holds it, a's
+	// account may not read it.
+	_, err = admin.Apply(ctx, b, []*unstructured.Unstructured{deployment(t, b, "registry.example.com/web:1", "")}, nil)
+	require.NoError(t, err)
+	start := time.Now()
+	err = checker.Wait(ctx, a, []readiness.Object{meta("apps", "Deployment", b, "web")}, nil)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, readiness.ErrTimeout)
+	require.ErrorContains(t, err, "system:serviceaccount:"+a+":syncgate")
+	require.Less(t, time.Since(start), 20*time.Second, "refused at once, not at the health timeout")
 }
