@@ -74,10 +74,18 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	if err != nil {
 		return nil, err
 	}
-	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Rules: rules, Logger: logger.With("component", "readiness")})
+	// Rollouts share their watches: one per kind for every managed
+	// namespace, as syncgate, where the RBAC shipped lets it (each
+	// namespace's objects still listed as its own account first).
+	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Own: kc.dyn, Owners: cfg.Namespaces,
+		Rules: rules, Logger: logger.With("component", "readiness")})
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncgate_readiness_watches", Help: "Watches the rollouts share, open now."},
+		func() float64 { open, _ := checker.Watches(); return float64(open) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncgate_readiness_watches_started_total", Help: "Watches started for rollouts."},
+			func() float64 { _, started := checker.Watches(); return float64(started) }))
 	// Objects ready as the server answers their apply (a ConfigMap, a
 	// Secret) are not watched for a rollout.
 	applier, err := apply.New(nil, apply.Options{Prune: cfg.Prune, Clients: kc.namespaces,

@@ -54,7 +54,7 @@ func (a access) String() string {
 
 // rbacProof is what docs/isolation.md promises: syncgate's own account
 // may act as each managed namespace's account and keep the Versions, its
-// Lease and its keys, nothing else; each namespace's account may do what
+// Lease and its keys, and list and watch workload kinds, nothing else; each namespace's account may do what
 // the namespace's admins may, in that namespace alone, Versions excepted.
 func rbacProof(in installation) []account {
 	teamA, teamB, releaseNS, applySA := in.a, in.b, in.namespace, in.applySA
@@ -69,6 +69,15 @@ func rbacProof(in installation) []account {
 			{"update", "coordination.k8s.io", "leases", releaseNS, "syncgate-leader", true},
 			{"get", "", "secrets", releaseNS, "syncgate-sops", true},
 			{"update", "", "configmaps", releaseNS, "syncgate-previews", true},
+			// Rollouts' watches, one per kind for every namespace: reads of
+			// workload kinds, never Secrets or ConfigMaps.
+			{"watch", "apps", "deployments", "", "", true},
+			{"list", "", "pods", "", "", true},
+			{"watch", "apps", "replicasets", "", "", true},
+			{"list", "", "secrets", "", "", false},
+			{"watch", "", "configmaps", "", "", false},
+			{"get", "apps", "deployments", teamA, "", false},
+			{"patch", "apps", "deployments", teamA, "", false},
 
 			{"impersonate", "", "serviceaccounts", teamA, "default", false},
 			{"impersonate", "", "serviceaccounts", "default", applySA, false},
