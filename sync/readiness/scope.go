@@ -75,6 +75,15 @@ func (g *grants) clusterWide(ctx context.Context, gvr schema.GroupVersionResourc
 	return may
 }
 
+// forget drops what was said of gvr, after a watch as syncgate was
+// refused: the next rollout asks again rather than failing until the
+// answer ages.
+func (g *grants) forget(gvr schema.GroupVersionResource) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.byGVR, gvr)
+}
+
 func (g *grants) review(ctx context.Context, verb string, gvr schema.GroupVersionResource) (bool, error) {
 	review := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",

@@ -128,6 +128,9 @@ func (c *Checker) watch(ctx context.Context, namespace string, refs []Object) (*
 		select {
 		case <-e.ready:
 			if e.err != nil {
+				if e.key.identity == "" {
+					c.grants.forget(e.key.gvr)
+				}
 				return ws, e.err
 			}
 		case <-ctx.Done():
