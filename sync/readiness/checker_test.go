@@ -247,18 +247,7 @@ func TestWaitAsTheNamespaceServiceAccount(t *testing.T) {
 	c := cluster.Shared(t)
 	ctx := context.Background()
 	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
-	_, err = kube.CoreV1().ServiceAccounts(a).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "syncgate"}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = kube.RbacV1().RoleBindings(a).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "syncgate-apply"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "syncgate", Namespace: a}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: "syncgate"})
-	require.NoError(t, err)
+	applier := applierAsAccount(t, c, a)
 	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients()})
 	require.NoError(t, err)
 
@@ -274,4 +263,24 @@ func TestWaitAsTheNamespaceServiceAccount(t *testing.T) {
 		require.ErrorContains(t, err, "system:serviceaccount:"+a+":syncgate")
 		require.Less(t, time.Since(start), 20*time.Second, "refused at once, not at the health timeout")
 	}
+}
+
+// applierAsAccount applies as the ServiceAccount syncgate of each
+// namespace; that of ns is bound to ClusterRole admin there.
+func applierAsAccount(t *testing.T, c *cluster.Cluster, ns string) *apply.Applier {
+	t.Helper()
+	ctx := context.Background()
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	_, err = kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "syncgate"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "syncgate-apply"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "syncgate", Namespace: ns}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: "syncgate"})
+	require.NoError(t, err)
+	return applier
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
@@ -141,18 +140,7 @@ func TestWatchingEveryNamespaceKeepsTheNamespaceIdentity(t *testing.T) {
 	c := cluster.Shared(t)
 	ctx := context.Background()
 	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
-	kube, err := kubernetes.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
-	_, err = kube.CoreV1().ServiceAccounts(a).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "syncgate"}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = kube.RbacV1().RoleBindings(a).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "syncgate-apply"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "syncgate", Namespace: a}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: "syncgate"})
-	require.NoError(t, err)
+	applier := applierAsAccount(t, c, a)
 	own, err := dynamic.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
 	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients(), Own: own, Owners: []string{a, b}})
