@@ -68,11 +68,7 @@ func (f *fluxTarget) await(ctx context.Context, rev, ns string) (time.Time, erro
 	if ns != "" {
 		names = []string{ns}
 	}
-	keys := make([]string, len(names))
-	for i, n := range names {
-		keys[i] = flux.ReadyKey(n, rev)
-	}
-	done, err := f.e.ready.Await(ctx, f.e.o.timeout, keys...)
+	done, err := f.e.ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, names...)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("flux: %w\n%s", err, f.ctrl.LogTail(3000))
 	}

@@ -88,11 +88,7 @@ func (s *syncgateTarget) await(ctx context.Context, sha, ns string) (time.Time, 
 	if ns != "" {
 		namespaces = []string{ns}
 	}
-	keys := make([]string, len(namespaces))
-	for i, n := range namespaces {
-		keys[i] = statuswatch.DeployedKey(n, sha)
-	}
-	done, err := s.e.deployed.Await(ctx, s.e.o.timeout, keys...)
+	done, err := s.e.deployed.AwaitEach(ctx, s.e.o.timeout, statuswatch.DeployedKey, sha, namespaces...)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("syncgate: %s: %w\n%s", sha[:7], err, s.agent.LogTail(3000))
 	}

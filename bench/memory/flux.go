@@ -151,11 +151,7 @@ func (f *fluxRun) deploy(ctx context.Context, files map[string]string) (sample, 
 }
 
 func (f *fluxRun) await(ctx context.Context, rev string) error {
-	keys := make([]string, len(f.namespaces))
-	for i, n := range f.namespaces {
-		keys[i] = flux.ReadyKey(n, rev)
-	}
-	if _, err := f.e.ready.Await(ctx, f.e.o.timeout, keys...); err != nil {
+	if _, err := f.e.ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, f.namespaces...); err != nil {
 		return fmt.Errorf("flux: %w\n%s", err, f.ctrl.LogTail(3000))
 	}
 	return nil

@@ -164,11 +164,7 @@ func (a *agentRun) deploy(ctx context.Context, files map[string]string) (sample,
 }
 
 func (a *agentRun) await(ctx context.Context, sha string) error {
-	keys := make([]string, len(a.namespaces))
-	for i, ns := range a.namespaces {
-		keys[i] = statuswatch.DeployedKey(ns, sha)
-	}
-	if _, err := a.e.deployed.Await(ctx, a.e.o.timeout, keys...); err != nil {
+	if _, err := a.e.deployed.AwaitEach(ctx, a.e.o.timeout, statuswatch.DeployedKey, sha, a.namespaces...); err != nil {
 		return fmt.Errorf("syncgate: %s: %w\n%s", sha[:7], err, a.agent.LogTail(3000))
 	}
 	return nil

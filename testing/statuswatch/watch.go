@@ -79,6 +79,16 @@ func (w *Watch) Note(u *unstructured.Unstructured, now time.Time) {
 	w.changed = make(chan struct{})
 }
 
+// AwaitEach is Await of revision in each of names, key naming the pair as
+// the Keys of the Watch do (DeployedKey, flux.ReadyKey).
+func (w *Watch) AwaitEach(ctx context.Context, timeout time.Duration, key func(name, revision string) string, revision string, names ...string) (time.Time, error) {
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = key(n, revision)
+	}
+	return w.Await(ctx, timeout, keys...)
+}
+
 // Await waits until every key was seen and returns when the last of them
 // first was.
 func (w *Watch) Await(ctx context.Context, timeout time.Duration, keys ...string) (time.Time, error) {

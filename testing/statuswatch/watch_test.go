@@ -34,6 +34,13 @@ func TestAwaitReturnsWhenTheLastKeyWasFirstSeen(t *testing.T) {
 	if !got.Equal(t0.Add(time.Second)) {
 		t.Errorf("Await = t0+%v, want t0+1s", got.Sub(t0))
 	}
+	each, err := w.AwaitEach(context.Background(), time.Second, DeployedKey, "r1", "a", "b")
+	if err != nil || !each.Equal(got) {
+		t.Errorf("AwaitEach = t0+%v, %v; want Await's t0+1s", each.Sub(t0), err)
+	}
+	if _, err := w.AwaitEach(context.Background(), 10*time.Millisecond, DeployedKey, "r2", "a"); err == nil {
+		t.Error("AwaitEach returned for a revision not seen")
+	}
 }
 
 // Several waiters park on one Watch (a namespace's and all namespaces'):
