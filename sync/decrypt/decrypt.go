@@ -4,25 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
 
-	"github.com/getsops/sops/v3"
-	"github.com/getsops/sops/v3/aes"
-	"github.com/getsops/sops/v3/cmd/sops/codes"
-	"github.com/getsops/sops/v3/cmd/sops/common"
-	"github.com/getsops/sops/v3/config"
-	"github.com/getsops/sops/v3/keyservice"
-	"github.com/getsops/sops/v3/stores/dotenv"
-	"github.com/getsops/sops/v3/stores/ini"
-	sopsjson "github.com/getsops/sops/v3/stores/json"
-	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/syncgate/syncgate/sync/render"
 )
@@ -75,13 +62,13 @@ func (d *Decryptor) Decrypt(ctx context.Context, u *unstructured.Unstructured, s
 		return false, err
 	}
 	if whole {
-		if err := decryptWhole(keys, u, source); err != nil {
+		if err := decryptWhole(ctx, keys, u, source); err != nil {
 			return false, err
 		}
 		entries = encryptedEntries(u)
 	}
 	if len(entries) > 0 {
-		if err := decryptEntries(keys, u, entries); err != nil {
+		if err := decryptEntries(ctx, keys, u, entries); err != nil {
 			return false, err
 		}
 	}
@@ -109,7 +96,7 @@ func refuse(format string, args ...any) error {
 // decryptWhole checks the MAC of the Secret as written, then decrypts u
 // itself with the data key that opened it, so what the render set since
 // (the namespace it placed u in) stays.
-func decryptWhole(keys *Keys, u *unstructured.Unstructured, source []byte) error {
+func decryptWhole(ctx context.Context, keys *Keys, u *unstructured.Unstructured, source []byte) error {
 	if len(source) == 0 {
 		return refuse("its MAC cannot be checked: the render kept no copy of it as written (an encrypted Secret inside a List?)")
 	}
@@ -121,31 +108,14 @@ func decryptWhole(keys *Keys, u *unstructured.Unstructured, source []byte) error
 	if err != nil {
 		return err
 	}
-	dataKey, err := open(keys, written)
+	dataKey, err := written.open(ctx, keys)
 	if err != nil {
 		return err
 	}
-	in, err := json.Marshal(u.Object)
-	if err != nil {
-		return refuse("%v", err)
-	}
-	tree, err := load(in, formatJSON)
-	if err != nil {
-		return err
-	}
-	out, err := decryptWith(tree, dataKey, formatJSON)
-	if err != nil {
-		return err
-	}
-	m := map[string]any{}
-	if err := utiljson.Unmarshal(out, &m); err != nil {
-		return refuse("its decrypted form is not an object")
-	}
-	u.Object = m
-	return nil
+	return decryptObject(u.Object, written.meta, dataKey)
 }
 
-func decryptEntries(keys *Keys, u *unstructured.Unstructured, entries map[string]format) error {
+func decryptEntries(ctx context.Context, keys *Keys, u *unstructured.Unstructured, entries map[string]format) error {
 	data, _ := u.Object["data"].(map[string]any)
 	names := make([]string, 0, len(entries))
 	for name := range entries {
@@ -154,7 +124,7 @@ func decryptEntries(keys *Keys, u *unstructured.Unstructured, entries map[string
 	sort.Strings(names)
 	for _, name := range names {
 		raw, _ := base64.StdEncoding.DecodeString(data[name].(string))
-		out, err := document(keys, raw, entries[name], formatFor(name))
+		out, err := decryptDocument(ctx, keys, raw, entries[name], formatFor(name))
 		if err != nil {
 			return fmt.Errorf("data entry %s: %w", name, err)
 		}
@@ -223,126 +193,30 @@ func formatFor(name string) format {
 	return formatBinary
 }
 
-type store interface {
-	LoadEncryptedFile([]byte) (sops.Tree, error)
-	EmitPlainFile(sops.TreeBranches) ([]byte, error)
-}
-
-func storeFor(f format) store {
-	switch f {
-	case formatJSON:
-		return sopsjson.NewStore(&config.JSONStoreConfig{})
-	case formatYAML:
-		return sopsyaml.NewStore(&config.YAMLStoreConfig{})
-	case formatDotenv:
-		return dotenv.NewStore(&config.DotenvStoreConfig{})
-	case formatINI:
-		return ini.NewStore(&config.INIStoreConfig{})
-	}
-	return sopsjson.NewBinaryStore(&config.JSONBinaryStoreConfig{})
-}
-
-// document decrypts one SOPS document after checking its MAC.
-func document(keys *Keys, in []byte, from, to format) ([]byte, error) {
-	tree, err := load(in, from)
+// decryptDocument decrypts one SOPS document after checking its MAC and writes
+// it in format to.
+func decryptDocument(ctx context.Context, keys *Keys, in []byte, from, to format) ([]byte, error) {
+	doc, err := load(in, from)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := open(keys, tree); err != nil {
+	if _, err := doc.open(ctx, keys); err != nil {
 		return nil, err
 	}
-	return emit(tree, to)
-}
-
-// load reads a SOPS document. SOPS panics on some malformed input.
-func load(in []byte, from format) (tree *sops.Tree, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			tree, err = nil, refuse("SOPS could not read the document")
-		}
-	}()
-	t, err := storeFor(from).LoadEncryptedFile(in)
-	if err != nil {
-		return nil, refuse("not a SOPS document SOPS can read: %s", firstLine(err.Error()))
-	}
-	return &t, nil
-}
-
-// macMismatch is SOPS's own verdict on a document changed since it was
-// encrypted; its numbers (hashes of the plaintext) are not passed on.
-const macMismatch = "its MAC does not match its values: the file was changed after SOPS encrypted it " +
-	"(a value added, removed, reordered or replaced, a field outside the encrypted ones changed, or the MAC removed). " +
-	"A Secret a kustomize build changes (labels, a namespace, a name prefix) must be encrypted with sops --mac-only-encrypted"
-
-// open finds the data key with the offered keys, decrypts tree in place
-// and checks its MAC, as `sops decrypt` does, with the SOPS library's own
-// check.
-func open(keys *Keys, tree *sops.Tree) (dataKey []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			dataKey, err = nil, refuse("SOPS could not read the document")
-		}
-	}()
-	dataKey, err = common.DecryptTree(common.DecryptTreeOpts{
-		Tree:            tree,
-		KeyServices:     []keyservice.KeyServiceClient{service{keys}},
-		DecryptionOrder: sops.DefaultDecryptionOrder,
-		Cipher:          aes.NewCipher(),
-	})
-	if err == nil {
-		return dataKey, nil
-	}
-	// The errors' own texts may quote a value that should have been
-	// encrypted and is not, or the MAC: they are not passed on.
-	var exit interface{ ExitCode() int }
-	if !errors.As(err, &exit) {
-		return nil, refuse("SOPS could not decrypt it")
-	}
-	switch exit.ExitCode() {
-	case codes.CouldNotRetrieveKey:
-		return nil, refuse("no decryption key offered opens it (it is encrypted for %s; keys offered: %s)", recipients(tree.Metadata), offered(keys))
-	case codes.MacMismatch:
-		return nil, refuse(macMismatch)
-	}
-	return nil, refuse(undecryptable)
-}
-
-const undecryptable = "a value does not decrypt with its data key (altered, or left in clear where the document says it is encrypted)"
-
-// decryptWith decrypts tree with a data key already checked by open and
-// writes it in format to.
-func decryptWith(tree *sops.Tree, dataKey []byte, to format) (out []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = nil, refuse("SOPS could not decrypt the document")
-		}
-	}()
-	if _, err := tree.Decrypt(dataKey, aes.NewCipher()); err != nil {
-		return nil, refuse(undecryptable)
-	}
-	return emit(tree, to)
-}
-
-func emit(tree *sops.Tree, to format) ([]byte, error) {
-	out, err := storeFor(to).EmitPlainFile(tree.Branches)
+	out, err := doc.emitAs(from, to)
 	if err != nil {
 		return nil, refuse("its decrypted form cannot be written as the entry's format")
 	}
 	return out, nil
 }
 
-func recipients(m sops.Metadata) string {
-	var out []string
-	for _, g := range m.KeyGroups {
-		for _, k := range g {
-			out = append(out, k.TypeToIdentifier()+" "+k.ToString())
-		}
-	}
-	if len(out) == 0 {
-		return "no key"
-	}
-	return strings.Join(out, ", ")
-}
+// macMismatch is the verdict on a document changed since it was
+// encrypted; the MACs (hashes of the plaintext) are not passed on.
+const macMismatch = "its MAC does not match its values: the file was changed after SOPS encrypted it " +
+	"(a value added, removed, reordered or replaced, a field outside the encrypted ones changed, or the MAC removed). " +
+	"A Secret a kustomize build changes (labels, a namespace, a name prefix) must be encrypted with sops --mac-only-encrypted"
+
+const undecryptable = "a value does not decrypt with its data key (altered, or left in clear where the document says it is encrypted)"
 
 func offered(k *Keys) string {
 	if len(k.Names()) == 0 {

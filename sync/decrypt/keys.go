@@ -2,8 +2,6 @@ package decrypt
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,9 +10,6 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/getsops/sops/v3/age"
-	"github.com/getsops/sops/v3/keyservice"
-	"github.com/getsops/sops/v3/pgp"
-	"google.golang.org/grpc"
 )
 
 // Key file suffixes in the keys Secret, as Flux names them.
@@ -102,48 +97,6 @@ func (k *Keys) Names() []string { return k.names }
 
 // Empty says no key was found.
 func (k *Keys) Empty() bool { return len(k.age) == 0 && k.secRing == "" }
-
-// service answers SOPS's data key requests with these keys alone: age and
-// OpenPGP, never a cloud key service, never keys of this host's user.
-type service struct{ k *Keys }
-
-var errOffline = errors.New("not an offered key type (syncgate decrypts with age and OpenPGP keys only)")
-
-func (s service) Decrypt(ctx context.Context, req *keyservice.DecryptRequest, _ ...grpc.CallOption) (*keyservice.DecryptResponse, error) {
-	var (
-		plain []byte
-		err   error
-	)
-	switch key := req.Key.KeyType.(type) {
-	case *keyservice.Key_AgeKey:
-		if len(s.k.age) == 0 {
-			return nil, errors.New("no age identity is offered")
-		}
-		mk := &age.MasterKey{Recipient: key.AgeKey.Recipient, EncryptedKey: string(req.Ciphertext)}
-		s.k.age.ApplyToMasterKey(mk)
-		plain, err = mk.Decrypt()
-	case *keyservice.Key_PgpKey:
-		if s.k.secRing == "" {
-			return nil, errors.New("no OpenPGP key is offered")
-		}
-		mk := pgp.NewMasterKeyFromFingerprint(key.PgpKey.Fingerprint)
-		mk.EncryptedKey = string(req.Ciphertext)
-		pgp.SecRing(s.k.secRing).ApplyToMasterKey(mk)
-		// A GnuPG fallback, were gpg installed, finds an empty home.
-		pgp.GnuPGHome(s.k.home).ApplyToMasterKey(mk)
-		plain, err = mk.DecryptContext(ctx)
-	default:
-		return nil, errOffline
-	}
-	if err != nil {
-		return nil, errors.New(firstLine(err.Error()))
-	}
-	return &keyservice.DecryptResponse{Plaintext: plain}, nil
-}
-
-func (s service) Encrypt(context.Context, *keyservice.EncryptRequest, ...grpc.CallOption) (*keyservice.EncryptResponse, error) {
-	return nil, errors.New("syncgate does not encrypt")
-}
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

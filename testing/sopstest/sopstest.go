@@ -17,6 +17,7 @@ import (
 	sopsage "github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/pgp"
+	sopsjson "github.com/getsops/sops/v3/stores/json"
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 )
 
@@ -67,6 +68,49 @@ type Options struct {
 	// MACOnlyEncrypted, as sops --mac-only-encrypted: the MAC covers the
 	// encrypted values alone.
 	MACOnlyEncrypted bool
+	// The other rules, as sops's flags of the same names; at most one of
+	// them and EncryptedRegex.
+	UnencryptedRegex, EncryptedSuffix, UnencryptedSuffix string
+	EncryptedCommentRegex, UnencryptedCommentRegex       string
+}
+
+// Formats SOPS reads and writes.
+const (
+	YAML   = "yaml"
+	JSON   = "json"
+	Binary = "binary"
+)
+
+type store interface {
+	LoadPlainFile([]byte) (sops.TreeBranches, error)
+	EmitPlainFile(sops.TreeBranches) ([]byte, error)
+	EmitEncryptedFile(sops.Tree) ([]byte, error)
+}
+
+func storeFor(format string) (store, error) {
+	switch format {
+	case YAML:
+		return sopsyaml.NewStore(&config.YAMLStoreConfig{}), nil
+	case JSON:
+		return sopsjson.NewStore(&config.JSONStoreConfig{}), nil
+	case Binary:
+		return sopsjson.NewBinaryStore(&config.JSONBinaryStoreConfig{}), nil
+	}
+	return nil, fmt.Errorf("sopstest: format %q", format)
+}
+
+// Decrypted is what `sops decrypt` prints for a document encrypted from
+// plain: plain as SOPS reads and writes it back.
+func Decrypted(plain []byte, format string) ([]byte, error) {
+	st, err := storeFor(format)
+	if err != nil {
+		return nil, err
+	}
+	branches, err := st.LoadPlainFile(plain)
+	if err != nil {
+		return nil, err
+	}
+	return st.EmitPlainFile(branches)
 }
 
 // WritePubRing writes the public keys of ks as a keyring file.
@@ -82,7 +126,16 @@ func WritePubRing(path string, ks ...*PGPKey) error {
 
 // EncryptYAML encrypts a YAML document as `sops --encrypt` does.
 func EncryptYAML(plain []byte, o Options) ([]byte, error) {
-	store := sopsyaml.NewStore(&config.YAMLStoreConfig{})
+	return Encrypt(plain, YAML, o)
+}
+
+// Encrypt encrypts a document of format (YAML, JSON or Binary) as
+// `sops --encrypt --input-type format` does.
+func Encrypt(plain []byte, format string, o Options) ([]byte, error) {
+	store, err := storeFor(format)
+	if err != nil {
+		return nil, err
+	}
 	branches, err := store.LoadPlainFile(plain)
 	if err != nil {
 		return nil, err
@@ -103,11 +156,19 @@ func EncryptYAML(plain []byte, o Options) ([]byte, error) {
 	tree := sops.Tree{
 		Branches: branches,
 		Metadata: sops.Metadata{
-			KeyGroups:        []sops.KeyGroup{group},
-			EncryptedRegex:   o.EncryptedRegex,
-			MACOnlyEncrypted: o.MACOnlyEncrypted,
-			Version:          "3.13.2", // the SOPS release the library is
+			KeyGroups:               []sops.KeyGroup{group},
+			EncryptedRegex:          o.EncryptedRegex,
+			UnencryptedRegex:        o.UnencryptedRegex,
+			EncryptedSuffix:         o.EncryptedSuffix,
+			UnencryptedSuffix:       o.UnencryptedSuffix,
+			EncryptedCommentRegex:   o.EncryptedCommentRegex,
+			UnencryptedCommentRegex: o.UnencryptedCommentRegex,
+			MACOnlyEncrypted:        o.MACOnlyEncrypted,
+			Version:                 "3.13.2", // the SOPS release the library is
 		},
+	}
+	if o.EncryptedRegex+o.UnencryptedRegex+o.EncryptedSuffix+o.UnencryptedSuffix+o.EncryptedCommentRegex+o.UnencryptedCommentRegex == "" {
+		tree.Metadata.UnencryptedSuffix = sops.DefaultUnencryptedSuffix // as the sops command sets it
 	}
 	dataKey, errs := generate(&tree, group)
 	if len(errs) > 0 {

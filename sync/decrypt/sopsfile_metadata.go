@@ -1,0 +1,189 @@
+package decrypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/pgp"
+	"github.com/getsops/sops/v3/shamir"
+)
+
+// metadata is a document's `sops` section, as SOPS documents it. Only
+// age and OpenPGP recipients can open a data key here; the other key
+// types are read to be named in a refusal.
+type metadata struct {
+	ShamirThreshold int        `json:"shamir_threshold" yaml:"shamir_threshold"`
+	KeyGroups       []keyGroup `json:"key_groups" yaml:"key_groups"`
+	keyGroup        `yaml:",inline"`
+
+	LastModified            string `json:"lastmodified" yaml:"lastmodified"`
+	MAC                     string `json:"mac" yaml:"mac"`
+	UnencryptedSuffix       string `json:"unencrypted_suffix" yaml:"unencrypted_suffix"`
+	EncryptedSuffix         string `json:"encrypted_suffix" yaml:"encrypted_suffix"`
+	UnencryptedRegex        string `json:"unencrypted_regex" yaml:"unencrypted_regex"`
+	EncryptedRegex          string `json:"encrypted_regex" yaml:"encrypted_regex"`
+	UnencryptedCommentRegex string `json:"unencrypted_comment_regex" yaml:"unencrypted_comment_regex"`
+	EncryptedCommentRegex   string `json:"encrypted_comment_regex" yaml:"encrypted_comment_regex"`
+	MACOnlyEncrypted        bool   `json:"mac_only_encrypted" yaml:"mac_only_encrypted"`
+	Version                 string `json:"version" yaml:"version"`
+}
+
+type keyGroup struct {
+	Age []struct {
+		Recipient string `json:"recipient" yaml:"recipient"`
+		Enc       string `json:"enc" yaml:"enc"`
+	} `json:"age" yaml:"age"`
+	PGP []struct {
+		Fingerprint string `json:"fp" yaml:"fp"`
+		Enc         string `json:"enc" yaml:"enc"`
+	} `json:"pgp" yaml:"pgp"`
+	KMS     []any `json:"kms" yaml:"kms"`
+	GCPKMS  []any `json:"gcp_kms" yaml:"gcp_kms"`
+	AzureKV []any `json:"azure_kv" yaml:"azure_kv"`
+	Vault   []any `json:"hc_vault" yaml:"hc_vault"`
+	HCKMS   []any `json:"hckms" yaml:"hckms"`
+}
+
+func (g keyGroup) empty() bool {
+	return len(g.Age)+len(g.PGP)+len(g.KMS)+len(g.GCPKMS)+len(g.AzureKV)+len(g.Vault)+len(g.HCKMS) == 0
+}
+
+// groups are the key groups: the top-level keys when any, else key_groups.
+func (m *metadata) groups() []keyGroup {
+	if !m.keyGroup.empty() {
+		return []keyGroup{m.keyGroup}
+	}
+	return m.KeyGroups
+}
+
+// rules reads the encryption rules, refusing more than one, as SOPS does.
+func (m *metadata) rules() (rules, error) {
+	r := rules{unencryptedSuffix: m.UnencryptedSuffix, encryptedSuffix: m.EncryptedSuffix, macOnlyEncrypted: m.MACOnlyEncrypted}
+	set := 0
+	for _, s := range []string{m.UnencryptedSuffix, m.EncryptedSuffix, m.UnencryptedRegex, m.EncryptedRegex, m.UnencryptedCommentRegex, m.EncryptedCommentRegex} {
+		if s != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		return r, errors.New("more than one of the encrypted/unencrypted suffix and regex settings")
+	}
+	if set == 0 {
+		r.unencryptedSuffix = "_unencrypted"
+	}
+	for _, re := range []struct {
+		expr string
+		to   **regexp.Regexp
+	}{
+		{m.UnencryptedRegex, &r.unencryptedRegex}, {m.EncryptedRegex, &r.encryptedRegex},
+		{m.UnencryptedCommentRegex, &r.unencryptedComment}, {m.EncryptedCommentRegex, &r.encryptedComment},
+	} {
+		if re.expr == "" {
+			continue
+		}
+		var err error
+		if *re.to, err = regexp.Compile(re.expr); err != nil {
+			return r, fmt.Errorf("a regex setting does not compile: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// recipients names the keys a document is encrypted for.
+func (m *metadata) recipients() string {
+	var out []string
+	for _, g := range m.groups() {
+		for _, k := range g.Age {
+			out = append(out, "age "+k.Recipient)
+		}
+		for _, k := range g.PGP {
+			out = append(out, "pgp "+k.Fingerprint)
+		}
+		for name, n := range map[string]int{"kms": len(g.KMS), "gcp_kms": len(g.GCPKMS), "azure_kv": len(g.AzureKV), "hc_vault": len(g.Vault), "hckms": len(g.HCKMS)} {
+			if n > 0 {
+				out = append(out, fmt.Sprintf("%d %s key(s)", n, name))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "no key"
+	}
+	return strings.Join(out, ", ")
+}
+
+var errNoKey = errors.New("no offered key opens the data key")
+
+// dataKey opens the document's data key with the offered keys: in each
+// key group the first age, then OpenPGP, key that opens it; with more
+// than one group, the groups' parts joined by Shamir's scheme.
+func (m *metadata) dataKey(ctx context.Context, keys *Keys) ([]byte, error) {
+	groups := m.groups()
+	var parts [][]byte
+	for _, g := range groups {
+		if part := keys.open(ctx, g); part != nil {
+			parts = append(parts, part)
+		}
+	}
+	if len(groups) <= 1 {
+		if len(parts) != 1 {
+			return nil, errNoKey
+		}
+		return parts[0], nil
+	}
+	if len(parts) == 0 || len(parts) < m.ShamirThreshold {
+		return nil, errNoKey
+	}
+	key, err := shamir.Combine(parts)
+	if err != nil {
+		return nil, errNoKey
+	}
+	return key, nil
+}
+
+func (k *Keys) open(ctx context.Context, g keyGroup) []byte {
+	for _, a := range g.Age {
+		if len(k.age) == 0 {
+			break
+		}
+		mk := &age.MasterKey{Recipient: a.Recipient, EncryptedKey: a.Enc}
+		k.age.ApplyToMasterKey(mk)
+		if plain, err := mk.Decrypt(); err == nil {
+			return plain
+		}
+	}
+	for _, p := range g.PGP {
+		if k.secRing == "" {
+			break
+		}
+		mk := pgp.NewMasterKeyFromFingerprint(p.Fingerprint)
+		mk.EncryptedKey = p.Enc
+		pgp.SecRing(k.secRing).ApplyToMasterKey(mk)
+		// A GnuPG fallback, were gpg installed, finds an empty home.
+		pgp.GnuPGHome(k.home).ApplyToMasterKey(mk)
+		if plain, err := mk.DecryptContext(ctx); err == nil {
+			return plain
+		}
+	}
+	return nil
+}
+
+// checkMAC compares the MAC the walk summed with the document's, which
+// is encrypted under the data key with its lastmodified time as
+// additional data.
+func (m *metadata) checkMAC(dataKey []byte, computed string) bool {
+	t, err := time.Parse(time.RFC3339, m.LastModified)
+	if err != nil {
+		return false
+	}
+	v, _, err := openValue(m.MAC, dataKey, t.Format(time.RFC3339))
+	if err != nil {
+		return false
+	}
+	s, ok := v.(string)
+	return ok && s == computed
+}
