@@ -10,8 +10,16 @@
 // document whose data key no offered key opens is refused; nothing reaches
 // the cloud key services SOPS also knows.
 //
-// Each document's MAC is checked with the SOPS library's own check, as
-// `sops decrypt` does (Flux skips it by default): a file changed after it
+// SOPS's documented format is read here, not by the sops library, whose
+// root package links every cloud key service client (keyservice): YAML,
+// JSON and binary documents, values AES256_GCM under the data key with
+// their path as additional data, the encryption rules of the metadata;
+// the data key is opened with sops/age, sops/pgp and sops/shamir alone.
+// Dotenv and INI documents are refused. testing/sopstest encrypts with the
+// real library, and the tests compare with what `sops decrypt` prints.
+//
+// Each document's MAC is checked as `sops decrypt` checks it (Flux skips
+// it by default): a file changed after it
 // was encrypted is refused. A whole Secret's MAC is checked on its YAML
 // as written or as the kustomize build made it, in that order; a Secret
 // a build changes needs sops --mac-only-encrypted, whose MAC covers the
