@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 
 	"k8s.io/client-go/dynamic"
@@ -109,6 +110,20 @@ func (e *env) namespaces(ctx context.Context, tag string, n int) ([]string, erro
 		names[i] = fmt.Sprintf("mem%d-%s-%03d", e.runs, tag, i)
 	}
 	return names, e.createNamespaces(ctx, names)
+}
+
+// manyNamespaces creates the namespaces of scenario many and returns them
+// with the files of their objects.
+func (e *env) manyNamespaces(ctx context.Context, tag string) ([]string, map[string]string, error) {
+	namespaces, err := e.namespaces(ctx, tag, e.o.namespaces)
+	if err != nil {
+		return nil, nil, err
+	}
+	all := map[string]string{}
+	for _, ns := range namespaces {
+		maps.Copy(all, benchenv.Files(ns, e.o.perNS, 0))
+	}
+	return namespaces, all, nil
 }
 
 func (e *env) createNamespaces(ctx context.Context, names []string) error {

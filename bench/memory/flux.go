@@ -74,13 +74,9 @@ func (e *env) fluxOne(ctx context.Context, col *column) error {
 }
 
 func (e *env) fluxMany(ctx context.Context, col *column) error {
-	namespaces, err := e.namespaces(ctx, "flux-many", e.o.namespaces)
+	namespaces, all, err := e.manyNamespaces(ctx, "flux-many")
 	if err != nil {
 		return err
-	}
-	all := map[string]string{}
-	for _, ns := range namespaces {
-		maps.Copy(all, benchenv.Files(ns, e.o.perNS, 0))
 	}
 	f, err := e.newFluxRun(ctx, namespaces, all)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,13 +78,9 @@ func (e *env) syncgateOne(ctx context.Context, b benchenv.Binary, col *column) e
 }
 
 func (e *env) syncgateMany(ctx context.Context, b benchenv.Binary, col *column) error {
-	namespaces, err := e.namespaces(ctx, "many", e.o.namespaces)
+	namespaces, all, err := e.manyNamespaces(ctx, "many")
 	if err != nil {
 		return err
-	}
-	all := map[string]string{}
-	for _, ns := range namespaces {
-		maps.Copy(all, benchenv.Files(ns, e.o.perNS, 0))
 	}
 	a, err := e.newAgentRun(ctx, b, namespaces, all)
 	if err != nil {
