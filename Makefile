@@ -5,6 +5,9 @@ GO           ?= go
 BIN          := bin
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS      := -s -w -X main.buildVersion=$(VERSION)
+# nomsgpack: gin without its MessagePack codec (ugorji/go), which syncgate
+# never serves; 7.5 MB less binary, 3 MB less RSS (bench/README.md, Memory).
+BUILD_TAGS   := nomsgpack
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 60m
 APT_PACKAGES := git openssh-server openssh-client curl rsync nodejs npm chromium
@@ -17,7 +20,7 @@ help: ## Show this help
 
 .PHONY: build
 build: ## Build bin/syncgate and bin/syncgate-cluster
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 .PHONY: deps
 deps: ## Install the system packages tests need (git, sshd, curl; rsync and npm for gitlab-ci-local; chromium), when missing

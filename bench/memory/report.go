@@ -73,9 +73,10 @@ func trend(ss []sample) string {
 	return fmt.Sprintf("%s → %s (%s → %s), %d commits", mb(a.rss), mb(z.rss), mb(a.anon), mb(z.anon), len(ss))
 }
 
-// printCommits writes the memory after every every-th small commit, and a
-// sparkline of the anonymous RSS over all of them (one mark per commit,
-// or per group of commits when there are more than 100).
+// printCommits writes the memory after every every-th small commit, and
+// a sparkline each of the total, anonymous and file RSS over all of them
+// (one mark per commit, or per group of commits when there are more
+// than 100), each over its own range, printed beside it.
 func printCommits(w io.Writer, c *column, every int) {
 	if len(c.commits) == 0 {
 		return
@@ -86,12 +87,23 @@ func printCommits(w io.Writer, c *column, every int) {
 			fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", i+1, mb(s.rss), mb(s.anon), mb(s.file), mb(s.heap))
 		}
 	}
-	anon := make([]float64, len(c.commits))
-	for i, s := range c.commits {
-		anon[i] = float64(s.anon) / (1 << 20)
+	width := min(len(c.commits), 100)
+	fmt.Fprintf(w, "\n%s, per commit 1–%d (%d commits a mark):\n", c.name, len(c.commits), (len(c.commits)+width-1)/width)
+	for _, line := range []struct {
+		name string
+		of   func(sample) int64
+	}{
+		{"RSS ", func(s sample) int64 { return s.rss }},
+		{"anon", func(s sample) int64 { return s.anon }},
+		{"file", func(s sample) int64 { return s.file }},
+	} {
+		vs := make([]float64, len(c.commits))
+		for i, s := range c.commits {
+			vs[i] = float64(line.of(s)) / (1 << 20)
+		}
+		lo, hi := span(vs)
+		fmt.Fprintf(w, "  %s %s  %.0f–%.0f MB\n", line.name, sparkline(vs, 100), lo, hi)
 	}
-	lo, hi := span(anon)
-	fmt.Fprintf(w, "\nanon RSS per commit, %.0f–%.0f MB: %s\n", lo, hi, sparkline(anon, 100))
 }
 
 // sparkline draws vs in at most width marks, each the mean of its group.

@@ -15,7 +15,8 @@ type Binary struct{ Name, Path string }
 
 // Binaries reads a -bin flag, name=path,... (builds to set side by side);
 // when it is empty, this tree's ./cmd/syncgate is built into dir as the
-// image builds it (-trimpath, no symbol table: what a deployed agent maps)
+// image builds it (-trimpath, -tags nomsgpack, no symbol table: what a
+// deployed agent maps; keep in step with the Makefile and deploy/Dockerfile)
 // and named name.
 func Binaries(ctx context.Context, flagValue, dir, name string) ([]Binary, error) {
 	if flagValue != "" {
@@ -34,7 +35,7 @@ func Binaries(ctx context.Context, flagValue, dir, name string) ([]Binary, error
 		return nil, err
 	}
 	bin := filepath.Join(dir, "syncgate")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/syncgate")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "nomsgpack", "-ldflags", "-s -w", "-o", bin, "./cmd/syncgate")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build syncgate: %w\n%s", err, out)
