@@ -11,7 +11,6 @@ import (
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/cluster"
-	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/flux"
 	"github.com/syncgate/syncgate/testing/gitserver"
 	"github.com/syncgate/syncgate/testing/statuswatch"
@@ -53,17 +52,13 @@ func start(ctx context.Context, o *options, work string) (*env, error) {
 			return nil, err
 		}
 	}
-	logf("starting the local control plane...")
-	if e.c, err = cluster.Start(ctx, cluster.Options{}); err != nil {
+	if e.c, err = benchenv.StartCluster(ctx, root, agentNamespace); err != nil {
 		return nil, err
 	}
 	if e.kube, err = kubernetes.NewForConfig(e.c.RESTConfig()); err != nil {
 		return nil, err
 	}
 	if e.dyn, err = dynamic.NewForConfig(e.c.RESTConfig()); err != nil {
-		return nil, err
-	}
-	if err := demo.PrepareCluster(ctx, e.c, root, agentNamespace); err != nil {
 		return nil, err
 	}
 	if e.deployed, err = statuswatch.StartDeployed(ctx, e.dyn, ""); err != nil {

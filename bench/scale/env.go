@@ -34,10 +34,13 @@ type env struct {
 // setup starts everything, with first as the repo's first commit, and
 // waits until the agent deployed it everywhere.
 func setup(ctx context.Context, o *options, b benchenv.Binary, work string, namespaces []string, first map[string]string) (*env, error) {
-	fmt.Fprintf(os.Stderr, "%s: starting a local control plane...\n", b.Name)
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "%s: ", b.Name)
 	e := &env{namespaces: namespaces}
-	var err error
-	if e.c, err = cluster.Start(ctx, cluster.Options{}); err != nil {
+	if e.c, err = benchenv.StartCluster(ctx, root, namespaces[0]); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -46,13 +49,6 @@ func setup(ctx context.Context, o *options, b benchenv.Binary, work string, name
 			e.close()
 		}
 	}()
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	if err := demo.PrepareCluster(ctx, e.c, root, namespaces[0]); err != nil {
-		return nil, err
-	}
 	kube, err := kubernetes.NewForConfig(e.c.RESTConfig())
 	if err != nil {
 		return nil, err
