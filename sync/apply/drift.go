@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -82,38 +81,22 @@ func (a *Applier) live(ctx context.Context, namespace string, ds []*desired) (ma
 		out[d.ref.id()] = u
 		mu.Unlock()
 	}
-	groups, singles := byResource(ds)
-	heads := make([]*desired, 0, len(groups))
-	for _, g := range groups {
-		heads = append(heads, g[0])
-	}
 	selector := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue, OwnerLabel: namespace}).String()
-	err := a.each(ctx, [][]*desired{heads, singles}, []int{a.opts.Concurrency, a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
-		if members, ok := groups[groupOf(d)]; ok && d == members[0] {
+	err := readLive(ctx, a, ds, "drift check",
+		func(ctx context.Context, d *desired) (map[string]*unstructured.Unstructured, error) {
 			l, err := a.resource(d).List(ctx, metav1.ListOptions{LabelSelector: selector})
 			if err != nil {
-				return fmt.Errorf("drift check %s in %s: %w", d.gvr.Resource, d.ref.Namespace, err)
+				return nil, err
 			}
 			byName := make(map[string]*unstructured.Unstructured, len(l.Items))
 			for i := range l.Items {
 				byName[l.Items[i].GetName()] = &l.Items[i]
 			}
-			for _, m := range members {
-				if u, ok := byName[m.ref.Name]; ok {
-					put(m, u)
-				}
-			}
-			return nil
-		}
-		u, err := a.resource(d).Get(ctx, d.ref.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			return nil
-		case err != nil:
-			return fmt.Errorf("drift check %s: %w", d.ref, err)
-		}
-		put(d, u)
-		return nil
-	})
+			return byName, nil
+		},
+		func(ctx context.Context, d *desired) (*unstructured.Unstructured, error) {
+			return a.resource(d).Get(ctx, d.ref.Name, metav1.GetOptions{})
+		},
+		put)
 	return out, err
 }

@@ -36,39 +36,23 @@ func (a *Applier) adoptions(ctx context.Context, namespace string, ds []*desired
 			mu.Unlock()
 		}
 	}
-	groups, singles := byResource(ds)
-	heads := make([]*desired, 0, len(groups))
-	for _, g := range groups {
-		heads = append(heads, g[0])
-	}
 	notOurs := OwnerLabel + "!=" + namespace
-	err := a.each(ctx, [][]*desired{heads, singles}, []int{a.opts.Concurrency, a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
-		if members, ok := groups[groupOf(d)]; ok && d == members[0] {
+	err := readLive(ctx, a, ds, "look for existing",
+		func(ctx context.Context, d *desired) (map[string]*metav1.PartialObjectMetadata, error) {
 			l, err := a.metadata(d).List(ctx, metav1.ListOptions{LabelSelector: notOurs})
 			if err != nil {
-				return fmt.Errorf("look for existing %s in %s: %w", d.gvr.Resource, d.ref.Namespace, err)
+				return nil, err
 			}
 			byName := make(map[string]*metav1.PartialObjectMetadata, len(l.Items))
 			for i := range l.Items {
 				byName[l.Items[i].Name] = &l.Items[i]
 			}
-			for _, m := range members {
-				if live, ok := byName[m.ref.Name]; ok {
-					note(m, live)
-				}
-			}
-			return nil
-		}
-		live, err := a.metadata(d).Get(ctx, d.ref.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			return nil
-		case err != nil:
-			return fmt.Errorf("look for existing %s: %w", d.ref, err)
-		}
-		note(d, live)
-		return nil
-	})
+			return byName, nil
+		},
+		func(ctx context.Context, d *desired) (*metav1.PartialObjectMetadata, error) {
+			return a.metadata(d).Get(ctx, d.ref.Name, metav1.GetOptions{})
+		},
+		func(d *desired, live *metav1.PartialObjectMetadata) { note(d, live) })
 	return out, err
 }
 
@@ -182,4 +166,42 @@ func byResource(ds []*desired) (map[resourceGroup][]*desired, []*desired) {
 		}
 	}
 	return groups, singles
+}
+
+// readLive reads the live objects of ds: one LIST per resource and
+// namespace where several are wanted (list gives them by name), else one
+// GET each. found is called, concurrently, with each object that exists;
+// a missing one is passed over. what prefixes the errors.
+func readLive[T any](ctx context.Context, a *Applier, ds []*desired, what string,
+	list func(context.Context, *desired) (map[string]T, error),
+	get func(context.Context, *desired) (T, error),
+	found func(*desired, T)) error {
+	groups, singles := byResource(ds)
+	heads := make([]*desired, 0, len(groups))
+	for _, g := range groups {
+		heads = append(heads, g[0])
+	}
+	return a.each(ctx, [][]*desired{heads, singles}, []int{a.opts.Concurrency, a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
+		if members, ok := groups[groupOf(d)]; ok && d == members[0] {
+			byName, err := list(ctx, d)
+			if err != nil {
+				return fmt.Errorf("%s %s in %s: %w", what, d.gvr.Resource, d.ref.Namespace, err)
+			}
+			for _, m := range members {
+				if live, ok := byName[m.ref.Name]; ok {
+					found(m, live)
+				}
+			}
+			return nil
+		}
+		live, err := get(ctx, d)
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("%s %s: %w", what, d.ref, err)
+		}
+		found(d, live)
+		return nil
+	})
 }
