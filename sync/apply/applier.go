@@ -148,10 +148,7 @@ func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructu
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	all, refused := a.prepare(namespace, via, objs)
-	last := make(map[string]string, len(prev))
-	for _, e := range prev {
-		last[e.id()] = e.Hash
-	}
+	last := hashes(prev)
 	res := &Result{}
 	var first, rest []*desired
 	for _, d := range all {

@@ -33,10 +33,7 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 		sortErrors(refused)
 		return nil, &ValidationError{Objects: refused}
 	}
-	applied := make(map[string]bool, len(prev))
-	for _, e := range prev {
-		applied[e.id()] = true
-	}
+	applied := ids(prev)
 	var check []*desired
 	for _, d := range all {
 		if applied[d.ref.id()] {

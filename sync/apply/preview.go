@@ -54,10 +54,7 @@ func (a *Applier) Preview(ctx context.Context, namespace string, objs []*unstruc
 		return nil, fmt.Errorf("preview: %w", err)
 	}
 	all, refused := a.prepare(namespace, via, objs)
-	last := make(map[string]string, len(prev))
-	for _, e := range prev {
-		last[e.id()] = e.Hash
-	}
+	last := hashes(prev)
 	plan := &Plan{}
 	var send []*desired
 	now := make([]Entry, 0, len(all))

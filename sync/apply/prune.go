@@ -113,15 +113,6 @@ func (a *Applier) pruneOne(ctx context.Context, namespace string, d *desired) (b
 	return err == nil, "", err
 }
 
-// ids are the ids of entries, to tell the ones a commit still holds.
-func ids(entries []Entry) map[string]bool {
-	out := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		out[e.id()] = true
-	}
-	return out
-}
-
 // dropped sorts the entries of prev that keep lacks into the ones to
 // prune, each with its resource, and the ones namespace's commits may not
 // own (outside), kept with the reason. Entries of kinds the API server no

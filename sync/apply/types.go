@@ -135,3 +135,22 @@ func sortKept(kept []KeptObject) {
 func sortRefs(refs []ObjectRef) {
 	sort.Slice(refs, func(i, j int) bool { return refs[i].id() < refs[j].id() })
 }
+
+// ids are the ids of entries, to tell the ones a commit still holds.
+func ids(entries []Entry) map[string]bool {
+	out := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		out[e.id()] = true
+	}
+	return out
+}
+
+// hashes are the hashes of entries by id: an object whose hash is its
+// entry's is unchanged since it was applied.
+func hashes(entries []Entry) map[string]string {
+	out := make(map[string]string, len(entries))
+	for _, e := range entries {
+		out[e.id()] = e.Hash
+	}
+	return out
+}
