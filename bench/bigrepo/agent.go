@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"sync/atomic"
 	"time"
@@ -29,12 +28,12 @@ func runAgent(ctx context.Context, o options, info *repoInfo, g *gitserver.Serve
 	if err != nil {
 		return nil, err
 	}
-	work, err := os.MkdirTemp("", "syncgate-bench-bigrepo-agent-")
+	work, cleanup, err := benchenv.WorkDir("bigrepo-agent", false)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(work)
-	bin, err := demo.BuildSyncgate(ctx, root, work)
+	defer cleanup()
+	bin, err := benchenv.Build(ctx, work)
 	if err != nil {
 		return nil, err
 	}
