@@ -58,6 +58,17 @@ func get(t *testing.T, s *Server, path string, hdr ...string) (int, answer) {
 	return rec.Code, a
 }
 
+// getAsync is get on a goroutine of its own, for a request that waits;
+// the channel gets the status code.
+func getAsync(t *testing.T, s *Server, path string) <-chan int {
+	ch := make(chan int, 1)
+	go func() {
+		code, _ := get(t, s, path)
+		ch <- code
+	}()
+	return ch
+}
+
 func TestWaitCodes(t *testing.T) {
 	s, vs, repo := newTestServer(t, nil)
 	vs.set("web", version.VersionStatus{Deployed: sha('c'), History: []version.Commit{
@@ -100,11 +111,7 @@ func TestWaitCodes(t *testing.T) {
 func TestWaiterWakesOnChangeAndTimesOut(t *testing.T) {
 	s, vs, _ := newTestServer(t, nil)
 	vs.set("web", version.VersionStatus{Applied: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.RollingOut, Ready: 1, Total: 3}}})
-	done := make(chan int, 1)
-	go func() {
-		code, _ := get(t, s, "/wait/"+sha('d')+"?namespace=web&timeout=10m")
-		done <- code
-	}()
+	done := getAsync(t, s, "/wait/"+sha('d')+"?namespace=web&timeout=10m")
 	require.Eventually(t, func() bool { return testGauge(s) == 1 }, 5*time.Second, time.Millisecond)
 	vs.set("web", version.VersionStatus{Deployed: sha('d'), History: []version.Commit{{SHA: sha('d'), State: status.Deployed}}})
 	require.Equal(t, 200, <-done, "woken by the change: its timeout is ten minutes away")

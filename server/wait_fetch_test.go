@@ -50,11 +50,7 @@ func TestFetchBehindAnUnknownSHA(t *testing.T) {
 			first <- rec.Code
 		}()
 		<-started
-		second := make(chan int, 1)
-		go func() {
-			code, _ := get(t, s, "/wait/"+sha('e')+"?namespace=web&timeout=10ms")
-			second <- code
-		}()
+		second := getAsync(t, s, "/wait/"+sha('e')+"?namespace=web&timeout=10ms")
 		hangUp()
 		<-first
 		close(release)
@@ -71,18 +67,10 @@ func TestFetchBehindAnUnknownSHA(t *testing.T) {
 			<-release
 			return nil
 		}
-		first := make(chan int, 1)
-		go func() {
-			code, _ := get(t, s, "/wait/"+sha('9')+"?namespace=web&timeout=10ms")
-			first <- code
-		}()
+		first := getAsync(t, s, "/wait/"+sha('9')+"?namespace=web&timeout=10ms")
 		<-started // the first fetch lists the remote before the push
 		repo.push(sha('8'))
-		second := make(chan int, 1)
-		go func() {
-			code, _ := get(t, s, "/wait/"+sha('8')+"?namespace=web&timeout=10ms")
-			second <- code
-		}()
+		second := getAsync(t, s, "/wait/"+sha('8')+"?namespace=web&timeout=10ms")
 		require.Eventually(t, func() bool { s.fetches.mu.Lock(); defer s.fetches.mu.Unlock(); return s.fetches.waiting == 2 }, 5*time.Second, time.Millisecond)
 		close(release)
 		require.Equal(t, http.StatusNotFound, <-first)
@@ -94,11 +82,7 @@ func TestFetchBehindAnUnknownSHA(t *testing.T) {
 		code, _ := get(t, s, "/wait/"+sha('9')+"?namespace=web&timeout=10ms")
 		require.Equal(t, http.StatusNotFound, code, "the first fetch ran at once and did not find it")
 		repo.push(sha('8'))
-		answered := make(chan int, 1)
-		go func() {
-			code, _ := get(t, s, "/wait/"+sha('8')+"?namespace=web&timeout=10ms")
-			answered <- code
-		}()
+		answered := getAsync(t, s, "/wait/"+sha('8')+"?namespace=web&timeout=10ms")
 		require.Eventually(t, func() bool { s.fetches.mu.Lock(); defer s.fetches.mu.Unlock(); return s.fetches.waiting == 1 }, 5*time.Second, time.Millisecond)
 		repo.fetchedElsewhere() // a push webhook's fetch, an hour before the next paced one
 		select {
