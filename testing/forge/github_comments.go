@@ -124,11 +124,6 @@ func (g *GitHub) serveComments(w http.ResponseWriter, r *http.Request, repo stri
 	if len(parts) != 6 || parts[3] != "issues" {
 		return false
 	}
-	writeJSON := func(code int, v any) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(v)
-	}
 	readBody := func() (string, bool) {
 		var in map[string]any
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -162,7 +157,7 @@ func (g *GitHub) serveComments(w http.ResponseWriter, r *http.Request, repo stri
 			ghError(w, http.StatusNotFound, "Not Found")
 			return true
 		}
-		writeJSON(http.StatusOK, g.commentJSON(repo, *c))
+		ghJSON(w, http.StatusOK, g.commentJSON(repo, *c))
 	case parts[5] == "comments":
 		number, err := strconv.Atoi(parts[4])
 		g.mu.Lock()
@@ -189,14 +184,14 @@ func (g *GitHub) serveComments(w http.ResponseWriter, r *http.Request, repo stri
 				u.RawQuery = q.Encode()
 				w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, g.srv.URL, u.RequestURI()))
 			}
-			writeJSON(http.StatusOK, out)
+			ghJSON(w, http.StatusOK, out)
 		case http.MethodPost:
 			text, ok := readBody()
 			if !ok {
 				return true
 			}
 			c := g.comment(repo, number, 0, text, "syncgate-bot")
-			writeJSON(http.StatusCreated, g.commentJSON(repo, *c))
+			ghJSON(w, http.StatusCreated, g.commentJSON(repo, *c))
 		default:
 			ghError(w, http.StatusNotFound, "Not Found")
 		}

@@ -1,7 +1,6 @@
 package forge
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -44,11 +43,6 @@ func (g *GitLab) serveNotes(w http.ResponseWriter, r *http.Request, project stri
 	if len(parts) < 4 || parts[1] != "merge_requests" || parts[3] != "notes" || len(parts) > 5 {
 		return false
 	}
-	writeJSON := func(code int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(v)
-	}
 	iid, err := strconv.Atoi(parts[2])
 	g.mu.Lock()
 	open := err == nil && g.pullsLocked().open[project+"#"+parts[2]]
@@ -87,13 +81,13 @@ func (g *GitLab) serveNotes(w http.ResponseWriter, r *http.Request, project stri
 		} else {
 			w.Header().Set("X-Next-Page", "")
 		}
-		writeJSON(http.StatusOK, out)
+		glJSON(w, http.StatusOK, out)
 	case len(parts) == 4 && r.Method == http.MethodPost:
 		text, ok := readBody()
 		if !ok {
 			return true
 		}
-		writeJSON(http.StatusCreated, toNote(*g.comment(project, iid, 0, text, "syncgate-bot")))
+		glJSON(w, http.StatusCreated, toNote(*g.comment(project, iid, 0, text, "syncgate-bot")))
 	case len(parts) == 5 && r.Method == http.MethodPut:
 		id, err := strconv.ParseInt(parts[4], 10, 64)
 		if err != nil {
@@ -109,7 +103,7 @@ func (g *GitLab) serveNotes(w http.ResponseWriter, r *http.Request, project stri
 			glError(w, http.StatusNotFound, "404 Not found")
 			return true
 		}
-		writeJSON(http.StatusOK, toNote(*c))
+		glJSON(w, http.StatusOK, toNote(*c))
 	default:
 		glError(w, http.StatusNotFound, "404 Not Found")
 	}
