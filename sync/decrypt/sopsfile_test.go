@@ -178,3 +178,28 @@ func swapValues(s, a, b string) string {
 	va, vb := valueOf(s, a), valueOf(s, b)
 	return replaceValue(replaceValue(s, a, vb), b, va)
 }
+
+// A data key split between key groups opens with the threshold of their
+// parts, not with fewer.
+func TestShamirKeyGroups(t *testing.T) {
+	var ids, recipients []string
+	for range 3 {
+		id, r, err := sopstest.AgeKey()
+		require.NoError(t, err)
+		ids, recipients = append(ids, id), append(recipients, r)
+	}
+	plain := "password: hunter2-plaintext\n"
+	enc, err := sopstest.Encrypt([]byte(plain), sopstest.YAML, sopstest.Options{
+		ShamirGroups: [][]string{{recipients[0]}, {recipients[1]}, {recipients[2]}}, ShamirThreshold: 2,
+	})
+	require.NoError(t, err)
+	two := parse(t, map[string][]byte{"a.agekey": []byte(ids[0]), "c.agekey": []byte(ids[2])})
+	got, err := decryptEntry(t, two, "s.yaml", enc)
+	require.NoError(t, err)
+	assert.Equal(t, plain, string(got))
+
+	one := parse(t, map[string][]byte{"b.agekey": []byte(ids[1])})
+	_, err = decryptEntry(t, one, "s.yaml", enc)
+	require.ErrorIs(t, err, render.ErrDecrypt)
+	assert.Contains(t, err.Error(), "no decryption key offered opens it")
+}

@@ -17,6 +17,7 @@ import (
 	sopsage "github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/pgp"
+	"github.com/getsops/sops/v3/shamir"
 	sopsjson "github.com/getsops/sops/v3/stores/json"
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 )
@@ -68,6 +69,12 @@ type Options struct {
 	// MACOnlyEncrypted, as sops --mac-only-encrypted: the MAC covers the
 	// encrypted values alone.
 	MACOnlyEncrypted bool
+	// ShamirGroups, when set, are key groups of age recipients instead of
+	// AgeRecipients: the data key split by Shamir's scheme, any
+	// ShamirThreshold of the groups' parts opening it (sops
+	// --shamir-secret-sharing-threshold over a .sops.yaml's key_groups).
+	ShamirGroups    [][]string
+	ShamirThreshold int
 	// The other rules, as sops's flags of the same names; at most one of
 	// them and EncryptedRegex.
 	UnencryptedRegex, EncryptedSuffix, UnencryptedSuffix string
@@ -153,10 +160,17 @@ func Encrypt(plain []byte, format string, o Options) ([]byte, error) {
 		pgp.PubRing(o.PubRing).ApplyToMasterKey(k)
 		group = append(group, k)
 	}
+	groups := []sops.KeyGroup{group}
+	if len(o.ShamirGroups) > 0 {
+		if groups, err = ageGroups(o.ShamirGroups); err != nil {
+			return nil, err
+		}
+	}
 	tree := sops.Tree{
 		Branches: branches,
 		Metadata: sops.Metadata{
-			KeyGroups:               []sops.KeyGroup{group},
+			KeyGroups:               groups,
+			ShamirThreshold:         o.ShamirThreshold,
 			EncryptedRegex:          o.EncryptedRegex,
 			UnencryptedRegex:        o.UnencryptedRegex,
 			EncryptedSuffix:         o.EncryptedSuffix,
@@ -170,7 +184,7 @@ func Encrypt(plain []byte, format string, o Options) ([]byte, error) {
 	if o.EncryptedRegex+o.UnencryptedRegex+o.EncryptedSuffix+o.UnencryptedSuffix+o.EncryptedCommentRegex+o.UnencryptedCommentRegex == "" {
 		tree.Metadata.UnencryptedSuffix = sops.DefaultUnencryptedSuffix // as the sops command sets it
 	}
-	dataKey, errs := generate(&tree, group)
+	dataKey, errs := generate(&tree)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("sopstest: data key: %v", errs)
 	}
@@ -188,17 +202,42 @@ func Encrypt(plain []byte, format string, o Options) ([]byte, error) {
 
 // generate makes the data key and encrypts it for each key directly, so
 // OpenPGP keys are read from the given public keyring.
-func generate(tree *sops.Tree, group sops.KeyGroup) ([]byte, []error) {
+func generate(tree *sops.Tree) ([]byte, []error) {
 	dataKey := make([]byte, 32)
 	if _, err := rand.Read(dataKey); err != nil {
 		return nil, []error{err}
 	}
+	parts := [][]byte{dataKey}
+	if groups := tree.Metadata.KeyGroups; len(groups) > 1 {
+		var err error
+		if parts, err = shamir.Split(dataKey, len(groups), tree.Metadata.ShamirThreshold); err != nil {
+			return nil, []error{err}
+		}
+	}
 	var errs []error
-	for _, k := range group {
-		if err := k.Encrypt(dataKey); err != nil {
-			errs = append(errs, err)
+	for i, g := range tree.Metadata.KeyGroups {
+		for _, k := range g {
+			if err := k.Encrypt(parts[i]); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	tree.Metadata.DataKey = dataKey
 	return dataKey, errs
+}
+
+func ageGroups(recipients [][]string) ([]sops.KeyGroup, error) {
+	var groups []sops.KeyGroup
+	for _, rs := range recipients {
+		var g sops.KeyGroup
+		for _, r := range rs {
+			k, err := sopsage.MasterKeyFromRecipient(r)
+			if err != nil {
+				return nil, err
+			}
+			g = append(g, k)
+		}
+		groups = append(groups, g)
+	}
+	return groups, nil
 }
