@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,7 +81,7 @@ func setup(ctx context.Context, o *options, b benchenv.Binary, work string, name
 	if e.agent, err = startAgent(ctx, b.Path, dir, e.c, e.g.HTTPURL("config"), namespaces, o.env); err != nil {
 		return nil, err
 	}
-	if _, err := e.vs.await(ctx, sha, namespaces, 5*time.Minute); err != nil {
+	if _, err := e.vs.Await(ctx, sha, namespaces, 5*time.Minute); err != nil {
 		return nil, fmt.Errorf("first commit: %w\n%s", err, e.agent.LogTail(3000))
 	}
 	ok = true
@@ -91,7 +90,7 @@ func setup(ctx context.Context, o *options, b benchenv.Binary, work string, name
 
 func (e *env) close() {
 	if e.agent != nil {
-		e.agent.stop()
+		e.agent.StopAll()
 	}
 	if e.g != nil {
 		e.g.Close()
@@ -118,7 +117,7 @@ func (e *env) deploy(ctx context.Context, msg string, files map[string]string, l
 	if err != nil {
 		return 0, err
 	}
-	done, err := e.vs.await(ctx, sha, e.namespaces, limit)
+	done, err := e.vs.Await(ctx, sha, e.namespaces, limit)
 	if err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, e.agent.LogTail(3000))
 	}
@@ -126,53 +125,18 @@ func (e *env) deploy(ctx context.Context, msg string, files map[string]string, l
 }
 
 // table is one build's figures for one scenario, in order.
-type table struct {
-	names  []string
-	values map[string]string
-}
+type table = benchenv.Column
 
-func newTable() *table { return &table{values: map[string]string{}} }
-
-func (t *table) add(name, format string, args ...any) {
-	if _, ok := t.values[name]; !ok {
-		t.names = append(t.names, name)
-	}
-	t.values[name] = fmt.Sprintf(format, args...)
-	fmt.Fprintf(os.Stderr, "  %s: %s\n", name, t.values[name])
-}
-
-// counted adds the API requests and watches of a phase.
-func (t *table) counted(phase string, c counts) {
-	t.add(phase+": API requests (reads / writes / dry runs)", "%d (%d / %d / %d)", c.requests(), c.reads, c.writes, c.dryRuns)
-	t.add(phase+": watches started / open at most", "%d / %d", c.watchesStarted, c.watchesPeak)
-}
+func newTable() *table { return benchenv.NewColumn() }
 
 func printTables(w io.Writer, scenario string, bins []benchenv.Binary, tables []*table) {
-	fmt.Fprintf(w, "\nScenario %s\n\n", scenario)
-	out := benchenv.Table{W: w, NameWidth: 60, CellWidth: 22}
 	names := make([]string, len(bins))
 	for i, b := range bins {
 		names[i] = b.Name
 	}
-	out.Head("", names...)
-	for _, name := range tables[0].names {
-		cells := make([]string, len(tables))
-		for i, t := range tables {
-			cells[i] = t.values[name]
-		}
-		out.Row(name, cells...)
-	}
+	benchenv.PrintColumns(w, "Scenario "+scenario, names, tables)
 }
 
-// percentiles formats p50 / p99 / max of ds.
-func percentiles(ds []time.Duration) string {
-	if len(ds) == 0 {
-		return "-"
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
-	at := func(p float64) time.Duration { return s[int(float64(len(s)-1)*p+0.5)] }
-	return fmt.Sprintf("%s / %s / %s", benchenv.Ms(at(0.5)), benchenv.Ms(at(0.99)), benchenv.Ms(s[len(s)-1]))
-}
+func percentiles(ds []time.Duration) string { return benchenv.Percentiles(ds) }
 
-func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+func secs(d time.Duration) string { return benchenv.Secs(d) }

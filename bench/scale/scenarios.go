@@ -19,20 +19,20 @@ func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*t
 	}
 	defer e.close()
 	t := newTable()
-	t.add("RSS idle (one object deployed)", "%s", e.agent.rss())
+	t.Add("RSS idle (one object deployed)", "%s", e.agent.RSS())
 
-	before := e.agent.proxy.snapshot()
+	before := e.agent.Proxy.Snapshot()
 	mark := e.logMark()
 	took, err := e.deploy(ctx, "all objects", objects(ns, o.objects, 0), 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	t.add(fmt.Sprintf("first sync of %d objects, webhook → deployed", o.objects), "%s", secs(took))
-	t.add("  where it went, ms", "%s", e.spansSince(mark))
-	t.counted("first sync", e.agent.proxy.snapshot().minus(before))
-	t.add("RSS after the first sync", "%s", e.agent.rss())
+	t.Add(fmt.Sprintf("first sync of %d objects, webhook → deployed", o.objects), "%s", secs(took))
+	t.Add("  where it went, ms", "%s", e.spansSince(mark))
+	t.Counted("first sync", e.agent.Proxy.Snapshot().Minus(before))
+	t.Add("RSS after the first sync", "%s", e.agent.RSS())
 
-	before = e.agent.proxy.snapshot()
+	before = e.agent.Proxy.Snapshot()
 	mark = e.logMark()
 	var ds []time.Duration
 	for i := 1; i <= o.commits; i++ {
@@ -43,7 +43,7 @@ func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*t
 		ds = append(ds, d)
 	}
 	e.commitFigures(t, "one ConfigMap changed", "  where it went, ms (medians)", ds, mark, before)
-	t.add(fmt.Sprintf("RSS after %d small commits", o.commits), "%s", e.agent.rss())
+	t.Add(fmt.Sprintf("RSS after %d small commits", o.commits), "%s", e.agent.RSS())
 
 	if o.long > 0 {
 		var anons []float64
@@ -51,12 +51,12 @@ func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*t
 			if _, err := e.deploy(ctx, fmt.Sprintf("long %d", i), changed(ns, o.commits+i), 5*time.Minute); err != nil {
 				return nil, err
 			}
-			total, anon := e.agent.memory()
+			total, anon := e.agent.Memory()
 			anons = append(anons, anon)
 			fmt.Fprintf(os.Stderr, "%s commit %d RSS %.1f MB anon %.1f MB\n", b.Name, i, total, anon)
 		}
-		t.add(fmt.Sprintf("anon RSS over %d more commits: first, min, max, last tenth's mean", o.long), "%s", spread(anons))
-		t.add(fmt.Sprintf("RSS after %d more commits", o.long), "%s", e.agent.rss())
+		t.Add(fmt.Sprintf("anon RSS over %d more commits: first, min, max, last tenth's mean", o.long), "%s", spread(anons))
+		t.Add(fmt.Sprintf("RSS after %d more commits", o.long), "%s", e.agent.RSS())
 	}
 	return t, nil
 }
@@ -77,24 +77,24 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 	}
 	defer e.close()
 	t := newTable()
-	t.add(fmt.Sprintf("RSS idle (%d namespaces of one object)", o.namespaces), "%s", e.agent.rss())
+	t.Add(fmt.Sprintf("RSS idle (%d namespaces of one object)", o.namespaces), "%s", e.agent.RSS())
 
-	before := e.agent.proxy.snapshot()
+	before := e.agent.Proxy.Snapshot()
 	took, err := e.deploy(ctx, "all objects", all, 15*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	t.add(fmt.Sprintf("first sync of %d × %d objects, webhook → all deployed", o.namespaces, o.perNS), "%s", secs(took))
-	t.counted("first sync", e.agent.proxy.snapshot().minus(before))
-	t.add("RSS after the first sync", "%s", e.agent.rss())
+	t.Add(fmt.Sprintf("first sync of %d × %d objects, webhook → all deployed", o.namespaces, o.perNS), "%s", secs(took))
+	t.Counted("first sync", e.agent.Proxy.Snapshot().Minus(before))
+	t.Add("RSS after the first sync", "%s", e.agent.RSS())
 
 	rev := map[string]int{}
 	bump := func(ns string) map[string]string {
 		rev[ns]++
 		return changed(ns, rev[ns])
 	}
-	before = e.agent.proxy.snapshot()
-	writes := e.vs.writesTo(namespaces)
+	before = e.agent.Proxy.Snapshot()
+	writes := e.vs.WritesTo(namespaces)
 	mark := e.logMark()
 	var ds []time.Duration
 	for i := range o.commits {
@@ -105,7 +105,7 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 		ds = append(ds, d)
 	}
 	e.commitFigures(t, "one object changed in one namespace", "  where it went in that namespace, ms (medians)", ds, mark, before)
-	t.add("  Version writes per commit, all namespaces", "%.1f", float64(e.vs.writesTo(namespaces)-writes)/float64(o.commits))
+	t.Add("  Version writes per commit, all namespaces", "%.1f", float64(e.vs.WritesTo(namespaces)-writes)/float64(o.commits))
 
 	touched := map[string]bool{}
 	for i := range o.burst * o.touch {
@@ -117,9 +117,9 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 			untouched = append(untouched, ns)
 		}
 	}
-	before = e.agent.proxy.snapshot()
-	writes = e.vs.writesTo(namespaces)
-	untouchedWrites := e.vs.writesTo(untouched)
+	before = e.agent.Proxy.Snapshot()
+	writes = e.vs.WritesTo(namespaces)
+	untouchedWrites := e.vs.WritesTo(untouched)
 	var sha string
 	var at time.Time
 	for i := range o.burst {
@@ -137,19 +137,19 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 		}
 		sha = s
 	}
-	done, err := e.vs.await(ctx, sha, namespaces, 10*time.Minute)
+	done, err := e.vs.Await(ctx, sha, namespaces, 10*time.Minute)
 	if err != nil {
 		return nil, fmt.Errorf("burst: %w\n%s", err, e.agent.LogTail(3000))
 	}
-	burstWrites := e.vs.writesTo(namespaces) - writes
-	untouchedWrites = e.vs.writesTo(untouched) - untouchedWrites
-	t.add(fmt.Sprintf("burst of %d commits × %d namespaces, first webhook → last deployed", o.burst, o.touch), "%s", secs(done.Sub(at)))
-	t.counted("burst", e.agent.proxy.snapshot().minus(before))
-	t.add("  Version writes, all namespaces", "%d", burstWrites)
+	burstWrites := e.vs.WritesTo(namespaces) - writes
+	untouchedWrites = e.vs.WritesTo(untouched) - untouchedWrites
+	t.Add(fmt.Sprintf("burst of %d commits × %d namespaces, first webhook → last deployed", o.burst, o.touch), "%s", secs(done.Sub(at)))
+	t.Counted("burst", e.agent.Proxy.Snapshot().Minus(before))
+	t.Add("  Version writes, all namespaces", "%d", burstWrites)
 	if len(untouched) > 0 {
-		t.add(fmt.Sprintf("  Version writes per untouched namespace (%d of them)", len(untouched)), "%.1f", float64(untouchedWrites)/float64(len(untouched)))
+		t.Add(fmt.Sprintf("  Version writes per untouched namespace (%d of them)", len(untouched)), "%.1f", float64(untouchedWrites)/float64(len(untouched)))
 	}
-	t.add("RSS at the end", "%s", e.agent.rss())
+	t.Add("RSS at the end", "%s", e.agent.RSS())
 	return t, nil
 }
 
@@ -171,11 +171,11 @@ func spread(xs []float64) string {
 // commitFigures adds the figures of small commits that took ds: their
 // spread, where the time went since the log's mark, and what each cost
 // in API requests and watches since before.
-func (e *env) commitFigures(t *table, what, where string, ds []time.Duration, mark int64, before counts) {
+func (e *env) commitFigures(t *table, what, where string, ds []time.Duration, mark int64, before benchenv.Counts) {
 	n := float64(len(ds))
-	t.add(fmt.Sprintf("%s, %d commits: p50 / p99 / max", what, len(ds)), "%s", percentiles(ds))
-	t.add(where, "%s", e.spansSince(mark))
-	c := e.agent.proxy.snapshot().minus(before)
-	t.add("  API requests per commit", "%.1f", float64(c.requests())/n)
-	t.add("  watches started per commit", "%.1f", float64(c.watchesStarted)/n)
+	t.Add(fmt.Sprintf("%s, %d commits: p50 / p99 / max", what, len(ds)), "%s", percentiles(ds))
+	t.Add(where, "%s", e.spansSince(mark))
+	c := e.agent.Proxy.Snapshot().Minus(before)
+	t.Add("  API requests per commit", "%.1f", float64(c.Requests())/n)
+	t.Add("  watches started per commit", "%.1f", float64(c.WatchesStarted)/n)
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 // logMark is how far the agent's log has been written, for spansSince.
@@ -41,12 +43,12 @@ func (e *env) spansSince(mark int64) string {
 		line := s.Text()
 		switch {
 		case strings.Contains(line, `msg="config repo head moved"`):
-			if d, err := time.ParseDuration(field(line, "duration")); err == nil {
+			if d, err := time.ParseDuration(benchenv.LogField(line, "duration")); err == nil {
 				vals["fetch"] = append(vals["fetch"], float64(d.Microseconds())/1000)
 			}
 		case strings.Contains(line, `msg="commit deployed"`):
 			for _, k := range []string{"render_ms", "apply_ms", "wait_ms", "status_writes", "status_write_ms"} {
-				if v, err := strconv.ParseFloat(field(line, k), 64); err == nil {
+				if v, err := strconv.ParseFloat(benchenv.LogField(line, k), 64); err == nil {
 					vals[k] = append(vals[k], v)
 				}
 			}
@@ -65,14 +67,4 @@ func (e *env) spansSince(mark int64) string {
 	}
 	return fmt.Sprintf("fetch %.0f, render %.0f, apply %.0f, wait %.0f, %.0f status writes %.0f ms",
 		med("fetch"), med("render_ms"), med("apply_ms"), med("wait_ms"), med("status_writes"), med("status_write_ms"))
-}
-
-// field is the value of key=value in a text log line.
-func field(line, key string) string {
-	_, rest, ok := strings.Cut(line, " "+key+"=")
-	if !ok {
-		return ""
-	}
-	v, _, _ := strings.Cut(rest, " ")
-	return strings.Trim(v, `"`)
 }

@@ -1,4 +1,4 @@
-package main
+package benchenv
 
 import (
 	"crypto/tls"
@@ -12,11 +12,11 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// apiProxy stands between the agent and kube-apiserver and counts what the
+// Proxy stands between an agent and kube-apiserver and counts what the
 // agent asks: requests by kind of verb, and watches open now and at most.
 // The agent under test is its only client, so the counts are the agent's,
 // whichever build it is.
-type apiProxy struct {
+type Proxy struct {
 	srv *httptest.Server
 
 	mu                                  sync.Mutex
@@ -25,24 +25,26 @@ type apiProxy struct {
 	watchesStarted                      atomic.Int64
 }
 
-// counts is a snapshot of an apiProxy.
-type counts struct {
-	reads, writes, dryRuns, watchesStarted, watchesOpen, watchesPeak int64
+// Counts is a snapshot of a Proxy.
+type Counts struct {
+	Reads, Writes, DryRuns, WatchesStarted, WatchesOpen, WatchesPeak int64
 }
 
-func (c counts) requests() int64 { return c.reads + c.writes + c.dryRuns }
+// Requests are all requests but watches.
+func (c Counts) Requests() int64 { return c.Reads + c.Writes + c.DryRuns }
 
-// minus is what happened between before and c; watches open and at most
+// Minus is what happened between before and c; watches open and at most
 // stay c's.
-func (c counts) minus(before counts) counts {
-	c.reads -= before.reads
-	c.writes -= before.writes
-	c.dryRuns -= before.dryRuns
-	c.watchesStarted -= before.watchesStarted
+func (c Counts) Minus(before Counts) Counts {
+	c.Reads -= before.Reads
+	c.Writes -= before.Writes
+	c.DryRuns -= before.DryRuns
+	c.WatchesStarted -= before.WatchesStarted
 	return c
 }
 
-func startProxy(target *rest.Config) (*apiProxy, error) {
+// StartProxy serves a counting proxy to target on loopback (TLS).
+func StartProxy(target *rest.Config) (*Proxy, error) {
 	u, err := url.Parse(target.Host)
 	if err != nil {
 		return nil, err
@@ -54,7 +56,7 @@ func startProxy(target *rest.Config) (*apiProxy, error) {
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 256,
 	}
-	p := &apiProxy{}
+	p := &Proxy{}
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		done := p.count(r)
 		defer done()
@@ -66,7 +68,7 @@ func startProxy(target *rest.Config) (*apiProxy, error) {
 }
 
 // count notes r and returns what to do when it ends.
-func (p *apiProxy) count(r *http.Request) func() {
+func (p *Proxy) count(r *http.Request) func() {
 	q := r.URL.Query()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -90,14 +92,15 @@ func (p *apiProxy) count(r *http.Request) func() {
 	return func() {}
 }
 
-// snapshot returns the counts so far and starts a new peak of watches.
-func (p *apiProxy) snapshot() counts {
+// Snapshot returns the counts so far and starts a new peak of watches.
+func (p *Proxy) Snapshot() Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := counts{reads: p.reads, writes: p.writes, dryRuns: p.dryRuns, watchesStarted: p.watchesStarted.Load(),
-		watchesOpen: p.watchesOpen, watchesPeak: p.watchesPeak}
+	c := Counts{Reads: p.reads, Writes: p.writes, DryRuns: p.dryRuns, WatchesStarted: p.watchesStarted.Load(),
+		WatchesOpen: p.watchesOpen, WatchesPeak: p.watchesPeak}
 	p.watchesPeak = p.watchesOpen
 	return c
 }
 
-func (p *apiProxy) close() { p.srv.Close() }
+// Close stops the proxy.
+func (p *Proxy) Close() { p.srv.Close() }
