@@ -94,6 +94,10 @@ bench-memory: deps tools ## Agent memory: idle, 1,000 objects, 1,000 small commi
 bench-scale: deps tools ## A commit costs what it changes: 1,000 objects in one namespace, 100 namespaces × 100 objects, requests and watches counted (BENCH_FLAGS='-scenarios one')
 	$(GO) run ./bench/scale $(BENCH_FLAGS)
 
+.PHONY: bench-shards
+bench-shards: deps tools ## Three replicas sharing 60 namespaces in shards vs one leader: first sync, commit series, SIGKILL of one, answers checked (BENCH_FLAGS='-shards 6')
+	$(GO) run ./bench/shards $(BENCH_FLAGS)
+
 .PHONY: bench-bigrepo
 bench-bigrepo: deps tools ## Big config repo (50,000 commits, 20,000 files; generated once, cached): clone, fetch, ancestry, /wait
 	$(GO) run ./bench/bigrepo $(BENCH_FLAGS)
