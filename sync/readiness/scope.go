@@ -35,6 +35,9 @@ type grants struct {
 
 	mu    sync.Mutex
 	byGVR map[schema.GroupVersionResource]grant
+	// asking closes when the question in flight about a resource is
+	// answered: rollouts starting together ask once.
+	asking map[schema.GroupVersionResource]chan struct{}
 }
 
 type grant struct {
@@ -43,7 +46,7 @@ type grant struct {
 }
 
 func newGrants(own dynamic.Interface, ttl time.Duration) *grants {
-	return &grants{own: own, ttl: ttl, byGVR: map[schema.GroupVersionResource]grant{}}
+	return &grants{own: own, ttl: ttl, byGVR: map[schema.GroupVersionResource]grant{}, asking: map[schema.GroupVersionResource]chan struct{}{}}
 }
 
 var reviewGVR = schema.GroupVersionResource{Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews"}
@@ -54,24 +57,52 @@ func (g *grants) clusterWide(ctx context.Context, gvr schema.GroupVersionResourc
 	if g.own == nil {
 		return false
 	}
-	g.mu.Lock()
-	got, ok := g.byGVR[gvr]
-	g.mu.Unlock()
-	if ok && time.Since(got.at) < g.ttl {
-		return got.ok
-	}
-	may := true
-	for _, verb := range []string{"list", "watch"} {
-		allowed, err := g.review(ctx, verb, gvr)
-		if err != nil {
-			log.Warn("cannot tell whether syncgate may watch a kind in every namespace; watching it per namespace", "resource", gvr.Resource, "err", err)
+	for {
+		g.mu.Lock()
+		got, ok := g.byGVR[gvr]
+		if ok && time.Since(got.at) < g.ttl {
+			g.mu.Unlock()
+			return got.ok
+		}
+		in, asked := g.asking[gvr]
+		if !asked {
+			in = make(chan struct{})
+			g.asking[gvr] = in
+			g.mu.Unlock()
+			return g.ask(ctx, gvr, in, log)
+		}
+		g.mu.Unlock()
+		select {
+		case <-in:
+		case <-ctx.Done():
 			return false
+		}
+	}
+}
+
+// ask puts the question about gvr to the API server and closes in.
+func (g *grants) ask(ctx context.Context, gvr schema.GroupVersionResource, in chan struct{}, log *slog.Logger) bool {
+	may, err := true, error(nil)
+	for _, verb := range []string{"list", "watch"} {
+		allowed, rerr := g.review(ctx, verb, gvr)
+		if rerr != nil {
+			may, err = false, rerr
+			break
 		}
 		may = may && allowed
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.asking, gvr)
+	close(in)
+	if err != nil {
+		log.Warn("cannot tell whether syncgate may watch a kind in every namespace; watching it per namespace", "resource", gvr.Resource, "err", err)
+		// Kept a second only: those waiting now watch per namespace
+		// rather than ask at once, the next rollouts ask again.
+		g.byGVR[gvr] = grant{ok: false, at: time.Now().Add(-g.ttl + time.Second)}
+		return false
+	}
 	g.byGVR[gvr] = grant{ok: may, at: time.Now()}
-	g.mu.Unlock()
 	return may
 }
 

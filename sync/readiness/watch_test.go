@@ -49,6 +49,19 @@ func (l *requests) watches(path string) []string {
 	return out
 }
 
+// requests are the requests made so far to path.
+func (l *requests) requests(path string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, u := range l.urls {
+		if strings.HasPrefix(u, path+"?") {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 type roundTrip func(*http.Request) (*http.Response, error)
 
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
@@ -112,16 +125,20 @@ func TestOneWatchPerKindForAllNamespaces(t *testing.T) {
 	applier, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
 
-	var wg sync.WaitGroup
+	var refs []readiness.Object
 	for range 4 {
 		ns := cluster.Namespace(t, c)
 		res, err := applier.Apply(ctx, ns, []*unstructured.Unstructured{deployment(t, ns, "registry.example.com/web:1", "")}, nil)
 		require.NoError(t, err)
-		wg.Go(func() {
-			require.NoError(t, checker.Wait(ctx, ns, []readiness.Object{meta("apps", "Deployment", ns, res.Inventory[0].Name)}, nil))
-		})
+		refs = append(refs, meta("apps", "Deployment", ns, res.Inventory[0].Name))
+	}
+	var wg sync.WaitGroup
+	for _, r := range refs {
+		wg.Go(func() { require.NoError(t, checker.Wait(ctx, r.Namespace, []readiness.Object{r}, nil)) })
 	}
 	wg.Wait()
+	require.Len(t, seen.requests("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), 6,
+		"may syncgate list and watch Deployments, pods, ReplicaSets: asked once for 4 rollouts")
 	deployments := seen.watches("/apis/apps/v1/deployments")
 	require.Len(t, deployments, 1, "4 namespaces, one watch of Deployments")
 	require.Contains(t, deployments[0], "labelSelector=syncgate.dev%2Fowner")
