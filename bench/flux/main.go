@@ -146,19 +146,14 @@ func run(ctx context.Context, o options) error {
 	if e.dyn, err = dynamic.NewForConfig(e.c.RESTConfig()); err != nil {
 		return err
 	}
-	if err := flux.InstallCRDs(ctx, e.c.RESTConfig()); err != nil {
-		return err
-	}
 	// The Version CRD, and syncgate's own namespace.
 	if err := demo.PrepareCluster(ctx, e.c, root, agentNamespace); err != nil {
 		return err
 	}
-	if err := e.createNamespaces(ctx, []string{flux.SystemNamespace}); err != nil {
+	if e.ready, e.art, err = benchenv.PrepareFlux(ctx, e.c.RESTConfig(), e.kube, e.dyn); err != nil {
 		return err
 	}
-	if e.ready, err = flux.WatchReady(ctx, e.dyn); err != nil {
-		return err
-	}
+	defer e.art.Close()
 	if e.deployed, err = statuswatch.StartDeployed(ctx, e.dyn, ""); err != nil {
 		return err
 	}
@@ -166,10 +161,6 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer e.git.Close()
-	if e.art, err = flux.StartArtifactServer(); err != nil {
-		return err
-	}
-	defer e.art.Close()
 
 	began := time.Now()
 	var tables []func()

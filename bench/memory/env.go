@@ -68,16 +68,7 @@ func start(ctx context.Context, o *options, work string) (*env, error) {
 		return nil, err
 	}
 	if o.flux {
-		if err := flux.InstallCRDs(ctx, e.c.RESTConfig()); err != nil {
-			return nil, err
-		}
-		if err := e.createNamespaces(ctx, []string{flux.SystemNamespace}); err != nil {
-			return nil, err
-		}
-		if e.ready, err = flux.WatchReady(ctx, e.dyn); err != nil {
-			return nil, err
-		}
-		if e.art, err = flux.StartArtifactServer(); err != nil {
+		if e.ready, e.art, err = benchenv.PrepareFlux(ctx, e.c.RESTConfig(), e.kube, e.dyn); err != nil {
 			return nil, err
 		}
 	}
