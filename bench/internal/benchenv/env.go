@@ -1,8 +1,9 @@
-// Package benchenv is what the benchmarks that run syncgate share: this
+// Package benchenv is what the benchmarks that run syncgate share: the
+// command run under the interrupt context in its work directory, this
 // tree's binary built, a fresh local control plane prepared for the agent
-// with a git server beside it, the agent started with the settings every
-// benchmark gives it, the objects a generated config repo holds, the
-// Versions watched, and the figures printed.
+// (and for Flux beside it) with a git server, the agent started with the
+// settings every benchmark gives it, the objects a generated config repo
+// holds, the Versions watched, and the figures printed in tables.
 package benchenv
 
 import (
