@@ -46,10 +46,13 @@ type Ledger struct {
 	client          typedcorev1.ConfigMapInterface
 	namespace, name string
 
-	// write makes this process's read-change-write passes one at a time,
-	// so a burst of webhooks does not conflict with itself; conflicts with
-	// other replicas are retried (conflictBackoff).
-	write sync.Mutex
+	// writes are the changes waiting for the next write, and writing says
+	// a write is under way: this process writes one at a time, and the
+	// changes that come meanwhile go together into the next
+	// (ledger_write.go).
+	queue   sync.Mutex
+	writes  []*change
+	writing bool
 
 	mu    sync.Mutex
 	heads map[string]preview.Request // last read, for Head
@@ -87,42 +90,6 @@ func (l *Ledger) read(ctx context.Context) (*book, *corev1.ConfigMap, error) {
 	l.heads = b.Heads
 	l.mu.Unlock()
 	return b, cm, nil
-}
-
-// modify reads, changes and writes the ledger, again on conflicts.
-func (l *Ledger) modify(ctx context.Context, fn func(*book)) error {
-	l.write.Lock()
-	defer l.write.Unlock()
-	return version.OnConflict(conflictBackoff, func() error {
-		b, cm, err := l.read(ctx)
-		if err != nil {
-			return err
-		}
-		fn(b)
-		b.tidy()
-		raw, err := json.Marshal(b)
-		if err != nil {
-			return err
-		}
-		if cm == nil {
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: l.name, Namespace: l.namespace,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": "syncgate"}}}
-			cm.Data = map[string]string{dataKey: string(raw)}
-			_, err = l.client.Create(ctx, cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				return apierrors.NewConflict(corev1.Resource("configmaps"), l.name, err)
-			}
-		} else {
-			cm.Data = map[string]string{dataKey: string(raw)}
-			_, err = l.client.Update(ctx, cm, metav1.UpdateOptions{})
-		}
-		if err == nil {
-			l.mu.Lock()
-			l.heads = b.Heads
-			l.mu.Unlock()
-		}
-		return err
-	})
 }
 
 // tidy drops heads no comment report needs any more.
