@@ -41,9 +41,9 @@ type Planner interface {
 type Live func(namespace string) (applied string, inventory []apply.Entry)
 
 // preview makes one preview; it never writes to the cluster.
-func (p *Previewer) preview(ctx context.Context, req Request) *Result {
+func (p *Previewer) preview(ctx context.Context, b *budget, req Request) *Result {
 	res := &Result{Cluster: p.opts.Cluster, SHA: req.SHA, Ref: req.Ref, Provider: req.Provider, Number: req.Number, URL: req.URL, Started: p.opts.Now()}
-	sha, err := p.fetchGivingWay(ctx, req)
+	sha, err := p.fetchGivingWay(ctx, b, req)
 	if err != nil && ctx.Err() != nil {
 		res.State, res.Reason = Error, err.Error()
 		return res
@@ -68,7 +68,7 @@ func (p *Previewer) preview(ctx context.Context, req Request) *Result {
 		return res
 	}
 	for _, ns := range p.opts.Namespaces {
-		res.Namespaces = append(res.Namespaces, p.namespace(ctx, tree, ns, inventories[ns]))
+		res.Namespaces = append(res.Namespaces, p.namespace(ctx, b, tree, ns, inventories[ns]))
 	}
 	res.State = Valid
 	for _, n := range res.Namespaces {
@@ -89,9 +89,10 @@ func (p *Previewer) preview(ctx context.Context, req Request) *Result {
 // fetchGivingWay fetches when no sync is at work. The fetch holds the
 // clone over its network round trip, so a sync that begins meanwhile
 // cancels it (priority.Step), and it is made again once the sync is done.
-func (p *Previewer) fetchGivingWay(ctx context.Context, req Request) (string, error) {
+// Every fetch a preview makes comes here, Submit's too.
+func (p *Previewer) fetchGivingWay(ctx context.Context, b *budget, req Request) (string, error) {
 	for {
-		step, done, err := p.opts.Gate.Step(ctx)
+		step, done, err := b.step(ctx, p.opts.Gate)
 		if err != nil {
 			return "", err
 		}
@@ -122,9 +123,9 @@ func (p *Previewer) fetch(ctx context.Context, req Request) (string, error) {
 	return sha, nil
 }
 
-func (p *Previewer) namespace(ctx context.Context, tree fs.FS, ns string, inventory []apply.Entry) *Namespace {
+func (p *Previewer) namespace(ctx context.Context, b *budget, tree fs.FS, ns string, inventory []apply.Entry) *Namespace {
 	n := &Namespace{Namespace: ns}
-	if err := p.opts.Gate.Wait(ctx); err != nil {
+	if err := b.wait(ctx, p.opts.Gate); err != nil {
 		n.State, n.Reason = Error, err.Error()
 		return n
 	}
@@ -139,7 +140,7 @@ func (p *Previewer) namespace(ctx context.Context, tree fs.FS, ns string, invent
 		n.State, n.Reason = Error, lifecycle.Bound("render: "+err.Error(), lifecycle.MaxReason)
 		return n
 	}
-	if err := p.opts.Gate.Wait(ctx); err != nil {
+	if err := b.wait(ctx, p.opts.Gate); err != nil {
 		n.State, n.Reason = Error, err.Error()
 		return n
 	}

@@ -2,6 +2,7 @@ package preview_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"sync/atomic"
 	"testing"
@@ -33,7 +34,7 @@ func TestQueuedPreviewsWaitForASyncAtWork(t *testing.T) {
 
 	end := gate.Begin() // never blocks: the sync goes on at once
 	for n, c := range []byte("abc") {
-		_, err := p.Submit(ctx, preview.Request{SHA: sha(c), Provider: "github", Number: n + 1})
+		_, err := p.Submit(ctx, preview.Request{SHA: sha(c), Ref: fmt.Sprintf("refs/pull/%d/head", n+1), Provider: "github", Number: n + 1})
 		require.NoError(t, err)
 	}
 	eventually(t, func() bool { return gate.Waiting() == 2 })
@@ -128,4 +129,30 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 		var zero T
 		return zero
 	}
+}
+
+// A request through the API that names a ref only is fetched at once to
+// learn its sha: that fetch gives way to syncs as a preview's does, waiting
+// while one is at work and cancelled when one begins.
+func TestSubmitsFetchGivesWayToSyncs(t *testing.T) {
+	gate := priority.New()
+	src := &slowSource{started: make(chan string, 4), ended: make(chan error, 4), release: make(chan struct{})}
+	p, _, _ := startWith(t, preview.Options{Workers: 1, Gate: gate, Source: src})
+	end := gate.Begin()
+	answered := make(chan error, 1)
+	go func() {
+		_, err := p.Submit(context.Background(), preview.Request{Ref: "refs/pull/1/head"})
+		answered <- err
+	}()
+	eventually(t, func() bool { return gate.Waiting() == 1 })
+	require.Empty(t, src.started, "not fetched while the sync works")
+
+	end()
+	require.Equal(t, "refs/pull/1/head", recv(t, src.started))
+	end = gate.Begin()
+	require.ErrorIs(t, recv(t, src.ended), priority.ErrGaveWay, "cancelled when a sync begins")
+	end()
+	require.Equal(t, "refs/pull/1/head", recv(t, src.started), "fetched again once the sync is done")
+	close(src.release)
+	require.NoError(t, recv(t, answered))
 }

@@ -51,11 +51,12 @@ type Options struct {
 	Workers int
 	// Gate, when set, is waited at before each step of a preview (the
 	// fetch, and each namespace's render and dry run): previews give way
-	// to syncs at work. Time spent there counts toward Timeout.
+	// to syncs at work. Time spent there does not count toward Timeout.
 	Gate *priority.Gate
 	// Queue bounds the requests waiting (default 256); more get ErrBusy.
 	Queue int
-	// Timeout bounds one preview (default 5m).
+	// Timeout bounds one preview's own time (default 5m), not counting
+	// the time it waits at the Gate.
 	Timeout time.Duration
 	// Results bounds the results kept for GET /previews/<sha> (default 512).
 	Results int
@@ -136,7 +137,7 @@ func (p *Previewer) Submit(ctx context.Context, req Request) (*Result, error) {
 	if req.SHA == "" || req.Ref == "" {
 		// Asked through the API: learn the sha now, so the answer names
 		// the preview to look at.
-		sha, err := p.opts.Source.FetchRef(ctx, req.Ref+req.SHA)
+		sha, err := p.fetchGivingWay(ctx, nil, req)
 		switch {
 		case errors.Is(err, gitsource.ErrUnknownRevision):
 			return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
@@ -186,7 +187,9 @@ func (p *Previewer) enqueue(req Request) *Result {
 	defer p.mu.Unlock()
 	if j, ok := p.running[req.Key()]; ok && (req.SHA == "" || j.req.SHA != req.SHA) {
 		j.superseded = true
-		j.cancel()
+		if j.cancel != nil { // nil until runJob starts it, which looks at superseded
+			j.cancel()
+		}
 		p.opts.Logger.Info("preview superseded by a newer head", "request", req.Key(), "sha", j.req.SHA, "by", req.SHA)
 	}
 	res := p.placeholder(req, Queued)
@@ -311,7 +314,7 @@ func (p *Previewer) next() *job {
 }
 
 func (p *Previewer) runJob(ctx context.Context, j *job) {
-	jctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	jctx, b, cancel := withBudget(ctx, p.opts.Timeout)
 	p.mu.Lock()
 	j.cancel = cancel
 	if j.superseded {
@@ -322,7 +325,7 @@ func (p *Previewer) runJob(ctx context.Context, j *job) {
 	}
 	p.mu.Unlock()
 	start := time.Now()
-	res := p.preview(jctx, j.req)
+	res := p.preview(jctx, b, j.req)
 	cancel()
 	p.mu.Lock()
 	delete(p.running, j.req.Key())
@@ -335,7 +338,7 @@ func (p *Previewer) runJob(ctx context.Context, j *job) {
 	if superseded || ctx.Err() != nil {
 		return
 	}
-	if jctx.Err() != nil && res.State != Valid && res.State != Refused {
+	if timedOut(jctx) && res.State != Valid && res.State != Refused {
 		res.State, res.Reason = Error, "timed out after "+p.opts.Timeout.String()
 	}
 	p.keep(res)
