@@ -143,11 +143,11 @@ func ownerSelector(owners []string) (string, error) {
 	return labels.NewSelector().Add(*req).String(), nil
 }
 
-// seed lists l as the Wait's namespace identity and keeps the objects
+// seed lists l as the Wait's namespace identity and returns the objects
 // named: they are judged on the newer of this and the informer's state.
 // A list the identity may not make fails the Wait; other errors are
 // retried until ctx ends.
-func (c *Checker) seed(ctx context.Context, ws *watchSet, dyn dynamic.Interface, l listing, names []string) error {
+func (c *Checker) seed(ctx context.Context, dyn dynamic.Interface, l listing, names []string) (map[Object]*unstructured.Unstructured, error) {
 	wanted := make(map[string]bool, len(names))
 	for _, n := range names {
 		wanted[n] = true
@@ -171,23 +171,20 @@ func (c *Checker) seed(ctx context.Context, ws *watchSet, dyn dynamic.Interface,
 		})
 		switch {
 		case err == nil:
-			for r, u := range found {
-				ws.seeds[r] = u
-			}
-			return nil
+			return found, nil
 		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
 			where := l.namespace
 			if where == "" {
 				where = "the cluster"
 			}
-			return fmt.Errorf("readiness: list %s in %s: %w", l.gvr.Resource, where, err)
+			return nil, fmt.Errorf("readiness: list %s in %s: %w", l.gvr.Resource, where, err)
 		case errors.Is(err, ctx.Err()) && ctx.Err() != nil:
-			return err
+			return nil, err
 		}
 		c.log.Info("listing what a rollout waits for failed; retrying", "resource", l.gvr.Resource, "namespace", l.namespace, "err", err)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}

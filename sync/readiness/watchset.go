@@ -3,8 +3,10 @@ package readiness
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -137,10 +139,23 @@ func (c *Checker) watch(ctx context.Context, namespace string, refs []Object) (*
 			return ws, fmt.Errorf("readiness: watch of %s did not start: %w", e.key, ctx.Err())
 		}
 	}
+	// The lists at once: a rollout waiting for several kinds waits for
+	// one round trip, not one per kind.
+	g, gctx := errgroup.WithContext(ctx)
+	found := make([]map[Object]*unstructured.Unstructured, 0, len(lists))
 	for l, names := range lists {
-		if err := c.seed(ctx, ws, dyn, l, names); err != nil {
-			return ws, err
-		}
+		found = append(found, nil)
+		i := len(found) - 1
+		g.Go(func() (err error) {
+			found[i], err = c.seed(gctx, dyn, l, names)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return ws, err
+	}
+	for _, f := range found {
+		maps.Copy(ws.seeds, f)
 	}
 	return ws, nil
 }
