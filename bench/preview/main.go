@@ -6,8 +6,11 @@
 // status is on the head is taken. Then 20 pull requests are opened at
 // once, five times, each time beside a push to the followed branch, whose
 // webhook-to-deployed time is compared with the same push made alone.
+// The agent reaches the API server through a counting proxy: the requests
+// of a burst round are counted. -bin runs several builds in turn, each on
+// a fresh control plane (e.g. main's and this one's).
 //
-//	go run ./bench/preview [-n 20] [-prs 20]
+//	go run ./bench/preview [-n 20] [-prs 20] [-bin before=/path/a,after=/path/b]
 package main
 
 import (
@@ -45,10 +48,11 @@ func main() {
 	n := flag.Int("n", 20, "pushes to one pull request")
 	prs := flag.Int("prs", 20, "pull requests opened at once")
 	logPath := flag.String("log", "", "keep the agent's log in this file")
+	bins := flag.String("bin", "", "name=path,... syncgate builds to run in turn (default: build this tree)")
 	var env envFlag
 	flag.Var(&env, "env", "NAME=value added to the agent's environment (repeatable), e.g. LOG_LEVEL=debug")
 	flag.Parse()
-	benchenv.Main(func(ctx context.Context) error { return run(ctx, *n, *prs, *logPath, env) })
+	benchenv.Main(func(ctx context.Context) error { return run(ctx, *n, *prs, *bins, *logPath, env) })
 }
 
 func configMap(i int, value string) string {
@@ -70,19 +74,33 @@ type bench struct {
 	repo *gitserver.Repo
 }
 
-func run(ctx context.Context, n, prs int, logPath string, env []string) error {
+func run(ctx context.Context, n, prs int, binFlag, logPath string, env []string) error {
 	work, done, err := benchenv.WorkDir("preview", false)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if logPath != "" {
-		defer keepLog(work, logPath)
-	}
-	bin, err := benchenv.Build(ctx, work)
+	bins, err := benchenv.Binaries(ctx, binFlag, work, "this build")
 	if err != nil {
 		return err
 	}
+	fmt.Println("at the start:", benchenv.Load())
+	for _, b := range bins {
+		dir := filepath.Join(work, b.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if logPath != "" {
+			defer keepLog(dir, logPath+"."+b.Name)
+		}
+		if err := runOne(ctx, b, dir, n, prs, env); err != nil {
+			return fmt.Errorf("%s: %w", b.Name, err)
+		}
+	}
+	return nil
+}
+
+func runOne(ctx context.Context, bin benchenv.Binary, work string, n, prs int, env []string) error {
 	e, err := benchenv.Start(ctx, benchenv.Options{Namespace: ns, Repo: repoNm})
 	if err != nil {
 		return err
@@ -102,14 +120,14 @@ func run(ctx context.Context, n, prs int, logPath string, env []string) error {
 	for i := 1; i <= prs+1; i++ {
 		gh.OpenPull(repoNm, i)
 	}
-	agent, err := benchenv.StartAgent(ctx, benchenv.AgentOptions{
-		Bin: bin, Work: work, RepoURL: e.RepoURL(), Kubeconfig: e.Cluster.KubeconfigPath(), Namespaces: []string{ns}, Secret: secret,
+	agent, err := benchenv.StartProxiedAgent(ctx, e.Cluster.RESTConfig(), benchenv.AgentOptions{
+		Bin: bin.Path, Work: work, RepoURL: e.RepoURL(), Kubeconfig: e.Cluster.KubeconfigPath(), Namespaces: []string{ns}, Secret: secret,
 		Env: append([]string{"GITHUB_API_URL=" + gh.APIURL(), "GITHUB_TOKEN=ghp_bench"}, env...),
 	})
 	if err != nil {
 		return err
 	}
-	defer agent.Stop(15 * time.Second)
+	defer agent.StopAll()
 	if err := benchenv.WaitDeployed(ctx, agent.URL, ns, first); err != nil {
 		return fmt.Errorf("first commit: %w\n%s", err, agent.LogTail(4000))
 	}
@@ -132,6 +150,7 @@ func run(ctx context.Context, n, prs int, logPath string, env []string) error {
 	// The followed branch alone, then beside bursts of pull requests.
 	var alone, beside, bursts []time.Duration
 	var burstAll []time.Duration
+	aloneStart := agent.Proxy.Snapshot()
 	for r := range rounds {
 		d, err := b.sync(ctx, fmt.Sprintf("alone %d", r))
 		if err != nil {
@@ -139,6 +158,8 @@ func run(ctx context.Context, n, prs int, logPath string, env []string) error {
 		}
 		alone = append(alone, d)
 	}
+	aloneCounts := agent.Proxy.Snapshot().Minus(aloneStart)
+	burstStart := agent.Proxy.Snapshot()
 	for r := range rounds {
 		heads := make([]string, prs)
 		for p := range prs {
@@ -176,7 +197,9 @@ func run(ctx context.Context, n, prs int, logPath string, env []string) error {
 		bursts = append(bursts, time.Since(start))
 	}
 
-	fmt.Printf("\nPull request previews: a namespace of %d ConfigMaps, each head changing 5 of them (2 preview workers)\n\n", objects)
+	burstCounts := agent.Proxy.Snapshot().Minus(burstStart)
+	fmt.Printf("\n%s: pull request previews, a namespace of %d ConfigMaps, each head changing 5 of them (2 preview workers); %s\n\n",
+		bin.Name, objects, benchenv.Load())
 	fmt.Printf("| %-58s | %-8s | %-8s | %-8s |\n", "measure", "p50", "p99", "max")
 	fmt.Printf("|%s|%s|%s|%s|\n", benchenv.Dashes(60), benchenv.Dashes(10), benchenv.Dashes(10), benchenv.Dashes(10))
 	row := func(name string, d []time.Duration) {
@@ -188,6 +211,8 @@ func run(ctx context.Context, n, prs int, logPath string, env []string) error {
 	row(fmt.Sprintf("the burst: first webhook → all %d statuses", prs), bursts)
 	row("push to the branch → deployed, alone", alone)
 	row(fmt.Sprintf("push to the branch → deployed, beside %d PRs", prs), beside)
+	fmt.Printf("\nAPI requests per round (reads / writes / dry runs): a push alone %s; a push beside %d PRs %s\n",
+		perRound(aloneCounts), prs, perRound(burstCounts))
 	return nil
 }
 
@@ -247,6 +272,10 @@ func (b *bench) sync(ctx context.Context, tag string) (time.Duration, error) {
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+func perRound(c benchenv.Counts) string {
+	return fmt.Sprintf("%.0f / %.0f / %.0f", float64(c.Reads)/rounds, float64(c.Writes)/rounds, float64(c.DryRuns)/rounds)
 }
 
 // envFlag collects repeated -env NAME=value.
