@@ -68,6 +68,9 @@ type object struct {
 	// source is the YAML of an encrypted Secret as read or built, in its
 	// written order, which SOPS's MAC covers (sealed, render_decrypt.go).
 	source []byte
+	// origin is the blob and document it was decoded from, "" when
+	// unknown; pinned the image a pin set in it (render_keys.go).
+	origin, pinned string
 }
 
 func (o object) String() string { return describe(o.obj) }
@@ -91,18 +94,28 @@ func describe(u *unstructured.Unstructured) string {
 // then document order. A render is bounded by the Limits; only their time
 // bound ends it early, see RenderContext.
 func (r *Renderer) Render(tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
-	return r.render(context.Background(), tree, namespace)
+	objs, _, err := r.render(context.Background(), tree, namespace)
+	return objs, err
 }
 
 // RenderContext is Render ended early when ctx is: a kustomize build is
 // stopped at once, and the error is ctx's.
 func (r *Renderer) RenderContext(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
+	objs, _, err := r.render(ctx, tree, namespace)
+	return objs, err
+}
+
+// RenderKeyed is RenderContext with a key for each object: two renders of
+// namespace that give an object the same key made the same object, field
+// for field, so what was derived from it once (its hash) holds. A key is
+// empty when the render cannot tell (see render_keys.go).
+func (r *Renderer) RenderKeyed(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, []string, error) {
 	return r.render(ctx, tree, namespace)
 }
 
-func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, error) {
+func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, []string, error) {
 	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
-		return nil, fmt.Errorf("render: namespace %q: %s", namespace, strings.Join(errs, "; "))
+		return nil, nil, fmt.Errorf("render: namespace %q: %s", namespace, strings.Join(errs, "; "))
 	}
 	b := newBudget(tree, r.opts.Limits)
 	g := r.files.begin(namespace)
@@ -115,43 +128,43 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 			continue
 		}
 		if err != nil {
-			return nil, fileErr(dir, err)
+			return nil, nil, fileErr(dir, err)
 		}
 		if !st.IsDir() {
-			return nil, fileErr(dir, because(ErrInvalid, "not a directory"))
+			return nil, nil, fileErr(dir, because(ErrInvalid, "not a directory"))
 		}
 		objs, err := r.renderDir(ctx, b, g, dir)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		layers = append(layers, objs)
 		present = append(present, dir)
 	}
 	if len(present) == 0 {
-		return nil, &Error{Err: because(ErrNoConfig, "no configuration for namespace %s: neither %s/ nor %s/ exists in the repo", namespace, dirs[0], dirs[1])}
+		return nil, nil, &Error{Err: because(ErrNoConfig, "no configuration for namespace %s: neither %s/ nor %s/ exists in the repo", namespace, dirs[0], dirs[1])}
 	}
 	if err := r.confine(layers, namespace); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	merged, err := overlay(layers)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if max := r.opts.Limits.Objects; len(merged) > max {
-		return nil, &Error{Err: because(ErrTooMany, "namespace %s renders %d objects, more than the limit of %d", namespace, len(merged), max)}
+		return nil, nil, &Error{Err: because(ErrTooMany, "namespace %s renders %d objects, more than the limit of %d", namespace, len(merged), max)}
 	}
 	if err := r.applyPins(b, present, namespace, merged); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := r.decrypt(ctx, merged); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g.store()
 	out := make([]*unstructured.Unstructured, len(merged))
 	for i, o := range merged {
 		out[i] = o.obj
 	}
-	return out, nil
+	return out, keys(merged), nil
 }
 
 // renderDir builds dir with kustomize when it has a kustomization, else

@@ -1,6 +1,8 @@
 package render_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -64,7 +67,8 @@ func TestOnlyChangedFilesAreReadAgain(t *testing.T) {
 // TestCachedRendersAreFullRenders renders random trees, each a few random
 // edits of the one before, with one Renderer that keeps what it parsed
 // and with a new Renderer each time: the objects, or the refusals, are
-// the same.
+// the same, and so are their keys; an object given a key once is the same
+// object whenever it is given that key again.
 func TestCachedRendersAreFullRenders(t *testing.T) {
 	tight := func(o *render.Options) { o.Limits = render.Limits{Objects: 14, ReadBytes: 3000} }
 	for _, tc := range []struct {
@@ -75,7 +79,8 @@ func TestCachedRendersAreFullRenders(t *testing.T) {
 			rnd := rand.New(rand.NewPCG(16, 1))
 			cached := newRenderer(t, tc.mod)
 			files := map[string]string{}
-			var hits, refusals int
+			keyed := map[string]string{}
+			var hits, refusals, again int
 			for step := range 400 {
 				edit(rnd, files)
 				files := mistake(rnd, files)
@@ -86,9 +91,9 @@ func TestCachedRendersAreFullRenders(t *testing.T) {
 					require.NoError(t, err)
 					from = rec
 				}
-				got, gotErr := cached.Render(from, "team")
+				got, gotKeys, gotErr := cached.RenderKeyed(context.Background(), from, "team")
 				read := tree.opened.Load()
-				want, wantErr := newRenderer(t, tc.mod).Render(newBlobTree(files), "team")
+				want, wantKeys, wantErr := newRenderer(t, tc.mod).RenderKeyed(context.Background(), newBlobTree(files), "team")
 				if wantErr != nil {
 					refusals++
 					require.Error(t, gotErr, "step %d", step)
@@ -97,15 +102,68 @@ func TestCachedRendersAreFullRenders(t *testing.T) {
 				}
 				require.NoError(t, gotErr, "step %d", step)
 				require.Equal(t, want, got, "step %d", step)
+				require.Equal(t, wantKeys, gotKeys, "step %d", step)
 				if read < int64(yamlFiles(files)) {
 					hits++
 				}
+				for i, k := range gotKeys {
+					require.NotEmpty(t, k, "step %d: %s", step, got[i].GetName())
+					j, err := json.Marshal(got[i].Object)
+					require.NoError(t, err)
+					if before, ok := keyed[k]; ok {
+						again++
+						require.Equal(t, before, string(j), "step %d: one key, two objects", step)
+					}
+					keyed[k] = string(j)
+				}
 			}
-			t.Logf("%d renders took files from the cache, %d refused", hits, refusals)
+			t.Logf("%d renders took files from the cache, %d refused, %d objects keyed as before", hits, refusals, again)
 			require.Greater(t, hits, 50, "renders that took files from the cache")
 			require.Greater(t, refusals, 20, "renders refused")
+			require.Greater(t, again, 500, "objects keyed as before")
 		})
 	}
+}
+
+// sealer decrypts every encrypted Secret to the same data.
+type sealer struct{}
+
+func (sealer) Decrypt(_ context.Context, u *unstructured.Unstructured, _ []byte) (bool, error) {
+	if _, ok := u.Object["sops"]; !ok {
+		return false, nil
+	}
+	delete(u.Object, "sops")
+	return true, unstructured.SetNestedField(u.Object, "plain", "stringData", "password")
+}
+
+func TestObjectsARenderChangesHaveNoKeyWhenItCannotTell(t *testing.T) {
+	files := map[string]string{
+		"team/a.yaml":            cm("a", "") + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\nsops: {mac: x}\n",
+		"team/web.yaml":          deploy,
+		"team/images_path":       "registry.example.com/team",
+		"team/web.deployment":    "1.0",
+		"lib/kustomization.yaml": "resources: [cm.yaml]\n",
+	}
+	r := newRenderer(t, func(o *render.Options) { o.Decrypter = sealer{} })
+	objs, keys, err := r.RenderKeyed(context.Background(), newBlobTree(files), "team")
+	require.NoError(t, err)
+	require.Len(t, keys, 3)
+	require.NotEmpty(t, keys[0], "a ConfigMap as its blob says")
+	require.Equal(t, "plain", objs[1].Object["stringData"].(map[string]any)["password"])
+	require.Empty(t, keys[1], "a decrypted Secret")
+	files["team/web.deployment"] = "2.0"
+	_, next, err := r.RenderKeyed(context.Background(), newBlobTree(files), "team")
+	require.NoError(t, err)
+	require.Equal(t, keys[0], next[0])
+	require.NotEqual(t, keys[2], next[2], "a Deployment pinned to another image")
+
+	k := newBlobTree(map[string]string{"team/kustomization.yaml": "resources: [cm.yaml]\n", "team/cm.yaml": cm("a", "")})
+	_, keys, err = r.RenderKeyed(context.Background(), k, "team")
+	require.NoError(t, err)
+	require.Equal(t, []string{""}, keys, "a kustomize build's objects")
+	_, keys, err = r.RenderKeyed(context.Background(), fstest.MapFS{"team/a.yaml": file(cm("a", ""))}, "team")
+	require.NoError(t, err)
+	require.Equal(t, []string{""}, keys, "a tree that cannot name its blobs")
 }
 
 func yamlFiles(files map[string]string) int {

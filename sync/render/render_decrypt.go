@@ -31,7 +31,10 @@ func sealed(u *unstructured.Unstructured) bool {
 // ended: the build never sees a key or a decrypted value, so a commit
 // that subverts kustomize cannot copy either into what it renders.
 func (r *Renderer) decrypt(ctx context.Context, objs []object) error {
-	for _, o := range objs {
+	for i, o := range objs {
+		if sealed(o.obj) {
+			objs[i].origin = "" // what it decrypts to is not the blob's
+		}
 		if r.opts.Decrypter == nil {
 			if sealed(o.obj) {
 				return objectErr(o.file, o.String(), because(ErrDecrypt, "encrypted with SOPS, and no decryption keys are configured"))
@@ -42,11 +45,15 @@ func (r *Renderer) decrypt(ctx context.Context, objs []object) error {
 			return ctx.Err()
 		}
 		name := o.String()
-		if _, err := r.opts.Decrypter.Decrypt(ctx, o.obj, o.source); err != nil {
+		changed, err := r.opts.Decrypter.Decrypt(ctx, o.obj, o.source)
+		if err != nil {
 			if errors.Is(err, ErrDecrypt) {
 				return objectErr(o.file, name, err)
 			}
 			return fmt.Errorf("render: decrypt %s in %s: %w", name, o.file, err)
+		}
+		if changed {
+			objs[i].origin = ""
 		}
 	}
 	return nil

@@ -101,7 +101,7 @@ func (r *Renderer) applyPin(bud *budget, file, prefix, namespace string, objs []
 
 // pin sets the image of container name in Deployment name.
 func pin(objs []object, namespace, name, image string) error {
-	for _, o := range objs {
+	for i, o := range objs {
 		gvk := o.obj.GroupVersionKind()
 		if gvk.Group != "apps" || gvk.Kind != "Deployment" || o.obj.GetName() != name || o.obj.GetNamespace() != namespace {
 			continue
@@ -113,6 +113,7 @@ func pin(objs []object, namespace, name, image string) error {
 		for _, c := range containers {
 			if c, ok := c.(map[string]any); ok && c["name"] == name {
 				c["image"] = image
+				objs[i].pinned = image
 				return nil
 			}
 		}

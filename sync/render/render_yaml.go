@@ -51,7 +51,7 @@ func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string
 		}
 		for n, d := range p.docs {
 			var err error
-			if out, _, err = appendDocument(out, file, n+1, d, r.opts.Limits.Objects); err != nil {
+			if out, _, err = appendDocument(out, file, k.blob, n+1, d, r.opts.Limits.Objects); err != nil {
 				return nil, err
 			}
 		}
@@ -61,7 +61,7 @@ func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string
 	if err != nil {
 		return nil, err
 	}
-	out, docs, err := decodeInto(out, file, data, r.opts.Limits.Objects)
+	out, docs, err := decodeInto(out, file, k.blob, data, r.opts.Limits.Objects)
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +74,8 @@ func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string
 // decodeInto appends the objects of a multi-document YAML file, refusing
 // to go past max objects, and returns its documents as JSON. Empty
 // documents (nothing, comments, a lone ---) are skipped; a List expands to
-// its items.
-func decodeInto(out []object, file string, b []byte, max int) ([]object, []document, error) {
+// its items. blob is the file's git object id, "" when unknown.
+func decodeInto(out []object, file, blob string, b []byte, max int) ([]object, []document, error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 	var docs []document
 	for n := 1; ; n++ {
@@ -92,7 +92,7 @@ func decodeInto(out []object, file string, b []byte, max int) ([]object, []docum
 		}
 		d := document{json: j, yaml: raw}
 		var keep bool
-		if out, keep, err = appendDocument(out, file, n, d, max); err != nil {
+		if out, keep, err = appendDocument(out, file, blob, n, d, max); err != nil {
 			return nil, nil, err
 		}
 		if !keep {
@@ -102,9 +102,10 @@ func decodeInto(out []object, file string, b []byte, max int) ([]object, []docum
 	}
 }
 
-// appendDocument appends the objects of document n of file; keep says
-// whether the object holds on to its YAML.
-func appendDocument(out []object, file string, n int, d document, max int) ([]object, bool, error) {
+// appendDocument appends the objects of document n of file, whose blob
+// is blob ("" when unknown); keep says whether the object holds on to its
+// YAML.
+func appendDocument(out []object, file, blob string, n int, d document, max int) ([]object, bool, error) {
 	tooMany := func(o object) error {
 		return objectErr(file, o.String(), because(ErrTooMany, "more than the limit of %d objects", max))
 	}
@@ -120,7 +121,7 @@ func appendDocument(out []object, file string, n int, d document, max int) ([]ob
 		if err := check(file, fmt.Sprintf("document %d", n), u); err != nil {
 			return nil, false, err
 		}
-		o := object{obj: u, file: file}
+		o := object{obj: u, file: file, origin: origin(blob, n, 0)}
 		if sealed(u) {
 			o.source = d.yaml
 		}
@@ -142,7 +143,7 @@ func appendDocument(out []object, file string, n int, d document, max int) ([]ob
 		if err := check(file, fmt.Sprintf("document %d, List item %d", n, i+1), item); err != nil {
 			return nil, false, err
 		}
-		if out = append(out, object{obj: item, file: file}); len(out) > max {
+		if out = append(out, object{obj: item, file: file, origin: origin(blob, n, i+1)}); len(out) > max {
 			return nil, false, tooMany(out[len(out)-1])
 		}
 	}
