@@ -63,6 +63,7 @@ type Applier struct {
 	allowed map[string]bool
 	log     *slog.Logger
 	metrics *metrics
+	memo    *memo
 }
 
 // New builds the clients from cfg, unless Options.Clients gives them. The
@@ -96,7 +97,7 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	for _, ns := range opts.AllowNamespaces {
 		allowed[ns] = true
 	}
-	return &Applier{opts: opts, clients: clients, allowed: allowed, log: opts.Logger, metrics: m}, nil
+	return &Applier{opts: opts, clients: clients, allowed: allowed, log: opts.Logger, metrics: m, memo: &memo{}}, nil
 }
 
 // Clients are the Applier's clients, for the readiness checks of the same
@@ -132,8 +133,17 @@ func (a *Applier) Clients() *Clients { return a.clients }
 //
 // Errors name the object: "apply Deployment team-a/web: <message>".
 func (a *Applier) Apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
+	return a.ApplyKeyed(ctx, namespace, objs, nil, prev)
+}
+
+// ApplyKeyed is Apply given keys[i] for objs[i], as sync/render's
+// RenderKeyed gives them: an object whose non-empty key the namespace's
+// last ApplyKeyed was given too, and whose hash then is its inventory
+// entry's, is known unchanged without being copied, encoded or hashed
+// again (memo.go). Keys not naming each object are not used.
+func (a *Applier) ApplyKeyed(ctx context.Context, namespace string, objs []*unstructured.Unstructured, keys []string, prev []Entry) (*Result, error) {
 	start := time.Now()
-	res, err := a.apply(ctx, namespace, objs, prev)
+	res, err := a.apply(ctx, namespace, objs, keys, prev)
 	a.metrics.observe("apply", start, err)
 	var ve *ValidationError
 	if errors.As(err, &ve) {
@@ -142,13 +152,15 @@ func (a *Applier) Apply(ctx context.Context, namespace string, objs []*unstructu
 	return res, err
 }
 
-func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
+func (a *Applier) apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, keys []string, prev []Entry) (*Result, error) {
 	via, err := a.clients.of(namespace)
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	all, refused := a.prepare(namespace, via, objs)
 	last := hashes(prev)
+	k := a.keyedBy(namespace, objs, keys, last)
+	all, refused := a.prepare(namespace, via, objs, k)
+	k.store()
 	res := &Result{}
 	var first, rest []*desired
 	for _, d := range all {

@@ -28,7 +28,7 @@ func (a *Applier) drift(ctx context.Context, namespace string, objs []*unstructu
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}
-	all, refused := a.prepare(namespace, via, objs)
+	all, refused := a.prepare(namespace, via, objs, nil)
 	if len(refused) > 0 {
 		sortErrors(refused)
 		return nil, &ValidationError{Objects: refused}

@@ -63,8 +63,10 @@ func (s *Scoper) IsNamespaced(gvk schema.GroupVersionKind) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+	return isNamespaced(m), nil
 }
+
+func isNamespaced(m *meta.RESTMapping) bool { return m.Scope.Name() == meta.RESTScopeNameNamespace }
 
 // lookup is a mapping per kind for one pass over many objects: a kind
 // discovery does not know would otherwise refresh discovery once per
@@ -101,18 +103,23 @@ func (a *Applier) metadata(d *desired) metadata.ResourceInterface {
 // namespaced object without a namespace goes to namespace) and hashes what
 // will be sent. Kinds the API server does not know yet are accepted when a
 // CRD of the same set defines them. It returns the objects it could prepare,
-// to be sent with via, and a refusal for each other.
-func (a *Applier) prepare(namespace string, via *identity, objs []*unstructured.Unstructured) ([]*desired, []*ObjectError) {
+// to be sent with via, and a refusal for each other. With k, an object
+// whose key says it is unchanged is not prepared again (memo.go).
+func (a *Applier) prepare(namespace string, via *identity, objs []*unstructured.Unstructured, k *keyed) ([]*desired, []*ObjectError) {
 	crds := definitions(objs)
 	lookup := a.lookup()
 	out := make([]*desired, 0, len(objs))
 	seen := make(map[string]bool, len(objs))
 	var errs []*ObjectError
-	for _, o := range objs {
-		d, err := prepareOne(namespace, o, lookup, crds)
-		if err != nil {
-			errs = append(errs, &ObjectError{Object: refOf(o), Err: err})
-			continue
+	for i, o := range objs {
+		d, ok := k.reuse(i, o, lookup)
+		if !ok {
+			var err error
+			if d, err = prepareOne(namespace, o, lookup, crds); err != nil {
+				errs = append(errs, &ObjectError{Object: refOf(o), Err: err})
+				continue
+			}
+			k.note(i, d)
 		}
 		if seen[d.ref.id()] {
 			errs = append(errs, &ObjectError{Object: d.ref, Err: errors.New("defined twice")})
@@ -147,7 +154,7 @@ func prepareOne(namespace string, o *unstructured.Unstructured, lookup lookup, c
 	gvk := u.GroupVersionKind()
 	d := &desired{obj: u}
 	if m, err := lookup(gvk); err == nil {
-		d.gvr, d.namespaced = m.Resource, m.Scope.Name() == meta.RESTScopeNameNamespace
+		d.gvr, d.namespaced = m.Resource, isNamespaced(m)
 	} else if def, ok := crds[gvk.GroupKind()]; ok && meta.IsNoMatchError(err) {
 		d.gvr, d.namespaced = gvk.GroupVersion().WithResource(def.plural), def.namespaced
 	} else {

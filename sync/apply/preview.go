@@ -53,7 +53,7 @@ func (a *Applier) Preview(ctx context.Context, namespace string, objs []*unstruc
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
-	all, refused := a.prepare(namespace, via, objs)
+	all, refused := a.prepare(namespace, via, objs, nil)
 	last := hashes(prev)
 	plan := &Plan{}
 	var send []*desired

@@ -132,7 +132,7 @@ func (a *Applier) dropped(namespace string, via *identity, prev []Entry, keep ma
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", e.ObjectRef, err)
 		}
-		d := &desired{ref: e.ObjectRef, hash: e.Hash, gvr: m.Resource, namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace, via: via}
+		d := &desired{ref: e.ObjectRef, hash: e.Hash, gvr: m.Resource, namespaced: isNamespaced(m), via: via}
 		if why := a.outside(namespace, e.ObjectRef, d.namespaced); why != "" {
 			kept = append(kept, KeptObject{Object: e.ObjectRef, Reason: why})
 			continue
