@@ -189,7 +189,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	// judged ready already, and only those it writes are waited for.
 	settled := lifecycle.Settled(&w.version.Status)
 	began := time.Now()
-	objs, read, err := w.render(ctx, sha)
+	objs, keys, read, err := w.render(ctx, sha)
 	w.spans.render = time.Since(began)
 	if err != nil {
 		var refusal *render.Error
@@ -205,7 +205,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	}
 
 	start := time.Now()
-	res, err := w.s.opts.Applier.Apply(ctx, w.ns, objs, entriesOf(w.version.Status.Inventory))
+	res, err := w.apply(ctx, objs, keys)
 	w.spans.apply = time.Since(start)
 	w.s.metrics.apply.Observe(w.spans.apply.Seconds())
 	var pruneErr *apply.PruneError

@@ -15,7 +15,7 @@ func (w *worker) correctDrift(ctx context.Context) {
 	if sha == "" {
 		return
 	}
-	objs, _, err := w.render(ctx, sha)
+	objs, _, _, err := w.render(ctx, sha)
 	if err != nil {
 		w.log.Warn("drift check skipped", "sha", sha, "err", err)
 		return

@@ -7,12 +7,14 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"io/fs"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/inputs"
 )
 
@@ -53,25 +55,55 @@ func (w *worker) unchanged(ctx context.Context, sha string) (bool, error) {
 	return true, nil
 }
 
-// render renders the namespace's part of sha, and says what it read when
-// the tree can name its objects.
-func (w *worker) render(ctx context.Context, sha string) ([]*unstructured.Unstructured, *inputs.Set, error) {
+// keyedRenderer and keyedApplier name a commit's objects across commits
+// (render.Renderer, apply.Applier): what was derived from an object that
+// did not change (its hash) is not derived again.
+type keyedRenderer interface {
+	RenderKeyed(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, []string, error)
+}
+
+type keyedApplier interface {
+	ApplyKeyed(ctx context.Context, namespace string, objs []*unstructured.Unstructured, keys []string, prev []apply.Entry) (*apply.Result, error)
+}
+
+// render renders the namespace's part of sha, with the objects' keys when
+// the renderer names them, and says what it read when the tree can name
+// its objects.
+func (w *worker) render(ctx context.Context, sha string) ([]*unstructured.Unstructured, []string, *inputs.Set, error) {
 	tree, err := w.s.opts.Source.Tree(sha)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
+		return nil, nil, nil, fmt.Errorf("read commit %s: %w", status.ShortSHA(sha), err)
 	}
 	rec, err := inputs.Record(tree)
 	if err != nil {
-		objs, err := w.s.opts.Renderer.RenderContext(ctx, tree, w.ns)
-		return objs, nil, err
+		objs, keys, err := w.renderTree(ctx, tree)
+		return objs, keys, nil, err
 	}
-	objs, err := w.s.opts.Renderer.RenderContext(ctx, rec, w.ns)
+	objs, keys, err := w.renderTree(ctx, rec)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	read, err := rec.Inputs()
 	if err != nil {
 		w.log.Warn("cannot tell what the render read; the next commit is rendered whatever it changes", "sha", sha, "err", err)
 	}
-	return objs, read, nil
+	return objs, keys, read, nil
+}
+
+func (w *worker) renderTree(ctx context.Context, tree fs.FS) ([]*unstructured.Unstructured, []string, error) {
+	if r, ok := w.s.opts.Renderer.(keyedRenderer); ok {
+		return r.RenderKeyed(ctx, tree, w.ns)
+	}
+	objs, err := w.s.opts.Renderer.RenderContext(ctx, tree, w.ns)
+	return objs, nil, err
+}
+
+// apply applies objs over the namespace's inventory, by their keys when
+// the applier takes them.
+func (w *worker) apply(ctx context.Context, objs []*unstructured.Unstructured, keys []string) (*apply.Result, error) {
+	prev := entriesOf(w.version.Status.Inventory)
+	if a, ok := w.s.opts.Applier.(keyedApplier); ok && keys != nil {
+		return a.ApplyKeyed(ctx, w.ns, objs, keys, prev)
+	}
+	return w.s.opts.Applier.Apply(ctx, w.ns, objs, prev)
 }
