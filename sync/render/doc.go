@@ -4,5 +4,8 @@
 // applied. Every object is confined to the namespace, and every refusal is
 // an *Error naming the file and object it is about. A commit is untrusted:
 // a render is bounded (Limits), and kustomize runs in a confined child
-// process that has no network and a memory ceiling (RunSandbox).
+// process that has no network and a memory ceiling (RunSandbox). A
+// namespace's render parses only the plain YAML files whose git blobs its
+// last render did not parse, and names its objects across renders
+// (RenderKeyed) so that apply hashes only those that changed.
 package render
