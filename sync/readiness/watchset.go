@@ -142,14 +142,15 @@ func (c *Checker) watch(ctx context.Context, namespace string, refs []Object) (*
 	// The lists at once: a rollout waiting for several kinds waits for
 	// one round trip, not one per kind.
 	g, gctx := errgroup.WithContext(ctx)
-	found := make([]map[Object]*unstructured.Unstructured, 0, len(lists))
+	found := make([]map[Object]*unstructured.Unstructured, len(lists))
+	i := 0
 	for l, names := range lists {
-		found = append(found, nil)
-		i := len(found) - 1
+		at := i
 		g.Go(func() (err error) {
-			found[i], err = c.seed(gctx, dyn, l, names)
+			found[at], err = c.seed(gctx, dyn, l, names)
 			return err
 		})
+		i++
 	}
 	if err := g.Wait(); err != nil {
 		return ws, err
