@@ -27,7 +27,8 @@ type env struct {
 	agent      *agent
 	vs         *versions
 	namespaces []string
-	log        string // the agent's
+	log        string             // the agent's
+	stopWatch  context.CancelFunc // ends the Versions watch
 }
 
 // setup starts everything, with first as the repo's first commit, and
@@ -70,7 +71,9 @@ func setup(ctx context.Context, o *options, b benchenv.Binary, work string, name
 	if err != nil {
 		return nil, err
 	}
-	if e.vs, err = watchVersions(ctx, e.c); err != nil {
+	wctx, stopWatch := context.WithCancel(ctx)
+	e.stopWatch = stopWatch
+	if e.vs, err = watchVersions(wctx, e.c); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(work, "agent-")
@@ -89,6 +92,9 @@ func setup(ctx context.Context, o *options, b benchenv.Binary, work string, name
 }
 
 func (e *env) close() {
+	if e.stopWatch != nil {
+		e.stopWatch()
+	}
 	if e.agent != nil {
 		e.agent.StopAll()
 	}

@@ -33,6 +33,7 @@ type world struct {
 	deployed   *benchenv.Deployed
 	verdicts   *verdicts
 	namespaces []string
+	stopWatch  context.CancelFunc
 }
 
 func startWorld(ctx context.Context, o *options, bin, work string) (*world, error) {
@@ -59,7 +60,9 @@ func startWorld(ctx context.Context, o *options, bin, work string) (*world, erro
 	if w.dyn, err = dynamic.NewForConfig(w.c.RESTConfig()); err != nil {
 		return nil, err
 	}
-	if w.deployed, err = benchenv.WatchDeployed(ctx, w.c.RESTConfig(), w.verdicts.note); err != nil {
+	wctx, stopWatch := context.WithCancel(ctx)
+	w.stopWatch = stopWatch
+	if w.deployed, err = benchenv.WatchDeployed(wctx, w.c.RESTConfig(), w.verdicts.note); err != nil {
 		return nil, err
 	}
 	for i := range o.namespaces {
@@ -70,6 +73,9 @@ func startWorld(ctx context.Context, o *options, bin, work string) (*world, erro
 }
 
 func (w *world) close() {
+	if w.stopWatch != nil {
+		w.stopWatch()
+	}
 	if w.git != nil {
 		w.git.Close()
 	}
