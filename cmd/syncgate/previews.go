@@ -78,7 +78,7 @@ func assemblePreviews(cfg *config, logger *slog.Logger, kube kubernetes.Interfac
 	sinks = s
 	pp.previewer = previewer
 	pp.deliverer, err = outbox.NewDeliverer(outbox.Options{Store: ledger, Namespaces: append(append([]string(nil), cfg.Namespaces...), previewreport.CommentKey),
-		Reporters: reporters, Logger: log})
+		Reporters: previewreport.GiveWay(gate, reporters), Logger: log})
 	if err != nil {
 		return nil, err
 	}
