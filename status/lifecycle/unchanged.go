@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"slices"
 	"time"
 
 	"github.com/syncgate/syncgate/status"
@@ -28,20 +29,74 @@ func Settled(st *version.VersionStatus) bool {
 
 // Unchanged records sha, which renders in this namespace exactly what the
 // applied commit rendered, as applied and deployed at once, in one status
-// write: it becomes the head and the applied commit, carries the commits
-// between (as Supersede), and is deployed with the applied commit's
-// objects. It owes the reports a commit applied and rolled out owes. Call
-// it only when Settled.
-func Unchanged(st *version.VersionStatus, sha string, between []string, at time.Time, cluster string) []status.Update {
+// write: it becomes the head and the applied commit, and is deployed with
+// the applied commit's objects. Of the commits between (oldest first),
+// those same says render what the applied commit rendered are deployed in
+// their own right (AsApplied), the others are carried by sha (Supersede).
+// It owes the reports a commit applied and rolled out owes. Call it only
+// when Settled.
+func Unchanged(st *version.VersionStatus, sha string, between []string, same func(sha string) bool, at time.Time, cluster string) []status.Update {
+	deployments, total := appliedObjects(st)
+	deployed, carried := Partition(between, same)
+	deployed = slices.DeleteFunc(deployed, func(b string) bool { return b == sha })
+	owed := AsApplied(st, deployed, at, cluster)
+	Begin(st, sha, at)
+	Supersede(st, sha, carried, at)
+	t := Transition{SHA: sha, State: status.RollingOut, At: at, Ready: total, Total: total, Deployments: deployments}
+	owed = append(owed, t.Apply(st, cluster)...)
+	t.State = status.Deployed
+	return append(owed, t.Apply(st, cluster)...)
+}
+
+// Partition splits commits into those same holds for and the others, each
+// in the order given.
+func Partition(commits []string, same func(sha string) bool) (deployed, carried []string) {
+	for _, c := range commits {
+		if same != nil && same(c) {
+			deployed = append(deployed, c)
+		} else {
+			carried = append(carried, c)
+		}
+	}
+	return deployed, carried
+}
+
+// AsApplied records each of shas deployed with the applied commit's
+// objects: while the namespace was Settled, each became the head holding
+// the inputs the applied commit's render read, so the cluster ran what it
+// says from the moment it was pushed. Such a commit is deployed whether or
+// not the syncer saw it alone: a commit skipped because a newer head came
+// first takes no later commit's outcome when what it asked for was live.
+// A commit with an outcome of its own keeps it. Call it while Settled, and
+// before the entry of any newer commit is written, so History stays newest
+// first.
+func AsApplied(st *version.VersionStatus, shas []string, at time.Time, cluster string) []status.Update {
+	deployments, total := appliedObjects(st)
+	var owed []status.Update
+	for _, sha := range shas {
+		if sha == st.Applied {
+			continue
+		}
+		if c := st.Find(sha); c != nil && c.State.Terminal() && (c.State != status.Superseded || c.Outcome != "") {
+			continue
+		}
+		c := st.Upsert(sha)
+		c.CarriedBy, c.Outcome = "", ""
+		if c.FetchedAt == nil {
+			c.FetchedAt = version.Stamp(at)
+		}
+		c.AppliedAt = version.Stamp(at)
+		owed = append(owed, Transition{SHA: sha, State: status.Deployed, At: at, Ready: total, Total: total, Deployments: deployments}.Apply(st, cluster)...)
+	}
+	return owed
+}
+
+// appliedObjects are the Deployments and the object count of the applied
+// commit, which an unchanged commit deploys as well.
+func appliedObjects(st *version.VersionStatus) ([]string, int) {
 	var deployments []string
 	if c := st.Find(st.Applied); c != nil {
 		deployments = c.Deployments
 	}
-	total := len(st.Inventory)
-	Begin(st, sha, at)
-	Supersede(st, sha, between, at)
-	t := Transition{SHA: sha, State: status.RollingOut, At: at, Ready: total, Total: total, Deployments: deployments}
-	owed := t.Apply(st, cluster)
-	t.State = status.Deployed
-	return append(owed, t.Apply(st, cluster)...)
+	return deployments, len(st.Inventory)
 }

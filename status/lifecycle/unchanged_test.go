@@ -51,7 +51,7 @@ func TestAnUnchangedCommitIsDeployedInOneWrite(t *testing.T) {
 	Begin(st, "x", at)
 
 	later := at.Add(time.Minute)
-	owed := Unchanged(st, "c3", []string{"m", "c3"}, later, "c")
+	owed := Unchanged(st, "c3", []string{"m", "c3"}, nil, later, "c")
 
 	require.Equal(t, "c3", st.Head)
 	require.Equal(t, "c3", st.Applied)
@@ -81,4 +81,61 @@ func TestAnUnchangedCommitIsDeployedInOneWrite(t *testing.T) {
 
 	step, _ := Plan(st, "c3")
 	require.Equal(t, Idle, step, "nothing is left to do for the head")
+}
+
+// A commit skipped because a newer head came first, whose inputs here were
+// the applied commit's, is deployed in its own right: the cluster ran what
+// it asks for. It takes neither the newer commit's outcome nor its reports.
+func TestASkippedCommitWithTheAppliedInputsIsDeployedNotCarried(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	later := at.Add(time.Minute)
+	cm := version.InventoryEntry{Version: "v1", Kind: "ConfigMap", Name: "a", Hash: "h"}
+	same := func(sha string) bool { return sha == "s1" || sha == "s2" || sha == "h3" }
+
+	t.Run("coalesced into an unchanged head", func(t *testing.T) {
+		st := deployedAt("a1", at, cm)
+		owed := Unchanged(st, "h3", []string{"s1", "m2", "s2", "h3"}, same, later, "c")
+		for _, sha := range []string{"s1", "s2", "h3"} {
+			require.Equal(t, status.Deployed, st.Find(sha).State, sha)
+			require.Empty(t, st.Find(sha).CarriedBy, sha)
+			require.Equal(t, []string{"web"}, st.Find(sha).Deployments, sha)
+		}
+		require.Equal(t, status.Superseded, st.Find("m2").State, "it changed the inputs: never run alone")
+		require.Equal(t, status.Deployed, st.Find("m2").Outcome)
+		require.Equal(t, "h3", st.Applied)
+		require.Equal(t, "h3", st.Deployed)
+		got := map[string][]status.State{}
+		for _, u := range owed {
+			got[u.SHA] = append(got[u.SHA], u.State)
+		}
+		require.Equal(t, map[string][]status.State{
+			"s1": {status.Deployed}, "s2": {status.Deployed}, "m2": {status.Superseded},
+			"h3": {status.RollingOut, status.Deployed},
+		}, got)
+	})
+
+	t.Run("before a changed head that fails", func(t *testing.T) {
+		st := deployedAt("a1", at, cm)
+		Begin(st, "f3", at) // the changed head, begun before s1 was known
+		deployed, carried := Partition([]string{"s1", "m2", "f3"}, same)
+		owed := AsApplied(st, deployed, later, "c")
+		Supersede(st, "f3", carried, later)
+		Transition{SHA: "f3", State: status.RollingOut, At: later, Total: 1}.Apply(st, "c")
+		Transition{SHA: "f3", State: status.Failed, At: later, Reason: "crash", Total: 1}.Apply(st, "c")
+
+		require.Equal(t, status.Deployed, st.Find("s1").State, "its verdict is not the failure of f3")
+		require.Len(t, owed, 1)
+		require.Equal(t, status.Deployed, owed[0].State)
+		require.Equal(t, status.Superseded, st.Find("m2").State)
+		require.Equal(t, status.Failed, st.Find("m2").Outcome)
+		require.Equal(t, "f3", st.Applied)
+	})
+
+	t.Run("an outcome of its own is kept", func(t *testing.T) {
+		st := deployedAt("a1", at, cm)
+		Begin(st, "s1", at)
+		Transition{SHA: "s1", State: status.Failed, At: at, Reason: "refused"}.Apply(st, "c")
+		require.Empty(t, AsApplied(st, []string{"s1", "a1"}, later, "c"))
+		require.Equal(t, status.Failed, st.Find("s1").State)
+	})
 }

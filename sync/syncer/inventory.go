@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/syncgate/syncgate/status/version"
@@ -90,4 +91,14 @@ func toWait(res *apply.Result, inventory []version.InventoryEntry, settled bool)
 		}
 	}
 	return wait
+}
+
+func deploymentsOf(objs []*unstructured.Unstructured) []string {
+	var out []string
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" && (o.GroupVersionKind().Group == "apps") {
+			out = append(out, o.GetName())
+		}
+	}
+	return out
 }

@@ -124,6 +124,12 @@ type Syncer struct {
 	fetched chan struct{}      // closed when a fetch ends, then replaced
 	workers map[string]*worker // by namespace, while a Run carries heads into it
 	polled  atomic.Bool
+
+	// changed is held by each worker from a new head until it knows the
+	// head leaves its inputs unchanged, and by a worker whose inputs
+	// changed until its commit is applied and recorded: the namespaces
+	// with nothing to apply record the head after those (worker_defer.go).
+	changed *priority.Gate
 }
 
 // New checks the options and builds a Syncer.
@@ -166,6 +172,7 @@ func New(opts Options) (*Syncer, error) {
 		heads:   make(chan struct{}),
 		fetched: make(chan struct{}),
 		workers: map[string]*worker{},
+		changed: priority.New(),
 	}, nil
 }
 
@@ -244,6 +251,7 @@ func (s *Syncer) noteHead(head string, err error) {
 		// does, until they have taken the head up.
 		for _, w := range s.workers {
 			w.busy()
+			w.unsorted(head)
 		}
 	}
 	all := len(s.workers) == len(s.opts.Namespaces)

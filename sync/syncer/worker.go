@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
@@ -40,6 +39,11 @@ type worker struct {
 
 	// held ends the worker's hold of Options.Gate, nil when none.
 	held func()
+	// sorting ends the worker's hold of Syncer.changed, nil when none;
+	// sortingFor is the head it is held for, stepped the head last taken
+	// up by a step.
+	sorting             func()
+	sortingFor, stepped string
 
 	version *version.Version // last written
 	gone    atomic.Bool      // the Version was deleted; create it again
@@ -77,7 +81,7 @@ func (w *worker) offer(head string, err error) {
 
 func (w *worker) run(ctx context.Context) {
 	defer w.s.metrics.inFlight(w.ns, nil) // no longer leading
-	defer w.idle()
+	defer w.stop()
 	for {
 		v, err := w.s.opts.Store.Ensure(ctx, w.ns, w.s.opts.Spec)
 		if err == nil && v != nil {
@@ -118,6 +122,7 @@ func (w *worker) run(ctx context.Context) {
 		w.busy()
 		w.mu.Lock()
 		want, wantErr, gen := w.want, w.wantErr, w.gen
+		w.stepped = want
 		w.mu.Unlock()
 		err := w.ensureVersion(ctx)
 		if err == nil {
@@ -167,7 +172,7 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 	case lifecycle.Await:
 		return w.rollout(ctx, sha, gen, nil)
 	}
-	if done, err := w.unchanged(ctx, sha); done || err != nil {
+	if done, err := w.unchanged(ctx, sha, gen); done || err != nil {
 		return err
 	}
 	if step == lifecycle.Attempt {
@@ -188,6 +193,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	// Settled before this attempt: the objects it does not change are
 	// judged ready already, and only those it writes are waited for.
 	settled := lifecycle.Settled(&w.version.Status)
+	same := w.sameAsApplied()
 	began := time.Now()
 	objs, keys, read, err := w.render(ctx, sha)
 	w.spans.render = time.Since(began)
@@ -242,9 +248,11 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	// first progress has nothing new to write.
 	ready := len(refsOf(inventory)) - len(wait)
 	err = w.finish(ctx, func(st *version.VersionStatus) []status.Update {
-		lifecycle.Supersede(st, sha, between, at)
+		deployed, carried := lifecycle.Partition(between, same)
+		owed := lifecycle.AsApplied(st, deployed, at, w.s.opts.Cluster)
+		lifecycle.Supersede(st, sha, carried, at)
 		st.Inventory = inventory
-		owed := lifecycle.Transition{SHA: sha, State: status.RollingOut, At: at, Ready: ready, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)
+		owed = append(owed, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: at, Ready: ready, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)...)
 		if pruneFailure != nil {
 			owed = append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: pruneFailure.Error(), At: at, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)...)
 		}
@@ -417,25 +425,17 @@ func (w *worker) trouble(ctx context.Context, sha string, err error) error {
 // The untried commits before it take its outcome.
 func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error {
 	w.log.Warn("commit refused; cluster unchanged", "sha", sha, "stage", stage, "err", err)
-	between := w.between(sha)
+	between, same := w.between(sha), w.sameAsApplied()
 	at := w.s.opts.Now()
 	if ferr := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
-		lifecycle.Carry(st, sha, between, at)
-		return lifecycle.Transition{SHA: sha, State: status.Failed, Reason: err.Error(), At: at}.Apply(st, w.s.opts.Cluster)
+		deployed, carried := lifecycle.Partition(between, same)
+		owed := lifecycle.AsApplied(st, deployed, at, w.s.opts.Cluster)
+		lifecycle.Carry(st, sha, carried, at)
+		return append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: err.Error(), At: at}.Apply(st, w.s.opts.Cluster)...)
 	}); ferr != nil {
 		return ferr
 	}
 	w.s.metrics.ended(w.ns, string(status.Failed))
 	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
 	return nil
-}
-
-func deploymentsOf(objs []*unstructured.Unstructured) []string {
-	var out []string
-	for _, o := range objs {
-		if o.GetKind() == "Deployment" && (o.GroupVersionKind().Group == "apps") {
-			out = append(out, o.GetName())
-		}
-	}
-	return out
 }

@@ -28,23 +28,21 @@ type rendered struct {
 // namespace is settled on its applied commit and sha holds every input the
 // render of that commit read: rendering sha would give the same objects,
 // applying them would send nothing and their readiness is judged already.
-// It reports whether it did.
-func (w *worker) unchanged(ctx context.Context, sha string) (bool, error) {
-	st := &w.version.Status
-	if w.read == nil || w.read.sha != st.Applied || !lifecycle.Settled(st) {
+// The write waits for the namespaces whose inputs changed (giveWay). It
+// reports whether it is done with sha: recorded, or left for a newer head.
+func (w *worker) unchanged(ctx context.Context, sha string, gen uint64) (bool, error) {
+	same := w.sameAsApplied()
+	if same == nil || !same(sha) {
 		return false, nil
 	}
-	tree, err := w.s.opts.Source.Tree(sha)
-	if err != nil {
-		return false, nil // the attempt reports it
-	}
-	if same, err := w.read.read.Same(tree); err != nil || !same {
-		return false, nil
+	w.sorted(sha)
+	if !w.giveWay(ctx, gen) {
+		return true, ctx.Err()
 	}
 	between := w.between(sha)
 	at := w.s.opts.Now()
 	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
-		return lifecycle.Unchanged(st, sha, between, at, w.s.opts.Cluster)
+		return lifecycle.Unchanged(st, sha, between, same, at, w.s.opts.Cluster)
 	}); err != nil {
 		return true, err
 	}
@@ -53,6 +51,26 @@ func (w *worker) unchanged(ctx context.Context, sha string) (bool, error) {
 	w.s.metrics.unchanged.Inc()
 	w.log.Info("commit deployed: its inputs here are those of the commit before", append([]any{"sha", sha}, w.spans.attrs()...)...)
 	return true, nil
+}
+
+// sameAsApplied tells the commits that hold every input the render of the
+// applied commit read, while the namespace is settled on it; nil when this
+// process did not render the applied commit or the namespace is not
+// settled: then no commit can be told unchanged.
+func (w *worker) sameAsApplied() func(sha string) bool {
+	st := &w.version.Status
+	if w.read == nil || w.read.sha != st.Applied || !lifecycle.Settled(st) {
+		return nil
+	}
+	read := w.read.read
+	return func(sha string) bool {
+		tree, err := w.s.opts.Source.Tree(sha)
+		if err != nil {
+			return false // an attempt reports it
+		}
+		same, err := read.Same(tree)
+		return err == nil && same
+	}
 }
 
 // keyedRenderer and keyedApplier name a commit's objects across commits

@@ -14,7 +14,7 @@ func (w *worker) busy() {
 	}
 }
 
-// idle ends the worker's hold of Options.Gate.
+// idle ends the worker's hold of Options.Gate, and of Syncer.changed.
 func (w *worker) idle() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -22,6 +22,15 @@ func (w *worker) idle() {
 		w.held()
 		w.held = nil
 	}
+	w.releaseSorting(false)
+}
+
+// stop ends every hold: the worker ends.
+func (w *worker) stop() {
+	w.idle()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.releaseSorting(true)
 }
 
 // woken reports whether the worker was woken meanwhile (the head moved),
