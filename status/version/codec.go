@@ -71,7 +71,7 @@ func (st VersionStatus) stored() (*VersionStatus, error) {
 	out := st
 	out.Inventory, out.PackedInventory = nil, nil
 	if len(st.Inventory) > 0 {
-		packed, err := packInventory(st.Inventory)
+		packed, err := invCache.pack(st.Inventory)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +100,7 @@ func (st VersionStatus) stored() (*VersionStatus, error) {
 // expand turns the stored form read into st into the Go form.
 func (st *VersionStatus) expand() error {
 	if len(st.PackedInventory) > 0 {
-		inv, err := unpackInventory(st.PackedInventory)
+		inv, err := invCache.unpack(st.PackedInventory)
 		if err != nil {
 			return err
 		}
@@ -240,7 +240,9 @@ func (r DeploymentRefs) resolve(names []string) ([]string, error) {
 
 func packInventory(inv []InventoryEntry) ([]byte, error) {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	if err := json.NewEncoder(zw).Encode(inv); err != nil {
 		return nil, fmt.Errorf("pack inventory: %w", err)
 	}
