@@ -328,20 +328,11 @@ func (w *worker) between(sha string) []string {
 // others count as ready and only those are waited for; nil waits for every
 // object of the inventory.
 func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []readiness.Object) error {
-	rctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	w.mu.Lock()
-	if w.gen != gen {
-		w.mu.Unlock()
+	rctx, end, ok := w.interruptible(ctx, gen)
+	defer end()
+	if !ok {
 		return nil // the head moved since this step began
 	}
-	w.interrupt = cancel
-	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		w.interrupt = nil
-		w.mu.Unlock()
-	}()
 
 	refs := refsOf(w.version.Status.Inventory)
 	total := len(refs)

@@ -59,20 +59,31 @@ func (w *worker) releaseSorting(all bool) {
 func (w *worker) giveWay(ctx context.Context, gen uint64) bool {
 	wctx, cancel := context.WithTimeoutCause(ctx, maxDefer, context.DeadlineExceeded)
 	defer cancel()
-	ictx, interrupt := context.WithCancelCause(wctx)
-	defer interrupt(nil)
-	w.mu.Lock()
-	if w.gen != gen {
-		w.mu.Unlock()
+	ictx, end, ok := w.interruptible(wctx, gen)
+	defer end()
+	if !ok {
 		return false
 	}
-	w.interrupt = interrupt
-	w.mu.Unlock()
-	defer func() {
+	_ = w.s.changed.Wait(ictx)
+	return ctx.Err() == nil && !w.interrupted(gen)
+}
+
+// interruptible returns a context that ends when the head moves past gen
+// (offer), and the func that ends it; ok is false when the head moved
+// already.
+func (w *worker) interruptible(ctx context.Context, gen uint64) (context.Context, func(), bool) {
+	ictx, cancel := context.WithCancelCause(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gen != gen {
+		cancel(nil)
+		return ictx, func() {}, false
+	}
+	w.interrupt = cancel
+	return ictx, func() {
 		w.mu.Lock()
 		w.interrupt = nil
 		w.mu.Unlock()
-	}()
-	_ = w.s.changed.Wait(ictx)
-	return ctx.Err() == nil && !w.interrupted(gen)
+		cancel(nil)
+	}, true
 }
