@@ -142,6 +142,9 @@ func (s *sharder) decide(byName map[string]*coordinationv1.Lease, now time.Time)
 	for i := range s.shards {
 		if l := byName[shard.LeaseName(i)]; l != nil {
 			v.Leases[i] = shard.Lease{Holder: holder(l), Expired: holder(l) != "" && expired(l, now)}
+			if l.Spec.AcquireTime != nil {
+				v.Leases[i].Acquired = l.Spec.AcquireTime.Time
+			}
 		}
 	}
 	p := shard.Decide(v)

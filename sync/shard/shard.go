@@ -3,6 +3,7 @@ package shard
 import (
 	"fmt"
 	"hash/fnv"
+	"time"
 )
 
 // Of is the shard, in [0, shards), that leads namespace: FNV-1a (32 bits)
@@ -49,6 +50,9 @@ type Lease struct {
 	// Expired: Holder has not renewed within the Lease's duration (its
 	// process died or lost the API server).
 	Expired bool
+	// Acquired is when Holder took the Lease (its acquireTime); zero when
+	// unknown.
+	Acquired time.Time
 }
 
 // View is what one replica reads in one round.
@@ -85,8 +89,10 @@ func (p Plan) May(i int) bool {
 // whatever it leads, so a dead replica's shards move within the Lease
 // time even before it stops being counted. A replica that leads more than
 // its share, while another leads less, gives one shard up per round: the
-// highest, keeping shard 0 (which carries the work done once for all)
-// where it is as long as it can.
+// one it took last (the highest of those taken at once), so that after a
+// loss a survivor that took the dead replica's shards passes one of those
+// on rather than one it led before; shard 0 (which carries the work done
+// once for all) stays where it is as long as it can.
 func Decide(v View) Plan {
 	limit := Cap(len(v.Leases), v.Members)
 	led := map[string]int{}
@@ -108,14 +114,24 @@ func Decide(v View) Plan {
 		}
 	}
 	if led[v.Self] > limit && someoneUnder(led, v, limit) {
-		for i := len(v.Leases) - 1; i >= 0; i-- {
-			if l := v.Leases[i]; l.Holder == v.Self && !l.Expired {
-				p.Release = i
-				break
-			}
-		}
+		p.Release = lastTaken(v)
 	}
 	return p
+}
+
+// lastTaken is the shard v.Self leads that it took last, the highest of
+// those taken at once; shard 0 only when it leads no other.
+func lastTaken(v View) int {
+	release := -1
+	for i, l := range v.Leases {
+		if l.Holder != v.Self || l.Expired {
+			continue
+		}
+		if release <= 0 || !l.Acquired.Before(v.Leases[release].Acquired) {
+			release = i
+		}
+	}
+	return release
 }
 
 // someoneUnder reports whether a live replica other than v.Self leads

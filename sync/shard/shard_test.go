@@ -3,6 +3,7 @@ package shard
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -135,4 +136,21 @@ func TestDecideConverges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A replica that took a dead replica's shards at once, and so leads more
+// than its share, gives up one of those it just took, not one it led
+// before: a replica's loss moves only its shards.
+func TestDecideGivesUpWhatItTookLast(t *testing.T) {
+	// c died leading 1 and 3; b led 0 and 4 and took 1 and 3 at once.
+	before, after := time.Unix(1000, 0), time.Unix(2000, 0)
+	ls := leases("b", "b", "a", "b", "b", "a")
+	for i, at := range []time.Time{before, after, before, after, before, before} {
+		ls[i].Acquired = at
+	}
+	p := Decide(View{Self: "b", Members: 2, Leases: ls})
+	require.Equal(t, 3, p.Release, "the highest of those b took last")
+	// One taken later than the others goes first, even below them.
+	ls[1].Acquired = after.Add(time.Second)
+	require.Equal(t, 1, Decide(View{Self: "b", Members: 2, Leases: ls}).Release)
 }
