@@ -119,15 +119,25 @@ func (e *env) push(ctx context.Context, msg string, files map[string]string) (st
 
 // deploy pushes files and waits until every namespace deployed them.
 func (e *env) deploy(ctx context.Context, msg string, files map[string]string, limit time.Duration) (time.Duration, error) {
+	all, _, err := e.deployIn(ctx, msg, files, "", limit)
+	return all, err
+}
+
+// deployIn is deploy that also says when namespace ns showed the commit
+// deployed.
+func (e *env) deployIn(ctx context.Context, msg string, files map[string]string, ns string, limit time.Duration) (all, in time.Duration, err error) {
 	sha, at, err := e.push(ctx, msg, files)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	done, err := e.vs.Await(ctx, sha, e.namespaces, limit)
 	if err != nil {
-		return 0, fmt.Errorf("%w\n%s", err, e.agent.LogTail(3000))
+		return 0, 0, fmt.Errorf("%w\n%s", err, e.agent.LogTail(3000))
 	}
-	return done.Sub(at), nil
+	if ns != "" {
+		in = e.vs.At(sha, ns).Sub(at)
+	}
+	return done.Sub(at), in, nil
 }
 
 // table is one build's figures for one scenario, in order.

@@ -96,15 +96,17 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 	before = e.agent.Proxy.Snapshot()
 	writes := e.vs.WritesTo(namespaces)
 	mark := e.logMark()
-	var ds []time.Duration
+	var ds, ins []time.Duration
 	for i := range o.commits {
-		d, err := e.deploy(ctx, fmt.Sprintf("change %d", i), bump(namespaces[i%len(namespaces)]), 5*time.Minute)
+		ns := namespaces[i%len(namespaces)]
+		d, in, err := e.deployIn(ctx, fmt.Sprintf("change %d", i), bump(ns), ns, 5*time.Minute)
 		if err != nil {
 			return nil, err
 		}
-		ds = append(ds, d)
+		ds, ins = append(ds, d), append(ins, in)
 	}
 	e.commitFigures(t, "one object changed in one namespace", "  where it went in that namespace, ms (medians)", ds, mark, before)
+	t.Add("  webhook → that namespace deployed: p50 / p99 / max", "%s", percentiles(ins))
 	t.Add("  Version writes per commit, all namespaces", "%.1f", float64(e.vs.WritesTo(namespaces)-writes)/float64(o.commits))
 
 	touched := map[string]bool{}
@@ -178,4 +180,5 @@ func (e *env) commitFigures(t *table, what, where string, ds []time.Duration, ma
 	c := e.agent.Proxy.Snapshot().Minus(before)
 	t.Add("  API requests per commit", "%.1f", float64(c.Requests())/n)
 	t.Add("  watches started per commit", "%.1f", float64(c.WatchesStarted)/n)
+	t.Add("  Version write requests / KiB sent per commit", "%.1f / %.1f", float64(c.VersionWrites)/n, float64(c.VersionBytes)/1024/n)
 }

@@ -85,6 +85,13 @@ func (d *Deployed) Await(ctx context.Context, sha string, namespaces []string, l
 	}
 }
 
+// At is when namespace first showed sha deployed (zero if never).
+func (d *Deployed) At(sha, namespace string) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.deployed[sha][namespace]
+}
+
 // WritesTo sums the status writes seen so far in namespaces.
 func (d *Deployed) WritesTo(namespaces []string) int {
 	d.mu.Lock()

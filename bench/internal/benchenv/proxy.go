@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -23,11 +24,15 @@ type Proxy struct {
 	reads, writes, dryRuns, watchesOpen int64
 	watchesPeak                         int64
 	watchesStarted                      atomic.Int64
+	// versionWrites and versionBytes count the writes of Versions and
+	// their request bodies' bytes.
+	versionWrites, versionBytes int64
 }
 
 // Counts is a snapshot of a Proxy.
 type Counts struct {
 	Reads, Writes, DryRuns, WatchesStarted, WatchesOpen, WatchesPeak int64
+	VersionWrites, VersionBytes                                      int64
 }
 
 // Requests are all requests but watches.
@@ -40,6 +45,8 @@ func (c Counts) Minus(before Counts) Counts {
 	c.Writes -= before.Writes
 	c.DryRuns -= before.DryRuns
 	c.WatchesStarted -= before.WatchesStarted
+	c.VersionWrites -= before.VersionWrites
+	c.VersionBytes -= before.VersionBytes
 	return c
 }
 
@@ -88,6 +95,10 @@ func (p *Proxy) count(r *http.Request) func() {
 		p.dryRuns++
 	default:
 		p.writes++
+		if strings.Contains(r.URL.Path, "/syncgate.dev/") {
+			p.versionWrites++
+			p.versionBytes += max(r.ContentLength, 0)
+		}
 	}
 	return func() {}
 }
@@ -97,7 +108,7 @@ func (p *Proxy) Snapshot() Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := Counts{Reads: p.reads, Writes: p.writes, DryRuns: p.dryRuns, WatchesStarted: p.watchesStarted.Load(),
-		WatchesOpen: p.watchesOpen, WatchesPeak: p.watchesPeak}
+		WatchesOpen: p.watchesOpen, WatchesPeak: p.watchesPeak, VersionWrites: p.versionWrites, VersionBytes: p.versionBytes}
 	p.watchesPeak = p.watchesOpen
 	return c
 }
