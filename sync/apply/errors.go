@@ -7,12 +7,14 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Transient reports trouble reaching the API server or hearing its verdict,
 // worth a retry: no answer at all, 401 (credentials being rotated), 429,
-// 503, 504, a server-side timeout, or
-// a 500 that names storage, a timeout or an unreachable webhook. Any other
+// 502, 503, 504, a server-side timeout, a 5xx whose body the API server did
+// not write (a proxy or load balancer in front of it answered), or a 500
+// that names storage, a timeout or an unreachable webhook. Any other
 // answer about an object is a refusal of the commit's content, whatever
 // HTTP code wraps it: a 4xx, and a 500 the server gives for content it
 // cannot type or convert ("failed to create typed patch object").
@@ -30,7 +32,9 @@ func Transient(err error) bool {
 	if errors.As(err, &se) {
 		st := se.Status()
 		switch {
-		case st.Code == 0, st.Code == 401, st.Code == 429, st.Code == 503, st.Code == 504:
+		case st.Code == 0, st.Code == 401, st.Code == 429, st.Code == 502, st.Code == 503, st.Code == 504:
+			return true
+		case st.Code >= 500 && notFromAPIServer(st):
 			return true
 		case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err):
 			return true
@@ -42,6 +46,21 @@ func Transient(err error) bool {
 	// No verdict from the server at all (connection trouble, a client-side
 	// rate limit, a cancelled request): the commit was not judged.
 	return true
+}
+
+// notFromAPIServer tells a Status client-go made up for an answer that was
+// not a Status (an empty or HTML body): the API server writes a Status for
+// every error it answers, so such a body came from something in between.
+func notFromAPIServer(st metav1.Status) bool {
+	if st.Details == nil {
+		return false
+	}
+	for _, c := range st.Details.Causes {
+		if c.Type == metav1.CauseTypeUnexpectedServerResponse {
+			return true
+		}
+	}
+	return false
 }
 
 // troubleWords in a 500's message say the server could not judge the

@@ -34,6 +34,9 @@ func TestTransientTellsTroubleFromRefusal(t *testing.T) {
 		{"unauthorized", apierrors.NewUnauthorized("token expired"), true},
 		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, true},
 		{"deadline", context.DeadlineExceeded, true},
+		{"500 with no body, not the API server's", apierrors.NewGenericServerResponse(500, "PATCH", gr, "web", "", 0, true), true},
+		{"502 from a proxy in front", apierrors.NewGenericServerResponse(502, "PATCH", gr, "web", "<html>Bad Gateway</html>", 0, true), true},
+		{"404 page not found, not the API server's", apierrors.NewGenericServerResponse(404, "PATCH", gr, "web", "404 page not found", 0, true), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
