@@ -128,7 +128,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: repourl.Redact(cfg.Repo), Branch: cfg.Branch},
 		Source: src, Renderer: renderer, Applier: applier, Readiness: checker, Store: store, Outbox: reports, Events: kc.events,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
-		Announce:   func(head string) { go announce(ctx, store, watcher, sy, cfg.Namespaces, head, logger) },
+		Announce:   func(head string) { go announce(ctx, store, watcher, sy.Leads, cfg.Namespaces, head, logger) },
 		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
 		Gate:       gate,
 		Idle:       newTrimmer().Idle,
@@ -163,25 +163,42 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	return &parts{server: srv, versions: watcher, syncer: sy, shards: shards, previews: previews, repoDisplay: repourl.Redact(cfg.Repo), reportersDesc: desc}, nil
 }
 
-// announce tells the leader, through the Versions it watches, of a head
-// this replica fetched: webhooks and /wait reach any replica, and only the
-// leader applies. With shards, the namespaces this replica leads are left
-// out: it applies the head to them itself.
-func announce(ctx context.Context, store *version.Store, watcher *server.VersionWatcher, sy *syncer.Syncer, namespaces []string, head string, logger *slog.Logger) {
+// announce tells the leaders, through the Versions they watch, of a head
+// this replica fetched: webhooks and /wait reach any replica, and only a
+// leader applies. Every replica watches every Version and fetches on any
+// announcement, so one write is enough: on the first Version not led here
+// that does not show the head yet (with shards, the namespaces this
+// replica leads get the head from it). A failed write tries the next.
+func announce(ctx context.Context, store announcer, versions versionGetter, leads func(string) bool, namespaces []string, head string, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for _, ns := range namespaces {
-		if sy.Leads(ns) {
+		if leads(ns) {
 			continue
 		}
-		v := watcher.Get(ns)
-		if v == nil || v.Status.Head == head || v.Annotations[version.HeadAnnotation] == head {
+		v := versions.Get(ns)
+		if v == nil || v.Status.Head == head {
 			continue
+		}
+		if v.Annotations[version.HeadAnnotation] == head {
+			return // announced already
 		}
 		if err := store.Announce(ctx, ns, head); err != nil {
 			logger.Warn("cannot announce a fetched head", "namespace", ns, "sha", head, "err", err)
+			continue
 		}
+		return
 	}
+}
+
+// announcer writes a fetched head on a namespace's Version.
+type announcer interface {
+	Announce(ctx context.Context, namespace, head string) error
+}
+
+// versionGetter is the Versions as last seen.
+type versionGetter interface {
+	Get(namespace string) *version.Version
 }
 
 // buildReporters picks the CI channels the settings ask for.
