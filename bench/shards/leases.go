@@ -47,7 +47,7 @@ func (w *world) awaitHolders(ctx context.Context, shards int, limit time.Duratio
 			return h, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("Lease holders %v not as wanted after %s (err %v)", h, limit, err)
+			return nil, fmt.Errorf("lease holders %v not as wanted after %s (err %v)", h, limit, err)
 		}
 		select {
 		case <-ctx.Done():
