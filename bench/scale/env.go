@@ -28,6 +28,7 @@ type env struct {
 	vs         *versions
 	namespaces []string
 	log        string             // the agent's
+	lastSHA    string             // the last commit pushed
 	stopWatch  context.CancelFunc // ends the Versions watch
 }
 
@@ -114,6 +115,7 @@ func (e *env) push(ctx context.Context, msg string, files map[string]string) (st
 		return "", time.Time{}, err
 	}
 	at := time.Now()
+	e.lastSHA = sha
 	return sha, at, demo.PostPush(ctx, e.agent.URL, secret, sha)
 }
 

@@ -22,12 +22,40 @@ func (e *env) logMark() int64 {
 	return fi.Size()
 }
 
+// awaitLogged waits, up to limit, until the agent's log has a commit
+// deployed line for sha: a Version shows the commit deployed before the
+// agent writes that line, so reading the log at once could miss it.
+func (e *env) awaitLogged(sha string, limit time.Duration) {
+	if sha == "" {
+		return
+	}
+	want := "sha=" + sha
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(limit)
+	for {
+		if b, err := os.ReadFile(e.log); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, `msg="commit deployed"`) && strings.Contains(line, want) {
+					return
+				}
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return
+		}
+	}
+}
+
 // spansSince says where the time of the commits deployed since mark went,
 // from the agent's log: the fetch (webhook to head moved), and per
 // namespace rendered and applied, its render, apply (dry run and write),
 // rollout wait and Version status writes, each as the median over those
 // lines.
 func (e *env) spansSince(mark int64) string {
+	e.awaitLogged(e.lastSHA, 5*time.Second)
 	f, err := os.Open(e.log)
 	if err != nil {
 		return "-"
