@@ -25,7 +25,7 @@ func (e *env) logMark() int64 {
 // awaitLogged waits, up to limit, until the agent's log has a commit
 // deployed line for sha: a Version shows the commit deployed before the
 // agent writes that line, so reading the log at once could miss it.
-func (e *env) awaitLogged(sha string, limit time.Duration) {
+func (e *env) awaitLogged(mark int64, sha string, limit time.Duration) {
 	if sha == "" {
 		return
 	}
@@ -34,12 +34,8 @@ func (e *env) awaitLogged(sha string, limit time.Duration) {
 	defer tick.Stop()
 	deadline := time.After(limit)
 	for {
-		if b, err := os.ReadFile(e.log); err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				if strings.Contains(line, `msg="commit deployed"`) && strings.Contains(line, want) {
-					return
-				}
-			}
+		if logged(e.log, mark, want) {
+			return
 		}
 		select {
 		case <-tick.C:
@@ -49,13 +45,34 @@ func (e *env) awaitLogged(sha string, limit time.Duration) {
 	}
 }
 
+// logged reports whether the log, from mark on, has a commit deployed line
+// holding want.
+func logged(log string, mark int64, want string) bool {
+	f, err := os.Open(log)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := f.Seek(mark, io.SeekStart); err != nil {
+		return false
+	}
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	for s.Scan() {
+		if line := s.Text(); strings.Contains(line, `msg="commit deployed"`) && strings.Contains(line, want) {
+			return true
+		}
+	}
+	return false
+}
+
 // spansSince says where the time of the commits deployed since mark went,
 // from the agent's log: the fetch (webhook to head moved), and per
 // namespace rendered and applied, its render, apply (dry run and write),
 // rollout wait and Version status writes, each as the median over those
 // lines.
 func (e *env) spansSince(mark int64) string {
-	e.awaitLogged(e.lastSHA, 5*time.Second)
+	e.awaitLogged(mark, e.lastSHA, 5*time.Second)
 	f, err := os.Open(e.log)
 	if err != nil {
 		return "-"
