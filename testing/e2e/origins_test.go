@@ -43,9 +43,12 @@ func TestApplicationCommitSeesItsRollout(t *testing.T) {
 	f := githubUnderTest(t)
 	f.fake, f.repo = gh, "acme/app"
 	require.Equal(t, []string{"queued", "in_progress", "success"}, deploymentStates(t, f, appSHA, "e2e/"+ns, "success"))
-	cfgStatus, ok := gh.Latest("acme/config", bump, context)
-	require.True(t, ok)
-	require.Equal(t, "success", cfgStatus.State, "the config commit keeps its own")
+	// Each sink delivers on its own, so the config commit's status may come
+	// after the application commit's.
+	require.Eventually(t, func() bool {
+		st, ok := gh.Latest("acme/config", bump, context)
+		return ok && st.State == "success"
+	}, 30*time.Second, 20*time.Millisecond, "the config commit keeps its own")
 
 	const privateSHA = "7a9c2b4d6e8f5e1f0c3a9b7d2e4f6a8c0b1d3e5f"
 	denied := bumpImage(t, e, "2.0.1", "ORIGIN_REPO=acme/private", "ORIGIN_SHA="+privateSHA)
