@@ -83,7 +83,10 @@ type config struct {
 	WaitToken     string
 	ListenAddr    string
 	ProbeAddr     string
-	PublicURL     string
+	// DebugAddr serves Go's profiles (/debug/pprof/) on a loopback
+	// address; off when empty.
+	DebugAddr string
+	PublicURL string
 	// CommitURL is the web page of a config-repo commit, {sha} standing
 	// for its sha: the status page links commits to it.
 	CommitURL      string
@@ -157,6 +160,7 @@ func (c *config) settings() []setting {
 		{"wait-token", "WAIT_TOKEN", "", "bearer token required by /wait, /status, / and the API (open when empty)", secret(&c.WaitToken)},
 		{"listen", "LISTEN_ADDR", ":8080", "HTTP listen address", text(&c.ListenAddr)},
 		{"probe-addr", "PROBE_ADDR", ":8081", "listen address of /healthz, /readyz and /metrics alone, apart from /wait traffic (they stay on LISTEN_ADDR too); empty: none", trimmed(&c.ProbeAddr)},
+		{"debug-addr", "DEBUG_ADDR", "", "loopback address (127.0.0.1:6060) serving Go's profiles under /debug/pprof/, for diagnosing memory and CPU; off when empty", trimmed(&c.DebugAddr)},
 		{"wait-fetch-interval", "WAIT_FETCH_INTERVAL", "10s", "least time between the fetches that /wait and /status make for a sha syncgate does not know (at most GIT_SYNC_INTERVAL); requests in between wait for the next", duration(&c.WaitFetchInterval)},
 		{"allow-own-namespace", "ALLOW_OWN_NAMESPACE", "false", "let syncgate manage the namespace it runs in, where the config repo's pods could mount syncgate's credentials", boolean(&c.AllowOwnNamespace)},
 		{"allow-insecure-http", "ALLOW_INSECURE_HTTP", "false", "send credentials to http:// remotes, forge APIs and S3 endpoints (loopback addresses are always allowed)", boolean(&c.AllowInsecureHTTP)},
@@ -220,6 +224,11 @@ func (c *config) check(ownNamespace string) error {
 	c.WaitFetchInterval = min(c.WaitFetchInterval, c.PollInterval)
 	if c.LeaseDuration < 3*time.Second {
 		return c.invalid(&c.LeaseDuration, "at least 3s")
+	}
+	if c.DebugAddr != "" {
+		if err := checkDebugAddr(c.DebugAddr); err != nil {
+			return c.invalid(&c.DebugAddr, "%v", err)
+		}
 	}
 	if c.Shards < 1 {
 		return c.invalid(&c.Shards, "at least 1")

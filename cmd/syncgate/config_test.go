@@ -101,6 +101,8 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 		{"bad sops secret", map[string]string{"SOPS_SECRET": "Keys/x/y"}, "invalid setting SOPS_SECRET (--sops-secret)"},
 		{"commit url without sha", map[string]string{"COMMIT_URL": "https://git.example.com/c/commit/"}, "invalid setting COMMIT_URL (--commit-url)"},
 		{"commit url not http", map[string]string{"COMMIT_URL": "git.example.com/c/{sha}"}, "COMMIT_URL"},
+		{"debug listener on every address", map[string]string{"DEBUG_ADDR": ":6060"}, "invalid setting DEBUG_ADDR (--debug-addr)"},
+		{"debug listener on a pod address", map[string]string{"DEBUG_ADDR": "10.0.0.7:6060"}, "not a loopback address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -143,6 +143,9 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	g.Go(func() error { return parts.server.Run(gctx) })
 	g.Go(func() error { return parts.versions.Run(gctx) })
 	g.Go(func() error { return parts.syncer.Poll(gctx) })
+	if cfg.DebugAddr != "" {
+		g.Go(func() error { return serveDebug(gctx, cfg.DebugAddr) })
+	}
 	// leadShard is the work of shard i's leader (of the only leader, shard
 	// 0 of 1, without SHARDS): it returns once ctx ends, or as soon as one
 	// part returns by itself, so that a term never goes on half-working.
