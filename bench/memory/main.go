@@ -18,7 +18,12 @@
 // (see bench/flux); its small commits are slow (seconds each, it
 // re-checks every object's health), so it runs -flux-commits of them.
 //
-//	go run ./bench/memory [-bin before=/path/a,after=/path/b] [-commits 1000] [-flux=true]
+// The small commits' figures end with the least-squares slope of each
+// over commits 251 on (the caches are full by then), in MB per 100
+// commits: flat is a number near 0. -heap-at takes the agent's heap
+// profile after the commits it names, for `go tool pprof -base`.
+//
+//	go run ./bench/memory [-bin before=/path/a,after=/path/b] [-commits 1000] [-flux=true] [-heap-at 250,1000 -profiles dir]
 package main
 
 import (
@@ -47,11 +52,12 @@ type options struct {
 	timeout     time.Duration
 	env         []string
 	keepLogs    bool
+	profiles    *heapProfiles
 }
 
 func main() {
 	var o options
-	var bins, scenarios, env string
+	var bins, scenarios, env, heapAt, profileDir string
 	flag.StringVar(&bins, "bin", "", "syncgate builds to measure, name=path,...; default: this tree's ./cmd/syncgate")
 	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios: one (idle, 1,000 objects, small commits), many (namespaces × objects)")
 	flag.IntVar(&o.objects, "objects", 1000, "objects of the one namespace")
@@ -65,12 +71,20 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", 10*time.Second, "wait after a sync before reading memory")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "limit for one commit to be deployed")
 	flag.StringVar(&env, "env", "", "extra settings for the agents, K=V,...")
+	flag.StringVar(&heapAt, "heap-at", "", "take syncgate's heap profile (in use after a collection) after these small commits, N,...; the agent then serves its profiles on a loopback DEBUG_ADDR")
+	flag.StringVar(&profileDir, "profiles", ".", "directory of the -heap-at profiles, <bin>-commit-<N>.pb.gz")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory with the tools' logs")
 	flag.Parse()
 	o.scenarios = map[string]bool{}
 	for _, s := range strings.Split(scenarios, ",") {
 		o.scenarios[s] = true
 	}
+	at, err := parseHeapAt(heapAt)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	o.profiles = &heapProfiles{dir: profileDir, at: at}
 	if env != "" {
 		o.env = strings.Split(env, ",")
 	}

@@ -104,6 +104,44 @@ func printCommits(w io.Writer, c *column, every int) {
 		lo, hi := span(vs)
 		fmt.Fprintf(w, "  %s %s  %.0f–%.0f MB\n", line.name, sparkline(vs, 100), lo, hi)
 	}
+	from := slopeFrom
+	if len(c.commits) < 2*slopeFrom {
+		from = len(c.commits) / 2 // a short run: its second half
+	}
+	fmt.Fprintf(w, "\n%s, least-squares slope over commits %d–%d, MB per 100 commits:", c.name, from+1, len(c.commits))
+	for _, line := range []struct {
+		name string
+		of   func(sample) int64
+	}{
+		{"RSS", func(s sample) int64 { return s.rss }},
+		{"anon", func(s sample) int64 { return s.anon }},
+		{"Go heap", func(s sample) int64 { return s.heap }},
+	} {
+		vs := make([]float64, 0, len(c.commits)-from)
+		for _, s := range c.commits[from:] {
+			vs = append(vs, float64(line.of(s))/(1<<20))
+		}
+		fmt.Fprintf(w, " %s %+.2f", line.name, 100*slope(vs))
+	}
+	fmt.Fprintln(w)
+}
+
+// slopeFrom is where the slope starts: by then the agent's caches are
+// full (about commit 250 of one ConfigMap of 1,000 changed each).
+const slopeFrom = 250
+
+// slope is the least-squares slope of vs over their indices, per index.
+func slope(vs []float64) float64 {
+	n := float64(len(vs))
+	if n < 2 {
+		return 0
+	}
+	var sx, sy, sxx, sxy float64
+	for i, v := range vs {
+		x := float64(i)
+		sx, sy, sxx, sxy = sx+x, sy+v, sxx+x*x, sxy+x*v
+	}
+	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
 }
 
 // sparkline draws vs in at most width marks, each the mean of its group.

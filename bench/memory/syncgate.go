@@ -25,6 +25,7 @@ type agentRun struct {
 	namespaces []string
 	repo       *gitserver.Repo
 	agent      *demo.Agent
+	debugURL   string // the agent's DEBUG_ADDR, when profiles are taken
 }
 
 func (e *env) measureSyncgate(ctx context.Context, b benchenv.Binary) *column {
@@ -68,6 +69,11 @@ func (e *env) syncgateOne(ctx context.Context, b benchenv.Binary, col *column) e
 		col.commits = append(col.commits, s)
 		if i%e.o.every == 0 {
 			e.logf(b.Name, fmt.Sprintf("commit %d", i), s)
+		}
+		if e.o.profiles.at[i] {
+			if err := e.o.profiles.take(ctx, a.debugURL, b.Name, fmt.Sprintf("commit-%d", i)); err != nil {
+				return err
+			}
 		}
 	}
 	if col.after, err = a.settled(ctx); err != nil {
@@ -132,6 +138,16 @@ func (e *env) newAgentRun(ctx context.Context, b benchenv.Binary, namespaces []s
 		"CACHE_DIR=" + filepath.Join(e.work, a.name+"-cache"),
 		"LOG_FORMAT=text",
 	}, e.o.env...)
+	if e.o.profiles.on() {
+		debug, err := proc.FreeAddr()
+		if err != nil {
+			return nil, err
+		}
+		a.debugURL = "http://" + debug
+		// One sample per 16 KiB allocated, not Go's 512 KiB: small
+		// allocations made once per commit (a pack's index) show.
+		env = append(env, "DEBUG_ADDR="+debug, "GODEBUG=memprofilerate=16384")
+	}
 	if a.agent, err = demo.StartAgent(ctx, b.Path, addr, filepath.Join(e.work, a.name+"-syncgate.log"), env); err != nil {
 		return nil, err
 	}
