@@ -211,6 +211,7 @@ func (s *Source) Sync(ctx context.Context) (string, error) {
 	if err := s.advance(branch, head); err != nil {
 		return prev, err
 	}
+	s.trees.turn()
 	s.log.Info("config repo head moved", "branch", branch, "sha", head.String(), "previous", prev,
 		"fetched", fetched, "duration", time.Since(start).Round(time.Millisecond))
 	return head.String(), nil

@@ -29,8 +29,9 @@ const (
 	// generation of the two (treeCache): about 5 MB each.
 	treeCacheEntries = 1 << 16
 	// objectCacheSize bounds go-git's cache of the raw objects it read
-	// (its default is 96 MiB): trees are also kept decoded in treeCache,
-	// so what it saves is mostly inflating files and commits again.
+	// (its default is 96 MiB): trees are kept decoded in treeCache, not
+	// there (rawTreesApart), so what it saves is inflating files, commits
+	// and delta bases again.
 	objectCacheSize = 8 * cache.MiByte
 )
 
@@ -44,14 +45,17 @@ const (
 type store struct {
 	*filesystem.Storage
 	packDir  string
-	received *intake // counts the bytes of the packs fetched
+	received *intake      // counts the bytes of the packs fetched
+	objects  cache.Object // go-git's cache of the objects it read
 }
 
 func newStore(dir string, received *intake) *store {
+	objects := rawTreesApart{cache.NewObjectLRU(objectCacheSize)}
 	return &store{
-		Storage:  filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRU(objectCacheSize)),
+		Storage:  filesystem.NewStorage(osfs.New(dir), objects),
 		packDir:  filepath.Join(dir, "objects", "pack"),
 		received: received,
+		objects:  objects,
 	}
 }
 

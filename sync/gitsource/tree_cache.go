@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -29,13 +30,17 @@ func (d *dir) find(name string) (entry, bool) {
 	return entry{}, false
 }
 
-// treeCache keeps decoded trees by hash. Trees are content-addressed, so
-// entries never go stale; the cache is bounded by the entries of the trees
-// it holds, not their number (a tree of a thousand files costs a thousand
-// times one of a file), by keeping two generations and dropping the older
-// one when the newer fills up. Every commit of a big directory brings a
-// new tree of it: bounded by number, the cache grew by such a tree a
-// commit.
+// treeCache keeps decoded trees by hash, in two generations: the trees
+// read since the followed head last moved, and those read for the head
+// before it. A render of the new head finds every tree it shares with the
+// last one (and takes it into the new generation); a tree no render of
+// the last two heads read is dropped. So the cache holds the trees of
+// about two commits, whatever the history: every commit of a directory of
+// a thousand files brings a new tree of it, and a cache bounded only by
+// size kept the last 65 of them, to no use. A generation is also bounded
+// by the entries of its trees, not their number (a tree of a thousand
+// files costs a thousand times one of a file), and starts over when it
+// fills, for the reads between heads (previews of pull requests).
 type treeCache struct {
 	mu        sync.Mutex
 	max       int // entries of one generation
@@ -58,6 +63,13 @@ func (c *treeCache) get(h plumbing.Hash) (*dir, bool) {
 		return d, true
 	}
 	return nil, false
+}
+
+// turn starts a generation: the followed head moved.
+func (c *treeCache) turn() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.prev, c.cur, c.size = c.cur, map[plumbing.Hash]*dir{}, 0
 }
 
 func (c *treeCache) put(h plumbing.Hash, d *dir) {
@@ -94,4 +106,18 @@ func (s *Source) dirOf(h plumbing.Hash) (*dir, error) {
 	sort.Slice(d.entries, func(i, j int) bool { return d.entries[i].name < d.entries[j].name })
 	s.trees.put(h, d)
 	return d, nil
+}
+
+// rawTreesApart is go-git's object cache without trees. Every tree read
+// is decoded once and kept in treeCache; go-git kept its raw bytes too,
+// and those filled its cache (10 of the 26 MB the agent held after 600
+// commits of one file of a thousand). A tree that is a delta base is read
+// again from its pack when another delta needs it, which the trees of a
+// fetch (each based on the one before) seldom do twice.
+type rawTreesApart struct{ cache.Object }
+
+func (c rawTreesApart) Put(o plumbing.EncodedObject) {
+	if o.Type() != plumbing.TreeObject {
+		c.Object.Put(o)
+	}
 }

@@ -1,0 +1,21 @@
+package gitsource
+
+import "github.com/go-git/go-git/v5/plumbing"
+
+// TreeCacheEntries is what the decoded-tree cache holds: the entries of
+// its trees, and how many of those trees go-git's object cache holds raw
+// too.
+func (s *Source) TreeCacheEntries() (entries, rawToo int) {
+	c := s.trees
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range []map[plumbing.Hash]*dir{c.cur, c.prev} {
+		for h, d := range m {
+			entries += len(d.entries)
+			if _, ok := s.repo.Storer.(*store).objects.Get(h); ok {
+				rawToo++
+			}
+		}
+	}
+	return entries, rawToo
+}
