@@ -89,41 +89,40 @@ func printCommits(w io.Writer, c *column, every int) {
 	}
 	width := min(len(c.commits), 100)
 	fmt.Fprintf(w, "\n%s, per commit 1–%d (%d commits a mark):\n", c.name, len(c.commits), (len(c.commits)+width-1)/width)
-	for _, line := range []struct {
-		name string
-		of   func(sample) int64
-	}{
-		{"RSS ", func(s sample) int64 { return s.rss }},
-		{"anon", func(s sample) int64 { return s.anon }},
-		{"file", func(s sample) int64 { return s.file }},
-	} {
-		vs := make([]float64, len(c.commits))
-		for i, s := range c.commits {
-			vs[i] = float64(line.of(s)) / (1 << 20)
-		}
+	for _, m := range []measure{{"RSS ", rssOf}, {"anon", anonOf}, {"file", fileOf}} {
+		vs := m.series(c.commits)
 		lo, hi := span(vs)
-		fmt.Fprintf(w, "  %s %s  %.0f–%.0f MB\n", line.name, sparkline(vs, 100), lo, hi)
+		fmt.Fprintf(w, "  %s %s  %.0f–%.0f MB\n", m.name, sparkline(vs, 100), lo, hi)
 	}
 	from := slopeFrom
 	if len(c.commits) < 2*slopeFrom {
 		from = len(c.commits) / 2 // a short run: its second half
 	}
 	fmt.Fprintf(w, "\n%s, least-squares slope over commits %d–%d, MB per 100 commits:", c.name, from+1, len(c.commits))
-	for _, line := range []struct {
-		name string
-		of   func(sample) int64
-	}{
-		{"RSS", func(s sample) int64 { return s.rss }},
-		{"anon", func(s sample) int64 { return s.anon }},
-		{"Go heap", func(s sample) int64 { return s.heap }},
-	} {
-		vs := make([]float64, 0, len(c.commits)-from)
-		for _, s := range c.commits[from:] {
-			vs = append(vs, float64(line.of(s))/(1<<20))
-		}
-		fmt.Fprintf(w, " %s %+.2f", line.name, 100*slope(vs))
+	for _, m := range []measure{{"RSS", rssOf}, {"anon", anonOf}, {"Go heap", heapInUse}} {
+		fmt.Fprintf(w, " %s %+.2f", m.name, 100*slope(m.series(c.commits[from:])))
 	}
 	fmt.Fprintln(w)
+}
+
+// measure is one figure of a sample, named.
+type measure struct {
+	name string
+	of   func(sample) int64
+}
+
+func rssOf(s sample) int64     { return s.rss }
+func anonOf(s sample) int64    { return s.anon }
+func fileOf(s sample) int64    { return s.file }
+func heapInUse(s sample) int64 { return s.heap }
+
+// series is the figure of each sample, in MB.
+func (m measure) series(ss []sample) []float64 {
+	vs := make([]float64, len(ss))
+	for i, s := range ss {
+		vs[i] = float64(m.of(s)) / (1 << 20)
+	}
+	return vs
 }
 
 // slopeFrom is where the slope starts: by then the agent's caches are
