@@ -205,6 +205,9 @@ func (s *Source) Sync(ctx context.Context) (string, error) {
 
 	start := time.Now()
 	head, fetched, err := s.update(ctx, branch, want)
+	if fetched {
+		s.compact()
+	}
 	if err != nil {
 		return prev, err
 	}

@@ -10,10 +10,12 @@ import (
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/syncgate/syncgate/sync/gitsource/internal/packindex"
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packs"
 )
 
 // MaxInMemory bounds the object content the Source holds in memory,
@@ -42,21 +44,85 @@ const (
 // off: trees and commits are decoded whole anyway, files larger than
 // MaxInMemory are not read at all, and its streaming reader of deltas
 // returns wrong bytes in v5.19.3 (go-git/go-git#2378).
+//
+// Objects are read through packs.Set rather than go-git's own reader of
+// packs, which keeps an index of about 135 bytes an object for each pack
+// (34 of them go-git's MemoryIndex, the rest a map of offsets to hashes it
+// builds at the first object read), asks the packs in no fixed order, and
+// opens the pack again for every object read. Loose objects (none, unless
+// something other than a fetch wrote the clone) are go-git's to read.
 type store struct {
 	*filesystem.Storage
+	dir      string
 	packDir  string
+	packs    *packs.Set
 	received *intake      // counts the bytes of the packs fetched
 	objects  cache.Object // go-git's cache of the objects it read
 }
 
-func newStore(dir string, received *intake) *store {
+func newStore(dir string, received *intake) (*store, error) {
 	objects := rawTreesApart{cache.NewObjectLRU(objectCacheSize)}
+	packDir := filepath.Join(dir, "objects", "pack")
+	set, err := packs.Open(packDir, objects)
+	if err != nil {
+		return nil, err
+	}
 	return &store{
 		Storage:  filesystem.NewStorage(osfs.New(dir), objects),
-		packDir:  filepath.Join(dir, "objects", "pack"),
+		dir:      dir,
+		packDir:  packDir,
+		packs:    set,
 		received: received,
 		objects:  objects,
+	}, nil
+}
+
+// EncodedObject reads h from the packs, or else from a loose object.
+func (s *store) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	obj, err := s.packs.Get(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) && s.loose(h) {
+		return s.Storage.EncodedObject(t, h)
 	}
+	if err != nil {
+		return nil, err
+	}
+	if t != plumbing.AnyObject && obj.Type() != t {
+		return nil, plumbing.ErrObjectNotFound
+	}
+	return obj, nil
+}
+
+// HasEncodedObject is nil when the clone has h.
+func (s *store) HasEncodedObject(h plumbing.Hash) error {
+	if s.packs.Has(h) || s.loose(h) {
+		return nil
+	}
+	return plumbing.ErrObjectNotFound
+}
+
+// EncodedObjectSize reads h's size from its header.
+func (s *store) EncodedObjectSize(h plumbing.Hash) (int64, error) {
+	size, err := s.packs.Size(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) && s.loose(h) {
+		return s.Storage.EncodedObjectSize(h)
+	}
+	return size, err
+}
+
+func (s *store) loose(h plumbing.Hash) bool {
+	name := h.String()
+	_, err := os.Stat(filepath.Join(s.dir, "objects", name[:2], name[2:]))
+	return err == nil
+}
+
+// Reindex reads the pack directory again.
+func (s *store) Reindex() {
+	_ = s.reload()
+}
+
+func (s *store) reload() error {
+	s.Storage.Reindex()
+	return s.packs.Load()
 }
 
 // PackfileWriter is what a fetch writes the pack it receives to.
@@ -82,20 +148,22 @@ func (w *reindexing) Write(p []byte) (int, error) {
 }
 
 func (w *reindexing) Close() error {
-	err := w.Writer.Close()
-	w.store.Reindex()
-	return err
+	return errors.Join(w.Writer.Close(), w.store.reload())
 }
 
 // openClone opens the bare clone in dir, creating it when absent. A clone
 // that cannot be opened is only a cache: it is started afresh.
 func openClone(dir string, received *intake, log *slog.Logger) (*git.Repository, error) {
-	repo, err := git.Open(newStore(dir, received), nil)
+	st, err := newStore(dir, received)
 	if err == nil {
-		if err := packindex.RemoveLeftovers(filepath.Join(dir, "objects", "pack")); err != nil {
-			log.Warn("leftovers of an interrupted fetch not removed", "dir", dir, "err", err)
+		var repo *git.Repository
+		if repo, err = git.Open(st, nil); err == nil {
+			if err := packindex.RemoveLeftovers(st.packDir); err != nil {
+				log.Warn("leftovers of an interrupted fetch not removed", "dir", dir, "err", err)
+			}
+			return repo, nil
 		}
-		return repo, nil
+		_ = st.packs.Close()
 	}
 	if !errors.Is(err, git.ErrRepositoryNotExists) {
 		log.Warn("cached clone unreadable; starting afresh", "dir", dir, "err", err)
@@ -106,7 +174,10 @@ func openClone(dir string, received *intake, log *slog.Logger) (*git.Repository,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("gitsource: cache dir: %w", err)
 	}
-	repo, err = git.Init(newStore(dir, received), nil)
+	if st, err = newStore(dir, received); err != nil {
+		return nil, fmt.Errorf("gitsource: init clone in %s: %w", dir, err)
+	}
+	repo, err := git.Init(st, nil)
 	if err != nil {
 		return nil, fmt.Errorf("gitsource: init clone in %s: %w", dir, err)
 	}

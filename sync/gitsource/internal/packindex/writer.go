@@ -93,7 +93,8 @@ func writeIndex(name string, idx *idxfile.MemoryIndex) (err error) {
 }
 
 // RemoveLeftovers deletes what Writers in dir left when their process
-// died mid-fetch.
+// died mid-fetch, and the indexes of packs removed by a process that died
+// before removing the index too (packs are removed before their index).
 func RemoveLeftovers(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -104,9 +105,20 @@ func RemoveLeftovers(dir string) error {
 	}
 	var errs []error
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tmpPrefix) {
-			errs = append(errs, os.Remove(filepath.Join(dir, e.Name())))
+		name := e.Name()
+		orphan := false
+		if base, ok := strings.CutSuffix(name, ".idx"); ok && strings.HasPrefix(name, "pack-") {
+			_, err := os.Stat(filepath.Join(dir, base+".pack"))
+			orphan = errors.Is(err, os.ErrNotExist)
+		}
+		if orphan || strings.HasPrefix(name, tmpPrefix) {
+			errs = append(errs, os.Remove(filepath.Join(dir, name)))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Abort drops what was written: nothing is put in place.
+func (w *Writer) Abort() error {
+	return errors.Join(w.f.Close(), os.Remove(w.f.Name()))
 }

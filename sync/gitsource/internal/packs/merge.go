@@ -1,0 +1,227 @@
+package packs
+
+import (
+	"bufio"
+	"crypto/sha1"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packindex"
+)
+
+// Fault, when set (by tests), is called at each step of a merge and ends
+// it where it returns an error, leaving the files as a process killed
+// there would: "copying" after the first pack is half copied, "placed"
+// once the merged pack and its index are in place and before the packs
+// merged are removed.
+var Fault func(step string) error
+
+func fault(step string) error {
+	if Fault == nil {
+		return nil
+	}
+	return Fault(step)
+}
+
+// ToMerge names the packs to merge once there are more than max: go-git
+// writes one pack per fetch and reads an object by asking each pack's
+// index in turn. All but the largest pack, or all of them when the others
+// together are larger than it, so that what a merge copies stays in
+// proportion to what fetches brought since.
+func (s *Set) ToMerge(max int) []plumbing.Hash {
+	if len(s.packs) <= max {
+		return nil
+	}
+	bySize := make([]*pack, len(s.packs))
+	copy(bySize, s.packs)
+	sort.Slice(bySize, func(i, j int) bool { return bySize[i].size > bySize[j].size })
+	var rest int64
+	for _, p := range bySize[1:] {
+		rest += p.size
+	}
+	if rest <= bySize[0].size {
+		bySize = bySize[1:]
+	}
+	if len(bySize) < 2 {
+		return nil
+	}
+	ids := make([]plumbing.Hash, len(bySize))
+	for i, p := range bySize {
+		ids[i] = p.id
+	}
+	return ids
+}
+
+// Merge writes the packs ids of dir into one new pack and returns its id;
+// the packs merged are left in place (Remove them once the Set has loaded
+// the new one). Entries are copied as they are, compressed, with the base
+// offsets of deltas renumbered; the new pack is then indexed by packindex,
+// so no more than budget bytes of object content are held in memory,
+// whatever the packs hold. It reads only files that are never changed,
+// so it needs no lock, only that nothing else removes those packs.
+func Merge(dir string, ids []plumbing.Hash, budget int64) (plumbing.Hash, error) {
+	out := &packOut{sum: sha1.New(), idxs: make([]*index, len(ids)), moved: make([][]int64, len(ids))}
+	var count int64
+	for i, id := range ids {
+		ix, err := readIndex(filepath.Join(dir, "pack-"+id.String()+".idx"))
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		out.idxs[i] = ix
+		for pos := range ix.count() {
+			if j, _ := out.earlier(i, ix.name(pos)); j < 0 {
+				count++
+			}
+		}
+	}
+	if count >= 1<<32 {
+		return plumbing.ZeroHash, fmt.Errorf("merge packs: %d objects is too many for one pack", count)
+	}
+	w, err := packindex.NewWriter(dir, budget)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	out.w = bufio.NewWriterSize(io.MultiWriter(w, out.sum), 64<<10)
+	head := append([]byte("PACK\x00\x00\x00\x02"), 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(head[8:], uint32(count))
+	err = out.write(head)
+	for i := 0; err == nil && i < len(ids); i++ {
+		err = out.copyPack(filepath.Join(dir, "pack-"+ids[i].String()+".pack"), i)
+		if err == nil && i == 0 {
+			err = fault("copying")
+		}
+	}
+	if err == nil {
+		err = out.w.Flush()
+	}
+	var id plumbing.Hash
+	copy(id[:], out.sum.Sum(nil))
+	if err == nil {
+		_, err = w.Write(id[:])
+	}
+	if err != nil {
+		if Fault != nil {
+			return plumbing.ZeroHash, err // as if killed: the temporary file stays
+		}
+		return plumbing.ZeroHash, errors.Join(err, w.Abort())
+	}
+	if err := w.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return id, fault("placed")
+}
+
+// packOut is the merged pack being written and its checksum.
+type packOut struct {
+	w     *bufio.Writer
+	sum   hash.Hash
+	n     int64 // bytes written
+	idxs  []*index
+	moved [][]int64 // of each pack copied, the new offset of each entry by position
+}
+
+func (o *packOut) write(p []byte) error {
+	n, err := o.w.Write(p)
+	o.n += int64(n)
+	return err
+}
+
+// earlier finds name in the packs before the i-th: an object two packs
+// hold (a fetch after a force-push, a merge killed before it removed the
+// packs merged) is copied once.
+func (o *packOut) earlier(i int, name []byte) (pack, pos int) {
+	var h plumbing.Hash
+	copy(h[:], name)
+	for j := range i {
+		if pos := o.idxs[j].find(h); pos >= 0 {
+			return j, pos
+		}
+	}
+	return -1, -1
+}
+
+// copyPack appends the entries of the i-th pack, in offset order, so that
+// the base of an offset delta is always copied before the delta.
+func (o *packOut) copyPack(path string, i int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	ix := o.idxs[i]
+	order := ix.offsetOrder()
+	moved := make([]int64, len(order))
+	o.moved[i] = moved
+	var hdr [32]byte
+	for k, pos := range order {
+		if j, at := o.earlier(i, ix.name(int(pos))); j >= 0 {
+			moved[pos] = o.moved[j][at]
+			continue
+		}
+		start := ix.offset(int(pos))
+		end := fi.Size() - 20
+		if k+1 < len(order) {
+			end = ix.offset(int(order[k+1]))
+		}
+		n, err := f.ReadAt(hdr[:min(int64(len(hdr)), end-start)], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		e, err := parseEntry(hdr[:n])
+		if err != nil {
+			return fmt.Errorf("%s at %d: %w", filepath.Base(path), start, err)
+		}
+		moved[pos] = o.n
+		if e.typ == plumbing.OFSDeltaObject {
+			b := sort.Search(k, func(b int) bool { return ix.offset(int(order[b])) >= start-e.distance })
+			if b == k || ix.offset(int(order[b])) != start-e.distance {
+				return fmt.Errorf("%s at %d: no entry at the delta's base", filepath.Base(path), start)
+			}
+			e.distance = moved[pos] - moved[order[b]]
+		}
+		if err := o.write(e.header()); err != nil {
+			return err
+		}
+		body := io.NewSectionReader(f, start+int64(e.length), end-start-int64(e.length))
+		m, err := io.Copy(o.w, body)
+		o.n += m
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Replace makes the Set read from the pack merged and deletes the packs
+// ids it was merged from: each pack before its index, so that a kill
+// between the two leaves no pack without an index. Its user must hold off
+// readers, as for any call.
+func (s *Set) Replace(merged plumbing.Hash, ids []plumbing.Hash) error {
+	if err := s.Load(); err != nil {
+		return err
+	}
+	if s.find(merged) == nil {
+		return fmt.Errorf("merged pack %s not found", merged)
+	}
+	var errs []error
+	for _, id := range ids {
+		if id == merged {
+			continue
+		}
+		base := filepath.Join(s.dir, "pack-"+id.String())
+		errs = append(errs, os.Remove(base+".pack"), os.Remove(base+".idx"))
+	}
+	return errors.Join(append(errs, s.Load())...)
+}

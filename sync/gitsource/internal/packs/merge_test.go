@@ -1,0 +1,138 @@
+package packs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/stretchr/testify/require"
+)
+
+// merge runs what sync/gitsource does: pick, merge, replace.
+func merge(t *testing.T, r *repo, max int) error {
+	t.Helper()
+	s, err := Open(r.packDir(), cache.NewObjectLRU(1<<20))
+	require.NoError(t, err)
+	defer s.Close()
+	ids := s.ToMerge(max)
+	if ids == nil {
+		return nil
+	}
+	id, err := Merge(r.packDir(), ids, 1<<20)
+	if err != nil {
+		return err
+	}
+	return s.Replace(id, ids)
+}
+
+func TestMergeLeavesOnePackWithEveryObject(t *testing.T) {
+	r := newRepo(t)
+	r.commits(40, true)
+	require.Equal(t, 40, r.packCount())
+	require.NoError(t, merge(t, r, 40), "not more than the limit: nothing to merge")
+	require.Equal(t, 40, r.packCount())
+
+	require.NoError(t, merge(t, r, 8))
+	require.LessOrEqual(t, r.packCount(), 2)
+	requireAllReadable(t, r)
+
+	r.commits(10, true)
+	require.NoError(t, merge(t, r, 8))
+	require.LessOrEqual(t, r.packCount(), 2)
+	requireAllReadable(t, r)
+}
+
+// A merge killed at any step leaves every object readable; what it left is
+// cleared when the clone is opened again, and the next merge completes.
+func TestMergeKilledLeavesAReadableClone(t *testing.T) {
+	for _, step := range []string{"copying", "placed"} {
+		t.Run(step, func(t *testing.T) {
+			r := newRepo(t)
+			r.commits(12, true)
+			killed := errors.New("killed")
+			Fault = func(s string) error {
+				if s == step {
+					return killed
+				}
+				return nil
+			}
+			err := merge(t, r, 4)
+			Fault = nil
+			require.ErrorIs(t, err, killed)
+			requireAllReadable(t, r)
+			if step == "copying" {
+				require.Equal(t, 12, r.packCount())
+				require.NotEmpty(t, leftovers(t, r), "the half-written pack stays, as after a kill")
+			} else {
+				require.Equal(t, 13, r.packCount(), "the merged pack is in place, the others not yet removed")
+			}
+
+			require.NoError(t, merge(t, r, 4))
+			require.Equal(t, 1, r.packCount())
+			requireAllReadable(t, r)
+		})
+	}
+}
+
+func leftovers(t *testing.T, r *repo) []string {
+	entries, err := os.ReadDir(r.packDir())
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "tmp_") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// Merging packs that hold a file far larger than the budget copies it
+// compressed, never whole in memory.
+func TestMergeMemoryIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 64 MiB file")
+	}
+	r := newRepo(t)
+	big := make([]byte, 64<<20)
+	for i := range big {
+		big[i] = "0123456789abcdef\n"[(i*7+i/4096)%17]
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(r.dir, "dump.yaml"), big, 0o644))
+	big = nil
+	r.git("add", "-A")
+	r.git("commit", "--quiet", "-m", "big")
+	r.git("repack", "-d", "-q")
+	r.commits(6, true)
+	require.NoError(t, Fault0(t))
+
+	all, err := list(r.packDir())
+	require.NoError(t, err)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	id, err := Merge(r.packDir(), all, 1<<20)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	s, err := Open(r.packDir(), cache.NewObjectLRU(1<<20))
+	require.NoError(t, err)
+	require.NoError(t, s.Replace(id, all))
+	require.NoError(t, s.Close())
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("merging packs holding a 64 MiB file allocated %d KiB", allocated>>10)
+	require.Less(t, allocated, uint64(16<<20))
+	require.Equal(t, 1, r.packCount())
+	requireAllReadable(t, r)
+}
+
+// Fault0 checks no test left a fault set.
+func Fault0(t *testing.T) error {
+	t.Helper()
+	if Fault != nil {
+		return errors.New("a fault is still set")
+	}
+	return nil
+}

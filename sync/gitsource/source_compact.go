@@ -1,0 +1,42 @@
+package gitsource
+
+import (
+	"time"
+
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packs"
+)
+
+// maxPacks is how many packs the clone may hold before the small ones are
+// merged: go-git writes one pack per fetch and looks an object up in each
+// pack's index in turn, each index costing memory too.
+const maxPacks = 32
+
+// compact merges the clone's small packs into one once there are more
+// than maxPacks, after a fetch (under syncMu, so one merge at a time and
+// no other remover of packs). The merge reads packs, which never change,
+// without the store lock; only the switch to the merged pack and the
+// removal of the packs merged hold it, so that no reader is reading them.
+// A merge that fails leaves the packs as they were; it is retried after
+// the next fetch.
+func (s *Source) compact() {
+	st := s.repo.Storer.(*store)
+	s.store.Lock()
+	ids := st.packs.ToMerge(maxPacks)
+	s.store.Unlock()
+	if ids == nil {
+		return
+	}
+	start := time.Now()
+	merged, err := packs.Merge(st.packDir, ids, MaxInMemory)
+	if err == nil {
+		s.store.Lock()
+		err = st.packs.Replace(merged, ids)
+		s.store.Unlock()
+	}
+	if err != nil {
+		s.log.Warn("packs of the clone not merged", "packs", len(ids), "err", err)
+		return
+	}
+	s.log.Info("packs of the clone merged", "packs", len(ids), "into", merged.String(),
+		"duration", time.Since(start).Round(time.Millisecond))
+}

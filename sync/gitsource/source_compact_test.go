@@ -1,0 +1,55 @@
+package gitsource_test
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/sync/gitsource"
+)
+
+// Each fetch leaves a pack; past a few dozen they are merged, so that
+// following a branch for 1,000 commits does not leave 1,000 packs. Trees
+// taken before a merge still read after it.
+func TestFetchesDoNotPileUpPacks(t *testing.T) {
+	u := newUpstream(t)
+	cache := t.TempDir()
+	src := newSource(t, gitsource.Options{URL: u.url(), CacheDir: cache})
+	first := u.commit("first", map[string]string{"team/cm.yaml": "n: first\n"})
+	syncTo(t, src, first)
+	early, err := src.Tree(first)
+	require.NoError(t, err)
+
+	shas := []string{first}
+	for i := range 45 {
+		shas = append(shas, u.commit(fmt.Sprint("commit ", i), map[string]string{
+			"team/cm.yaml": fmt.Sprintf("n: %d\n", i), fmt.Sprintf("team/f%d.yaml", i%4): fmt.Sprintf("i: %d\n", i),
+		}))
+		syncTo(t, src, shas[len(shas)-1])
+	}
+	require.EqualValues(t, 46, src.Fetches())
+	packs, err := filepath.Glob(filepath.Join(cache, "*", "objects", "pack", "*.pack"))
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(packs), 32, "46 fetches, one pack each, merged past 32")
+
+	got, err := fs.ReadFile(early, "team/cm.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "n: first\n", string(got))
+	for i, sha := range shas[1:] {
+		tree, err := src.Tree(sha)
+		require.NoError(t, err)
+		got, err := fs.ReadFile(tree, "team/cm.yaml")
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("n: %d\n", i), string(got))
+	}
+	ok, err := src.IsAncestor(first, shas[len(shas)-1])
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	again := newSource(t, gitsource.Options{URL: u.url(), CacheDir: cache})
+	syncTo(t, again, shas[len(shas)-1])
+	require.EqualValues(t, 0, again.Fetches(), "the merged clone has every commit")
+}
