@@ -42,7 +42,7 @@ func TestResolvePrefix(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.prefix, func(t *testing.T) {
-			got, err := resolvePrefix(shas, tc.prefix)
+			got, err := resolvePrefix(len(shas), func(i int) string { return shas[i] }, tc.prefix)
 			if tc.err != nil {
 				require.ErrorIs(t, err, tc.err)
 				return
@@ -51,7 +51,7 @@ func TestResolvePrefix(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
-	_, err := resolvePrefix(nil, "abcdef0")
+	_, err := resolvePrefix(0, nil, "abcdef0")
 	require.ErrorIs(t, err, ErrUnknownRevision)
 }
 
