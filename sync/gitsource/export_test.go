@@ -19,3 +19,10 @@ func (s *Source) TreeCacheEntries() (entries, rawToo int) {
 	}
 	return entries, rawToo
 }
+
+// CommitsCached is how many commits the commit cache holds.
+func (s *Source) CommitsCached() int {
+	s.commits.mu.Lock()
+	defer s.commits.mu.Unlock()
+	return len(s.commits.cur) + len(s.commits.prev)
+}

@@ -26,13 +26,44 @@ type Commit struct {
 const maxSubject = 200
 
 // commitCache keeps read commits: they never change, and the status page
-// and metrics ask about the same few dozen on every render.
+// and metrics ask about the same few dozen (the Versions' histories) on
+// every render. It keeps two generations of commitCacheSize commits: one
+// asked about in either is kept, the others go when a generation fills.
+// So what it holds does not grow with the commits followed (starting over
+// at 4,096, it held every commit of a thousand it was asked about), and
+// the commits asked about again do not all go at once.
 type commitCache struct {
-	mu sync.Mutex
-	m  map[plumbing.Hash]Commit
+	mu        sync.Mutex
+	cur, prev map[plumbing.Hash]Commit
 }
 
-const commitCacheSize = 4096
+const commitCacheSize = 256
+
+func (c *commitCache) get(h plumbing.Hash) (Commit, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if commit, ok := c.cur[h]; ok {
+		return commit, true
+	}
+	commit, ok := c.prev[h]
+	if ok {
+		c.putLocked(h, commit)
+	}
+	return commit, ok
+}
+
+func (c *commitCache) put(h plumbing.Hash, commit Commit) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(h, commit)
+}
+
+func (c *commitCache) putLocked(h plumbing.Hash, commit Commit) {
+	if c.cur == nil || len(c.cur) >= commitCacheSize {
+		c.prev, c.cur = c.cur, make(map[plumbing.Hash]Commit, commitCacheSize)
+	}
+	c.cur[h] = commit
+}
 
 // CommitOf reads a commit of the clone, on the branch or not
 // (ErrUnknownRevision when the clone does not hold it).
@@ -41,10 +72,7 @@ func (s *Source) CommitOf(sha string) (Commit, error) {
 	if !ok {
 		return Commit{}, fmt.Errorf("%w: %q is not a full sha", ErrUnknownRevision, sha)
 	}
-	s.commits.mu.Lock()
-	c, ok := s.commits.m[h]
-	s.commits.mu.Unlock()
-	if ok {
+	if c, ok := s.commits.get(h); ok {
 		return c, nil
 	}
 	s.store.Lock()
@@ -60,12 +88,7 @@ func (s *Source) CommitOf(sha string) (Commit, error) {
 	if len(subject) > maxSubject {
 		subject = subject[:maxSubject] + "…"
 	}
-	c = Commit{Subject: strings.TrimSpace(subject), Author: obj.Author.Name, Email: obj.Author.Email, Time: obj.Committer.When}
-	s.commits.mu.Lock()
-	if s.commits.m == nil || len(s.commits.m) >= commitCacheSize {
-		s.commits.m = make(map[plumbing.Hash]Commit)
-	}
-	s.commits.m[h] = c
-	s.commits.mu.Unlock()
+	c := Commit{Subject: strings.TrimSpace(subject), Author: obj.Author.Name, Email: obj.Author.Email, Time: obj.Committer.When}
+	s.commits.put(h, c)
 	return c, nil
 }

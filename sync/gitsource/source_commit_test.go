@@ -40,3 +40,22 @@ func TestCommitOf(t *testing.T) {
 	_, err = src.CommitOf("0123456")
 	require.True(t, errors.Is(err, gitsource.ErrUnknownRevision), "%v", err)
 }
+
+// Asked about each of a thousand commits as they are followed, and about
+// one old commit all along (a Version's history on the status page), the
+// commit cache holds a bounded number of them, the old one among them.
+func TestCommitCacheDoesNotGrowWithTheCommitsFollowed(t *testing.T) {
+	u := newUpstream(t)
+	old := u.commit("old", map[string]string{"a.yaml": "a: 1\n"})
+	shas := u.history(1000)
+	src := newSource(t, gitsource.Options{URL: u.url()})
+	syncTo(t, src, shas[len(shas)-1])
+	for _, sha := range shas {
+		_, err := src.CommitOf(sha)
+		require.NoError(t, err)
+		c, err := src.CommitOf(old)
+		require.NoError(t, err)
+		require.Equal(t, "old", c.Subject)
+	}
+	require.LessOrEqual(t, src.CommitsCached(), 512, "commits cached after 1,000 were read")
+}
