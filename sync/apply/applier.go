@@ -115,8 +115,10 @@ func (a *Applier) Clients() *Clients { return a.clients }
 //     are dry-run, applied and (CRDs) waited for until Established first,
 //     since objects of those kinds or in those namespaces cannot be dry-run
 //     before they exist.
-//  3. The changed objects are applied for real: what workloads use
-//     (ConfigMaps, Secrets, Services, ...) before the workloads.
+//  3. The changed objects are applied for real, each workload as soon as
+//     what its pod template uses is applied (ConfigMaps, Secrets, its
+//     ServiceAccount and claims; the namespace's Services unless it turns
+//     enableServiceLinks off), everything else at once (order.go).
 //  4. With Options.Prune, objects of prev that objs no longer has are
 //     deleted if namespace may own them (Options.AllowNamespaces,
 //     AllowClusterScoped) and the live object carries namespace's
@@ -263,12 +265,9 @@ func (a *Applier) dryRun(ctx context.Context, ds []*desired) error {
 	return nil
 }
 
-// write applies the objects for real and stops at the first error, in two
-// stages: first what workloads use (Services, ConfigMaps, Secrets, ...), then
-// the workloads, whose controllers then create pods against objects that
-// exist. Services get a lane of their own: the API server allocates their
-// cluster IPs one at a time, and in the shared lane Services waiting for
-// that lock would take every slot.
+// write applies the objects for real, in the order of order.go (each
+// workload once what it uses is applied, Services in a lane of their own:
+// schedule), and stops at the first error.
 //
 // An object that exists without being namespace's is marked adopted before
 // it is taken over, so that it is never pruned.
@@ -280,17 +279,6 @@ func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w 
 	adopt, err := a.adoptions(ctx, namespace, ds)
 	if err != nil {
 		return err
-	}
-	var services, others, workloads []*desired
-	for _, d := range ds {
-		switch {
-		case allocates(d.ref):
-			services = append(services, d)
-		case isWorkload(d.ref):
-			workloads = append(workloads, d)
-		default:
-			others = append(others, d)
-		}
 	}
 	apply := func(ctx context.Context, d *desired) error {
 		adopted := false
@@ -307,20 +295,12 @@ func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w 
 		w.add(d, adopted, got != nil && a.opts.ReadyAsApplied != nil && a.opts.ReadyAsApplied(got))
 		return nil
 	}
-	err = a.each(ctx, [][]*desired{services, others}, []int{serviceLane, a.opts.Concurrency}, apply)
-	if err == nil {
-		err = a.each(ctx, [][]*desired{workloads}, []int{a.opts.Concurrency}, apply)
-	}
-	if err != nil {
+	if err := schedule(ctx, ds, a.opts.Concurrency, apply); err != nil {
 		return fmt.Errorf("apply %w", err)
 	}
 	a.log.Debug("applied", "objects", len(ds), "duration", time.Since(start))
 	return nil
 }
-
-// serviceLane is enough Services in flight to keep the server's allocator
-// busy; more would only queue on its lock.
-const serviceLane = 8
 
 func (a *Applier) send(ctx context.Context, d *desired, dryRun bool) (*unstructured.Unstructured, error) {
 	opts := metav1.PatchOptions{FieldManager: a.opts.FieldManager, Force: ptr(true)}

@@ -220,15 +220,6 @@ func isFoundation(r ObjectRef) bool {
 	return isCRD(r) || (r.Group == "" && r.Kind == "Namespace")
 }
 
-// isWorkload: objects whose controllers start pods.
-func isWorkload(r ObjectRef) bool {
-	switch r.Group + "/" + r.Kind {
-	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "batch/Job", "batch/CronJob":
-		return true
-	}
-	return false
-}
-
 // allocates: the API server allocates a Service's cluster IP (and node
 // ports) under one lock, one Service at a time.
 func allocates(r ObjectRef) bool { return r.Group == "" && r.Kind == "Service" }

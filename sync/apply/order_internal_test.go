@@ -1,0 +1,215 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+func desiredOf(t *testing.T, docs ...string) []*desired {
+	t.Helper()
+	var out []*desired
+	for _, doc := range docs {
+		u := &unstructured.Unstructured{}
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &u.Object))
+		if u.GetNamespace() == "" {
+			u.SetNamespace("team")
+		}
+		out = append(out, &desired{ref: refOf(u), obj: u})
+	}
+	return out
+}
+
+func byID(ds []*desired) map[string]*desired {
+	out := map[string]*desired{}
+	for _, d := range ds {
+		out[d.ref.id()] = d
+	}
+	return out
+}
+
+// used names the objects uses lists, as "Kind/name".
+func used(d *desired, ds []*desired) []string {
+	all := byID(ds)
+	var out []string
+	for _, id := range uses(d, all) {
+		out = append(out, all[id].ref.Kind+"/"+all[id].ref.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+const web = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      serviceAccountName: runner
+      imagePullSecrets: [{name: pull}]
+      volumes:
+      - {name: a, configMap: {name: files}}
+      - {name: b, secret: {secretName: certs}}
+      - {name: c, persistentVolumeClaim: {claimName: data}}
+      - name: d
+        projected: {sources: [{configMap: {name: proj-cm}}, {secret: {name: proj-secret}}]}
+      initContainers:
+      - {name: init, envFrom: [{configMapRef: {name: init-env}}]}
+      containers:
+      - name: app
+        envFrom: [{secretRef: {name: app-env}}]
+        env:
+        - {name: X, valueFrom: {configMapKeyRef: {name: x, key: k}}}
+        - {name: T, valueFrom: {secretKeyRef: {name: token, key: k}}}
+`
+
+func TestAWorkloadWaitsForExactlyWhatItsPodTemplateUses(t *testing.T) {
+	named := []string{
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: runner}",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: pull}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: files}",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: certs}",
+		"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: proj-cm}",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: proj-secret}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: init-env}",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: app-env}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: token}",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: web}",
+	}
+	unused := []string{
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: files, namespace: elsewhere}",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: elsewhere}",
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: files}",
+		"apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: runner}",
+	}
+	ds := desiredOf(t, append(append([]string{web}, named...), unused...)...)
+	require.Equal(t, []string{
+		"ConfigMap/files", "ConfigMap/init-env", "ConfigMap/proj-cm", "ConfigMap/x",
+		"PersistentVolumeClaim/data", "Secret/app-env", "Secret/certs", "Secret/proj-secret", "Secret/pull", "Secret/token",
+		"Service/web", "ServiceAccount/runner",
+	}, used(ds[0], ds))
+}
+
+func TestServicesAreWaitedForOnlyWithServiceLinksOn(t *testing.T) {
+	const svc = "apiVersion: v1\nkind: Service\nmetadata: {name: api}"
+	for _, tc := range []struct {
+		name, workload string
+		want           []string
+	}{
+		{"links by default", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec: {template: {spec: {containers: [{name: c}]}}}", []string{"Service/api", "ServiceAccount/default"}},
+		{"links on", "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: w}\nspec: {jobTemplate: {spec: {template: {spec: {enableServiceLinks: true}}}}}", []string{"Service/api", "ServiceAccount/default"}},
+		{"links off", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: w}\nspec: {template: {spec: {enableServiceLinks: false}}}", []string{"ServiceAccount/default"}},
+		{"a pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec: {enableServiceLinks: false, volumes: [{name: v, configMap: {name: cm}}]}", []string{"ConfigMap/cm", "ServiceAccount/default"}},
+		{"not a workload", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: w}", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := desiredOf(t, tc.workload, svc, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}",
+				"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}")
+			require.Equal(t, tc.want, used(ds[0], ds))
+		})
+	}
+}
+
+func TestAWorkloadNeverWaitsForAWorkload(t *testing.T) {
+	// Named like what it uses, in each kind that can be used: still only
+	// the objects that are not workloads are waited for, so no cycle.
+	ds := desiredOf(t,
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {template: {spec: {serviceAccountName: b, volumes: [{name: v, configMap: {name: b}}]}}}",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nspec: {template: {spec: {serviceAccountName: a, volumes: [{name: v, configMap: {name: a}}]}}}",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {serviceAccountName: b}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}",
+	)
+	all := byID(ds)
+	for _, d := range ds {
+		for _, id := range uses(d, all) {
+			require.False(t, isWorkload(all[id].ref), "%s waits for %s", d.ref, id)
+		}
+	}
+	require.Equal(t, []string{"ConfigMap/a"}, used(ds[1], ds))
+}
+
+// sent records the order schedule sent objects in.
+type sent struct {
+	mu   sync.Mutex
+	done map[string]bool
+}
+
+func (s *sent) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done[id]
+}
+
+func (s *sent) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done[id] = true
+}
+
+func TestScheduleSendsEachWorkloadAfterWhatItUses(t *testing.T) {
+	ds := desiredOf(t, web,
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: files}",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: token}",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: web}",
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: runner}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unused}",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: free}\nspec: {template: {spec: {enableServiceLinks: false, volumes: [{name: v, configMap: {name: missing}}]}}}",
+	)
+	all := byID(ds)
+	s := &sent{done: map[string]bool{}}
+	freeSent := make(chan struct{})
+	// Bounds a hang, should the free workload wait for the ConfigMap.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := schedule(ctx, ds, 2, func(ctx context.Context, d *desired) error {
+		for _, id := range uses(d, all) {
+			if !s.has(id) {
+				return fmt.Errorf("%s sent before %s", d.ref, id)
+			}
+		}
+		switch d.ref.Name {
+		case "unused":
+			// The workload that uses nothing of the write (its ConfigMap
+			// is not in it) does not wait for the rest: this send ends
+			// only once that workload was sent.
+			select {
+			case <-freeSent:
+			case <-ctx.Done():
+				return fmt.Errorf("the workload that uses nothing waited: %w", ctx.Err())
+			}
+		case "free":
+			defer close(freeSent)
+		}
+		s.add(d.ref.id())
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, s.done, len(ds))
+}
+
+func TestScheduleStopsAtTheFirstErrorWithoutSendingWhatDependsOnIt(t *testing.T) {
+	ds := desiredOf(t, web, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: files}")
+	refused := errors.New("refused")
+	s := &sent{done: map[string]bool{}}
+	err := schedule(context.Background(), ds, 4, func(_ context.Context, d *desired) error {
+		if d.ref.Kind == "ConfigMap" {
+			return refused
+		}
+		s.add(d.ref.id())
+		return nil
+	})
+	require.ErrorIs(t, err, refused)
+	require.Empty(t, s.done)
+}

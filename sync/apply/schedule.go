@@ -1,0 +1,148 @@
+package apply
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// serviceLane is enough Services in flight to keep the server's allocator
+// busy; more would only queue on its lock.
+const serviceLane = 8
+
+// schedule runs fn over ds in the order of order.go: each workload once
+// the objects it uses are done, the rest at once. Services have a lane of
+// their own (serviceLane in flight): the API server allocates their
+// cluster IPs one at a time, and in the shared lane Services waiting for
+// that lock would take every slot. The rest share limit in flight; a
+// workload whose objects are done goes ahead of objects not begun, and
+// objects some workload uses go ahead of the others. The first error stops
+// everything.
+func schedule(ctx context.Context, ds []*desired, limit int, fn func(context.Context, *desired) error) error {
+	p := plan(ds)
+	g, gctx := errgroup.WithContext(ctx)
+	run := func(d *desired) error {
+		if err := fn(gctx, d); err != nil {
+			return err
+		}
+		p.done(d)
+		return nil
+	}
+	services := queueOf(p.services)
+	for range min(serviceLane, len(p.services)) {
+		g.Go(func() error { return drain(gctx, nil, services, run) })
+	}
+	others := queueOf(p.others)
+	for range min(limit, len(p.others)+p.workloads) {
+		g.Go(func() error { return drain(gctx, p.ready, others, run) })
+	}
+	return g.Wait()
+}
+
+// drain runs what ready and then queue hold until both are closed and
+// empty, taking from ready first.
+func drain(ctx context.Context, ready, queue <-chan *desired, run func(*desired) error) error {
+	for ready != nil || queue != nil {
+		var d *desired
+		var ok bool
+		select {
+		case d, ok = <-ready:
+			if !ok {
+				ready = nil
+				continue
+			}
+		default:
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case d, ok = <-ready:
+				if !ok {
+					ready = nil
+					continue
+				}
+			case d, ok = <-queue:
+				if !ok {
+					queue = nil
+					continue
+				}
+			}
+		}
+		if err := run(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func queueOf(ds []*desired) chan *desired {
+	q := make(chan *desired, len(ds))
+	for _, d := range ds {
+		q <- d
+	}
+	close(q)
+	return q
+}
+
+// schedulePlan is who waits for whom in one write.
+type schedulePlan struct {
+	services, others []*desired
+	workloads        int // every workload of the write
+
+	mu         sync.Mutex
+	waiting    map[*desired]int      // workloads and how many objects they still wait for
+	dependents map[string][]*desired // by id of what they use
+	ready      chan *desired         // workloads whose objects are done; closed after the last
+}
+
+func plan(ds []*desired) *schedulePlan {
+	byID := make(map[string]*desired, len(ds))
+	for _, d := range ds {
+		byID[d.ref.id()] = d
+	}
+	p := &schedulePlan{waiting: map[*desired]int{}, dependents: map[string][]*desired{}, ready: make(chan *desired, len(ds))}
+	for _, d := range ds {
+		switch {
+		case allocates(d.ref):
+			p.services = append(p.services, d)
+		case isWorkload(d.ref):
+			p.workloads++
+			after := uses(d, byID)
+			if len(after) == 0 {
+				p.ready <- d
+				continue
+			}
+			p.waiting[d] = len(after)
+			for _, id := range after {
+				p.dependents[id] = append(p.dependents[id], d)
+			}
+		default:
+			p.others = append(p.others, d)
+		}
+	}
+	sort.SliceStable(p.others, func(i, j int) bool {
+		return len(p.dependents[p.others[i].ref.id()]) > 0 && len(p.dependents[p.others[j].ref.id()]) == 0
+	})
+	if len(p.waiting) == 0 {
+		close(p.ready)
+	}
+	return p
+}
+
+// done releases the workloads that waited only for d.
+func (p *schedulePlan) done(d *desired) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.dependents[d.ref.id()] {
+		p.waiting[w]--
+		if p.waiting[w] > 0 {
+			continue
+		}
+		delete(p.waiting, w)
+		p.ready <- w
+		if len(p.waiting) == 0 {
+			close(p.ready)
+		}
+	}
+}
