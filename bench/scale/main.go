@@ -18,7 +18,7 @@
 // its watches (started, open at most) are its own. RSS is read from
 // /proc. -bin runs several builds in turn (e.g. main's and this one's).
 //
-//	go run ./bench/scale [-bin before=/path/a,after=/path/b] [-scenarios one,many] [-commits 20] [-long 0]
+//	go run ./bench/scale [-bin before=/path/a,after=/path/b] [-scenarios one,many] [-commits 20] [-long 0] [-service-links=false]
 package main
 
 import (
@@ -42,6 +42,8 @@ type options struct {
 	touch      int
 	long       int
 	env        []string
+	// serviceLinks leaves the Deployments' service links on (the default).
+	serviceLinks bool
 }
 
 func main() {
@@ -57,6 +59,7 @@ func main() {
 	flag.IntVar(&o.touch, "touch", 10, "namespaces each burst commit changes")
 	flag.IntVar(&o.long, "long", 0, "more one-object commits, printing RSS after each (scenario one)")
 	flag.StringVar(&env, "env", "", "extra settings for the agents, K=V,...")
+	flag.BoolVar(&o.serviceLinks, "service-links", true, "leave the Deployments' service links on; false sets enableServiceLinks: false")
 	flag.Parse()
 	o.scenarios = strings.Split(scenarios, ",")
 	if env != "" {

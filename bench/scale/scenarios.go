@@ -23,7 +23,7 @@ func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*t
 
 	before := e.agent.Proxy.Snapshot()
 	mark := e.logMark()
-	took, err := e.deploy(ctx, "all objects", objects(ns, o.objects, 0), 10*time.Minute)
+	took, err := e.deploy(ctx, "all objects", o.files(ns, o.objects, 0), 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 	for i := range namespaces {
 		namespaces[i] = fmt.Sprintf("bench-m%03d", i)
 		maps.Copy(first, changed(namespaces[i], 0))
-		maps.Copy(all, objects(namespaces[i], o.perNS, 0))
+		maps.Copy(all, o.files(namespaces[i], o.perNS, 0))
 	}
 	e, err := setup(ctx, o, b, work, namespaces, first)
 	if err != nil {
