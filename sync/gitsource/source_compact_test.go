@@ -1,6 +1,7 @@
 package gitsource_test
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -52,4 +53,23 @@ func TestFetchesDoNotPileUpPacks(t *testing.T) {
 	again := newSource(t, gitsource.Options{URL: u.url(), CacheDir: cache})
 	syncTo(t, again, shas[len(shas)-1])
 	require.EqualValues(t, 0, again.Fetches(), "the merged clone has every commit")
+}
+
+// Previews fetched through refs leave packs too.
+func TestFetchedRefsDoNotPileUpPacks(t *testing.T) {
+	u := newUpstream(t)
+	cache := t.TempDir()
+	src := newSource(t, gitsource.Options{URL: u.url(), CacheDir: cache})
+	syncTo(t, src, u.commit("first", map[string]string{"team/cm.yaml": "n: first\n"}))
+	for i := range 40 {
+		sha := u.commit(fmt.Sprint("preview ", i), map[string]string{"team/cm.yaml": fmt.Sprintf("n: %d\n", i)})
+		ref := fmt.Sprintf("refs/pull/%d/head", i)
+		u.git(u.work, "push", "--quiet", "origin", "HEAD:"+ref)
+		got, err := src.FetchRef(context.Background(), ref)
+		require.NoError(t, err)
+		require.Equal(t, sha, got)
+	}
+	packs, err := filepath.Glob(filepath.Join(cache, "*", "objects", "pack", "*.pack"))
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(packs), 32, "41 fetches, one pack each, merged past 32")
 }

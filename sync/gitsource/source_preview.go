@@ -68,6 +68,13 @@ func (s *Source) FetchRef(ctx context.Context, ref string) (string, error) {
 		}
 		return "", fmt.Errorf("%w: %s is not on %s", ErrUnknownRevision, ref, s.display)
 	}
+	// A fetch leaves a pack: merged with the others past maxPacks, as
+	// after Sync's fetches, once the store is released (compact takes it).
+	defer func() {
+		s.syncMu.Lock()
+		defer s.syncMu.Unlock()
+		s.compact()
+	}()
 	s.store.Lock()
 	defer s.store.Unlock()
 	if s.hasCommit(want) {

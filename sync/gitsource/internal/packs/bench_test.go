@@ -1,0 +1,124 @@
+package packs
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// benchRepoEnv names a git repository (its work tree) whose history is in
+// many packs, as go-git's fetches leave a clone: bench/bigrepo/many-packs.sh
+// makes one of 1,001.
+const benchRepoEnv = "PACKS_BENCH_REPO"
+
+// reader is what is compared: go-git's own reader of packs, and Set.
+type reader interface {
+	Has(plumbing.Hash) bool
+	Get(plumbing.Hash) (plumbing.EncodedObject, error)
+}
+
+type goGit struct{ *filesystem.Storage }
+
+func (g goGit) Has(h plumbing.Hash) bool { return g.HasEncodedObject(h) == nil }
+func (g goGit) Get(h plumbing.Hash) (plumbing.EncodedObject, error) {
+	return g.EncodedObject(plumbing.AnyObject, h)
+}
+
+// BenchmarkManyPacks reads every object of the repository through go-git's
+// reader and through Set, over its packs and then over them merged: the
+// time of one lookup (Has) and one read (Get), and the heap each holds
+// once every object was read (heap-MB).
+func BenchmarkManyPacks(b *testing.B) {
+	src := os.Getenv(benchRepoEnv)
+	if src == "" {
+		b.Skip(benchRepoEnv + " names no repository")
+	}
+	out, err := exec.Command("git", "-C", src, "rev-list", "--objects", "--all").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var objs []plumbing.Hash
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		objs = append(objs, plumbing.NewHash(strings.Fields(line)[0]))
+	}
+	// A copy of the packs (hard links): the merge removes those it merged.
+	git := filepath.Join(b.TempDir(), "repo.git")
+	dir := filepath.Join(git, "objects", "pack")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	packs, _ := filepath.Glob(filepath.Join(src, ".git", "objects", "pack", "pack-*"))
+	for _, p := range packs {
+		if err := os.Link(p, filepath.Join(dir, filepath.Base(p))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	open := map[string]func() reader{
+		"go-git": func() reader {
+			return goGit{filesystem.NewStorage(osfs.New(git), cache.NewObjectLRU(8<<20))}
+		},
+		"set": func() reader {
+			s, err := Open(dir, cache.NewObjectLRU(8<<20))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		},
+	}
+	count := len(packs) / 2
+	for _, name := range []string{"go-git", "set", "merged"} {
+		if name == "merged" {
+			s := open["set"]().(*Set)
+			ids := s.ToMerge(maxPacksBench)
+			id, err := Merge(dir, ids, 16<<20)
+			if err == nil {
+				err = s.Replace(id, ids)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			count = s.Count()
+			_ = s.Close()
+			name, open[name] = "set", open["set"]
+		}
+		b.Run(name+"/packs="+strconv.Itoa(count), func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			r := open[name]()
+			for _, h := range objs {
+				if _, err := r.Get(h); err != nil {
+					b.Fatal(h, err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MB")
+			b.Run("has", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					r.Has(objs[i%len(objs)])
+				}
+			})
+			b.Run("get", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					if _, err := r.Get(objs[i%len(objs)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			runtime.KeepAlive(r)
+		})
+	}
+}
+
+// maxPacksBench is sync/gitsource's maxPacks.
+const maxPacksBench = 32
