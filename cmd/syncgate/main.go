@@ -12,20 +12,12 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/syncgate/syncgate/sync/render"
 )
 
 // buildVersion is set at build time with -ldflags "-X main.buildVersion=...".
 var buildVersion = "dev"
 
 func main() {
-	// A kustomize build runs in this same executable started again, which
-	// confines itself before it reads the commit (no network, bounded
-	// memory); this call is that process's entry point.
-	if code, ran := render.RunSandbox(); ran {
-		os.Exit(code)
-	}
 	os.Exit(run())
 }
 

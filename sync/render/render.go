@@ -35,6 +35,10 @@ type Options struct {
 	Scoper Scoper
 	// Decrypter, when set, decrypts the objects a render returns.
 	Decrypter Decrypter
+	// BuildProgram is the kustomize build program (cmd/syncgate-render);
+	// default: ProgramName in the directory of this executable. Without
+	// it every kustomization fails, and not as the commit's fault.
+	BuildProgram string
 }
 
 // Renderer renders namespaces of a commit. Safe for concurrent use.
@@ -42,6 +46,7 @@ type Renderer struct {
 	opts    Options
 	allowed map[string]bool
 	builds  chan struct{} // a slot per kustomize build that may run
+	program string        // the build program
 	files   *fileCache
 }
 
@@ -54,11 +59,15 @@ func New(opts Options) (*Renderer, error) {
 		return nil, errors.New("render: a Scoper is required")
 	}
 	opts.Limits = opts.Limits.withDefaults()
+	program, err := buildProgram(opts)
+	if err != nil {
+		return nil, fmt.Errorf("render: the kustomize build program: %w", err)
+	}
 	allowed := map[string]bool{}
 	for _, ns := range opts.AllowNamespaces {
 		allowed[ns] = true
 	}
-	return &Renderer{opts: opts, allowed: allowed, builds: make(chan struct{}, opts.Limits.Builds), files: newFileCache(cacheBytes)}, nil
+	return &Renderer{opts: opts, allowed: allowed, builds: make(chan struct{}, opts.Limits.Builds), program: program, files: newFileCache(cacheBytes)}, nil
 }
 
 // object is a rendered object and the file it came from.

@@ -3,14 +3,9 @@ package render
 import (
 	"context"
 	"fmt"
-	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -26,21 +21,18 @@ func isKustomization(name string) bool {
 	return false
 }
 
-// kustomize builds dir in a build process (render_sandbox.go) and checks
-// what it returns. The build sees the repository as an in-memory file
+// kustomize builds dir in a build process (render_sandbox.go, package
+// buildproc) and checks what it returns. The build sees the repository as an in-memory file
 // system filled through the parent on demand: ../base and the like work,
 // nothing outside the repository exists, so load restrictions can be off.
 func (r *Renderer) kustomize(ctx context.Context, b *budget, dir, kfile string) ([]object, error) {
-	if !sandboxReady.Load() {
-		return nil, fmt.Errorf("render %s: kustomize builds run in a sandboxed process and this program cannot start one: its main must call render.RunSandbox first", kfile)
-	}
 	if err := r.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer func() { <-r.builds }()
-	proc, err := startBuild(r.opts.Limits)
+	proc, err := startBuild(r.program, r.opts.Limits)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: start the kustomize build: %w", kfile, err)
+		return nil, fmt.Errorf("render %s: start the kustomize build program %s: %w", kfile, r.program, err)
 	}
 	s := &session{r: r, b: b, kfile: kfile, proc: proc}
 	stop := s.watch(ctx)
@@ -60,29 +52,11 @@ func (r *Renderer) acquire(ctx context.Context) error {
 	}
 }
 
-func clean(p string) string {
-	if !path.IsAbs(p) {
-		p = "/" + p
-	}
-	return path.Clean(filepath.ToSlash(p))
-}
-
 func rel(p string) string {
 	if p == "/" {
 		return "."
 	}
 	return p[1:]
-}
-
-// runKustomize turns a panic inside kustomize into an error: a malformed
-// commit must fail, not take the process down.
-func runKustomize(opts *krusty.Options, fsys filesys.FileSystem, dir string) (res resmap.ResMap, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			res, err = nil, fmt.Errorf("kustomize panicked: %v", p)
-		}
-	}()
-	return krusty.MakeKustomizer(opts).Run(fsys, dir)
 }
 
 // refuseRemote explains the common remote references early, naming the

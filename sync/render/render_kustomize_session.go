@@ -17,6 +17,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/syncgate/syncgate/sync/render/internal/sandbox"
+	"github.com/syncgate/syncgate/sync/render/internal/wire"
 )
 
 // session is one build seen from the parent: what it read, what it
@@ -29,7 +30,7 @@ type session struct {
 
 	served  []string // files the build read, in order
 	objects []object
-	source  []byte // the YAML of the object to come (frameSource)
+	source  []byte // the YAML of the object to come (wire.Source)
 	bytes   int64
 
 	// refusal is the first refusal of what the build read or returned; it
@@ -63,18 +64,18 @@ func (s *session) watch(ctx context.Context) (stop func()) {
 // refused (then it is killed).
 func (s *session) serve(dir string) error {
 	c := s.proc.conn
-	if err := c.send(frameBuild, []byte(dir)); err != nil {
+	if err := c.Send(wire.Build, []byte(dir)); err != nil {
 		return err
 	}
 	max := func(typ byte) int64 {
-		if typ == frameObject || typ == frameSource {
+		if typ == wire.Object || typ == wire.Source {
 			return s.r.opts.Limits.RenderBytes - s.bytes
 		}
-		return maxRequest
+		return wire.MaxRequest
 	}
 	for s.refusal == nil {
-		typ, payload, err := c.read(max)
-		if errors.Is(err, errFrameTooLarge) && (typ == frameObject || typ == frameSource) {
+		typ, payload, err := c.Read(max)
+		if errors.Is(err, wire.ErrFrameTooLarge) && (typ == wire.Object || typ == wire.Source) {
 			s.refuse(fileErr(s.kfile, because(ErrTooLarge, "the build renders more than the limit of %d bytes", s.r.opts.Limits.RenderBytes)))
 			break
 		}
@@ -82,23 +83,23 @@ func (s *session) serve(dir string) error {
 			return err
 		}
 		switch typ {
-		case frameList:
+		case wire.List:
 			err = s.list(string(payload))
-		case frameRead:
+		case wire.Read:
 			err = s.read(string(payload))
-		case frameObject:
+		case wire.Object:
 			s.object(payload)
-		case frameSource:
+		case wire.Source:
 			s.bytes += int64(len(payload))
 			s.source = payload
-		case frameFetch:
+		case wire.Fetch:
 			if s.fetched == "" {
 				s.fetched = string(payload)
 			}
-		case frameFailed:
+		case wire.Failed:
 			s.failure = string(payload)
 			return nil
-		case frameDone:
+		case wire.Done:
 			s.done = true
 			return nil
 		default:
@@ -119,7 +120,7 @@ func (s *session) refuse(err error) {
 }
 
 func (s *session) list(dir string) error {
-	file := rel(clean(dir))
+	file := rel(wire.Clean(dir))
 	entries, err := fs.ReadDir(s.b.tree, file)
 	if err == nil {
 		err = s.b.listed(file, len(entries))
@@ -132,19 +133,19 @@ func (s *session) list(dir string) error {
 	if err != nil {
 		return s.fail(err)
 	}
-	out := make([]entry, len(entries))
+	out := make([]wire.Entry, len(entries))
 	for i, e := range entries {
-		out[i] = entry{Name: e.Name(), Dir: e.IsDir()}
+		out[i] = wire.Entry{Name: e.Name(), Dir: e.IsDir()}
 	}
 	j, err := json.Marshal(out)
 	if err != nil {
 		return err
 	}
-	return s.proc.conn.send(frameEntries, j)
+	return s.proc.conn.Send(wire.Entries, j)
 }
 
 func (s *session) read(p string) error {
-	file := rel(clean(p))
+	file := rel(wire.Clean(p))
 	data, err := s.b.readForBuild(file)
 	if err == nil && isKustomization(path.Base(file)) {
 		err = refuseRemote(file, data)
@@ -156,13 +157,13 @@ func (s *session) read(p string) error {
 	if len(s.served) == 0 || s.served[len(s.served)-1] != file {
 		s.served = append(s.served, file)
 	}
-	return s.proc.conn.send(frameData, data)
+	return s.proc.conn.Send(wire.Data, data)
 }
 
 // fail answers a request with err.
 func (s *session) fail(err error) error {
-	j, _ := json.Marshal(failure{Missing: errors.Is(err, fs.ErrNotExist), Msg: err.Error()})
-	return s.proc.conn.send(frameError, j)
+	j, _ := json.Marshal(wire.Failure{Missing: errors.Is(err, fs.ErrNotExist), Msg: err.Error()})
+	return s.proc.conn.Send(wire.Error, j)
 }
 
 // object takes one resource the build made.

@@ -7,7 +7,7 @@ import (
 	"path"
 	"time"
 
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 // Limits bound what one Render may read, run and produce: a commit is
@@ -224,16 +224,16 @@ func measure(data []byte, documents bool) (m yamlMeasure) {
 			m.documents++
 		}
 	}()
-	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	for {
-		var doc kyaml.Node
+		var doc yamlv3.Node
 		if err := dec.Decode(&doc); err != nil { // io.EOF at the end
 			return m
 		}
 		if documents {
 			m.documents += objectsIn(&doc)
 		}
-		s := sizer{memo: map[*kyaml.Node]int64{}}
+		s := sizer{memo: map[*yamlv3.Node]int64{}}
 		_, added := s.size(&doc)
 		if s.cycle {
 			m.cycle = true
@@ -245,16 +245,16 @@ func measure(data []byte, documents bool) (m yamlMeasure) {
 
 // objectsIn is how many resources a document can make: one, or a List's
 // items.
-func objectsIn(doc *kyaml.Node) int {
+func objectsIn(doc *yamlv3.Node) int {
 	root := doc
-	if root.Kind == kyaml.DocumentNode && len(root.Content) == 1 {
+	if root.Kind == yamlv3.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	if root.Kind != kyaml.MappingNode {
+	if root.Kind != yamlv3.MappingNode {
 		return 1
 	}
 	var kind string
-	var items *kyaml.Node
+	var items *yamlv3.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		switch root.Content[i].Value {
 		case "kind":
@@ -263,7 +263,7 @@ func objectsIn(doc *kyaml.Node) int {
 			items = root.Content[i+1]
 		}
 	}
-	if kind == "List" && items != nil && items.Kind == kyaml.SequenceNode {
+	if kind == "List" && items != nil && items.Kind == yamlv3.SequenceNode {
 		return max(1, len(items.Content))
 	}
 	return 1
@@ -275,17 +275,17 @@ func saturate(n int64) int64 { return min(n, saturated) }
 
 // sizer measures a node expanded: each node one plus its value's length.
 type sizer struct {
-	memo  map[*kyaml.Node]int64 // expanded size of anchored nodes
-	busy  map[*kyaml.Node]bool
+	memo  map[*yamlv3.Node]int64 // expanded size of anchored nodes
+	busy  map[*yamlv3.Node]bool
 	cycle bool
 }
 
 // size returns the node's expanded size and how much of it aliases add.
-func (s *sizer) size(n *kyaml.Node) (total, added int64) {
+func (s *sizer) size(n *yamlv3.Node) (total, added int64) {
 	if n == nil || s.cycle {
 		return 0, 0
 	}
-	if n.Kind == kyaml.AliasNode {
+	if n.Kind == yamlv3.AliasNode {
 		t := s.anchored(n.Alias)
 		return t, t
 	}
@@ -302,12 +302,12 @@ func (s *sizer) size(n *kyaml.Node) (total, added int64) {
 
 // anchored is the expanded size of the node an alias names; one that is
 // still being measured contains the alias.
-func (s *sizer) anchored(n *kyaml.Node) int64 {
+func (s *sizer) anchored(n *yamlv3.Node) int64 {
 	if t, ok := s.memo[n]; ok {
 		return t
 	}
 	if s.busy == nil {
-		s.busy = map[*kyaml.Node]bool{}
+		s.busy = map[*yamlv3.Node]bool{}
 	}
 	if s.busy[n] {
 		s.cycle = true

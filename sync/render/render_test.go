@@ -39,7 +39,10 @@ var kinds = scoper{"Deployment": true, "Service": true, "ConfigMap": true, "Secr
 
 func newRenderer(t testing.TB, mod func(*render.Options)) *render.Renderer {
 	t.Helper()
-	opts := render.Options{Cluster: "prod", Scoper: kinds}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	// This test binary is the build program (TestMain).
+	opts := render.Options{Cluster: "prod", Scoper: kinds, BuildProgram: self}
 	if mod != nil {
 		mod(&opts)
 	}

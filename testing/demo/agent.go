@@ -36,14 +36,18 @@ func StartAgent(ctx context.Context, bin, addr, logPath string, env []string) (*
 	return a, nil
 }
 
-// BuildSyncgate builds ./cmd/syncgate of the source tree root into dir and
-// returns the binary's path.
+// BuildSyncgate builds the agent and its kustomize build program
+// (./cmd/syncgate and ./cmd/syncgate-render, side by side) of the source
+// tree root into dir, as `make build` and deploy/Dockerfile build them
+// (keep in step): no cgo, -trimpath, -tags nomsgpack, no symbol table. It
+// returns the agent's path.
 func BuildSyncgate(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "syncgate")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/syncgate")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "nomsgpack", "-ldflags", "-s -w",
+		"-o", dir+string(filepath.Separator), "./cmd/syncgate", "./cmd/syncgate-render")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build syncgate: %w\n%s", err, out)
 	}
-	return bin, nil
+	return filepath.Join(dir, "syncgate"), nil
 }

@@ -1,4 +1,4 @@
-package render
+package buildproc
 
 import (
 	"path"
@@ -6,12 +6,14 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/syncgate/syncgate/sync/render/internal/wire"
 )
 
 // source is the repository as a build process reaches it: through the
 // parent, which reads, measures and may refuse.
 type source interface {
-	list(dir string) ([]entry, error)
+	list(dir string) ([]wire.Entry, error)
 	read(file string) ([]byte, error)
 }
 
@@ -28,9 +30,7 @@ type repoFS struct {
 	files  map[string]bool // files of the repository, from listings
 }
 
-func newRepoFS(c *conn) *repoFS { return newRepoFSFrom(remote{c}) }
-
-func newRepoFSFrom(src source) *repoFS {
+func newRepoFS(src source) *repoFS {
 	return &repoFS{
 		FileSystem: filesys.MakeFsInMemory(),
 		src:        src,
@@ -40,7 +40,7 @@ func newRepoFSFrom(src source) *repoFS {
 
 // ensure lists every directory on the way to p, and p when it is one.
 func (f *repoFS) ensure(p string) string {
-	p = clean(p)
+	p = wire.Clean(p)
 	f.list("/")
 	dir := "/"
 	for _, part := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
@@ -140,5 +140,5 @@ func (f *repoFS) Glob(pattern string) ([]string, error) {
 
 func (f *repoFS) Walk(p string, fn filepath.WalkFunc) error {
 	f.listAll(p)
-	return f.FileSystem.Walk(clean(p), fn)
+	return f.FileSystem.Walk(wire.Clean(p), fn)
 }
