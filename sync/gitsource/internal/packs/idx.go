@@ -3,6 +3,7 @@ package packs
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha1"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -33,7 +34,10 @@ var _ idxfile.Index = (*index)(nil)
 
 var idxMagic = []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}
 
-// readIndex reads the .idx at path.
+// readIndex reads the .idx at path, checked as go-git checks it: its
+// fanout table in order (else a lookup would slice past the names) and its
+// checksum (else a damaged name or offset would have another object read
+// in place of the one asked).
 func readIndex(path string) (*index, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -44,7 +48,9 @@ func readIndex(path string) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := bufio.NewReaderSize(f, 64<<10)
+	sum := sha1.New()
+	br := bufio.NewReaderSize(f, 64<<10)
+	r := io.TeeReader(br, sum) // all but the index's own checksum
 	head := make([]byte, 8+256*4)
 	if _, err := io.ReadFull(r, head); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -55,6 +61,9 @@ func readIndex(path string) (*index, error) {
 	ix := &index{path: path}
 	for i := range ix.fanout {
 		ix.fanout[i] = binary.BigEndian.Uint32(head[8+4*i:])
+		if i > 0 && ix.fanout[i] < ix.fanout[i-1] {
+			return nil, fmt.Errorf("%s: %w: fanout table decreases at %d", path, idxfile.ErrMalformedIdxFile, i)
+		}
 	}
 	n := int64(ix.fanout[255])
 	rest := fi.Size() - int64(len(head)) - n*28 - 40
@@ -66,7 +75,7 @@ func readIndex(path string) (*index, error) {
 	ix.off64 = make([]byte, rest)
 	_, err = io.ReadFull(r, ix.names)
 	if err == nil {
-		_, err = r.Discard(int(n * 4)) // the CRCs
+		_, err = io.CopyN(io.Discard, r, n*4) // the CRCs, hashed
 	}
 	if err == nil {
 		_, err = io.ReadFull(r, ix.off32)
@@ -77,8 +86,15 @@ func readIndex(path string) (*index, error) {
 	if err == nil {
 		_, err = io.ReadFull(r, ix.checksum[:])
 	}
+	var own plumbing.Hash
+	if err == nil {
+		_, err = io.ReadFull(br, own[:])
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !bytes.Equal(sum.Sum(nil), own[:]) {
+		return nil, fmt.Errorf("%s: %w: checksum mismatch", path, idxfile.ErrMalformedIdxFile)
 	}
 	return ix, nil
 }

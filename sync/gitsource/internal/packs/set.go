@@ -116,12 +116,34 @@ func (s *Set) open(id plumbing.Hash) (*pack, error) {
 		return nil, err
 	}
 	fi, err := s.fs.Stat(name + ".pack")
+	if err == nil {
+		err = trailerIs(f, fi.Size(), id)
+	}
 	if err != nil {
 		_ = f.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s.pack: %w", name, err)
 	}
 	return &pack{id: id, size: fi.Size(), idx: idx, file: f,
 		pf: packfile.NewPackfileWithCache(idx, s.fs, f, s.cache, 0)}, nil
+}
+
+var errPackDamaged = errors.New("pack does not match its index (truncated or damaged)")
+
+// trailerIs checks that the pack f, of size bytes, ends with the checksum
+// its index names, as git does when it opens a pack: an object past where
+// a truncated pack ends would otherwise read as not found.
+func trailerIs(f billy.File, size int64, id plumbing.Hash) error {
+	var sum plumbing.Hash
+	if size < 12+20 {
+		return errPackDamaged
+	}
+	if _, err := f.ReadAt(sum[:], size-20); err != nil {
+		return err
+	}
+	if sum != id {
+		return errPackDamaged
+	}
+	return nil
 }
 
 func (s *Set) find(id plumbing.Hash) *pack {
