@@ -42,9 +42,6 @@ func defaultBackoff() wait.Backoff {
 type Store struct {
 	dyn  dynamic.Interface
 	opts StoreOptions
-	// seen is each namespace's status as the API server last returned it
-	// here, which a status write patches (patch.go).
-	seen seenStatuses
 }
 
 // NewStore uses dyn for every call. At most one StoreOptions may be given.
@@ -95,7 +92,7 @@ func (s *Store) Get(ctx context.Context, namespace string) (*Version, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get Version %s/%s: %w", namespace, Name, err)
 	}
-	return s.read(u)
+	return FromUnstructured(u)
 }
 
 // Ensure creates the namespace's Version when missing, and brings its spec
@@ -139,7 +136,7 @@ func (s *Store) create(ctx context.Context, namespace string, spec VersionSpec) 
 	if err != nil {
 		return nil, err
 	}
-	return s.read(created)
+	return FromUnstructured(created)
 }
 
 // update writes v (its status with subresource "status") and returns what
@@ -153,7 +150,7 @@ func (s *Store) update(ctx context.Context, v *Version, subresource ...string) (
 	if err != nil {
 		return nil, err
 	}
-	return s.read(updated)
+	return FromUnstructured(updated)
 }
 
 // onConflict runs fn again after each conflict (see OnConflict).
@@ -196,7 +193,7 @@ func (s *Store) UpdateStatus(ctx context.Context, namespace string, fn func(*Ver
 		if err := fn(&v.Status); err != nil {
 			return err
 		}
-		out, err = s.writeStatus(ctx, v)
+		out, err = s.update(ctx, v, "status")
 		return err
 	})
 	if err != nil {
@@ -219,7 +216,7 @@ func (s *Store) UpdateStatusFrom(ctx context.Context, last *Version, fn func(*Ve
 	if err := fn(&v.Status); err != nil {
 		return nil, fmt.Errorf("update status of Version %s/%s: %w", v.Namespace, Name, err)
 	}
-	out, err := s.writeStatus(ctx, v)
+	out, err := s.update(ctx, v, "status")
 	switch {
 	case err == nil:
 		return out, nil
