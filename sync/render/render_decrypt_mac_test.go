@@ -32,11 +32,7 @@ stringData:
 // rewritten, a field added, or the MAC itself removed all fail, although
 // each value left still decrypts.
 func TestEncryptedSecretsChangedAfterEncryptionAreRefused(t *testing.T) {
-	id, recipient, err := sopstest.AgeKey()
-	require.NoError(t, err)
-	keys, err := decrypt.ParseKeys(map[string][]byte{"age.agekey": []byte(id)}, t.TempDir())
-	require.NoError(t, err)
-	defer keys.Close()
+	keys, recipient := ageKey(t)
 	encrypt := func(macOnlyEncrypted bool) string {
 		enc, err := sopstest.EncryptYAML([]byte(twoValues), sopstest.Options{AgeRecipients: []string{recipient}, EncryptedRegex: "^(data|stringData)$", MACOnlyEncrypted: macOnlyEncrypted})
 		require.NoError(t, err)
@@ -57,7 +53,7 @@ func TestEncryptedSecretsChangedAfterEncryptionAreRefused(t *testing.T) {
 	}
 	run := func(t *testing.T, tree fstest.MapFS) ([]*unstructured.Unstructured, error) {
 		r := newRenderer(t, func(o *render.Options) {
-			o.Decrypter = decrypt.New(keySource{keys}, "SOPS_SECRET")
+			o.Decrypter = decrypt.New(keys, "SOPS_SECRET")
 			o.AllowNamespaces = []string{"elsewhere"}
 		})
 		return r.Render(tree, "team")
@@ -80,7 +76,7 @@ func TestEncryptedSecretsChangedAfterEncryptionAreRefused(t *testing.T) {
 	labelled := func(doc string) fstest.MapFS {
 		return fstest.MapFS{"team/kustomization.yaml": file("resources: [secret.yaml]\ncommonLabels: {tier: db}\n"), "team/secret.yaml": file(doc)}
 	}
-	_, err = run(t, labelled(enc))
+	_, err := run(t, labelled(enc))
 	require.ErrorIs(t, err, render.ErrDecrypt)
 	assert.Contains(t, err.Error(), "--mac-only-encrypted", "says how to encrypt a Secret a build changes")
 	objs, err := run(t, labelled(encrypt(true)))

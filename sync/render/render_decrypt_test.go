@@ -19,6 +19,17 @@ type keySource struct{ k *decrypt.Keys }
 
 func (s keySource) Keys(context.Context) (*decrypt.Keys, error) { return s.k, nil }
 
+// ageKey is a new age key as the agent reads it from its key Secret, and
+// the recipient that encrypts for it.
+func ageKey(t *testing.T) (keySource, string) {
+	id, recipient, err := sopstest.AgeKey()
+	require.NoError(t, err)
+	keys, err := decrypt.ParseKeys(map[string][]byte{"age.agekey": []byte(id)}, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = keys.Close() })
+	return keySource{keys}, recipient
+}
+
 type troubled struct{}
 
 func (troubled) Keys(context.Context) (*decrypt.Keys, error) {
@@ -38,18 +49,10 @@ stringData:
 // without the key, or without a Decrypter, it is a refusal naming the
 // file, never ciphertext passed on.
 func TestEncryptedSecrets(t *testing.T) {
-	id, recipient, err := sopstest.AgeKey()
-	require.NoError(t, err)
+	keys, recipient := ageKey(t)
+	other, _ := ageKey(t)
 	enc, err := sopstest.EncryptYAML([]byte(secretPlain), sopstest.Options{AgeRecipients: []string{recipient}, EncryptedRegex: "^(data|stringData)$"})
 	require.NoError(t, err)
-	keys, err := decrypt.ParseKeys(map[string][]byte{"age.agekey": []byte(id)}, t.TempDir())
-	require.NoError(t, err)
-	defer keys.Close()
-	otherID, _, err := sopstest.AgeKey()
-	require.NoError(t, err)
-	other, err := decrypt.ParseKeys(map[string][]byte{"age.agekey": []byte(otherID)}, t.TempDir())
-	require.NoError(t, err)
-	defer other.Close()
 
 	trees := map[string]fstest.MapFS{
 		"plain":     {"team/secret.yaml": {Data: enc}},
@@ -57,7 +60,7 @@ func TestEncryptedSecrets(t *testing.T) {
 	}
 	for name, tree := range trees {
 		t.Run(name, func(t *testing.T) {
-			r := newRenderer(t, func(o *render.Options) { o.Decrypter = decrypt.New(keySource{keys}, "SOPS_SECRET") })
+			r := newRenderer(t, func(o *render.Options) { o.Decrypter = decrypt.New(keys, "SOPS_SECRET") })
 			objs, err := r.Render(tree, "team")
 			require.NoError(t, err)
 			require.Len(t, objs, 1)
@@ -66,7 +69,7 @@ func TestEncryptedSecrets(t *testing.T) {
 			assert.Equal(t, "s3cret-in-the-clear", pw)
 
 			for what, d := range map[string]render.Decrypter{
-				"another key":  decrypt.New(keySource{other}, "SOPS_SECRET"),
+				"another key":  decrypt.New(other, "SOPS_SECRET"),
 				"no keys":      decrypt.New(nil, "SOPS_SECRET"),
 				"no decrypter": nil,
 			} {
