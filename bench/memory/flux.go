@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"time"
 
@@ -16,20 +13,17 @@ import (
 // fluxRun is kustomize-controller at its defaults with one GitRepository
 // and a Kustomization per namespace (named as it, path ./<namespace>).
 type fluxRun struct {
-	e          *env
-	source     string
-	namespaces []string
-	tree       map[string]string // the source's files so far
-	revisions  int
-	ctrl       *flux.Controller
+	e    *env
+	src  *flux.Source
+	ctrl *flux.Controller
 }
 
 func (e *env) measureFlux(ctx context.Context) *column {
 	col := &column{name: "Flux kustomize-controller"}
-	if e.o.scenarios["one"] {
+	if e.o.scenarios.Has("one") {
 		col.fail("one", e.fluxOne(ctx, col))
 	}
-	if e.o.scenarios["many"] {
+	if e.o.scenarios.Has("many") {
 		col.fail("many", e.fluxMany(ctx, col))
 	}
 	return col
@@ -97,21 +91,16 @@ func (e *env) fluxMany(ctx context.Context, col *column) error {
 // newFluxRun publishes first, starts the controller and waits until every
 // namespace's Kustomization is Ready at it.
 func (e *env) newFluxRun(ctx context.Context, namespaces []string, first map[string]string) (*fluxRun, error) {
-	f := &fluxRun{e: e, source: fmt.Sprintf("config-%d", e.runs), namespaces: namespaces, tree: map[string]string{}}
-	if err := flux.CreateGitRepository(ctx, e.dyn, f.source); err != nil {
-		return nil, err
-	}
-	for _, ns := range namespaces {
-		k := flux.KustomizationSpec{Name: ns, Source: f.source, Path: "./" + ns, TargetNamespace: ns}
-		if err := flux.CreateKustomization(ctx, e.dyn, k); err != nil {
-			return nil, err
-		}
-	}
-	rev, err := f.publish(ctx, first)
+	src, err := flux.NewSource(ctx, e.dyn, e.art, fmt.Sprintf("config-%d", e.runs), namespaces)
 	if err != nil {
 		return nil, err
 	}
-	log := filepath.Join(e.work, f.source+"-kustomize-controller.log")
+	f := &fluxRun{e: e, src: src}
+	rev, _, err := src.Publish(ctx, first)
+	if err != nil {
+		return nil, err
+	}
+	log := filepath.Join(e.work, src.Name+"-kustomize-controller.log")
 	if f.ctrl, err = flux.Start(ctx, e.c.KubeconfigPath(), log, flux.Tuning{}, nil); err != nil {
 		return nil, err
 	}
@@ -122,21 +111,8 @@ func (e *env) newFluxRun(ctx context.Context, namespaces []string, first map[str
 	return f, nil
 }
 
-// publish packs the whole tree with files written over it and records it
-// as the GitRepository's artifact, as source-controller would.
-func (f *fluxRun) publish(ctx context.Context, files map[string]string) (string, error) {
-	maps.Copy(f.tree, files)
-	f.revisions++
-	sum := sha1.Sum(fmt.Appendf(nil, "%s %d", f.source, f.revisions))
-	a, err := f.e.art.Publish(f.source, flux.GitRevision("main", hex.EncodeToString(sum[:])), f.tree)
-	if err != nil {
-		return "", err
-	}
-	return a.Revision, flux.SetArtifact(ctx, f.e.dyn, f.source, a)
-}
-
 func (f *fluxRun) deploy(ctx context.Context, files map[string]string) (sample, error) {
-	rev, err := f.publish(ctx, files)
+	rev, _, err := f.src.Publish(ctx, files)
 	if err != nil {
 		return sample{}, err
 	}
@@ -147,7 +123,7 @@ func (f *fluxRun) deploy(ctx context.Context, files map[string]string) (sample, 
 }
 
 func (f *fluxRun) await(ctx context.Context, rev string) error {
-	if _, err := f.e.ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, f.namespaces...); err != nil {
+	if _, err := f.e.ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, f.src.Namespaces...); err != nil {
 		return fmt.Errorf("flux: %w\n%s", err, f.ctrl.LogTail(3000))
 	}
 	return nil
@@ -159,8 +135,5 @@ func (f *fluxRun) stop(ctx context.Context) error {
 	}
 	f.ctrl.Stop(10 * time.Second)
 	f.ctrl = nil
-	if err := flux.Forget(ctx, f.e.dyn, flux.Kustomizations, f.namespaces...); err != nil {
-		return err
-	}
-	return flux.Forget(ctx, f.e.dyn, flux.GitRepositories, f.source)
+	return f.src.Forget(ctx)
 }
