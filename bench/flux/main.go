@@ -46,21 +46,20 @@ type options struct {
 	reps, manyReps    int
 	objects           int
 	namespaces, perNS int
-	scenarios, tools  []string
+	scenarios, tools  benchenv.List
 	timeout           time.Duration
 	keepLogs, verbose bool
 }
 
 func main() {
-	var o options
-	var scenarios, tools string
+	o := options{scenarios: benchenv.List{"one", "many"}, tools: toolNames()}
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of each tool in scenario one")
 	flag.IntVar(&o.manyReps, "many-reps", 0, "repetitions in scenario many (default -reps)")
 	flag.IntVar(&o.objects, "objects", 1000, "objects of scenario one")
 	flag.IntVar(&o.namespaces, "namespaces", 50, "namespaces of scenario many")
 	flag.IntVar(&o.perNS, "per-namespace", 20, "objects per namespace in scenario many")
-	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios to run: one, many")
-	flag.StringVar(&tools, "tools", strings.Join(toolNames(), ","), "columns to measure")
+	flag.Var(&o.scenarios, "scenarios", "scenarios to run: one, many")
+	flag.Var(&o.tools, "tools", "columns to measure")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest a sync may take")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory (tool logs) and print its path")
 	flag.BoolVar(&o.verbose, "v", false, "print control plane progress")
@@ -68,7 +67,6 @@ func main() {
 	if o.manyReps <= 0 {
 		o.manyReps = o.reps
 	}
-	o.scenarios, o.tools = strings.Split(scenarios, ","), strings.Split(tools, ",")
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)

@@ -31,7 +31,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
@@ -39,7 +38,7 @@ import (
 
 type options struct {
 	bins        []benchenv.Binary
-	scenarios   map[string]bool
+	scenarios   benchenv.List
 	objects     int
 	namespaces  int
 	perNS       int
@@ -50,16 +49,17 @@ type options struct {
 	fluxCommits int
 	settle      time.Duration
 	timeout     time.Duration
-	env         []string
+	env         benchenv.List
 	keepLogs    bool
 	profiles    *heapProfiles
 }
 
 func main() {
 	var o options
-	var bins, scenarios, env, heapAt, profileDir string
+	var bins, heapAt, profileDir string
+	o.scenarios = benchenv.List{"one", "many"}
 	flag.StringVar(&bins, "bin", "", "syncgate builds to measure, name=path,...; default: this tree's ./cmd/syncgate")
-	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios: one (idle, 1,000 objects, small commits), many (namespaces × objects)")
+	flag.Var(&o.scenarios, "scenarios", "scenarios: one (idle, 1,000 objects, small commits), many (namespaces × objects)")
 	flag.IntVar(&o.objects, "objects", 1000, "objects of the one namespace")
 	flag.IntVar(&o.namespaces, "namespaces", 100, "namespaces of scenario many")
 	flag.IntVar(&o.perNS, "per-namespace", 100, "objects per namespace of scenario many")
@@ -70,24 +70,17 @@ func main() {
 	flag.IntVar(&o.fluxCommits, "flux-commits", 20, "small commits for Flux")
 	flag.DurationVar(&o.settle, "settle", 10*time.Second, "wait after a sync before reading memory")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "limit for one commit to be deployed")
-	flag.StringVar(&env, "env", "", "extra settings for the agents, K=V,...")
+	flag.Var(&o.env, "env", "extra settings for the agents, K=V,...")
 	flag.StringVar(&heapAt, "heap-at", "", "take syncgate's heap profile (in use after a collection) after these small commits, N,...; the agent then serves its profiles on a loopback DEBUG_ADDR")
 	flag.StringVar(&profileDir, "profiles", ".", "directory of the -heap-at profiles, <bin>-commit-<N>.pb.gz")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory with the tools' logs")
 	flag.Parse()
-	o.scenarios = map[string]bool{}
-	for _, s := range strings.Split(scenarios, ",") {
-		o.scenarios[s] = true
-	}
 	at, err := parseHeapAt(heapAt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	o.profiles = &heapProfiles{dir: profileDir, at: at}
-	if env != "" {
-		o.env = strings.Split(env, ",")
-	}
 	benchenv.Main(func(ctx context.Context) error { return run(ctx, &o, bins) })
 }
 

@@ -30,10 +30,10 @@ type agentRun struct {
 
 func (e *env) measureSyncgate(ctx context.Context, b benchenv.Binary) *column {
 	col := &column{name: b.Name}
-	if e.o.scenarios["one"] {
+	if e.o.scenarios.Has("one") {
 		col.fail("one", e.syncgateOne(ctx, b, col))
 	}
-	if e.o.scenarios["many"] {
+	if e.o.scenarios.Has("many") {
 		col.fail("many", e.syncgateMany(ctx, b, col))
 	}
 	return col

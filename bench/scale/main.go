@@ -26,14 +26,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 type options struct {
 	bins       []benchenv.Binary
-	scenarios  []string
+	scenarios  benchenv.List
 	objects    int
 	namespaces int
 	perNS      int
@@ -41,16 +40,17 @@ type options struct {
 	burst      int
 	touch      int
 	long       int
-	env        []string
+	env        benchenv.List
 	// serviceLinks leaves the Deployments' service links on (the default).
 	serviceLinks bool
 }
 
 func main() {
 	var o options
-	var bins, scenarios, env string
+	var bins string
+	o.scenarios = benchenv.List{"one", "many"}
 	flag.StringVar(&bins, "bin", "", "builds to measure, name=path,...; default: this tree's ./cmd/syncgate")
-	flag.StringVar(&scenarios, "scenarios", "one,many", "scenarios to run")
+	flag.Var(&o.scenarios, "scenarios", "scenarios to run")
 	flag.IntVar(&o.objects, "objects", 1000, "objects of the one namespace (scenario one)")
 	flag.IntVar(&o.namespaces, "namespaces", 100, "namespaces (scenario many)")
 	flag.IntVar(&o.perNS, "per-namespace", 100, "objects per namespace (scenario many)")
@@ -58,13 +58,9 @@ func main() {
 	flag.IntVar(&o.burst, "burst", 5, "commits of the burst (scenario many)")
 	flag.IntVar(&o.touch, "touch", 10, "namespaces each burst commit changes")
 	flag.IntVar(&o.long, "long", 0, "more one-object commits, printing RSS after each (scenario one)")
-	flag.StringVar(&env, "env", "", "extra settings for the agents, K=V,...")
+	flag.Var(&o.env, "env", "extra settings for the agents, K=V,...")
 	flag.BoolVar(&o.serviceLinks, "service-links", true, "leave the Deployments' service links on; false sets enableServiceLinks: false")
 	flag.Parse()
-	o.scenarios = strings.Split(scenarios, ",")
-	if env != "" {
-		o.env = strings.Split(env, ",")
-	}
 	benchenv.Main(func(ctx context.Context) error { return run(ctx, &o, bins) })
 }
 

@@ -32,7 +32,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
@@ -42,13 +41,12 @@ type options struct {
 	namespaces, perNS, replicas, shards int
 	commits, touch, window              int
 	lease                               time.Duration
-	scenarios                           []string
+	scenarios                           benchenv.List
 	keepLogs                            bool
 }
 
 func main() {
-	var o options
-	var scenarios string
+	o := options{scenarios: benchenv.List{"leader", "sharded"}}
 	flag.IntVar(&o.namespaces, "namespaces", 60, "managed namespaces")
 	flag.IntVar(&o.perNS, "per-namespace", 20, "objects per namespace (a quarter of them 1-replica Deployments)")
 	flag.IntVar(&o.replicas, "replicas", 3, "replicas of syncgate, in both scenarios")
@@ -57,10 +55,9 @@ func main() {
 	flag.IntVar(&o.touch, "touch", 10, "namespaces each commit of a series changes")
 	flag.IntVar(&o.window, "window", 3, "commits of a series waiting at once (pushed, not yet deployed everywhere)")
 	flag.DurationVar(&o.lease, "lease", 15*time.Second, "LEASE_DURATION of the replicas")
-	flag.StringVar(&scenarios, "scenarios", "leader,sharded", "scenarios to run")
+	flag.Var(&o.scenarios, "scenarios", "scenarios to run")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory with the replicas' logs")
 	flag.Parse()
-	o.scenarios = strings.Split(scenarios, ",")
 	if o.commits > 24 || o.touch > o.namespaces || o.replicas < 2 {
 		fmt.Fprintln(os.Stderr, "bench: -commits at most 24, -touch at most -namespaces, -replicas at least 2")
 		os.Exit(2)
