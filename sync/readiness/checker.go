@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/syncgate/syncgate/sync/clusterwide"
 	"github.com/syncgate/syncgate/sync/healthrule"
 )
 
@@ -60,7 +61,7 @@ type Checker struct {
 	clients  Clients
 	log      *slog.Logger
 	pool     *pool
-	grants   *grants
+	grants   *clusterwide.Grants
 	selector string
 }
 
@@ -83,7 +84,7 @@ func New(opts Options) (*Checker, error) {
 		return nil, err
 	}
 	return &Checker{opts: opts, clients: opts.Clients, log: opts.Logger, selector: sel,
-		pool: newPool(opts.Linger, opts.Logger), grants: newGrants(opts.Own, grantsFor)}, nil
+		pool: newPool(opts.Linger, opts.Logger), grants: clusterwide.NewGrants(opts.Own, 0, opts.Logger)}, nil
 }
 
 // Watches counts the watches of the Checker: open now, and started since

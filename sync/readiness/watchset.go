@@ -131,7 +131,7 @@ func (c *Checker) watch(ctx context.Context, namespace string, refs []Object) (*
 		case <-e.ready:
 			if e.err != nil {
 				if e.key.identity == "" {
-					c.grants.forget(e.key.gvr)
+					c.grants.Forget(e.key.gvr)
 				}
 				return ws, e.err
 			}
@@ -165,7 +165,7 @@ func (c *Checker) watch(ctx context.Context, namespace string, refs []Object) (*
 // subscribes the set to ns's changes.
 func (c *Checker) hold(ctx context.Context, ws *watchSet, dyn dynamic.Interface, namespace string, gvr schema.GroupVersionResource, ns string, p pare) (*entry, bool, error) {
 	k, client := key{gvr: gvr, namespace: ns, identity: namespace, pare: p}, dyn
-	if c.grants.clusterWide(ctx, gvr, c.log) {
+	if c.grants.May(ctx, gvr) {
 		k, client = key{gvr: gvr, pare: p}, c.opts.Own
 		if p == whole {
 			k.selector = c.selector

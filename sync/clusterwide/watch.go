@@ -1,0 +1,136 @@
+package clusterwide
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Watch is a resource watched in a set of namespaces for as long as it
+// runs.
+type Watch struct {
+	Resource   schema.GroupVersionResource
+	Namespaces []string
+	// Handler is told of the objects of Namespaces, and of no other.
+	Handler cache.ResourceEventHandler
+	// Transform, when set, pares an object of Namespaces before the
+	// informer keeps it and Handler sees it; objects of other namespaces
+	// are kept as their name and resourceVersion only.
+	Transform cache.TransformFunc
+	// Synced is called once the informers listed, again after a change
+	// of where the resource is watched.
+	Synced func()
+	Logger *slog.Logger
+}
+
+// Run watches w with client until ctx ends: one informer for every
+// namespace where grants say syncgate may list and watch the resource
+// cluster-wide, else one per namespace. A cluster-wide watch refused
+// later (its ClusterRole taken back) is replaced by per-namespace ones.
+func Run(ctx context.Context, client dynamic.Interface, grants *Grants, w Watch) error {
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.DiscardHandler)
+	}
+	if grants.May(ctx, w.Resource) {
+		err := run(ctx, client, w, []string{metav1.NamespaceAll})
+		if !errors.Is(err, errRefused) {
+			return err
+		}
+		grants.Forget(w.Resource)
+		w.Logger.Warn("watching in every namespace was refused; watching each namespace", "resource", w.Resource.Resource, "err", err)
+	}
+	return run(ctx, client, w, w.Namespaces)
+}
+
+var errRefused = errors.New("watch refused")
+
+// run runs one informer per entry of where ("" for all namespaces) until
+// ctx ends or, for all namespaces, the watch is refused.
+func run(ctx context.Context, client dynamic.Interface, w Watch, where []string) error {
+	var running sync.WaitGroup
+	defer running.Wait() // after cancel, deferred below
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	managed := make(map[string]bool, len(w.Namespaces))
+	for _, ns := range w.Namespaces {
+		managed[ns] = true
+	}
+	handler := cache.FilteringResourceEventHandler{
+		FilterFunc: func(obj any) bool { return managed[namespaceOf(obj)] },
+		Handler:    w.Handler,
+	}
+	syncs := make([]cache.InformerSynced, 0, len(where))
+	for _, ns := range where {
+		inf := dynamicinformer.NewFilteredDynamicInformer(client, w.Resource, ns, 0, cache.Indexers{}, nil).Informer()
+		if err := inf.SetTransform(pare(managed, w.Transform)); err != nil {
+			return err
+		}
+		if ns == metav1.NamespaceAll {
+			if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+				if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+					cancel(fmt.Errorf("%w: %w", errRefused, err))
+					return
+				}
+				cache.DefaultWatchErrorHandler(ctx, r, err)
+			}); err != nil {
+				return err
+			}
+		}
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return err
+		}
+		running.Go(func() { inf.RunWithContext(ctx) })
+		syncs = append(syncs, inf.HasSynced)
+	}
+	if cache.WaitForCacheSync(ctx.Done(), syncs...) && w.Synced != nil {
+		w.Synced()
+	}
+	<-ctx.Done()
+	if cause := context.Cause(ctx); errors.Is(cause, errRefused) {
+		return cause
+	}
+	return nil
+}
+
+// pare keeps objects of other namespaces than managed as their name and
+// resourceVersion, and runs transform on the others.
+func pare(managed map[string]bool, transform cache.TransformFunc) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return obj, nil
+		}
+		if !managed[u.GetNamespace()] {
+			bare := &unstructured.Unstructured{}
+			bare.SetGroupVersionKind(u.GroupVersionKind())
+			bare.SetNamespace(u.GetNamespace())
+			bare.SetName(u.GetName())
+			bare.SetResourceVersion(u.GetResourceVersion())
+			return bare, nil
+		}
+		if transform == nil {
+			return obj, nil
+		}
+		return transform(obj)
+	}
+}
+
+func namespaceOf(obj any) string {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if m, ok := obj.(metav1.Object); ok {
+		return m.GetNamespace()
+	}
+	return ""
+}

@@ -1,0 +1,226 @@
+package clusterwide_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/syncgate/syncgate/sync/clusterwide"
+	"github.com/syncgate/syncgate/testing/cluster"
+)
+
+func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{Nodes: 1})) }
+
+var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+// Where syncgate may list and watch a kind cluster-wide, the namespaces
+// it manages are watched in one watch, and only theirs are told.
+func TestOneWatchForEveryNamespace(t *testing.T) {
+	c := cluster.Shared(t)
+	a, b, other := cluster.Namespace(t, c), cluster.Namespace(t, c), cluster.Namespace(t, c)
+	seen := &requests{}
+	dyn := client(t, c.RESTConfig(), seen)
+	w := start(t, dyn, clusterwide.NewGrants(dyn, 0, nil), []string{a, b})
+
+	create(t, c, other, "before")
+	create(t, c, a, "one")
+	create(t, c, b, "one")
+	w.await(t, a+"/one", b+"/one")
+	create(t, c, other, "after")
+	create(t, c, a, "two")
+	w.await(t, a+"/two")
+	require.NotContains(t, w.names(), other+"/before")
+	require.NotContains(t, w.names(), other+"/after", "a namespace not managed is not told")
+	require.Len(t, seen.watches("/api/v1/configmaps"), 1, "one watch for every namespace")
+	require.Empty(t, seen.watches("/api/v1/namespaces/"), "no watch per namespace")
+}
+
+// Without a grant of the kind in every namespace, each namespace is
+// watched on its own, as the identity may.
+func TestPerNamespaceWithoutTheGrant(t *testing.T) {
+	c := cluster.Shared(t)
+	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
+	seen := &requests{}
+	dyn := client(t, reader(t, c, a, b), seen)
+	w := start(t, dyn, clusterwide.NewGrants(dyn, 0, nil), []string{a, b})
+
+	create(t, c, a, "one")
+	create(t, c, b, "one")
+	w.await(t, a+"/one", b+"/one")
+	require.Empty(t, seen.requests("/api/v1/configmaps"), "not even tried in every namespace")
+	require.Len(t, seen.watches("/api/v1/namespaces/"+a+"/configmaps"), 1)
+	require.Len(t, seen.watches("/api/v1/namespaces/"+b+"/configmaps"), 1)
+}
+
+// A watch in every namespace refused although it was granted when asked
+// (the ClusterRole taken back since) gives way to one per namespace.
+func TestRefusedInEveryNamespaceWatchesEach(t *testing.T) {
+	c := cluster.Shared(t)
+	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
+	seen := &requests{}
+	dyn := client(t, reader(t, c, a, b), seen)
+	admin, err := dynamic.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	w := start(t, dyn, clusterwide.NewGrants(admin, 0, nil), []string{a, b})
+
+	create(t, c, a, "one")
+	create(t, c, b, "one")
+	w.await(t, a+"/one", b+"/one")
+	require.NotEmpty(t, seen.requests("/api/v1/configmaps"), "tried in every namespace first")
+	require.Len(t, seen.watches("/api/v1/namespaces/"+a+"/configmaps"), 1)
+	require.Len(t, seen.watches("/api/v1/namespaces/"+b+"/configmaps"), 1)
+}
+
+// watched records the objects a Watch told of.
+type watched struct {
+	mu     sync.Mutex
+	seen   map[string]bool
+	synced bool
+}
+
+func (w *watched) names() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for n := range w.seen {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (w *watched) await(t *testing.T, names ...string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, n := range names {
+			if !w.seen[n] {
+				return false
+			}
+		}
+		return w.synced
+	}, 30*time.Second, 20*time.Millisecond, "told of %v", names)
+}
+
+func start(t *testing.T, dyn dynamic.Interface, grants *clusterwide.Grants, namespaces []string) *watched {
+	t.Helper()
+	w := &watched{seen: map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- clusterwide.Run(ctx, dyn, grants, clusterwide.Watch{
+			Resource: configMaps, Namespaces: namespaces,
+			Handler: cache.ResourceEventHandlerFuncs{AddFunc: func(o any) {
+				m := o.(metav1.Object)
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				w.seen[m.GetNamespace()+"/"+m.GetName()] = true
+			}},
+			Synced: func() {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				w.synced = true
+			},
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return w
+}
+
+func create(t *testing.T, c *cluster.Cluster, ns, name string) {
+	t.Helper()
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	_, err = kube.CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
+// reader is a client config of a user who may read ConfigMaps in
+// namespaces only (ClusterRole view bound there).
+func reader(t *testing.T, c *cluster.Cluster, namespaces ...string) *rest.Config {
+	t.Helper()
+	kube, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	user := "reader-" + namespaces[0]
+	for _, ns := range namespaces {
+		_, err := kube.RbacV1().RoleBindings(ns).Create(context.Background(), &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	cfg := c.RESTConfig()
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	return cfg
+}
+
+func client(t *testing.T, cfg *rest.Config, seen *requests) dynamic.Interface {
+	t.Helper()
+	cfg.Wrap(seen.wrap)
+	dyn, err := dynamic.NewForConfig(cfg)
+	require.NoError(t, err)
+	return dyn
+}
+
+// requests records the paths and queries of the requests made.
+type requests struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (l *requests) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTrip(func(r *http.Request) (*http.Response, error) {
+		l.mu.Lock()
+		l.urls = append(l.urls, r.URL.Path+"?"+r.URL.RawQuery)
+		l.mu.Unlock()
+		return rt.RoundTrip(r)
+	})
+}
+
+// requests are those made to path.
+func (l *requests) requests(path string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, u := range l.urls {
+		if strings.HasPrefix(u, path+"?") {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// watches are the watch requests made under prefix.
+func (l *requests) watches(prefix string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, u := range l.urls {
+		if strings.HasPrefix(u, prefix) && strings.Contains(u, "watch=true") {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
