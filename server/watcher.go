@@ -6,18 +6,20 @@ import (
 	"strconv"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/clusterwide"
 )
 
 // VersionWatcher keeps the managed namespaces' Versions from informers and
 // wakes every waiter on each change with one channel close.
 type VersionWatcher struct {
 	dyn        dynamic.Interface
+	grants     *clusterwide.Grants
 	namespaces []string
 	log        *slog.Logger
 
@@ -33,12 +35,13 @@ type VersionWatcher struct {
 	synced      bool
 }
 
-// NewVersionWatcher watches the Version of each namespace.
-func NewVersionWatcher(dyn dynamic.Interface, namespaces []string, logger *slog.Logger) *VersionWatcher {
+// NewVersionWatcher watches the Version of each namespace with dyn,
+// cluster-wide where grants (asking as dyn's identity) allow it.
+func NewVersionWatcher(dyn dynamic.Interface, grants *clusterwide.Grants, namespaces []string, logger *slog.Logger) *VersionWatcher {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &VersionWatcher{dyn: dyn, namespaces: namespaces, log: logger, versions: map[string]*version.Version{},
+	return &VersionWatcher{dyn: dyn, grants: grants, namespaces: namespaces, log: logger, versions: map[string]*version.Version{},
 		lastDeleted: map[string]*version.Version{}, changed: make(chan struct{})}
 }
 
@@ -50,63 +53,72 @@ func (w *VersionWatcher) OnAnnounced(fn func(head string)) { w.announced = fn }
 // before Run.
 func (w *VersionWatcher) OnDeleted(fn func(namespace string)) { w.deleted = fn }
 
-// Run starts the informers and blocks until ctx ends.
+// Run starts the informers and blocks until ctx ends: one for every
+// namespace where syncgate may list and watch Versions cluster-wide
+// (ClusterRole syncgate-versions), else one per namespace.
 func (w *VersionWatcher) Run(ctx context.Context) error {
-	var syncs []cache.InformerSynced
-	for _, ns := range w.namespaces {
-		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.dyn, 0, ns, nil)
-		inf := f.ForResource(version.Resource).Informer()
-		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	return clusterwide.Run(ctx, w.dyn, w.grants, clusterwide.Watch{
+		Resource: version.Resource, Namespaces: w.namespaces, Logger: w.log, Transform: w.decode,
+		Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(o any) { w.set(o) },
 			UpdateFunc: func(_, o any) { w.set(o) },
-			DeleteFunc: func(o any) {
-				if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-					o = d.Obj
-				}
-				if u, ok := o.(*unstructured.Unstructured); ok {
-					w.mu.Lock()
-					if v := w.versions[u.GetNamespace()]; v != nil {
-						w.lastDeleted[u.GetNamespace()] = v
-					}
-					delete(w.versions, u.GetNamespace())
-					w.mu.Unlock()
-					w.notify()
-					if w.deleted != nil && u.GetName() == version.Name {
-						w.deleted(u.GetNamespace())
-					}
-				}
-			},
-		})
-		if err != nil {
-			return err
-		}
-		f.Start(ctx.Done())
-		defer f.Shutdown()
-		syncs = append(syncs, inf.HasSynced)
-	}
-	if cache.WaitForCacheSync(ctx.Done(), syncs...) {
-		w.mu.Lock()
-		w.synced = true
-		w.mu.Unlock()
-		w.notify()
-	}
-	<-ctx.Done()
-	return nil
+			DeleteFunc: w.gone,
+		},
+		Synced: func() {
+			w.mu.Lock()
+			w.synced = true
+			w.mu.Unlock()
+			w.notify()
+		},
+	})
 }
 
-func (w *VersionWatcher) set(o any) {
+func (w *VersionWatcher) gone(o any) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	u, ok := o.(metav1.Object)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	if v := w.versions[u.GetNamespace()]; v != nil {
+		w.lastDeleted[u.GetNamespace()] = v
+	}
+	delete(w.versions, u.GetNamespace())
+	w.mu.Unlock()
+	w.notify()
+	if w.deleted != nil && u.GetName() == version.Name {
+		w.deleted(u.GetNamespace())
+	}
+}
+
+// decode keeps a Version as the gateway reads it, typed and without its
+// managedFields: the informer's copy is the one Get returns, not a second
+// beside an unstructured one. A Version that does not decode is kept as
+// it came, and set leaves it out.
+func (w *VersionWatcher) decode(o any) (any, error) {
 	u, ok := o.(*unstructured.Unstructured)
 	if !ok || u.GetName() != version.Name {
-		return
+		return o, nil
 	}
 	v, err := version.FromUnstructured(u)
 	if err != nil {
 		w.log.Warn("cannot read Version", "namespace", u.GetNamespace(), "err", err)
+		return o, nil
+	}
+	v.ManagedFields = nil
+	return v, nil
+}
+
+func (w *VersionWatcher) set(o any) {
+	v, ok := o.(*version.Version)
+	if !ok {
 		return
 	}
 	w.mu.Lock()
-	old := w.versions[u.GetNamespace()]
-	w.versions[u.GetNamespace()] = v
+	old := w.versions[v.Namespace]
+	w.versions[v.Namespace] = v
 	w.mu.Unlock()
 	w.notify()
 	head := v.Annotations[version.HeadAnnotation]

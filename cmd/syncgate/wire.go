@@ -20,6 +20,7 @@ import (
 	"github.com/syncgate/syncgate/status/s3marker"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/clusterwide"
 	"github.com/syncgate/syncgate/sync/gitsource"
 	"github.com/syncgate/syncgate/sync/healthrule"
 	"github.com/syncgate/syncgate/sync/priority"
@@ -137,7 +138,10 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	if err != nil {
 		return nil, err
 	}
-	watcher = server.NewVersionWatcher(kc.dyn, cfg.Namespaces, logger.With("component", "versions"))
+	// Every replica watches every Version: in one watch where syncgate
+	// may list and watch Versions in every namespace.
+	watcher = server.NewVersionWatcher(kc.dyn, clusterwide.NewGrants(kc.dyn, 0, logger.With("component", "versions")),
+		cfg.Namespaces, logger.With("component", "versions"))
 	watcher.OnAnnounced(sy.Nudge)
 	watcher.OnDeleted(sy.VersionDeleted)
 	previews, err := assemblePreviews(cfg, logger, kc.kube, src, renderer, applier, watcher, gate, forgeOf(reporters))
