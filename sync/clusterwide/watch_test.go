@@ -2,9 +2,7 @@ package clusterwide_test
 
 import (
 	"context"
-	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/syncgate/syncgate/sync/clusterwide"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/requestlog"
 )
 
 func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{Nodes: 1})) }
@@ -32,7 +31,7 @@ var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmap
 func TestOneWatchForEveryNamespace(t *testing.T) {
 	c := cluster.Shared(t)
 	a, b, other := cluster.Namespace(t, c), cluster.Namespace(t, c), cluster.Namespace(t, c)
-	seen := &requests{}
+	seen := &requestlog.Log{}
 	dyn := client(t, c.RESTConfig(), seen)
 	w := start(t, dyn, clusterwide.NewGrants(dyn, 0, nil), []string{a, b})
 
@@ -45,44 +44,40 @@ func TestOneWatchForEveryNamespace(t *testing.T) {
 	w.await(t, a+"/two")
 	require.NotContains(t, w.names(), other+"/before")
 	require.NotContains(t, w.names(), other+"/after", "a namespace not managed is not told")
-	require.Len(t, seen.watches("/api/v1/configmaps"), 1, "one watch for every namespace")
-	require.Empty(t, seen.watches("/api/v1/namespaces/"), "no watch per namespace")
+	require.Len(t, seen.Watches("/api/v1/configmaps"), 1, "one watch for every namespace")
+	require.Empty(t, seen.Watches("/api/v1/namespaces/"), "no watch per namespace")
 }
 
 // Without a grant of the kind in every namespace, each namespace is
-// watched on its own, as the identity may.
-func TestPerNamespaceWithoutTheGrant(t *testing.T) {
-	c := cluster.Shared(t)
-	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
-	seen := &requests{}
-	dyn := client(t, reader(t, c, a, b), seen)
-	w := start(t, dyn, clusterwide.NewGrants(dyn, 0, nil), []string{a, b})
+// watched on its own, as the identity may; and a watch in every namespace
+// refused although it was granted when asked (the ClusterRole taken back
+// since) gives way to one per namespace.
+func TestPerNamespaceWhereNotGranted(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		granted bool
+	}{{"not granted", false}, {"granted when asked, then refused", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cluster.Shared(t)
+			a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
+			seen := &requestlog.Log{}
+			dyn := client(t, reader(t, c, a, b), seen)
+			asker := dyn
+			if tc.granted {
+				var err error
+				asker, err = dynamic.NewForConfig(c.RESTConfig())
+				require.NoError(t, err)
+			}
+			w := start(t, dyn, clusterwide.NewGrants(asker, 0, nil), []string{a, b})
 
-	create(t, c, a, "one")
-	create(t, c, b, "one")
-	w.await(t, a+"/one", b+"/one")
-	require.Empty(t, seen.requests("/api/v1/configmaps"), "not even tried in every namespace")
-	require.Len(t, seen.watches("/api/v1/namespaces/"+a+"/configmaps"), 1)
-	require.Len(t, seen.watches("/api/v1/namespaces/"+b+"/configmaps"), 1)
-}
-
-// A watch in every namespace refused although it was granted when asked
-// (the ClusterRole taken back since) gives way to one per namespace.
-func TestRefusedInEveryNamespaceWatchesEach(t *testing.T) {
-	c := cluster.Shared(t)
-	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
-	seen := &requests{}
-	dyn := client(t, reader(t, c, a, b), seen)
-	admin, err := dynamic.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
-	w := start(t, dyn, clusterwide.NewGrants(admin, 0, nil), []string{a, b})
-
-	create(t, c, a, "one")
-	create(t, c, b, "one")
-	w.await(t, a+"/one", b+"/one")
-	require.NotEmpty(t, seen.requests("/api/v1/configmaps"), "tried in every namespace first")
-	require.Len(t, seen.watches("/api/v1/namespaces/"+a+"/configmaps"), 1)
-	require.Len(t, seen.watches("/api/v1/namespaces/"+b+"/configmaps"), 1)
+			create(t, c, a, "one")
+			create(t, c, b, "one")
+			w.await(t, a+"/one", b+"/one")
+			require.Equal(t, tc.granted, len(seen.Requests("/api/v1/configmaps")) > 0, "tried in every namespace first when granted")
+			require.Len(t, seen.Watches("/api/v1/namespaces/"+a+"/configmaps"), 1)
+			require.Len(t, seen.Watches("/api/v1/namespaces/"+b+"/configmaps"), 1)
+		})
+	}
 }
 
 // watched records the objects a Watch told of.
@@ -172,55 +167,10 @@ func reader(t *testing.T, c *cluster.Cluster, namespaces ...string) *rest.Config
 	return cfg
 }
 
-func client(t *testing.T, cfg *rest.Config, seen *requests) dynamic.Interface {
+func client(t *testing.T, cfg *rest.Config, seen *requestlog.Log) dynamic.Interface {
 	t.Helper()
-	cfg.Wrap(seen.wrap)
+	cfg.Wrap(seen.Wrap)
 	dyn, err := dynamic.NewForConfig(cfg)
 	require.NoError(t, err)
 	return dyn
 }
-
-// requests records the paths and queries of the requests made.
-type requests struct {
-	mu   sync.Mutex
-	urls []string
-}
-
-func (l *requests) wrap(rt http.RoundTripper) http.RoundTripper {
-	return roundTrip(func(r *http.Request) (*http.Response, error) {
-		l.mu.Lock()
-		l.urls = append(l.urls, r.URL.Path+"?"+r.URL.RawQuery)
-		l.mu.Unlock()
-		return rt.RoundTrip(r)
-	})
-}
-
-// requests are those made to path.
-func (l *requests) requests(path string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, u := range l.urls {
-		if strings.HasPrefix(u, path+"?") {
-			out = append(out, u)
-		}
-	}
-	return out
-}
-
-// watches are the watch requests made under prefix.
-func (l *requests) watches(prefix string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, u := range l.urls {
-		if strings.HasPrefix(u, prefix) && strings.Contains(u, "watch=true") {
-			out = append(out, u)
-		}
-	}
-	return out
-}
-
-type roundTrip func(*http.Request) (*http.Response, error)
-
-func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

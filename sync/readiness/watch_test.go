@@ -3,8 +3,6 @@ package readiness_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,52 +17,8 @@ import (
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/requestlog"
 )
-
-// requests records the requests made through a client.
-type requests struct {
-	mu   sync.Mutex
-	urls []string
-}
-
-func (l *requests) wrap(rt http.RoundTripper) http.RoundTripper {
-	return roundTrip(func(r *http.Request) (*http.Response, error) {
-		l.mu.Lock()
-		l.urls = append(l.urls, r.URL.Path+"?"+r.URL.RawQuery)
-		l.mu.Unlock()
-		return rt.RoundTrip(r)
-	})
-}
-
-// watches are the watch requests made so far under path.
-func (l *requests) watches(path string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, u := range l.urls {
-		if strings.HasPrefix(u, path+"?") && strings.Contains(u, "watch=true") {
-			out = append(out, u)
-		}
-	}
-	return out
-}
-
-// requests are the requests made so far to path.
-func (l *requests) requests(path string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, u := range l.urls {
-		if strings.HasPrefix(u, path+"?") {
-			out = append(out, u)
-		}
-	}
-	return out
-}
-
-type roundTrip func(*http.Request) (*http.Response, error)
-
-func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // Rollouts share watches: however many Waits, one after another or at
 // once, read a kind of a namespace, it is watched once, and the watch
@@ -82,9 +36,9 @@ func TestRolloutsShareWatches(t *testing.T) {
 		require.NoError(t, err)
 		refs = append(refs, meta("", "ConfigMap", ns, name))
 	}
-	seen := &requests{}
+	seen := &requestlog.Log{}
 	cfg := c.RESTConfig()
-	cfg.Wrap(seen.wrap)
+	cfg.Wrap(seen.Wrap)
 	clients, err := apply.NewClients(cfg, "")
 	require.NoError(t, err)
 	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: time.Minute, Linger: 2 * time.Second})
@@ -97,7 +51,7 @@ func TestRolloutsShareWatches(t *testing.T) {
 		wg.Go(func() { require.NoError(t, checker.Wait(ctx, ns, refs[3:9], nil)) })
 	}
 	wg.Wait()
-	require.Len(t, seen.watches("/api/v1/namespaces/"+ns+"/configmaps"), 1, "7 rollouts, one watch")
+	require.Len(t, seen.Watches("/api/v1/namespaces/"+ns+"/configmaps"), 1, "7 rollouts, one watch")
 	open, started := checker.Watches()
 	require.Equal(t, 1, open)
 	require.Equal(t, 1, started)
@@ -113,9 +67,9 @@ func TestRolloutsShareWatches(t *testing.T) {
 func TestOneWatchPerKindForAllNamespaces(t *testing.T) {
 	c := cluster.Shared(t)
 	ctx := context.Background()
-	seen := &requests{}
+	seen := &requestlog.Log{}
 	cfg := c.RESTConfig()
-	cfg.Wrap(seen.wrap)
+	cfg.Wrap(seen.Wrap)
 	own, err := dynamic.NewForConfig(cfg)
 	require.NoError(t, err)
 	clients, err := apply.NewClients(cfg, "")
@@ -137,14 +91,14 @@ func TestOneWatchPerKindForAllNamespaces(t *testing.T) {
 		wg.Go(func() { require.NoError(t, checker.Wait(ctx, r.Namespace, []readiness.Object{r}, nil)) })
 	}
 	wg.Wait()
-	require.Len(t, seen.requests("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), 6,
+	require.Len(t, seen.Requests("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), 6,
 		"may syncgate list and watch Deployments, pods, ReplicaSets: asked once for 4 rollouts")
-	deployments := seen.watches("/apis/apps/v1/deployments")
+	deployments := seen.Watches("/apis/apps/v1/deployments")
 	require.Len(t, deployments, 1, "4 namespaces, one watch of Deployments")
 	require.Contains(t, deployments[0], "labelSelector=syncgate.dev%2Fowner")
-	require.Len(t, seen.watches("/api/v1/pods"), 1)
-	require.Len(t, seen.watches("/apis/apps/v1/replicasets"), 1)
-	require.Empty(t, seen.watches("/apis/apps/v1/namespaces"), "no watch per namespace")
+	require.Len(t, seen.Watches("/api/v1/pods"), 1)
+	require.Len(t, seen.Watches("/apis/apps/v1/replicasets"), 1)
+	require.Empty(t, seen.Watches("/apis/apps/v1/namespaces"), "no watch per namespace")
 	open, started := checker.Watches()
 	require.Equal(t, 3, open)
 	require.Equal(t, 3, started)
