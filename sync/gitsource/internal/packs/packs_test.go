@@ -83,6 +83,11 @@ func requireAllReadable(t *testing.T, r *repo) {
 	s, err := Open(r.packDir(), cache.NewObjectLRU(1<<20))
 	require.NoError(t, err)
 	defer s.Close()
+	requireAllReadableFrom(t, r, s)
+}
+
+func requireAllReadableFrom(t *testing.T, r *repo, s *Set) {
+	t.Helper()
 	objs := r.objects()
 	require.NotEmpty(t, objs)
 	for _, h := range objs {
