@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing/cache"
@@ -65,4 +66,27 @@ func readable(t *testing.T, name string) []byte {
 	b, err := os.ReadFile(name)
 	require.NoError(t, err)
 	return b
+}
+
+// A damaged pack elsewhere in the directory is reported by the merge's
+// switch, but does not keep the packs merged: every later fetch would
+// merge them again, each time into one more pack.
+func TestDamagedPackDoesNotStopAMerge(t *testing.T) {
+	r := newRepo(t)
+	r.commits(6, true)
+	s, err := Open(r.packDir(), cache.NewObjectLRU(1<<20))
+	require.NoError(t, err)
+	defer s.Close()
+	ids := s.ToMerge(1)
+	require.Len(t, ids, 6)
+	id, err := Merge(r.packDir(), ids, 1<<20)
+	require.NoError(t, err)
+
+	damaged := filepath.Join(r.packDir(), "pack-"+strings.Repeat("ab", 20))
+	require.NoError(t, os.WriteFile(damaged+".idx", []byte("not an index"), 0o644))
+	require.NoError(t, os.WriteFile(damaged+".pack", []byte("not a pack"), 0o644))
+	err = s.Replace(id, ids)
+	require.ErrorContains(t, err, filepath.Base(damaged))
+	require.Equal(t, 2, r.packCount(), "the merged one and the damaged one")
+	require.Equal(t, 1, s.Count())
 }

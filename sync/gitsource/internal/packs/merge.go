@@ -207,13 +207,13 @@ func (o *packOut) copyPack(path string, i int) error {
 // Replace makes the Set read from the pack merged and deletes the packs
 // ids it was merged from: each pack before its index, so that a kill
 // between the two leaves no pack without an index. Its user must hold off
-// readers, as for any call.
+// readers, as for any call. A pack of the directory that does not open
+// (damaged) is reported, but does not keep the packs merged in place: the
+// merged one, opened, holds their objects.
 func (s *Set) Replace(merged plumbing.Hash, ids []plumbing.Hash) error {
-	if err := s.Load(); err != nil {
-		return err
-	}
+	loadErr := s.Load()
 	if s.find(merged) == nil {
-		return fmt.Errorf("merged pack %s not found", merged)
+		return errors.Join(fmt.Errorf("merged pack %s not found", merged), loadErr)
 	}
 	var errs []error
 	for _, id := range ids {
