@@ -180,3 +180,25 @@ func pubOf(t *testing.T, keyPath string) ssh.PublicKey {
 	require.NoError(t, err)
 	return signer.PublicKey()
 }
+
+// An octopus merge's parents are kept in order in the flat parents array,
+// whatever was inserted before and after it: the first parent is what
+// Commits follows.
+func TestGraphOctopus(t *testing.T) {
+	h := func(s string) plumbing.Hash { return plumbing.NewHash(s + "000000000000000000000000000000000000000") }
+	a, b, c, d, o, e := h("a"), h("b"), h("c"), h("d"), h("1"), h("e")
+	g := newGraph()
+	g.insert(map[plumbing.Hash][]plumbing.Hash{a: nil, b: {a}})
+	// o merges c, b, d (c and d off a), in that order; e follows o.
+	g.insert(map[plumbing.Hash][]plumbing.Hash{c: {a}, d: {a}, o: {c, b, d}, e: {o}})
+	id := func(x plumbing.Hash) int32 { return g.ids[x] }
+	require.Equal(t, []int32{id(c), id(b), id(d)}, g.parentsOf(id(o)))
+	require.Equal(t, []int32{id(o)}, g.parentsOf(id(e)))
+	require.Empty(t, g.parentsOf(id(a)))
+	require.EqualValues(t, 3, g.nodes[id(o)].gen)
+	for _, p := range []plumbing.Hash{a, b, c, d} {
+		require.True(t, g.reaches(id(e), id(p)))
+	}
+	g.setHead(e)
+	require.Len(t, g.sorted, 6)
+}
