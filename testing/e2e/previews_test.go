@@ -28,7 +28,8 @@ import (
 // writeCounter is an API server proxy that counts the requests that would
 // change the cluster: mutating verbs that are not dry runs, other than
 // syncgate's own bookkeeping (Versions, Events, the Lease, the previews'
-// ledger ConfigMap).
+// ledger ConfigMap) and its access reviews (questions the API server
+// answers without storing anything).
 type writeCounter struct {
 	writes atomic.Int64
 	mu     chan struct{}
@@ -45,6 +46,9 @@ func (w *writeCounter) count(r *http.Request) {
 		return
 	}
 	p := r.URL.Path
+	if strings.HasPrefix(p, "/apis/authorization.k8s.io/") {
+		return // SelfSubjectAccessReviews: asked, not stored
+	}
 	for _, own := range []string{"/versions", "/events", "/leases", "/configmaps/syncgate-previews"} {
 		if strings.Contains(p, own) {
 			return
