@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"strings"
 	"time"
 
@@ -51,7 +50,11 @@ type Options struct {
 	// Linger is how long a watch no Wait uses is kept open (default 1m),
 	// so that the commits of a burst share it.
 	Linger time.Duration
-	Logger *slog.Logger
+	// ProgressEvery spaces the progress a Wait reports between the first
+	// state and the end (default DefaultProgressEvery; negative: every
+	// change).
+	ProgressEvery time.Duration
+	Logger        *slog.Logger
 }
 
 // Checker waits for sets of objects to be ready. It is safe for concurrent
@@ -76,6 +79,12 @@ func New(opts Options) (*Checker, error) {
 	if opts.Linger <= 0 {
 		opts.Linger = time.Minute
 	}
+	switch {
+	case opts.ProgressEvery == 0:
+		opts.ProgressEvery = DefaultProgressEvery
+	case opts.ProgressEvery < 0:
+		opts.ProgressEvery = 0
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -95,7 +104,9 @@ func (c *Checker) Watches() (open, started int) { return c.pool.watches() }
 // generation observed by its controller, a *FailedError as soon as one
 // cannot become so, or, after Options.Timeout, an error wrapping ErrTimeout
 // that names what is not ready. progress, if set, is called with the first
-// state and on every change.
+// state, with the last, and with changes between them at most every
+// Options.ProgressEvery; a change held back is reported once its time
+// comes, though nothing changes after it.
 //
 // It reads the objects' kinds (and the pods and ReplicaSets of the
 // namespaces holding workloads) from informers every Wait shares (see
@@ -121,28 +132,37 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 		return err
 	}
 
-	var last *Progress
+	pace := pacer{every: c.opts.ProgressEvery}
+	held := time.NewTimer(time.Hour)
+	held.Stop()
+	defer held.Stop()
 	for {
 		p, err := ws.snapshot().evaluate(refs)
 		if err != nil {
 			c.log.Info("rollout failed", "err", err)
 			return err
 		}
-		if last == nil || !reflect.DeepEqual(*last, p) {
+		if pace.offer(p, time.Now()) {
 			c.log.Debug("rollout progress", "ready", p.Ready, "total", p.Total)
 			if progress != nil {
 				progress(p)
 			}
-			last = &p
 		}
 		if p.Ready == p.Total {
 			return nil
 		}
+		var heldC <-chan time.Time
+		if due, ok := pace.due(); ok {
+			held.Reset(time.Until(due))
+			heldC = held.C
+		}
 		select {
 		case <-wctx.Done():
-			return c.ended(ctx, start, last.Pending)
+			return c.ended(ctx, start, p.Pending)
 		case <-ws.w.changed:
+		case <-heldC: // the held change's time came: evaluated and reported again
 		}
+		held.Stop()
 	}
 }
 
