@@ -78,8 +78,8 @@ func (w *VersionWatcher) gone(o any) {
 		o = d.Obj
 	}
 	u, ok := o.(metav1.Object)
-	if !ok {
-		return
+	if !ok || u.GetName() != version.Name {
+		return // not a namespace's record (decode and set keep only those)
 	}
 	w.mu.Lock()
 	if v := w.versions[u.GetNamespace()]; v != nil {
@@ -88,7 +88,7 @@ func (w *VersionWatcher) gone(o any) {
 	delete(w.versions, u.GetNamespace())
 	w.mu.Unlock()
 	w.notify()
-	if w.deleted != nil && u.GetName() == version.Name {
+	if w.deleted != nil {
 		w.deleted(u.GetNamespace())
 	}
 }
