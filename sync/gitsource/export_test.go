@@ -26,3 +26,10 @@ func (s *Source) CommitsCached() int {
 	defer s.commits.mu.Unlock()
 	return len(s.commits.cur) + len(s.commits.prev)
 }
+
+// HoldSync holds what Sync holds for its whole run (listing, fetch,
+// merge), as a Sync under way does, until release is called.
+func (s *Source) HoldSync() (release func()) {
+	s.syncMu.Lock()
+	return s.syncMu.Unlock
+}

@@ -206,7 +206,7 @@ func (s *Source) Sync(ctx context.Context) (string, error) {
 	start := time.Now()
 	head, fetched, err := s.update(ctx, branch, want)
 	if fetched {
-		s.compact()
+		defer s.compact() // after the head moved, still under syncMu
 	}
 	if err != nil {
 		return prev, err

@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/syncgate/syncgate/sync/gitsource"
@@ -72,4 +74,32 @@ func TestFetchedRefsDoNotPileUpPacks(t *testing.T) {
 	packs, err := filepath.Glob(filepath.Join(cache, "*", "objects", "pack", "*.pack"))
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(packs), 32, "41 fetches, one pack each, merged past 32")
+}
+
+// A preview's fetch does not wait for a Sync under way: the packs it
+// leaves are merged by the next fetch that finds the clone free.
+func TestFetchRefDoesNotWaitForASync(t *testing.T) {
+	u := newUpstream(t)
+	src := newSource(t, gitsource.Options{URL: u.url(), CacheDir: t.TempDir()})
+	first := u.commit("first", map[string]string{"team/cm.yaml": "n: first\n"})
+	syncTo(t, src, first)
+	sha := u.commit("preview", map[string]string{"team/cm.yaml": "n: preview\n"})
+	u.git(u.work, "push", "--quiet", "origin", "HEAD:refs/pull/1/head")
+
+	release := src.HoldSync()
+	defer release()
+	for ref, want := range map[string]string{"refs/pull/1/head": sha, first: first} { // fetched; known already
+		got := make(chan string, 1)
+		go func() {
+			head, err := src.FetchRef(context.Background(), ref)
+			assert.NoError(t, err)
+			got <- head
+		}()
+		select {
+		case head := <-got:
+			require.Equal(t, want, head)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("FetchRef(%s) waited for the Sync under way", ref)
+		}
+	}
 }

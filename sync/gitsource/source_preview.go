@@ -70,10 +70,14 @@ func (s *Source) FetchRef(ctx context.Context, ref string) (string, error) {
 	}
 	// A fetch leaves a pack: merged with the others past maxPacks, as
 	// after Sync's fetches, once the store is released (compact takes it).
+	// A Sync under way holds syncMu through its listing and fetch: the
+	// preview does not wait for it, and the next fetch merges instead.
+	fetched := false
 	defer func() {
-		s.syncMu.Lock()
-		defer s.syncMu.Unlock()
-		s.compact()
+		if fetched && s.syncMu.TryLock() {
+			defer s.syncMu.Unlock()
+			s.compact()
+		}
 	}()
 	s.store.Lock()
 	defer s.store.Unlock()
@@ -95,6 +99,7 @@ func (s *Source) FetchRef(ctx context.Context, ref string) (string, error) {
 		err = failed(err)
 		return "", s.unreachable("fetch "+name.String()+" from", err)
 	}
+	fetched = true
 	got, err := s.repo.Storer.Reference(plumbing.ReferenceName(local))
 	if err != nil {
 		return "", fmt.Errorf("gitsource: read %s after fetch: %w", local, err)
