@@ -50,11 +50,7 @@ type Options struct {
 	// Linger is how long a watch no Wait uses is kept open (default 1m),
 	// so that the commits of a burst share it.
 	Linger time.Duration
-	// ProgressEvery spaces the progress a Wait reports between the first
-	// state and the end (default DefaultProgressEvery; negative: every
-	// change).
-	ProgressEvery time.Duration
-	Logger        *slog.Logger
+	Logger *slog.Logger
 }
 
 // Checker waits for sets of objects to be ready. It is safe for concurrent
@@ -79,12 +75,6 @@ func New(opts Options) (*Checker, error) {
 	if opts.Linger <= 0 {
 		opts.Linger = time.Minute
 	}
-	switch {
-	case opts.ProgressEvery == 0:
-		opts.ProgressEvery = DefaultProgressEvery
-	case opts.ProgressEvery < 0:
-		opts.ProgressEvery = 0
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -104,8 +94,8 @@ func (c *Checker) Watches() (open, started int) { return c.pool.watches() }
 // generation observed by its controller, a *FailedError as soon as one
 // cannot become so, or, after Options.Timeout, an error wrapping ErrTimeout
 // that names what is not ready. progress, if set, is called with the first
-// state, with the last, and with changes between them at most every
-// Options.ProgressEvery; a change held back is reported once its time
+// state, with the last, and with changes between them at most once
+// a second; a change held back is reported once its time
 // comes, though nothing changes after it.
 //
 // It reads the objects' kinds (and the pods and ReplicaSets of the
@@ -132,10 +122,7 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 		return err
 	}
 
-	pace := pacer{every: c.opts.ProgressEvery}
-	held := time.NewTimer(time.Hour)
-	held.Stop()
-	defer held.Stop()
+	pace := pacer{every: progressEvery}
 	for {
 		p, err := ws.snapshot().evaluate(refs)
 		if err != nil {
@@ -151,18 +138,16 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 		if p.Ready == p.Total {
 			return nil
 		}
-		var heldC <-chan time.Time
+		var held <-chan time.Time
 		if due, ok := pace.due(); ok {
-			held.Reset(time.Until(due))
-			heldC = held.C
+			held = time.After(time.Until(due))
 		}
 		select {
 		case <-wctx.Done():
 			return c.ended(ctx, start, p.Pending)
 		case <-ws.w.changed:
-		case <-heldC: // the held change's time came: evaluated and reported again
+		case <-held: // the held change's time came: evaluated and reported again
 		}
-		held.Stop()
 	}
 }
 

@@ -5,13 +5,13 @@ import (
 	"time"
 )
 
-// DefaultProgressEvery is how often at most a Wait reports a rollout's
+// progressEvery is how often at most a Wait reports a rollout's
 // progress between its first state and its end. The syncer records each
 // report in the Version, a status write of the namespace's whole
 // inventory: in the first sync of 250 Deployments, one write per
 // Deployment turning ready was 25–30 writes of about 140 KiB, 1.7–1.9 s
 // of the API server's time, made while its controllers rolled out.
-const DefaultProgressEvery = time.Second
+const progressEvery = time.Second
 
 // pacer spaces the progress a Wait reports: the first state and the end
 // (every object ready) at once, a change between them no sooner than every

@@ -43,11 +43,3 @@ func TestProgressBackToWhatWasReportedIsNotHeld(t *testing.T) {
 	_, held := pc.due()
 	require.False(t, held, "what is reported already is not reported again")
 }
-
-func TestEveryChangeReportedWithoutPacing(t *testing.T) {
-	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	pc := pacer{}
-	for i := range 5 {
-		require.True(t, pc.offer(Progress{Ready: i, Total: 5}, t0))
-	}
-}
