@@ -1,6 +1,8 @@
 package apply
 
 import (
+	"slices"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -27,36 +29,43 @@ import (
 // for nothing, so no cycle can form. What comes before all of this (CRDs
 // and Namespaces, in a write of their own) and after it (prune) is Apply's.
 
-// uses lists the ids of the objects in ds that d must follow.
-func uses(d *desired, ds map[string]*desired) []string {
+// writeIndex is what uses looks objects up in, built once per write:
+// every object by id, and the Services of each namespace.
+type writeIndex struct {
+	byID     map[string]*desired
+	services map[string][]string // namespace → ids of its Services, in write order
+}
+
+func indexOf(ds []*desired) *writeIndex {
+	ix := &writeIndex{byID: make(map[string]*desired, len(ds)), services: map[string][]string{}}
+	for _, d := range ds {
+		id := d.ref.id()
+		ix.byID[id] = d
+		if allocates(d.ref) {
+			ix.services[d.ref.Namespace] = append(ix.services[d.ref.Namespace], id)
+		}
+	}
+	return ix
+}
+
+// uses lists the ids of the objects of the write that d must follow, and
+// whether it follows the Services of its namespace too (ix.services).
+func uses(d *desired, ix *writeIndex) (ids []string, services bool) {
 	if !isWorkload(d.ref) {
-		return nil
+		return nil, false
 	}
 	spec, ok := podSpec(d.obj)
 	if !ok {
-		return nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	need := func(kind, name string) {
-		id := ObjectRef{Kind: kind, Namespace: d.ref.Namespace, Name: name}.id()
-		if name != "" && !seen[id] && ds[id] != nil {
-			seen[id] = true
-			out = append(out, id)
-		}
+		return nil, false
 	}
 	for _, r := range podReferences(spec) {
-		need(r.kind, r.name)
-	}
-	if links, found, _ := unstructured.NestedBool(spec, "enableServiceLinks"); links || !found {
-		for id, o := range ds {
-			if allocates(o.ref) && o.ref.Namespace == d.ref.Namespace && !seen[id] {
-				seen[id] = true
-				out = append(out, id)
-			}
+		id := ObjectRef{Kind: r.kind, Namespace: d.ref.Namespace, Name: r.name}.id()
+		if r.name != "" && ix.byID[id] != nil && !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
 	}
-	return out
+	links, found, _ := unstructured.NestedBool(spec, "enableServiceLinks")
+	return ids, (links || !found) && len(ix.services[d.ref.Namespace]) > 0
 }
 
 // podSpec is the pod spec of a workload's template.

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 
@@ -90,30 +91,44 @@ type schedulePlan struct {
 	services, others []*desired
 	workloads        int // every workload of the write
 
-	mu         sync.Mutex
-	waiting    map[*desired]int      // workloads and how many objects they still wait for
-	dependents map[string][]*desired // by id of what they use
-	ready      chan *desired         // workloads whose objects are done; closed after the last
+	mu            sync.Mutex
+	waiting       map[*desired]int      // workloads and how many things they still wait for
+	dependents    map[string][]*desired // by id of what they use
+	servicesLeft  map[string]int        // by namespace: its Services not done yet
+	afterServices map[string][]*desired // by namespace: workloads that follow all its Services
+	ready         chan *desired         // workloads whose objects are done; closed after the last
 }
 
+// plan counts, for each workload, what it waits for: each object it uses,
+// and the Services of its namespace as one (counted down in servicesLeft),
+// so a write of many Services and workloads is planned in linear time.
 func plan(ds []*desired) *schedulePlan {
-	byID := make(map[string]*desired, len(ds))
-	for _, d := range ds {
-		byID[d.ref.id()] = d
+	ix := indexOf(ds)
+	p := &schedulePlan{
+		waiting: map[*desired]int{}, dependents: map[string][]*desired{},
+		servicesLeft: map[string]int{}, afterServices: map[string][]*desired{},
+		ready: make(chan *desired, len(ds)),
 	}
-	p := &schedulePlan{waiting: map[*desired]int{}, dependents: map[string][]*desired{}, ready: make(chan *desired, len(ds))}
+	for ns, ids := range ix.services {
+		p.servicesLeft[ns] = len(ids)
+	}
 	for _, d := range ds {
 		switch {
 		case allocates(d.ref):
 			p.services = append(p.services, d)
 		case isWorkload(d.ref):
 			p.workloads++
-			after := uses(d, byID)
-			if len(after) == 0 {
+			after, services := uses(d, ix)
+			n := len(after)
+			if services {
+				n++
+				p.afterServices[d.ref.Namespace] = append(p.afterServices[d.ref.Namespace], d)
+			}
+			if n == 0 {
 				p.ready <- d
 				continue
 			}
-			p.waiting[d] = len(after)
+			p.waiting[d] = n
 			for _, id := range after {
 				p.dependents[id] = append(p.dependents[id], d)
 			}
@@ -130,11 +145,18 @@ func plan(ds []*desired) *schedulePlan {
 	return p
 }
 
-// done releases the workloads that waited only for d.
+// done releases the workloads that waited only for d: those that use it,
+// and when d is its namespace's last Service, those that follow them all.
 func (p *schedulePlan) done(d *desired) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, w := range p.dependents[d.ref.id()] {
+	waiters := p.dependents[d.ref.id()]
+	if ns := d.ref.Namespace; allocates(d.ref) {
+		if p.servicesLeft[ns]--; p.servicesLeft[ns] == 0 {
+			waiters = append(slices.Clip(waiters), p.afterServices[ns]...)
+		}
+	}
+	for _, w := range waiters {
 		p.waiting[w]--
 		if p.waiting[w] > 0 {
 			continue
