@@ -20,7 +20,10 @@
 // deployed" is `GET /wait/<sha>` answering. Each run gets fresh namespaces,
 // deleted (and waited on) before the next.
 //
-//	go run ./bench/flux [-reps 3] [-scenarios one,many] [-tools flux,flux-tuned,syncgate,syncgate-qps500,floor]
+// With -bin before=/path/a,after=/path/b each syncgate column is measured
+// for each of those builds, side by side in the same run.
+//
+//	go run ./bench/flux [-reps 3] [-scenarios one,many] [-tools flux,flux-tuned,syncgate,syncgate-qps500,floor] [-bin a=/path,b=/path]
 package main
 
 import (
@@ -49,6 +52,7 @@ type options struct {
 	scenarios, tools  benchenv.List
 	timeout           time.Duration
 	keepLogs, verbose bool
+	bins              string // -bin: name=path,...
 }
 
 func main() {
@@ -63,6 +67,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest a sync may take")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory (tool logs) and print its path")
 	flag.BoolVar(&o.verbose, "v", false, "print control plane progress")
+	flag.StringVar(&o.bins, "bin", "", "syncgate builds to measure side by side, name=path,...; default: this tree's ./cmd/syncgate")
 	flag.Parse()
 	if o.manyReps <= 0 {
 		o.manyReps = o.reps
@@ -119,8 +124,16 @@ func run(ctx context.Context, o options) error {
 	}
 	defer done()
 	e := &env{o: o, work: work}
-	if e.bin, err = demo.BuildSyncgate(ctx, root, work); err != nil {
-		return err
+	if o.bins == "" {
+		if e.bin, err = demo.BuildSyncgate(ctx, root, work); err != nil {
+			return err
+		}
+	} else {
+		bins, err := benchenv.Binaries(ctx, o.bins, work, "")
+		if err != nil {
+			return err
+		}
+		allTools, e.o.tools = perBinary(allTools, o.tools, bins)
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	if _, err := flux.KustomizeController.Ensure(ctx, logf); err != nil {

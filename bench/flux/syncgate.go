@@ -76,7 +76,11 @@ func (s *syncgateTarget) start(ctx context.Context) error {
 		"CACHE_DIR=" + filepath.Join(s.e.work, s.name+"-cache"),
 		"LOG_FORMAT=text",
 	}, s.t.env...)
-	s.agent, err = demo.StartAgent(ctx, s.e.bin, addr, filepath.Join(s.e.work, s.name+"-syncgate.log"), env)
+	bin := s.e.bin
+	if s.t.bin != "" {
+		bin = s.t.bin
+	}
+	s.agent, err = demo.StartAgent(ctx, bin, addr, filepath.Join(s.e.work, s.name+"-syncgate.log"), env)
 	return err
 }
 

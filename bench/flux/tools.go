@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/flux"
 )
 
@@ -13,6 +14,7 @@ type tool struct {
 	kind         string // "flux", "syncgate" or "floor"
 	tuning       flux.Tuning
 	env          []string // syncgate's settings beyond the bench's own
+	bin          string   // syncgate's binary; empty: this tree's build
 }
 
 var allTools = []tool{
@@ -24,6 +26,30 @@ var allTools = []tool{
 	{name: "floor", column: "bare bulk create (floor)", kind: "floor"},
 }
 
+// perBinary makes each syncgate column of names one column per build of
+// bins, named "<tool>@<build>" (the other columns as they are), and
+// returns the names to measure; the tools are added to tools.
+func perBinary(tools []tool, names []string, bins []benchenv.Binary) ([]tool, []string) {
+	if len(bins) == 0 {
+		return tools, names
+	}
+	var out []string
+	for _, name := range names {
+		t, ok := lookup(tools, name)
+		if !ok || t.kind != "syncgate" {
+			out = append(out, name)
+			continue
+		}
+		for _, b := range bins {
+			bt := t
+			bt.name, bt.column, bt.bin = t.name+"@"+b.Name, t.column+" ("+b.Name+")", b.Path
+			tools = append(tools, bt)
+			out = append(out, bt.name)
+		}
+	}
+	return tools, out
+}
+
 func toolNames() []string {
 	var out []string
 	for _, t := range allTools {
@@ -32,8 +58,10 @@ func toolNames() []string {
 	return out
 }
 
-func toolByName(name string) (tool, bool) {
-	for _, t := range allTools {
+func toolByName(name string) (tool, bool) { return lookup(allTools, name) }
+
+func lookup(tools []tool, name string) (tool, bool) {
+	for _, t := range tools {
 		if t.name == name {
 			return t, true
 		}
