@@ -1,9 +1,6 @@
 package server
 
 import (
-	"bytes"
-	"embed"
-	"html/template"
 	"net/http"
 	"sort"
 	"strconv"
@@ -11,17 +8,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/syncgate/syncgate/server/internal/markup"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/measures"
 	"github.com/syncgate/syncgate/status/version"
 )
-
-//go:embed templates/*.html
-var templateFS embed.FS
-
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"short": status.ShortSHA,
-}).ParseFS(templateFS, "templates/*.html"))
 
 // CommitInfo is what the status page shows of a commit besides its sha.
 type CommitInfo struct {
@@ -72,17 +63,11 @@ func (s *Server) page(c *gin.Context, code int, d pageData) {
 	d.Cluster = s.opts.Cluster
 	c.Status(code)
 	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := pages.ExecuteTemplate(c.Writer, "page.html", d); err != nil {
-		s.log.Warn("render page", "err", err)
+	var w markup.Writer
+	writePage(&w, d)
+	if _, err := w.WriteTo(c.Writer); err != nil {
+		s.log.Debug("write page", "err", err)
 	}
-}
-
-// section renders one namespace's part of the page, as the page has it and
-// as live updates replace it.
-func section(v nsView) (string, error) {
-	var b bytes.Buffer
-	err := pages.ExecuteTemplate(&b, "namespace", v)
-	return b.String(), err
 }
 
 func (s *Server) nsViews(now time.Time) []nsView {

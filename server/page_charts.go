@@ -2,12 +2,10 @@ package server
 
 import (
 	"fmt"
-	"html"
-	"html/template"
 	"math"
-	"strings"
 	"time"
 
+	"github.com/syncgate/syncgate/server/internal/markup"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/measures"
 )
@@ -17,7 +15,7 @@ import (
 type measuresView struct {
 	LeadTime, Frequency, FailureRate, Restore             string
 	LeadNote, FrequencyNote, FailureNote, RestoreNote     string
-	LeadChart, FrequencyChart, FailureChart, RestoreChart template.HTML
+	LeadChart, FrequencyChart, FailureChart, RestoreChart markup.Fragment
 }
 
 // chartBars is how many of the newest samples a chart shows.
@@ -98,10 +96,10 @@ const chartW, chartH = 220, 56
 
 // barChart draws bars of stacked segments from a common baseline, scaled
 // to the tallest; each bar's title shows on hover.
-func barChart(label string, bars []bar) template.HTML {
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`, chartW, chartH, chartW, chartH, html.EscapeString(label))
-	fmt.Fprintf(&b, `<line class="axis" x1="0" y1="%d" x2="%d" y2="%d"/>`, chartH-1, chartW, chartH-1)
+func barChart(label string, bars []bar) markup.Fragment {
+	var b markup.Writer
+	b.Printf(`<svg class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`, chartW, chartH, chartW, chartH, label)
+	b.Printf(`<line class="axis" x1="0" y1="%d" x2="%d" y2="%d"/>`, chartH-1, chartW, chartH-1)
 	top := 0.0
 	for _, br := range bars {
 		sum := 0.0
@@ -111,8 +109,8 @@ func barChart(label string, bars []bar) template.HTML {
 		top = math.Max(top, sum)
 	}
 	if len(bars) == 0 {
-		fmt.Fprintf(&b, `<text class="empty" x="%d" y="%d">no data yet</text></svg>`, chartW/2, chartH/2+4)
-		return template.HTML(b.String()) //nolint:gosec // built from escaped parts
+		b.Printf(`<text class="empty" x="%d" y="%d">no data yet</text></svg>`, chartW/2, chartH/2+4)
+		return b.Fragment()
 	}
 	if top == 0 {
 		top = 1 // all zero (times recorded to the second): bars of the least height
@@ -122,36 +120,36 @@ func barChart(label string, bars []bar) template.HTML {
 	for i, br := range bars {
 		x := float64(i) * slot
 		y := float64(chartH - 1)
-		fmt.Fprintf(&b, `<g><title>%s</title>`, html.EscapeString(br.Title))
+		b.Printf(`<g><title>%s</title>`, br.Title)
 		for _, s := range br.Segments {
 			if s.Value < 0 || (s.Value == 0 && len(br.Segments) > 1) {
 				continue
 			}
 			h := math.Max(s.Value/top*float64(chartH-6), 2)
 			y -= h
-			fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="1.5"/>`, s.Class, x, y, width, h)
+			b.Printf(`<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="1.5"/>`, s.Class, x, y, width, h)
 		}
-		fmt.Fprintf(&b, `<rect class="hit" x="%.1f" y="0" width="%.1f" height="%d"/></g>`, x, width, chartH)
+		b.Printf(`<rect class="hit" x="%.1f" y="0" width="%.1f" height="%d"/></g>`, x, width, chartH)
 	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) //nolint:gosec // built from escaped parts
+	b.HTML(`</svg>`)
+	return b.Fragment()
 }
 
 // ratioChart draws the failure share of attempts as a ring.
-func ratioChart(failed float64, some bool) template.HTML {
+func ratioChart(failed float64, some bool) markup.Fragment {
 	const r = 22.0
 	c := 2 * math.Pi * r
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="change failure rate">`, chartW, chartH, chartW, chartH)
+	var b markup.Writer
+	b.Printf(`<svg class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="change failure rate">`, chartW, chartH, chartW, chartH)
 	if !some {
-		fmt.Fprintf(&b, `<text class="empty" x="%d" y="%d">no data yet</text></svg>`, chartW/2, chartH/2+4)
-		return template.HTML(b.String()) //nolint:gosec // constant parts
+		b.Printf(`<text class="empty" x="%d" y="%d">no data yet</text></svg>`, chartW/2, chartH/2+4)
+		return b.Fragment()
 	}
-	fmt.Fprintf(&b, `<circle class="ring deployed" cx="28" cy="28" r="%.0f"/>`, r)
+	b.Printf(`<circle class="ring deployed" cx="28" cy="28" r="%.0f"/>`, r)
 	if failed > 0 {
-		fmt.Fprintf(&b, `<circle class="ring failed" cx="28" cy="28" r="%.0f" stroke-dasharray="%.2f %.2f" transform="rotate(-90 28 28)"/>`, r, failed*c, c)
+		b.Printf(`<circle class="ring failed" cx="28" cy="28" r="%.0f" stroke-dasharray="%.2f %.2f" transform="rotate(-90 28 28)"/>`, r, failed*c, c)
 	}
-	fmt.Fprintf(&b, `<text class="legend" x="62" y="24"><tspan class="failed-text">■</tspan> failed %.0f%%</text>`, 100*failed)
-	fmt.Fprintf(&b, `<text class="legend" x="62" y="42"><tspan class="deployed-text">■</tspan> deployed %.0f%%</text></svg>`, 100*(1-failed))
-	return template.HTML(b.String()) //nolint:gosec // numbers only
+	b.Printf(`<text class="legend" x="62" y="24"><tspan class="failed-text">■</tspan> failed %.0f%%</text>`, 100*failed)
+	b.Printf(`<text class="legend" x="62" y="42"><tspan class="deployed-text">■</tspan> deployed %.0f%%</text></svg>`, 100*(1-failed))
+	return b.Fragment()
 }

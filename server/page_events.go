@@ -45,11 +45,7 @@ func (s *Server) events(c *gin.Context) {
 	for {
 		changed := s.opts.Versions.Changed() // before rendering: no change is missed
 		for _, v := range s.nsViews(time.Now()) {
-			html, err := section(v)
-			if err != nil {
-				s.log.Warn("render page section", "namespace", v.Namespace, "err", err)
-				continue
-			}
+			html := section(v)
 			if sent[v.Namespace] == html {
 				continue
 			}
