@@ -36,3 +36,25 @@ func TestStatusPageEscapes(t *testing.T) {
 		})
 	}
 }
+
+// A preview's link, objects, refusals and field values are data too; a
+// hidden value is never written.
+func TestPreviewPageEscapes(t *testing.T) {
+	s, _ := goldenServer(t, forgeLink)
+	res := goldenPreview()
+	res.URL = "javascript:alert(1)"
+	res.Namespaces[0].Plan.Changed[0].Fields[0].To = `a+b" onclick="x`
+	page := renderPreview(t, s, res, "")
+	for _, tc := range []struct{ name, want, never string }{
+		{"pull request link", `<a href="#ZgotmplZ">merge request !12</a>`, "javascript:"},
+		{"object name", "<code>ConfigMap web/new&lt;cm&gt;</code>", "new<cm>"},
+		{"field value", `<span class="add">+ spec.replicas: a&#43;b&#34; onclick=&#34;x</span>`, `onclick="`},
+		{"refusal", "cluster-scoped &#34;ClusterRole&#34; is not allowed", `"ClusterRole"`},
+		{"hidden value", `<span class="hid">! data.password: replaced (value hidden)</span>`, `data.password: y`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, page, tc.want)
+			require.NotContains(t, page, tc.never)
+		})
+	}
+}
