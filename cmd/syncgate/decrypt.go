@@ -17,5 +17,5 @@ func decrypter(cfg *config, kube kubernetes.Interface) *decrypt.Decryptor {
 		return decrypt.New(nil, "SOPS_SECRET")
 	}
 	ns, name, _ := strings.Cut(cfg.SOPSSecret, "/")
-	return decrypt.New(decrypt.NewSecretSource(kube.CoreV1(), ns, name, os.TempDir()), "SOPS_SECRET")
+	return decrypt.New(decrypt.NewSecretSource(kube.CoreV1().Secrets(ns), ns, name, os.TempDir()), "SOPS_SECRET")
 }

@@ -38,7 +38,7 @@ func assemblePreviews(cfg *config, logger *slog.Logger, kube kubernetes.Interfac
 	if cfg.PreviewWorkers == 0 {
 		return nil, nil
 	}
-	ledger := previewreport.NewLedger(kube.CoreV1(), cfg.LeaseNamespace, ledgerName)
+	ledger := previewreport.NewLedger(kube.CoreV1().ConfigMaps(cfg.LeaseNamespace), cfg.LeaseNamespace, ledgerName)
 	pp := &previewParts{}
 	var sinks previewreport.Sinks
 	log := logger.With("component", "preview")

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/outbox"
@@ -43,7 +42,7 @@ type book struct {
 // Ledger keeps previews' owed reports and unanswered requests in one
 // ConfigMap. It is an outbox.Ledger and a preview.Journal.
 type Ledger struct {
-	client          typedcorev1.ConfigMapInterface
+	client          ConfigMaps
 	namespace, name string
 
 	// writes are the changes waiting for the next write, and writing says
@@ -67,9 +66,18 @@ var (
 	_ preview.Journal = (*Ledger)(nil)
 )
 
-// NewLedger keeps the ledger in ConfigMap namespace/name.
-func NewLedger(client typedcorev1.ConfigMapsGetter, namespace, name string) *Ledger {
-	return &Ledger{client: client.ConfigMaps(namespace), namespace: namespace, name: name, heads: map[string]preview.Request{}}
+// ConfigMaps reads and writes the ConfigMaps of one namespace
+// (coreclient's ConfigMaps, or client-go's typed client).
+type ConfigMaps interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error)
+	Create(ctx context.Context, cm *corev1.ConfigMap, opts metav1.CreateOptions) (*corev1.ConfigMap, error)
+	Update(ctx context.Context, cm *corev1.ConfigMap, opts metav1.UpdateOptions) (*corev1.ConfigMap, error)
+}
+
+// NewLedger keeps the ledger in ConfigMap namespace/name, read and
+// written with client, which holds namespace's ConfigMaps.
+func NewLedger(client ConfigMaps, namespace, name string) *Ledger {
+	return &Ledger{client: client, namespace: namespace, name: name, heads: map[string]preview.Request{}}
 }
 
 func (l *Ledger) read(ctx context.Context) (*book, *corev1.ConfigMap, error) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/syncgate/syncgate/coreclient"
 	"github.com/syncgate/syncgate/status/previewreport"
 	"github.com/syncgate/syncgate/sync/preview"
 	"github.com/syncgate/syncgate/testing/cluster"
@@ -22,11 +22,11 @@ func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
 func TestBurstOfRequestsAllKept(t *testing.T) {
 	c := cluster.Shared(t)
 	ns := cluster.Namespace(t, c)
-	client, err := kubernetes.NewForConfig(c.RESTConfig())
+	client, err := coreclient.New(c.RESTConfig())
 	require.NoError(t, err)
 	replicas := []*previewreport.Ledger{
-		previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews"),
-		previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews"),
+		previewreport.NewLedger(client.ConfigMaps(ns), ns, "syncgate-previews"),
+		previewreport.NewLedger(client.ConfigMaps(ns), ns, "syncgate-previews"),
 	}
 
 	const burst = 20
@@ -46,7 +46,7 @@ func TestBurstOfRequestsAllKept(t *testing.T) {
 	}
 
 	// A second ledger reads what the first wrote: nothing only in memory.
-	pending, err := previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews").Pending(context.Background())
+	pending, err := previewreport.NewLedger(client.ConfigMaps(ns), ns, "syncgate-previews").Pending(context.Background())
 	require.NoError(t, err)
 	require.Len(t, pending, burst)
 }
@@ -56,9 +56,9 @@ func TestBurstOfRequestsAllKept(t *testing.T) {
 func TestACancelledAddIsAnError(t *testing.T) {
 	c := cluster.Shared(t)
 	ns := cluster.Namespace(t, c)
-	client, err := kubernetes.NewForConfig(c.RESTConfig())
+	client, err := coreclient.New(c.RESTConfig())
 	require.NoError(t, err)
-	ledger := previewreport.NewLedger(client.CoreV1(), ns, "syncgate-previews")
+	ledger := previewreport.NewLedger(client.ConfigMaps(ns), ns, "syncgate-previews")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err = ledger.Add(ctx, preview.Request{Provider: "github", Number: 1, Ref: "refs/pull/1/head", SHA: fmt.Sprintf("%040x", 1)})

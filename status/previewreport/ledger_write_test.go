@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/syncgate/syncgate/coreclient"
 	"github.com/syncgate/syncgate/sync/preview"
 	"github.com/syncgate/syncgate/testing/cluster"
 )
@@ -40,9 +40,9 @@ func TestChangesDuringAWriteGoTogether(t *testing.T) {
 			return rt.RoundTrip(r)
 		})
 	})
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := coreclient.New(cfg)
 	require.NoError(t, err)
-	l := NewLedger(client.CoreV1(), ns, "syncgate-previews")
+	l := NewLedger(client.ConfigMaps(ns), ns, "syncgate-previews")
 
 	const burst = 20
 	errs := make(chan error, burst)
@@ -74,7 +74,7 @@ func TestChangesDuringAWriteGoTogether(t *testing.T) {
 		}
 	}
 	require.EqualValues(t, 2, writes.Load(), "the first change, then the nineteen together")
-	pending, err := NewLedger(client.CoreV1(), ns, "syncgate-previews").Pending(context.Background())
+	pending, err := NewLedger(client.ConfigMaps(ns), ns, "syncgate-previews").Pending(context.Background())
 	require.NoError(t, err)
 	require.Len(t, pending, burst)
 }

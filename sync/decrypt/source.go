@@ -6,15 +6,21 @@ import (
 	"fmt"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
+
+// SecretGetter reads the Secrets of one namespace (coreclient's Secrets,
+// or client-go's typed client).
+type SecretGetter interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Secret, error)
+}
 
 // SecretSource reads the keys from a Secret at each render, parsing it
 // again only when it changed, so new keys are used without a restart.
 type SecretSource struct {
-	client          corev1client.SecretsGetter
+	client          SecretGetter
 	namespace, name string
 	dir             string
 
@@ -25,9 +31,9 @@ type SecretSource struct {
 	err     error
 }
 
-// NewSecretSource reads Secret namespace/name; OpenPGP keyrings go under
-// dir.
-func NewSecretSource(client corev1client.SecretsGetter, namespace, name, dir string) *SecretSource {
+// NewSecretSource reads Secret namespace/name with client, which reads
+// namespace's Secrets; OpenPGP keyrings go under dir.
+func NewSecretSource(client SecretGetter, namespace, name, dir string) *SecretSource {
 	return &SecretSource{client: client, namespace: namespace, name: name, dir: dir}
 }
 
@@ -35,7 +41,7 @@ func NewSecretSource(client corev1client.SecretsGetter, namespace, name, dir str
 // no key or a key that does not parse, is a refusal (render.ErrDecrypt)
 // of what needs it; a Secret that could not be read is trouble.
 func (s *SecretSource) Keys(ctx context.Context) (*Keys, error) {
-	sec, err := s.client.Secrets(s.namespace).Get(ctx, s.name, metav1.GetOptions{})
+	sec, err := s.client.Get(ctx, s.name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, refuse("the decryption keys Secret %s/%s does not exist", s.namespace, s.name)
