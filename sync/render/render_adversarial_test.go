@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncgate/syncgate/sync/render"
+	"github.com/syncgate/syncgate/testing/heappeak"
 )
 
 // heapBound is what one adversarial render may add to this process's heap
@@ -191,38 +191,7 @@ func renderWithin(t testing.TB, r *render.Renderer, tree fs.FS) ([]*unstructured
 // was before, at its peak. A heap growing past four times heapBound stops
 // the test process: the machine running the tests is not to be taken down.
 func measureHeap(t testing.TB, fn func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > base && ms.HeapAlloc-base > peak.Load() {
-				peak.Store(ms.HeapAlloc - base)
-			}
-			if peak.Load() > 4*heapBound {
-				panic(fmt.Sprintf("%s: the heap grew by %d MiB, past four times the bound of %d MiB: stopping", t.Name(), peak.Load()>>20, heapBound>>20))
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	wg.Wait()
-	return peak.Load()
+	return heappeak.Measure(t.Name(), 4*heapBound, fn)
 }
 
 // server is a loopback listener that counts connections; it answers each

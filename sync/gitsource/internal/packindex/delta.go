@@ -9,19 +9,26 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
+// sizes reads the two sizes a delta opens with and returns the second,
+// the size of its result, once the first is checked against its base's.
+func sizes(delta io.ByteReader, base int64) (int64, error) {
+	src, err := readSize(delta)
+	if err != nil {
+		return 0, err
+	}
+	size, err := readSize(delta)
+	if err != nil || src != uint64(base) || size > 1<<62 {
+		return 0, fmt.Errorf("%w: sizes do not match the objects", packfile.ErrInvalidDelta)
+	}
+	return int64(size), nil
+}
+
 // patch writes what delta makes of base: size bytes, copied from base or
-// from the delta itself. Copies read base at their offsets (io.ReaderAt),
+// from the delta itself, the delta's sizes read already (sizes). Copies read base at their offsets (io.ReaderAt),
 // so nothing is held but buf. go-git's streaming ReaderFromDelta reads its
 // base in sequence and, in v5.19.3, returns wrong bytes after a copy that
 // goes back (go-git/go-git#2378); its in-memory PatchDelta needs both whole.
 func patch(dst io.Writer, base *content, delta *bufio.Reader, size int64, buf []byte) error {
-	src, err := readSize(delta)
-	if err != nil {
-		return err
-	}
-	if want, err := readSize(delta); err != nil || src != uint64(base.size) || want != uint64(size) {
-		return fmt.Errorf("%w: sizes do not match the objects", packfile.ErrInvalidDelta)
-	}
 	for n := int64(0); n < size; {
 		cmd, err := delta.ReadByte()
 		if err != nil {

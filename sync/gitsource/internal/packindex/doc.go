@@ -16,4 +16,13 @@
 // otherwise. The packs and indexes are those go-git reads back
 // (pack-<sum>.pack and a v2 .idx, byte for byte what git index-pack
 // writes), so the rest of go-git is unchanged.
+//
+// What is kept of each object is held in flat arrays (Objects: name,
+// offset, CRC-32; its kind; the deltas based on it), about 45 bytes an
+// object at most, and the index is written from them (Objects.WriteIndex,
+// which packs.Merge also uses for the pack it writes). Indexing the
+// 470,000-object pack of bench/bigrepo's repository (BenchmarkIndex)
+// peaked at 143 MB of heap with a record per object, go-git's
+// idxfile.Writer and a map of offsets; now 41 MB, 16 MiB of it the
+// budget of object content.
 package packindex

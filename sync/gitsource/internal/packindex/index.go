@@ -7,141 +7,194 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
-// object is one entry of the pack.
-type object struct {
-	offset int64
-	size   int64 // inflated; for a delta, the size of its result
-	crc    uint32
-	typ    plumbing.ObjectType // for a delta, its base's once resolved
-	base   int32               // an OFS_DELTA's base, else -1
-	ref    plumbing.Hash       // a REF_DELTA's base
-	hash   plumbing.Hash
-	delta  bool
-	done   bool // hash and typ known
-}
+// Kinds of an object, one byte each: its type (for a delta, its base's
+// once resolved) and these flags.
+const (
+	typeMask  = 0x07
+	isDelta   = 0x08
+	isHashed  = 0x10 // name and type known
+	noBase    = -1
+	entrySize = 9 // the fewest bytes an entry takes: a header byte and the smallest zlib stream
+)
 
+// indexer holds, of each object, what its index needs (Objects, 32 bytes)
+// and what resolving deltas needs: its kind (1 byte), and, while the pack
+// is read, an OFS_DELTA's base (4 bytes), then the deltas based on each
+// object (8 bytes). go-git's records were about 300 bytes an object.
 type indexer struct {
 	sc     *packfile.Scanner
 	tmpDir string
 	budget int64 // bytes of content that may still be held in memory
 
-	objs    []object
-	kids    map[int32][]int32         // deltas by base
-	waiting map[plumbing.Hash][]int32 // REF_DELTAs whose base is not resolved yet
-	br      *bufio.Reader             // reads the delta being applied
-	buf     []byte                    // copies from a delta's base
+	objs     *Objects
+	kinds    []byte
+	bases    []int32                   // an OFS_DELTA's base, else noBase; dropped once kids is built
+	refs     map[int32]plumbing.Hash   // REF_DELTAs' bases
+	kidStart []uint32                  // object i's deltas are kids[kidStart[i]:kidStart[i+1]]
+	kids     []int32                   // OFS_DELTAs by base
+	refKids  map[int32][]int32         // REF_DELTAs by base, once resolved
+	waiting  map[plumbing.Hash][]int32 // REF_DELTAs whose base is not resolved yet
+	br       *bufio.Reader             // reads the delta being applied
+	buf      []byte                    // copies from a delta's base
 }
 
-// maxPrealloc caps what a pack's declared object count reserves up front.
-const maxPrealloc = 1 << 16
-
-// Index reads the complete pack in f from its start and returns its index.
-// Object content held in memory at once stays within budget bytes; larger
-// delta bases go to temporary files in tmpDir, removed before it returns.
-// A thin pack (a delta whose base is not in it) is refused, as go-git's
-// own intake refuses it.
-func Index(f *os.File, tmpDir string, budget int64) (*idxfile.MemoryIndex, error) {
+// Index reads the complete pack in f from its start and returns what its
+// index holds and its checksum, verified. Object content held in memory
+// at once stays within budget bytes; larger delta bases go to temporary
+// files in tmpDir, removed before it returns. A thin pack (a delta whose
+// base is not in it) is refused, as go-git's own intake refuses it.
+func Index(f *os.File, tmpDir string, budget int64) (*Objects, plumbing.Hash, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return nil, plumbing.ZeroHash, err
 	}
 	ix := &indexer{sc: packfile.NewScanner(f), tmpDir: tmpDir, budget: budget,
+		refs: map[int32]plumbing.Hash{}, refKids: map[int32][]int32{}, waiting: map[plumbing.Hash][]int32{},
 		br: bufio.NewReaderSize(nil, 4<<10), buf: make([]byte, 32<<10)}
-	sum, err := ix.scan()
+	sum, err := ix.scan(fi.Size())
+	if err == nil {
+		err = ix.resolve()
+	}
 	if err != nil {
-		return nil, err
+		return nil, plumbing.ZeroHash, err
 	}
-	if err := ix.resolve(); err != nil {
-		return nil, err
-	}
-	w := new(idxfile.Writer)
-	for _, o := range ix.objs {
-		w.Add(o.hash, uint64(o.offset), o.crc)
-	}
-	if err := w.OnFooter(sum); err != nil {
-		return nil, err
-	}
-	return w.Index()
+	return ix.objs, sum, nil
 }
 
-// scan reads the pack once: whole objects are hashed as they inflate;
-// deltas are only measured. It returns the pack's checksum, verified.
-func (ix *indexer) scan() (plumbing.Hash, error) {
+// scan reads the pack of size bytes once: whole objects are hashed as
+// they inflate; deltas are only measured. It returns the pack's checksum,
+// verified.
+func (ix *indexer) scan(size int64) (plumbing.Hash, error) {
 	_, count, err := ix.sc.Header()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	ix.objs = make([]object, 0, min(count, maxPrealloc))
-	byOffset := make(map[int64]int32, min(count, maxPrealloc))
+	// What the header says, within what the file can hold.
+	n := max(0, min(int64(count), (size-12-20)/entrySize))
+	ix.objs = NewObjects(int(n))
+	ix.kinds = make([]byte, 0, n)
+	ix.bases = make([]int32, 0, n)
 	for range count {
 		oh, err := ix.sc.NextObjectHeader()
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		o := object{offset: oh.Offset, typ: oh.Type, base: -1}
-		var n int64
+		var (
+			name plumbing.Hash
+			kind = byte(oh.Type)
+			base = int32(noBase)
+			crc  uint32
+			m    int64
+		)
 		switch oh.Type {
 		case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
 			h := plumbing.NewHasher(oh.Type, oh.Length)
-			n, o.crc, err = ix.sc.NextObject(h)
-			o.size, o.hash, o.done = oh.Length, h.Sum(), true
+			m, crc, err = ix.sc.NextObject(h)
+			name, kind = h.Sum(), kind|isHashed
 		case plumbing.OFSDeltaObject, plumbing.REFDeltaObject:
-			o.delta = true
+			kind |= isDelta
 			if oh.Type == plumbing.OFSDeltaObject {
-				b, ok := byOffset[oh.OffsetReference]
-				if !ok {
+				if base = ix.at(oh.OffsetReference); base < 0 {
 					return plumbing.ZeroHash, fmt.Errorf("%w: delta at %d: no object at its base offset %d", packfile.ErrMalformedPackFile, oh.Offset, oh.OffsetReference)
 				}
-				o.base = b
 			} else {
-				o.ref = oh.Reference
+				ix.refs[int32(ix.objs.Len())] = oh.Reference
 			}
 			var hd deltaHeader
-			n, o.crc, err = ix.sc.NextObject(&hd)
+			m, crc, err = ix.sc.NextObject(&hd)
 			if err == nil {
-				o.size, err = hd.targetSize()
+				_, err = hd.targetSize()
 			}
 		default:
 			err = fmt.Errorf("%w: object of type %d at %d", packfile.ErrMalformedPackFile, oh.Type, oh.Offset)
 		}
-		if err == nil && n != oh.Length {
-			err = fmt.Errorf("%w: object at %d inflates to %d bytes, not %d", packfile.ErrMalformedPackFile, oh.Offset, n, oh.Length)
+		if err == nil && m != oh.Length {
+			err = fmt.Errorf("%w: object at %d inflates to %d bytes, not %d", packfile.ErrMalformedPackFile, oh.Offset, m, oh.Length)
 		}
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		byOffset[oh.Offset] = int32(len(ix.objs))
-		ix.objs = append(ix.objs, o)
+		if ix.objs.Len() >= 1<<31-1 {
+			return plumbing.ZeroHash, fmt.Errorf("%w: too many objects", packfile.ErrMalformedPackFile)
+		}
+		ix.objs.Add(name, oh.Offset, crc)
+		ix.kinds = append(ix.kinds, kind)
+		ix.bases = append(ix.bases, base)
 	}
 	return ix.sc.Checksum()
+}
+
+// at is the object at offset, or noBase: objects are read in the order
+// of their offsets.
+func (ix *indexer) at(offset int64) int32 {
+	offs := ix.objs.offsets
+	i := sort.Search(len(offs), func(i int) bool { return offs[i] >= offset })
+	if i == len(offs) || offs[i] != offset {
+		return noBase
+	}
+	return int32(i)
+}
+
+func (ix *indexer) hashed(i int32) bool { return ix.kinds[i]&isHashed != 0 }
+
+func (ix *indexer) typeOf(i int32) plumbing.ObjectType {
+	return plumbing.ObjectType(ix.kinds[i] & typeMask)
+}
+
+// groupKids lists the OFS_DELTAs by base (kidStart, kids) and drops
+// each delta's base.
+func (ix *indexer) groupKids() {
+	n := len(ix.bases)
+	start := make([]uint32, n+1)
+	for _, b := range ix.bases {
+		if b >= 0 {
+			start[b+1]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		start[i] += start[i-1]
+	}
+	ix.kids = make([]int32, start[n])
+	for i, b := range ix.bases { // start[b] moves to the end of b's deltas
+		if b >= 0 {
+			ix.kids[start[b]] = int32(i)
+			start[b]++
+		}
+	}
+	copy(start[1:], start[:n])
+	start[0] = 0
+	ix.kidStart, ix.bases = start, nil
+}
+
+// hasKids reports whether deltas are based on i.
+func (ix *indexer) hasKids(i int32) bool {
+	return ix.kidStart[i] < ix.kidStart[i+1] || len(ix.refKids[i]) > 0
 }
 
 // resolve hashes every delta, walking down from each whole object through
 // the deltas based on it, one chain at a time.
 func (ix *indexer) resolve() error {
-	ix.kids = map[int32][]int32{}
-	ix.waiting = map[plumbing.Hash][]int32{}
-	for i, o := range ix.objs {
-		switch {
-		case o.base >= 0:
-			ix.kids[o.base] = append(ix.kids[o.base], int32(i))
-		case !o.done:
-			ix.waiting[o.ref] = append(ix.waiting[o.ref], int32(i))
-		}
+	ix.groupKids()
+	for i, ref := range ix.refs {
+		ix.waiting[ref] = append(ix.waiting[ref], i)
 	}
-	for i := range ix.objs {
-		if ix.objs[i].done {
+	for i := range ix.kinds {
+		if ix.hashed(int32(i)) {
 			ix.adopt(int32(i))
 		}
 	}
-	for i := range ix.objs {
+	for i := range ix.kinds {
 		root := int32(i)
-		if ix.objs[root].delta || len(ix.kids[root]) == 0 {
+		if ix.kinds[root]&isDelta != 0 || !ix.hasKids(root) {
 			continue
 		}
 		c, err := ix.load(root)
@@ -154,13 +207,13 @@ func (ix *indexer) resolve() error {
 			return err
 		}
 	}
-	for _, o := range ix.objs {
-		switch {
-		case o.done:
-		case o.base < 0:
-			return fmt.Errorf("%w: base %s is not in the pack", packfile.ErrReferenceDeltaNotFound, o.ref)
+	for i := range ix.kinds {
+		switch ref, isRef := ix.refs[int32(i)]; {
+		case ix.hashed(int32(i)):
+		case isRef:
+			return fmt.Errorf("%w: base %s is not in the pack", packfile.ErrReferenceDeltaNotFound, ref)
 		default:
-			return fmt.Errorf("%w: delta at %d has no base", packfile.ErrMalformedPackFile, o.offset)
+			return fmt.Errorf("%w: delta at %d has no base", packfile.ErrMalformedPackFile, ix.objs.Offset(i))
 		}
 	}
 	return nil
@@ -168,9 +221,12 @@ func (ix *indexer) resolve() error {
 
 // adopt makes the REF_DELTAs waiting for resolved object i its children.
 func (ix *indexer) adopt(i int32) {
-	h := ix.objs[i].hash
+	if len(ix.waiting) == 0 {
+		return
+	}
+	h := ix.objs.Name(int(i))
 	if w, ok := ix.waiting[h]; ok {
-		ix.kids[i] = append(ix.kids[i], w...)
+		ix.refKids[i] = append(ix.refKids[i], w...)
 		delete(ix.waiting, h)
 	}
 }
@@ -178,20 +234,22 @@ func (ix *indexer) adopt(i int32) {
 // resolveKids resolves the deltas based on p, whose content is base, and
 // their own deltas in turn.
 func (ix *indexer) resolveKids(p int32, base *content) error {
-	kids := ix.kids[p]
-	delete(ix.kids, p)
-	for _, k := range kids {
-		c, err := ix.apply(k, ix.objs[p].typ, base)
-		if err != nil {
-			return err
-		}
-		if c == nil {
-			continue
-		}
-		err = ix.resolveKids(k, c)
-		c.release()
-		if err != nil {
-			return err
+	refKids := ix.refKids[p]
+	delete(ix.refKids, p)
+	for _, kids := range [2][]int32{ix.kids[ix.kidStart[p]:ix.kidStart[p+1]], refKids} {
+		for _, k := range kids {
+			c, err := ix.apply(k, ix.typeOf(p), base)
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				continue
+			}
+			err = ix.resolveKids(k, c)
+			c.release()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -200,8 +258,8 @@ func (ix *indexer) resolveKids(p int32, base *content) error {
 // apply inflates delta k against base and hashes the result. It returns
 // the result's content when deltas may be based on it, nil otherwise.
 func (ix *indexer) apply(k int32, typ plumbing.ObjectType, base *content) (*content, error) {
-	o := &ix.objs[k]
-	if _, err := ix.sc.SeekObjectHeader(o.offset); err != nil {
+	offset := ix.objs.Offset(int(k))
+	if _, err := ix.sc.SeekObjectHeader(offset); err != nil {
 		return nil, err
 	}
 	delta, err := ix.sc.ReadObject()
@@ -210,23 +268,28 @@ func (ix *indexer) apply(k int32, typ plumbing.ObjectType, base *content) (*cont
 	}
 	defer delta.Close()
 	ix.br.Reset(delta)
+	size, err := sizes(ix.br, base.size)
+	if err != nil {
+		return nil, fmt.Errorf("delta at %d: %w", offset, err)
+	}
 
 	var c *content
-	h := plumbing.NewHasher(typ, o.size)
+	h := plumbing.NewHasher(typ, size)
 	w := io.Writer(h)
-	if len(ix.kids[k]) > 0 || len(ix.waiting) > 0 {
-		if c, err = ix.hold(o.size); err != nil {
+	if ix.hasKids(k) || len(ix.waiting) > 0 {
+		if c, err = ix.hold(size); err != nil {
 			return nil, err
 		}
 		w = io.MultiWriter(h, c)
 	}
-	if err := patch(w, base, ix.br, o.size, ix.buf); err != nil {
+	if err := patch(w, base, ix.br, size, ix.buf); err != nil {
 		c.release()
-		return nil, fmt.Errorf("delta at %d: %w", o.offset, err)
+		return nil, fmt.Errorf("delta at %d: %w", offset, err)
 	}
-	o.typ, o.hash, o.done = typ, h.Sum(), true
+	ix.objs.SetName(int(k), h.Sum())
+	ix.kinds[k] = byte(typ) | isDelta | isHashed
 	ix.adopt(k)
-	if len(ix.kids[k]) == 0 {
+	if !ix.hasKids(k) {
 		c.release()
 		return nil, nil
 	}
@@ -235,18 +298,18 @@ func (ix *indexer) apply(k int32, typ plumbing.ObjectType, base *content) (*cont
 
 // load inflates whole object i.
 func (ix *indexer) load(i int32) (*content, error) {
-	o := ix.objs[i]
-	c, err := ix.hold(o.size)
+	offset := ix.objs.Offset(int(i))
+	oh, err := ix.sc.SeekObjectHeader(offset)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ix.sc.SeekObjectHeader(o.offset); err != nil {
-		c.release()
+	c, err := ix.hold(oh.Length)
+	if err != nil {
 		return nil, err
 	}
 	n, _, err := ix.sc.NextObject(c)
-	if err == nil && n != o.size {
-		err = fmt.Errorf("%w: object at %d changed size", packfile.ErrMalformedPackFile, o.offset)
+	if err == nil && n != oh.Length {
+		err = fmt.Errorf("%w: object at %d changed size", packfile.ErrMalformedPackFile, offset)
 	}
 	if err != nil {
 		c.release()

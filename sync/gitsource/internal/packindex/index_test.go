@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/stretchr/testify/require"
 )
@@ -64,7 +63,7 @@ func TestThinPackIsRefused(t *testing.T) {
 	f, err := os.Open(pack)
 	require.NoError(t, err)
 	defer f.Close()
-	_, err = Index(f, t.TempDir(), 16<<20)
+	_, _, err = Index(f, t.TempDir(), 16<<20)
 	require.ErrorIs(t, err, packfile.ErrReferenceDeltaNotFound)
 }
 
@@ -87,7 +86,7 @@ func TestDamagedPackIsRefused(t *testing.T) {
 			f, err := os.Open(p)
 			require.NoError(t, err)
 			defer f.Close()
-			_, err = Index(f, t.TempDir(), 16<<20)
+			_, _, err = Index(f, t.TempDir(), 16<<20)
 			require.Error(t, err)
 		})
 	}
@@ -232,10 +231,11 @@ func index(t *testing.T, pack, tmp string, budget int64) []byte {
 	f, err := os.Open(pack)
 	require.NoError(t, err)
 	defer f.Close()
-	idx, err := Index(f, tmp, budget)
+	objs, sum, err := Index(f, tmp, budget)
 	require.NoError(t, err)
-	var buf bytes.Buffer
-	_, err = idxfile.NewEncoder(&buf).Encode(idx)
+	out := filepath.Join(t.TempDir(), "ours.idx")
+	require.NoError(t, objs.WriteIndex(out, sum))
+	b, err := os.ReadFile(out)
 	require.NoError(t, err)
-	return buf.Bytes()
+	return b
 }

@@ -1,14 +1,13 @@
 package packindex
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Writer takes in a pack as a fetch streams it: the bytes go to a
@@ -47,7 +46,27 @@ func (w *Writer) Write(p []byte) (int, error) {
 // pack-<checksum>.pack and .idx, where go-git's object store looks; an
 // object store that already read the pack directory must be told to
 // read it again. Nothing received is nothing written.
-func (w *Writer) Close() (err error) {
+func (w *Writer) Close() error {
+	if w.n == 0 {
+		return w.place(nil, plumbing.ZeroHash)
+	}
+	objs, sum, err := Index(w.f, w.dir, w.budget)
+	if err != nil {
+		return errors.Join(fmt.Errorf("index pack: %w", err), w.place(nil, plumbing.ZeroHash))
+	}
+	return w.place(objs, sum)
+}
+
+// CloseIndexed puts the pack in place as Close does, with the index of
+// objs, the objects it holds, instead of indexing it: for a writer that
+// knows them (packs.Merge), and wrote the pack's checksum sum last.
+func (w *Writer) CloseIndexed(objs *Objects, sum plumbing.Hash) error {
+	return w.place(objs, sum)
+}
+
+// place writes the index of objs and renames the pack beside it; with no
+// objects, it only drops what was written.
+func (w *Writer) place(objs *Objects, sum plumbing.Hash) (err error) {
 	tmp := w.f.Name()
 	defer func() {
 		err = errors.Join(err, w.f.Close())
@@ -55,41 +74,17 @@ func (w *Writer) Close() (err error) {
 			err = errors.Join(err, rmErr)
 		}
 	}()
-	if w.n == 0 {
+	if objs == nil {
 		return nil
 	}
-	idx, err := Index(w.f, w.dir, w.budget)
-	if err != nil {
-		return fmt.Errorf("index pack: %w", err)
-	}
-	base := filepath.Join(w.dir, "pack-"+hex.EncodeToString(idx.PackfileChecksum[:]))
+	base := filepath.Join(w.dir, "pack-"+sum.String())
 	if _, err := os.Stat(base + ".pack"); err == nil {
 		return nil // the same pack is there already
 	}
-	if err := writeIndex(base+".idx", idx); err != nil {
+	if err := objs.WriteIndex(base+".idx", sum); err != nil {
 		return err
 	}
 	return os.Rename(tmp, base+".pack")
-}
-
-func writeIndex(name string, idx *idxfile.MemoryIndex) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(name), tmpPrefix+"idx_")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := idxfile.NewEncoder(f).Encode(idx); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
 }
 
 // RemoveLeftovers deletes what Writers in dir left when their process
