@@ -27,7 +27,7 @@ func (s *Source) compact() {
 		return
 	}
 	start := time.Now()
-	merged, err := packs.Merge(st.packDir, ids, MaxInMemory)
+	merged, err := packs.Merge(st.packDir, ids)
 	if err == nil {
 		s.store.Lock()
 		err = st.packs.Replace(merged, ids)

@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,18 +52,8 @@ func BenchmarkManyPacks(b *testing.B) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		objs = append(objs, plumbing.NewHash(strings.Fields(line)[0]))
 	}
-	// A copy of the packs (hard links): the merge removes those it merged.
-	git := filepath.Join(b.TempDir(), "repo.git")
+	git, packs := linkPacks(b, src)
 	dir := filepath.Join(git, "objects", "pack")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	packs, _ := filepath.Glob(filepath.Join(src, ".git", "objects", "pack", "pack-*"))
-	for _, p := range packs {
-		if err := os.Link(p, filepath.Join(dir, filepath.Base(p))); err != nil {
-			b.Fatal(err)
-		}
-	}
 	open := map[string]func(cache.FileSize) reader{
 		"go-git": func(size cache.FileSize) reader {
 			return goGit{filesystem.NewStorage(osfs.New(git), cache.NewObjectLRU(size))}
@@ -80,7 +71,7 @@ func BenchmarkManyPacks(b *testing.B) {
 		if name == "merged" {
 			s := open["set"](0).(*Set)
 			ids := s.ToMerge(maxPacksBench)
-			id, err := Merge(dir, ids, 16<<20)
+			id, err := Merge(dir, ids)
 			if err == nil {
 				err = s.Replace(id, ids)
 			}
@@ -128,3 +119,49 @@ func BenchmarkManyPacks(b *testing.B) {
 
 // maxPacksBench is sync/gitsource's maxPacks.
 const maxPacksBench = 32
+
+// linkPacks copies the packs of the repository src (its work tree) into
+// a new bare one (hard links): a merge removes those it merged. It
+// returns the new repository and the names of its pack files.
+func linkPacks(b *testing.B, src string) (string, []string) {
+	git := filepath.Join(b.TempDir(), "repo.git")
+	dir := filepath.Join(git, "objects", "pack")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	packs, _ := filepath.Glob(filepath.Join(src, ".git", "objects", "pack", "pack-*"))
+	for _, p := range packs {
+		if err := os.Link(p, filepath.Join(dir, filepath.Base(p))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return git, packs
+}
+
+// BenchmarkMerge merges the packs of the repository as a fetch past
+// maxPacks does: all but the largest, into one.
+func BenchmarkMerge(b *testing.B) {
+	src := os.Getenv(benchRepoEnv)
+	if src == "" {
+		b.Skip(benchRepoEnv + " names no repository")
+	}
+	git, _ := linkPacks(b, src)
+	dir := filepath.Join(git, "objects", "pack")
+	s, err := Open(dir, cache.NewObjectLRU(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := s.ToMerge(maxPacksBench)
+	_ = s.Close()
+	for b.Loop() {
+		id, err := Merge(dir, ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		base := filepath.Join(dir, "pack-"+id.String())
+		if err := errors.Join(os.Remove(base+".pack"), os.Remove(base+".idx")); err != nil {
+			b.Fatal(err) // else the next merge finds its pack in place and writes nothing
+		}
+	}
+	b.ReportMetric(float64(len(ids)), "packs")
+}

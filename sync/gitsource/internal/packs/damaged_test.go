@@ -79,7 +79,7 @@ func TestDamagedPackDoesNotStopAMerge(t *testing.T) {
 	defer s.Close()
 	ids := s.ToMerge(1)
 	require.Len(t, ids, 6)
-	id, err := Merge(r.packDir(), ids, 1<<20)
+	id, err := Merge(r.packDir(), ids)
 	require.NoError(t, err)
 
 	damaged := filepath.Join(r.packDir(), "pack-"+strings.Repeat("ab", 20))

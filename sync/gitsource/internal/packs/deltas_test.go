@@ -1,6 +1,8 @@
 package packs
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -55,11 +57,26 @@ func TestMergeRenumbersDeltasAcrossPacks(t *testing.T) {
 		{refsEven, ofsOdd, refs, whole[0]},
 		{whole[0], refs, ofsOdd, refsEven},
 	} {
-		id, err := Merge(r.packDir(), order, 64<<10)
+		id, err := Merge(r.packDir(), order)
 		require.NoError(t, err)
 		r.git("verify-pack", filepath.Join(r.packDir(), "pack-"+id.String()+".idx"))
+		requireIndexAsGits(t, r, id)
 		requireAllReadableIn(t, r, id)
 	}
+}
+
+// requireIndexAsGits checks that the index of pack id is byte for byte
+// the one git index-pack writes for it.
+func requireIndexAsGits(t *testing.T, r *repo, id plumbing.Hash) {
+	t.Helper()
+	base := filepath.Join(r.packDir(), "pack-"+id.String())
+	theirs := filepath.Join(t.TempDir(), "git.idx")
+	r.git("index-pack", "-o", theirs, base+".pack")
+	want, err := os.ReadFile(theirs)
+	require.NoError(t, err)
+	got, err := os.ReadFile(base + ".idx")
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, got), "the merged pack's index differs from git index-pack's")
 }
 
 // requireAllReadableIn reads every object from pack id alone.

@@ -1,8 +1,8 @@
 // Package packs reads a clone's objects from its packs, each index held
 // compactly (28 bytes an object), and merges the small packs fetches leave
-// into one, streaming: entries are copied compressed and the new pack is
-// indexed by packindex within its budget, then the packs merged are
-// removed. A merge killed at any point leaves a readable clone: the new
+// into one, streaming: entries are copied compressed, the new pack's
+// index written from what the copy knows of each (no object inflated),
+// then the packs merged are removed. A merge killed at any point leaves a readable clone: the new
 // pack and its index are in place before anything is removed, and a pack
 // is removed before its index.
 package packs

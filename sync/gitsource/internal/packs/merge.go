@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -63,12 +64,14 @@ func (s *Set) ToMerge(max int) []plumbing.Hash {
 // Merge writes the packs ids of dir into one new pack and returns its id;
 // the packs merged are left in place (Remove them once the Set has loaded
 // the new one). Entries are copied as they are, compressed, with the base
-// offsets of deltas renumbered; the new pack is then indexed by packindex,
-// so no more than budget bytes of object content are held in memory,
-// whatever the packs hold. It reads only files that are never changed,
-// so it needs no lock, only that nothing else removes those packs.
-func Merge(dir string, ids []plumbing.Hash, budget int64) (plumbing.Hash, error) {
-	out := &packOut{sum: sha1.New(), idxs: make([]*index, len(ids)), moved: make([][]int64, len(ids))}
+// offsets of deltas renumbered, and the new pack's index is written from
+// what the copy knows of each entry (name, offset, CRC-32 of what was
+// written): no object is inflated, whatever the packs hold. It reads only
+// files that are never changed, so it needs no lock, only that nothing
+// else removes those packs.
+func Merge(dir string, ids []plumbing.Hash) (plumbing.Hash, error) {
+	out := &packOut{sum: sha1.New(), idxs: make([]*index, len(ids)), moved: make([][]int64, len(ids)),
+		dups: make([]map[uint32]position, len(ids)), buf: make([]byte, 32<<10)}
 	var count int64
 	for i, id := range ids {
 		ix, err := readIndex(filepath.Join(dir, "pack-"+id.String()+".idx"))
@@ -76,23 +79,20 @@ func Merge(dir string, ids []plumbing.Hash, budget int64) (plumbing.Hash, error)
 			return plumbing.ZeroHash, err
 		}
 		out.idxs[i] = ix
-		for pos := range ix.count() {
-			if j, _ := out.earlier(i, ix.name(pos)); j < 0 {
-				count++
-			}
-		}
+		count += int64(ix.count() - out.findDups(i))
 	}
 	if count >= 1<<32 {
 		return plumbing.ZeroHash, fmt.Errorf("merge packs: %d objects is too many for one pack", count)
 	}
-	w, err := packindex.NewWriter(dir, budget)
+	out.objs = packindex.NewObjects(int(count))
+	w, err := packindex.NewWriter(dir, 0)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	out.w = bufio.NewWriterSize(io.MultiWriter(w, out.sum), 64<<10)
 	head := append([]byte("PACK\x00\x00\x00\x02"), 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(head[8:], uint32(count))
-	err = out.write(head)
+	_, err = out.Write(head)
 	for i := 0; err == nil && i < len(ids); i++ {
 		err = out.copyPack(filepath.Join(dir, "pack-"+ids[i].String()+".pack"), i)
 		if err == nil && i == 0 {
@@ -113,39 +113,56 @@ func Merge(dir string, ids []plumbing.Hash, budget int64) (plumbing.Hash, error)
 		}
 		return plumbing.ZeroHash, errors.Join(err, w.Abort())
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseIndexed(out.objs, id); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	return id, fault("placed")
 }
 
-// packOut is the merged pack being written and its checksum.
+// packOut is the merged pack being written, its checksum and what its
+// index will hold.
 type packOut struct {
 	w     *bufio.Writer
 	sum   hash.Hash
-	n     int64 // bytes written
+	n     int64  // bytes written
+	crc   uint32 // of the entry being written
+	buf   []byte
+	objs  *packindex.Objects
 	idxs  []*index
-	moved [][]int64 // of each pack copied, the new offset of each entry by position
+	moved [][]int64             // of each pack copied, the new offset of each entry by position
+	dups  []map[uint32]position // of each pack, its objects an earlier pack holds
 }
 
-func (o *packOut) write(p []byte) error {
+// position is an object's place in the packs merged.
+type position struct{ pack, pos int }
+
+// Write writes p to the pack, counted and added to the entry's CRC.
+func (o *packOut) Write(p []byte) (int, error) {
 	n, err := o.w.Write(p)
 	o.n += int64(n)
-	return err
+	o.crc = crc32.Update(o.crc, crc32.IEEETable, p[:n])
+	return n, err
 }
 
-// earlier finds name in the packs before the i-th: an object two packs
-// hold (a fetch after a force-push, a merge killed before it removed the
-// packs merged) is copied once.
-func (o *packOut) earlier(i int, name []byte) (pack, pos int) {
+// findDups notes the objects of the i-th pack that packs before it hold
+// (a fetch after a force-push, a merge killed before it removed the packs
+// merged), so that each is copied once, and returns how many there are.
+func (o *packOut) findDups(i int) int {
+	ix := o.idxs[i]
 	var h plumbing.Hash
-	copy(h[:], name)
-	for j := range i {
-		if pos := o.idxs[j].find(h); pos >= 0 {
-			return j, pos
+	for pos := range ix.count() {
+		copy(h[:], ix.name(pos))
+		for j := range i {
+			if at := o.idxs[j].find(h); at >= 0 {
+				if o.dups[i] == nil {
+					o.dups[i] = map[uint32]position{}
+				}
+				o.dups[i][uint32(pos)] = position{j, at}
+				break
+			}
 		}
 	}
-	return -1, -1
+	return len(o.dups[i])
 }
 
 // copyPack appends the entries of the i-th pack, in offset order, so that
@@ -166,8 +183,8 @@ func (o *packOut) copyPack(path string, i int) error {
 	o.moved[i] = moved
 	var hdr [32]byte
 	for k, pos := range order {
-		if j, at := o.earlier(i, ix.name(int(pos))); j >= 0 {
-			moved[pos] = o.moved[j][at]
+		if d, ok := o.dups[i][pos]; ok {
+			moved[pos] = o.moved[d.pack][d.pos]
 			continue
 		}
 		start := ix.offset(int(pos))
@@ -191,15 +208,15 @@ func (o *packOut) copyPack(path string, i int) error {
 			}
 			e.distance = moved[pos] - moved[order[b]]
 		}
-		if err := o.write(e.header()); err != nil {
+		o.crc = 0
+		if _, err := o.Write(e.header()); err != nil {
 			return err
 		}
 		body := io.NewSectionReader(f, start+int64(e.length), end-start-int64(e.length))
-		m, err := io.Copy(o.w, body)
-		o.n += m
-		if err != nil {
+		if _, err := io.CopyBuffer(o, body, o.buf); err != nil {
 			return err
 		}
+		o.objs.Add(ix.hash(int(pos)), moved[pos], o.crc)
 	}
 	return nil
 }
@@ -209,19 +226,32 @@ func (o *packOut) copyPack(path string, i int) error {
 // between the two leaves no pack without an index. Its user must hold off
 // readers, as for any call. A pack of the directory that does not open
 // (damaged) is reported, but does not keep the packs merged in place: the
-// merged one, opened, holds their objects.
+// merged one, opened, holds their objects. The directory is read once.
 func (s *Set) Replace(merged plumbing.Hash, ids []plumbing.Hash) error {
 	loadErr := s.Load()
 	if s.find(merged) == nil {
 		return errors.Join(fmt.Errorf("merged pack %s not found", merged), loadErr)
 	}
-	var errs []error
+	gone := make(map[plumbing.Hash]bool, len(ids))
 	for _, id := range ids {
-		if id == merged {
-			continue
-		}
-		base := filepath.Join(s.dir, "pack-"+id.String())
-		errs = append(errs, os.Remove(base+".pack"), os.Remove(base+".idx"))
+		gone[id] = id != merged
 	}
-	return errors.Join(append(errs, s.Load())...)
+	errs := []error{loadErr}
+	kept := s.packs[:0]
+	for _, p := range s.packs {
+		if gone[p.id] {
+			errs = append(errs, p.file.Close())
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(s.packs[len(kept):])
+	s.packs = kept
+	for _, id := range ids {
+		if gone[id] {
+			base := filepath.Join(s.dir, "pack-"+id.String())
+			errs = append(errs, os.Remove(base+".pack"), os.Remove(base+".idx"))
+		}
+	}
+	return errors.Join(errs...)
 }

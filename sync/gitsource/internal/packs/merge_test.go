@@ -22,10 +22,11 @@ func merge(t *testing.T, r *repo, max int) error {
 	if ids == nil {
 		return nil
 	}
-	id, err := Merge(r.packDir(), ids, 1<<20)
+	id, err := Merge(r.packDir(), ids)
 	if err != nil {
 		return err
 	}
+	requireIndexAsGits(t, r, id)
 	return s.Replace(id, ids)
 }
 
@@ -114,7 +115,7 @@ func TestMergeMemoryIsBounded(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	id, err := Merge(r.packDir(), all, 1<<20)
+	id, err := Merge(r.packDir(), all)
 	runtime.ReadMemStats(&after)
 	require.NoError(t, err)
 	s, err := Open(r.packDir(), cache.NewObjectLRU(1<<20))

@@ -41,7 +41,8 @@ func TestSixtyFourBitOffsets(t *testing.T) {
 	require.Greater(t, large, 20, "offsets past 64 in the 64-bit tables")
 	requireAllReadable(t, r)
 
-	id, err := Merge(r.packDir(), ids, 1<<20)
+	id, err := Merge(r.packDir(), ids)
 	require.NoError(t, err)
+	requireIndexAsGits(t, r, id)
 	requireAllReadableIn(t, r, id)
 }
