@@ -10,40 +10,40 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/syncgate/syncgate/sync/lease"
 )
 
 // leaseAPI is a fake API server holding the Lease, with switches to make it
-// refuse writes and a record of what it is asked.
+// refuse writes and a record of what it is asked. The elector itself is
+// tested against a real API server (sync/lease); these tests are about the
+// terms and the work.
 type leaseAPI struct {
-	lock         *resourcelock.LeaseLock
+	client       *lease.Client
 	failWrites   atomic.Bool // every update, releases too
 	failRenewals atomic.Bool // updates that name a holder
 	watching     atomic.Bool
 	calls        chan string   // lease verbs, once watching
+	renewed      chan struct{} // a write that names a holder
 	released     chan struct{} // a write that leaves the lease without a holder
 	logged       chan string   // the leader's log messages
 }
 
 func newLeaseAPI(t *testing.T) *leaseAPI {
 	t.Helper()
-	kube := fake.NewClientset()
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())
 	api := &leaseAPI{
-		lock: &resourcelock.LeaseLock{
-			LeaseMeta:  metav1.ObjectMeta{Name: "syncgate-leader", Namespace: "syncgate"},
-			Client:     kube.CoordinationV1(),
-			LockConfig: resourcelock.ResourceLockConfig{Identity: "replica-a"},
-		},
+		client:   lease.NewClient(dyn, "syncgate"),
 		calls:    make(chan string, 64),
+		renewed:  make(chan struct{}, 1),
 		released: make(chan struct{}, 1),
 		logged:   make(chan string, 256),
 	}
-	kube.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	dyn.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if api.watching.Load() {
 			send(api.calls, a.GetVerb())
 		}
@@ -51,17 +51,19 @@ func newLeaseAPI(t *testing.T) *leaseAPI {
 		if !ok {
 			return false, nil, nil
 		}
-		l, ok := u.GetObject().(*coordinationv1.Lease)
+		l, ok := u.GetObject().(*unstructured.Unstructured)
 		if !ok {
 			return false, nil, nil
 		}
 		if api.failWrites.Load() {
 			return true, nil, errors.New("etcdserver: request timed out")
 		}
-		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+		if holder, _, _ := unstructured.NestedString(l.Object, "spec", "holderIdentity"); holder == "" {
 			send(api.released, struct{}{})
 		} else if api.failRenewals.Load() {
 			return true, nil, errors.New("etcdserver: request timed out")
+		} else {
+			send(api.renewed, struct{}{})
 		}
 		return false, nil, nil
 	})
@@ -69,31 +71,35 @@ func newLeaseAPI(t *testing.T) *leaseAPI {
 }
 
 // leader has short timings so that a lost lease is noticed in under a second.
-func (api *leaseAPI) leader(work func(context.Context) error) *leader {
-	return &leader{
-		lock:          api.lock,
-		work:          work,
-		log:           slog.New(msgHandler{api.logged}),
-		leaseDuration: time.Second,
-		renewDeadline: 400 * time.Millisecond,
-		retryPeriod:   100 * time.Millisecond,
-	}
+func (api *leaseAPI) leader(t *testing.T, work func(context.Context) error) *leader {
+	t.Helper()
+	return api.leaderWith(t, work, time.Second, 400*time.Millisecond)
 }
 
-// start runs l until the returned cancel is called or the test ends.
-func start(t *testing.T, l *leader) (cancel func(), errc <-chan error) {
+func (api *leaseAPI) leaderWith(t *testing.T, work func(context.Context) error, duration, deadline time.Duration) *leader {
+	t.Helper()
+	log := slog.New(msgHandler{api.logged})
+	e, err := lease.New(lease.Config{Client: api.client, Name: "syncgate-leader", Identity: "replica-a",
+		Duration: duration, RenewDeadline: deadline, RetryPeriod: 100 * time.Millisecond, Logger: log})
+	require.NoError(t, err)
+	return &leader{elector: e, id: "replica-a", work: work, log: log, retryPeriod: 100 * time.Millisecond}
+}
+
+// start runs l until the returned cancel is called or the test ends;
+// returned is closed once run returned.
+func start(t *testing.T, l *leader) (cancel func(), returned <-chan struct{}) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ch, done := make(chan error, 1), make(chan struct{})
+	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ch <- l.run(ctx)
+		l.run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
-	return cancel, ch
+	return cancel, done
 }
 
 // untilWaiting returns once the leader says it waits for its work to stop.
@@ -159,7 +165,7 @@ func TestLeaderNewTermWaitsForTheLastTermsWork(t *testing.T) {
 		}
 		return nil
 	}
-	start(t, api.leader(work))
+	start(t, api.leader(t, work))
 	t.Cleanup(unhold)
 
 	require.Equal(t, int32(1), recv(t, starts, "the first term"))
@@ -176,11 +182,7 @@ func TestLeaderNewTermWaitsForTheLastTermsWork(t *testing.T) {
 func TestLeaderLostLeaseIsReleasedAfterTheWork(t *testing.T) {
 	api := newLeaseAPI(t)
 	w := newHeldWork()
-	l := api.leader(w.run)
-	// The release waits for the work at most RenewDeadline: room for a slow
-	// test machine between the waiting log and unhold.
-	l.leaseDuration, l.renewDeadline = 3*time.Second, 2*time.Second
-	start(t, l)
+	start(t, api.leaderWith(t, w.run, 3*time.Second, 2*time.Second))
 	t.Cleanup(w.release) // before start's clean-up, which waits for the work
 
 	recv(t, w.starts, "the term")
@@ -205,7 +207,7 @@ func TestLeaderWorkThatEndsGivesTheLeaseUp(t *testing.T) {
 		<-ctx.Done()
 		return nil
 	}
-	start(t, api.leader(work))
+	start(t, api.leader(t, work))
 
 	require.Equal(t, int32(1), recv(t, starts, "the first term"))
 	recv(t, api.released, "the lease given up after the work ended")
@@ -215,17 +217,20 @@ func TestLeaderWorkThatEndsGivesTheLeaseUp(t *testing.T) {
 func TestLeaderShutdownReleasesTheLeaseAfterTheWork(t *testing.T) {
 	api := newLeaseAPI(t)
 	w := newHeldWork()
-	cancel, errc := start(t, api.leader(w.run))
+	cancel, returned := start(t, api.leader(t, w.run))
 	t.Cleanup(w.release) // before start's clean-up, which waits for the work
 
 	recv(t, w.starts, "the term")
 	cancel()
 	recv(t, w.stopping, "the work told to stop")
-	api.untilWaiting(t)
+	for range 6 { // past the renew deadline: the work that stops still leads
+		recv(t, api.renewed, "the lease renewed while the work stops")
+	}
+	require.Empty(t, api.released, "the lease released while the work still ran")
 
 	w.release()
 	recv(t, api.released, "the lease released after the work returned")
-	require.NoError(t, recv(t, errc, "run to return"))
+	recv(t, returned, "run to return")
 }
 
 func recv[T any](t *testing.T, ch <-chan T, what string) T {

@@ -5,8 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
+	"github.com/syncgate/syncgate/coreclient"
 	"github.com/syncgate/syncgate/server"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/githubstatus"
@@ -33,12 +32,12 @@ type previewParts struct {
 
 // assemblePreviews builds the previews, or nil when PREVIEW_WORKERS is 0.
 // forge is the commit-status reporter, whose forge previews report to.
-func assemblePreviews(cfg *config, logger *slog.Logger, kube kubernetes.Interface, src *gitsource.Source, renderer *render.Renderer,
+func assemblePreviews(cfg *config, logger *slog.Logger, core *coreclient.Client, src *gitsource.Source, renderer *render.Renderer,
 	applier *apply.Applier, watcher *server.VersionWatcher, gate *priority.Gate, forge status.Reporter) (*previewParts, error) {
 	if cfg.PreviewWorkers == 0 {
 		return nil, nil
 	}
-	ledger := previewreport.NewLedger(kube.CoreV1().ConfigMaps(cfg.LeaseNamespace), cfg.LeaseNamespace, ledgerName)
+	ledger := previewreport.NewLedger(core.ConfigMaps(cfg.LeaseNamespace), cfg.LeaseNamespace, ledgerName)
 	pp := &previewParts{}
 	var sinks previewreport.Sinks
 	log := logger.With("component", "preview")

@@ -16,16 +16,14 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/syncgate/syncgate/coreclient"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/lease"
 )
 
 const saNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -111,9 +109,9 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	kube, err := kubernetes.NewForConfig(rc)
+	core, err := coreclient.New(rc)
 	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
+		return err
 	}
 	dyn, err := dynamic.NewForConfig(rc)
 	if err != nil {
@@ -130,10 +128,10 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return fmt.Errorf("kubernetes clients of the managed namespaces: %w", err)
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(core.EventSink(context.WithoutCancel(ctx)))
 	defer broadcaster.Shutdown()
-	kc := kubeClients{kube: kube, dyn: dyn, namespaces: namespaces,
-		events: broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "syncgate"})}
+	kc := kubeClients{core: core, dyn: dyn, namespaces: namespaces,
+		events: broadcaster.NewRecorder(core.Scheme(), corev1.EventSource{Component: "syncgate"})}
 	parts, err := assemble(ctx, cfg, logger, kc, reg)
 	if err != nil {
 		return err
@@ -173,10 +171,10 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	leadShard = leading(reg, cfg, leadShard)
 	switch {
 	case cfg.Shards > 1:
-		g.Go(func() error { return electShards(gctx, cfg, kube, logger, leadShard) })
+		g.Go(func() error { return electShards(gctx, cfg, dyn, logger, leadShard) })
 	case cfg.LeaderElect:
 		g.Go(func() error {
-			return elect(gctx, cfg, kube, logger, func(ctx context.Context) error { return leadShard(ctx, 0) })
+			return elect(gctx, cfg, dyn, logger, func(ctx context.Context) error { return leadShard(ctx, 0) })
 		})
 	default:
 		g.Go(func() error {
@@ -220,25 +218,22 @@ func identity(cfg *config) string {
 
 // elect runs lead while this replica holds the Lease, and contends again
 // after each term, until ctx ends; see leader.
-func elect(ctx context.Context, cfg *config, kube kubernetes.Interface, logger *slog.Logger, lead func(context.Context) error) error {
+func elect(ctx context.Context, cfg *config, dyn dynamic.Interface, logger *slog.Logger, lead func(context.Context) error) error {
 	id := identity(cfg)
-	l := &leader{
-		lock: &resourcelock.LeaseLock{
-			LeaseMeta:  metav1ObjectMeta("syncgate-leader", cfg.LeaseNamespace),
-			Client:     kube.CoordinationV1(),
-			LockConfig: resourcelock.ResourceLockConfig{Identity: id},
-		},
-		work: lead,
-		log:  logger,
+	duration, deadline, retry := leaseTimes(cfg.LeaseDuration)
+	e, err := lease.New(lease.Config{Client: lease.NewClient(dyn, cfg.LeaseNamespace), Name: "syncgate-leader", Identity: id,
+		Duration: duration, RenewDeadline: deadline, RetryPeriod: retry, Logger: logger})
+	if err != nil {
+		return err
 	}
-	l.leaseDuration, l.renewDeadline, l.retryPeriod = leaseTimes(cfg.LeaseDuration)
-	return l.run(ctx)
+	(&leader{elector: e, id: id, work: lead, log: logger, retryPeriod: retry}).run(ctx)
+	return nil
 }
 
 // electShards leads the shards this replica is given, each through its own
 // Lease, until ctx ends; see sharder.
-func electShards(ctx context.Context, cfg *config, kube kubernetes.Interface, logger *slog.Logger, lead func(context.Context, int) error) error {
-	s := &sharder{kube: kube, namespace: cfg.LeaseNamespace, id: identity(cfg), shards: int(cfg.Shards), work: lead, log: logger}
+func electShards(ctx context.Context, cfg *config, dyn dynamic.Interface, logger *slog.Logger, lead func(context.Context, int) error) error {
+	s := &sharder{leases: lease.NewClient(dyn, cfg.LeaseNamespace), id: identity(cfg), shards: int(cfg.Shards), work: lead, log: logger}
 	s.leaseDuration, s.renewDeadline, s.retryPeriod = leaseTimes(cfg.LeaseDuration)
 	return s.run(ctx)
 }

@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
-	"k8s.io/klog/v2"
 
+	"github.com/syncgate/syncgate/sync/lease"
 	"github.com/syncgate/syncgate/sync/shard"
 )
 
@@ -25,12 +21,11 @@ import (
 // (syncgate-replica-<k>, how replicas count each other), reads the Leases
 // and decides.
 type sharder struct {
-	kube      kubernetes.Interface
-	namespace string // of the Leases
-	id        string
-	shards    int
-	work      func(ctx context.Context, shard int) error
-	log       *slog.Logger
+	leases *lease.Client
+	id     string
+	shards int
+	work   func(ctx context.Context, shard int) error
+	log    *slog.Logger
 
 	leaseDuration, renewDeadline, retryPeriod time.Duration
 
@@ -49,43 +44,33 @@ func (s *sharder) may(i int) bool {
 func (s *sharder) run(ctx context.Context) error {
 	s.plan = shard.Plan{Release: -1}
 	s.resign = make([]chan struct{}, s.shards)
-	var wg sync.WaitGroup
-	errs := make(chan error, s.shards)
+	leaders := make([]*leader, s.shards)
 	for i := range s.shards {
 		s.resign[i] = make(chan struct{}, 1)
 		log := s.log.With("shard", i)
-		l := &leader{
-			lock: &gatedLock{Interface: &resourcelock.LeaseLock{
-				LeaseMeta:  metav1ObjectMeta(shard.LeaseName(i), s.namespace),
-				Client:     s.kube.CoordinationV1(),
-				LockConfig: resourcelock.ResourceLockConfig{Identity: s.id},
-			}, may: func() bool { return s.may(i) }},
-			work:          func(ctx context.Context) error { return s.work(ctx, i) },
-			log:           log,
-			leaseDuration: s.leaseDuration, renewDeadline: s.renewDeadline, retryPeriod: s.retryPeriod,
-			resign: s.resign[i],
+		// Exclusivity is the Lease's; the plan only says whether this
+		// replica may take it. Renewing a shard it leads is never refused.
+		e, err := lease.New(lease.Config{Client: s.leases, Name: shard.LeaseName(i), Identity: s.id,
+			Duration: s.leaseDuration, RenewDeadline: s.renewDeadline, RetryPeriod: s.retryPeriod,
+			May: func() bool { return s.may(i) }, Logger: log})
+		if err != nil {
+			return err
 		}
-		// Refused acquisitions are this replica keeping to its share, not
-		// trouble: client-go logs them at error level unless told apart.
-		lctx := klog.NewContext(ctx, logr.FromSlogHandler(heldBackFilter{log.With("component", "client-go").Handler()}))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.run(lctx); err != nil {
-				errs <- err
-			}
-		}()
+		leaders[i] = &leader{elector: e, id: s.id, work: func(ctx context.Context) error { return s.work(ctx, i) },
+			log: log, retryPeriod: s.retryPeriod, resign: s.resign[i]}
+	}
+	var wg sync.WaitGroup
+	for _, l := range leaders {
+		wg.Go(func() { l.run(ctx) })
 	}
 	s.rounds(ctx)
 	wg.Wait()
-	close(errs)
-	return <-errs
+	return nil
 }
 
 // rounds keeps the member slot and the plan until ctx ends, then gives the
 // slot up.
 func (s *sharder) rounds(ctx context.Context) {
-	leases := s.kube.CoordinationV1().Leases(s.namespace)
 	slot := -1
 	defer func() {
 		if slot < 0 {
@@ -93,20 +78,20 @@ func (s *sharder) rounds(ctx context.Context) {
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.retryPeriod)
 		defer cancel()
-		if l, err := leases.Get(rctx, shard.MemberLeaseName(slot), metav1.GetOptions{}); err == nil && holder(l) == s.id {
+		if l, err := s.leases.Get(rctx, shard.MemberLeaseName(slot)); err == nil && lease.Holder(l) == s.id {
 			l.Spec.HolderIdentity = nil
-			_, _ = leases.Update(rctx, l, metav1.UpdateOptions{})
+			_, _ = s.leases.Update(rctx, l)
 		}
 	}()
 	first := true
 	t := time.NewTicker(s.retryPeriod)
 	defer t.Stop()
 	for {
-		list, err := leases.List(ctx, metav1.ListOptions{})
+		list, err := s.leases.List(ctx)
 		if err == nil {
 			byName := map[string]*coordinationv1.Lease{}
-			for i := range list.Items {
-				byName[list.Items[i].Name] = &list.Items[i]
+			for i := range list {
+				byName[list[i].Name] = &list[i]
 			}
 			now := time.Now()
 			slot = s.keepSlot(ctx, byName, slot, now)
@@ -131,9 +116,9 @@ func (s *sharder) decide(byName map[string]*coordinationv1.Lease, now time.Time)
 	v := shard.View{Self: s.id, Leases: make([]shard.Lease, s.shards)}
 	mine := false
 	for k := range s.shards {
-		if l := byName[shard.MemberLeaseName(k)]; l != nil && holder(l) != "" && !expired(l, now) {
+		if l := byName[shard.MemberLeaseName(k)]; l != nil && lease.Holder(l) != "" && !expired(l, now) {
 			v.Members++
-			mine = mine || holder(l) == s.id
+			mine = mine || lease.Holder(l) == s.id
 		}
 	}
 	if !mine {
@@ -141,7 +126,7 @@ func (s *sharder) decide(byName map[string]*coordinationv1.Lease, now time.Time)
 	}
 	for i := range s.shards {
 		if l := byName[shard.LeaseName(i)]; l != nil {
-			v.Leases[i] = shard.Lease{Holder: holder(l), Expired: holder(l) != "" && expired(l, now)}
+			v.Leases[i] = shard.Lease{Holder: lease.Holder(l), Expired: lease.Holder(l) != "" && expired(l, now)}
 			if l.Spec.AcquireTime != nil {
 				v.Leases[i].Acquired = l.Spec.AcquireTime.Time
 			}
@@ -163,16 +148,15 @@ func (s *sharder) decide(byName map[string]*coordinationv1.Lease, now time.Time)
 // one; it returns the slot held, or -1. With more replicas than shards the
 // extra ones hold none, and count themselves.
 func (s *sharder) keepSlot(ctx context.Context, byName map[string]*coordinationv1.Lease, slot int, now time.Time) int {
-	leases := s.kube.CoordinationV1().Leases(s.namespace)
 	stamp := func(l *coordinationv1.Lease) {
 		id, secs := s.id, int32(s.leaseDuration/time.Second)
 		l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds = &id, &secs
 		l.Spec.RenewTime = &metav1.MicroTime{Time: now}
 	}
 	if slot >= 0 {
-		if l := byName[shard.MemberLeaseName(slot)]; l != nil && holder(l) == s.id {
+		if l := byName[shard.MemberLeaseName(slot)]; l != nil && lease.Holder(l) == s.id {
 			stamp(l)
-			if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err == nil {
+			if _, err := s.leases.Update(ctx, l); err == nil {
 				return slot
 			}
 		}
@@ -182,12 +166,12 @@ func (s *sharder) keepSlot(ctx context.Context, byName map[string]*coordinationv
 		var err error
 		switch {
 		case l == nil:
-			l = &coordinationv1.Lease{ObjectMeta: metav1ObjectMeta(shard.MemberLeaseName(k), s.namespace)}
+			l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: shard.MemberLeaseName(k)}}
 			stamp(l)
-			_, err = leases.Create(ctx, l, metav1.CreateOptions{})
-		case holder(l) == "" || expired(l, now) || holder(l) == s.id:
+			_, err = s.leases.Create(ctx, l)
+		case lease.Holder(l) == "" || expired(l, now) || lease.Holder(l) == s.id:
 			stamp(l)
-			_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+			_, err = s.leases.Update(ctx, l)
 		default:
 			continue
 		}
@@ -201,97 +185,12 @@ func (s *sharder) keepSlot(ctx context.Context, byName map[string]*coordinationv
 	return -1
 }
 
-func holder(l *coordinationv1.Lease) string {
-	if l.Spec.HolderIdentity == nil {
-		return ""
-	}
-	return *l.Spec.HolderIdentity
-}
-
 // expired reports whether l was not renewed within its duration, by this
 // replica's clock; a skewed clock misjudges the balance only, never who
-// leads (client-go times that from what it observes).
+// leads (the elector times that from what it observes).
 func expired(l *coordinationv1.Lease, now time.Time) bool {
 	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
 		return true
 	}
 	return l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second).Before(now)
-}
-
-// errHeldBack refuses to take a shard's Lease that shard.Decide does not
-// let this replica take.
-var errHeldBack = errors.New("shard left to a replica with fewer shards")
-
-// gatedLock is a shard's Lease that this replica takes only when may says
-// so; renewing a Lease it holds is never refused.
-type gatedLock struct {
-	resourcelock.Interface
-	may func() bool
-
-	mu      sync.Mutex
-	holding bool
-}
-
-func (g *gatedLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
-	r, raw, err := g.Interface.Get(ctx)
-	if err == nil {
-		g.set(r.HolderIdentity == g.Identity())
-	}
-	return r, raw, err
-}
-
-func (g *gatedLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
-	if !g.may() {
-		return errHeldBack
-	}
-	err := g.Interface.Create(ctx, r)
-	if err == nil {
-		g.set(true)
-	}
-	return err
-}
-
-func (g *gatedLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
-	g.mu.Lock()
-	holding := g.holding
-	g.mu.Unlock()
-	if r.HolderIdentity != "" && !holding && !g.may() {
-		return errHeldBack
-	}
-	err := g.Interface.Update(ctx, r)
-	if err == nil {
-		g.set(r.HolderIdentity == g.Identity())
-	}
-	return err
-}
-
-func (g *gatedLock) set(holding bool) {
-	g.mu.Lock()
-	g.holding = holding
-	g.mu.Unlock()
-}
-
-// heldBackFilter drops client-go's error logs of refused acquisitions.
-type heldBackFilter struct{ slog.Handler }
-
-func (h heldBackFilter) Handle(ctx context.Context, r slog.Record) error {
-	held := false
-	r.Attrs(func(a slog.Attr) bool {
-		if err, ok := a.Value.Any().(error); ok && errors.Is(err, errHeldBack) {
-			held = true
-		}
-		return !held
-	})
-	if held {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h heldBackFilter) WithAttrs(as []slog.Attr) slog.Handler {
-	return heldBackFilter{h.Handler.WithAttrs(as)}
-}
-
-func (h heldBackFilter) WithGroup(name string) slog.Handler {
-	return heldBackFilter{h.Handler.WithGroup(name)}
 }

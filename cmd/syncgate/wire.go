@@ -8,11 +8,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/syncgate/syncgate/coreclient"
 	"github.com/syncgate/syncgate/repourl"
 	"github.com/syncgate/syncgate/server"
 	"github.com/syncgate/syncgate/status"
@@ -45,9 +44,9 @@ type parts struct {
 // kubeClients are the agent's API clients, each built once and handed to
 // every part that needs it.
 type kubeClients struct {
-	// kube and dyn are syncgate's own identity: Versions, announcements,
-	// previews, decryption keys.
-	kube kubernetes.Interface
+	// core and dyn are syncgate's own identity: Versions, announcements,
+	// previews, decryption keys, Leases.
+	core *coreclient.Client
 	dyn  dynamic.Interface
 	// namespaces work on the managed namespaces, each as its own
 	// ServiceAccount (impersonation), with the one discovery cache and
@@ -99,7 +98,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		logger.Warn("APPLY_SERVICE_ACCOUNT is empty: every namespace is applied as syncgate itself, confined by render alone")
 	}
 	renderer, err := render.New(render.Options{Cluster: cfg.Cluster, AllowNamespaces: cfg.AllowNamespaces,
-		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper(), Decrypter: decrypter(cfg, kc.kube)})
+		AllowClusterScoped: cfg.AllowClusterScoped, Scoper: applier.Scoper(), Decrypter: decrypter(cfg, kc.core)})
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +143,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		cfg.Namespaces, logger.With("component", "versions"))
 	watcher.OnAnnounced(sy.Nudge)
 	watcher.OnDeleted(sy.VersionDeleted)
-	previews, err := assemblePreviews(cfg, logger, kc.kube, src, renderer, applier, watcher, gate, forgeOf(reporters))
+	previews, err := assemblePreviews(cfg, logger, kc.core, src, renderer, applier, watcher, gate, forgeOf(reporters))
 	if err != nil {
 		return nil, err
 	}
@@ -256,8 +255,4 @@ func (r repoAdapter) Resolve(prefix string) (string, error) {
 		return "", fmt.Errorf("%w: %v", server.ErrUnknownSHA, err)
 	}
 	return sha, err
-}
-
-func metav1ObjectMeta(name, namespace string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: namespace}
 }
