@@ -4,7 +4,7 @@
 // take shards up and give them away, balanced across the replicas alive.
 //
 // The rule is a pure function of what one replica reads (Decide): the
-// Leases themselves, through client-go's leader election, keep two
+// Leases themselves, through sync/lease's elector, keep two
 // replicas from leading one shard; the rule only keeps one replica from
 // leading them all while others wait, and lets a shard whose holder died
 // be taken by whoever sees it first.
