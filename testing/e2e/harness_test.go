@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -212,6 +213,22 @@ func (e *env) wait(sha, query string) (int, map[string]any) {
 	var body map[string]any
 	require.NoError(e.t, json.NewDecoder(resp.Body).Decode(&body))
 	return resp.StatusCode, body
+}
+
+// page asks for path as a browser does and returns the HTML.
+func (e *env) page(path string) string {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.url+path, nil)
+	require.NoError(e.t, err)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	require.Equal(e.t, http.StatusOK, resp.StatusCode, string(b))
+	require.Equal(e.t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	return string(b)
 }
 
 // waitFinal re-asks /wait until a final answer.

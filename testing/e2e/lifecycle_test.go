@@ -49,6 +49,15 @@ func TestCommitLifecycle(t *testing.T) {
 		require.EqualValues(t, 2, dep.Status.ReadyReplicas)
 	})
 
+	t.Run("the status pages", func(t *testing.T) {
+		page := e.page("/")
+		require.Contains(t, page, `<section class="ns" id="ns-`+ns+`">`)
+		require.Contains(t, page, `<a class="badge deployed" href="/status/`+first+`">deployed</a>`)
+		require.Contains(t, page, `<td class="subject">first</td>`)
+		page = e.page("/status/" + first[:8])
+		require.Contains(t, page, "<code>"+first+"</code>: <span class=\"badge deployed\">deployed</span>")
+	})
+
 	t.Run("image bump through the ci-examples script and syncgate wait", func(t *testing.T) {
 		bump := e.commit("pin", map[string]string{
 			"e2e/" + ns + "/images_path":    "registry.example.com/team\n",

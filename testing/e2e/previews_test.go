@@ -247,6 +247,13 @@ func TestPullRequestPreviews(t *testing.T) {
 	require.NotContains(t, c, "hunter2")
 	require.NotContains(t, c, "Y29ycmVjdC1ob3JzZQ") // base64 of the new value
 
+	// The page.
+	page := e.page("/previews/" + valid)
+	require.Contains(t, page, `<span class="badge valid">valid: 2 changed, 1 created, 1 pruned</span>`)
+	require.Contains(t, page, `<span class="add">+ spec.replicas: 3</span>`)
+	require.Contains(t, page, `<span class="hid">! data.password: changed (value hidden)</span>`)
+	require.NotContains(t, page, "correct-horse")
+
 	// The JSON answer.
 	resp, err := http.Get(e.url + "/previews/" + valid)
 	require.NoError(t, err)

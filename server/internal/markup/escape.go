@@ -17,17 +17,17 @@ var escaper = strings.NewReplacer(
 	">", "&gt;",
 )
 
-// Escape is s as text that reads as s in an element or a quoted attribute
+// escape is s as text that reads as s in an element or a quoted attribute
 // value.
-func Escape(s string) string { return escaper.Replace(s) }
+func escape(s string) string { return escaper.Replace(s) }
 
 // unsafeURL is what a URL of another scheme becomes, as html/template
 // writes it: a fragment link that goes nowhere and is easy to grep.
 const unsafeURL = "#ZgotmplZ"
 
-// FilterURL is s when it is relative or http(s), else unsafeURL: a
+// filterURL is s when it is relative or http(s), else unsafeURL: a
 // javascript:, data: or vbscript: link is never written.
-func FilterURL(s string) string {
+func filterURL(s string) string {
 	scheme, _, ok := strings.Cut(s, ":")
 	if !ok || strings.Contains(scheme, "/") {
 		return s // relative: no scheme before the first path segment
@@ -38,11 +38,11 @@ func FilterURL(s string) string {
 	return unsafeURL
 }
 
-// NormalizeURL percent-encodes the bytes of s a URL may not hold as they
+// normalizeURL percent-encodes the bytes of s a URL may not hold as they
 // are (spaces, quotes, angle brackets, non-ASCII), leaving RFC 3986's
 // reserved and unreserved characters and valid escapes alone, as
 // html/template does.
-func NormalizeURL(s string) string {
+func normalizeURL(s string) string {
 	var b strings.Builder
 	written := 0
 	for i := 0; i < len(s); i++ {

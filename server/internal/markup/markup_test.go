@@ -30,9 +30,9 @@ func asTemplate(t *testing.T, page string, v string) string {
 // The escaping is html/template's, in text, attribute and title.
 func TestEscapeAsHTMLTemplate(t *testing.T) {
 	for _, s := range hostile {
-		require.Equal(t, asTemplate(t, `<p>{{.}}</p>`, s), "<p>"+Escape(s)+"</p>", "%q", s)
-		require.Equal(t, asTemplate(t, `<p title="{{.}}">`, s), `<p title="`+Escape(s)+`">`, "%q", s)
-		require.Equal(t, asTemplate(t, `<title>{{.}}</title>`, s), "<title>"+Escape(s)+"</title>", "%q", s)
+		require.Equal(t, asTemplate(t, `<p>{{.}}</p>`, s), "<p>"+escape(s)+"</p>", "%q", s)
+		require.Equal(t, asTemplate(t, `<p title="{{.}}">`, s), `<p title="`+escape(s)+`">`, "%q", s)
+		require.Equal(t, asTemplate(t, `<title>{{.}}</title>`, s), "<title>"+escape(s)+"</title>", "%q", s)
 	}
 }
 
@@ -67,7 +67,11 @@ func TestHostileValues(t *testing.T) {
 			w.Printf(`<rect class="%s" x="%.1f" n="%d">%s</rect>`, `a"b`, 1.25, 3, stringer("<i>"))
 		}, `<rect class="a&#34;b" x="1.2" n="3">&lt;i&gt;</rect>`},
 		{"fragments as they are", func(w *Writer) {
-			f := Build(func(w *Writer) { w.HTML("<b>"); w.Text("<&>"); w.HTML("</b>") })
+			var b Writer
+			b.HTML("<b>")
+			b.Text("<&>")
+			b.HTML("</b>")
+			f := b.Fragment()
 			w.Include(f)
 			w.Printf("<i>%s</i>", f)
 		}, "<b>&lt;&amp;&gt;</b><i><b>&lt;&amp;&gt;</b></i>"},
@@ -89,7 +93,7 @@ func FuzzEscape(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		require.Equal(t, asTemplate(t, `<p title="{{.}}">{{.}}</p>`, s), `<p title="`+Escape(s)+`">`+Escape(s)+"</p>")
+		require.Equal(t, asTemplate(t, `<p title="{{.}}">{{.}}</p>`, s), `<p title="`+escape(s)+`">`+escape(s)+"</p>")
 		if strings.HasPrefix(strings.ToLower(s), "mailto:") {
 			return
 		}

@@ -16,9 +16,6 @@ type constant string
 // markup, safe to write into a page as it is.
 type Fragment struct{ html string }
 
-// String is the fragment's HTML.
-func (f Fragment) String() string { return f.html }
-
 // Writer builds a page or a fragment of one.
 type Writer struct{ b strings.Builder }
 
@@ -27,19 +24,20 @@ func (w *Writer) HTML(markup constant) { w.b.WriteString(string(markup)) }
 
 // Text writes s escaped, for an element's text or a quoted attribute
 // value.
-func (w *Writer) Text(s string) { w.b.WriteString(Escape(s)) }
+func (w *Writer) Text(s string) { w.b.WriteString(escape(s)) }
 
 // URL writes s as the quoted value of a link attribute (href): a URL
 // whose scheme is not http or https becomes "#ZgotmplZ", then it is
 // normalized and escaped as html/template does.
-func (w *Writer) URL(s string) { w.b.WriteString(Escape(NormalizeURL(FilterURL(s)))) }
+func (w *Writer) URL(s string) { w.b.WriteString(escape(normalizeURL(filterURL(s)))) }
 
 // Include writes f as it is.
 func (w *Writer) Include(f Fragment) { w.b.WriteString(f.html) }
 
 // Printf writes format as markup, with its arguments formatted by fmt:
 // numbers as they are, fragments as they are, everything else (strings,
-// Stringers) escaped as text.
+// Stringers) escaped as text. Not for links: a link's value goes through
+// URL.
 func (w *Writer) Printf(format constant, args ...any) {
 	safe := make([]any, len(args))
 	for i, a := range args {
@@ -49,11 +47,11 @@ func (w *Writer) Printf(format constant, args ...any) {
 		case Fragment:
 			safe[i] = a.html
 		case string:
-			safe[i] = Escape(a)
+			safe[i] = escape(a)
 		case fmt.Stringer:
-			safe[i] = Escape(a.String())
+			safe[i] = escape(a.String())
 		default:
-			safe[i] = Escape(fmt.Sprint(a))
+			safe[i] = escape(fmt.Sprint(a))
 		}
 	}
 	fmt.Fprintf(&w.b, string(format), safe...)
@@ -69,13 +67,6 @@ func (w *Writer) String() string { return w.b.String() }
 func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	n, err := io.WriteString(out, w.b.String())
 	return int64(n), err
-}
-
-// Build is the fragment draw writes.
-func Build(draw func(w *Writer)) Fragment {
-	var w Writer
-	draw(&w)
-	return w.Fragment()
 }
 
 // Embedded is a file compiled into the binary, as a fragment: static
