@@ -233,6 +233,46 @@ func TestMayGatesTakingNotRenewing(t *testing.T) {
 	require.Empty(t, a.ended, "a stopped leading when it may no longer take the Lease")
 }
 
+// On shutdown the leader keeps the Lease, renewed past the renew deadline,
+// until its work has returned; only then is it given up.
+func TestShutdownKeepsTheLeaseUntilTheWorkReturned(t *testing.T) {
+	c := cluster.Shared(t)
+	client := newClient(t, c.RESTConfig(), cluster.Namespace(t, c))
+	e, err := lease.New(lease.Config{Client: client, Name: name, Identity: "a", Duration: duration, RenewDeadline: deadline, RetryPeriod: retry})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	started, stopping, hold := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Run(ctx, func(ctx context.Context) {
+			close(started)
+			<-ctx.Done()
+			close(stopping)
+			<-hold // an apply in flight
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	recv(t, started, "a to lead")
+
+	cancel()
+	recv(t, stopping, "the work told to stop")
+	stopped := time.Now()
+	l := renewals(t, client, 3)
+	for time.Since(stopped) <= deadline {
+		l = renewals(t, client, 1)
+	}
+	require.Equal(t, "a", lease.Holder(l), "the Lease given up while the work still ran")
+	close(hold)
+	recv(t, done, "Run to return once the work returned")
+	l, err = client.Get(context.Background(), name)
+	require.NoError(t, err)
+	require.Empty(t, lease.Holder(l), "the Lease not given up once the work returned")
+}
+
 // renewals waits for n more writes of the Lease and returns it.
 func renewals(t *testing.T, client *lease.Client, n int) *coordinationv1.Lease {
 	t.Helper()
