@@ -27,7 +27,7 @@ var allTools = []tool{
 }
 
 // perBinary makes each syncgate column of names one column per build of
-// bins, named "<tool>@<build>" (the other columns as they are), and
+// bins, named "<tool>-<build>" (a part of namespace names) (the other columns as they are), and
 // returns the names to measure; the tools are added to tools.
 func perBinary(tools []tool, names []string, bins []benchenv.Binary) ([]tool, []string) {
 	if len(bins) == 0 {
@@ -42,7 +42,7 @@ func perBinary(tools []tool, names []string, bins []benchenv.Binary) ([]tool, []
 		}
 		for _, b := range bins {
 			bt := t
-			bt.name, bt.column, bt.bin = t.name+"@"+b.Name, t.column+" ("+b.Name+")", b.Path
+			bt.name, bt.column, bt.bin = t.name+"-"+b.Name, t.column+" ("+b.Name+")", b.Path
 			tools = append(tools, bt)
 			out = append(out, bt.name)
 		}
