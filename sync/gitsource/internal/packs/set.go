@@ -27,11 +27,30 @@ type Set struct {
 }
 
 type pack struct {
-	id   plumbing.Hash
-	size int64
-	idx  *index
-	file billy.File
-	pf   *packfile.Packfile
+	id    plumbing.Hash
+	size  int64
+	idx   *index
+	file  billy.File
+	pf    *packfile.Packfile
+	reads int // through pf
+}
+
+// readsPerReader is how many reads a go-git reader of a pack serves
+// before it is replaced: each keeps the type of every entry it reads
+// (deltas' bases included) in a map nothing empties, about 1 MB once the
+// 50,000 commits of a big repository were walked.
+const readsPerReader = 1024
+
+// reader is p's go-git reader, a new one every readsPerReader reads.
+func (s *Set) reader(p *pack) *packfile.Packfile {
+	if p.reads++; p.reads > readsPerReader {
+		p.pf, p.reads = s.newReader(p), 1
+	}
+	return p.pf
+}
+
+func (s *Set) newReader(p *pack) *packfile.Packfile {
+	return packfile.NewPackfileWithCache(p.idx, s.fs, p.file, s.cache, 0)
 }
 
 // Open reads the indexes of the packs in dir (which need not exist yet);
@@ -123,8 +142,9 @@ func (s *Set) open(id plumbing.Hash) (*pack, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("%s.pack: %w", name, err)
 	}
-	return &pack{id: id, size: fi.Size(), idx: idx, file: f,
-		pf: packfile.NewPackfileWithCache(idx, s.fs, f, s.cache, 0)}, nil
+	p := &pack{id: id, size: fi.Size(), idx: idx, file: f}
+	p.pf = s.newReader(p)
+	return p, nil
 }
 
 var errPackDamaged = errors.New("pack does not match its index (truncated or damaged)")
@@ -182,7 +202,7 @@ func (s *Set) Get(h plumbing.Hash) (plumbing.EncodedObject, error) {
 	if p == nil {
 		return nil, plumbing.ErrObjectNotFound
 	}
-	return p.pf.Get(h)
+	return s.reader(p).Get(h)
 }
 
 // Size is the inflated size of h, read from its header.
@@ -191,7 +211,7 @@ func (s *Set) Size(h plumbing.Hash) (int64, error) {
 	if p == nil {
 		return 0, plumbing.ErrObjectNotFound
 	}
-	return p.pf.GetSizeByOffset(off)
+	return s.reader(p).GetSizeByOffset(off)
 }
 
 // Count is the number of packs.
