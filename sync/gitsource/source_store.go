@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -152,7 +153,10 @@ func (w *reindexing) Close() error {
 }
 
 // openClone opens the bare clone in dir, creating it when absent. A clone
-// that cannot be opened is only a cache: it is started afresh.
+// that cannot be opened is only a cache: it is started afresh, unless
+// what failed was the system, not the clone (too many open files, an
+// interrupted call: transient), which fails here and keeps the clone for
+// the next try.
 func openClone(dir string, received *intake, log *slog.Logger) (*git.Repository, error) {
 	st, err := newStore(dir, received)
 	if err == nil {
@@ -164,6 +168,9 @@ func openClone(dir string, received *intake, log *slog.Logger) (*git.Repository,
 			return repo, nil
 		}
 		_ = st.packs.Close()
+	}
+	if transient(err) {
+		return nil, fmt.Errorf("gitsource: open clone in %s (kept): %w", dir, err)
 	}
 	if !errors.Is(err, git.ErrRepositoryNotExists) {
 		log.Warn("cached clone unreadable; starting afresh", "dir", dir, "err", err)
@@ -182,4 +189,16 @@ func openClone(dir string, received *intake, log *slog.Logger) (*git.Repository,
 		return nil, fmt.Errorf("gitsource: init clone in %s: %w", dir, err)
 	}
 	return repo, nil
+}
+
+// transient reports whether err is the system's trouble that a later try
+// may not meet, rather than a clone that is not as git writes it.
+func transient(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EINTR,
+		syscall.EAGAIN, syscall.ENOMEM, syscall.ENOBUFS, syscall.EIO, syscall.ETIMEDOUT} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
