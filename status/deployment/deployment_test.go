@@ -68,32 +68,6 @@ func TestNext(t *testing.T) {
 	}
 }
 
-func TestNaming(t *testing.T) {
-	w := deployment.Where{Cluster: "prod", Namespace: "web"}
-	n, err := deployment.NewNaming("", "")
-	require.NoError(t, err)
-	env, err := n.Environment(w)
-	require.NoError(t, err)
-	require.Equal(t, "prod/web", env)
-	url, err := n.URL(w)
-	require.NoError(t, err)
-	require.Empty(t, url)
-
-	n, err = deployment.NewNaming(`{{if eq .Namespace "web"}}production{{else}}{{.Cluster}}-{{.Namespace}}{{end}}`, "https://{{.Namespace}}.{{.Cluster}}.example.com")
-	require.NoError(t, err)
-	env, _ = n.Environment(w)
-	require.Equal(t, "production", env)
-	env, _ = n.Environment(deployment.Where{Cluster: "prod", Namespace: "api"})
-	require.Equal(t, "prod-api", env)
-	url, _ = n.URL(w)
-	require.Equal(t, "https://web.prod.example.com", url)
-
-	for _, bad := range [][2]string{{"{{.Cluster", ""}, {"{{.Team}}", ""}, {"{{if false}}x{{end}}", ""}, {"", "{{.Nope}}"}} {
-		_, err := deployment.NewNaming(bad[0], bad[1])
-		require.Error(t, err, bad)
-	}
-}
-
 // TestThrough: the phases the forge has not shown yet come before a
 // report that skipped them, because only a commit's latest report is
 // kept until it is delivered.

@@ -1,11 +1,8 @@
 package deployment
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"strings"
-	"text/template"
 
 	"github.com/syncgate/syncgate/status"
 )
@@ -18,87 +15,56 @@ const DefaultEnvironment = "{{.Cluster}}/{{.Namespace}}"
 // {{.Cluster}} and {{.Namespace}}, so a name can be set per namespace:
 //
 //	{{if eq .Namespace "web"}}production{{else}}{{.Cluster}}/{{.Namespace}}{{end}}
+//
+// They are evaluated here (environment_template.go), not by text/template.
 type Naming struct {
-	name, url *template.Template
+	name, url *compiled
 }
 
 // Where is what the templates see.
 type Where struct{ Cluster, Namespace string }
 
-// NewNaming parses the templates: name empty means DefaultEnvironment, url
-// empty means no environment URL. A template that does not parse, names a
-// field that does not exist, or yields an empty name is refused here, not
-// at the first report.
+// NewNaming compiles the templates: name empty means DefaultEnvironment,
+// url empty means no environment URL. A template that does not parse, uses
+// what is not supported, names a field that does not exist, or yields an
+// empty name is refused here, not at the first report.
 func NewNaming(name, url string) (*Naming, error) {
 	if strings.TrimSpace(name) == "" {
 		name = DefaultEnvironment
 	}
 	n := &Naming{}
 	var err error
-	if n.name, err = parse("environment", name); err != nil {
+	if n.name, err = compile("environment", name); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(url) != "" {
-		if n.url, err = parse("environment URL", url); err != nil {
+		if n.url, err = compile("environment URL", url); err != nil {
 			return nil, err
 		}
 	}
-	sample := Where{Cluster: "prod", Namespace: "web"}
-	env, err := n.Environment(sample)
-	if err != nil {
-		return nil, err
-	}
-	if env == "" {
+	if n.Environment(Where{Cluster: "prod", Namespace: "web"}) == "" {
 		return nil, errors.New("the environment template gives an empty name for cluster prod, namespace web")
-	}
-	if _, err := n.URL(sample); err != nil {
-		return nil, err
 	}
 	return n, nil
 }
 
-func parse(what, text string) (*template.Template, error) {
-	t, err := template.New(what).Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("the %s template: %w", what, err)
-	}
-	return t, nil
-}
-
 // Environment is the environment name for w, spaces around it trimmed.
-func (n *Naming) Environment(w Where) (string, error) {
-	return run(n.name, w)
-}
+func (n *Naming) Environment(w Where) string { return n.name.execute(w) }
 
 // URL is the environment URL for w, or "" when none is configured.
-func (n *Naming) URL(w Where) (string, error) {
+func (n *Naming) URL(w Where) string {
 	if n.url == nil {
-		return "", nil
+		return ""
 	}
-	return run(n.url, w)
-}
-
-func run(t *template.Template, w Where) (string, error) {
-	var b bytes.Buffer
-	if err := t.Execute(&b, w); err != nil {
-		return "", fmt.Errorf("the %s template: %w", t.Name(), err)
-	}
-	return strings.TrimSpace(b.String()), nil
+	return n.url.execute(w)
 }
 
 // Of is the environment of u's namespace on cluster (the reporter's
-// configured one, or u's) and its URL. A template that cannot be run is a
-// permanent refusal: retrying changes nothing.
+// configured one, or u's) and its URL.
 func (n *Naming) Of(cluster string, u status.Update) (env, url string, err error) {
 	if cluster, err = status.ClusterOf(cluster, u); err != nil {
 		return "", "", err
 	}
 	w := Where{Cluster: cluster, Namespace: u.Namespace}
-	if env, err = n.Environment(w); err != nil {
-		return "", "", status.Permanent(err)
-	}
-	if url, err = n.URL(w); err != nil {
-		return "", "", status.Permanent(err)
-	}
-	return env, url, nil
+	return n.Environment(w), n.URL(w), nil
 }
