@@ -4,6 +4,7 @@
 # a clone, for BenchmarkManyPacks (sync/gitsource/internal/packs):
 #   bench/bigrepo/many-packs.sh /tmp/many
 #   PACKS_BENCH_REPO=/tmp/many go test -run - -bench ManyPacks ./sync/gitsource/internal/packs/
+#   PACKS_BENCH_REPO=/tmp/many go test -run - -bench 'Merge$' ./sync/gitsource/internal/packs/
 set -e
 D=${1:?usage: many-packs.sh DIR}
 rm -rf $D; mkdir -p $D; cd $D
