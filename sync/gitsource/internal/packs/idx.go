@@ -49,7 +49,7 @@ func readIndex(path string) (*index, error) {
 		return nil, err
 	}
 	sum := sha1.New()
-	br := bufio.NewReaderSize(f, 64<<10)
+	br := bufio.NewReaderSize(f, 8<<10) // the names and offsets are read past it, straight into their slices
 	r := io.TeeReader(br, sum) // all but the index's own checksum
 	head := make([]byte, 8+256*4)
 	if _, err := io.ReadFull(r, head); err != nil {
