@@ -49,7 +49,8 @@ func readIndex(path string) (*index, error) {
 		return nil, err
 	}
 	sum := sha1.New()
-	br := bufio.NewReaderSize(f, 8<<10) // the names and offsets are read past it, straight into their slices
+	// The names and offsets are read past the buffer, into their slices.
+	br := bufio.NewReaderSize(f, 8<<10)
 	r := io.TeeReader(br, sum) // all but the index's own checksum
 	head := make([]byte, 8+256*4)
 	if _, err := io.ReadFull(r, head); err != nil {
