@@ -26,7 +26,8 @@ const (
 // indexer holds, of each object, what its index needs (Objects, 32 bytes)
 // and what resolving deltas needs: its kind (1 byte), and, while the pack
 // is read, an OFS_DELTA's base (4 bytes), then the deltas based on each
-// object (8 bytes). go-git's records were about 300 bytes an object.
+// object (8 bytes). A record an object, maps of offsets and of deltas
+// and go-git's idxfile.Writer came to 320 bytes an object at the peak.
 type indexer struct {
 	sc     *packfile.Scanner
 	tmpDir string
