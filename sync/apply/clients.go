@@ -9,13 +9,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/syncgate/syncgate/sync/kinds"
 )
 
 // Clients are the API clients namespaces are worked on with. Discovery and
@@ -31,8 +30,7 @@ import (
 type Clients struct {
 	cfg            *rest.Config
 	serviceAccount string
-	disc           discovery.DiscoveryInterface
-	mapper         *restmapper.DeferredDiscoveryRESTMapper
+	mapper         *kinds.Mapper
 	own            *identity
 
 	mu   sync.Mutex
@@ -65,7 +63,7 @@ func NewClients(cfg *rest.Config, serviceAccount string) (*Clients, error) {
 		}
 		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(qps, burst)
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	mapper, err := kinds.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -74,9 +72,8 @@ func NewClients(cfg *rest.Config, serviceAccount string) (*Clients, error) {
 		return nil, err
 	}
 	return &Clients{
-		cfg: cfg, serviceAccount: serviceAccount, disc: dc, own: own,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)),
-		byNS:   map[string]*identity{},
+		cfg: cfg, serviceAccount: serviceAccount, mapper: mapper, own: own,
+		byNS: map[string]*identity{},
 	}, nil
 }
 
@@ -135,12 +132,8 @@ func (c *Clients) of(namespace string) (*identity, error) {
 }
 
 // Mapping resolves gvk. Discovery is cached, so a kind unknown to the
-// cache refreshes it once: its CRD may have been created since.
+// cache refreshes it once: its CRD may have been created since
+// (kinds.Mapper).
 func (c *Clients) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		c.mapper.Reset()
-		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	}
-	return m, err
+	return c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 }

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
+
+	"github.com/syncgate/syncgate/sync/kinds"
 )
 
 // Owned lists the objects of namespace that syncgate applied for it (its
@@ -25,34 +24,30 @@ func (a *Applier) Owned(ctx context.Context, namespace string) ([]Entry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("owned: %w", err)
 	}
-	lists, err := a.clients.disc.ServerPreferredNamespacedResources()
-	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+	// A group an aggregated API serves that could not be discovered is
+	// left out: its objects are not in the inventory, so never pruned.
+	resources, err := a.clients.mapper.Preferred()
+	if err != nil && !kinds.IsStale(err) {
 		return nil, fmt.Errorf("list kinds: %w", err)
 	}
 	selector := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue, OwnerLabel: namespace}).String()
 	var out []Entry
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
+	for _, r := range resources {
+		if !r.Namespaced || !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
 			continue
 		}
-		for _, r := range l.APIResources {
-			if !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") || strings.Contains(r.Name, "/") {
-				continue
+		items, err := via.meta.Resource(r.GroupVersionResource).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if apierrors.IsForbidden(err) {
+			continue // left out of the rebuilt inventory: never pruned
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", r.Resource, namespace, err)
+		}
+		for _, u := range items.Items {
+			if !appliedBy(&u, a.opts.FieldManager) {
+				continue // labelled by a controller copying them
 			}
-			items, err := via.meta.Resource(gv.WithResource(r.Name)).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-			if apierrors.IsForbidden(err) {
-				continue // left out of the rebuilt inventory: never pruned
-			}
-			if err != nil {
-				return nil, fmt.Errorf("list %s in %s: %w", r.Name, namespace, err)
-			}
-			for _, u := range items.Items {
-				if !appliedBy(&u, a.opts.FieldManager) {
-					continue // labelled by a controller copying them
-				}
-				out = append(out, Entry{ObjectRef: ObjectRef{Group: gv.Group, Version: gv.Version, Kind: r.Kind, Namespace: namespace, Name: u.GetName()}})
-			}
+			out = append(out, Entry{ObjectRef: ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: namespace, Name: u.GetName()}})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id() < out[j].id() })
