@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/syncer"
 )
 
 // applyingAtOnce bounds the namespaces that dry-run and apply at once.
@@ -19,24 +20,18 @@ import (
 // anything, and a namespace done applying starts its rollout wait sooner.
 const applyingAtOnce = 8
 
-// namespaceApplier is what the syncer applies each namespace with
-// (apply.Applier).
-type namespaceApplier interface {
-	Apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error)
-	ApplyKeyed(ctx context.Context, namespace string, objs []*unstructured.Unstructured, keys []string, prev []apply.Entry) (*apply.Result, error)
-	Drift(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error)
-	Owned(ctx context.Context, namespace string) ([]apply.Entry, error)
-}
-
 // boundedApplier lets at most cap(slots) namespaces apply (or correct
-// drift) at once.
+// drift) at once. It is a syncer.KeyedApplier, so that the syncer still
+// applies by the objects' keys through it.
 type boundedApplier struct {
-	namespaceApplier
+	syncer.KeyedApplier
 	slots chan struct{}
 }
 
-func newBoundedApplier(a namespaceApplier, atOnce int) *boundedApplier {
-	return &boundedApplier{namespaceApplier: a, slots: make(chan struct{}, atOnce)}
+var _ syncer.KeyedApplier = (*boundedApplier)(nil)
+
+func newBoundedApplier(a syncer.KeyedApplier, atOnce int) *boundedApplier {
+	return &boundedApplier{KeyedApplier: a, slots: make(chan struct{}, atOnce)}
 }
 
 func (b *boundedApplier) Apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error) {
@@ -44,7 +39,7 @@ func (b *boundedApplier) Apply(ctx context.Context, namespace string, objs []*un
 		return nil, err
 	}
 	defer b.give()
-	return b.namespaceApplier.Apply(ctx, namespace, objs, prev)
+	return b.KeyedApplier.Apply(ctx, namespace, objs, prev)
 }
 
 func (b *boundedApplier) ApplyKeyed(ctx context.Context, namespace string, objs []*unstructured.Unstructured, keys []string, prev []apply.Entry) (*apply.Result, error) {
@@ -52,7 +47,7 @@ func (b *boundedApplier) ApplyKeyed(ctx context.Context, namespace string, objs 
 		return nil, err
 	}
 	defer b.give()
-	return b.namespaceApplier.ApplyKeyed(ctx, namespace, objs, keys, prev)
+	return b.KeyedApplier.ApplyKeyed(ctx, namespace, objs, keys, prev)
 }
 
 func (b *boundedApplier) Drift(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error) {
@@ -60,7 +55,7 @@ func (b *boundedApplier) Drift(ctx context.Context, namespace string, objs []*un
 		return nil, err
 	}
 	defer b.give()
-	return b.namespaceApplier.Drift(ctx, namespace, objs, prev)
+	return b.KeyedApplier.Drift(ctx, namespace, objs, prev)
 }
 
 func (b *boundedApplier) take(ctx context.Context) error {

@@ -20,7 +20,7 @@ import (
 
 var (
 	_ keyedRenderer = (*render.Renderer)(nil)
-	_ keyedApplier  = (*apply.Applier)(nil)
+	_ KeyedApplier  = (*apply.Applier)(nil)
 )
 
 type namespaced struct{}

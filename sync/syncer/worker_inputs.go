@@ -73,14 +73,17 @@ func (w *worker) sameAsApplied() func(sha string) bool {
 	}
 }
 
-// keyedRenderer and keyedApplier name a commit's objects across commits
+// keyedRenderer and KeyedApplier name a commit's objects across commits
 // (render.Renderer, apply.Applier): what was derived from an object that
 // did not change (its hash) is not derived again.
 type keyedRenderer interface {
 	RenderKeyed(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, []string, error)
 }
 
-type keyedApplier interface {
+// KeyedApplier is an Applier that also applies by the objects' keys; an
+// Options.Applier that is one is given them.
+type KeyedApplier interface {
+	Applier
 	ApplyKeyed(ctx context.Context, namespace string, objs []*unstructured.Unstructured, keys []string, prev []apply.Entry) (*apply.Result, error)
 }
 
@@ -120,7 +123,7 @@ func (w *worker) renderTree(ctx context.Context, tree fs.FS) ([]*unstructured.Un
 // the applier takes them.
 func (w *worker) apply(ctx context.Context, objs []*unstructured.Unstructured, keys []string) (*apply.Result, error) {
 	prev := entriesOf(w.version.Status.Inventory)
-	if a, ok := w.s.opts.Applier.(keyedApplier); ok && keys != nil {
+	if a, ok := w.s.opts.Applier.(KeyedApplier); ok && keys != nil {
 		return a.ApplyKeyed(ctx, w.ns, objs, keys, prev)
 	}
 	return w.s.opts.Applier.Apply(ctx, w.ns, objs, prev)
