@@ -15,16 +15,16 @@ import (
 	"time"
 )
 
-// Artifact is what source-controller would record in a source's
+// artifact is what source-controller would record in a source's
 // status.artifact: where the tarball is, its digest and revision.
-type Artifact struct {
+type artifact struct {
 	Path, URL, Revision, Digest string
 	Size                        int64
 }
 
-// Tarball is files (path → content) as a gzipped tar, in path order, with
+// tarball is files (path → content) as a gzipped tar, in path order, with
 // fixed modes and times, so the same files give the same bytes.
-func Tarball(files map[string]string) ([]byte, error) {
+func tarball(files map[string]string) ([]byte, error) {
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
@@ -85,12 +85,12 @@ func (s *ArtifactServer) serve(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }
 
-// Publish stores files as the tarball of source name at revision (a
+// publish stores files as the tarball of source name at revision (a
 // git-style "<branch>@sha1:<sha>") and returns its artifact.
-func (s *ArtifactServer) Publish(name, revision string, files map[string]string) (Artifact, error) {
-	tgz, err := Tarball(files)
+func (s *ArtifactServer) publish(name, revision string, files map[string]string) (artifact, error) {
+	tgz, err := tarball(files)
 	if err != nil {
-		return Artifact{}, err
+		return artifact{}, err
 	}
 	sum := sha256.Sum256(tgz)
 	digest := hex.EncodeToString(sum[:])
@@ -98,7 +98,7 @@ func (s *ArtifactServer) Publish(name, revision string, files map[string]string)
 	s.mu.Lock()
 	s.blobs["/"+rel] = tgz
 	s.mu.Unlock()
-	return Artifact{
+	return artifact{
 		Path:     rel,
 		URL:      "http://" + s.ln.Addr().String() + "/" + rel,
 		Revision: revision,
@@ -107,8 +107,8 @@ func (s *ArtifactServer) Publish(name, revision string, files map[string]string)
 	}, nil
 }
 
-// GitRevision is a GitRepository artifact's revision for branch at sha.
-func GitRevision(branch, sha string) string {
+// gitRevision is a GitRepository artifact's revision for branch at sha.
+func gitRevision(branch, sha string) string {
 	return branch + "@sha1:" + strings.ToLower(sha)
 }
 

@@ -41,9 +41,9 @@ var crdFiles = map[string][]string{
 	},
 }
 
-// CRDPaths are the CRD files in the module cache, downloading the modules
+// crdPaths are the CRD files in the module cache, downloading the modules
 // when they are not there yet.
-func CRDPaths(ctx context.Context) ([]string, error) {
+func crdPaths(ctx context.Context) ([]string, error) {
 	kc, err := KustomizeController.ModuleDir(ctx)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 
 // InstallCRDs applies the CRDs and waits until the API server serves them.
 func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
-	paths, err := CRDPaths(ctx)
+	paths, err := crdPaths(ctx)
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,11 @@ import (
 
 func TestTarballIsTheFilesInOrderAndTheSameEachTime(t *testing.T) {
 	files := map[string]string{"b/obj.yaml": "kind: B\n", "a/obj.yaml": "kind: A\n", "a/empty.yaml": ""}
-	one, err := Tarball(files)
+	one, err := tarball(files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, err := Tarball(files)
+	two, err := tarball(files)
 	if err != nil {
 		t.Fatal(err)
 	}

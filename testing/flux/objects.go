@@ -17,13 +17,13 @@ import (
 
 // The resources the benchmark writes.
 var (
-	GitRepositories = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
-	Kustomizations  = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	gitRepositories = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
+	kustomizations  = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
 )
 
-// CreateGitRepository creates source name in SystemNamespace. Nothing
-// reconciles it: SetArtifact plays source-controller's part.
-func CreateGitRepository(ctx context.Context, dyn dynamic.Interface, name string) error {
+// createGitRepository creates source name in SystemNamespace. Nothing
+// reconciles it: setArtifact plays source-controller's part.
+func createGitRepository(ctx context.Context, dyn dynamic.Interface, name string) error {
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "source.toolkit.fluxcd.io/v1",
 		"kind":       "GitRepository",
@@ -34,14 +34,14 @@ func CreateGitRepository(ctx context.Context, dyn dynamic.Interface, name string
 			"ref":      map[string]any{"branch": "main"},
 		},
 	}}
-	_, err := dyn.Resource(GitRepositories).Namespace(SystemNamespace).Create(ctx, u, metav1.CreateOptions{})
+	_, err := dyn.Resource(gitRepositories).Namespace(SystemNamespace).Create(ctx, u, metav1.CreateOptions{})
 	return err
 }
 
-// SetArtifact records a as the source's artifact, Ready, as
+// setArtifact records a as the source's artifact, Ready, as
 // source-controller does once it has packed a revision.
-func SetArtifact(ctx context.Context, dyn dynamic.Interface, name string, a Artifact) error {
-	res := dyn.Resource(GitRepositories).Namespace(SystemNamespace)
+func setArtifact(ctx context.Context, dyn dynamic.Interface, name string, a artifact) error {
+	res := dyn.Resource(gitRepositories).Namespace(SystemNamespace)
 	u, err := res.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err
@@ -67,16 +67,16 @@ func SetArtifact(ctx context.Context, dyn dynamic.Interface, name string, a Arti
 	return err
 }
 
-// KustomizationSpec is what the benchmark varies in a Kustomization.
-type KustomizationSpec struct {
+// kustomizationSpec is what the benchmark varies in a Kustomization.
+type kustomizationSpec struct {
 	Name, Source, Path, TargetNamespace string
 }
 
-// CreateKustomization creates a Kustomization in SystemNamespace that
+// createKustomization creates a Kustomization in SystemNamespace that
 // applies Path of Source into TargetNamespace with pruning, and waits for
 // every object to be ready (spec.wait) before it reports Ready, as
 // syncgate waits for the rollout before it reports deployed.
-func CreateKustomization(ctx context.Context, dyn dynamic.Interface, k KustomizationSpec) error {
+func createKustomization(ctx context.Context, dyn dynamic.Interface, k kustomizationSpec) error {
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
 		"kind":       "Kustomization",
@@ -91,14 +91,14 @@ func CreateKustomization(ctx context.Context, dyn dynamic.Interface, k Kustomiza
 			"sourceRef":       map[string]any{"kind": "GitRepository", "name": k.Source},
 		},
 	}}
-	_, err := dyn.Resource(Kustomizations).Namespace(SystemNamespace).Create(ctx, u, metav1.CreateOptions{})
+	_, err := dyn.Resource(kustomizations).Namespace(SystemNamespace).Create(ctx, u, metav1.CreateOptions{})
 	return err
 }
 
-// Forget deletes the named objects of resource without the controller's
+// forget deletes the named objects of resource without the controller's
 // finalizers, so a stopped controller does not hold them up and nothing
 // they applied is pruned: the benchmark deletes namespaces itself.
-func Forget(ctx context.Context, dyn dynamic.Interface, resource schema.GroupVersionResource, names ...string) error {
+func forget(ctx context.Context, dyn dynamic.Interface, resource schema.GroupVersionResource, names ...string) error {
 	res := dyn.Resource(resource).Namespace(SystemNamespace)
 	for _, name := range names {
 		_, err := res.Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
@@ -120,7 +120,7 @@ func ReadyKey(name, revision string) string { return name + " " + revision }
 // noting when each first reported Ready at each revision: Ready True,
 // lastAppliedRevision that revision, its generation observed.
 func WatchReady(ctx context.Context, dyn dynamic.Interface) (*statuswatch.Watch, error) {
-	return statuswatch.Start(ctx, dyn, Kustomizations, SystemNamespace, readyKeys)
+	return statuswatch.Start(ctx, dyn, kustomizations, SystemNamespace, readyKeys)
 }
 
 func readyKeys(u *unstructured.Unstructured) ([]string, string) {

@@ -25,12 +25,12 @@ type Source struct {
 // NewSource creates GitRepository name and a Kustomization per namespace.
 func NewSource(ctx context.Context, dyn dynamic.Interface, art *ArtifactServer, name string, namespaces []string) (*Source, error) {
 	s := &Source{dyn: dyn, art: art, Name: name, Namespaces: namespaces, tree: map[string]string{}}
-	if err := CreateGitRepository(ctx, dyn, name); err != nil {
+	if err := createGitRepository(ctx, dyn, name); err != nil {
 		return nil, err
 	}
 	for _, ns := range namespaces {
-		k := KustomizationSpec{Name: ns, Source: name, Path: "./" + ns, TargetNamespace: ns}
-		if err := CreateKustomization(ctx, dyn, k); err != nil {
+		k := kustomizationSpec{Name: ns, Source: name, Path: "./" + ns, TargetNamespace: ns}
+		if err := createKustomization(ctx, dyn, k); err != nil {
 			return nil, err
 		}
 	}
@@ -45,21 +45,21 @@ func (s *Source) Publish(ctx context.Context, files map[string]string) (revision
 	maps.Copy(s.tree, files)
 	s.revisions++
 	sum := sha1.Sum(fmt.Appendf(nil, "%s %d", s.Name, s.revisions))
-	a, err := s.art.Publish(s.Name, GitRevision("main", hex.EncodeToString(sum[:])), s.tree)
+	a, err := s.art.publish(s.Name, gitRevision("main", hex.EncodeToString(sum[:])), s.tree)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	at = time.Now()
-	if err := SetArtifact(ctx, s.dyn, s.Name, a); err != nil {
+	if err := setArtifact(ctx, s.dyn, s.Name, a); err != nil {
 		return "", time.Time{}, err
 	}
 	return a.Revision, at, nil
 }
 
-// Forget deletes the Kustomizations and the GitRepository (see Forget).
+// Forget deletes the Kustomizations and the GitRepository (see forget).
 func (s *Source) Forget(ctx context.Context) error {
-	if err := Forget(ctx, s.dyn, Kustomizations, s.Namespaces...); err != nil {
+	if err := forget(ctx, s.dyn, kustomizations, s.Namespaces...); err != nil {
 		return err
 	}
-	return Forget(ctx, s.dyn, GitRepositories, s.Name)
+	return forget(ctx, s.dyn, gitRepositories, s.Name)
 }
