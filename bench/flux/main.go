@@ -125,7 +125,7 @@ func run(ctx context.Context, o options) error {
 	defer done()
 	e := &env{o: o, work: work}
 	if o.bins == "" {
-		if e.bin, err = demo.BuildSyncgate(ctx, root, work); err != nil {
+		if e.bin, err = benchenv.Build(ctx, work); err != nil {
 			return err
 		}
 	} else {

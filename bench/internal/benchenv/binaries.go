@@ -19,18 +19,18 @@ import (
 type Binary struct{ Name, Path string }
 
 // Binaries reads a -bin flag, name=path,... (builds to set side by side);
-// when it is empty, this tree's agent is built as the image builds it
-// (Build) and named name. Each is installed into dir/<name>/ (install), so
-// that every build starts as it would from an image.
+// when it is empty, this tree's agent is built (Build) and named name.
+// Each is installed into dir/<name>/ (install), so that every build starts
+// as it would from an image.
 func Binaries(ctx context.Context, flagValue, dir, name string) ([]Binary, error) {
-	var out []Binary
 	if flagValue == "" {
-		bin, err := Build(ctx, filepath.Join(dir, "build"))
+		bin, err := Build(ctx, filepath.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
-		out = []Binary{{name, bin}}
+		return []Binary{{name, bin}}, nil
 	}
+	var out []Binary
 	for _, b := range strings.Split(flagValue, ",") {
 		if b == "" {
 			continue

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
@@ -83,13 +84,20 @@ func (e *Env) Close() {
 	e.Cluster.Stop()
 }
 
-// Build builds this tree's ./cmd/syncgate into dir and returns its path.
+// Build builds this tree's agent and its build program as the image
+// builds them, installs them into dir as an image would (install), and
+// returns the agent's path. Every benchmark that runs the agent starts it
+// from here, so that its memory is a deployed agent's.
 func Build(ctx context.Context, dir string) (string, error) {
 	root, err := cluster.RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	return demo.BuildSyncgate(ctx, root, dir)
+	built, err := demo.BuildSyncgate(ctx, root, filepath.Join(dir, "build"))
+	if err != nil {
+		return "", err
+	}
+	return install(built, dir)
 }
 
 // WorkDir is a fresh directory for a benchmark's builds and the tools'
