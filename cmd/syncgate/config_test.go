@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -254,4 +256,23 @@ func TestSettingsAreOnePerField(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("invalid setting %s (--%s): x", s.env, s.flag), c.invalid(s.val.target(), "x").Error())
 	}
 	require.Equal(t, "invalid setting: x", c.invalid(new(string), "x").Error(), "a field no setting fills")
+}
+
+// Without its kustomize build program beside it (this test binary has
+// none), `syncgate run` stops at start with one line naming the program.
+func TestMissingBuildProgramStopsStartup(t *testing.T) {
+	for k, v := range map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1",
+		"MANAGED_NAMESPACES": "a", "KUBECONFIG": filepath.Join(t.TempDir(), "kubeconfig")} {
+		t.Setenv(k, v)
+	}
+	cmd := newRunCmd()
+	cmd.SetArgs(nil)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.ExecuteContext(context.Background())
+	var ex *exitError
+	require.ErrorAs(t, err, &ex)
+	require.Equal(t, exitUsage, ex.code)
+	requireOneLine(t, err, "the kustomize build program ")
+	require.Contains(t, err.Error(), "syncgate-render: not found")
 }

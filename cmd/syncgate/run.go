@@ -24,6 +24,7 @@ import (
 	"github.com/syncgate/syncgate/coreclient"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/lease"
+	"github.com/syncgate/syncgate/sync/render"
 )
 
 const saNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -50,6 +51,9 @@ serves /wait.`,
 				own = ownNamespace()
 			}
 			err = cfg.check(own)
+		}
+		if err == nil { // every kustomization fails without it
+			err = render.CheckBuildProgram(cmd.Context(), render.Options{})
 		}
 		if err != nil {
 			return &exitError{code: exitUsage, msg: err.Error()}

@@ -56,6 +56,13 @@ func serveBuild(limits string) int {
 	http.DefaultTransport = refusing{c}
 
 	typ, dir, err := c.Read(func(byte) int64 { return wire.MaxRequest })
+	if err == nil && typ == wire.Hello {
+		// Confined as for a build: the answer says a build can run.
+		if c.Send(wire.Hello, []byte(wire.Protocol)) != nil {
+			return wire.ExitProtocol
+		}
+		return 0
+	}
 	if err != nil || typ != wire.Build {
 		return wire.ExitProtocol
 	}

@@ -30,6 +30,7 @@ const (
 // endian) and the payload.
 const (
 	// parent → build
+	Hello   = 'H' // the Protocol the parent speaks; the build answers with its own and ends
 	Build   = 'B' // the directory to build
 	Entries = 'E' // a directory listing, JSON []Entry
 	Data    = 'D' // a file's content
@@ -43,6 +44,11 @@ const (
 	Failed = 'X' // the build failed: kustomize's error
 	Done   = 'Z' // the build is over and every object sent
 )
+
+// Protocol is the version of these frames and of Env. A build program
+// answers Hello with its own, so that an agent started beside a program
+// of another version stops at start-up instead of failing every build.
+const Protocol = "1"
 
 // Entry is one name of a directory listing.
 type Entry struct {
