@@ -47,7 +47,11 @@ func handshake(ctx context.Context, program string, lim Limits) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTime)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { proc.kill("handshake") })
-	typ, answer, err := proc.conn.Ask(wire.Hello, []byte(wire.Protocol), wire.MaxRequest)
+	// A program that ended before reading the Hello may still have answered,
+	// and otherwise is told by how it ended: the answer is read whether
+	// the Hello was sent or not.
+	_ = proc.conn.Send(wire.Hello, []byte(wire.Protocol))
+	typ, answer, err := proc.conn.Read(func(byte) int64 { return wire.MaxRequest })
 	stop()
 	ended := proc.wait()
 	switch {
