@@ -95,11 +95,14 @@ type config struct {
 	// syncgate does not know; never longer than PollInterval.
 	WaitFetchInterval time.Duration
 
-	Kubeconfig    string
-	KubeQPS       int64
-	KubeBurst     int64
-	LeaderElect   bool
-	LeaseDuration time.Duration
+	Kubeconfig string
+	KubeQPS    int64
+	KubeBurst  int64
+	// ApplyingAtOnce bounds the namespaces that dry-run and apply at once
+	// (applying.go).
+	ApplyingAtOnce int64
+	LeaderElect    bool
+	LeaseDuration  time.Duration
 	// Shards divides the namespaces among replicas, each shard led through
 	// a Lease of its own; 1 is one leader for all (the Lease syncgate-leader).
 	Shards         int64
@@ -170,6 +173,7 @@ func (c *config) settings() []setting {
 		{"kubeconfig", "KUBECONFIG", "", "kubeconfig for out-of-cluster use (in-cluster config otherwise)", text(&c.Kubeconfig)},
 		{"kube-api-qps", "KUBE_API_QPS", "200", "sustained requests per second to the Kubernetes API", count(&c.KubeQPS)},
 		{"kube-api-burst", "KUBE_API_BURST", "1000", "request burst to the Kubernetes API (a large commit is validated and applied in bursts)", count(&c.KubeBurst)},
+		{"apply-namespaces-at-once", "APPLY_NAMESPACES_AT_ONCE", "8", "namespaces that dry-run and apply at once (each with up to 64 requests in flight); the others wait their turn", count(&c.ApplyingAtOnce)},
 		{"leader-elect", "LEADER_ELECT", "true", "elect one replica to apply; the others serve /wait", boolean(&c.LeaderElect)},
 		{"lease-duration", "LEASE_DURATION", "15s", "how long a Lease holds without renewal: a dead leader's work moves within it (renewed every 2/3 of it, retried every 2/15)", duration(&c.LeaseDuration)},
 		{"shards", "SHARDS", "1", "divide the namespaces into this many shards (by FNV hash of the name), each led through its own Lease syncgate-shard-<i>, replicas sharing them; 1 is one leader for all", count(&c.Shards)},
@@ -232,6 +236,9 @@ func (c *config) check(ownNamespace string) error {
 	}
 	if c.Shards < 1 {
 		return c.invalid(&c.Shards, "at least 1")
+	}
+	if c.ApplyingAtOnce < 1 {
+		return c.invalid(&c.ApplyingAtOnce, "at least 1")
 	}
 	if c.Shards > 1 && !c.LeaderElect {
 		return c.invalid(&c.Shards, "shards are led through Leases: LEADER_ELECT must be on")

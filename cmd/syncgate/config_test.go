@@ -57,6 +57,9 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 	}
 	c, err := parseWith(t, env, "--interval", "2m", "--health-timeout", "90s")
 	require.NoError(t, err)
+	require.EqualValues(t, 8, c.ApplyingAtOnce)
+	c, err = parseWith(t, with(env, map[string]string{"APPLY_NAMESPACES_AT_ONCE": "32"}), "--interval", "2m", "--health-timeout", "90s")
+	require.NoError(t, err)
 	require.Equal(t, []string{"web", "api"}, c.Namespaces)
 	require.Equal(t, 2*time.Minute, c.PollInterval, "the flag wins over the variable")
 	require.Equal(t, 90*time.Second, c.HealthTimeout)
@@ -66,6 +69,7 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 	require.True(t, c.Prune)
 	require.True(t, c.LeaderElect)
 	require.Equal(t, "web", c.LeaseNamespace)
+	require.EqualValues(t, 32, c.ApplyingAtOnce)
 
 	c, err = parseWith(t, env)
 	require.NoError(t, err)
@@ -105,6 +109,8 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 		{"commit url not http", map[string]string{"COMMIT_URL": "git.example.com/c/{sha}"}, "COMMIT_URL"},
 		{"debug listener on every address", map[string]string{"DEBUG_ADDR": ":6060"}, "invalid setting DEBUG_ADDR (--debug-addr)"},
 		{"debug listener on a pod address", map[string]string{"DEBUG_ADDR": "10.0.0.7:6060"}, "not a loopback address"},
+		{"no namespace may apply", map[string]string{"APPLY_NAMESPACES_AT_ONCE": "0"}, "invalid setting APPLY_NAMESPACES_AT_ONCE (--apply-namespaces-at-once): at least 1"},
+		{"namespaces at once not a number", map[string]string{"APPLY_NAMESPACES_AT_ONCE": "many"}, "APPLY_NAMESPACES_AT_ONCE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

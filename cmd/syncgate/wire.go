@@ -126,7 +126,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	sy, err = syncer.New(syncer.Options{
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: repourl.Redact(cfg.Repo), Branch: cfg.Branch},
-		Source: src, Renderer: renderer, Applier: newBoundedApplier(applier, applyingAtOnce), Readiness: checker, Store: store, Outbox: reports, Events: kc.events,
+		Source: src, Renderer: renderer, Applier: newBoundedApplier(applier, int(cfg.ApplyingAtOnce)), Readiness: checker, Store: store, Outbox: reports, Events: kc.events,
 		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
 		Announce:   func(head string) { go announce(ctx, store, watcher, sy.Leads, cfg.Namespaces, head, logger) },
 		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
