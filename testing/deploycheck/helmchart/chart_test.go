@@ -50,6 +50,8 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"no config repo", `settings: {CONFIG_REPO: null}`, []string{"/settings", "CONFIG_REPO"}},
 		{"cluster name not a DNS label", `settings: {CLUSTER_NAME: Prod_EU}`, []string{"/settings/CLUSTER_NAME", "does not match pattern"}},
 		{"unknown log format", `settings: {LOG_FORMAT: xml}`, []string{"/settings/LOG_FORMAT", "json", "text"}},
+		{"no namespace may apply", `settings: {APPLY_NAMESPACES_AT_ONCE: "0"}`, []string{"/settings/APPLY_NAMESPACES_AT_ONCE", "does not match pattern"}},
+		{"no namespace may apply, as a number", `settings: {APPLY_NAMESPACES_AT_ONCE: 0}`, []string{"/settings/APPLY_NAMESPACES_AT_ONCE", "minimum"}},
 		{"lower-case setting name", `settings: {config_repo: x}`, []string{"invalid propertyName 'config_repo'", "^[A-Z][A-Z0-9_]*$"}},
 		{"no managed namespace", `managedNamespaces: []`, []string{"/managedNamespaces", "minItems"}},
 		{"namespace name", `managedNamespaces: [{name: App}]`, []string{"/managedNamespaces/0/name", "does not match pattern"}},
