@@ -20,8 +20,10 @@ import (
 //     a container the environment variables of the Services that exist when
 //     it starts, which is why Helm and kubectl order Services first. A
 //     workload with enableServiceLinks: false does not wait for Services.
-//   - Everything else uses nothing here and goes at once. A workload that
-//     uses nothing of the write goes at once too.
+//   - Everything else uses nothing here. What some workload uses goes at
+//     once; what none uses goes once every workload is released, so that
+//     it does not slow what workloads wait for (schedule). A workload that
+//     uses nothing of the write goes at once.
 //
 // A name the write does not hold (unchanged, or not in the commit) is not
 // waited for: it exists already or never will, and waiting could not end.

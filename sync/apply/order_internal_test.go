@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,6 +225,77 @@ func TestScheduleStopsAtTheFirstErrorWithoutSendingWhatDependsOnIt(t *testing.T)
 	})
 	require.ErrorIs(t, err, refused)
 	require.Empty(t, s.done)
+}
+
+func TestWhatNoWorkloadUsesIsSentOnceEveryWorkloadIsReleased(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		docs  []string
+		after map[string][]string // what workloads use that was done before each of these
+	}{
+		{"after the workloads", []string{
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unused}",
+			"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {volumes: [{name: v, configMap: {name: files}}]}}}",
+			"apiVersion: v1\nkind: Secret\nmetadata: {name: unused}",
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: files}",
+			"apiVersion: v1\nkind: Service\nmetadata: {name: web}",
+			"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: free}\nspec: {template: {spec: {enableServiceLinks: false}}}",
+		}, map[string][]string{
+			"ConfigMap/unused": {"ConfigMap/files", "Service/web"},
+			"Secret/unused":    {"ConfigMap/files", "Service/web"},
+		}},
+		{"at once without workloads", []string{
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unused}",
+			"apiVersion: v1\nkind: Secret\nmetadata: {name: unused}",
+		}, map[string][]string{"ConfigMap/unused": nil, "Secret/unused": nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := desiredOf(t, tc.docs...)
+			var mu sync.Mutex
+			var sent []string
+			before := map[string][]string{}
+			err := schedule(context.Background(), ds, 4, func(_ context.Context, d *desired) error {
+				mu.Lock()
+				defer mu.Unlock()
+				name := d.ref.Kind + "/" + d.ref.Name
+				if _, ok := tc.after[name]; ok {
+					before[name] = slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(sent), func(s string) bool { return strings.HasSuffix(s, "/unused") || strings.HasPrefix(s, "Deployment/") })))
+				}
+				sent = append(sent, name)
+				return nil
+			})
+			require.NoError(t, err)
+			require.Len(t, sent, len(ds))
+			for name, want := range tc.after {
+				require.Equal(t, want, before[name], name)
+			}
+		})
+	}
+}
+
+func TestDrainTakesWhatComesLaterOnceReadyIsClosed(t *testing.T) {
+	ds := desiredOf(t,
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unused}")
+	ready, later := make(chan *desired, 1), queueOf(ds[1:])
+	var closed atomic.Bool
+	workload := make(chan struct{})
+	drained := make(chan error)
+	go func() {
+		drained <- drain(context.Background(), ready, queueOf(nil), later, func(d *desired) error {
+			if d.ref.Kind == "Deployment" {
+				close(workload)
+			} else if !closed.Load() {
+				return fmt.Errorf("%s taken while workloads may still be released", d.ref)
+			}
+			return nil
+		})
+	}()
+	ready <- ds[0]
+	<-workload
+	closed.Store(true)
+	close(ready)
+	require.NoError(t, <-drained)
 }
 
 func TestAWorkloadIsReleasedByTheLastServiceOfItsNamespace(t *testing.T) {

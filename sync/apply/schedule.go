@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"slices"
-	"sort"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -19,7 +18,10 @@ const serviceLane = 8
 // cluster IPs one at a time, and in the shared lane Services waiting for
 // that lock would take every slot. The rest share limit in flight; a
 // workload whose objects are done goes ahead of objects not begun, and
-// objects some workload uses go ahead of the others. The first error stops
+// objects some workload uses go ahead of the others. The objects no
+// workload uses go once every workload is released (p.ready closed): sent
+// earlier, they only take the API server's time from what workloads wait
+// for, the Services' allocation above all. The first error stops
 // everything.
 func schedule(ctx context.Context, ds []*desired, limit int, fn func(context.Context, *desired) error) error {
 	p := plan(ds)
@@ -33,19 +35,22 @@ func schedule(ctx context.Context, ds []*desired, limit int, fn func(context.Con
 	}
 	services := queueOf(p.services)
 	for range min(serviceLane, len(p.services)) {
-		g.Go(func() error { return drain(gctx, nil, services, run) })
+		g.Go(func() error { return drain(gctx, nil, services, nil, run) })
 	}
-	others := queueOf(p.others)
-	for range min(limit, len(p.others)+p.workloads) {
-		g.Go(func() error { return drain(gctx, p.ready, others, run) })
+	used, unused := queueOf(p.used), queueOf(p.unused)
+	for range min(limit, len(p.used)+len(p.unused)+p.workloads) {
+		g.Go(func() error { return drain(gctx, p.ready, used, unused, run) })
 	}
 	return g.Wait()
 }
 
-// drain runs what ready and then queue hold until both are closed and
-// empty, taking from ready first.
-func drain(ctx context.Context, ready, queue <-chan *desired, run func(*desired) error) error {
-	for ready != nil || queue != nil {
+// drain runs what ready and queue hold until both are closed and empty,
+// taking from ready first, and then what later holds.
+func drain(ctx context.Context, ready, queue, later <-chan *desired, run func(*desired) error) error {
+	for ready != nil || queue != nil || later != nil {
+		if ready == nil && queue == nil {
+			queue, later = later, nil
+		}
 		var d *desired
 		var ok bool
 		select {
@@ -88,8 +93,9 @@ func queueOf(ds []*desired) chan *desired {
 
 // schedulePlan is who waits for whom in one write.
 type schedulePlan struct {
-	services, others []*desired
-	workloads        int // every workload of the write
+	services     []*desired
+	used, unused []*desired // the rest that are not workloads: used by one, or by none
+	workloads    int        // every workload of the write
 
 	mu            sync.Mutex
 	waiting       map[*desired]int      // workloads and how many things they still wait for
@@ -132,13 +138,17 @@ func plan(ds []*desired) *schedulePlan {
 			for _, id := range after {
 				p.dependents[id] = append(p.dependents[id], d)
 			}
-		default:
-			p.others = append(p.others, d)
 		}
 	}
-	sort.SliceStable(p.others, func(i, j int) bool {
-		return len(p.dependents[p.others[i].ref.id()]) > 0 && len(p.dependents[p.others[j].ref.id()]) == 0
-	})
+	for _, d := range ds {
+		switch {
+		case allocates(d.ref) || isWorkload(d.ref):
+		case len(p.dependents[d.ref.id()]) > 0:
+			p.used = append(p.used, d)
+		default:
+			p.unused = append(p.unused, d)
+		}
+	}
 	if len(p.waiting) == 0 {
 		close(p.ready)
 	}
