@@ -298,6 +298,42 @@ func TestDrainTakesWhatComesLaterOnceReadyIsClosed(t *testing.T) {
 	require.NoError(t, <-drained)
 }
 
+func TestServicesGoServiceLaneAtOnceBesideTheRest(t *testing.T) {
+	var docs []string
+	for i := range 2*serviceLane + 1 {
+		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: s%d}", i))
+	}
+	ds := desiredOf(t, append(docs, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unused}")...)
+	var mu sync.Mutex
+	inFlight := 0
+	full := make(chan struct{}) // serviceLane Services were in flight at once
+	var once sync.Once
+	// Bounds a hang, should fewer Services be sent at once.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := schedule(ctx, ds, 1, func(ctx context.Context, d *desired) error {
+		if !allocates(d.ref) {
+			return nil
+		}
+		mu.Lock()
+		inFlight++
+		if inFlight == serviceLane {
+			once.Do(func() { close(full) })
+		}
+		mu.Unlock()
+		select {
+		case <-full:
+		case <-ctx.Done():
+			return fmt.Errorf("%d Services in flight at most, want %d: %w", inFlight, serviceLane, ctx.Err())
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	})
+	require.NoError(t, err)
+}
+
 func TestAWorkloadIsReleasedByTheLastServiceOfItsNamespace(t *testing.T) {
 	ds := desiredOf(t,
 		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {volumes: [{name: v, configMap: {name: files}}]}}}",

@@ -8,9 +8,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// serviceLane is enough Services in flight to keep the server's allocator
-// busy; more would only queue on its lock.
-const serviceLane = 8
+// serviceLane is how many Services are in flight. kube-apiserver 1.36
+// allocates cluster IPs one at a time, under a lock held across the
+// IPAddress object's creation, but the rest of each request (admission,
+// the apply, storage) runs beside it: in the bench's first sync of 250
+// Services and 250 Deployments, 32 in flight against 8 made the sync
+// faster in every repetition (bench/README.md, bench/flux).
+const serviceLane = 32
 
 // schedule runs fn over ds in the order of order.go: each workload once
 // the objects it uses are done, the rest at once. Services have a lane of
