@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"sync"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -71,18 +69,12 @@ func run(ctx context.Context, client dynamic.Interface, w Watch, where []string)
 	}
 	syncs := make([]cache.InformerSynced, 0, len(where))
 	for _, ns := range where {
-		inf := dynamicinformer.NewFilteredDynamicInformer(client, w.Resource, ns, 0, cache.Indexers{}, nil).Informer()
+		inf := NewInformer(client, w.Resource, ns, "", cache.Indexers{})
 		if err := inf.SetTransform(pare(managed, w.Transform)); err != nil {
 			return err
 		}
 		if ns == metav1.NamespaceAll {
-			if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-				if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
-					cancel(fmt.Errorf("%w: %w", errRefused, err))
-					return
-				}
-				cache.DefaultWatchErrorHandler(ctx, r, err)
-			}); err != nil {
+			if err := OnRefused(inf, func(err error) { cancel(fmt.Errorf("%w: %w", errRefused, err)) }); err != nil {
 				return err
 			}
 		}

@@ -1,18 +1,17 @@
 package readiness
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/syncgate/syncgate/sync/clusterwide"
 )
 
 // key names one shared informer: a resource, where it is watched, as whom
@@ -92,25 +91,14 @@ func (p *pool) acquire(k key, client dynamic.Interface) (e *entry, fresh bool, e
 		return e, false, nil
 	}
 	e = &entry{key: k, stop: make(chan struct{}), ready: make(chan struct{}), subs: map[string]map[*waiter]struct{}{}}
-	var tweak dynamicinformer.TweakListOptionsFunc
-	if k.selector != "" {
-		tweak = func(o *metav1.ListOptions) { o.LabelSelector = k.selector }
-	}
-	gi := dynamicinformer.NewFilteredDynamicInformer(client, k.gvr, k.namespace, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, tweak)
-	e.inf, e.lister = gi.Informer(), gi.Lister()
+	e.inf = clusterwide.NewInformer(client, k.gvr, k.namespace, k.selector, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	e.lister = cache.NewGenericLister(e.inf.GetIndexer(), k.gvr.GroupResource())
 	if err := e.inf.SetTransform(k.pare.transform); err != nil {
 		return nil, false, err
 	}
 	// A list or watch the identity may not make is retried by the informer
 	// for ever; it ends every Wait using it at once instead.
-	if err := e.inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
-			p.refused(e, fmt.Errorf("readiness: watch %s: %w", k, err))
-			return
-		}
-		cache.DefaultWatchErrorHandler(ctx, r, err)
-	}); err != nil {
+	if err := clusterwide.OnRefused(e.inf, func(err error) { p.refused(e, fmt.Errorf("readiness: watch %s: %w", k, err)) }); err != nil {
 		return nil, false, err
 	}
 	if _, err := e.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -15,8 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/syncgate/syncgate/sync/clusterwide"
 )
 
 // Keys turns an object into the keys it reports now, and a line on its
@@ -42,8 +43,7 @@ func New(keys Keys) *Watch {
 // Start follows resource in namespace ("" for all) until ctx ends.
 func Start(ctx context.Context, dyn dynamic.Interface, resource schema.GroupVersionResource, namespace string, keys Keys) (*Watch, error) {
 	w := New(keys)
-	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, namespace, nil)
-	inf := f.ForResource(resource).Informer()
+	inf := clusterwide.NewInformer(dyn, resource, namespace, "", cache.Indexers{})
 	note := func(obj any) {
 		if u, ok := obj.(*unstructured.Unstructured); ok {
 			w.Note(u, time.Now())
@@ -55,7 +55,7 @@ func Start(ctx context.Context, dyn dynamic.Interface, resource schema.GroupVers
 	}); err != nil {
 		return nil, err
 	}
-	f.Start(ctx.Done())
+	go inf.RunWithContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return nil, fmt.Errorf("watch %s: %w", resource.Resource, ctx.Err())
 	}
