@@ -2,6 +2,7 @@ package clusterwide
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,9 +28,9 @@ type Grants struct {
 
 	mu    sync.Mutex
 	byGVR map[schema.GroupVersionResource]grant
-	// asking closes when the question in flight about a resource is
-	// answered: callers asking together ask once.
-	asking map[schema.GroupVersionResource]chan struct{}
+	// asking holds the question in flight about a resource: callers
+	// asking together ask once.
+	asking map[schema.GroupVersionResource]*question
 }
 
 type grant struct {
@@ -46,64 +47,78 @@ func NewGrants(own dynamic.Interface, ttl time.Duration, log *slog.Logger) *Gran
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Grants{own: own, ttl: ttl, log: log, byGVR: map[schema.GroupVersionResource]grant{}, asking: map[schema.GroupVersionResource]chan struct{}{}}
+	return &Grants{own: own, ttl: ttl, log: log, byGVR: map[schema.GroupVersionResource]grant{}, asking: map[schema.GroupVersionResource]*question{}}
 }
 
 var reviewGVR = schema.GroupVersionResource{Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews"}
 
 // May tells whether gvr is watched once for every namespace, as syncgate
-// itself. An unanswered question is asked again next time.
+// itself; a question left unanswered says no, and is asked again next
+// time.
 func (g *Grants) May(ctx context.Context, gvr schema.GroupVersionResource) bool {
+	may, _ := g.Ask(ctx, gvr)
+	return may
+}
+
+// Ask is May telling an answer from a question left unanswered (the API
+// server not answering, ctx ended): false and nil is a refusal, an error
+// says nothing of what syncgate may do. Answers are kept, errors not:
+// the next caller asks again.
+func (g *Grants) Ask(ctx context.Context, gvr schema.GroupVersionResource) (bool, error) {
 	if g == nil || g.own == nil {
-		return false
+		return false, nil
 	}
-	for {
-		g.mu.Lock()
-		got, ok := g.byGVR[gvr]
-		if ok && time.Since(got.at) < g.ttl {
-			g.mu.Unlock()
-			return got.ok
-		}
-		in, asked := g.asking[gvr]
-		if !asked {
-			in = make(chan struct{})
-			g.asking[gvr] = in
-			g.mu.Unlock()
-			return g.ask(ctx, gvr, in)
-		}
+	g.mu.Lock()
+	got, ok := g.byGVR[gvr]
+	if ok && time.Since(got.at) < g.ttl {
 		g.mu.Unlock()
-		select {
-		case <-in:
-		case <-ctx.Done():
-			return false
-		}
+		return got.ok, nil
+	}
+	q, asked := g.asking[gvr]
+	if !asked {
+		q = &question{done: make(chan struct{})}
+		g.asking[gvr] = q
+		g.mu.Unlock()
+		g.ask(ctx, gvr, q)
+		return q.may, q.err
+	}
+	g.mu.Unlock()
+	select {
+	case <-q.done:
+		return q.may, q.err
+	case <-ctx.Done():
+		return false, ctx.Err()
 	}
 }
 
-// ask puts the question about gvr to the API server and closes in.
-func (g *Grants) ask(ctx context.Context, gvr schema.GroupVersionResource, in chan struct{}) bool {
-	may, err := true, error(nil)
+// question is one put to the API server; those asking together wait for
+// its answer.
+type question struct {
+	done chan struct{}
+	may  bool
+	err  error
+}
+
+// ask puts q about gvr to the API server.
+func (g *Grants) ask(ctx context.Context, gvr schema.GroupVersionResource, q *question) {
+	q.may = true
 	for _, verb := range []string{"list", "watch"} {
-		allowed, rerr := g.review(ctx, verb, gvr)
-		if rerr != nil {
-			may, err = false, rerr
+		allowed, err := g.review(ctx, verb, gvr)
+		if err != nil {
+			q.may, q.err = false, fmt.Errorf("may syncgate %s %s in every namespace: %w", verb, gvr.Resource, err)
 			break
 		}
-		may = may && allowed
+		q.may = q.may && allowed
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.asking, gvr)
-	close(in)
-	if err != nil {
-		g.log.Warn("cannot tell whether syncgate may watch a kind in every namespace; watching it per namespace", "resource", gvr.Resource, "err", err)
-		// Kept a second only: those waiting now watch per namespace
-		// rather than ask at once, the next callers ask again.
-		g.byGVR[gvr] = grant{ok: false, at: time.Now().Add(-g.ttl + time.Second)}
-		return false
+	close(q.done)
+	if q.err != nil {
+		g.log.Warn("cannot tell whether syncgate may watch a kind in every namespace", "resource", gvr.Resource, "err", q.err)
+		return
 	}
-	g.byGVR[gvr] = grant{ok: may, at: time.Now()}
-	return may
+	g.byGVR[gvr] = grant{ok: q.may, at: time.Now()}
 }
 
 // Forget drops what was said of gvr, after a watch as syncgate was

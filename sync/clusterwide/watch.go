@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 )
@@ -33,28 +35,62 @@ type Watch struct {
 
 // Run watches w with client until ctx ends: one informer for every
 // namespace where grants say syncgate may list and watch the resource
-// cluster-wide, else one per namespace. A cluster-wide watch refused
-// later (its ClusterRole taken back) is replaced by per-namespace ones.
+// cluster-wide, else one per namespace. A question grants could not
+// answer (the API server not answering yet) is asked again, paced by
+// askBackoff, before the resource is watched per namespace; a refusal is
+// followed at once. A cluster-wide watch refused later (its ClusterRole
+// taken back) is replaced by per-namespace ones, and what Handler was
+// told of that they do not find is told deleted.
 func Run(ctx context.Context, client dynamic.Interface, grants *Grants, w Watch) error {
 	if w.Logger == nil {
 		w.Logger = slog.New(slog.DiscardHandler)
 	}
-	if grants.May(ctx, w.Resource) {
-		err := run(ctx, client, w, []string{metav1.NamespaceAll})
+	record := newRecord(w.Handler)
+	may, err := ask(ctx, grants, w)
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case err != nil:
+		w.Logger.Warn("cannot tell whether syncgate may watch in every namespace; watching each namespace", "resource", w.Resource.Resource, "err", err)
+	case may:
+		err := run(ctx, client, w, record, []string{metav1.NamespaceAll})
 		if !errors.Is(err, errRefused) {
 			return err
 		}
 		grants.Forget(w.Resource)
 		w.Logger.Warn("watching in every namespace was refused; watching each namespace", "resource", w.Resource.Resource, "err", err)
 	}
-	return run(ctx, client, w, w.Namespaces)
+	return run(ctx, client, w, record, w.Namespaces)
+}
+
+// askBackoff paces the question of grants asked again after an error;
+// past its steps the resource is watched per namespace.
+var askBackoff = wait.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 6, Cap: 30 * time.Second}
+
+// ask asks grants about w's resource until answered, ctx ends or
+// askBackoff's steps are spent.
+func ask(ctx context.Context, grants *Grants, w Watch) (bool, error) {
+	b := askBackoff
+	for {
+		may, err := grants.Ask(ctx, w.Resource)
+		if err == nil || ctx.Err() != nil || b.Steps == 0 {
+			return may, err
+		}
+		d := b.Step()
+		w.Logger.Info("asking again whether syncgate may watch in every namespace", "resource", w.Resource.Resource, "in", d, "err", err)
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(d):
+		}
+	}
 }
 
 var errRefused = errors.New("watch refused")
 
 // run runs one informer per entry of where ("" for all namespaces) until
 // ctx ends or, for all namespaces, the watch is refused.
-func run(ctx context.Context, client dynamic.Interface, w Watch, where []string) error {
+func run(ctx context.Context, client dynamic.Interface, w Watch, record *record, where []string) error {
 	var running sync.WaitGroup
 	defer running.Wait() // after cancel, deferred below
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -65,8 +101,9 @@ func run(ctx context.Context, client dynamic.Interface, w Watch, where []string)
 	}
 	handler := cache.FilteringResourceEventHandler{
 		FilterFunc: func(obj any) bool { return managed[namespaceOf(obj)] },
-		Handler:    w.Handler,
+		Handler:    record,
 	}
+	record.renew()
 	syncs := make([]cache.InformerSynced, 0, len(where))
 	for _, ns := range where {
 		inf := NewInformer(client, w.Resource, ns, "", cache.Indexers{})
@@ -78,14 +115,18 @@ func run(ctx context.Context, client dynamic.Interface, w Watch, where []string)
 				return err
 			}
 		}
-		if _, err := inf.AddEventHandler(handler); err != nil {
+		reg, err := inf.AddEventHandler(handler)
+		if err != nil {
 			return err
 		}
 		running.Go(func() { inf.RunWithContext(ctx) })
-		syncs = append(syncs, inf.HasSynced)
+		syncs = append(syncs, reg.HasSynced)
 	}
-	if cache.WaitForCacheSync(ctx.Done(), syncs...) && w.Synced != nil {
-		w.Synced()
+	if cache.WaitForCacheSync(ctx.Done(), syncs...) {
+		record.sweep()
+		if w.Synced != nil {
+			w.Synced()
+		}
 	}
 	<-ctx.Done()
 	if cause := context.Cause(ctx); errors.Is(cause, errRefused) {

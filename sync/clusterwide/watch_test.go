@@ -80,19 +80,35 @@ func TestPerNamespaceWhereNotGranted(t *testing.T) {
 	}
 }
 
-// watched records the objects a Watch told of.
+// watched records the objects a Watch told of: seen and not deleted,
+// and told deleted.
 type watched struct {
-	mu     sync.Mutex
-	seen   map[string]bool
-	synced bool
+	mu      sync.Mutex
+	seen    map[string]bool
+	deleted map[string]bool
+	synced  bool
+}
+
+func (w *watched) told(o any, deleted bool) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	m := o.(metav1.Object)
+	name := m.GetNamespace() + "/" + m.GetName()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen[name] = !deleted
+	w.deleted[name] = deleted
 }
 
 func (w *watched) names() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []string
-	for n := range w.seen {
-		out = append(out, n)
+	for n, ok := range w.seen {
+		if ok {
+			out = append(out, n)
+		}
 	}
 	return out
 }
@@ -111,20 +127,28 @@ func (w *watched) await(t *testing.T, names ...string) {
 	}, 30*time.Second, 20*time.Millisecond, "told of %v", names)
 }
 
+func (w *watched) awaitDeleted(t *testing.T, name string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.deleted[name]
+	}, 30*time.Second, 20*time.Millisecond, "told %s deleted", name)
+}
+
 func start(t *testing.T, dyn dynamic.Interface, grants *clusterwide.Grants, namespaces []string) *watched {
 	t.Helper()
-	w := &watched{seen: map[string]bool{}}
+	w := &watched{seen: map[string]bool{}, deleted: map[string]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- clusterwide.Run(ctx, dyn, grants, clusterwide.Watch{
 			Resource: configMaps, Namespaces: namespaces,
-			Handler: cache.ResourceEventHandlerFuncs{AddFunc: func(o any) {
-				m := o.(metav1.Object)
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				w.seen[m.GetNamespace()+"/"+m.GetName()] = true
-			}},
+			Handler: cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(o any) { w.told(o, false) },
+				UpdateFunc: func(_, o any) { w.told(o, false) },
+				DeleteFunc: func(o any) { w.told(o, true) },
+			},
 			Synced: func() {
 				w.mu.Lock()
 				defer w.mu.Unlock()
