@@ -77,7 +77,10 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	// Rollouts share their watches: one per kind for every managed
 	// namespace, as syncgate, where the RBAC shipped lets it (each
 	// namespace's objects still listed as its own account first).
-	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Own: kc.dyn, Owners: cfg.Namespaces,
+	// What syncgate may watch in every namespace is asked once for all its
+	// watches: readiness's and the Versions'.
+	grants := clusterwide.NewGrants(kc.dyn, 0, logger.With("component", "grants"))
+	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Own: kc.dyn, Grants: grants, Owners: cfg.Namespaces,
 		Rules: rules, Logger: logger.With("component", "readiness")})
 	if err != nil {
 		return nil, err
@@ -139,8 +142,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	}
 	// Every replica watches every Version: in one watch where syncgate
 	// may list and watch Versions in every namespace.
-	watcher = server.NewVersionWatcher(kc.dyn, clusterwide.NewGrants(kc.dyn, 0, logger.With("component", "versions")),
-		cfg.Namespaces, logger.With("component", "versions"))
+	watcher = server.NewVersionWatcher(kc.dyn, grants, cfg.Namespaces, logger.With("component", "versions"))
 	watcher.OnAnnounced(sy.Nudge)
 	watcher.OnDeleted(sy.VersionDeleted)
 	previews, err := assemblePreviews(cfg, logger, kc.core, src, renderer, applier, watcher, gate, forgeOf(reporters))

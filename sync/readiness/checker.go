@@ -44,6 +44,10 @@ type Options struct {
 	// namespace's identity. Either way a namespace's objects are first
 	// listed as its identity, so what it may not read fails its Wait.
 	Own dynamic.Interface
+	// Grants say what Own may list and watch in every namespace, asked
+	// as Own; the one Grants of syncgate's identity, shared with its
+	// other watches (the Versions'). Set with Own, and only then.
+	Grants *clusterwide.Grants
 	// Owners are the managed namespaces, the owner label values the
 	// watches through Own select; empty selects any value.
 	Owners []string
@@ -78,12 +82,15 @@ func New(opts Options) (*Checker, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if (opts.Own == nil) != (opts.Grants == nil) {
+		return nil, errors.New("readiness: Own and Grants go together")
+	}
 	sel, err := ownerSelector(opts.Owners)
 	if err != nil {
 		return nil, err
 	}
 	return &Checker{opts: opts, clients: opts.Clients, log: opts.Logger, selector: sel,
-		pool: newPool(opts.Linger, opts.Logger), grants: clusterwide.NewGrants(opts.Own, 0, opts.Logger)}, nil
+		pool: newPool(opts.Linger, opts.Logger), grants: opts.Grants}, nil
 }
 
 // Watches counts the watches of the Checker: open now, and started since

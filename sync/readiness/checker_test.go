@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/clusterwide"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/testing/cluster"
 )
@@ -78,6 +79,7 @@ func setupWatching(t *testing.T, timeout time.Duration, everyNamespace bool) *en
 	if everyNamespace {
 		opts.Own, err = dynamic.NewForConfig(c.RESTConfig())
 		require.NoError(t, err)
+		opts.Grants = clusterwide.NewGrants(opts.Own, 0, nil)
 	}
 	e.checker, err = readiness.New(opts)
 	require.NoError(t, err)

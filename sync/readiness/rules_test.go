@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/clusterwide"
 	"github.com/syncgate/syncgate/sync/healthrule"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/testing/cluster"
@@ -70,7 +71,7 @@ func TestHealthRulesJudgeCustomResourcesOnWatchEvents(t *testing.T) {
 			require.NoError(t, err)
 			own, err := dynamic.NewForConfig(c.RESTConfig())
 			require.NoError(t, err)
-			checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Timeout: time.Minute, Rules: rules})
+			checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Timeout: time.Minute, Rules: rules})
 			require.NoError(t, err)
 			var res *apply.Result
 			require.Eventually(t, func() bool { // the new kind reaches discovery

@@ -11,10 +11,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/clusterwide"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/requestlog"
@@ -74,7 +76,7 @@ func TestOneWatchPerKindForAllNamespaces(t *testing.T) {
 	require.NoError(t, err)
 	clients, err := apply.NewClients(cfg, "")
 	require.NoError(t, err)
-	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Timeout: 2 * time.Minute})
+	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Timeout: 2 * time.Minute})
 	require.NoError(t, err)
 	applier, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
@@ -114,7 +116,7 @@ func TestWatchingEveryNamespaceKeepsTheNamespaceIdentity(t *testing.T) {
 	applier := applierAsAccount(t, c, a)
 	own, err := dynamic.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients(), Own: own, Owners: []string{a, b}})
+	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients(), Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Owners: []string{a, b}})
 	require.NoError(t, err)
 	admin, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
@@ -133,4 +135,40 @@ func TestWatchingEveryNamespaceKeepsTheNamespaceIdentity(t *testing.T) {
 	require.NotErrorIs(t, err, readiness.ErrTimeout)
 	require.ErrorContains(t, err, "system:serviceaccount:"+a+":syncgate")
 	require.Less(t, time.Since(start), 20*time.Second, "refused at once, not at the health timeout")
+}
+
+// What syncgate may watch in every namespace is asked once for its
+// identity, whichever of its watches asks first: a Wait asks nothing the
+// Grants it shares (with the Versions' watch) already answered.
+func TestAccessAskedOncePerIdentity(t *testing.T) {
+	c := cluster.Shared(t)
+	ctx := context.Background()
+	ns := cluster.Namespace(t, c)
+	seen := &requestlog.Log{}
+	cfg := c.RESTConfig()
+	cfg.Wrap(seen.Wrap)
+	own, err := dynamic.NewForConfig(cfg)
+	require.NoError(t, err)
+	grants := clusterwide.NewGrants(own, 0, nil)
+	for _, gvr := range []schema.GroupVersionResource{
+		{Group: "apps", Version: "v1", Resource: "deployments"},
+		{Group: "apps", Version: "v1", Resource: "replicasets"},
+		{Version: "v1", Resource: "pods"},
+	} {
+		require.True(t, grants.May(ctx, gvr))
+	}
+	const reviews = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+	asked := len(seen.Requests(reviews))
+	clients, err := apply.NewClients(c.RESTConfig(), "")
+	require.NoError(t, err)
+	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: grants, Timeout: 2 * time.Minute})
+	require.NoError(t, err)
+	applier, err := apply.New(c.RESTConfig(), apply.Options{})
+	require.NoError(t, err)
+
+	res, err := applier.Apply(ctx, ns, []*unstructured.Unstructured{deployment(t, ns, "registry.example.com/web:1", "")}, nil)
+	require.NoError(t, err)
+	require.NoError(t, checker.Wait(ctx, ns, []readiness.Object{meta("apps", "Deployment", ns, res.Inventory[0].Name)}, nil))
+	require.Len(t, seen.Requests(reviews), asked, "nothing asked again")
+	require.Len(t, seen.Watches("/apis/apps/v1/deployments"), 1, "watched in every namespace")
 }
