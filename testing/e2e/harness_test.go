@@ -215,6 +215,20 @@ func (e *env) wait(sha, query string) (int, map[string]any) {
 	return resp.StatusCode, body
 }
 
+// awaitReady waits until the gateway answers /readyz: the Versions listed
+// and the repo fetched, so /wait answers from the records, not 503.
+func (e *env) awaitReady() {
+	e.t.Helper()
+	require.Eventually(e.t, func() bool {
+		resp, err := http.Get(e.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 50*time.Millisecond, "the gateway ready")
+}
+
 // page asks for path as a browser does and returns the HTML.
 func (e *env) page(path string) string {
 	e.t.Helper()

@@ -105,6 +105,9 @@ func TestCustomHealthRules(t *testing.T) {
 	good := e.commit("certificate", map[string]string{ns + "/cert.yaml": certificate("web-tls")})
 	e.start()
 	require.Eventually(t, func() bool { return stateOf(e, good) == status.RollingOut }, 60*time.Second, 50*time.Millisecond, "applied, then waited for")
+	// The syncer can write the Version before the gateway has listed the
+	// Versions; until then /wait answers 503, retry.
+	e.awaitReady()
 	code, body := e.wait(good, "timeout=1s&namespace="+ns)
 	require.Equal(t, http.StatusRequestTimeout, code, "not deployed before its condition turns: %v", body)
 	require.Contains(t, scrape(t, e), `syncgate_syncer_commit_started_timestamp_seconds{namespace="`+ns+`"}`, "a commit in flight, for SyncgateCommitNotFinal")
