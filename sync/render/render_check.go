@@ -13,7 +13,7 @@ import (
 )
 
 // checkTime bounds the handshake: starting the program takes about 10 ms.
-const checkTime = 10 * time.Second
+var checkTime = 10 * time.Second
 
 // CheckBuildProgram starts the build program a Renderer of opts would
 // start (Options.BuildProgram, or ProgramName beside this executable),
@@ -54,15 +54,16 @@ func handshake(ctx context.Context, program string, lim Limits) error {
 	typ, answer, err := proc.conn.Read(func(byte) int64 { return wire.MaxRequest })
 	stop()
 	ended := proc.wait()
+	// An answer read is the verdict, even when the timer ran out after it.
 	switch {
-	case proc.killReason() != "":
-		return fmt.Errorf("no answer to the handshake within %s", checkTime)
 	case err == nil && typ == wire.Hello && string(answer) == wire.Protocol:
 		return nil
 	case err == nil && typ == wire.Hello:
 		return fmt.Errorf("speaks protocol %.20q, this agent %q: ship the two of one build", answer, wire.Protocol)
 	case err == nil:
 		return fmt.Errorf("answered the handshake with a frame %q, not protocol %q", typ, wire.Protocol)
+	case proc.killReason() != "":
+		return fmt.Errorf("no answer to the handshake within %s", checkTime)
 	}
 	var ee *exec.ExitError
 	switch {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -40,5 +41,22 @@ func TestCheckBuildProgram(t *testing.T) {
 			require.ErrorContains(t, err, "the kustomize build program "+c.program+": "+c.want)
 			require.NotContains(t, err.Error(), "\n")
 		})
+	}
+}
+
+// A program that never answers, and whose child keeps its ends of the
+// pipes open, is killed with its child when the handshake times out: the
+// check ends, saying why, instead of waiting on the child.
+func TestCheckBuildProgramHangs(t *testing.T) {
+	render.SetCheckTime(t, 200*time.Millisecond)
+	program := filepath.Join(t.TempDir(), "hangs")
+	require.NoError(t, os.WriteFile(program, []byte("#!/bin/sh\nsleep 60 &\nexec sleep 60\n"), 0o755))
+	errs := make(chan error, 1)
+	go func() { errs <- render.CheckBuildProgram(context.Background(), render.Options{BuildProgram: program}) }()
+	select {
+	case err := <-errs:
+		require.EqualError(t, err, "the kustomize build program "+program+": no answer to the handshake within 200ms")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the check still waits on the program's child")
 	}
 }

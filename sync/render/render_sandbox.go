@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/syncgate/syncgate/sync/render/internal/sandbox"
 	"github.com/syncgate/syncgate/sync/render/internal/wire"
@@ -51,7 +52,12 @@ type process struct {
 
 	mu     sync.Mutex
 	killed string // why the parent killed it, if it did
+	ended  bool   // its group killed and the parent's ends closed
 }
+
+// waitDelay bounds how long reaping a build waits, once it has ended, for
+// its output pipe to close: a process that escaped its group may hold it.
+const waitDelay = time.Second
 
 // startBuild starts the build program.
 func startBuild(program string, lim Limits) (*process, error) {
@@ -76,6 +82,7 @@ func startBuild(program string, lim Limits) (*process, error) {
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{childIn, childOut} // fds 3 and 4
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = waitDelay
 	sandbox.Prepare(cmd)
 	if err := cmd.Start(); err != nil {
 		parentIn.Close()
@@ -86,28 +93,37 @@ func startBuild(program string, lim Limits) (*process, error) {
 		closers: []io.Closer{parentIn, parentOut}}, nil
 }
 
-// kill ends the build for reason, once.
+// kill ends the build for reason, the first given.
 func (p *process) kill(reason string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.killed == "" {
 		p.killed = reason
 	}
-	_ = p.cmd.Process.Kill()
+	p.end()
+}
+
+// end kills the build's process group, with whatever it started that holds
+// its pipes, and closes the parent's ends, so that no read waits on them;
+// once, and before the build is reaped, when its group id cannot have been
+// reused. p.mu is held.
+func (p *process) end() {
+	if p.ended {
+		return
+	}
+	p.ended = true
+	_ = sandbox.Kill(p.cmd.Process)
+	for _, c := range p.closers {
+		c.Close()
+	}
 }
 
 // wait ends the build if it still runs, and reaps it.
 func (p *process) wait() error {
 	p.mu.Lock()
-	if p.killed == "" {
-		_ = p.cmd.Process.Kill() // a no-op once it exited
-	}
+	p.end()
 	p.mu.Unlock()
-	err := p.cmd.Wait()
-	for _, c := range p.closers {
-		c.Close()
-	}
-	return err
+	return p.cmd.Wait()
 }
 
 func (p *process) killReason() string {

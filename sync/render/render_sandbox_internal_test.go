@@ -1,11 +1,15 @@
 package render
 
 import (
+	"bufio"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -34,3 +38,25 @@ func TestNoBuildProgramNoBuild(t *testing.T) {
 type noScoper struct{}
 
 func (noScoper) IsNamespaced(schema.GroupVersionKind) (bool, error) { return true, nil }
+
+// Killing a build kills what it started too: a program that is not the
+// build program may leave a child behind, holding the build's pipes.
+func TestKillEndsTheBuildsGroup(t *testing.T) {
+	program := filepath.Join(t.TempDir(), "forks")
+	require.NoError(t, os.WriteFile(program, []byte("#!/bin/sh\nsleep 60 &\necho $! >&4\nexec sleep 60\n"), 0o755))
+	proc, err := startBuild(program, Limits{}.withDefaults())
+	require.NoError(t, err)
+	line, err := bufio.NewReader(proc.closers[0].(io.Reader)).ReadString('\n')
+	require.NoError(t, err)
+	child := strings.TrimSpace(line)
+	proc.kill("timeout")
+	require.Error(t, proc.wait())
+	require.Eventually(t, func() bool {
+		stat, err := os.ReadFile("/proc/" + child + "/stat")
+		if err != nil {
+			return true // reaped
+		}
+		f := strings.Fields(string(stat)) // pid (comm) state: a zombie is dead
+		return len(f) > 2 && f[2] == "Z"
+	}, 10*time.Second, 10*time.Millisecond, "the build's child %s still runs", child)
+}

@@ -100,9 +100,17 @@ func filter() []unix.SockFilter {
 }
 
 // Prepare makes cmd's process die with the thread that starts it, so a
-// build never outlives a crashed parent.
+// build never outlives a crashed parent, and lead a process group of its
+// own, which Kill ends whole.
 func Prepare(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+}
+
+// Kill ends p, started as Prepare sets, and every process of its group: a
+// program that is not the build program may have started children which
+// hold its pipes open. p must not have been waited for.
+func Kill(p *os.Process) error {
+	return syscall.Kill(-p.Pid, syscall.SIGKILL)
 }
 
 // OutOfTime tells whether the kernel ended a process confined with cpu

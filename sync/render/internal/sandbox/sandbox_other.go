@@ -14,5 +14,8 @@ func Enter(memoryBytes int64, cpu time.Duration) error { return ErrUnsupported }
 // Prepare does nothing here: no build starts.
 func Prepare(cmd *exec.Cmd) {}
 
+// Kill ends p.
+func Kill(p *os.Process) error { return p.Kill() }
+
 // OutOfTime is always false here.
 func OutOfTime(state *os.ProcessState, cpu time.Duration) bool { return false }
