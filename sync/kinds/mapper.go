@@ -27,11 +27,13 @@ type Mapper struct {
 	loading *loading
 }
 
-// loading is a load under way, which every lookup that needs it waits for.
+// loading is a load under way, which every lookup that needs it waits for
+// until a Reset: lookups after it start a load of their own.
 type loading struct {
-	done chan struct{}
-	t    *table
-	err  error
+	epoch int // Resets before it started
+	done  chan struct{}
+	t     *table
+	err   error
 }
 
 var _ meta.RESTMapper = (*Mapper)(nil)
@@ -86,7 +88,8 @@ func (m *Mapper) current() (*table, error) {
 }
 
 // refresh loads again unless a load newer than seen has finished since,
-// joining a load under way rather than starting another.
+// joining a load under way since the last Reset rather than starting
+// another.
 func (m *Mapper) refresh(seen *table) (*table, error) {
 	m.mu.Lock()
 	if m.cur != nil && m.cur != seen {
@@ -95,14 +98,13 @@ func (m *Mapper) refresh(seen *table) (*table, error) {
 		return t, nil
 	}
 	l := m.loading
-	if l != nil {
+	if l != nil && l.epoch == m.epoch {
 		m.mu.Unlock()
 		<-l.done
 		return l.t, l.err
 	}
-	l = &loading{done: make(chan struct{})}
+	l = &loading{epoch: m.epoch, done: make(chan struct{})}
 	m.loading = l
-	epoch := m.epoch
 	m.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.TODO(), loadTimeout)
@@ -110,8 +112,10 @@ func (m *Mapper) refresh(seen *table) (*table, error) {
 	cancel()
 
 	m.mu.Lock()
-	m.loading = nil
-	if l.err == nil && epoch == m.epoch {
+	if m.loading == l {
+		m.loading = nil
+	}
+	if l.err == nil && l.epoch == m.epoch {
 		m.cur = l.t
 	}
 	m.mu.Unlock()

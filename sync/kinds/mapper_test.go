@@ -1,9 +1,13 @@
 package kinds_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,4 +209,74 @@ func TestAggregatedAPIDown(t *testing.T) {
 	_, err = m.RESTMapping(schema.GroupKind{Group: group, Kind: "Thing"})
 	require.True(t, meta.IsNoMatchError(err), "%v", err)
 	require.ErrorContains(t, err, "discovery of "+group+"/v1 failed")
+}
+
+// heldTransport holds the answer to the first /apis request, read before
+// it holds, until released.
+type heldTransport struct {
+	rt       http.RoundTripper
+	once     sync.Once
+	held     chan struct{}
+	released chan struct{}
+}
+
+func (h *heldTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	first := false
+	if r.URL.Path == "/apis" {
+		h.once.Do(func() { first = true })
+	}
+	resp, err := h.rt.RoundTrip(r)
+	if !first || err != nil {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	close(h.held)
+	<-h.released
+	return resp, err
+}
+
+// A lookup after Reset does not take the answer of a load that started
+// before it: a CRD established in between is seen.
+func TestResetDropsALoadUnderWay(t *testing.T) {
+	c := cluster.Shared(t)
+	cfg := c.RESTConfig()
+	held := &heldTransport{held: make(chan struct{}), released: make(chan struct{})}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { held.rt = rt; return held })
+	m, err := kinds.New(cfg)
+	require.NoError(t, err)
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	group := cluster.Namespace(t, c) + ".example.com"
+
+	release := sync.OnceFunc(func() { close(held.released) })
+	t.Cleanup(release)
+	before := make(chan error, 1)
+	go func() { _, err := m.Preferred(); before <- err }()
+	<-held.held
+
+	m.Reset()
+	createCRD(t, dyn, group, "Widget", "Namespaced", "v1")
+	// Discovery follows the CRD's Established condition closely, not at once.
+	fresh, err := kinds.New(c.RESTConfig())
+	require.NoError(t, err)
+	widget := schema.GroupKind{Group: group, Kind: "Widget"}
+	require.Eventually(t, func() bool {
+		fresh.Reset()
+		_, err := fresh.RESTMapping(widget)
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond)
+
+	after := make(chan []kinds.Resource, 1)
+	go func() { p, _ := m.Preferred(); after <- p }()
+	select {
+	case preferred := <-after:
+		require.Contains(t, preferred, kinds.Resource{GroupVersionResource: schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"},
+			Kind: "Widget", Namespaced: true, Verbs: []string{"delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"}})
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lookup after Reset waits for the load that started before it")
+	}
+	release()
+	require.NoError(t, <-before)
 }
