@@ -1,6 +1,7 @@
 package markup
 
 import (
+	"fmt"
 	"html/template"
 	"strings"
 	"testing"
@@ -66,6 +67,10 @@ func TestHostileValues(t *testing.T) {
 		{"printf escapes strings and stringers", func(w *Writer) {
 			w.Printf(`<rect class="%s" x="%.1f" n="%d">%s</rect>`, `a"b`, 1.25, 3, stringer("<i>"))
 		}, `<rect class="a&#34;b" x="1.2" n="3">&lt;i&gt;</rect>`},
+		{"printf passes every number through", func(w *Writer) {
+			w.Printf("%d %d %d %d %d %x %d %.1f %v %v %v %s", int8(-3), int16(4), uint8(5), uint16(6), uintptr(7), count(255),
+				weight(8), ratio(0.25), float32(0.1), complex(1, 2), true, labelled(9))
+		}, "-3 4 5 6 7 ff 8 0.2 0.1 (1+2i) true &lt;9&gt;"},
 		{"fragments as they are", func(w *Writer) {
 			var b Writer
 			b.HTML("<b>")
@@ -83,6 +88,15 @@ func TestHostileValues(t *testing.T) {
 		})
 	}
 }
+
+type (
+	count    uint16
+	weight   int
+	ratio    float64
+	labelled int
+)
+
+func (l labelled) String() string { return fmt.Sprintf("<%d>", int(l)) }
 
 type stringer string
 
