@@ -63,8 +63,11 @@ func compile(name, text string) (*compiled, error) {
 	if _, err := tree.Parse(text, "", "", set); err != nil {
 		return nil, fmt.Errorf("the %s template: %w", name, err)
 	}
-	for defined := range set {
-		if defined != name {
+	// A {{define}} of the template's own name takes the top tree's place
+	// in the set (text/template would run its body), so only the top tree
+	// itself may be there.
+	for _, defined := range set {
+		if defined != tree {
 			return nil, fmt.Errorf("the %s template: {{define}} and {{block}} are not supported", name)
 		}
 	}
