@@ -3,6 +3,7 @@ package deployment
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"text/template/parse"
 )
 
@@ -29,11 +30,15 @@ var functions = map[string]function{
 	"print":   {check: atLeast(0, result(kindString)), run: func(s scope, a []expr) any { return fmt.Sprint(values(s, a)...) }},
 	"println": {check: atLeast(0, result(kindString)), run: func(s scope, a []expr) any { return fmt.Sprintln(values(s, a)...) }},
 	"printf":  {check: atLeast(1, format), run: printf},
+	// text/template's URLQueryEscaper: its arguments printed as print
+	// does (one string as it is), escaped for a URL's query.
+	"urlquery": {check: atLeast(0, result(kindString)), run: func(s scope, a []expr) any { return url.QueryEscape(fmt.Sprint(values(s, a)...)) }},
 }
 
-// unsupported are text/template's other builtins: they index, slice, call
-// or escape values that these templates do not have.
-var unsupported = map[string]bool{"call": true, "html": true, "index": true, "js": true, "slice": true, "urlquery": true}
+// unsupported are text/template's other builtins: they index, slice or
+// call values that these templates do not have, or escape for HTML and
+// JavaScript, which names and URLs are not.
+var unsupported = map[string]bool{"call": true, "html": true, "index": true, "js": true, "slice": true}
 
 // call is a function applied to the arguments written after it and, in a
 // pipeline, to the value of the command before (last).
@@ -89,9 +94,15 @@ func result(k kind) func([]kind) (kind, error) {
 }
 
 // compare admits what text/template compares without an error: values of
-// one basic type, ordered ones (strings, ints) for lt, le, gt and ge.
+// one basic type, ordered ones (strings, ints) for lt, le, gt and ge. A
+// mixed value's type is known only when it runs, so it is refused.
 func compare(ordered bool) func([]kind) (kind, error) {
 	return func(args []kind) (kind, error) {
+		for _, k := range args {
+			if k == kindMixed {
+				return 0, fmt.Errorf("invalid type for comparison (%s)", k)
+			}
+		}
 		for _, k := range args[1:] {
 			if k != args[0] {
 				return 0, fmt.Errorf("incompatible types for comparison (%s and %s)", args[0], k)
@@ -105,11 +116,11 @@ func compare(ordered bool) func([]kind) (kind, error) {
 }
 
 // same: and and or give one of their arguments, so its type is known here
-// only when they all have one type.
+// only when they all have one type; otherwise it is mixed.
 func same(args []kind) (kind, error) {
 	for _, k := range args[1:] {
 		if k != args[0] {
-			return 0, fmt.Errorf("arguments of different types (%s and %s)", args[0], k)
+			return kindMixed, nil
 		}
 	}
 	return args[0], nil

@@ -20,7 +20,11 @@ import (
 // a number) is refused at start-up whatever the branch.
 
 // kind is the static type of a value: Where (the data, dot at the top), a
-// string, a bool or an int, the only values these templates can make.
+// string, a bool or an int, the only values these templates can make; or
+// mixed, what and/or give when their arguments differ in type (one of
+// them, known only when it runs): a value whose truth can be tested and
+// that can be printed, but not compared, measured, used as a format or
+// have a field taken.
 type kind int
 
 const (
@@ -28,10 +32,11 @@ const (
 	kindString
 	kindBool
 	kindInt
+	kindMixed
 )
 
 func (k kind) String() string {
-	return [...]string{"deployment.Where", "string", "bool", "int"}[k]
+	return [...]string{"deployment.Where", "string", "bool", "int", "and/or of different types"}[k]
 }
 
 // scope is what an expression sees: dot and $ (the data).

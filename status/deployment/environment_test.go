@@ -38,6 +38,7 @@ func TestNamingAsTextTemplate(t *testing.T) {
 		{Cluster: "prod", Namespace: "api"},
 		{Cluster: "staging", Namespace: "payments-eu"},
 		{Cluster: "", Namespace: ""},
+		{Cluster: "eu west/1", Namespace: "a&b=c?d"},
 	}
 	for _, text := range []string{
 		deployment.DefaultEnvironment,
@@ -61,6 +62,12 @@ func TestNamingAsTextTemplate(t *testing.T) {
 		`{{print .Cluster 1 2 true}} {{print}}{{println .Namespace "x"}} {{(.Namespace)}} {{("x")}} {{(printf "%s" .Cluster)}}`,
 		`{{"quoted \"text\""}} {{` + "`raw`" + `}} {{true}} {{false}}`,
 		`{{printf "%v"}} {{printf "%s" 3 4}}`,
+		`{{if and .Cluster (eq .Namespace "web")}}a{{else}}b{{end}} {{if or (eq .Namespace "api") .Cluster}}c{{end}}`,
+		`{{and .Cluster (eq .Namespace "web")}} {{or .Namespace 0}} {{not (or .Cluster false)}} {{and . .Cluster}} {{or 0 "" false}}`,
+		`{{print (and 1 .Namespace) 2}} {{printf "%v-%s" (or .Cluster 7) .Namespace}} {{and (or .Cluster 1) (or .Namespace true)}}`,
+		`{{with or .Cluster true}}{{.}}/{{$.Namespace}}{{end}} {{with and .Cluster 0}}x{{else}}y{{end}} {{or .Cluster 1 | print}}`,
+		`https://example.com/?ns={{urlquery .Namespace}}&c={{.Cluster | urlquery}} {{urlquery .Cluster "a b" 3 true}} {{urlquery}}`,
+		`{{urlquery .}} {{urlquery (or .Cluster 1)}} {{urlquery "x+y" "/"}} {{urlquery (len .Namespace)}} {{print .Cluster | urlquery}}`,
 	} {
 		for _, w := range places {
 			want, err := textTemplate(text, w)
@@ -104,7 +111,7 @@ func TestNamingRefused(t *testing.T) {
 		{name: `{{define "environment"}}x{{end}} `, err: "{{define}} and {{block}} are not supported"},
 		{url: `{{define "environment URL"}}x{{end}}`, err: "{{define}} and {{block}} are not supported"},
 		{name: "{{index .Namespace 0}}", err: "environment:1:2: the function index is not supported"},
-		{name: `{{.Namespace | urlquery}}`, err: "the function urlquery is not supported"},
+		{name: `{{.Namespace | html}}`, err: "the function html is not supported"},
 		{name: "{{lower .Namespace}}", err: `function "lower" not defined`},
 		{name: "{{$x := .Namespace}}{{$x}}", err: "variables ($x) are not supported"},
 		{name: "{{with $x := .Namespace}}{{$x}}{{end}}", err: "variables ($x) are not supported"},
@@ -115,7 +122,13 @@ func TestNamingRefused(t *testing.T) {
 		{name: "{{eq . $}}", err: "eq: invalid type for comparison (deployment.Where)"},
 		{name: "{{len true}}", err: "len: len of type bool"},
 		{name: "{{printf 3}}", err: "printf: the format is not a string"},
-		{name: `{{and .Namespace true}}`, err: "and: arguments of different types (string and bool)"},
+		{name: `{{eq (and .Namespace true) true}}`, err: "eq: invalid type for comparison (and/or of different types)"},
+		{name: `{{if ne "x" (or .Namespace 1)}}x{{end}}`, err: "ne: invalid type for comparison (and/or of different types)"},
+		{name: `{{lt (or .Namespace 1) (or .Namespace 1)}}`, err: "lt: invalid type for comparison (and/or of different types)"},
+		{name: `{{len (or .Namespace 1)}}`, err: "len: len of type and/or of different types"},
+		{name: `{{printf (or .Namespace 1) 1}}`, err: "printf: the format is not a string"},
+		{name: `{{with or .Namespace true}}{{.Cluster}}{{end}}`, err: "can't evaluate field Cluster in type and/or of different types"},
+		{name: `{{with and . .Namespace}}{{.Cluster}}{{end}}`, err: "can't evaluate field Cluster in type and/or of different types"},
 		{name: "{{eq 1.5 1.5}}", err: "the number 1.5 is not supported: only integers are"},
 		{name: "{{eq 1e3 1000}}", err: "the number 1e3 is not supported"},
 		{name: "{{99999999999999999999}}", err: "99999999999999999999"},
