@@ -64,7 +64,11 @@ func Read(r io.Reader) (*Deps, error) {
 	d.symbol(root)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	written := 0 // lines that hold ReflectMethod, as a mark or not
 	for sc.Scan() {
+		if strings.Contains(sc.Text(), ReflectMethod) {
+			written++
+		}
 		// A is never a string constant (those reach nothing), so the
 		// first arrow splits: B may be one holding " -> ".
 		from, to, ok := strings.Cut(sc.Text(), " -> ")
@@ -79,6 +83,11 @@ func Read(r io.Reader) (*Deps, error) {
 	}
 	if len(d.next[0]) == 0 {
 		return nil, fmt.Errorf("the linker's dump has no edge from %s", root)
+	}
+	// A linker that writes its marks otherwise must not pass for one
+	// that found none.
+	if written > 0 && len(d.Marked(ReflectMethod)) == 0 {
+		return nil, fmt.Errorf("%s appears on %d line(s) of the linker's dump, none as a mark read here (%q)", ReflectMethod, written, marks)
 	}
 	return d, nil
 }

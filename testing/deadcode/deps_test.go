@@ -39,6 +39,10 @@ func TestRead(t *testing.T) {
 
 	_, err = deadcode.Read(strings.NewReader("# example.com/cmd/agent\n"))
 	require.Error(t, err, "a build that printed no dump")
+
+	// A mark written in a way not known here is not taken for no mark.
+	_, err = deadcode.Read(strings.NewReader("_ -> main.main\nmain.main -> example.com/check.callByName <ReflectMethod><UsedInIface>\n"))
+	require.ErrorContains(t, err, "<ReflectMethod> appears on 1 line(s) of the linker's dump")
 }
 
 // TestAgentKeepsDeadCodeElimination: nothing the agent links calls a method
