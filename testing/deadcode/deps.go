@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -34,12 +37,20 @@ type Deps struct {
 
 // Link links pkg with -ldflags=-dumpdep in dir, output discarded, with the
 // flags given (-tags, -trimpath) and env added to the environment, and
-// reads the dump.
+// reads the dump. It first reads the directories of the packages pkg
+// links, and the go.mod and go.sum of their modules: go test keys its
+// cache on the files and directories a test opens, and sees none that
+// the go command it starts reads, so a test's cached result would
+// otherwise outlive a change to what pkg links.
 func Link(ctx context.Context, dir string, env []string, pkg string, flags ...string) (*Deps, error) {
+	env = append(os.Environ(), env...)
+	if err := readSources(ctx, dir, env, pkg, flags); err != nil {
+		return nil, err
+	}
 	args := append([]string{"build", "-ldflags=-dumpdep", "-o", os.DevNull}, flags...)
 	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	// The linker writes the dump to its standard output, which go build
 	// passes on as its own messages.
 	var out bytes.Buffer
@@ -48,6 +59,45 @@ func Link(ctx context.Context, dir string, env []string, pkg string, flags ...st
 		return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(cmd.Args[1:], " "), err, tail(out.String()))
 	}
 	return Read(&out)
+}
+
+// readSources lists the packages pkg links outside the standard library
+// (the toolchain's version is already in go test's cache key) and reads
+// their directories (each file's name, size and time), the go.mod of
+// their modules and the main module's go.sum.
+func readSources(ctx context.Context, dir string, env []string, pkg string, flags []string) error {
+	const format = `{{if not .Standard}}{{.Dir}}{{with .Module}}{{"\n"}}{{.GoMod}}` +
+		`{{if .Main}}{{"\n"}}{{.Dir}}/go.sum{{end}}{{end}}{{end}}`
+	args := append([]string{"list", "-deps", "-f", format}, flags...)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	cmd.Dir, cmd.Env = dir, env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(cmd.Args[1:], " "), err, tail(stderr.String()))
+	}
+	read := map[string]bool{}
+	for _, path := range strings.Split(string(out), "\n") {
+		if path == "" || read[path] {
+			continue
+		}
+		read[path] = true
+		f, err := os.Open(path)
+		switch {
+		case err == nil:
+			f.Close()
+		case errors.Is(err, fs.ErrNotExist) && filepath.Base(path) == "go.sum":
+			// A module that requires nothing has none; go test
+			// records that too.
+		default:
+			return fmt.Errorf("read the sources of %s: %w", pkg, err)
+		}
+	}
+	if len(read) == 0 {
+		return fmt.Errorf("go %s listed no package", strings.Join(cmd.Args[1:], " "))
+	}
+	return nil
 }
 
 func tail(s string) string {
