@@ -55,8 +55,9 @@ func (o *Objects) SetName(i int, h plumbing.Hash) { copy(o.names[i*20:], h[:]) }
 const maxOffset32 = 0x7fffffff
 
 // WriteIndex writes the version 2 index of pack, whose objects o lists,
-// to path (through a temporary file in its directory, renamed): byte for
-// byte what git index-pack writes for the same pack.
+// to path (through a temporary file in its directory, synced, then
+// renamed; the caller syncs the directory): byte for byte what git
+// index-pack writes for the same pack.
 func (o *Objects) WriteIndex(path string, pack plumbing.Hash) error {
 	return o.writeIndex(path, pack, maxOffset32)
 }
@@ -81,6 +82,9 @@ func (o *Objects) writeIndex(path string, pack plumbing.Hash, limit int64) (err 
 		return err
 	}
 	if _, err := f.Write(sum.Sum(nil)); err != nil {
+		return err
+	}
+	if err := syncFile(f); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {

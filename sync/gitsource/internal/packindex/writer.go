@@ -18,6 +18,19 @@ type Writer struct {
 	budget int64
 	f      *os.File
 	n      int64
+
+	// LargeOffsets, when not zero, is the offset past which the index
+	// puts an object's offset in the table of 64-bit offsets, as git
+	// index-pack --index-version=2,<LargeOffsets> does: tests set a
+	// small one to have a small pack exercise the table.
+	LargeOffsets int64
+}
+
+func (w *Writer) largeOffsets() int64 {
+	if w.LargeOffsets == 0 {
+		return maxOffset32
+	}
+	return w.LargeOffsets
 }
 
 // tmpPrefix names what a Writer leaves behind if the process dies.
@@ -64,8 +77,10 @@ func (w *Writer) CloseIndexed(objs *Objects, sum plumbing.Hash) error {
 	return w.place(objs, sum)
 }
 
-// place writes the index of objs and renames the pack beside it; with no
-// objects, it only drops what was written.
+// place syncs the pack, writes the index of objs (synced) and renames
+// the pack beside it, then syncs the directory, so that once it returns
+// both are on disk whatever happens to the machine; with no objects, it
+// only drops what was written.
 func (w *Writer) place(objs *Objects, sum plumbing.Hash) (err error) {
 	tmp := w.f.Name()
 	defer func() {
@@ -81,10 +96,31 @@ func (w *Writer) place(objs *Objects, sum plumbing.Hash) (err error) {
 	if _, err := os.Stat(base + ".pack"); err == nil {
 		return nil // the same pack is there already
 	}
-	if err := objs.WriteIndex(base+".idx", sum); err != nil {
+	if err := syncFile(w.f); err != nil {
 		return err
 	}
-	return os.Rename(tmp, base+".pack")
+	if err := objs.writeIndex(base+".idx", sum, w.largeOffsets()); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, base+".pack"); err != nil {
+		return err
+	}
+	return syncDir(w.dir)
+}
+
+// syncFile makes what was written to f durable; a variable so that tests
+// can see the order of syncs and renames.
+var syncFile = func(f *os.File) error { return f.Sync() }
+
+// syncDir makes the names renamed into dir durable: until then a power
+// cut can leave a pack's name with nothing (zeros) behind it, and packs
+// merged into it are only removed after this.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(syncFile(d), d.Close())
 }
 
 // RemoveLeftovers deletes what Writers in dir left when their process

@@ -66,7 +66,10 @@ func (s *Set) ToMerge(max int) []plumbing.Hash {
 // the new one). Entries are copied as they are, compressed, with the base
 // offsets of deltas renumbered, and the new pack's index is written from
 // what the copy knows of each entry (name, offset, CRC-32 of what was
-// written): no object is inflated, whatever the packs hold. It reads only
+// written): no object is inflated, whatever the packs hold. The merged
+// pack and its index are synced, and the directory after their renames,
+// before Merge returns: the packs merged may be removed then, not before
+// (a power cut could bring back the merged pack zero-filled). It reads only
 // files that are never changed, so it needs no lock, only that nothing
 // else removes those packs.
 func Merge(dir string, ids []plumbing.Hash) (plumbing.Hash, error) {
@@ -222,7 +225,8 @@ func (o *packOut) copyPack(path string, i int) error {
 }
 
 // Replace makes the Set read from the pack merged and deletes the packs
-// ids it was merged from: each pack before its index, so that a kill
+// ids it was merged from (Merge returned once the merged pack was on
+// disk): each pack before its index, so that a kill
 // between the two leaves no pack without an index. Its user must hold off
 // readers, as for any call. A pack of the directory that does not open
 // (damaged) is reported, but does not keep the packs merged in place: the
