@@ -3,11 +3,15 @@ package packs
 import (
 	"crypto/sha1"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/stretchr/testify/require"
@@ -89,4 +93,74 @@ func TestDamagedPackDoesNotStopAMerge(t *testing.T) {
 	require.ErrorContains(t, err, filepath.Base(damaged))
 	require.Equal(t, 2, r.packCount(), "the merged one and the damaged one")
 	require.Equal(t, 1, s.Count())
+}
+
+// A byte flipped inside an entry's compressed data, its index left as it
+// was, fails the merge as git fails to reuse that data: copied blind, it
+// would be given a CRC and a checksum that match, and the packs that
+// could tell it was damaged removed. The packs stay, and the object still
+// fails to read rather than reading as something else.
+func TestDamagedEntryFailsAMerge(t *testing.T) {
+	r := newRepo(t)
+	r.commits(6, true)
+	ids, err := list(r.packDir())
+	require.NoError(t, err)
+	require.Len(t, ids, 6)
+
+	// the longest entry of the first pack, damaged half-way through its body
+	base := filepath.Join(r.packDir(), "pack-"+ids[0].String())
+	ix, err := readIndex(base + ".idx")
+	require.NoError(t, err)
+	b := readable(t, base+".pack")
+	order := ix.offsetOrder()
+	var damaged plumbing.Hash
+	var at, longest int64
+	for k, pos := range order {
+		end := int64(len(b)) - 20
+		if k+1 < len(order) {
+			end = ix.offset(int(order[k+1]))
+		}
+		if start := ix.offset(int(pos)); end-start > longest {
+			damaged, at, longest = ix.hash(int(pos)), start, end-start
+		}
+	}
+	e, err := parseEntry(b[at:])
+	require.NoError(t, err)
+	b[at+int64(e.length)+(longest-int64(e.length))/2] ^= 0x55
+	require.NoError(t, os.WriteFile(base+".pack", b, 0o644))
+	require.Error(t, readObject(t, r, damaged), "the damage shows when the object is read")
+
+	_, err = Merge(r.packDir(), ids)
+	require.ErrorIs(t, err, errDamaged)
+	require.ErrorContains(t, err, "pack-"+ids[0].String()+".pack")
+	after, err := list(r.packDir())
+	require.NoError(t, err)
+	require.ElementsMatch(t, ids, after, "the packs merged are kept")
+	require.Empty(t, leftovers(t, r))
+	require.Error(t, readObject(t, r, damaged), "still damaged, not read as something else")
+}
+
+// readObject reads h through a fresh Set, checking its content against
+// its name.
+func readObject(t *testing.T, r *repo, h plumbing.Hash) error {
+	t.Helper()
+	s, err := Open(r.packDir(), cache.NewObjectLRU(1<<20))
+	require.NoError(t, err)
+	defer s.Close()
+	o, err := s.Get(h)
+	if err != nil {
+		return err
+	}
+	rd, err := o.Reader()
+	if err != nil {
+		return err
+	}
+	content, err := io.ReadAll(rd)
+	if err = errors.Join(err, rd.Close()); err != nil {
+		return err
+	}
+	if got := plumbing.ComputeHash(o.Type(), content); got != h {
+		return fmt.Errorf("%s reads as %s", h, got)
+	}
+	return nil
 }

@@ -66,12 +66,15 @@ func (s *Set) ToMerge(max int) []plumbing.Hash {
 // the new one). Entries are copied as they are, compressed, with the base
 // offsets of deltas renumbered, and the new pack's index is written from
 // what the copy knows of each entry (name, offset, CRC-32 of what was
-// written): no object is inflated, whatever the packs hold. The merged
-// pack and its index are synced, and the directory after their renames,
-// before Merge returns: the packs merged may be removed then, not before
-// (a power cut could bring back the merged pack zero-filled). It reads only
-// files that are never changed, so it needs no lock, only that nothing
-// else removes those packs.
+// written): no object is inflated, whatever the packs hold. What is read
+// of each entry is checked against the CRC-32 its pack's index holds, as
+// git checks the pack data it reuses: a damaged entry fails the merge,
+// and the packs stay as they were. The merged pack and its index are
+// synced, and the directory after their renames, before Merge returns:
+// the packs merged may be removed then, not before (a power cut could
+// bring back the merged pack zero-filled). It reads only files that are
+// never changed, so it needs no lock, only that nothing else removes
+// those packs.
 func Merge(dir string, ids []plumbing.Hash) (plumbing.Hash, error) {
 	out := &packOut{sum: sha1.New(), idxs: make([]*index, len(ids)), moved: make([][]int64, len(ids)),
 		dups: make([]map[uint32]position, len(ids)), buf: make([]byte, 32<<10)}
@@ -127,8 +130,9 @@ func Merge(dir string, ids []plumbing.Hash) (plumbing.Hash, error) {
 type packOut struct {
 	w     *bufio.Writer
 	sum   hash.Hash
-	n     int64  // bytes written
-	crc   uint32 // of the entry being written
+	n     int64     // bytes written
+	crc   uint32    // of the entry being written
+	src   crcReader // the entry being read, and the CRC of its bytes
 	buf   []byte
 	objs  *packindex.Objects
 	idxs  []*index
@@ -181,6 +185,10 @@ func (o *packOut) copyPack(path string, i int) error {
 		return err
 	}
 	ix := o.idxs[i]
+	crcs, err := ix.crcs(0, ix.count())
+	if err != nil {
+		return err
+	}
 	order := ix.offsetOrder()
 	moved := make([]int64, len(order))
 	o.moved[i] = moved
@@ -215,13 +223,36 @@ func (o *packOut) copyPack(path string, i int) error {
 		if _, err := o.Write(e.header()); err != nil {
 			return err
 		}
-		body := io.NewSectionReader(f, start+int64(e.length), end-start-int64(e.length))
-		if _, err := io.CopyBuffer(o, body, o.buf); err != nil {
+		o.src = crcReader{r: io.NewSectionReader(f, start+int64(e.length), end-start-int64(e.length)),
+			crc: crc32.Update(0, crc32.IEEETable, hdr[:e.length])}
+		if _, err := io.CopyBuffer(o, &o.src, o.buf); err != nil {
 			return err
+		}
+		if o.src.crc != crcs[pos] {
+			return fmt.Errorf("%s at %d: %w: object %s does not match the CRC-32 of its index",
+				filepath.Base(path), start, errDamaged, ix.hash(int(pos)))
 		}
 		o.objs.Add(ix.hash(int(pos)), moved[pos], o.crc)
 	}
 	return nil
+}
+
+// errDamaged is a pack entry whose bytes are not those its index's CRC-32
+// was computed over.
+var errDamaged = errors.New("pack entry damaged")
+
+// crcReader reads r, adding what it reads to crc: an entry's original
+// bytes are checked as they are copied, as git checks the pack data it
+// reuses, without inflating them.
+type crcReader struct {
+	r   io.Reader
+	crc uint32
+}
+
+func (c *crcReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.crc = crc32.Update(c.crc, crc32.IEEETable, p[:n])
+	return n, err
 }
 
 // Replace makes the Set read from the pack merged and deletes the packs
