@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -191,14 +192,31 @@ func openClone(dir string, received *intake, log *slog.Logger) (*git.Repository,
 	return repo, nil
 }
 
+// transientErrnos are the system's trouble that a later try may not
+// meet. EIO and ETIMEDOUT are not among them: a clone on a bad block of
+// disk would be kept, and fail, at every start (the cache directory
+// outlives the process).
+var transientErrnos = []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EINTR,
+	syscall.EAGAIN, syscall.ENOMEM, syscall.ENOBUFS}
+
 // transient reports whether err is the system's trouble that a later try
-// may not meet, rather than a clone that is not as git writes it.
+// may not meet, rather than a clone that is not as git writes it. Of
+// errors joined (one a pack), each must be: a damaged pack among packs
+// that failed for want of file descriptors is still damaged.
 func transient(err error) bool {
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EINTR,
-		syscall.EAGAIN, syscall.ENOMEM, syscall.ENOBUFS, syscall.EIO, syscall.ETIMEDOUT} {
-		if errors.Is(err, errno) {
-			return true
+	switch e := err.(type) {
+	case nil:
+		return false
+	case syscall.Errno:
+		return slices.Contains(transientErrnos, e)
+	case interface{ Unwrap() []error }:
+		errs := e.Unwrap()
+		for _, err := range errs {
+			if !transient(err) {
+				return false
+			}
 		}
+		return len(errs) > 0
 	}
-	return false
+	return transient(errors.Unwrap(err))
 }
