@@ -66,12 +66,12 @@ func TestMergeRenumbersDeltasAcrossPacks(t *testing.T) {
 }
 
 // requireIndexAsGits checks that the index of pack id is byte for byte
-// the one git index-pack writes for it.
-func requireIndexAsGits(t *testing.T, r *repo, id plumbing.Hash) {
+// the one git index-pack writes for it, given options.
+func requireIndexAsGits(t *testing.T, r *repo, id plumbing.Hash, options ...string) {
 	t.Helper()
 	base := filepath.Join(r.packDir(), "pack-"+id.String())
 	theirs := filepath.Join(t.TempDir(), "git.idx")
-	r.git("index-pack", "-o", theirs, base+".pack")
+	r.git(append(append([]string{"index-pack"}, options...), "-o", theirs, base+".pack")...)
 	want, err := os.ReadFile(theirs)
 	require.NoError(t, err)
 	got, err := os.ReadFile(base + ".idx")

@@ -25,6 +25,10 @@ import (
 // merged are removed.
 var Fault func(step string) error
 
+// largeOffsets, when set (by tests), is the offset past which the merged
+// pack's index puts offsets in its table of 64-bit ones (packindex.Writer).
+var largeOffsets int64
+
 func fault(step string) error {
 	if Fault == nil {
 		return nil
@@ -95,6 +99,7 @@ func Merge(dir string, ids []plumbing.Hash) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
+	w.LargeOffsets = largeOffsets
 	out.w = bufio.NewWriterSize(io.MultiWriter(w, out.sum), 64<<10)
 	head := append([]byte("PACK\x00\x00\x00\x02"), 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(head[8:], uint32(count))

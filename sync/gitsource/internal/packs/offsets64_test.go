@@ -12,7 +12,8 @@ import (
 // Offsets past 2 GiB are in the index's table of 64-bit offsets: git
 // index-pack puts every offset past the one it is given there, so a small
 // pack exercises it. Its objects read as go-git reads them, and a merge
-// of it with another renumbers them.
+// of it with another renumbers them, its index's 64-bit table written as
+// git writes it.
 func TestSixtyFourBitOffsets(t *testing.T) {
 	r := newRepo(t)
 	r.commits(20, false)
@@ -44,5 +45,20 @@ func TestSixtyFourBitOffsets(t *testing.T) {
 	id, err := Merge(r.packDir(), ids)
 	require.NoError(t, err)
 	requireIndexAsGits(t, r, id)
+	requireAllReadableIn(t, r, id)
+
+	// the merged pack's index with its own table of 64-bit offsets
+	base := filepath.Join(r.packDir(), "pack-"+id.String())
+	require.NoError(t, os.Remove(base+".pack"))
+	require.NoError(t, os.Remove(base+".idx"))
+	largeOffsets = 64
+	t.Cleanup(func() { largeOffsets = 0 })
+	again, err := Merge(r.packDir(), ids)
+	require.NoError(t, err)
+	require.Equal(t, id, again)
+	merged, err := readIndex(base + ".idx")
+	require.NoError(t, err)
+	require.Greater(t, len(merged.off64)/8, 20, "offsets past 64 in the merged index's 64-bit table")
+	requireIndexAsGits(t, r, id, "--index-version=2,64")
 	requireAllReadableIn(t, r, id)
 }
