@@ -175,7 +175,7 @@ func (c *config) settings() []setting {
 		{"kube-api-burst", "KUBE_API_BURST", "1000", "request burst to the Kubernetes API (a large commit is validated and applied in bursts)", count(&c.KubeBurst)},
 		{"apply-namespaces-at-once", "APPLY_NAMESPACES_AT_ONCE", "8", "namespaces that dry-run and apply at once (each with up to 64 requests in flight); the others wait their turn", count(&c.ApplyingAtOnce)},
 		{"leader-elect", "LEADER_ELECT", "true", "elect one replica to apply; the others serve /wait", boolean(&c.LeaderElect)},
-		{"lease-duration", "LEASE_DURATION", "15s", "how long a Lease holds without renewal: a dead leader's work moves within it (renewed every 2/3 of it, retried every 2/15)", duration(&c.LeaseDuration)},
+		{"lease-duration", "LEASE_DURATION", "15s", "how long a Lease holds without renewal, in whole seconds: a dead leader's work moves within it (renewed every 2/3 of it, retried every 2/15)", duration(&c.LeaseDuration)},
 		{"shards", "SHARDS", "1", "divide the namespaces into this many shards (by FNV hash of the name), each led through its own Lease syncgate-shard-<i>, replicas sharing them; 1 is one leader for all", count(&c.Shards)},
 		{"lease-namespace", "POD_NAMESPACE", "", "namespace of the leader-election Lease (default: the pod's namespace)", text(&c.LeaseNamespace)},
 		{"pod-name", "POD_NAME", "", "identity in leader election (default: the host name)", text(&c.PodName)},
@@ -228,6 +228,9 @@ func (c *config) check(ownNamespace string) error {
 	c.WaitFetchInterval = min(c.WaitFetchInterval, c.PollInterval)
 	if c.LeaseDuration < 3*time.Second {
 		return c.invalid(&c.LeaseDuration, "at least 3s")
+	}
+	if c.LeaseDuration%time.Second != 0 {
+		return c.invalid(&c.LeaseDuration, "whole seconds, as a Lease holds it")
 	}
 	if c.DebugAddr != "" {
 		if err := checkDebugAddr(c.DebugAddr); err != nil {

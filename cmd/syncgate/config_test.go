@@ -109,6 +109,7 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 		{"commit url not http", map[string]string{"COMMIT_URL": "git.example.com/c/{sha}"}, "COMMIT_URL"},
 		{"debug listener on every address", map[string]string{"DEBUG_ADDR": ":6060"}, "invalid setting DEBUG_ADDR (--debug-addr)"},
 		{"debug listener on a pod address", map[string]string{"DEBUG_ADDR": "10.0.0.7:6060"}, "not a loopback address"},
+		{"lease duration not in whole seconds", map[string]string{"LEASE_DURATION": "4500ms"}, "invalid setting LEASE_DURATION (--lease-duration): whole seconds, as a Lease holds it"},
 		{"no namespace may apply", map[string]string{"APPLY_NAMESPACES_AT_ONCE": "0"}, "invalid setting APPLY_NAMESPACES_AT_ONCE (--apply-namespaces-at-once): at least 1"},
 		{"namespaces at once not a number", map[string]string{"APPLY_NAMESPACES_AT_ONCE": "many"}, "APPLY_NAMESPACES_AT_ONCE"},
 	}

@@ -55,6 +55,8 @@ func New(cfg Config) (*Elector, error) {
 		return nil, errors.New("lease: a client, a Lease name and an identity are needed")
 	case cfg.Duration < time.Second:
 		return nil, errors.New("lease: the duration must be at least a second")
+	case cfg.Duration%time.Second != 0:
+		return nil, errors.New("lease: the duration must be whole seconds, as the Lease holds it")
 	case cfg.Duration <= cfg.RenewDeadline:
 		return nil, errors.New("lease: the duration must be longer than the renew deadline")
 	case cfg.RetryPeriod <= 0 || cfg.RenewDeadline <= time.Duration(jitter*float64(cfg.RetryPeriod)):
@@ -114,6 +116,7 @@ func (e *Elector) tryAcquire(ctx context.Context) bool {
 	defer cancel()
 	now := time.Now()
 	cur, err := e.cfg.Client.Get(ctx, e.cfg.Name)
+	read := time.Now()
 	if apierrors.IsNotFound(err) {
 		if !e.may() {
 			return false
@@ -127,7 +130,10 @@ func (e *Elector) tryAcquire(ctx context.Context) bool {
 		e.trouble(ctx, "cannot read the Lease", err)
 		return false
 	}
-	e.observe(cur, now)
+	// The Lease may have changed until the read returned: its term is timed
+	// from then, or a read that waited long in the API server's queue would
+	// lapse a Lease its holder still renews.
+	e.observe(cur, read)
 	h := Holder(cur)
 	if h != e.cfg.Identity {
 		if h != "" && !e.lapsed(now) {
@@ -163,19 +169,17 @@ func (e *Elector) wrote(at time.Time, l *coordinationv1.Lease, err error) bool {
 // another holder, leadership is lost: the work is stopped and waited for,
 // unrenewed. It returns false once another holder was seen.
 func (e *Elector) hold(ctx context.Context, stop context.CancelFunc, done <-chan struct{}) bool {
+	// The work is told to stop as soon as ctx ends, even while a renewal
+	// hangs.
+	defer context.AfterFunc(ctx, stop)()
 	tick := time.NewTicker(e.cfg.RetryPeriod)
 	defer tick.Stop()
 	deadline := time.NewTimer(time.Until(e.renewed.Add(e.cfg.RenewDeadline)))
 	defer deadline.Stop()
-	ending := ctx.Done()
 	for {
 		select {
 		case <-done:
 			return true
-		case <-ending:
-			ending = nil
-			stop()
-			continue
 		case <-deadline.C:
 			e.log.Warn("leadership lost: the Lease was not renewed within the renew deadline", "renew_deadline", e.cfg.RenewDeadline)
 			return e.lose(stop, done, true)
@@ -185,7 +189,7 @@ func (e *Elector) hold(ctx context.Context, stop context.CancelFunc, done <-chan
 		case renewed:
 			deadline.Reset(time.Until(e.renewed.Add(e.cfg.RenewDeadline)))
 		case taken:
-			e.log.Warn("leadership lost: the Lease has another holder", "holder", Holder(e.seen))
+			e.log.Warn("leadership lost: the Lease has another holder or was deleted", "holder", Holder(e.seen))
 			return e.lose(stop, done, false)
 		}
 	}
@@ -218,10 +222,17 @@ func (e *Elector) renew(ctx context.Context) renewal {
 		return renewed
 	}
 	// The Lease changed under this leader, or the write did not get
-	// through: what does it say now?
+	// through: what does it say now? Deleted, it is another's as soon as
+	// a candidate creates it.
+	if apierrors.IsNotFound(err) {
+		return taken
+	}
 	cur, gerr := e.cfg.Client.Get(ctx, e.cfg.Name)
+	if apierrors.IsNotFound(gerr) {
+		return taken
+	}
 	if gerr == nil {
-		e.observe(cur, now)
+		e.observe(cur, time.Now())
 		if Holder(cur) != e.cfg.Identity {
 			return taken
 		}
