@@ -78,9 +78,11 @@ func (g *Grants) Ask(ctx context.Context, gvr schema.GroupVersionResource) (bool
 	if !asked {
 		q = &question{done: make(chan struct{})}
 		g.asking[gvr] = q
-		g.mu.Unlock()
-		g.ask(ctx, gvr, q)
-		return q.may, q.err
+		// The question is everyone's who waits for it: it is not
+		// given up with the context of whoever put it.
+		go g.ask(context.WithoutCancel(ctx), gvr, q)
+	} else {
+		q.waiting++
 	}
 	g.mu.Unlock()
 	select {
@@ -94,13 +96,19 @@ func (g *Grants) Ask(ctx context.Context, gvr schema.GroupVersionResource) (bool
 // question is one put to the API server; those asking together wait for
 // its answer.
 type question struct {
-	done chan struct{}
-	may  bool
-	err  error
+	done    chan struct{}
+	may     bool
+	err     error
+	waiting int // callers besides the one who asked
 }
 
-// ask puts q about gvr to the API server.
+// askFor bounds a question of grants, whoever waits for it.
+const askFor = 30 * time.Second
+
+// ask puts q about gvr to the API server, within askFor.
 func (g *Grants) ask(ctx context.Context, gvr schema.GroupVersionResource, q *question) {
+	ctx, cancel := context.WithTimeout(ctx, askFor)
+	defer cancel()
 	q.may = true
 	for _, verb := range []string{"list", "watch"} {
 		allowed, err := g.review(ctx, verb, gvr)
