@@ -60,6 +60,10 @@ serves /wait.`,
 		}
 		logger := newLogger(cfg, cmd.ErrOrStderr())
 		if err := runAgent(cmd.Context(), cfg, logger); err != nil {
+			var ex *exitError
+			if errors.As(err, &ex) { // start-up stopped, in one line
+				return ex
+			}
 			logger.Error("syncgate stopped", "err", err)
 			return &exitError{code: exitFailed}
 		}
@@ -130,6 +134,9 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	namespaces, err := apply.NewClients(rc, cfg.ApplyServiceAccount)
 	if err != nil {
 		return fmt.Errorf("kubernetes clients of the managed namespaces: %w", err)
+	}
+	if err := loadKinds(ctx, namespaces.LoadKinds, startupDiscovery, logger); err != nil {
+		return err
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(core.EventSink(context.WithoutCancel(ctx)))

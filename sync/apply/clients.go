@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -136,4 +137,10 @@ func (c *Clients) of(namespace string) (*identity, error) {
 // (kinds.Mapper).
 func (c *Clients) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	return c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+}
+
+// LoadKinds loads discovery now rather than at the first mapping: an
+// agent checks at start that it can read what the API server serves.
+func (c *Clients) LoadKinds(ctx context.Context) error {
+	return c.mapper.Load(ctx)
 }

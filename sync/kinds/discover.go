@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"slices"
 	"strings"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	apidiscoveryv2beta1 "k8s.io/api/apidiscovery/v2beta1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,9 +20,28 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// accept asks for aggregated discovery, served since Kubernetes 1.30; a
-// server that answers with anything else is refused, not read otherwise.
-const accept = runtime.ContentTypeJSON + ";g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+// MinKubernetes is the oldest Kubernetes whose discovery syncgate reads:
+// aggregated discovery, v2beta1 from 1.27 (on by default), v2 from 1.30.
+const MinKubernetes = "1.27"
+
+// ErrNotAggregated says that the API server does not serve aggregated
+// discovery: it is older than MinKubernetes, or has it turned off.
+var ErrNotAggregated = errors.New("the API server does not serve aggregated discovery (apidiscovery.k8s.io v2 or v2beta1): Kubernetes " + MinKubernetes + " or later is needed")
+
+// versions are the versions of aggregated discovery read, most preferred
+// first. v2 is v2beta1 promoted unchanged, so one schema reads both.
+var versions = []string{apidiscoveryv2.SchemeGroupVersion.Version, apidiscoveryv2beta1.SchemeGroupVersion.Version}
+
+// accept asks for aggregated discovery at any of versions, in their
+// order; a server that answers with anything else is refused, not read
+// otherwise.
+var accept = func() string {
+	types := make([]string, len(versions))
+	for i, v := range versions {
+		types[i] = runtime.ContentTypeJSON + ";g=" + apidiscoveryv2.GroupName + ";v=" + v + ";as=APIGroupDiscoveryList"
+	}
+	return strings.Join(types, ",")
+}()
 
 // Resource is one resource the API server serves, at one version.
 type Resource struct {
@@ -83,11 +105,15 @@ func load(ctx context.Context, c rest.Interface) (*table, error) {
 func get(ctx context.Context, c rest.Interface, path string) (*apidiscoveryv2.APIGroupDiscoveryList, error) {
 	var contentType string
 	body, err := c.Get().AbsPath(path).SetHeader("Accept", accept).Do(ctx).ContentType(&contentType).Raw()
+	if apierrors.IsNotAcceptable(err) {
+		return nil, fmt.Errorf("discover %s: %w", path, ErrNotAggregated)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", path, err)
 	}
-	if _, params, _ := mime.ParseMediaType(contentType); params["g"] != "apidiscovery.k8s.io" || params["v"] != "v2" {
-		return nil, fmt.Errorf("discover %s: answered as %q, not aggregated discovery v2 (Kubernetes 1.30 or later)", path, contentType)
+	_, params, _ := mime.ParseMediaType(contentType)
+	if params["g"] != apidiscoveryv2.GroupName || params["as"] != "APIGroupDiscoveryList" || !slices.Contains(versions, params["v"]) {
+		return nil, fmt.Errorf("discover %s: answered as %q: %w", path, contentType, ErrNotAggregated)
 	}
 	l := &apidiscoveryv2.APIGroupDiscoveryList{}
 	if err := json.Unmarshal(body, l); err != nil {

@@ -58,6 +58,25 @@ func (m *Mapper) Reset() {
 	m.epoch++
 }
 
+// Load loads discovery now, unless a lookup has since the last Reset: an
+// agent checks at start that it can read what the API server serves, not
+// at its first apply.
+func (m *Mapper) Load(ctx context.Context) error {
+	m.mu.Lock()
+	epoch := m.epoch
+	m.mu.Unlock()
+	t, err := load(ctx, m.client)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if m.cur == nil && m.epoch == epoch {
+		m.cur = t
+	}
+	m.mu.Unlock()
+	return nil
+}
+
 // Preferred is every resource the API server serves, each at its group's
 // most preferred version that has it, as loaded now (a load under way is
 // shared). With an error for which IsStale holds, the list is whole but

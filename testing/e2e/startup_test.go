@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -45,4 +49,36 @@ func TestStartupChecksTheBuildProgram(t *testing.T) {
 			require.Contains(t, out, c.want)
 		})
 	}
+}
+
+// An agent whose API server serves no discovery it can read (Kubernetes
+// older than 1.27) does not start: it exits 3 with one line saying so,
+// rather than failing every object of every commit.
+func TestStartupChecksDiscovery(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotAcceptable)
+		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotAcceptable","code":406}`))
+	}))
+	defer api.Close()
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: old\n  cluster:\n    server: "+api.URL+
+		"\ncontexts:\n- name: old\n  context:\n    cluster: old\n    user: old\nusers:\n- name: old\n  user: {}\ncurrent-context: old\n"), 0o600))
+	// Started, it would run until killed.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, syncgateBinary(t), "run")
+	cmd.Env = []string{"CONFIG_REPO=https://git.example.com/config.git", "CLUSTER_NAME=" + cluster1,
+		"MANAGED_NAMESPACES=team", "KUBECONFIG=" + kubeconfig, "CACHE_DIR=" + dir}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	require.True(t, errors.As(err, &ee), "it started: %v", err)
+	require.NoError(t, ctx.Err(), "it started")
+	require.Equal(t, 3, ee.ExitCode(), stderr.String())
+	out := strings.TrimSuffix(stderr.String(), "\n")
+	require.NotContains(t, out, "\n", "one line")
+	require.Equal(t, "syncgate: kubernetes discovery: discover /api: the API server does not serve aggregated discovery (apidiscovery.k8s.io v2 or v2beta1): Kubernetes 1.27 or later is needed", out)
 }
