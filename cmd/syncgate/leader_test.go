@@ -16,6 +16,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/syncgate/syncgate/sync/lease"
+	"github.com/syncgate/syncgate/testing/chans"
 )
 
 // leaseAPI is a fake API server holding the Lease, with switches to make it
@@ -45,7 +46,7 @@ func newLeaseAPI(t *testing.T) *leaseAPI {
 	}
 	dyn.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if api.watching.Load() {
-			send(api.calls, a.GetVerb())
+			chans.Offer(api.calls, a.GetVerb())
 		}
 		u, ok := a.(k8stesting.UpdateAction)
 		if !ok {
@@ -59,11 +60,11 @@ func newLeaseAPI(t *testing.T) *leaseAPI {
 			return true, nil, errors.New("etcdserver: request timed out")
 		}
 		if holder, _, _ := unstructured.NestedString(l.Object, "spec", "holderIdentity"); holder == "" {
-			send(api.released, struct{}{})
+			chans.Offer(api.released, struct{}{})
 		} else if api.failRenewals.Load() {
 			return true, nil, errors.New("etcdserver: request timed out")
 		} else {
-			send(api.renewed, struct{}{})
+			chans.Offer(api.renewed, struct{}{})
 		}
 		return false, nil, nil
 	})
@@ -168,15 +169,15 @@ func TestLeaderNewTermWaitsForTheLastTermsWork(t *testing.T) {
 	start(t, api.leader(t, work))
 	t.Cleanup(unhold)
 
-	require.Equal(t, int32(1), recv(t, starts, "the first term"))
+	require.Equal(t, int32(1), chans.Recv(t, starts, "the first term"))
 	api.failWrites.Store(true) // the lease is lost, and cannot be released
-	require.Equal(t, int32(1), recv(t, stopping, "the first term told to stop"))
+	require.Equal(t, int32(1), chans.Recv(t, stopping, "the first term told to stop"))
 	api.watching.Store(true)
 	api.failWrites.Store(false) // the API server is back while the work still stops
 	api.untilWaiting(t)
 
 	unhold()
-	require.Equal(t, int32(2), recv(t, starts, "a second term once the first one's work returned"))
+	require.Equal(t, int32(2), chans.Recv(t, starts, "a second term once the first one's work returned"))
 }
 
 func TestLeaderLostLeaseIsReleasedAfterTheWork(t *testing.T) {
@@ -185,13 +186,13 @@ func TestLeaderLostLeaseIsReleasedAfterTheWork(t *testing.T) {
 	start(t, api.leaderWith(t, w.run, 3*time.Second, 2*time.Second))
 	t.Cleanup(w.release) // before start's clean-up, which waits for the work
 
-	recv(t, w.starts, "the term")
+	chans.Recv(t, w.starts, "the term")
 	api.failRenewals.Store(true) // renewals time out, the release gets through
-	recv(t, w.stopping, "the work told to stop")
+	chans.Recv(t, w.stopping, "the work told to stop")
 	api.untilWaiting(t)
 
 	w.release()
-	recv(t, api.released, "the lease released after the work returned")
+	chans.Recv(t, api.released, "the lease released after the work returned")
 }
 
 func TestLeaderWorkThatEndsGivesTheLeaseUp(t *testing.T) {
@@ -209,9 +210,9 @@ func TestLeaderWorkThatEndsGivesTheLeaseUp(t *testing.T) {
 	}
 	start(t, api.leader(t, work))
 
-	require.Equal(t, int32(1), recv(t, starts, "the first term"))
-	recv(t, api.released, "the lease given up after the work ended")
-	require.Equal(t, int32(2), recv(t, starts, "a second term"))
+	require.Equal(t, int32(1), chans.Recv(t, starts, "the first term"))
+	chans.Recv(t, api.released, "the lease given up after the work ended")
+	require.Equal(t, int32(2), chans.Recv(t, starts, "a second term"))
 }
 
 func TestLeaderShutdownReleasesTheLeaseAfterTheWork(t *testing.T) {
@@ -220,35 +221,17 @@ func TestLeaderShutdownReleasesTheLeaseAfterTheWork(t *testing.T) {
 	cancel, returned := start(t, api.leader(t, w.run))
 	t.Cleanup(w.release) // before start's clean-up, which waits for the work
 
-	recv(t, w.starts, "the term")
+	chans.Recv(t, w.starts, "the term")
 	cancel()
-	recv(t, w.stopping, "the work told to stop")
+	chans.Recv(t, w.stopping, "the work told to stop")
 	for range 6 { // past the renew deadline: the work that stops still leads
-		recv(t, api.renewed, "the lease renewed while the work stops")
+		chans.Recv(t, api.renewed, "the lease renewed while the work stops")
 	}
 	require.Empty(t, api.released, "the lease released while the work still ran")
 
 	w.release()
-	recv(t, api.released, "the lease released after the work returned")
-	recv(t, returned, "run to return")
-}
-
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-	}
-	panic("unreachable")
-}
-
-func send[T any](ch chan<- T, v T) {
-	select {
-	case ch <- v:
-	default:
-	}
+	chans.Recv(t, api.released, "the lease released after the work returned")
+	chans.Recv(t, returned, "run to return")
 }
 
 // msgHandler passes each log message on, dropping them when nobody reads.
@@ -256,7 +239,7 @@ type msgHandler struct{ msgs chan<- string }
 
 func (h msgHandler) Enabled(context.Context, slog.Level) bool { return true }
 func (h msgHandler) Handle(_ context.Context, r slog.Record) error {
-	send(h.msgs, r.Message)
+	chans.Offer(h.msgs, r.Message)
 	return nil
 }
 func (h msgHandler) WithAttrs([]slog.Attr) slog.Handler { return h }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/syncgate/syncgate/sync/lease"
+	"github.com/syncgate/syncgate/testing/chans"
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
@@ -114,14 +115,14 @@ func TestReleaseHandsOverAtOnce(t *testing.T) {
 	c := cluster.Shared(t)
 	client := newClient(t, c.RESTConfig(), cluster.Namespace(t, c))
 	a := start(t, client, "a", func(cfg *lease.Config) { cfg.Duration = time.Minute })
-	recv(t, a.started, "a to lead")
+	chans.Recv(t, a.started, "a to lead")
 	b := start(t, client, "b", func(cfg *lease.Config) { cfg.Duration = time.Minute })
 	renewals(t, client, 2) // b has seen a hold it
 
 	a.cancel()
-	stopped := recv(t, a.ended, "a's work told to stop")
+	stopped := chans.Recv(t, a.ended, "a's work told to stop")
 	require.True(t, a.wait(t), "a led")
-	took := recv(t, b.started, "b to lead")
+	took := chans.Recv(t, b.started, "b to lead")
 	require.Less(t, took.Sub(stopped), 10*time.Second, "b waited for the Lease to lapse")
 	l, err := client.Get(context.Background(), name)
 	require.NoError(t, err)
@@ -135,7 +136,7 @@ func TestLeaseTakenUnderTheLeaderStopsIt(t *testing.T) {
 	c := cluster.Shared(t)
 	client := newClient(t, c.RESTConfig(), cluster.Namespace(t, c))
 	a := start(t, client, "a", nil)
-	recv(t, a.started, "a to lead")
+	chans.Recv(t, a.started, "a to lead")
 
 	ctx := context.Background()
 	l, err := client.Get(ctx, name)
@@ -146,7 +147,7 @@ func TestLeaseTakenUnderTheLeaderStopsIt(t *testing.T) {
 	require.NoError(t, err)
 	taken := time.Now()
 
-	stopped := recv(t, a.ended, "a's work told to stop")
+	stopped := chans.Recv(t, a.ended, "a's work told to stop")
 	require.Less(t, stopped.Sub(taken), deadline, "a went on leading past the renew deadline")
 	require.True(t, a.wait(t))
 	l, err = client.Get(ctx, name)
@@ -165,15 +166,15 @@ func TestRefusedRenewalsStopTheLeader(t *testing.T) {
 		return refusing{rt: rt, on: &refuse}
 	})
 	a := start(t, newClient(t, rc, ns), "a", nil)
-	recv(t, a.started, "a to lead")
+	chans.Recv(t, a.started, "a to lead")
 	client := newClient(t, c.RESTConfig(), ns)
 	b := start(t, client, "b", nil)
 
 	refuse.Store(true)
 	cut := time.Now()
-	stopped := recv(t, a.ended, "a's work told to stop")
+	stopped := chans.Recv(t, a.ended, "a's work told to stop")
 	require.Less(t, stopped.Sub(cut), deadline+500*time.Millisecond, "a went on leading past the renew deadline")
-	took := recv(t, b.started, "b to lead once the Lease lapsed")
+	took := chans.Recv(t, b.started, "b to lead once the Lease lapsed")
 	require.True(t, took.After(stopped), "b led %v before a stopped", stopped.Sub(took))
 	require.GreaterOrEqual(t, took.Sub(cut), duration-deadline, "b took a Lease that had not lapsed")
 }
@@ -197,7 +198,7 @@ func TestCrashedHolderTakenOverAfterTheDuration(t *testing.T) {
 
 			began := time.Now()
 			b := start(t, client, "b", nil)
-			took := recv(t, b.started, "b to take the dead holder's Lease")
+			took := chans.Recv(t, b.started, "b to take the dead holder's Lease")
 			require.GreaterOrEqual(t, took.Sub(began), duration, "taken before it lapsed")
 			l, err := client.Get(context.Background(), name)
 			require.NoError(t, err)
@@ -215,18 +216,18 @@ func TestMayGatesTakingNotRenewing(t *testing.T) {
 	asked := make(chan struct{}, 64)
 	a := start(t, client, "a", func(cfg *lease.Config) {
 		cfg.May = func() bool {
-			send(asked, struct{}{})
+			chans.Offer(asked, struct{}{})
 			return may.Load()
 		}
 	})
 	for range 3 {
-		recv(t, asked, "a to ask whether it may")
+		chans.Recv(t, asked, "a to ask whether it may")
 	}
 	_, err := client.Get(context.Background(), name)
 	require.True(t, apierrors.IsNotFound(err), "a took the Lease it may not: %v", err)
 
 	may.Store(true)
-	recv(t, a.started, "a to lead once it may")
+	chans.Recv(t, a.started, "a to lead once it may")
 	may.Store(false)
 	l := renewals(t, client, 5)
 	require.Equal(t, "a", lease.Holder(l))
@@ -256,10 +257,10 @@ func TestShutdownKeepsTheLeaseUntilTheWorkReturned(t *testing.T) {
 		cancel()
 		<-done
 	})
-	recv(t, started, "a to lead")
+	chans.Recv(t, started, "a to lead")
 
 	cancel()
-	recv(t, stopping, "the work told to stop")
+	chans.Recv(t, stopping, "the work told to stop")
 	stopped := time.Now()
 	l := renewals(t, client, 3)
 	for time.Since(stopped) <= deadline {
@@ -267,7 +268,7 @@ func TestShutdownKeepsTheLeaseUntilTheWorkReturned(t *testing.T) {
 	}
 	require.Equal(t, "a", lease.Holder(l), "the Lease given up while the work still ran")
 	close(hold)
-	recv(t, done, "Run to return once the work returned")
+	chans.Recv(t, done, "Run to return once the work returned")
 	l, err = client.Get(context.Background(), name)
 	require.NoError(t, err)
 	require.Empty(t, lease.Holder(l), "the Lease not given up once the work returned")
@@ -303,22 +304,4 @@ func (r refusing) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("connection refused")
 	}
 	return r.rt.RoundTrip(req)
-}
-
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(30 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-	}
-	panic("unreachable")
-}
-
-func send[T any](ch chan<- T, v T) {
-	select {
-	case ch <- v:
-	default:
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/syncgate/syncgate/sync/lease"
+	"github.com/syncgate/syncgate/testing/chans"
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
@@ -26,7 +27,7 @@ func TestSlowReadDoesNotTakeTheLeaseFromItsLeader(t *testing.T) {
 	rc := c.RESTConfig()
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return refusing{rt: rt, on: &refuse} })
 	a := start(t, newClient(t, rc, ns), "a", nil)
-	recv(t, a.started, "a to lead")
+	chans.Recv(t, a.started, "a to lead")
 
 	s := &stalling{method: http.MethodGet, held: make(chan time.Time, 1), release: make(chan struct{})}
 	bc := c.RESTConfig()
@@ -36,7 +37,7 @@ func TestSlowReadDoesNotTakeTheLeaseFromItsLeader(t *testing.T) {
 	})
 	renewals(t, client, 2) // b has seen a hold it
 	s.on.Store(true)
-	heldAt := recv(t, s.held, "b's read to be held")
+	heldAt := chans.Recv(t, s.held, "b's read to be held")
 	// The read waits longer than the Lease's duration less a's renew
 	// deadline while a renews on; then a's renewals fail as b's read is
 	// answered.
@@ -46,8 +47,8 @@ func TestSlowReadDoesNotTakeTheLeaseFromItsLeader(t *testing.T) {
 	refuse.Store(true)
 	close(s.release)
 
-	stopped := recv(t, a.ended, "a's work told to stop")
-	took := recv(t, b.started, "b to lead once the Lease lapsed")
+	stopped := chans.Recv(t, a.ended, "a's work told to stop")
+	took := chans.Recv(t, b.started, "b to lead once the Lease lapsed")
 	require.True(t, took.After(stopped), "b took the Lease %v before a stopped leading", stopped.Sub(took))
 }
 
@@ -61,13 +62,13 @@ func TestStopSeenWhileARenewalHangs(t *testing.T) {
 	a := start(t, newClient(t, rc, cluster.Namespace(t, c)), "a", func(cfg *lease.Config) {
 		cfg.Duration, cfg.RenewDeadline = 20*time.Second, 10*time.Second
 	})
-	recv(t, a.started, "a to lead")
+	chans.Recv(t, a.started, "a to lead")
 	s.on.Store(true)
-	recv(t, s.held, "a renewal to hang")
+	chans.Recv(t, s.held, "a renewal to hang")
 
 	a.cancel()
 	canceled := time.Now()
-	stopped := recv(t, a.ended, "a's work told to stop")
+	stopped := chans.Recv(t, a.ended, "a's work told to stop")
 	close(s.release)
 	require.Less(t, stopped.Sub(canceled), deadline, "the work told to stop only once the renewal gave up")
 }
@@ -80,14 +81,14 @@ func TestLeaseDeletedUnderTheLeaderStopsIt(t *testing.T) {
 	a := start(t, newClient(t, c.RESTConfig(), ns), "a", func(cfg *lease.Config) {
 		cfg.Duration, cfg.RenewDeadline = 20*time.Second, 10*time.Second
 	})
-	recv(t, a.started, "a to lead")
+	chans.Recv(t, a.started, "a to lead")
 
 	dyn, err := dynamic.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
 	require.NoError(t, dyn.Resource(lease.Resource).Namespace(ns).Delete(context.Background(), name, metav1.DeleteOptions{}))
 	deleted := time.Now()
 
-	stopped := recv(t, a.ended, "a's work told to stop")
+	stopped := chans.Recv(t, a.ended, "a's work told to stop")
 	require.Less(t, stopped.Sub(deleted), deadline, "a went on leading a deleted Lease")
 	require.True(t, a.wait(t))
 }

@@ -6,13 +6,13 @@ import (
 	"io/fs"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncgate/syncgate/sync/preview"
 	"github.com/syncgate/syncgate/sync/priority"
+	"github.com/syncgate/syncgate/testing/chans"
 )
 
 // countingRenderer counts the namespaces rendered.
@@ -103,15 +103,15 @@ func TestFetchUnderWayGivesTheCloneToASync(t *testing.T) {
 	p, pl, d := startWith(t, preview.Options{Workers: 1, Gate: gate, Source: src})
 	_, err := p.Submit(context.Background(), preview.Request{SHA: sha('a'), Ref: "refs/pull/1/head", Provider: "github", Number: 1})
 	require.NoError(t, err)
-	require.Equal(t, "refs/pull/1/head", recv(t, src.started))
+	require.Equal(t, "refs/pull/1/head", chans.Recv(t, src.started, "a value"))
 
 	end := gate.Begin()
-	require.ErrorIs(t, recv(t, src.ended), priority.ErrGaveWay, "the fetch under way is cancelled when the sync begins")
+	require.ErrorIs(t, chans.Recv(t, src.ended, "a value"), priority.ErrGaveWay, "the fetch under way is cancelled when the sync begins")
 	eventually(t, func() bool { return gate.Waiting() == 1 })
 	require.Empty(t, src.started, "not fetched again while the sync works")
 
 	end()
-	require.Equal(t, "refs/pull/1/head", recv(t, src.started), "fetched again once the sync is done")
+	require.Equal(t, "refs/pull/1/head", chans.Recv(t, src.started, "a value"), "fetched again once the sync is done")
 	close(src.release)
 	pl.open(sha('a'))
 	eventually(t, func() bool { return len(d.get()) == 1 })
@@ -119,17 +119,6 @@ func TestFetchUnderWayGivesTheCloneToASync(t *testing.T) {
 }
 
 // recv is the next value on ch, or the test fails after five seconds.
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		require.FailNow(t, "nothing received")
-		var zero T
-		return zero
-	}
-}
 
 // A request through the API that names a ref only is fetched at once to
 // learn its sha: that fetch gives way to syncs as a preview's does, waiting
@@ -148,11 +137,11 @@ func TestSubmitsFetchGivesWayToSyncs(t *testing.T) {
 	require.Empty(t, src.started, "not fetched while the sync works")
 
 	end()
-	require.Equal(t, "refs/pull/1/head", recv(t, src.started))
+	require.Equal(t, "refs/pull/1/head", chans.Recv(t, src.started, "a value"))
 	end = gate.Begin()
-	require.ErrorIs(t, recv(t, src.ended), priority.ErrGaveWay, "cancelled when a sync begins")
+	require.ErrorIs(t, chans.Recv(t, src.ended, "a value"), priority.ErrGaveWay, "cancelled when a sync begins")
 	end()
-	require.Equal(t, "refs/pull/1/head", recv(t, src.started), "fetched again once the sync is done")
+	require.Equal(t, "refs/pull/1/head", chans.Recv(t, src.started, "a value"), "fetched again once the sync is done")
 	close(src.release)
-	require.NoError(t, recv(t, answered))
+	require.NoError(t, chans.Recv(t, answered, "a value"))
 }
