@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -124,26 +126,46 @@ type account struct {
 }
 
 // checkRBAC asks the API server's authorizer about every access, as the
-// account's token would be judged (its groups included).
+// account's token would be judged (its groups included). The authorizer
+// reads RBAC objects through its informers, so bindings just applied are
+// seen a moment later: the grants are asked until they hold, then the
+// refusals, once the grants show the authorizer has caught up.
 func checkRBAC(t *testing.T, c *cluster.Cluster, in installation) {
 	kube, err := kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	for _, acc := range rbacProof(in) {
-		user := "system:serviceaccount:" + acc.namespace + ":" + acc.name
-		for _, a := range acc.accesses {
-			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-				User:   user,
-				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + acc.namespace, "system:authenticated"},
-				ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Verb: a.verb, Group: a.group, Resource: a.resource, Namespace: a.namespace, Name: a.name,
-				},
-			}}
-			if r, sub, ok := strings.Cut(a.resource, "/"); ok {
-				sar.Spec.ResourceAttributes.Resource, sar.Spec.ResourceAttributes.Subresource = r, sub
+	ask := func(user, namespace string, a access) (*authorizationv1.SubjectAccessReview, error) {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:   user,
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Verb: a.verb, Group: a.group, Resource: a.resource, Namespace: a.namespace, Name: a.name,
+			},
+		}}
+		if r, sub, ok := strings.Cut(a.resource, "/"); ok {
+			sar.Spec.ResourceAttributes.Resource, sar.Spec.ResourceAttributes.Subresource = r, sub
+		}
+		return kube.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
+	}
+	for _, allowed := range []bool{true, false} {
+		for _, acc := range rbacProof(in) {
+			user := "system:serviceaccount:" + acc.namespace + ":" + acc.name
+			for _, a := range acc.accesses {
+				if a.allowed != allowed {
+					continue
+				}
+				if allowed {
+					require.EventuallyWithT(t, func(c *assert.CollectT) {
+						res, err := ask(user, acc.namespace, a)
+						if assert.NoError(c, err) {
+							assert.True(c, res.Status.Allowed, "%s: %s (%s)", user, a, res.Status.Reason)
+						}
+					}, 30*time.Second, 100*time.Millisecond)
+					continue
+				}
+				res, err := ask(user, acc.namespace, a)
+				require.NoError(t, err)
+				require.False(t, res.Status.Allowed, "%s: %s (%s)", user, a, res.Status.Reason)
 			}
-			res, err := kube.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
-			require.NoError(t, err)
-			require.Equal(t, a.allowed, res.Status.Allowed, "%s: %s (%s)", user, a, res.Status.Reason)
 		}
 	}
 }
