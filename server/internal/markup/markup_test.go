@@ -67,10 +67,9 @@ func TestHostileValues(t *testing.T) {
 		{"printf escapes strings and stringers", func(w *Writer) {
 			w.Printf(`<rect class="%s" x="%.1f" n="%d">%s</rect>`, `a"b`, 1.25, 3, stringer("<i>"))
 		}, `<rect class="a&#34;b" x="1.2" n="3">&lt;i&gt;</rect>`},
-		{"printf passes every number through", func(w *Writer) {
-			w.Printf("%d %d %d %d %d %x %d %.1f %v %v %v %s", int8(-3), int16(4), uint8(5), uint16(6), uintptr(7), count(255),
-				weight(8), ratio(0.25), float32(0.1), complex(1, 2), true, labelled(9))
-		}, "-3 4 5 6 7 ff 8 0.2 0.1 (1+2i) true &lt;9&gt;"},
+		{"printf passes the numbers pages use through", func(w *Writer) {
+			w.Printf("%d %x %d%% %.1f %v %s", -3, 255, int32(40), 0.25, 1e21, labelled(9))
+		}, "-3 ff 40% 0.2 1e+21 &lt;9&gt;"},
 		{"fragments as they are", func(w *Writer) {
 			var b Writer
 			b.HTML("<b>")
@@ -89,8 +88,27 @@ func TestHostileValues(t *testing.T) {
 	}
 }
 
+// Any other argument is refused by name, rather than written as fmt
+// would write it once escaped: %!d(string=8).
+func TestPrintfRefusesOtherTypes(t *testing.T) {
+	for _, tc := range []struct {
+		arg  any
+		want string
+	}{
+		{weight(8), "markup: Printf argument 2 (markup.weight) is not an int, int32, float64, string, error, Stringer or Fragment"},
+		{ratio(0.25), "markup: Printf argument 2 (markup.ratio) is not an int, int32, float64, string, error, Stringer or Fragment"},
+		{int64(7), "markup: Printf argument 2 (int64) is not an int, int32, float64, string, error, Stringer or Fragment"},
+		{true, "markup: Printf argument 2 (bool) is not an int, int32, float64, string, error, Stringer or Fragment"},
+		{[]string{"<b>"}, "markup: Printf argument 2 ([]string) is not an int, int32, float64, string, error, Stringer or Fragment"},
+	} {
+		t.Run(fmt.Sprintf("%T", tc.arg), func(t *testing.T) {
+			var w Writer
+			require.PanicsWithValue(t, tc.want, func() { w.Printf("%d %v", 1, tc.arg) })
+		})
+	}
+}
+
 type (
-	count    uint16
 	weight   int
 	ratio    float64
 	labelled int

@@ -4,7 +4,6 @@ import (
 	"embed"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 )
 
@@ -36,14 +35,17 @@ func (w *Writer) URL(s string) { w.b.WriteString(escape(normalizeURL(filterURL(s
 func (w *Writer) Include(f Fragment) { w.b.WriteString(f.html) }
 
 // Printf writes format as markup, with its arguments formatted by fmt:
-// numbers and booleans as they are (of any basic kind, named or not),
-// fragments as they are, everything else (strings, errors,
-// Stringers) escaped as text. Not for links: a link's value goes through
-// URL.
+// int, int32 and float64 as they are, fragments as they are, strings,
+// errors and Stringers escaped as text. Any other argument panics,
+// named by position and type: a named number is converted where it is
+// passed (int(n)), so nothing here looks past an argument's type. Not for
+// links: a link's value goes through URL.
 func (w *Writer) Printf(format constant, args ...any) {
 	safe := make([]any, len(args))
 	for i, a := range args {
 		switch a := a.(type) {
+		case int, int32, float64:
+			safe[i] = a
 		case Fragment:
 			safe[i] = a.html
 		case string:
@@ -53,37 +55,10 @@ func (w *Writer) Printf(format constant, args ...any) {
 		case error:
 			safe[i] = escape(a.Error())
 		default:
-			if basic, ok := number(a); ok {
-				safe[i] = basic
-			} else {
-				safe[i] = escape(fmt.Sprint(a))
-			}
+			panic(fmt.Sprintf("markup: Printf argument %d (%T) is not an int, int32, float64, string, error, Stringer or Fragment", i+1, a))
 		}
 	}
 	fmt.Fprintf(&w.b, string(format), safe...)
-}
-
-// basicNumbers are the types fmt prints numbers and booleans as, by kind.
-var basicNumbers = map[reflect.Kind]reflect.Type{
-	reflect.Bool: reflect.TypeFor[bool](), reflect.Uintptr: reflect.TypeFor[uintptr](),
-	reflect.Int: reflect.TypeFor[int](), reflect.Int8: reflect.TypeFor[int8](), reflect.Int16: reflect.TypeFor[int16](),
-	reflect.Int32: reflect.TypeFor[int32](), reflect.Int64: reflect.TypeFor[int64](),
-	reflect.Uint: reflect.TypeFor[uint](), reflect.Uint8: reflect.TypeFor[uint8](), reflect.Uint16: reflect.TypeFor[uint16](),
-	reflect.Uint32: reflect.TypeFor[uint32](), reflect.Uint64: reflect.TypeFor[uint64](),
-	reflect.Float32: reflect.TypeFor[float32](), reflect.Float64: reflect.TypeFor[float64](),
-	reflect.Complex64: reflect.TypeFor[complex64](), reflect.Complex128: reflect.TypeFor[complex128](),
-}
-
-// number is a as its basic type when it is a number or a boolean, of a
-// named type or not: converted, it has no method by which fmt could
-// print anything other than digits.
-func number(a any) (any, bool) {
-	v := reflect.ValueOf(a)
-	t, ok := basicNumbers[v.Kind()]
-	if !ok {
-		return nil, false
-	}
-	return v.Convert(t).Interface(), true
 }
 
 // Fragment is what was written so far.
