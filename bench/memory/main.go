@@ -3,12 +3,14 @@
 // control plane:
 //
 //   - idle: the agent following a namespace of one object, deployed;
-//   - after the first sync of 1,000 objects (250 each of ConfigMaps,
-//     Secrets, Services and 1-replica Deployments) into that namespace;
+//   - after the first sync of -objects objects (1,000: 250 each of
+//     ConfigMaps, Secrets, Services and 1-replica Deployments) into that
+//     namespace;
 //   - over -commits small commits (one ConfigMap changed, one push
 //     webhook each): RSS after each, printed every -every commits with a
 //     sparkline of the whole run;
-//   - 100 namespaces of 100 objects, all deployed.
+//   - -namespaces namespaces of -per-namespace objects (100 of 100), all
+//     deployed.
 //
 // Each figure is read -settle after the commit showed deployed (Ready for
 // Flux): resident total, anonymous (heap, stacks, runtime) and file
@@ -59,11 +61,11 @@ func main() {
 	var bins, heapAt, profileDir string
 	o.scenarios = benchenv.List{"one", "many"}
 	flag.StringVar(&bins, "bin", "", "syncgate builds to measure, name=path,...; default: this tree's ./cmd/syncgate")
-	flag.Var(&o.scenarios, "scenarios", "scenarios: one (idle, 1,000 objects, small commits), many (namespaces × objects)")
+	flag.Var(&o.scenarios, "scenarios", "scenarios: one (idle, -objects objects, small commits), many (-namespaces × -per-namespace objects)")
 	flag.IntVar(&o.objects, "objects", 1000, "objects of the one namespace")
 	flag.IntVar(&o.namespaces, "namespaces", 100, "namespaces of scenario many")
 	flag.IntVar(&o.perNS, "per-namespace", 100, "objects per namespace of scenario many")
-	flag.IntVar(&o.commits, "commits", 1000, "small commits (one ConfigMap changed) after the 1,000-object sync")
+	flag.IntVar(&o.commits, "commits", 1000, "small commits (one ConfigMap changed) after the first sync of scenario one")
 	flag.IntVar(&o.every, "every", 50, "print RSS every this many commits")
 	flag.BoolVar(&o.flux, "flux", true, "measure Flux's kustomize-controller beside syncgate")
 	flag.BoolVar(&o.syncgate, "syncgate", true, "measure syncgate (false: Flux alone)")
@@ -112,7 +114,7 @@ func run(ctx context.Context, o *options, bins string) error {
 		cols = append(cols, e.measureFlux(ctx))
 	}
 	fmt.Printf("\nMemory, one run of %s, %s\n\n", time.Since(began).Round(time.Second), benchenv.Load())
-	printTable(os.Stdout, cols)
+	printTable(os.Stdout, o.objects, cols)
 	for _, c := range cols {
 		printCommits(os.Stdout, c, o.every)
 	}

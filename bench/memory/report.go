@@ -8,15 +8,16 @@ import (
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
-// printTable writes one row per figure and one column per tool.
-func printTable(w io.Writer, cols []*column) {
+// printTable writes one row per figure and one column per tool; objects
+// is how many the first sync of scenario one wrote.
+func printTable(w io.Writer, objects int, cols []*column) {
 	rows := []struct {
 		name string
 		get  func(c *column) string
 	}{
 		{"idle, one object deployed: RSS (anon / file)", func(c *column) string { return cell(c.idle) }},
 		{"  Go heap in use", func(c *column) string { return heapCell(c.idle) }},
-		{"after the first sync of 1,000 objects: RSS (anon / file)", func(c *column) string { return cell(c.synced) }},
+		{"after the first sync of " + benchenv.Thousands(objects) + " objects: RSS (anon / file)", func(c *column) string { return cell(c.synced) }},
 		{"  Go heap in use / obtained from the system by then", func(c *column) string { return heapCell(c.synced) }},
 		{"small commits: RSS first → last (anon first → last)", func(c *column) string { return trend(c.commits) }},
 		{"  after the small commits, settled: RSS (anon / file)", func(c *column) string { return cell(c.after) }},
@@ -27,6 +28,9 @@ func printTable(w io.Writer, cols []*column) {
 		{"scenarios not finished (see the log)", func(c *column) string { return strings.Join(c.failed, ", ") }},
 	}
 	t := benchenv.Table{W: w, NameWidth: 58, CellWidth: 24}
+	for _, r := range rows {
+		t.NameWidth = max(t.NameWidth, len([]rune(r.name)))
+	}
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,4 +23,14 @@ func TestSlopeIsMBPerCommit(t *testing.T) {
 			require.InDelta(t, tc.want, slope(tc.vs), 1e-9)
 		})
 	}
+}
+
+// The table names the count of objects the run synced, not the default's.
+func TestTableSaysTheObjectsSynced(t *testing.T) {
+	var b strings.Builder
+	col := &column{name: "syncgate", synced: sample{rss: 60 << 20, anon: 20 << 20, file: 40 << 20, heap: -1}}
+	printTable(&b, 2500, []*column{col})
+	require.Contains(t, b.String(), "| after the first sync of 2,500 objects: RSS (anon / file)")
+	require.Contains(t, b.String(), "| 60 (20 / 40) ")
+	require.NotContains(t, b.String(), "1,000")
 }

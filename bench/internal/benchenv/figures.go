@@ -3,6 +3,7 @@ package benchenv
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,6 +14,20 @@ func Ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float
 // Pct is the p-th quantile (0 to 1) of sorted, the nearest rank below.
 func Pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[int(float64(len(sorted)-1)*p)]
+}
+
+// Thousands is n with its thousands separated by commas, as the tables
+// write counts: 1,000.
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
 }
 
 // Dashes is a table's rule of n dashes.
