@@ -105,17 +105,18 @@ func (w *Writer) place(objs *Objects, sum plumbing.Hash) (err error) {
 	if err := os.Rename(tmp, base+".pack"); err != nil {
 		return err
 	}
-	return syncDir(w.dir)
+	return SyncDir(w.dir)
 }
 
 // syncFile makes what was written to f durable; a variable so that tests
 // can see the order of syncs and renames.
 var syncFile = func(f *os.File) error { return f.Sync() }
 
-// syncDir makes the names renamed into dir durable: until then a power
-// cut can leave a pack's name with nothing (zeros) behind it, and packs
-// merged into it are only removed after this.
-func syncDir(dir string) error {
+// SyncDir makes the names renamed into dir, and removed from it, durable:
+// until then a power cut can leave a pack's name with nothing (zeros)
+// behind it, and packs merged into it are only removed after this; or
+// bring a removed pack back.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -4,5 +4,7 @@
 // index written from what the copy knows of each (no object inflated),
 // then the packs merged are removed. A merge killed at any point leaves a readable clone: the new
 // pack and its index are in place before anything is removed, and a pack
-// is removed before its index.
+// is removed before its index. The directory is synced after the renames
+// and again after the removals, so a power cut brings back no pack once
+// Replace returned.
 package packs

@@ -260,10 +260,16 @@ func (c *crcReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// syncDir makes the directory's removals durable; a variable so that
+// tests can see when it is synced.
+var syncDir = packindex.SyncDir
+
 // Replace makes the Set read from the pack merged and deletes the packs
 // ids it was merged from (Merge returned once the merged pack was on
 // disk): each pack before its index, so that a kill
-// between the two leaves no pack without an index. Its user must hold off
+// between the two leaves no pack without an index, then syncs the
+// directory, so that a power cut after Replace returns cannot bring a
+// removed pack back for the next merge to copy again. Its user must hold off
 // readers, as for any call. A pack of the directory that does not open
 // (damaged) is reported, but does not keep the packs merged in place: the
 // merged one, opened, holds their objects. The directory is read once.
@@ -287,11 +293,16 @@ func (s *Set) Replace(merged plumbing.Hash, ids []plumbing.Hash) error {
 	}
 	clear(s.packs[len(kept):])
 	s.packs = kept
+	removed := false
 	for _, id := range ids {
 		if gone[id] {
 			base := filepath.Join(s.dir, "pack-"+id.String())
 			errs = append(errs, os.Remove(base+".pack"), os.Remove(base+".idx"))
+			removed = true
 		}
+	}
+	if removed {
+		errs = append(errs, syncDir(s.dir))
 	}
 	return errors.Join(errs...)
 }

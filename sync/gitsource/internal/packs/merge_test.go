@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packindex"
 )
 
 // merge runs what sync/gitsource does: pick, merge, replace.
@@ -136,4 +138,34 @@ func Fault0(t *testing.T) error {
 		return errors.New("a fault is still set")
 	}
 	return nil
+}
+
+// The directory is synced once the packs merged are removed from it:
+// before that a power cut can bring a removed pack back, and the next
+// merge copy its objects again.
+func TestReplaceSyncsTheDirectoryAfterRemoving(t *testing.T) {
+	r := newRepo(t)
+	r.commits(6, true)
+	var synced [][]string // the packs' files present at each sync
+	syncDir = func(dir string) error {
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		var names []string
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "pack-") {
+				names = append(names, e.Name())
+			}
+		}
+		synced = append(synced, names)
+		return packindex.SyncDir(dir)
+	}
+	t.Cleanup(func() { syncDir = packindex.SyncDir })
+
+	require.NoError(t, merge(t, r, 2))
+	ids, err := list(r.packDir())
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	merged := "pack-" + ids[0].String()
+	require.Equal(t, [][]string{{merged + ".idx", merged + ".pack"}}, synced,
+		"one sync, after the packs merged are removed")
 }
