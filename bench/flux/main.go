@@ -2,14 +2,15 @@
 // objects, on the same local control plane, in the same run, and prints
 // Markdown tables of medians (and ranges) over the repetitions.
 //
-//   - one: 1,000 objects (250 each of ConfigMaps, Secrets, Services,
-//     1-replica Deployments) into a namespace of their own: the first sync
-//     (source revision → reported Ready/deployed, the tool running and idle
-//     on a one-ConfigMap revision before), then one ConfigMap changed, then
-//     the tool's RSS. The floor: the same objects created by a bare bulk
-//     create (64 in flight), until the 250 Deployments are Ready.
-//   - many: 50 namespaces of 20 objects: start → all deployed, then one
-//     ConfigMap changed in one namespace.
+//   - one: -objects objects (1,000: 250 each of ConfigMaps, Secrets,
+//     Services, 1-replica Deployments, in turn) into a namespace of their
+//     own: the first sync (source revision → reported Ready/deployed, the
+//     tool running and idle on a one-ConfigMap revision before), then one
+//     ConfigMap changed, then the tool's RSS. The floor: the same objects
+//     created by a bare bulk create (64 in flight), until the Deployments
+//     are Ready.
+//   - many: -namespaces namespaces of -per-namespace objects (50 of 20):
+//     start → all deployed, then one ConfigMap changed in one namespace.
 //
 // Flux runs at its defaults and tuned (qps 500, burst 1000, concurrent-ssa
 // 64), each run a fresh process, with one GitRepository whose artifact
@@ -21,7 +22,8 @@
 // deleted (and waited on) before the next.
 //
 // With -bin before=/path/a,after=/path/b each syncgate column is measured
-// for each of those builds, side by side in the same run.
+// for each of those builds, side by side in the same run, and each is
+// compared with Flux and the floor.
 //
 //	go run ./bench/flux [-reps 3] [-scenarios one,many] [-tools flux,flux-tuned,syncgate,syncgate-qps500,floor] [-bin a=/path,b=/path]
 package main
@@ -111,6 +113,7 @@ type env struct {
 	deployed *statuswatch.Watch // syncgate Versions deployed at a sha
 	runs     int                // names each run's namespaces and repos apart
 	fluxVers string
+	bins     []benchenv.Binary // -bin's builds; none: this tree's
 }
 
 func run(ctx context.Context, o options) error {
@@ -134,6 +137,7 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		allTools, e.o.tools = perBinary(allTools, o.tools, bins)
+		e.bins = bins
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	if _, err := flux.KustomizeController.Ensure(ctx, logf); err != nil {
@@ -182,17 +186,17 @@ func run(ctx context.Context, o options) error {
 			if err != nil {
 				return err
 			}
-			tables = append(tables, func() { e.reportOne(r) })
+			tables = append(tables, func() { e.reportOne(os.Stdout, r) })
 		case "many":
 			r, err := e.scenarioMany(ctx)
 			if err != nil {
 				return err
 			}
-			tables = append(tables, func() { e.reportMany(r) })
+			tables = append(tables, func() { e.reportMany(os.Stdout, r) })
 		}
 	}
-	fmt.Printf("\nsyncgate (this tree) against Flux kustomize-controller %s, same control plane, one run of %s, %s\n",
-		e.fluxVers, time.Since(began).Round(time.Second), benchenv.Load())
+	fmt.Printf("\n%s against Flux kustomize-controller %s, same control plane, one run of %s, %s\n",
+		subject(e.bins), e.fluxVers, time.Since(began).Round(time.Second), benchenv.Load())
 	for _, t := range tables {
 		t()
 	}

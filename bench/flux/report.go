@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 // samples are one measure of one tool over the repetitions.
@@ -96,4 +98,59 @@ func ratio(a, b samples) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2fx", a.median()/b.median())
+}
+
+// subject is what the run measures against Flux: this tree's agent, or
+// the builds of -bin.
+func subject(bins []benchenv.Binary) string {
+	if len(bins) == 0 {
+		return "syncgate (this tree)"
+	}
+	names := make([]string, len(bins))
+	for i, b := range bins {
+		names[i] = b.Name
+	}
+	return "syncgate (builds " + strings.Join(names, ", ") + ")"
+}
+
+// reportOne writes scenario one's table, then how each syncgate column
+// compares with each Flux column and with the floor.
+func (e *env) reportOne(w io.Writer, r *results) {
+	fmt.Fprintf(w, "\n%s objects (ConfigMaps, Secrets, Services and 1-replica Deployments in turn) into one namespace; median (min–max) of %d repetitions\n\n",
+		benchenv.Thousands(e.o.objects), e.o.reps)
+	r.table(w)
+	fmt.Fprintln(w)
+	of := func(kind string) []tool {
+		var out []tool
+		for _, name := range e.o.tools {
+			if t, _ := toolByName(name); t.kind == kind {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	for _, sg := range of("syncgate") {
+		for _, fl := range of("flux") {
+			if a, b := r.get(mFirst, fl.column), r.get(mFirst, sg.column); len(a) > 0 && len(b) > 0 {
+				fmt.Fprintf(w, "- first sync: %s is %s faster than %s; one ConfigMap changed: %s\n",
+					sg.column, ratio(a, b), fl.column, ratio(r.get(mChange, fl.column), r.get(mChange, sg.column)))
+			}
+		}
+	}
+	for _, floor := range of("floor") {
+		if fl := r.get(mFirst, floor.column); len(fl) > 0 {
+			for _, name := range e.o.tools {
+				if t, _ := toolByName(name); t.kind != "floor" {
+					fmt.Fprintf(w, "- %s: first sync takes %s the floor's time\n", t.column, ratio(r.get(mFirst, t.column), fl))
+				}
+			}
+		}
+	}
+}
+
+// reportMany writes scenario many's table.
+func (e *env) reportMany(w io.Writer, r *results) {
+	fmt.Fprintf(w, "\n%s namespaces of %s objects; median (min–max) of %d repetitions\n\n",
+		benchenv.Thousands(e.o.namespaces), benchenv.Thousands(e.o.perNS), e.o.manyReps)
+	r.table(w)
 }

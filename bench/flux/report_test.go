@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 func TestMedianOddEvenAndEmpty(t *testing.T) {
@@ -82,4 +86,33 @@ func TestObjectsAreTheFourKindsInTurnAndARevisionChangesOne(t *testing.T) {
 	if n := len(deploymentNames(1000)); n != 250 {
 		t.Errorf("%d Deployments", n)
 	}
+}
+
+// The heading says how many objects the run synced, and with -bin every
+// build's syncgate columns are compared with Flux's and with the floor.
+func TestReportOneNamesTheObjectsAndComparesEachBuild(t *testing.T) {
+	saved := allTools
+	t.Cleanup(func() { allTools = saved })
+	e := &env{o: options{objects: 1001, reps: 1}}
+	bins := []benchenv.Binary{{Name: "before", Path: "/a"}, {Name: "after", Path: "/b"}}
+	allTools, e.o.tools = perBinary(allTools, []string{"flux", "syncgate", "floor"}, bins)
+	r := newResults(e.columns(""), measure{mFirst, "s"}, measure{mChange, "s"})
+	for column, v := range map[string]float64{
+		"Flux, defaults": 40, "syncgate, defaults (before)": 20, "syncgate, defaults (after)": 10, "bare bulk create (floor)": 5,
+	} {
+		r.add(mFirst, column, v)
+		r.add(mChange, column, v/10)
+	}
+	var b strings.Builder
+	e.reportOne(&b, r)
+	out := b.String()
+	require.Contains(t, out, "\n1,001 objects (ConfigMaps, Secrets, Services and 1-replica Deployments in turn) into one namespace; median (min–max) of 1 repetitions\n")
+	require.Contains(t, out, "- first sync: syncgate, defaults (before) is 2.00x faster than Flux, defaults; one ConfigMap changed: 2.00x\n")
+	require.Contains(t, out, "- first sync: syncgate, defaults (after) is 4.00x faster than Flux, defaults; one ConfigMap changed: 4.00x\n")
+	require.Contains(t, out, "- syncgate, defaults (after): first sync takes 2.00x the floor's time\n")
+}
+
+func TestRunNamesTheBuildsMeasured(t *testing.T) {
+	require.Equal(t, "syncgate (this tree)", subject(nil))
+	require.Equal(t, "syncgate (builds before, after)", subject([]benchenv.Binary{{Name: "before"}, {Name: "after"}}))
 }

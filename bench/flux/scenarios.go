@@ -207,31 +207,3 @@ func (e *env) syncMany(ctx context.Context, t tool, namespaces []string, r *resu
 		start.Round(10*time.Millisecond), one.Sub(at).Round(10*time.Millisecond), all.Sub(at).Round(10*time.Millisecond), megabytes(rss))
 	return nil
 }
-
-func (e *env) reportOne(r *results) {
-	fmt.Printf("\n%d objects (ConfigMaps, Secrets, Services, 1-replica Deployments in equal parts) into one namespace; median (min–max) of %d repetitions\n\n",
-		e.o.objects, e.o.reps)
-	r.table(os.Stdout)
-	fmt.Println()
-	col := func(name string) string { t, _ := toolByName(name); return t.column }
-	for _, sg := range []string{"syncgate", "syncgate-qps500"} {
-		for _, fl := range []string{"flux", "flux-tuned"} {
-			if a, b := r.get(mFirst, col(fl)), r.get(mFirst, col(sg)); len(a) > 0 && len(b) > 0 {
-				fmt.Printf("- first sync: %s is %s faster than %s; one ConfigMap changed: %s\n",
-					col(sg), ratio(a, b), col(fl), ratio(r.get(mChange, col(fl)), r.get(mChange, col(sg))))
-			}
-		}
-	}
-	if fl := r.get(mFirst, col("floor")); len(fl) > 0 {
-		for _, name := range e.o.tools {
-			if t, _ := toolByName(name); t.kind != "floor" {
-				fmt.Printf("- %s: first sync takes %s the floor's time\n", t.column, ratio(r.get(mFirst, t.column), fl))
-			}
-		}
-	}
-}
-
-func (e *env) reportMany(r *results) {
-	fmt.Printf("\n%d namespaces of %d objects; median (min–max) of %d repetitions\n\n", e.o.namespaces, e.o.perNS, e.o.manyReps)
-	r.table(os.Stdout)
-}
