@@ -21,7 +21,7 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/syncgate, its kustomize build program bin/syncgate-render, and bin/syncgate-cluster, as the image builds them
+build: ## Build bin/syncgate and its kustomize build program bin/syncgate-render as the image builds them, and bin/syncgate-cluster and bin/syncgate-demo
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 .PHONY: deps
