@@ -55,39 +55,6 @@ func TestTableHasMedianAndRangePerColumn(t *testing.T) {
 	}
 }
 
-func TestObjectsAreTheFourKindsInTurnAndARevisionChangesOne(t *testing.T) {
-	a, b := objectFiles("ns", 1000, 1), objectFiles("ns", 1000, 2)
-	if len(a) != 1000 {
-		t.Fatalf("%d files", len(a))
-	}
-	counts := map[string]int{}
-	changed := 0
-	for name, doc := range a {
-		for _, k := range kinds {
-			if strings.Contains(doc, "\nkind: "+k+"\n") {
-				counts[k]++
-			}
-		}
-		if b[name] != doc {
-			changed++
-			if changedFiles("ns", 2)[name] != b[name] {
-				t.Errorf("%s changed but is not what changedFiles writes", name)
-			}
-		}
-	}
-	for _, k := range kinds {
-		if counts[k] != 250 {
-			t.Errorf("%d %ss, want 250", counts[k], k)
-		}
-	}
-	if changed != 1 {
-		t.Errorf("a new revision changed %d files, want 1", changed)
-	}
-	if n := len(deploymentNames(1000)); n != 250 {
-		t.Errorf("%d Deployments", n)
-	}
-}
-
 // The heading says how many objects the run synced, and with -bin every
 // build's syncgate columns are compared with Flux's and with the floor.
 func TestReportOneNamesTheObjectsAndComparesEachBuild(t *testing.T) {

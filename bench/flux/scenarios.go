@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 // The measures of the tables.
@@ -61,7 +63,7 @@ func (e *env) scenarioOne(ctx context.Context) (*results, error) {
 
 func (e *env) floorOne(ctx context.Context, t tool, ns string, r *results) error {
 	began := time.Now()
-	created, ready, err := e.floor(ctx, ns, objectFiles(ns, e.o.objects, 1))
+	created, ready, err := e.floor(ctx, ns, benchenv.Files(ns, e.o.objects, 1))
 	if err != nil {
 		return err
 	}
@@ -103,11 +105,11 @@ func (e *env) syncOne(ctx context.Context, t tool, ns string, r *results) (err e
 		r.add(m, t.column, seconds(done.Sub(at)))
 		return done.Sub(at), nil
 	}
-	first, err := step(mFirst, objectFiles(ns, e.o.objects, 1))
+	first, err := step(mFirst, benchenv.Files(ns, e.o.objects, 1))
 	if err != nil {
 		return err
 	}
-	change, err := step(mChange, changedFiles(ns, 2))
+	change, err := step(mChange, benchenv.Changed(ns, 2))
 	if err != nil {
 		return err
 	}
@@ -163,7 +165,7 @@ func (e *env) syncMany(ctx context.Context, t tool, namespaces []string, r *resu
 	}()
 	files := map[string]string{}
 	for _, ns := range namespaces {
-		maps.Copy(files, objectFiles(ns, e.o.perNS, 1))
+		maps.Copy(files, benchenv.Files(ns, e.o.perNS, 1))
 	}
 	rev, _, err := tg.publish(ctx, files)
 	if err != nil {
@@ -180,7 +182,7 @@ func (e *env) syncMany(ctx context.Context, t tool, namespaces []string, r *resu
 	start := done.Sub(began)
 	r.add(mStart, t.column, seconds(start))
 
-	rev, at, err := tg.publish(ctx, changedFiles(namespaces[0], 2))
+	rev, at, err := tg.publish(ctx, benchenv.Changed(namespaces[0], 2))
 	if err != nil {
 		return err
 	}
