@@ -55,7 +55,9 @@ func (w *VersionWatcher) OnDeleted(fn func(namespace string)) { w.deleted = fn }
 
 // Run starts the informers and blocks until ctx ends: one for every
 // namespace where syncgate may list and watch Versions cluster-wide
-// (ClusterRole syncgate-versions), else one per namespace.
+// (ClusterRole syncgate-versions), else one per namespace; per namespace
+// because the API server did not answer, until it answers yes
+// (clusterwide.Run).
 func (w *VersionWatcher) Run(ctx context.Context) error {
 	return clusterwide.Run(ctx, w.dyn, w.grants, clusterwide.Watch{
 		Resource: version.Resource, Namespaces: w.namespaces, Logger: w.log, Transform: w.decode,

@@ -21,16 +21,18 @@ import (
 const reviews = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 // unanswered fails the first n access questions as a connection to an
-// API server not listening yet would (n < 0: every one), and counts them.
+// API server not listening yet would (n < 0: every one until answering
+// is set), and counts them.
 type unanswered struct {
-	n     int64
-	asked atomic.Int64
+	n         int64
+	answering atomic.Bool
+	asked     atomic.Int64
 }
 
 func (u *unanswered) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTrip(func(r *http.Request) (*http.Response, error) {
 		if strings.HasPrefix(r.URL.Path, reviews) {
-			if at := u.asked.Add(1); u.n < 0 || at <= u.n {
+			if at := u.asked.Add(1); u.n < 0 && !u.answering.Load() || at <= u.n {
 				return nil, errors.New("dial tcp: connect: connection refused")
 			}
 		}
@@ -46,8 +48,9 @@ func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f
 // anything is watched per namespace, and for a bounded time only; a
 // refusal is followed at once.
 func TestAccessQuestionAskedAgainOnErrorOnly(t *testing.T) {
-	defer func(b wait.Backoff) { *clusterwide.AskBackoff = b }(*clusterwide.AskBackoff)
+	defer func(b, re wait.Backoff) { *clusterwide.AskBackoff, *clusterwide.ReaskBackoff = b, re }(*clusterwide.AskBackoff, *clusterwide.ReaskBackoff)
 	*clusterwide.AskBackoff = wait.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Steps: 3}
+	*clusterwide.ReaskBackoff = wait.Backoff{Duration: time.Hour} // asked again later: TestBackToEveryNamespaceOnceAnswered
 	for _, tc := range []struct {
 		name        string
 		failing     int64 // questions left unanswered, -1 for all

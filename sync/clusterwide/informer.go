@@ -20,15 +20,30 @@ import (
 // here because that package imports every typed informer and, with them,
 // a scheme holding every built-in API group.
 func NewInformer(client dynamic.Interface, resource schema.GroupVersionResource, namespace, selector string, indexers cache.Indexers) cache.SharedIndexInformer {
+	return newInformer(client, resource, namespace, selector, indexers, nil)
+}
+
+// newInformer is NewInformer telling listed, when not nil, the
+// resourceVersion of each list it reads (a list, or a watch's initial
+// events).
+func newInformer(client dynamic.Interface, resource schema.GroupVersionResource, namespace, selector string, indexers cache.Indexers, listed func(rv string)) cache.SharedIndexInformer {
 	ri := client.Resource(resource).Namespace(namespace)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = selector
-			return ri.List(ctx, o)
+			l, err := ri.List(ctx, o)
+			if err == nil && listed != nil {
+				listed(l.GetResourceVersion())
+			}
+			return l, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = selector
-			return ri.Watch(ctx, o)
+			w, err := ri.Watch(ctx, o)
+			if err == nil && listed != nil && o.SendInitialEvents != nil && *o.SendInitialEvents {
+				w = initialEvents(w, listed)
+			}
+			return w, err
 		},
 	}
 	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), &unstructured.Unstructured{},

@@ -3,9 +3,8 @@ package clusterwide
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"sync"
+	"math"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,35 +36,71 @@ type Watch struct {
 // namespace where grants say syncgate may list and watch the resource
 // cluster-wide, else one per namespace. A question grants could not
 // answer (the API server not answering yet) is asked again, paced by
-// askBackoff, before the resource is watched per namespace; a refusal is
-// followed at once. A cluster-wide watch refused later (its ClusterRole
-// taken back) is replaced by per-namespace ones, and what Handler was
-// told of that they do not find is told deleted.
+// askBackoff, before the resource is watched per namespace; then it is
+// asked again every few minutes (reaskBackoff) while the namespaces are
+// watched, and the watch goes to every namespace once grants say yes. A
+// refusal is followed at once and for the life of the process, as is a
+// cluster-wide watch refused later (its ClusterRole taken back): granting
+// it again takes a restart. A new set of informers runs beside the one it
+// replaces until it has listed, and Handler is told of the two as of one
+// (record.go): nothing it was told is told again or lost, and what the
+// new informers do not find is told deleted.
 func Run(ctx context.Context, client dynamic.Interface, grants *Grants, w Watch) error {
 	if w.Logger == nil {
 		w.Logger = slog.New(slog.DiscardHandler)
 	}
-	record := newRecord(w.Handler)
+	s := &switcher{client: client, w: w, record: newRecord(w.Handler), managed: make(map[string]bool, len(w.Namespaces))}
+	for _, ns := range w.Namespaces {
+		s.managed[ns] = true
+	}
+	var cur *round // per namespace, while grants are asked again
 	may, err := ask(ctx, grants, w)
 	switch {
 	case ctx.Err() != nil:
 		return nil
 	case err != nil:
-		w.Logger.Warn("cannot tell whether syncgate may watch in every namespace; watching each namespace", "resource", w.Resource.Resource, "err", err)
-	case may:
-		err := run(ctx, client, w, record, []string{metav1.NamespaceAll})
+		w.Logger.Warn("cannot tell whether syncgate may watch in every namespace; watching each namespace while asking again", "resource", w.Resource.Resource, "err", err)
+		if cur, err = s.switchTo(ctx, w.Namespaces, nil); cur == nil {
+			return err
+		}
+		if may = reask(ctx, grants, w); ctx.Err() != nil {
+			cur.stop()
+			return nil
+		}
+		if may {
+			w.Logger.Info("syncgate may watch in every namespace; watching every namespace", "resource", w.Resource.Resource)
+		}
+	}
+	if may {
+		next, err := s.switchTo(ctx, []string{metav1.NamespaceAll}, cur)
+		switch {
+		case err == nil && next == nil:
+			return nil
+		case err == nil:
+			cur, err = nil, s.hold(next)
+		}
 		if !errors.Is(err, errRefused) {
 			return err
 		}
 		grants.Forget(w.Resource)
 		w.Logger.Warn("watching in every namespace was refused; watching each namespace", "resource", w.Resource.Resource, "err", err)
 	}
-	return run(ctx, client, w, record, w.Namespaces)
+	if cur == nil {
+		if cur, err = s.switchTo(ctx, w.Namespaces, nil); cur == nil {
+			return err
+		}
+	}
+	return s.hold(cur)
 }
 
 // askBackoff paces the question of grants asked again after an error;
 // past its steps the resource is watched per namespace.
 var askBackoff = wait.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 6, Cap: 30 * time.Second}
+
+// reaskBackoff paces the question asked again while the resource is
+// watched per namespace because no answer came: from 30 s, doubling
+// until GrantsFor, then every GrantsFor for as long as none comes.
+var reaskBackoff = wait.Backoff{Duration: 30 * time.Second, Factor: 2, Jitter: 0.1, Steps: math.MaxInt32, Cap: GrantsFor}
 
 // ask asks grants about w's resource until answered, ctx ends or
 // askBackoff's steps are spent.
@@ -86,53 +121,74 @@ func ask(ctx context.Context, grants *Grants, w Watch) (bool, error) {
 	}
 }
 
-var errRefused = errors.New("watch refused")
+// reask asks grants about w's resource again, paced by reaskBackoff,
+// until answered (what it returns) or ctx ends.
+func reask(ctx context.Context, grants *Grants, w Watch) bool {
+	b := reaskBackoff
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(b.Step()):
+		}
+		may, err := grants.Ask(ctx, w.Resource)
+		if err == nil || ctx.Err() != nil {
+			return may
+		}
+		w.Logger.Info("still cannot tell whether syncgate may watch in every namespace", "resource", w.Resource.Resource, "err", err)
+	}
+}
 
-// run runs one informer per entry of where ("" for all namespaces) until
-// ctx ends or, for all namespaces, the watch is refused.
-func run(ctx context.Context, client dynamic.Interface, w Watch, record *record, where []string) error {
-	var running sync.WaitGroup
-	defer running.Wait() // after cancel, deferred below
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	managed := make(map[string]bool, len(w.Namespaces))
-	for _, ns := range w.Namespaces {
-		managed[ns] = true
-	}
-	handler := cache.FilteringResourceEventHandler{
-		FilterFunc: func(obj any) bool { return managed[namespaceOf(obj)] },
-		Handler:    record,
-	}
-	record.renew()
-	syncs := make([]cache.InformerSynced, 0, len(where))
-	for _, ns := range where {
-		inf := NewInformer(client, w.Resource, ns, "", cache.Indexers{})
-		if err := inf.SetTransform(pare(managed, w.Transform)); err != nil {
-			return err
+// switcher runs the rounds of informers of one Watch, one after another.
+type switcher struct {
+	client  dynamic.Interface
+	w       Watch
+	record  *record
+	managed map[string]bool
+}
+
+// switchTo starts a round of informers for where and, once it has listed,
+// stops from (nil for none) and tells what the new round did not find
+// deleted. A refusal of the new round before it listed leaves from
+// running and returns it with the refusal; ctx ending stops both and
+// returns nil, nil.
+func (s *switcher) switchTo(ctx context.Context, where []string, from *round) (*round, error) {
+	next, err := s.start(ctx, where)
+	if err != nil {
+		if from != nil {
+			from.stop()
 		}
-		if ns == metav1.NamespaceAll {
-			if err := OnRefused(inf, func(err error) { cancel(fmt.Errorf("%w: %w", errRefused, err)) }); err != nil {
-				return err
-			}
-		}
-		reg, err := inf.AddEventHandler(handler)
-		if err != nil {
-			return err
-		}
-		running.Go(func() { inf.RunWithContext(ctx) })
-		syncs = append(syncs, reg.HasSynced)
+		return nil, err
 	}
-	if cache.WaitForCacheSync(ctx.Done(), syncs...) {
-		record.sweep()
-		if w.Synced != nil {
-			w.Synced()
+	select {
+	case <-next.synced:
+	case <-next.ctx.Done():
+		next.stop()
+		if err := next.refused(); err != nil {
+			return from, err
 		}
+		if from != nil {
+			from.stop()
+		}
+		return nil, nil
 	}
-	<-ctx.Done()
-	if cause := context.Cause(ctx); errors.Is(cause, errRefused) {
-		return cause
+	if from != nil {
+		from.stop()
 	}
-	return nil
+	s.record.sweep(next.n, next.listedAt)
+	if s.w.Synced != nil {
+		s.w.Synced()
+	}
+	return next, nil
+}
+
+// hold runs r until ctx ends, nil, or until its watch in every namespace
+// is refused, the refusal.
+func (s *switcher) hold(r *round) error {
+	<-r.ctx.Done()
+	err := r.refused()
+	r.stop()
+	return err
 }
 
 // pare keeps objects of other namespaces than managed as their name and

@@ -139,28 +139,30 @@ func (w *watched) awaitDeleted(t *testing.T, name string) {
 func start(t *testing.T, dyn dynamic.Interface, grants *clusterwide.Grants, namespaces []string) *watched {
 	t.Helper()
 	w := &watched{seen: map[string]bool{}, deleted: map[string]bool{}}
+	runWatch(t, dyn, grants, namespaces, cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.told(o, false) },
+		UpdateFunc: func(_, o any) { w.told(o, false) },
+		DeleteFunc: func(o any) { w.told(o, true) },
+	}, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.synced = true
+	})
+	return w
+}
+
+// runWatch runs a Watch of ConfigMaps in namespaces until the test ends.
+func runWatch(t *testing.T, dyn dynamic.Interface, grants *clusterwide.Grants, namespaces []string, h cache.ResourceEventHandler, synced func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- clusterwide.Run(ctx, dyn, grants, clusterwide.Watch{
-			Resource: configMaps, Namespaces: namespaces,
-			Handler: cache.ResourceEventHandlerFuncs{
-				AddFunc:    func(o any) { w.told(o, false) },
-				UpdateFunc: func(_, o any) { w.told(o, false) },
-				DeleteFunc: func(o any) { w.told(o, true) },
-			},
-			Synced: func() {
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				w.synced = true
-			},
-		})
+		done <- clusterwide.Run(ctx, dyn, grants, clusterwide.Watch{Resource: configMaps, Namespaces: namespaces, Handler: h, Synced: synced})
 	}()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
 	})
-	return w
 }
 
 func create(t *testing.T, c *cluster.Cluster, ns, name string) {
