@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -347,16 +348,23 @@ func TestFailedApplyReportsWhatIsLive(t *testing.T) {
 	ctx := context.Background()
 	ns := e.ns
 	// A quota the dry run cannot enforce across objects: each Service
-	// passes on its own, the second real one is refused.
+	// passes on its own, the second real one is refused. It holds Secrets
+	// at none too: the API server's quota admission reads quotas through
+	// an informer of its own, and a GET that sees the status the quota
+	// controller wrote says nothing of what that informer has. A Secret
+	// refused does.
 	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: ns},
-		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceServices: resource.MustParse("1")}}}
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
+			corev1.ResourceServices: resource.MustParse("1"),
+			corev1.ResourceSecrets:  resource.MustParse("0"),
+		}}}
 	_, err := e.kube.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{})
 	require.NoError(t, err)
+	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe"}}
 	require.Eventually(t, func() bool {
-		q, err := e.kube.CoreV1().ResourceQuotas(ns).Get(ctx, "q", metav1.GetOptions{})
-		_, counted := q.Status.Used[corev1.ResourceServices]
-		return err == nil && counted
-	}, 30*time.Second, 50*time.Millisecond, "the quota controller counts services")
+		_, err := e.kube.CoreV1().Secrets(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota")
+	}, 30*time.Second, 50*time.Millisecond, "the API server enforces the quota")
 
 	prev := []apply.Entry{{ObjectRef: ref("", "ConfigMap", ns, "old"), Hash: "abc"}}
 	res, err := e.applier.Apply(ctx, ns, objects(t, service(ns, "a"), service(ns, "b")), prev)

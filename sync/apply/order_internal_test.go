@@ -227,6 +227,30 @@ func TestScheduleStopsAtTheFirstErrorWithoutSendingWhatDependsOnIt(t *testing.T)
 	require.Empty(t, s.done)
 }
 
+// A write in flight when another fails is not cut short: the API server
+// may have stored it already, and only its answer tells the Result so.
+func TestAWriteInFlightIsLetFinishWhenAnotherFails(t *testing.T) {
+	ds := desiredOf(t,
+		"apiVersion: v1\nkind: Service\nmetadata: {name: admitted}",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: refused}")
+	exceeded := errors.New("exceeded quota")
+	inFlight, failing := make(chan struct{}), make(chan struct{})
+	var written context.Context
+	err := schedule(context.Background(), ds, 4, func(ctx context.Context, d *desired) error {
+		if d.ref.Name == "refused" {
+			<-inFlight
+			close(failing)
+			return exceeded
+		}
+		close(inFlight)
+		<-failing
+		written = ctx
+		return nil
+	})
+	require.ErrorIs(t, err, exceeded)
+	require.NoError(t, context.Cause(written), "the write in flight was cut short by the other's failure")
+}
+
 func TestWhatNoWorkloadUsesIsSentOnceEveryWorkloadIsReleased(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

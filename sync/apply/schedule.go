@@ -25,13 +25,18 @@ const serviceLane = 32
 // objects some workload uses go ahead of the others. The objects no
 // workload uses go once every workload is released (p.ready closed): sent
 // earlier, they only take the API server's time from what workloads wait
-// for, the Services' allocation above all. The first error stops
-// everything.
+// for, the Services' allocation above all.
+//
+// The first error stops the write: nothing more is begun. What is in
+// flight is let finish, with ctx and not a context the error ends: a
+// request cut short on the client may have been stored all the same, and
+// only its answer says what is live (a quota admits one of two Services
+// sent together and refuses the other).
 func schedule(ctx context.Context, ds []*desired, limit int, fn func(context.Context, *desired) error) error {
 	p := plan(ds)
-	g, gctx := errgroup.WithContext(ctx)
+	g, stopped := errgroup.WithContext(ctx)
 	run := func(d *desired) error {
-		if err := fn(gctx, d); err != nil {
+		if err := fn(ctx, d); err != nil {
 			return err
 		}
 		p.done(d)
@@ -39,19 +44,23 @@ func schedule(ctx context.Context, ds []*desired, limit int, fn func(context.Con
 	}
 	services := queueOf(p.services)
 	for range min(serviceLane, len(p.services)) {
-		g.Go(func() error { return drain(gctx, nil, services, nil, run) })
+		g.Go(func() error { return drain(stopped, nil, services, nil, run) })
 	}
 	used, unused := queueOf(p.used), queueOf(p.unused)
 	for range min(limit, len(p.used)+len(p.unused)+p.workloads) {
-		g.Go(func() error { return drain(gctx, p.ready, used, unused, run) })
+		g.Go(func() error { return drain(stopped, p.ready, used, unused, run) })
 	}
 	return g.Wait()
 }
 
 // drain runs what ready and queue hold until both are closed and empty,
-// taking from ready first, and then what later holds.
+// taking from ready first, and then what later holds. It begins nothing
+// once ctx is done.
 func drain(ctx context.Context, ready, queue, later <-chan *desired, run func(*desired) error) error {
 	for ready != nil || queue != nil || later != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if ready == nil && queue == nil {
 			queue, later = later, nil
 		}
