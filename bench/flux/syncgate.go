@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
-	"github.com/syncgate/syncgate/testing/proc"
 	"github.com/syncgate/syncgate/testing/statuswatch"
 )
 
@@ -58,29 +57,19 @@ func (s *syncgateTarget) publish(ctx context.Context, files map[string]string) (
 	return sha, at, nil
 }
 
-func (s *syncgateTarget) start(ctx context.Context) error {
-	addr, err := proc.FreeAddr()
-	if err != nil {
-		return err
-	}
-	env := append([]string{
-		"CONFIG_REPO=" + s.e.git.HTTPURL(s.name),
-		"CLUSTER_NAME=bench",
-		"MANAGED_NAMESPACES=" + strings.Join(s.namespaces, ","),
-		"POD_NAMESPACE=" + agentNamespace,
-		"KUBECONFIG=" + s.e.c.KubeconfigPath(),
-		"GIT_SYNC_INTERVAL=1h", // the webhook brings each commit
-		"WEBHOOK_SECRET=" + webhookSecret,
-		"HEALTH_TIMEOUT=" + s.e.o.timeout.String(),
-		"LEADER_ELECT=false", // one replica; Flux runs without election too
-		"CACHE_DIR=" + filepath.Join(s.e.work, s.name+"-cache"),
-		"LOG_FORMAT=text",
-	}, s.t.env...)
+func (s *syncgateTarget) start(ctx context.Context) (err error) {
 	bin := s.e.bin
 	if s.t.bin != "" {
 		bin = s.t.bin
 	}
-	s.agent, err = demo.StartAgent(ctx, bin, addr, filepath.Join(s.e.work, s.name+"-syncgate.log"), env)
+	s.agent, err = benchenv.StartAgent(ctx, benchenv.AgentOptions{
+		Bin: bin, Work: filepath.Join(s.e.work, s.name), RepoURL: s.e.git.HTTPURL(s.name), Kubeconfig: s.e.c.KubeconfigPath(),
+		Namespaces: s.namespaces, Own: agentNamespace, Secret: webhookSecret,
+		Env: append([]string{
+			"HEALTH_TIMEOUT=" + s.e.o.timeout.String(),
+			"LEADER_ELECT=false", // one replica; Flux runs without election too
+		}, s.t.env...),
+	})
 	return err
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
@@ -121,24 +120,11 @@ func (e *env) newAgentRun(ctx context.Context, b benchenv.Binary, namespaces []s
 	if err != nil {
 		return nil, err
 	}
-	addr, err := proc.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
 	env := append([]string{
-		"CONFIG_REPO=" + e.git.HTTPURL(a.name),
-		"CLUSTER_NAME=bench",
-		"MANAGED_NAMESPACES=" + strings.Join(namespaces, ","),
-		"POD_NAMESPACE=" + agentNamespace,
-		"KUBECONFIG=" + e.c.KubeconfigPath(),
-		"GIT_SYNC_INTERVAL=1h", // the webhook brings each commit
-		"WEBHOOK_SECRET=" + webhookSecret,
 		"LEADER_ELECT=false", // one replica; Flux runs without election too
 		// Transient trouble (API server timeouts on a loaded machine) is
 		// retried as long as the benchmark waits.
 		"HEALTH_TIMEOUT=" + e.o.timeout.String(),
-		"CACHE_DIR=" + filepath.Join(e.work, a.name+"-cache"),
-		"LOG_FORMAT=text",
 	}, e.o.env...)
 	if e.o.profiles.on() {
 		debug, err := proc.FreeAddr()
@@ -150,7 +136,11 @@ func (e *env) newAgentRun(ctx context.Context, b benchenv.Binary, namespaces []s
 		// allocations made once per commit (a pack's index) show.
 		env = append(env, "DEBUG_ADDR="+debug, "GODEBUG=memprofilerate=16384")
 	}
-	if a.agent, err = demo.StartAgent(ctx, b.Path, addr, filepath.Join(e.work, a.name+"-syncgate.log"), env); err != nil {
+	a.agent, err = benchenv.StartAgent(ctx, benchenv.AgentOptions{
+		Bin: b.Path, Work: filepath.Join(e.work, a.name), RepoURL: e.git.HTTPURL(a.name), Kubeconfig: e.c.KubeconfigPath(),
+		Namespaces: namespaces, Own: agentNamespace, Secret: webhookSecret, Env: env,
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := a.await(ctx, sha); err != nil {
