@@ -135,6 +135,19 @@ func GaveWay(step context.Context) bool {
 	return step != nil && errors.Is(context.Cause(step), ErrGaveWay)
 }
 
+// Free is closed once no sync is at work: at once when none is now. A
+// sync that begins after it closed is not told: ask Busy, or Free again.
+func (g *Gate) Free() <-chan struct{} {
+	if g == nil {
+		free := make(chan struct{})
+		close(free)
+		return free
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.free
+}
+
 // Busy reports whether a sync is at work.
 func (g *Gate) Busy() bool {
 	if g == nil {

@@ -9,12 +9,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/gittree"
 )
 
@@ -58,50 +56,17 @@ func (w *writeLog) since(n int) []string {
 	return slices.Clone(w.log[n:])
 }
 
-// held is counted whose applies in namespace web wait, while hold is set,
-// until namespace other recorded the head, the test releases them, or a
-// bound passes.
-type held struct {
-	*counted
-	store    *writeLog
-	hold     chan struct{} // closed by the test to let applies go on
-	applying chan string   // each held apply, by the head it began under
-	holding  bool
-}
-
-func (h *held) Apply(ctx context.Context, ns string, objs []*unstructured.Unstructured, prev []apply.Entry) (*apply.Result, error) {
-	h.counted.mu.Lock()
-	holding := h.holding && ns == "web"
-	h.counted.mu.Unlock()
-	if holding {
-		h.applying <- ns
-		// Namespace other recording the head now is the fault under test:
-		// it is given the time to.
-		bound := time.After(300 * time.Millisecond)
-	wait:
-		for h.store.get("other").Head == "a" {
-			select {
-			case <-bound:
-				break wait
-			case <-time.After(time.Millisecond):
-			}
-		}
-		<-h.hold
-	}
-	return h.counted.Apply(ctx, ns, objs, prev)
-}
-
-// A namespace a commit leaves unchanged records it after the namespace the
-// commit changes, and commits that come while it gives way are recorded in
-// one write: the newest head, the commit before it deployed in its own
-// right (its inputs here were the applied commit's), not carried.
-func TestUnchangedNamespacesGiveWayAndCoalesce(t *testing.T) {
+// A namespace a commit leaves unchanged records it while the namespace the
+// commit changes is still applying, and each commit once, in order: the
+// commit before the head deployed in its own right (its inputs here were
+// the applied commit's), not carried.
+func TestUnchangedNamespacesDoNotWaitForAChangedOne(t *testing.T) {
 	src := &linear{commits: &commits{head: "a", trees: map[string]gittree.Tree{}}, order: []string{"a", "b", "c"}}
 	src.add("a", map[string]string{"web/one": "1", "other/x": "1"})
 	src.add("b", map[string]string{"web/one": "2", "other/x": "1"})
 	src.add("c", map[string]string{"web/one": "3", "other/x": "1"})
 	store := &writeLog{memStore: &memStore{v: map[string]*version.Version{}}}
-	parts := &held{counted: &counted{fail: map[string]bool{}}, store: store, hold: make(chan struct{}), applying: make(chan string, 4)}
+	parts := &stalled{counted: &counted{fail: map[string]bool{}}, ns: "web", applying: make(chan struct{}, 1), release: make(chan struct{})}
 	s, err := New(Options{
 		Cluster: "c", Namespaces: []string{"web", "other"}, Source: src,
 		Renderer: parts, Applier: parts, Readiness: parts, Store: store,
@@ -131,11 +96,14 @@ func TestUnchangedNamespacesGiveWayAndCoalesce(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("b was never applied in web")
 	}
+	// Recorded while web's apply of b is held; before, other gave way
+	// until web was done, or for 2 s.
+	require.Eventually(t, deployed("other", "b"), time.Second, time.Millisecond, "other waited for web")
 	push("c")
 	parts.counted.mu.Lock()
 	parts.holding = false
 	parts.counted.mu.Unlock()
-	close(parts.hold)
+	close(parts.release)
 
 	require.Eventually(t, deployed("web", "c"), 5*time.Second, time.Millisecond)
 	require.Eventually(t, deployed("other", "c"), 5*time.Second, time.Millisecond)
@@ -144,14 +112,16 @@ func TestUnchangedNamespacesGiveWayAndCoalesce(t *testing.T) {
 	webApplied := -1
 	for i, l := range store.since(mark) {
 		switch {
-		case l == "web c rolling-out" && webApplied < 0:
+		case l == "web b rolling-out" && webApplied < 0:
 			webApplied = i
 		case l[:5] == "other":
 			others = append(others, l)
-			require.Greater(t, i, webApplied, "other wrote before web applied c: %v", store.since(mark))
+		}
+		if l == "other b deployed" {
+			require.Less(t, webApplied, 0, "other waited for web to apply b: %v", store.since(mark))
 		}
 	}
-	require.Equal(t, []string{"other c deployed"}, others, "one write for both commits")
+	require.Equal(t, []string{"other b deployed", "other c deployed"}, others, "each commit once, in order")
 	st := store.get("other")
 	b := st.Find("b")
 	require.NotNil(t, b)

@@ -127,9 +127,11 @@ type Syncer struct {
 
 	// changed is held by each worker from a new head until it knows the
 	// head leaves its inputs unchanged, and by a worker whose inputs
-	// changed until its commit is applied and recorded: the namespaces
-	// with nothing to apply record the head after those (worker_defer.go).
+	// changed until its commit is applied and recorded: while it is, the
+	// namespaces with nothing to apply record the head one at a time
+	// (records; worker_defer.go).
 	changed *priority.Gate
+	records *lane
 }
 
 // New checks the options and builds a Syncer.
@@ -164,6 +166,7 @@ func New(opts Options) (*Syncer, error) {
 	if err != nil {
 		return nil, err
 	}
+	changed := priority.New()
 	return &Syncer{
 		opts:    opts,
 		log:     opts.Logger,
@@ -172,7 +175,8 @@ func New(opts Options) (*Syncer, error) {
 		heads:   make(chan struct{}),
 		fetched: make(chan struct{}),
 		workers: map[string]*worker{},
-		changed: priority.New(),
+		changed: changed,
+		records: newLane(recordWidth, changed),
 	}, nil
 }
 

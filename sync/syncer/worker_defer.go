@@ -1,24 +1,20 @@
 package syncer
 
-// A namespace whose inputs a new head leaves unchanged records it after
-// the namespaces whose inputs changed: its one status write would
-// otherwise queue at the API server beside theirs (100 namespaces, one
-// changed: 99 writes ahead of the changed one's four). Each worker holds
-// Syncer.changed from a new head until it knows its inputs are unchanged,
-// or, when they changed, until its commit is applied and recorded (as it
-// holds Options.Gate); an unchanged namespace waits until nobody holds it,
-// at most maxDefer, and a newer head met meanwhile is recorded instead,
-// with the commits between (lifecycle.Unchanged): commits that come faster
-// than they are recorded cost one write per unchanged namespace.
+// A namespace whose inputs a new head leaves unchanged records it in one
+// status write, through a lane of recordWidth writes at once (worker_lane.go)
+// and without waiting for the namespaces whose inputs changed to apply or
+// roll out. Each worker holds Syncer.changed from a new head until it knows
+// its inputs are unchanged, or, when they changed, until its commit is
+// applied and recorded (as it holds Options.Gate); while anyone holds it
+// the lane lets one record through at a time, so a changed namespace's
+// requests do not queue behind 99 writes at the API server. A newer head
+// met while waiting for the lane is recorded instead, with the commits
+// between (lifecycle.Unchanged): commits that come faster than they are
+// recorded cost one write per unchanged namespace.
 
 import (
 	"context"
-	"time"
 )
-
-// maxDefer bounds how long an unchanged namespace gives way, so commits
-// that keep other namespaces busy do not leave it unrecorded.
-const maxDefer = 2 * time.Second
 
 // unsorted holds Syncer.changed for the worker, for the new head, until
 // it has taken that head up and found its inputs unchanged (sorted) or
@@ -52,20 +48,25 @@ func (w *worker) releaseSorting(all bool) {
 	}
 }
 
-// giveWay waits until no namespace is still sorting itself or applying
-// changed inputs, or maxDefer passed. It reports false when the head moved
-// meanwhile (or ctx ended): the caller then records nothing, and the
-// worker takes up the newer head.
-func (w *worker) giveWay(ctx context.Context, gen uint64) bool {
-	wctx, cancel := context.WithTimeoutCause(ctx, maxDefer, context.DeadlineExceeded)
-	defer cancel()
-	ictx, end, ok := w.interruptible(wctx, gen)
+// giveWay waits for a place in the records' lane. It reports false when
+// the head moved meanwhile (or ctx ended): the caller then records nothing,
+// and the worker takes up the newer head. Otherwise leave gives the place
+// back once the record is written.
+func (w *worker) giveWay(ctx context.Context, gen uint64) (leave func(), ok bool) {
+	ictx, end, ok := w.interruptible(ctx, gen)
 	defer end()
 	if !ok {
-		return false
+		return nil, false
 	}
-	_ = w.s.changed.Wait(ictx)
-	return ctx.Err() == nil && !w.interrupted(gen)
+	leave, err := w.s.records.enter(ictx)
+	if err != nil {
+		return nil, false
+	}
+	if ctx.Err() != nil || w.interrupted(gen) {
+		leave()
+		return nil, false
+	}
+	return leave, true
 }
 
 // interruptible returns a context that ends when the head moves past gen

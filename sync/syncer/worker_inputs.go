@@ -28,17 +28,19 @@ type rendered struct {
 // namespace is settled on its applied commit and sha holds every input the
 // render of that commit read: rendering sha would give the same objects,
 // applying them would send nothing and their readiness is judged already.
-// The write waits for the namespaces whose inputs changed (giveWay). It
-// reports whether it is done with sha: recorded, or left for a newer head.
+// The write waits for a place in the records' lane (giveWay). It reports
+// whether it is done with sha: recorded, or left for a newer head.
 func (w *worker) unchanged(ctx context.Context, sha string, gen uint64) (bool, error) {
 	same := w.sameAsApplied()
 	if same == nil || !same(sha) {
 		return false, nil
 	}
 	w.sorted(sha)
-	if !w.giveWay(ctx, gen) {
+	leave, ok := w.giveWay(ctx, gen)
+	if !ok {
 		return true, ctx.Err()
 	}
+	defer leave()
 	between := w.between(sha)
 	at := w.s.opts.Now()
 	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
@@ -63,13 +65,23 @@ func (w *worker) sameAsApplied() func(sha string) bool {
 		return nil
 	}
 	read := w.read.read
+	// The head is asked about twice (the step, then the commits between
+	// that end with it), and a write that lost a conflict asks again.
+	known := map[string]bool{}
 	return func(sha string) bool {
+		if same, ok := known[sha]; ok {
+			return same
+		}
 		tree, err := w.s.opts.Source.Tree(sha)
 		if err != nil {
 			return false // an attempt reports it
 		}
 		same, err := read.Same(tree)
-		return err == nil && same
+		if err != nil {
+			return false
+		}
+		known[sha] = same
+		return same
 	}
 }
 
