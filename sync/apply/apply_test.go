@@ -283,35 +283,13 @@ func TestCRDAndItsObjectsInOneCommit(t *testing.T) {
 	ctx := context.Background()
 	ns := e.ns
 	group := ns + ".example.com"
-	crd := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.%[1]s}
-spec:
-  group: %[1]s
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              size: {type: integer, maximum: 10}
-`, group)
-	t.Cleanup(func() {
-		_ = e.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}).
-			Delete(context.Background(), "widgets."+group, metav1.DeleteOptions{})
-	})
+	def := crd(group, "Widget", "{type: object, properties: {spec: {type: object, properties: {size: {type: integer, maximum: 10}}}}}")
+	deleteCRDAtCleanup(t, e, "widgets."+group)
 	widget := func(size int) string {
 		return fmt.Sprintf("apiVersion: %s/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: %d}\n", group, size)
 	}
 	// The Widget is listed first: the CRD is applied first all the same.
-	res, err := e.applier.Apply(ctx, ns, objects(t, widget(3), crd), nil)
+	res, err := e.applier.Apply(ctx, ns, objects(t, widget(3), def), nil)
 	require.NoError(t, err)
 	require.Len(t, res.Applied, 2)
 	gvr := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}
@@ -325,7 +303,7 @@ spec:
 	require.True(t, namespaced)
 
 	// An invalid Widget is refused by the dry run, against the CRD's schema.
-	_, err = e.applier.Apply(ctx, ns, objects(t, widget(30), crd), res.Inventory)
+	_, err = e.applier.Apply(ctx, ns, objects(t, widget(30), def), res.Inventory)
 	require.ErrorContains(t, err, "Widget "+ns+"/w: ")
 	require.ErrorContains(t, err, "spec.size")
 

@@ -40,6 +40,9 @@ func (a *Applier) Owned(ctx context.Context, namespace string) ([]Entry, error) 
 		if apierrors.IsForbidden(err) {
 			continue // left out of the rebuilt inventory: never pruned
 		}
+		if apierrors.IsNotFound(err) {
+			continue // its CRD was deleted since discovery: nothing left
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list %s in %s: %w", r.Resource, namespace, err)
 		}
