@@ -30,6 +30,7 @@ func (c *Column) Add(name, format string, args ...any) {
 // Counted adds a phase's API requests and watches.
 func (c *Column) Counted(phase string, n Counts) {
 	c.Add(phase+": API requests (reads / writes / dry runs)", "%d (%d / %d / %d)", n.Requests(), n.Reads, n.Writes, n.DryRuns)
+	c.Add(phase+": reads of discovery (/api, /apis)", "%d", n.DiscoveryReads)
 	c.Add(phase+": watches started / open at most", "%d / %d", n.WatchesStarted, n.WatchesPeak)
 }
 

@@ -27,12 +27,17 @@ type Proxy struct {
 	// versionWrites and versionBytes count the writes of Versions and
 	// their request bodies' bytes.
 	versionWrites, versionBytes int64
+	// discoveryReads are the reads of discovery, counted in reads too.
+	discoveryReads int64
 }
 
 // Counts is a snapshot of a Proxy.
 type Counts struct {
 	Reads, Writes, DryRuns, WatchesStarted, WatchesOpen, WatchesPeak int64
 	VersionWrites, VersionBytes                                      int64
+	// DiscoveryReads are the reads of what the API server serves (/api,
+	// /apis and the group versions under them), counted in Reads too.
+	DiscoveryReads int64
 }
 
 // Requests are all requests but watches.
@@ -42,6 +47,7 @@ func (c Counts) Requests() int64 { return c.Reads + c.Writes + c.DryRuns }
 // stay c's.
 func (c Counts) Minus(before Counts) Counts {
 	c.Reads -= before.Reads
+	c.DiscoveryReads -= before.DiscoveryReads
 	c.Writes -= before.Writes
 	c.DryRuns -= before.DryRuns
 	c.WatchesStarted -= before.WatchesStarted
@@ -91,6 +97,9 @@ func (p *Proxy) count(r *http.Request) func() {
 		}
 	case r.Method == http.MethodGet:
 		p.reads++
+		if isDiscovery(r.URL.Path) {
+			p.discoveryReads++
+		}
 	case q.Get("dryRun") != "":
 		p.dryRuns++
 	default:
@@ -103,12 +112,27 @@ func (p *Proxy) count(r *http.Request) func() {
 	return func() {}
 }
 
+// isDiscovery reports whether path is one of discovery's: /api, /apis,
+// aggregated or not, and the group versions under them, which client-go's
+// discovery of old reads one by one.
+func isDiscovery(path string) bool {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch parts[0] {
+	case "api":
+		return len(parts) <= 2
+	case "apis":
+		return len(parts) <= 3
+	}
+	return false
+}
+
 // Snapshot returns the counts so far and starts a new peak of watches.
 func (p *Proxy) Snapshot() Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := Counts{Reads: p.reads, Writes: p.writes, DryRuns: p.dryRuns, WatchesStarted: p.watchesStarted.Load(),
-		WatchesOpen: p.watchesOpen, WatchesPeak: p.watchesPeak, VersionWrites: p.versionWrites, VersionBytes: p.versionBytes}
+		WatchesOpen: p.watchesOpen, WatchesPeak: p.watchesPeak, VersionWrites: p.versionWrites, VersionBytes: p.versionBytes,
+		DiscoveryReads: p.discoveryReads}
 	p.watchesPeak = p.watchesOpen
 	return c
 }
