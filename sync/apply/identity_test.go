@@ -6,30 +6,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
 )
-
-// bindServiceAccount makes ServiceAccount namespace/name and binds it to
-// ClusterRole admin in namespace only, as deploy/ does for each managed
-// namespace.
-func bindServiceAccount(t *testing.T, kube kubernetes.Interface, namespace, name string) {
-	t.Helper()
-	ctx := context.Background()
-	_, err := kube.CoreV1().ServiceAccounts(namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = kube.RbacV1().RoleBindings(namespace).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-apply"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: namespace}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-}
 
 // With a ServiceAccount configured, syncgate (here with the admin
 // credential, which may do anything) works on namespace a only as a's
@@ -40,8 +24,8 @@ func TestApplyAsTheNamespaceServiceAccount(t *testing.T) {
 	a, b, unbound := cluster.Namespace(t, c), cluster.Namespace(t, c), cluster.Namespace(t, c)
 	kube, err := kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	bindServiceAccount(t, kube, a, "syncgate")
-	applier, err := apply.New(c.RESTConfig(), apply.Options{Prune: true, ServiceAccount: "syncgate"})
+	require.NoError(t, demo.BindServiceAccount(ctx, kube, a))
+	applier, err := apply.New(c.RESTConfig(), apply.Options{Prune: true, ServiceAccount: demo.ApplyServiceAccount})
 	require.NoError(t, err)
 	user := "system:serviceaccount:" + a + ":syncgate"
 	require.Equal(t, user, applier.Clients().User(a))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -187,6 +188,8 @@ func reader(t *testing.T, c *cluster.Cluster, namespaces ...string) *rest.Config
 			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
+		require.NoError(t, cluster.AwaitAllowed(context.Background(), kube, authorizationv1.SubjectAccessReviewSpec{User: user,
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "watch", Resource: "configmaps", Namespace: ns}}))
 	}
 	cfg := c.RESTConfig()
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,6 +20,7 @@ import (
 	"github.com/syncgate/syncgate/sync/clusterwide"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/testing/cluster"
+	"github.com/syncgate/syncgate/testing/demo"
 )
 
 func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Options{})) }
@@ -271,18 +270,10 @@ func TestWaitAsTheNamespaceServiceAccount(t *testing.T) {
 // namespace; that of ns is bound to ClusterRole admin there.
 func applierAsAccount(t *testing.T, c *cluster.Cluster, ns string) *apply.Applier {
 	t.Helper()
-	ctx := context.Background()
 	kube, err := kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	_, err = kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "syncgate"}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "syncgate-apply"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "syncgate", Namespace: ns}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: "syncgate"})
+	require.NoError(t, demo.BindServiceAccount(context.Background(), kube, ns))
+	applier, err := apply.New(c.RESTConfig(), apply.Options{ServiceAccount: demo.ApplyServiceAccount})
 	require.NoError(t, err)
 	return applier
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,6 +20,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/testing/cluster"
 	"github.com/syncgate/syncgate/testing/demo"
 )
 
@@ -79,6 +81,8 @@ func installCertificates(t *testing.T, e *env) {
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: demo.ApplyServiceAccount, Namespace: e.ns}}}
 	_, err = e.kube.RbacV1().RoleBindings(e.ns).Create(ctx, rb, metav1.CreateOptions{})
 	require.NoError(t, err)
+	require.NoError(t, cluster.AwaitAllowed(ctx, e.kube, cluster.ServiceAccountReview(e.ns, demo.ApplyServiceAccount,
+		authorizationv1.ResourceAttributes{Verb: "patch", Group: certificates.Group, Resource: "certificates", Namespace: e.ns})))
 }
 
 // setStatus writes a Certificate's status, as its controller would.
