@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
-	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
 )
@@ -44,7 +43,7 @@ func (e *env) floor(ctx context.Context, ns string, files map[string]string) (cr
 			refs = append(refs, readiness.Object{GroupKind: schema.GroupKind{Group: "apps", Kind: "Deployment"}, Namespace: ns, Name: u.GetName()})
 		}
 	}
-	clients, err := apply.NewClients(e.c.RESTConfig(), "")
+	clients, err := apply.NewClients(e.Cluster.RESTConfig(), "")
 	if err != nil {
 		return created, ready, err
 	}
@@ -58,7 +57,7 @@ func (e *env) floor(ctx context.Context, ns string, files map[string]string) (cr
 	for range 64 {
 		wg.Go(func() {
 			for u := range work {
-				_, err := e.dyn.Resource(resources[u.GetKind()]).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
+				_, err := e.Dyn.Resource(resources[u.GetKind()]).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
 				if err != nil {
 					errs <- fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
 				}
@@ -79,12 +78,4 @@ func (e *env) floor(ctx context.Context, ns string, files map[string]string) (cr
 		return created, ready, fmt.Errorf("floor rollout: %w", err)
 	}
 	return created, time.Now(), nil
-}
-
-func (e *env) createNamespaces(ctx context.Context, names []string) error {
-	return benchenv.CreateNamespaces(ctx, e.kube, names)
-}
-
-func (e *env) deleteNamespaces(ctx context.Context, names []string) error {
-	return benchenv.DeleteNamespaces(ctx, e.kube, names)
 }

@@ -20,7 +20,7 @@ type fluxTarget struct {
 
 func (e *env) newFluxTarget(ctx context.Context, t tool, namespaces []string) (*fluxTarget, error) {
 	e.runs++
-	src, err := flux.NewSource(ctx, e.dyn, e.art, fmt.Sprintf("config-%d", e.runs), namespaces)
+	src, err := flux.NewSource(ctx, e.Dyn, e.Art, fmt.Sprintf("config-%d", e.runs), namespaces)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (f *fluxTarget) publish(ctx context.Context, files map[string]string) (stri
 
 func (f *fluxTarget) start(ctx context.Context) (err error) {
 	log := filepath.Join(f.e.work, f.src.Name+"-kustomize-controller.log")
-	f.ctrl, err = flux.Start(ctx, f.e.c.KubeconfigPath(), log, f.t.tuning, nil)
+	f.ctrl, err = flux.Start(ctx, f.e.Cluster.KubeconfigPath(), log, f.t.tuning, nil)
 	return err
 }
 
@@ -42,7 +42,7 @@ func (f *fluxTarget) await(ctx context.Context, rev, ns string) (time.Time, erro
 	if ns != "" {
 		names = []string{ns}
 	}
-	done, err := f.e.ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, names...)
+	done, err := f.e.Ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, names...)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("flux: %w\n%s", err, f.ctrl.LogTail(3000))
 	}

@@ -32,19 +32,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
-	"github.com/syncgate/syncgate/testing/cluster"
-	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/flux"
-	"github.com/syncgate/syncgate/testing/gitserver"
-	"github.com/syncgate/syncgate/testing/statuswatch"
 )
 
 type options struct {
@@ -101,26 +95,16 @@ func (o options) check() error {
 // env is what every run shares: one control plane, one git server, one
 // artifact server, the syncgate binary.
 type env struct {
+	*benchenv.Beside
 	o        options
 	work     string
 	bin      string
-	c        *cluster.Cluster
-	kube     kubernetes.Interface
-	dyn      dynamic.Interface
-	git      *gitserver.Server
-	art      *flux.ArtifactServer
-	ready    *statuswatch.Watch // Kustomizations Ready at a revision
-	deployed *statuswatch.Watch // syncgate Versions deployed at a sha
-	runs     int                // names each run's namespaces and repos apart
+	runs     int // names each run's namespaces and repos apart
 	fluxVers string
 	bins     []benchenv.Binary // -bin's builds; none: this tree's
 }
 
 func run(ctx context.Context, o options) error {
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		return err
-	}
 	work, done, err := benchenv.WorkDir("flux", o.keepLogs)
 	if err != nil {
 		return err
@@ -139,43 +123,17 @@ func run(ctx context.Context, o options) error {
 		allTools, e.o.tools = perBinary(allTools, o.tools, bins)
 		e.bins = bins
 	}
-	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-	if _, err := flux.KustomizeController.Ensure(ctx, logf); err != nil {
+	var log io.Writer // the control plane's progress, with -v
+	if o.verbose {
+		log = os.Stderr
+	}
+	if e.Beside, err = benchenv.StartBeside(ctx, agentNamespace, true, log); err != nil {
 		return err
 	}
+	defer e.Close()
 	if e.fluxVers, err = flux.KustomizeController.Version(); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "starting the local control plane...")
-	copts := cluster.Options{}
-	if o.verbose {
-		copts.Log = os.Stderr
-	}
-	if e.c, err = cluster.Start(ctx, copts); err != nil {
-		return err
-	}
-	defer e.c.Stop()
-	if e.kube, err = kubernetes.NewForConfig(e.c.RESTConfig()); err != nil {
-		return err
-	}
-	if e.dyn, err = dynamic.NewForConfig(e.c.RESTConfig()); err != nil {
-		return err
-	}
-	// The Version CRD, and syncgate's own namespace.
-	if err := demo.PrepareCluster(ctx, e.c, root, agentNamespace); err != nil {
-		return err
-	}
-	if e.ready, e.art, err = benchenv.PrepareFlux(ctx, e.c.RESTConfig(), e.kube, e.dyn); err != nil {
-		return err
-	}
-	defer e.art.Close()
-	if e.deployed, err = statuswatch.StartDeployed(ctx, e.dyn, ""); err != nil {
-		return err
-	}
-	if e.git, err = gitserver.Start(ctx, gitserver.Options{}); err != nil {
-		return err
-	}
-	defer e.git.Close()
 
 	began := time.Now()
 	var tables []func()

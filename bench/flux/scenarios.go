@@ -41,7 +41,7 @@ func (e *env) scenarioOne(ctx context.Context) (*results, error) {
 		for _, name := range rotated(e.o.tools, rep) {
 			t, _ := toolByName(name)
 			ns := fmt.Sprintf("one-%s-%d", t.name, rep)
-			if err := e.createNamespaces(ctx, []string{ns}); err != nil {
+			if err := e.CreateNamespaces(ctx, []string{ns}); err != nil {
 				return nil, err
 			}
 			var err error
@@ -53,7 +53,7 @@ func (e *env) scenarioOne(ctx context.Context) (*results, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s, repetition %d: %w", t.column, rep+1, err)
 			}
-			if err := e.deleteNamespaces(ctx, []string{ns}); err != nil {
+			if err := e.DeleteNamespaces(ctx, []string{ns}); err != nil {
 				return nil, err
 			}
 		}
@@ -139,13 +139,13 @@ func (e *env) scenarioMany(ctx context.Context) (*results, error) {
 			for i := range e.o.namespaces {
 				namespaces = append(namespaces, fmt.Sprintf("many-%s-%d-%d", t.name, rep, i))
 			}
-			if err := e.createNamespaces(ctx, namespaces); err != nil {
+			if err := e.CreateNamespaces(ctx, namespaces); err != nil {
 				return nil, err
 			}
 			if err := e.syncMany(ctx, t, namespaces, r); err != nil {
 				return nil, fmt.Errorf("%s, repetition %d: %w", t.column, rep+1, err)
 			}
-			if err := e.deleteNamespaces(ctx, namespaces); err != nil {
+			if err := e.DeleteNamespaces(ctx, namespaces); err != nil {
 				return nil, err
 			}
 		}

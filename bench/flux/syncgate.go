@@ -30,13 +30,13 @@ type syncgateTarget struct {
 
 func (e *env) newSyncgateTarget(ctx context.Context, t tool, namespaces []string) (*syncgateTarget, error) {
 	for _, ns := range namespaces {
-		if err := demo.BindServiceAccount(ctx, e.kube, ns); err != nil {
+		if err := demo.BindServiceAccount(ctx, e.Kube, ns); err != nil {
 			return nil, err
 		}
 	}
 	e.runs++
 	name := fmt.Sprintf("config-%d", e.runs)
-	repo, err := e.git.CreateRepo(name)
+	repo, err := e.Git.CreateRepo(name)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (s *syncgateTarget) start(ctx context.Context) (err error) {
 		bin = s.t.bin
 	}
 	s.agent, err = benchenv.StartAgent(ctx, benchenv.AgentOptions{
-		Bin: bin, Work: filepath.Join(s.e.work, s.name), RepoURL: s.e.git.HTTPURL(s.name), Kubeconfig: s.e.c.KubeconfigPath(),
+		Bin: bin, Work: filepath.Join(s.e.work, s.name), RepoURL: s.e.Git.HTTPURL(s.name), Kubeconfig: s.e.Cluster.KubeconfigPath(),
 		Namespaces: s.namespaces, Own: agentNamespace, Secret: webhookSecret,
 		Env: append([]string{
 			"HEALTH_TIMEOUT=" + s.e.o.timeout.String(),
@@ -81,7 +81,7 @@ func (s *syncgateTarget) await(ctx context.Context, sha, ns string) (time.Time, 
 	if ns != "" {
 		namespaces = []string{ns}
 	}
-	done, err := s.e.deployed.AwaitEach(ctx, s.e.o.timeout, statuswatch.DeployedKey, sha, namespaces...)
+	done, err := s.e.Deployed.AwaitEach(ctx, s.e.o.timeout, statuswatch.DeployedKey, sha, namespaces...)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("syncgate: %s: %w\n%s", sha[:7], err, s.agent.LogTail(3000))
 	}

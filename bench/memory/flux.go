@@ -64,7 +64,7 @@ func (e *env) fluxOne(ctx context.Context, col *column) error {
 	if err := f.stop(ctx); err != nil {
 		return err
 	}
-	return e.deleteNamespaces(ctx, namespaces)
+	return e.DeleteNamespaces(ctx, namespaces)
 }
 
 func (e *env) fluxMany(ctx context.Context, col *column) error {
@@ -85,13 +85,13 @@ func (e *env) fluxMany(ctx context.Context, col *column) error {
 	if err := f.stop(ctx); err != nil {
 		return err
 	}
-	return e.deleteNamespaces(ctx, namespaces)
+	return e.DeleteNamespaces(ctx, namespaces)
 }
 
 // newFluxRun publishes first, starts the controller and waits until every
 // namespace's Kustomization is Ready at it.
 func (e *env) newFluxRun(ctx context.Context, namespaces []string, first map[string]string) (*fluxRun, error) {
-	src, err := flux.NewSource(ctx, e.dyn, e.art, fmt.Sprintf("config-%d", e.runs), namespaces)
+	src, err := flux.NewSource(ctx, e.Dyn, e.Art, fmt.Sprintf("config-%d", e.runs), namespaces)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (e *env) newFluxRun(ctx context.Context, namespaces []string, first map[str
 		return nil, err
 	}
 	log := filepath.Join(e.work, src.Name+"-kustomize-controller.log")
-	if f.ctrl, err = flux.Start(ctx, e.c.KubeconfigPath(), log, flux.Tuning{}, nil); err != nil {
+	if f.ctrl, err = flux.Start(ctx, e.Cluster.KubeconfigPath(), log, flux.Tuning{}, nil); err != nil {
 		return nil, err
 	}
 	if err := f.await(ctx, rev); err != nil {
@@ -123,7 +123,7 @@ func (f *fluxRun) deploy(ctx context.Context, files map[string]string) (sample, 
 }
 
 func (f *fluxRun) await(ctx context.Context, rev string) error {
-	if _, err := f.e.ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, f.src.Namespaces...); err != nil {
+	if _, err := f.e.Ready.AwaitEach(ctx, f.e.o.timeout, flux.ReadyKey, rev, f.src.Namespaces...); err != nil {
 		return fmt.Errorf("flux: %w\n%s", err, f.ctrl.LogTail(3000))
 	}
 	return nil

@@ -99,7 +99,7 @@ func run(ctx context.Context, o *options, bins string) error {
 	if err != nil {
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	began := time.Now()
 	var cols []*column
 	// A scenario that fails (a commit not deployed in time, on a loaded

@@ -81,7 +81,7 @@ func (e *env) syncgateOne(ctx context.Context, b benchenv.Binary, col *column) e
 		return err
 	}
 	a.stop()
-	return e.deleteNamespaces(ctx, namespaces)
+	return e.DeleteNamespaces(ctx, namespaces)
 }
 
 func (e *env) syncgateMany(ctx context.Context, b benchenv.Binary, col *column) error {
@@ -100,20 +100,20 @@ func (e *env) syncgateMany(ctx context.Context, b benchenv.Binary, col *column) 
 	col.manyNote = fmt.Sprintf("%d × %d", e.o.namespaces, e.o.perNS)
 	e.logf(b.Name, "many", col.many)
 	a.stop()
-	return e.deleteNamespaces(ctx, namespaces)
+	return e.DeleteNamespaces(ctx, namespaces)
 }
 
 // newAgentRun commits first to a new repo, starts the agent on it and
 // waits until every namespace deployed it.
 func (e *env) newAgentRun(ctx context.Context, b benchenv.Binary, namespaces []string, first map[string]string) (*agentRun, error) {
 	for _, ns := range namespaces {
-		if err := demo.BindServiceAccount(ctx, e.kube, ns); err != nil {
+		if err := demo.BindServiceAccount(ctx, e.Kube, ns); err != nil {
 			return nil, err
 		}
 	}
 	a := &agentRun{e: e, b: b, name: fmt.Sprintf("config-%d", e.runs), namespaces: namespaces}
 	var err error
-	if a.repo, err = e.git.CreateRepo(a.name); err != nil {
+	if a.repo, err = e.Git.CreateRepo(a.name); err != nil {
 		return nil, err
 	}
 	sha, err := a.repo.CommitFiles("first", first)
@@ -137,7 +137,7 @@ func (e *env) newAgentRun(ctx context.Context, b benchenv.Binary, namespaces []s
 		env = append(env, "DEBUG_ADDR="+debug, "GODEBUG=memprofilerate=16384")
 	}
 	a.agent, err = benchenv.StartAgent(ctx, benchenv.AgentOptions{
-		Bin: b.Path, Work: filepath.Join(e.work, a.name), RepoURL: e.git.HTTPURL(a.name), Kubeconfig: e.c.KubeconfigPath(),
+		Bin: b.Path, Work: filepath.Join(e.work, a.name), RepoURL: e.Git.HTTPURL(a.name), Kubeconfig: e.Cluster.KubeconfigPath(),
 		Namespaces: namespaces, Own: agentNamespace, Secret: webhookSecret, Env: env,
 	})
 	if err != nil {
@@ -167,7 +167,7 @@ func (a *agentRun) deploy(ctx context.Context, files map[string]string) (sample,
 }
 
 func (a *agentRun) await(ctx context.Context, sha string) error {
-	if _, err := a.e.deployed.AwaitEach(ctx, a.e.o.timeout, statuswatch.DeployedKey, sha, a.namespaces...); err != nil {
+	if _, err := a.e.Deployed.AwaitEach(ctx, a.e.o.timeout, statuswatch.DeployedKey, sha, a.namespaces...); err != nil {
 		return fmt.Errorf("syncgate: %s: %w\n%s", sha[:7], err, a.agent.LogTail(3000))
 	}
 	return nil

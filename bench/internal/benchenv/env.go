@@ -61,8 +61,12 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 // in namespace (see Options.Namespace), with the CRD from the source tree
 // root.
 func StartCluster(ctx context.Context, root, namespace string) (*cluster.Cluster, error) {
+	return startCluster(ctx, root, namespace, cluster.Options{})
+}
+
+func startCluster(ctx context.Context, root, namespace string, o cluster.Options) (*cluster.Cluster, error) {
 	fmt.Fprintln(os.Stderr, "starting the local control plane...")
-	c, err := cluster.Start(ctx, cluster.Options{})
+	c, err := cluster.Start(ctx, o)
 	if err != nil {
 		return nil, err
 	}
