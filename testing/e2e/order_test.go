@@ -8,20 +8,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // created records the resource version each object of a namespace was
 // created at, from watches started before syncgate: the order the API
 // server stored them in.
 type created struct {
-	mu sync.Mutex
-	rv map[string]string // "Kind/name"
+	mu  sync.Mutex
+	rv  map[string]string // "Kind/name"
+	err error             // a watch that could not go on
 }
 
 func (c *created) of(t *testing.T, what string) string {
@@ -36,15 +41,14 @@ func (c *created) of(t *testing.T, what string) string {
 // await waits until the watches saw each of names ("Kind/name") created.
 func (c *created) await(t *testing.T, names []string) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		require.NoError(ct, c.err)
 		for _, n := range names {
-			if _, ok := c.rv[n]; !ok {
-				return false
-			}
+			_, ok := c.rv[n]
+			require.True(ct, ok, "%s seen created", n)
 		}
-		return true
 	}, 30*time.Second, 10*time.Millisecond)
 }
 
@@ -56,24 +60,35 @@ func (c *created) before(t *testing.T, a, b string) bool {
 	return n < 0
 }
 
+// watchCreations follows kinds in the namespace from now on. The API
+// server ends a watch when it likes, and at once when its reader falls
+// behind a burst (the 300 ConfigMaps of a commit, on a loaded machine):
+// each watch is started again from the last resource version it gave, so
+// no creation goes unseen.
 func watchCreations(t *testing.T, e *env, kinds map[string]schema.GroupVersionResource) *created {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	c := &created{rv: map[string]string{}}
 	for kind, gvr := range kinds {
-		w, err := e.dyn.Resource(gvr).Namespace(e.ns).Watch(ctx, metav1.ListOptions{})
+		res := e.dyn.Resource(gvr).Namespace(e.ns)
+		list, err := res.List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.GetResourceVersion(), &cache.ListWatch{
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return res.Watch(ctx, o) },
+		})
 		require.NoError(t, err)
 		t.Cleanup(w.Stop)
 		go func() {
 			for ev := range w.ResultChan() {
-				u, ok := ev.Object.(*unstructured.Unstructured)
-				if !ok || ev.Type != watch.Added {
-					continue
-				}
 				c.mu.Lock()
-				if _, seen := c.rv[kind+"/"+u.GetName()]; !seen {
-					c.rv[kind+"/"+u.GetName()] = u.GetResourceVersion()
+				if ev.Type == watch.Error && c.err == nil {
+					c.err = fmt.Errorf("watch of %s: %w", kind, apierrors.FromObject(ev.Object))
+				}
+				if u, ok := ev.Object.(*unstructured.Unstructured); ok && ev.Type == watch.Added {
+					if _, seen := c.rv[kind+"/"+u.GetName()]; !seen {
+						c.rv[kind+"/"+u.GetName()] = u.GetResourceVersion()
+					}
 				}
 				c.mu.Unlock()
 			}
