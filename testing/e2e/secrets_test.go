@@ -115,9 +115,23 @@ func TestEncryptedSecretsEndToEnd(t *testing.T) {
 	log, err := os.ReadFile(e.logPath)
 	require.NoError(t, err)
 	channels["log"] = string(log)
-	events, err := e.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
-	require.NoError(t, err)
-	require.NotEmpty(t, events.Items)
+	// Events are written by a broadcaster of their own, after the answers
+	// above: the refusal's is waited for, or the check below could pass
+	// over the Event that holds the whole reason.
+	var events *corev1.EventList
+	require.Eventually(t, func() bool {
+		var err error
+		events, err = e.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		for _, ev := range events.Items {
+			if strings.Contains(ev.Message, "its MAC does not match its values") {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 50*time.Millisecond, "the refusal recorded in an Event")
 	channels["events"] = jsonOf(t, events)
 	channels["version"] = jsonOf(t, e.version())
 	var calls strings.Builder
