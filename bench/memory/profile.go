@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
 )
 
 // heapProfiles takes the agent's heap profiles (in use after a full
@@ -40,27 +38,5 @@ func (p *heapProfiles) on() bool { return p != nil && len(p.at) > 0 }
 // take writes the heap profile of the agent at debugURL as
 // <dir>/<name>-<what>.pb.gz.
 func (p *heapProfiles) take(ctx context.Context, debugURL, name, what string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, debugURL+"/debug/pprof/heap?gc=1", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("heap profile: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("heap profile: %s", resp.Status)
-	}
-	path := filepath.Join(p.dir, fmt.Sprintf("%s-%s.pb.gz", name, what))
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "heap profile %s\n", path)
-	return f.Close()
+	return benchenv.WriteHeapProfile(ctx, debugURL, p.dir, name+"-"+what)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
-	"github.com/syncgate/syncgate/testing/proc"
 	"github.com/syncgate/syncgate/testing/statuswatch"
 )
 
@@ -127,14 +126,11 @@ func (e *env) newAgentRun(ctx context.Context, b benchenv.Binary, namespaces []s
 		"HEALTH_TIMEOUT=" + e.o.timeout.String(),
 	}, e.o.env...)
 	if e.o.profiles.on() {
-		debug, err := proc.FreeAddr()
-		if err != nil {
+		var more []string
+		if a.debugURL, more, err = benchenv.ProfileEnv(); err != nil {
 			return nil, err
 		}
-		a.debugURL = "http://" + debug
-		// One sample per 16 KiB allocated, not Go's 512 KiB: small
-		// allocations made once per commit (a pack's index) show.
-		env = append(env, "DEBUG_ADDR="+debug, "GODEBUG=memprofilerate=16384")
+		env = append(env, more...)
 	}
 	a.agent, err = benchenv.StartAgent(ctx, benchenv.AgentOptions{
 		Bin: b.Path, Work: filepath.Join(e.work, a.name), RepoURL: e.Git.HTTPURL(a.name), Kubeconfig: e.Cluster.KubeconfigPath(),

@@ -29,6 +29,8 @@ type env struct {
 	namespaces []string
 	log        string             // the agent's
 	lastSHA    string             // the last commit pushed
+	debugURL   string             // the agent's DEBUG_ADDR, when profiles are taken
+	profiles   string             // where heap profiles go, prefixed
 	stopWatch  context.CancelFunc // ends the Versions watch
 }
 
@@ -82,7 +84,16 @@ func setup(ctx context.Context, o *options, b benchenv.Binary, work string, name
 		return nil, err
 	}
 	e.log = filepath.Join(dir, "syncgate.log")
-	if e.agent, err = startAgent(ctx, b.Path, dir, e.c, e.g.HTTPURL("config"), namespaces, o.env); err != nil {
+	env := o.env
+	if o.profiles != "" {
+		var more []string
+		if e.debugURL, more, err = benchenv.ProfileEnv(); err != nil {
+			return nil, err
+		}
+		env = append(append([]string(nil), env...), more...)
+		e.profiles = b.Name
+	}
+	if e.agent, err = startAgent(ctx, b.Path, dir, e.c, e.g.HTTPURL("config"), namespaces, env); err != nil {
 		return nil, err
 	}
 	if _, err := e.vs.Await(ctx, sha, namespaces, 5*time.Minute); err != nil {
@@ -104,6 +115,22 @@ func (e *env) close() {
 	}
 	if e.c != nil {
 		e.c.Stop()
+	}
+}
+
+// heapProfile writes the agent's heap profile as <bin>-what (and its
+// goroutines) into
+// -profiles, when profiles are taken. A build without DEBUG_ADDR has none
+// to give; its figures still count.
+func (e *env) heapProfile(ctx context.Context, o *options, what string) {
+	if e.debugURL == "" {
+		return
+	}
+	if err := benchenv.WriteHeapProfile(ctx, e.debugURL, o.profiles, e.profiles+"-"+what); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
+	}
+	if err := benchenv.WriteGoroutines(ctx, e.debugURL, o.profiles, e.profiles+"-"+what+"-goroutines"); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
 	}
 }
 

@@ -18,7 +18,7 @@
 // its watches (started, open at most) are its own. RSS is read from
 // /proc. -bin runs several builds in turn (e.g. main's and this one's).
 //
-//	go run ./bench/scale [-bin before=/path/a,after=/path/b] [-scenarios one,many] [-commits 20] [-long 0] [-service-links=false]
+//	go run ./bench/scale [-bin before=/path/a,after=/path/b] [-scenarios one,many] [-commits 20] [-long 0] [-service-links=false] [-profiles DIR]
 package main
 
 import (
@@ -43,6 +43,8 @@ type options struct {
 	env        benchenv.List
 	// serviceLinks leaves the Deployments' service links on (the default).
 	serviceLinks bool
+	// profiles is where the agents' heap profiles go; none taken when "".
+	profiles string
 }
 
 func main() {
@@ -59,6 +61,7 @@ func main() {
 	flag.IntVar(&o.touch, "touch", 10, "namespaces each burst commit changes")
 	flag.IntVar(&o.long, "long", 0, "more one-object commits, printing RSS after each (scenario one)")
 	flag.Var(&o.env, "env", "extra settings for the agents, K=V,...")
+	flag.StringVar(&o.profiles, "profiles", "", "take the agent's heap profile (in use after a collection) after the first sync and at the end, as DIR/<bin>-<scenario>-{first-sync,end}.pb.gz; the agent then serves its profiles on a loopback DEBUG_ADDR")
 	flag.BoolVar(&o.serviceLinks, "service-links", true, "leave the Deployments' service links on; false sets enableServiceLinks: false")
 	flag.Parse()
 	benchenv.Main(func(ctx context.Context) error { return run(ctx, &o, bins) })

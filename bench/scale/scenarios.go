@@ -31,6 +31,7 @@ func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*t
 	t.Add("  where it went, ms", "%s", e.spansSince(mark))
 	t.Counted("first sync", e.agent.Proxy.Snapshot().Minus(before))
 	t.Add("RSS after the first sync", "%s", e.agent.RSS())
+	e.heapProfile(ctx, o, "one-first-sync")
 
 	before = e.agent.Proxy.Snapshot()
 	mark = e.logMark()
@@ -58,6 +59,7 @@ func runOne(ctx context.Context, o *options, b benchenv.Binary, work string) (*t
 		t.Add(fmt.Sprintf("anon RSS over %d more commits: first, min, max, last tenth's mean", o.long), "%s", spread(anons))
 		t.Add(fmt.Sprintf("RSS after %d more commits", o.long), "%s", e.agent.RSS())
 	}
+	e.heapProfile(ctx, o, "one-end")
 	return t, nil
 }
 
@@ -87,6 +89,7 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 	t.Add(fmt.Sprintf("first sync of %d × %d objects, webhook → all deployed", o.namespaces, o.perNS), "%s", secs(took))
 	t.Counted("first sync", e.agent.Proxy.Snapshot().Minus(before))
 	t.Add("RSS after the first sync", "%s", e.agent.RSS())
+	e.heapProfile(ctx, o, "many-first-sync")
 
 	rev := map[string]int{}
 	bump := func(ns string) map[string]string {
@@ -152,6 +155,7 @@ func runMany(ctx context.Context, o *options, b benchenv.Binary, work string) (*
 		t.Add(fmt.Sprintf("  Version writes per untouched namespace (%d of them)", len(untouched)), "%.1f", float64(untouchedWrites)/float64(len(untouched)))
 	}
 	t.Add("RSS at the end", "%s", e.agent.RSS())
+	e.heapProfile(ctx, o, "many-end")
 	return t, nil
 }
 
