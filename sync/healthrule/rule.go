@@ -132,6 +132,19 @@ func (r *Rules) Len() int {
 	return len(r.byKind)
 }
 
+// Covers tells whether a rule judges kind gk, in any of its versions.
+func (r *Rules) Covers(gk schema.GroupKind) bool {
+	if r == nil {
+		return false
+	}
+	for gvk := range r.byKind {
+		if gvk.GroupKind() == gk {
+			return true
+		}
+	}
+	return false
+}
+
 // Judge says what the rule of u's kind makes of u; false when no rule
 // covers its kind. Failed is evaluated first: an object both failed and
 // current is failed.

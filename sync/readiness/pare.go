@@ -2,21 +2,42 @@ package readiness
 
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/syncgate/syncgate/sync/healthrule"
 )
 
 // pare is what an informer keeps of each object.
 type pare int
 
 const (
-	// whole objects but their managedFields: the objects waited for, which
-	// kstatus and health rules judge by any field.
+	// whole objects but their managedFields: the objects of a kind a health
+	// rule judges, since its expressions may read any field.
 	whole pare = iota
 	// podTroubles keeps of a pod what podTrouble and currentPods read: its
 	// identity, labels, controller and containers' waiting states.
 	podTroubles
 	// revisions keeps of a ReplicaSet its identity, controller and revision.
 	revisions
+	// judged keeps of an object waited for what kstatus and the pod checks
+	// read: its identity, generation, controller, deletion, the revision
+	// annotations of workloads, its spec but a pod template, and its
+	// status; not a ConfigMap's or Secret's data, labels or other
+	// annotations. A Deployment of one container held 8.3 KB of heap
+	// whole, 5.1 KB so; a ConfigMap of 200 bytes 2.0 KB and 0.9 KB
+	// (BenchmarkJudgedCache). An informer is shared by every namespace
+	// (selected by owner): a rollout that waited for ConfigMaps, Secrets
+	// and Services in one namespace of 100 × 100 held the 2,500 of each.
+	judged
 )
+
+// pareFor is how the objects waited for of kind gk are kept.
+func pareFor(gk schema.GroupKind, rules *healthrule.Rules) pare {
+	if rules.Covers(gk) {
+		return whole
+	}
+	return judged
+}
 
 // transform pares obj before its informer stores it. managedFields are
 // often the larger part of an object; a pod's spec is most of the rest.
@@ -37,9 +58,38 @@ func (p pare) transform(obj any) (any, error) {
 			out.SetAnnotations(map[string]string{revisionAnnotation: rev})
 		}
 		return out, nil
+	case judged:
+		out := pared(u, []string{"generation"}, nil)
+		if a := kept(u.GetAnnotations(), revisionAnnotation, dsGenerationAnnotation); len(a) > 0 {
+			out.SetAnnotations(a)
+		}
+		if spec, ok := u.Object["spec"].(map[string]any); ok {
+			delete(spec, "template")
+			out.Object["spec"] = spec
+		} else if spec, ok := u.Object["spec"]; ok {
+			out.Object["spec"] = spec
+		}
+		if st, ok := u.Object["status"]; ok {
+			out.Object["status"] = st
+		}
+		return out, nil
 	}
 	unstructured.RemoveNestedField(u.Object, "metadata", "managedFields")
 	return u, nil
+}
+
+// kept is the annotations of names in a, nil when none.
+func kept(a map[string]string, names ...string) map[string]string {
+	var out map[string]string
+	for _, n := range names {
+		if v, ok := a[n]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[n] = v
+		}
+	}
+	return out
 }
 
 // pared is u's kind and identity, the metadata fields named, and status.

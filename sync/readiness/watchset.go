@@ -105,7 +105,7 @@ func (c *Checker) watch(ctx context.Context, namespace string, refs []Object) (*
 		if m.Scope.Name() != meta.RESTScopeNameNamespace {
 			ns = ""
 		}
-		e, fresh, err := c.hold(ctx, ws, dyn, namespace, m.Resource, ns, whole)
+		e, fresh, err := c.hold(ctx, ws, dyn, namespace, m.Resource, ns, pareFor(r.GroupKind, c.opts.Rules))
 		if err != nil {
 			return ws, err
 		}
@@ -167,7 +167,7 @@ func (c *Checker) hold(ctx context.Context, ws *watchSet, dyn dynamic.Interface,
 	k, client := key{gvr: gvr, namespace: ns, identity: namespace, pare: p}, dyn
 	if c.grants.May(ctx, gvr) {
 		k, client = key{gvr: gvr, pare: p}, c.opts.Own
-		if p == whole {
+		if p != podTroubles && p != revisions {
 			k.selector = c.selector
 		}
 	}
