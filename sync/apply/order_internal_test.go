@@ -401,3 +401,36 @@ func BenchmarkPlan(b *testing.B) {
 		plan(ds)
 	}
 }
+
+// stopsAfterCheck is a context whose stop fires right after its first
+// check: between drain's look at it and its take from the channels.
+type stopsAfterCheck struct {
+	context.Context
+	cancel  context.CancelFunc
+	checked atomic.Bool
+}
+
+func (c *stopsAfterCheck) Err() error {
+	if !c.checked.Swap(true) {
+		c.cancel()
+		return nil
+	}
+	return c.Context.Err()
+}
+
+func TestDrainBeginsNothingOnceStoppedAfterItsCheck(t *testing.T) {
+	ds := desiredOf(t,
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: files}")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := &stopsAfterCheck{Context: ctx, cancel: cancel}
+	ready := queueOf(ds[:1])
+	var begun []string
+	err := drain(stopped, ready, queueOf(ds[1:]), nil, func(d *desired) error {
+		begun = append(begun, d.ref.Name)
+		return nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Empty(t, begun, "begun after the stop")
+}

@@ -55,7 +55,7 @@ func schedule(ctx context.Context, ds []*desired, limit int, fn func(context.Con
 
 // drain runs what ready and queue hold until both are closed and empty,
 // taking from ready first, and then what later holds. It begins nothing
-// once ctx is done.
+// once ctx is done, checked again before each run.
 func drain(ctx context.Context, ready, queue, later <-chan *desired, run func(*desired) error) error {
 	for ready != nil || queue != nil || later != nil {
 		if err := ctx.Err(); err != nil {
@@ -87,6 +87,12 @@ func drain(ctx context.Context, ready, queue, later <-chan *desired, run func(*d
 					continue
 				}
 			}
+		}
+		// The stop may have fired since the check above: a receive
+		// from ready does not wait for it, and the select picks at
+		// random between it and a queue not empty.
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		if err := run(d); err != nil {
 			return err
