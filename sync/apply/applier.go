@@ -131,7 +131,8 @@ func (a *Applier) Clients() *Clients { return a.clients }
 // ServiceAccount when Options.ServiceAccount is set.
 //
 // Once writing began, a failed Apply returns a Result too, whose Inventory
-// says what is live: prev updated with what was written.
+// says what is live: prev updated with what was written, and with what
+// may have been (a write whose answer was lost), without a hash.
 //
 // Errors name the object: "apply Deployment team-a/web: <message>".
 func (a *Applier) Apply(ctx context.Context, namespace string, objs []*unstructured.Unstructured, prev []Entry) (*Result, error) {
@@ -290,6 +291,9 @@ func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w 
 		}
 		got, err := a.send(ctx, d, false)
 		if err != nil {
+			if mayHaveTakenEffect(err) {
+				w.mayBeLive(d)
+			}
 			return &ObjectError{Object: d.ref, Err: err}
 		}
 		w.add(d, adopted, got != nil && a.opts.ReadyAsApplied != nil && a.opts.ReadyAsApplied(got))
@@ -348,7 +352,16 @@ type written struct {
 	mu             sync.Mutex
 	prev           []Entry
 	done           []*desired
+	unknown        []*desired // sent, and no answer says whether they were stored
 	adopted, ready []ObjectRef
+}
+
+// mayBeLive records d as sent without an answer that says whether the API
+// server stored it.
+func (w *written) mayBeLive(d *desired) {
+	w.mu.Lock()
+	w.unknown = append(w.unknown, d)
+	w.mu.Unlock()
 }
 
 func (w *written) add(d *desired, adopted, ready bool) {
@@ -381,7 +394,9 @@ func (w *written) refs() (applied, adopted, ready []ObjectRef) {
 }
 
 // result of an Apply that failed after writing: the previous inventory with
-// what was written.
+// what was written, and what may have been: without a hash, so that the
+// next Apply sends it whatever it holds, and in the inventory, so that a
+// later commit that drops it prunes it (prune takes NotFound as done).
 func (w *written) result() *Result {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -398,6 +413,14 @@ func (w *written) result() *Result {
 			continue
 		}
 		res.Inventory = append(res.Inventory, d.entry())
+	}
+	for _, d := range w.unknown {
+		e := Entry{ObjectRef: d.ref}
+		if i, ok := at[d.ref.id()]; ok {
+			res.Inventory[i] = e
+			continue
+		}
+		res.Inventory = append(res.Inventory, e)
 	}
 	sortRefs(res.Applied)
 	res.Adopted = append(res.Adopted, w.adopted...)

@@ -48,6 +48,31 @@ func Transient(err error) bool {
 	return true
 }
 
+// mayHaveTakenEffect reports a failed write the API server may have
+// stored all the same: no answer came (a client timeout, a reset
+// connection, shutdown), something in between answered, or the server
+// answered a 5xx for trouble that can strike once the object is stored
+// (an etcd or handler timeout). 401, 429 and the API server's own 503 turn
+// the request away before any handler runs; Transient's refusals are
+// refusals.
+func mayHaveTakenEffect(err error) bool {
+	if !Transient(err) {
+		return false
+	}
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) {
+		return true
+	}
+	st := se.Status()
+	switch {
+	case st.Code == 401, st.Code == 429:
+		return false
+	case st.Code == 503:
+		return notFromAPIServer(st)
+	}
+	return true
+}
+
 // notFromAPIServer tells a Status client-go made up for an answer that was
 // not a Status (an empty or HTML body): the API server writes a Status for
 // every error it answers, so such a body came from something in between.

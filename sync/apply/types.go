@@ -45,7 +45,8 @@ type Entry struct {
 type Result struct {
 	// Inventory is every object of the commit with its desired-state hash.
 	// When Apply fails after it began writing, it is what is live instead:
-	// the previous entries, updated with what was written.
+	// the previous entries, updated with what was written, and with no
+	// hash what a write whose answer was lost may have stored.
 	Inventory []Entry
 	// Applied were sent (created or changed, or re-applied by Drift).
 	Applied []ObjectRef
