@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -100,6 +101,10 @@ func TestNamespacesAreConfinedToTheirServiceAccounts(t *testing.T) {
 	if !apierrors.IsAlreadyExists(err) {
 		require.NoError(t, err)
 	}
+	// The binding in force, or alice's refusals below say nothing: the
+	// authorizer learns of it through informers of its own.
+	require.NoError(t, cluster.AwaitAllowed(ctx, e.kube, cluster.ServiceAccountReview(a, "alice",
+		authorizationv1.ResourceAttributes{Verb: "impersonate", Resource: "serviceaccounts", Name: "syncgate", Namespace: a})))
 	v, err := e.dyn.Resource(version.Resource).Namespace(a).Get(ctx, version.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	for _, who := range []string{"alice", "syncgate"} {
