@@ -125,8 +125,12 @@ func SyncDir(dir string) error {
 }
 
 // RemoveLeftovers deletes what Writers in dir left when their process
-// died mid-fetch, and the indexes of packs removed by a process that died
-// before removing the index too (packs are removed before their index).
+// died mid-fetch, and half of a pack: an index without its pack (a process
+// died between removing the two, packs going first), and a pack without
+// its index, which no Writer leaves (the index is in place first) but a
+// power cut can, as nothing syncs the directory between the two removals.
+// Such a pack is never read, and a fetch that brings it again finds it in
+// place and writes no index for it. It must not run beside a Writer of dir.
 func RemoveLeftovers(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -139,9 +143,17 @@ func RemoveLeftovers(dir string) error {
 	for _, e := range entries {
 		name := e.Name()
 		orphan := false
-		if base, ok := strings.CutSuffix(name, ".idx"); ok && strings.HasPrefix(name, "pack-") {
-			_, err := os.Stat(filepath.Join(dir, base+".pack"))
-			orphan = errors.Is(err, os.ErrNotExist)
+		if strings.HasPrefix(name, "pack-") {
+			other := ""
+			if base, ok := strings.CutSuffix(name, ".idx"); ok {
+				other = base + ".pack"
+			} else if base, ok := strings.CutSuffix(name, ".pack"); ok {
+				other = base + ".idx"
+			}
+			if other != "" {
+				_, err := os.Stat(filepath.Join(dir, other))
+				orphan = errors.Is(err, os.ErrNotExist)
+			}
 		}
 		if orphan || strings.HasPrefix(name, tmpPrefix) {
 			errs = append(errs, os.Remove(filepath.Join(dir, name)))

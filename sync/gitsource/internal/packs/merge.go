@@ -266,9 +266,10 @@ var syncDir = packindex.SyncDir
 
 // Replace makes the Set read from the pack merged and deletes the packs
 // ids it was merged from (Merge returned once the merged pack was on
-// disk): each pack before its index, so that a kill
-// between the two leaves no pack without an index, then syncs the
-// directory, so that a power cut after Replace returns cannot bring a
+// disk): each pack before its index, so that a kill between the two
+// leaves no pack without an index (a power cut may: the directory is not
+// synced between them, and packindex.RemoveLeftovers removes either half
+// when the clone is opened), then syncs the directory, so that a power cut after Replace returns cannot bring a
 // removed pack back for the next merge to copy again. Its user must hold off
 // readers, as for any call. A pack of the directory that does not open
 // (damaged) is reported, but does not keep the packs merged in place: the
