@@ -1,6 +1,7 @@
 package gitsource
 
 import (
+	"errors"
 	"time"
 
 	"github.com/syncgate/syncgate/sync/gitsource/internal/packs"
@@ -17,7 +18,10 @@ const maxPacks = 32
 // without the store lock; only the switch to the merged pack and the
 // removal of the packs merged hold it, so that no reader is reading them.
 // A merge that fails leaves the packs as they were; it is retried after
-// the next fetch.
+// the next fetch. A failure once the merged pack is read (removing the
+// packs merged, syncing the directory after) is told apart: what it
+// leaves of them costs only its space until a later merge, or the
+// opening of the clone, takes it.
 func (s *Source) compact() {
 	st := s.repo.Storer.(*store)
 	s.store.Lock()
@@ -28,15 +32,24 @@ func (s *Source) compact() {
 	}
 	start := time.Now()
 	merged, err := packs.Merge(st.packDir, ids)
-	if err == nil {
-		s.store.Lock()
-		err = st.packs.Replace(merged, ids)
-		s.store.Unlock()
-	}
 	if err != nil {
 		s.log.Warn("packs of the clone not merged", "packs", len(ids), "err", err)
 		return
 	}
-	s.log.Info("packs of the clone merged", "packs", len(ids), "into", merged.String(),
-		"duration", time.Since(start).Round(time.Millisecond))
+	s.store.Lock()
+	err = st.packs.Replace(merged, ids)
+	s.store.Unlock()
+	switch {
+	case errors.Is(err, packs.ErrMergedNotRead):
+		s.log.Warn("packs of the clone merged, but the merged pack not read: the packs merged are still read",
+			"packs", len(ids), "into", merged.String(), "err", err)
+	case err != nil:
+		// The merged pack is read: what failed is removing the packs
+		// merged, syncing the directory after, or reading another pack.
+		s.log.Warn("packs of the clone merged and read; the packs merged not all removed, or their removal not synced",
+			"packs", len(ids), "into", merged.String(), "err", err)
+	default:
+		s.log.Info("packs of the clone merged", "packs", len(ids), "into", merged.String(),
+			"duration", time.Since(start).Round(time.Millisecond))
+	}
 }

@@ -260,6 +260,11 @@ func (c *crcReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ErrMergedNotRead is Replace's when the Set could not read the merged
+// pack: it still reads the packs merged, all kept. Any other error of
+// Replace comes once the Set reads the merged pack instead.
+var ErrMergedNotRead = errors.New("merged pack not read")
+
 // syncDir makes the directory's removals durable; a variable so that
 // tests can see when it is synced.
 var syncDir = packindex.SyncDir
@@ -277,7 +282,7 @@ var syncDir = packindex.SyncDir
 func (s *Set) Replace(merged plumbing.Hash, ids []plumbing.Hash) error {
 	loadErr := s.Load()
 	if s.find(merged) == nil {
-		return errors.Join(fmt.Errorf("merged pack %s not found", merged), loadErr)
+		return errors.Join(fmt.Errorf("%w: %s not found", ErrMergedNotRead, merged), loadErr)
 	}
 	gone := make(map[plumbing.Hash]bool, len(ids))
 	for _, id := range ids {
@@ -303,7 +308,9 @@ func (s *Set) Replace(merged plumbing.Hash, ids []plumbing.Hash) error {
 		}
 	}
 	if removed {
-		errs = append(errs, syncDir(s.dir))
+		if err := syncDir(s.dir); err != nil {
+			errs = append(errs, fmt.Errorf("sync the pack directory after removing the packs merged: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/stretchr/testify/require"
 
@@ -168,4 +169,29 @@ func TestReplaceSyncsTheDirectoryAfterRemoving(t *testing.T) {
 	merged := "pack-" + ids[0].String()
 	require.Equal(t, [][]string{{merged + ".idx", merged + ".pack"}}, synced,
 		"one sync, after the packs merged are removed")
+}
+
+// Replace's error says whether the Set reads the merged pack: once it
+// does, a failure after (here the directory's sync) is no failed merge.
+func TestReplaceSaysWhetherTheMergedPackIsRead(t *testing.T) {
+	r := newRepo(t)
+	r.commits(6, true)
+	full := errors.New("no space left on device")
+	syncDir = func(string) error { return full }
+	t.Cleanup(func() { syncDir = packindex.SyncDir })
+
+	err := merge(t, r, 2)
+	require.ErrorIs(t, err, full)
+	require.NotErrorIs(t, err, ErrMergedNotRead)
+	require.ErrorContains(t, err, "sync the pack directory")
+	require.Equal(t, 1, r.packCount(), "the packs merged are removed")
+	requireAllReadable(t, r)
+
+	s, err := Open(r.packDir(), cache.NewObjectLRU(1<<20))
+	require.NoError(t, err)
+	defer s.Close()
+	ids, err := list(r.packDir())
+	require.NoError(t, err)
+	require.ErrorIs(t, s.Replace(plumbing.ZeroHash, ids), ErrMergedNotRead)
+	require.Equal(t, 1, s.Count(), "the pack read is kept")
 }
