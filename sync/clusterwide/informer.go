@@ -23,17 +23,19 @@ func NewInformer(client dynamic.Interface, resource schema.GroupVersionResource,
 	return newInformer(client, resource, namespace, selector, indexers, nil)
 }
 
-// newInformer is NewInformer telling listed, when not nil, the
-// resourceVersion of each list it reads (a list, or a watch's initial
-// events).
-func newInformer(client dynamic.Interface, resource schema.GroupVersionResource, namespace, selector string, indexers cache.Indexers, listed func(rv string)) cache.SharedIndexInformer {
+// newInformer is NewInformer telling listed, when not nil, of each list
+// it reads whole (a list, every page of it, or a watch's initial events):
+// its resourceVersion and the keys of the objects it holds. A list that
+// fails part-way is not told.
+func newInformer(client dynamic.Interface, resource schema.GroupVersionResource, namespace, selector string, indexers cache.Indexers, listed func(rv string, keys []string)) cache.SharedIndexInformer {
 	ri := client.Resource(resource).Namespace(namespace)
+	var read pages
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = selector
 			l, err := ri.List(ctx, o)
 			if err == nil && listed != nil {
-				listed(l.GetResourceVersion())
+				read.add(o.Continue == "", l, listed)
 			}
 			return l, err
 		},
@@ -48,6 +50,29 @@ func newInformer(client dynamic.Interface, resource schema.GroupVersionResource,
 	}
 	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), &unstructured.Unstructured{},
 		cache.SharedIndexInformerOptions{Indexers: indexers, ObjectDescription: resource.String()})
+}
+
+// pages gathers the keys of a list read a page at a time (the reflector
+// reads one list at a time, so no lock).
+type pages struct{ keys []string }
+
+// add reads l, the first page of a list when first, and tells listed of
+// the list once l is its last page.
+func (p *pages) add(first bool, l *unstructured.UnstructuredList, listed func(rv string, keys []string)) {
+	if first {
+		p.keys = nil
+	}
+	for i := range l.Items {
+		if key, err := cache.MetaNamespaceKeyFunc(&l.Items[i]); err == nil {
+			p.keys = append(p.keys, key)
+		}
+	}
+	if l.GetContinue() != "" {
+		return
+	}
+	keys := p.keys
+	p.keys = nil
+	listed(l.GetResourceVersion(), keys)
 }
 
 // OnRefused has refused called, in place of the informer's retrying for

@@ -17,19 +17,35 @@ import (
 // of an object already told is an update, or nothing), and a deletion
 // only of what was told. Once the new round has listed and the old one
 // stopped, an object told of that the new round's list did not hold is
-// told deleted: gone in between, which the new informers never see.
+// told deleted: gone in between, which the new informers never see. So
+// is an object told of that a later list of any round, read whole, did
+// not hold although told at or before it: an informer listing again
+// tells only of the deletions of what it held, and what another round
+// told last it never held.
 // Handler calls are made under its lock, one at a time.
+//
+// resourceVersions are compared as numbers, which Kubernetes does not
+// promise: it holds for resources served from etcd. Where one is not a
+// number (0 here), nothing is compared (doc.go).
 type record struct {
 	h cache.ResourceEventHandler
 
 	mu sync.Mutex
-	// round counts the rounds started; told holds, by key, each object
-	// told; gone the resourceVersion each object told deleted since the
-	// last sweep was deleted at, so that a round behind another does not
-	// bring it back.
-	round int
-	told  map[string]told
-	gone  map[string]uint64
+	// round counts the rounds started; live is the one the handler
+	// follows, alone unless overlapping; told holds, by key, each object
+	// told.
+	round       int
+	live        int
+	overlapping bool
+	told        map[string]told
+	// gone holds, by namespace and key, the resourceVersion each object
+	// told deleted was deleted at, so that a round behind another, or
+	// events an informer read before listing again, do not bring it back.
+	// An entry goes once the live round, alone, told of its namespace at
+	// a later resourceVersion (past, by namespace): a watch tells in
+	// order. Deletions the live round tells alone need none.
+	gone map[string]map[string]uint64
+	past map[string]uint64
 }
 
 type told struct {
@@ -41,15 +57,30 @@ type told struct {
 }
 
 func newRecord(h cache.ResourceEventHandler) *record {
-	return &record{h: h, told: map[string]told{}, gone: map[string]uint64{}}
+	return &record{h: h, told: map[string]told{}, gone: map[string]map[string]uint64{}, past: map[string]uint64{}}
 }
 
-// renew starts a round: a new set of informers, each listing afresh.
+// renew starts a round: a new set of informers, each listing afresh,
+// beside the ones started before until settled.
 func (r *record) renew() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.overlapping = r.round > 0
 	r.round++
 	return r.round
+}
+
+// settle makes round n the one the handler follows, alone: the round
+// started after it stopped, or was abandoned.
+func (r *record) settle(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settled(n)
+}
+
+func (r *record) settled(n int) {
+	r.live, r.overlapping = n, false
+	clear(r.past)
 }
 
 // from is the handler of round n's informers.
@@ -72,6 +103,7 @@ func (r *record) upsert(round int, obj any, initial bool) {
 	rv := resourceVersion(obj)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.advance(round, key, rv)
 	t, ok := r.told[key]
 	if ok {
 		t.seen = max(t.seen, round)
@@ -79,11 +111,11 @@ func (r *record) upsert(round int, obj any, initial bool) {
 		if notAfter(rv, t.rv) {
 			return // told already, or newer
 		}
-	} else if g, deleted := r.gone[key]; deleted && notAfter(rv, g) {
+	} else if g, deleted := r.goneAt(key); deleted && notAfter(rv, g) {
 		return // a round behind another: the object is gone since
 	}
 	r.told[key] = told{obj: obj, rv: rv, seen: max(t.seen, round)}
-	delete(r.gone, key)
+	r.forget(key)
 	if ok {
 		r.h.OnUpdate(t.obj, obj)
 		return
@@ -96,30 +128,39 @@ func (r *record) remove(round int, obj any) {
 	if err != nil {
 		return
 	}
-	_, unknown := obj.(cache.DeletedFinalStateUnknown)
 	rv := resourceVersion(obj)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.advance(round, key, rv)
 	t, ok := r.told[key]
 	if !ok {
-		r.gone[key] = max(r.gone[key], rv)
+		r.deleted(key, rv)
 		return
 	}
 	// A deletion is newer than every state of what it deleted: one older
-	// than what was told is of an object since created again, unless the
-	// latest round's relist found it gone (its final state unknown).
-	if rv != 0 && t.rv != 0 && rv < t.rv && !(unknown && round == r.round) {
+	// than what was told is of an object since created again, or of one
+	// told by another round after this informer's relist, which did not
+	// hold it; relisted told that deletion if it was one.
+	if rv != 0 && t.rv != 0 && rv < t.rv {
 		return
 	}
 	delete(r.told, key)
-	r.gone[key] = max(rv, t.rv)
+	r.deleted(key, max(rv, t.rv))
 	r.h.OnDelete(obj)
+}
+
+// deleted keeps that key was deleted at rv while rounds overlap.
+func (r *record) deleted(key string, rv uint64) {
+	if r.overlapping && rv != 0 {
+		r.gone1(key, rv)
+	}
 }
 
 // sweep tells of the deletion of every object told of before round n and
 // not by it: gone by the time n's informers listed (listed says when, by
 // namespace), unless it was told at a later resourceVersion, which n's
-// watches will tell of. Deletions n's lists saw go from gone.
+// watches will tell of. Deletions n's lists saw go from gone. n is then
+// the live round.
 func (r *record) sweep(n int, listed func(namespace string) uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,10 +175,80 @@ func (r *record) sweep(n int, listed func(namespace string) uint64) {
 		delete(r.told, key)
 		r.h.OnDelete(cache.DeletedFinalStateUnknown{Key: key, Obj: t.obj})
 	}
-	for key, g := range r.gone {
-		if at := listed(namespaceOfKey(key)); at == 0 || g <= at {
-			delete(r.gone, key)
+	for ns := range r.gone {
+		if at := listed(ns); at == 0 {
+			delete(r.gone, ns)
+		} else {
+			r.prune(ns, at+1)
 		}
+	}
+	r.settled(n)
+}
+
+// relisted tells of the deletion of every object of namespace ns ("" for
+// every namespace) told of at or before at, the resourceVersion of a
+// list read whole, that the list did not hold (held, by key): gone by
+// then. Nothing is told when at is not known.
+func (r *record) relisted(ns string, at uint64, held map[string]bool) {
+	if at == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for key, t := range r.told {
+		if held[key] || !notAfter(t.rv, at) || (ns != "" && namespaceOfKey(key) != ns) {
+			continue
+		}
+		delete(r.told, key)
+		r.gone1(key, at)
+		r.h.OnDelete(cache.DeletedFinalStateUnknown{Key: key, Obj: t.obj})
+	}
+}
+
+// advance notes that the live round, alone, told of key's namespace at
+// rv, and forgets the deletions there before it.
+func (r *record) advance(round int, key string, rv uint64) {
+	if round != r.live || r.overlapping || rv == 0 {
+		return
+	}
+	ns := namespaceOfKey(key)
+	if rv <= r.past[ns] {
+		return
+	}
+	r.past[ns] = rv
+	r.prune(ns, rv)
+}
+
+// prune forgets the deletions of namespace ns before rv.
+func (r *record) prune(ns string, rv uint64) {
+	for key, g := range r.gone[ns] {
+		if g < rv {
+			delete(r.gone[ns], key)
+		}
+	}
+	if len(r.gone[ns]) == 0 {
+		delete(r.gone, ns)
+	}
+}
+
+func (r *record) goneAt(key string) (uint64, bool) {
+	g, ok := r.gone[namespaceOfKey(key)][key]
+	return g, ok
+}
+
+func (r *record) gone1(key string, rv uint64) {
+	ns := namespaceOfKey(key)
+	if r.gone[ns] == nil {
+		r.gone[ns] = map[string]uint64{}
+	}
+	r.gone[ns][key] = max(r.gone[ns][key], rv)
+}
+
+func (r *record) forget(key string) {
+	ns := namespaceOfKey(key)
+	delete(r.gone[ns], key)
+	if len(r.gone[ns]) == 0 {
+		delete(r.gone, ns)
 	}
 }
 
@@ -151,8 +262,13 @@ func resourceVersion(obj any) uint64 {
 	if !ok {
 		return 0
 	}
-	rv, _ := strconv.ParseUint(m.GetResourceVersion(), 10, 64)
-	return rv
+	return number(m.GetResourceVersion())
+}
+
+// number is resourceVersion rv as a number, 0 when it is not one.
+func number(rv string) uint64 {
+	n, _ := strconv.ParseUint(rv, 10, 64)
+	return n
 }
 
 func namespaceOfKey(key string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,7 +49,12 @@ func (s *switcher) start(ctx context.Context, where []string) (*round, error) {
 	for _, ns := range where {
 		first := &firstList{}
 		r.listed[ns] = first
-		inf := newInformer(s.client, s.w.Resource, ns, "", cache.Indexers{}, first.set)
+		listed := func(rv string, keys []string) {
+			if at := number(rv); !first.set(at) {
+				s.record.relisted(ns, at, s.held(keys))
+			}
+		}
+		inf := newInformer(s.client, s.w.Resource, ns, "", cache.Indexers{}, listed)
 		if err := inf.SetTransform(pare(s.managed, s.w.Transform)); err != nil {
 			cancel(nil)
 			return nil, err
@@ -93,8 +97,8 @@ func (r *round) refused() error {
 	return nil
 }
 
-// listedAt is the resourceVersion of the first list of the informer of
-// namespace ns, 0 when not known.
+// listedAt is the resourceVersion of the first list the informer of
+// namespace ns read whole, 0 when not known.
 func (r *round) listedAt(ns string) uint64 {
 	first := r.listed[ns]
 	if first == nil {
@@ -106,24 +110,36 @@ func (r *round) listedAt(ns string) uint64 {
 	return first.get()
 }
 
-// firstList keeps the resourceVersion an informer's first list was read
-// at: the objects its handler is told of once it synced are those of
-// that list, whatever it read since.
-type firstList struct {
-	mu sync.Mutex
-	rv uint64
+// held is the set of keys of managed namespaces.
+func (s *switcher) held(keys []string) map[string]bool {
+	held := make(map[string]bool)
+	for _, key := range keys {
+		if s.managed[namespaceOfKey(key)] {
+			held[key] = true
+		}
+	}
+	return held
 }
 
-func (f *firstList) set(rv string) {
-	n, err := strconv.ParseUint(rv, 10, 64)
-	if err != nil {
-		return
-	}
+// firstList keeps the resourceVersion of the first list an informer
+// read whole, the one it synced on: the objects its handler is told of
+// once it synced are those of that list, whatever it read since. A list
+// read in pages that failed part-way is not one.
+type firstList struct {
+	mu   sync.Mutex
+	read bool
+	rv   uint64
+}
+
+// set keeps rv if no list was read whole before, and says whether it did.
+func (f *firstList) set(rv uint64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.rv == 0 {
-		f.rv = n
+	if f.read {
+		return false
 	}
+	f.read, f.rv = true, rv
+	return true
 }
 
 func (f *firstList) get() uint64 {
@@ -134,15 +150,25 @@ func (f *firstList) get() uint64 {
 
 // initialEvents passes on the events of w, a watch streaming its initial
 // events (a list as a watch), telling listed the resourceVersion of the
-// bookmark that ends them.
-func initialEvents(w watch.Interface, listed func(rv string)) watch.Interface {
+// bookmark that ends them and the keys of the objects they added.
+func initialEvents(w watch.Interface, listed func(rv string, keys []string)) watch.Interface {
 	p := &passOn{Interface: w, result: make(chan watch.Event), stopped: make(chan struct{})}
 	go func() {
 		defer close(p.result)
+		var keys []string
+		initial := true
 		for e := range w.ResultChan() {
-			if e.Type == watch.Bookmark {
+			switch {
+			case !initial:
+			case e.Type == watch.Added:
+				if key, err := cache.MetaNamespaceKeyFunc(e.Object); err == nil {
+					keys = append(keys, key)
+				}
+			case e.Type == watch.Bookmark:
 				if m, err := meta.Accessor(e.Object); err == nil && m.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true" {
-					listed(m.GetResourceVersion())
+					initial = false
+					listed(m.GetResourceVersion(), keys)
+					keys = nil
 				}
 			}
 			select {

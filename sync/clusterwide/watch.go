@@ -44,7 +44,9 @@ type Watch struct {
 // it again takes a restart. A new set of informers runs beside the one it
 // replaces until it has listed, and Handler is told of the two as of one
 // (record.go): nothing it was told is told again or lost, and what the
-// new informers do not find is told deleted.
+// new informers do not find is told deleted, then or when they list
+// again. That compares resourceVersions as numbers, which holds for
+// resources served from etcd; others degrade as doc.go says.
 func Run(ctx context.Context, client dynamic.Interface, grants *Grants, w Watch) error {
 	if w.Logger == nil {
 		w.Logger = slog.New(slog.DiscardHandler)
@@ -165,6 +167,9 @@ func (s *switcher) switchTo(ctx context.Context, where []string, from *round) (*
 	case <-next.ctx.Done():
 		next.stop()
 		if err := next.refused(); err != nil {
+			if from != nil {
+				s.record.settle(from.n)
+			}
 			return from, err
 		}
 		if from != nil {
