@@ -74,12 +74,7 @@ func TestUnchangedNamespacesDoNotWaitForAChangedOne(t *testing.T) {
 	})
 	require.NoError(t, err)
 	ctx := runUntilEnd(t, s)
-	push := func(sha string) {
-		src.mu.Lock()
-		src.head = sha
-		src.mu.Unlock()
-		_, _ = s.Fetch(ctx)
-	}
+	push := func(sha string) { src.push(ctx, s, sha) }
 	deployed := func(ns, sha string) func() bool {
 		return func() bool { st, _ := stateOf(store.get(ns), sha); return st == status.Deployed }
 	}

@@ -9,14 +9,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
-	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gittree"
 )
 
@@ -102,13 +100,8 @@ func (s *stalled) Apply(ctx context.Context, ns string, objs []*unstructured.Uns
 // Each records each commit in one write. Before, they waited until the
 // changed namespace was done (or 2 s), then wrote all at once.
 func TestUnchangedNamespacesAreRecordedBesideASlowOne(t *testing.T) {
-	c := cluster.Shared(t)
-	root, err := cluster.RepoRoot()
-	require.NoError(t, err)
+	c, versions := versionStore(t)
 	ctx := context.Background()
-	require.NoError(t, demo.InstallCRD(ctx, c, root))
-	dyn, err := dynamic.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
 
 	slow := cluster.Namespace(t, c)
 	untouched := make([]string, 2*recordWidth)
@@ -128,7 +121,7 @@ func TestUnchangedNamespacesAreRecordedBesideASlowOne(t *testing.T) {
 	src.add("a", files("1"))
 	src.add("b", files("2"))
 	src.add("c", files("2"))
-	store := &concurrent{Store: version.NewStore(dyn), watched: watched, writes: map[string]int{}}
+	store := &concurrent{Store: versions, watched: watched, writes: map[string]int{}}
 	parts := &stalled{counted: &counted{fail: map[string]bool{}}, ns: slow, applying: make(chan struct{}, 1), release: make(chan struct{})}
 	s, err := New(Options{
 		Cluster: "c", Namespaces: append([]string{slow}, untouched...), Source: src,
@@ -143,12 +136,7 @@ func TestUnchangedNamespacesAreRecordedBesideASlowOne(t *testing.T) {
 		return err == nil
 	}, time.Minute, 50*time.Millisecond)
 	rctx := runUntilEnd(t, s)
-	push := func(sha string) {
-		src.mu.Lock()
-		src.head = sha
-		src.mu.Unlock()
-		_, _ = s.Fetch(rctx)
-	}
+	push := func(sha string) { src.push(rctx, s, sha) }
 	deployed := func(sha string, namespaces ...string) func() bool {
 		return func() bool {
 			for _, ns := range namespaces {

@@ -127,9 +127,9 @@ type Syncer struct {
 
 	// changed is held by each worker from a new head until it knows the
 	// head leaves its inputs unchanged, and by a worker whose inputs
-	// changed until its commit is applied and recorded: while it is, the
-	// namespaces with nothing to apply record the head one at a time
-	// (records; worker_defer.go).
+	// changed until its commit is applied and recorded: while it is, a
+	// namespace with nothing to apply records the head only when no other
+	// such record is in flight (records; worker_defer.go).
 	changed *priority.Gate
 	records *lane
 }
@@ -325,13 +325,6 @@ func (s *Syncer) RunNamespaces(ctx context.Context, namespaces []string) error {
 		s.workers[ns] = w
 	}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		for _, w := range workers {
-			delete(s.workers, w.ns)
-		}
-		s.mu.Unlock()
-	}()
 	for _, w := range workers {
 		wg.Add(1)
 		go func() {
@@ -339,7 +332,16 @@ func (s *Syncer) RunNamespaces(ctx context.Context, namespaces []string) error {
 			w.run(ctx)
 		}()
 	}
-	defer wg.Wait()
+	defer func() {
+		// Forgotten before waiting: a fetch meanwhile hands no head to a
+		// worker that is stopping (worker.stop).
+		s.mu.Lock()
+		for _, w := range workers {
+			delete(s.workers, w.ns)
+		}
+		s.mu.Unlock()
+		wg.Wait()
+	}()
 	for {
 		head, changed, err := s.current()
 		for _, w := range workers {

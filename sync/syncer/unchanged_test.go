@@ -49,6 +49,14 @@ func (c *commits) add(sha string, files map[string]string) {
 	c.mu.Unlock()
 }
 
+// push moves the head to sha and fetches, as a poll or webhook would.
+func (c *commits) push(ctx context.Context, s *Syncer, sha string) {
+	c.mu.Lock()
+	c.head = sha
+	c.mu.Unlock()
+	_, _ = s.Fetch(ctx)
+}
+
 // counted renders each file of web/ as a ConfigMap holding its content,
 // applies what changed by content and waits on what it is asked to; it
 // counts each call, and the objects each wait was for.

@@ -44,6 +44,8 @@ type worker struct {
 	// up by a step.
 	sorting             func()
 	sortingFor, stepped string
+	// stopped is set once the worker ended: it takes no hold after.
+	stopped bool
 
 	version *version.Version // last written
 	gone    atomic.Bool      // the Version was deleted; create it again
@@ -217,14 +219,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	var pruneErr *apply.PruneError
 	if err != nil && !errors.As(err, &pruneErr) {
 		if res != nil {
-			// Writing began: what it wrote is live and must stay known, so
-			// a later commit prunes what this one created.
-			if uerr := w.update(ctx, func(st *version.VersionStatus) []status.Update {
-				st.Inventory = partialInventory(st.Inventory, res.Inventory)
-				return nil
-			}); uerr != nil {
-				w.log.Warn("cannot record what a failed apply wrote", "sha", sha, "err", uerr)
-			}
+			w.recordWritten(ctx, sha, res)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -5,12 +5,15 @@ package syncer
 // and without waiting for the namespaces whose inputs changed to apply or
 // roll out. Each worker holds Syncer.changed from a new head until it knows
 // its inputs are unchanged, or, when they changed, until its commit is
-// applied and recorded (as it holds Options.Gate); while anyone holds it
-// the lane lets one record through at a time, so a changed namespace's
-// requests do not queue behind 99 writes at the API server. A newer head
-// met while waiting for the lane is recorded instead, with the commits
-// between (lifecycle.Unchanged): commits that come faster than they are
-// recorded cost one write per unchanged namespace.
+// applied and recorded (as it holds Options.Gate), but not while it pauses
+// between failed status writes; while anyone holds it the lane lets a
+// record in only when none is in flight, so a changed namespace's requests
+// do not queue behind 99 writes at the API server. A record holds its place
+// for one write attempt, and at most laneHold. A newer head met while
+// waiting for the lane, or pausing after a failed write, is recorded
+// instead, with the commits between (lifecycle.Unchanged): commits that
+// come faster than they are recorded cost one write per unchanged
+// namespace.
 
 import (
 	"context"
@@ -22,6 +25,9 @@ import (
 func (w *worker) unsorted(head string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.stopped {
+		return // nothing would end the hold
+	}
 	w.sortingFor = head
 	if w.sorting == nil {
 		w.sorting = w.s.changed.Begin()
@@ -48,10 +54,10 @@ func (w *worker) releaseSorting(all bool) {
 	}
 }
 
-// giveWay waits for a place in the records' lane. It reports false when
-// the head moved meanwhile (or ctx ended): the caller then records nothing,
-// and the worker takes up the newer head. Otherwise leave gives the place
-// back once the record is written.
+// giveWay waits for a place in the records' lane. It
+// reports false when the head moved meanwhile (or ctx ended): the caller
+// then records nothing, and the worker takes up the newer head. Otherwise
+// leave gives the place back once the write is answered.
 func (w *worker) giveWay(ctx context.Context, gen uint64) (leave func(), ok bool) {
 	ictx, end, ok := w.interruptible(ctx, gen)
 	defer end()

@@ -28,25 +28,42 @@ type rendered struct {
 // namespace is settled on its applied commit and sha holds every input the
 // render of that commit read: rendering sha would give the same objects,
 // applying them would send nothing and their readiness is judged already.
-// The write waits for a place in the records' lane (giveWay). It reports
-// whether it is done with sha: recorded, or left for a newer head.
+// Each attempt at the write waits for a place in the records' lane
+// (giveWay) and gives it back when answered: a write that fails is tried
+// again after a pause, in the lane again. It reports whether it is done
+// with sha: recorded, or left for a newer head.
 func (w *worker) unchanged(ctx context.Context, sha string, gen uint64) (bool, error) {
 	same := w.sameAsApplied()
 	if same == nil || !same(sha) {
 		return false, nil
 	}
 	w.sorted(sha)
-	leave, ok := w.giveWay(ctx, gen)
-	if !ok {
-		return true, ctx.Err()
-	}
-	defer leave()
-	between := w.between(sha)
-	at := w.s.opts.Now()
-	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
-		return lifecycle.Unchanged(st, sha, between, same, at, w.s.opts.Cluster)
-	}); err != nil {
-		return true, err
+	pause := firstPause
+	for {
+		leave, ok := w.giveWay(ctx, gen)
+		if !ok {
+			return true, ctx.Err()
+		}
+		between := w.between(sha)
+		at := w.s.opts.Now()
+		err := w.update(ctx, func(st *version.VersionStatus) []status.Update {
+			return lifecycle.Unchanged(st, sha, between, same, at, w.s.opts.Cluster)
+		})
+		leave()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return true, ctx.Err()
+		}
+		w.log.Warn("cannot record a commit's outcome; retrying", "sha", sha, "err", err)
+		// A newer head ends the pause: it is recorded instead.
+		pctx, end, ok := w.interruptible(ctx, gen)
+		if ok {
+			w.backOff(pctx, pause)
+		}
+		end()
+		pause = min(2*pause, w.s.opts.RetryInterval)
 	}
 	w.read.sha = sha
 	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Deployed)).Inc()

@@ -5,11 +5,11 @@ package syncer
 // while pods are waited for.
 
 // busy holds Options.Gate for the worker until idle; holding it already,
-// it does nothing.
+// or stopped, it does nothing.
 func (w *worker) busy() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.held == nil {
+	if w.held == nil && !w.stopped {
 		w.held = w.s.opts.Gate.Begin()
 	}
 }
@@ -25,11 +25,14 @@ func (w *worker) idle() {
 	w.releaseSorting(false)
 }
 
-// stop ends every hold: the worker ends.
+// stop ends every hold: the worker ends. A head noted after it (by a
+// fetch before RunNamespaces forgot the worker) takes no hold: nothing
+// would end it.
 func (w *worker) stop() {
 	w.idle()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.stopped = true
 	w.releaseSorting(true)
 }
 

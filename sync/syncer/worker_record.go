@@ -7,10 +7,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
 )
 
 // hold keeps v as the Version last read or written; the commit in flight
@@ -30,18 +32,101 @@ func (w *worker) mark(ctx context.Context, t lifecycle.Transition) error {
 // finish is update for a write that must land (a commit's outcome, what is
 // live after an apply): it is retried until it does or ctx ends.
 func (w *worker) finish(ctx context.Context, fn func(*version.VersionStatus) []status.Update) error {
-	wait := 100 * time.Millisecond
+	pause := firstPause
 	for {
 		err := w.update(ctx, fn)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
 		w.log.Warn("cannot record a commit's outcome; retrying", "err", err)
-		if !w.s.sleep(ctx, wait) {
+		if !w.backOff(ctx, pause) {
 			return ctx.Err()
 		}
-		wait = min(2*wait, w.s.opts.RetryInterval)
+		pause = min(2*pause, w.s.opts.RetryInterval)
 	}
+}
+
+// firstPause is the pause after a status write that must land failed;
+// each failure after doubles it, up to RetryInterval.
+const firstPause = 100 * time.Millisecond
+
+// backOff pauses d before a failed status write is tried again, or less
+// when ctx ends; it reports whether ctx is live. The worker's hold of
+// Syncer.changed ends first: a namespace whose writes keep failing (its
+// Version deleted while the namespace terminates) does not keep the
+// records' lane narrow for every other namespace.
+func (w *worker) backOff(ctx context.Context, d time.Duration) bool {
+	w.mu.Lock()
+	w.releaseSorting(true)
+	w.mu.Unlock()
+	return w.s.sleep(ctx, d)
+}
+
+// recordAfterEnd bounds the write of what a failed apply wrote once the
+// run's ctx ended.
+const recordAfterEnd = 5 * time.Second
+
+// errWrittenSince refuses a write over a Version someone else wrote since
+// this worker last did.
+var errWrittenSince = errors.New("the Version was written since: another leader's record stands")
+
+// recordWritten records the inventory of an apply that failed once writing
+// began: what it wrote (and what may have been stored though its answer
+// was lost) is live and must stay known, so a later commit prunes what this
+// one created. The apply fails too when the run's ctx ends (shutdown,
+// leadership lost): the write is then made all the same, within
+// recordAfterEnd, over the status this worker last wrote only (updateOver):
+// a leader that took over meanwhile keeps its record.
+func (w *worker) recordWritten(ctx context.Context, sha string, res *apply.Result) {
+	written := func(st *version.VersionStatus) []status.Update {
+		st.Inventory = partialInventory(st.Inventory, res.Inventory)
+		return nil
+	}
+	var err error
+	if ctx.Err() == nil {
+		err = w.update(ctx, written)
+	} else {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordAfterEnd)
+		err = w.updateOver(wctx, w.version, written)
+		cancel()
+	}
+	if err != nil {
+		w.log.Warn("cannot record what a failed apply wrote", "sha", sha, "err", err)
+	}
+}
+
+// updateOver is update that writes only over last's status, at its
+// resourceVersion; when that conflicts, over the status read again only if
+// it is last's but for the reports owed (the outbox records deliveries
+// there). Otherwise it fails with errWrittenSince. It does not create a
+// deleted Version again.
+func (w *worker) updateOver(ctx context.Context, last *version.Version, fn func(*version.VersionStatus) []status.Update) error {
+	if last == nil {
+		return fmt.Errorf("record status of %s: no Version written", w.ns)
+	}
+	was := last.Status.DeepCopy()
+	was.Owed = nil
+	over := func(st *version.VersionStatus) error {
+		now := st.DeepCopy()
+		now.Owed = nil
+		if !equality.Semantic.DeepEqual(now, was) {
+			return errWrittenSince
+		}
+		fn(st)
+		return nil
+	}
+	var v *version.Version
+	var err error
+	if from, ok := w.s.opts.Store.(fromLast); ok && last.ResourceVersion != "" {
+		v, err = from.UpdateStatusFrom(ctx, last, over)
+	} else {
+		v, err = w.s.opts.Store.UpdateStatus(ctx, w.ns, over)
+	}
+	if err != nil {
+		return fmt.Errorf("record status of %s: %w", w.ns, err)
+	}
+	w.hold(v)
+	return nil
 }
 
 // fromLast is a Store that writes starting from the Version last written,
