@@ -20,11 +20,12 @@ const (
 	// revisions keeps of a ReplicaSet its identity, controller and revision.
 	revisions
 	// judged keeps of an object waited for what kstatus and the pod checks
-	// read: its identity, generation, controller, deletion, the revision
-	// annotations of workloads, its spec but a pod template, and its
-	// status; not a ConfigMap's or Secret's data, labels or other
-	// annotations. A Deployment of one container held 8.3 KB of heap
-	// whole, 5.1 KB so; a ConfigMap of 200 bytes 2.0 KB and 0.9 KB
+	// read (TestWorkloadsParedAsJudged): its identity, generation, creation
+	// (kstatus gives a pod 15 s to be scheduled from it), controller,
+	// deletion, the revision annotations of workloads, its spec but a pod
+	// template, and its status; not a ConfigMap's or Secret's data, labels
+	// or other annotations. A Deployment of one container held 8.3 KB of
+	// heap whole, 5.1 KB so; a ConfigMap of 200 bytes 2.0 KB and 0.9 KB
 	// (BenchmarkJudgedCache). An informer is shared by every namespace
 	// (selected by owner): a rollout that waited for ConfigMaps, Secrets
 	// and Services in one namespace of 100 × 100 held the 2,500 of each.
@@ -59,7 +60,7 @@ func (p pare) transform(obj any) (any, error) {
 		}
 		return out, nil
 	case judged:
-		out := pared(u, []string{"generation"}, nil)
+		out := pared(u, []string{"generation", "creationTimestamp"}, nil)
 		if a := kept(u.GetAnnotations(), revisionAnnotation, dsGenerationAnnotation); len(a) > 0 {
 			out.SetAnnotations(a)
 		}

@@ -87,75 +87,70 @@ func cachedObject(t *testing.T, c *Checker, gr schema.GroupResource, namespace, 
 	return nil
 }
 
-// An object is judged the same kept so as whole; a kind a health rule
-// judges is kept whole, since its expressions may read any field.
+// An object waited for is judged the same kept as judged keeps it as
+// whole, in every state of every kind kstatus and the pod checks read in
+// their own ways (judgedCases); a kind a health rule judges is kept whole,
+// since its expressions may read any field.
 func TestWorkloadsParedAsJudged(t *testing.T) {
-	deployment := func() *unstructured.Unstructured {
-		return obj(t, `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: ns
-  uid: dep
-  generation: 3
-  labels: {app: web}
-  annotations: {deployment.kubernetes.io/revision: "2", team: a}
-  ownerReferences: [{apiVersion: v1, kind: Thing, name: t, uid: o}]
-spec:
-  replicas: 3
-  paused: false
-  strategy: {type: RollingUpdate}
-  template: {spec: {containers: [{name: app, image: i}]}}
-status:
-  observedGeneration: 3
-  replicas: 3
-  updatedReplicas: 2
-  readyReplicas: 2
-  availableReplicas: 2
-  conditions: [{type: Progressing, status: "True", reason: ReplicaSetUpdated, message: m}]
-`)
-	}
 	apps := schema.GroupKind{Group: "apps", Kind: "Deployment"}
 	require.Equal(t, judged, pareFor(apps, nil))
 	require.Equal(t, judged, pareFor(schema.GroupKind{Kind: "ConfigMap"}, nil))
-
-	got, err := judged.transform(deployment())
-	require.NoError(t, err)
-	pared := got.(*unstructured.Unstructured)
-	want, err := kstatus.Compute(deployment())
-	require.NoError(t, err)
-	res, err := kstatus.Compute(pared)
-	require.NoError(t, err)
-	require.Equal(t, want, res)
-	ref := Object{GroupKind: apps, Namespace: "ns", Name: "web"}
-	w1, _ := workload(ref, deployment(), true)
-	w2, _ := workload(ref, pared, true)
-	require.Equal(t, w1, w2)
-	require.Equal(t, deployment().GetOwnerReferences(), pared.GetOwnerReferences())
-	require.Equal(t, "dep", string(pared.GetUID()))
-
 	rules, err := healthrule.Parse(`[{apiVersion: apps/v1, kind: Deployment, current: "status.readyReplicas == spec.replicas"}]`)
 	require.NoError(t, err)
 	require.Equal(t, whole, pareFor(apps, rules))
 	require.Equal(t, judged, pareFor(schema.GroupKind{Group: "apps", Kind: "StatefulSet"}, rules))
 
-	for _, doc := range []string{`apiVersion: v1
-kind: ConfigMap
-metadata: {name: c, namespace: ns}
-data: {a: b}
-`, `apiVersion: v1
-kind: Service
-metadata: {name: s, namespace: ns}
-spec: {type: LoadBalancer, clusterIP: 10.0.0.1}
-status: {loadBalancer: {}}
-`} {
-		whole := obj(t, doc)
-		want, err := kstatus.Compute(whole)
-		require.NoError(t, err)
-		got, err := judged.transform(obj(t, doc))
-		require.NoError(t, err)
-		res, err := kstatus.Compute(got.(*unstructured.Unstructured))
-		require.NoError(t, err)
-		require.Equal(t, want, res, whole.GetKind())
+	for _, c := range judgedCases() {
+		t.Run(c.name, func(t *testing.T) {
+			asWhole, outcome := judgeKept(t, whole, c)
+			require.Equal(t, c.want, outcome, "judged whole: %+v", asWhole)
+			asJudged, _ := judgeKept(t, judged, c)
+			require.Equal(t, asWhole, asJudged)
+		})
 	}
+}
+
+// verdict is how an object is judged: kstatus's result, and a Wait's.
+type verdict struct {
+	status    *kstatus.Result
+	statusErr string
+	progress  Progress
+	err       error
+}
+
+// judgeKept judges c's object as an informer keeping it as p holds it,
+// beside its namespace's pods and ReplicaSets pared as their informers
+// keep them; outcome is ready, pending or failed.
+func judgeKept(t *testing.T, p pare, c judgedCase) (v verdict, outcome string) {
+	t.Helper()
+	kept := pareAll(t, p, obj(t, c.doc))[0]
+	ref := Object{GroupKind: kept.GroupVersionKind().GroupKind(), Namespace: kept.GetNamespace(), Name: kept.GetName()}
+	if p == judged {
+		require.Equal(t, "x-uid", string(kept.GetUID()))
+		require.Len(t, kept.GetOwnerReferences(), 1)
+	}
+	var err error
+	if v.status, err = kstatus.Compute(kept); err != nil {
+		v.statusErr = err.Error()
+	}
+	var pods, replicaSets []*unstructured.Unstructured
+	for _, d := range c.pods {
+		pods = append(pods, obj(t, d))
+	}
+	for _, d := range c.replicaSets {
+		replicaSets = append(replicaSets, obj(t, d))
+	}
+	ws := &watchSet{
+		where:       map[Object]place{ref: {entry: &entry{lister: lister(t, "objects", kept)}, namespace: ref.Namespace}},
+		pods:        map[string]*entry{"ns": {lister: lister(t, "pods", pareAll(t, podTroubles, pods...)...)}},
+		replicaSets: map[string]*entry{"ns": {lister: lister(t, "replicasets", pareAll(t, revisions, replicaSets...)...)}},
+	}
+	v.progress, v.err = ws.snapshot().evaluate([]Object{ref})
+	switch {
+	case v.err != nil:
+		return v, "failed"
+	case v.progress.Ready == 1:
+		return v, "ready"
+	}
+	return v, "pending"
 }
