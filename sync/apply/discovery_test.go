@@ -12,7 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
@@ -45,8 +48,7 @@ func gizmo(group, ns, name, size string) string {
 
 func deleteCRDAtCleanup(t *testing.T, e *env, name string) {
 	t.Cleanup(func() {
-		_ = e.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}).
-			Delete(context.Background(), name, metav1.DeleteOptions{})
+		_ = crds(e).Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 }
 
@@ -172,21 +174,74 @@ func TestOwnedKindDeletedSinceTheLoad(t *testing.T) {
 	_, err := e.applier.Apply(ctx, ns, objects(t, gizmoCRD(group), configMap(ns, "a", "1")), nil)
 	require.NoError(t, err)
 
-	crds := e.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	gizmos := e.dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "gizmos"}).Namespace(ns)
+	owned := ownedChangedAfterLoad(t, e, schema.GroupVersionResource{Group: group, Version: "v1", Resource: "gizmos"}, func() {
+		require.NoError(t, crds(e).Delete(ctx, "gizmos."+group, metav1.DeleteOptions{}))
+	})
+	require.Equal(t, []apply.Entry{{ObjectRef: ref("", "ConfigMap", ns, "a")}}, owned)
+}
+
+// crds are the CustomResourceDefinitions, as e's test sees them.
+func crds(e *env) dynamic.ResourceInterface {
+	return e.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+}
+
+// ownedChangedAfterLoad is what Owned of e's namespace finds when change
+// is made after Owned loaded discovery and before it lists: once gone, a
+// resource that change stops serving, answers a LIST with 404.
+func ownedChangedAfterLoad(t *testing.T, e *env, gone schema.GroupVersionResource, change func()) []apply.Entry {
+	t.Helper()
+	ctx := context.Background()
 	cfg := cluster.Shared(t).RESTConfig()
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return &afterDiscovery{rt: rt, do: func() {
-			require.NoError(t, crds.Delete(ctx, "gizmos."+group, metav1.DeleteOptions{}))
+			change()
 			require.Eventually(t, func() bool {
-				_, err := gizmos.List(ctx, metav1.ListOptions{})
+				_, err := e.dyn.Resource(gone).Namespace(e.ns).List(ctx, metav1.ListOptions{})
 				return apierrors.IsNotFound(err)
-			}, 30*time.Second, 20*time.Millisecond, "the kind is no longer served")
+			}, 30*time.Second, 20*time.Millisecond, "%s is no longer served", gone)
 		}}
 	})
 	lister, err := apply.New(cfg, apply.Options{})
 	require.NoError(t, err)
-	owned, err := lister.Owned(ctx, ns)
+	owned, err := lister.Owned(ctx, e.ns)
 	require.NoError(t, err)
-	require.Equal(t, []apply.Entry{{ObjectRef: ref("", "ConfigMap", ns, "a")}}, owned)
+	return owned
+}
+
+// A kind whose CRD stops serving the version Owned read in discovery and
+// serves another (v1beta1 to v1) still has its objects: Owned lists them
+// at the version served now, so they are pruned once a commit drops them.
+func TestOwnedKindMovedToAnotherVersionSinceTheLoad(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns, group := e.ns, e.ns+".example.com"
+	name := "gizmos." + group
+	deleteCRDAtCleanup(t, e, name)
+	beta := strings.Replace(gizmoCRD(group), "- {name: v1,", "- {name: v1beta1,", 1)
+	_, err := e.applier.Apply(ctx, ns, objects(t, beta, strings.Replace(gizmo(group, ns, "g", "1"), "/v1\n", "/v1beta1\n", 1), configMap(ns, "a", "1")), nil)
+	require.NoError(t, err)
+
+	owned := ownedChangedAfterLoad(t, e, schema.GroupVersionResource{Group: group, Version: "v1beta1", Resource: "gizmos"}, func() {
+		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			crd, err := crds(e).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			preserve := map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+			if err := unstructured.SetNestedSlice(crd.Object, []any{
+				map[string]any{"name": "v1beta1", "served": false, "storage": false, "schema": preserve},
+				map[string]any{"name": "v1", "served": true, "storage": true, "schema": preserve},
+			}, "spec", "versions"); err != nil {
+				return err
+			}
+			_, err = crds(e).Update(ctx, crd, metav1.UpdateOptions{})
+			return err
+		}))
+	})
+	g := apply.ObjectRef{Group: group, Version: "v1", Kind: "Gizmo", Namespace: ns, Name: "g"}
+	require.Equal(t, []apply.Entry{{ObjectRef: ref("", "ConfigMap", ns, "a")}, {ObjectRef: g}}, owned)
+
+	res, err := e.applier.Apply(ctx, ns, objects(t, configMap(ns, "a", "1")), owned)
+	require.NoError(t, err)
+	require.Equal(t, []apply.ObjectRef{g}, res.Pruned)
 }
