@@ -1,8 +1,10 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -174,7 +176,7 @@ func TestOwnedKindDeletedSinceTheLoad(t *testing.T) {
 	_, err := e.applier.Apply(ctx, ns, objects(t, gizmoCRD(group), configMap(ns, "a", "1")), nil)
 	require.NoError(t, err)
 
-	owned := ownedChangedAfterLoad(t, e, schema.GroupVersionResource{Group: group, Version: "v1", Resource: "gizmos"}, func() {
+	owned := ownedChangedAfterLoad(t, e, schema.GroupVersionResource{Group: group, Version: "v1", Resource: "gizmos"}, nil, func() {
 		require.NoError(t, crds(e).Delete(ctx, "gizmos."+group, metav1.DeleteOptions{}))
 	})
 	require.Equal(t, []apply.Entry{{ObjectRef: ref("", "ConfigMap", ns, "a")}}, owned)
@@ -187,11 +189,16 @@ func crds(e *env) dynamic.ResourceInterface {
 
 // ownedChangedAfterLoad is what Owned of e's namespace finds when change
 // is made after Owned loaded discovery and before it lists: once gone, a
-// resource that change stops serving, answers a LIST with 404.
-func ownedChangedAfterLoad(t *testing.T, e *env, gone schema.GroupVersionResource, change func()) []apply.Entry {
+// resource that change stops serving, answers a LIST with 404. With lag,
+// the next load of discovery is answered as the first was, as when
+// discovery has not yet followed the change.
+func ownedChangedAfterLoad(t *testing.T, e *env, gone schema.GroupVersionResource, lag *lagging, change func()) []apply.Entry {
 	t.Helper()
 	ctx := context.Background()
 	cfg := cluster.Shared(t).RESTConfig()
+	if lag != nil {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { lag.rt = rt; return lag })
+	}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return &afterDiscovery{rt: rt, do: func() {
 			change()
@@ -208,10 +215,64 @@ func ownedChangedAfterLoad(t *testing.T, e *env, gone schema.GroupVersionResourc
 	return owned
 }
 
+// lagging answers the first GET of /apis after a LIST of refused was
+// answered 404 with the body of the first GET of /apis, once: discovery
+// that has not yet followed what made the LIST fail.
+type lagging struct {
+	rt       http.RoundTripper
+	refused  string // a path
+	mu       sync.Mutex
+	first    []byte
+	header   http.Header
+	armed    bool
+	replayed int
+}
+
+func (l *lagging) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.URL.Path == "/apis" && l.armed {
+		l.armed = false
+		l.replayed++
+		return &http.Response{StatusCode: http.StatusOK, Header: l.header, Body: io.NopCloser(bytes.NewReader(l.first)), Request: r}, nil
+	}
+	resp, err := l.rt.RoundTrip(r)
+	switch {
+	case err != nil:
+		return resp, err
+	case r.URL.Path == l.refused && resp.StatusCode == http.StatusNotFound && l.replayed == 0:
+		l.armed = true
+	case r.URL.Path == "/apis" && l.first == nil:
+		defer resp.Body.Close()
+		if l.first, err = io.ReadAll(resp.Body); err != nil {
+			return nil, err
+		}
+		l.header = resp.Header.Clone()
+		resp.Body = io.NopCloser(bytes.NewReader(l.first))
+	}
+	return resp, nil
+}
+
 // A kind whose CRD stops serving the version Owned read in discovery and
 // serves another (v1beta1 to v1) still has its objects: Owned lists them
-// at the version served now, so they are pruned once a commit drops them.
+// at the version served now, so they are pruned once a commit drops them;
+// while discovery still names the version refused, it is asked again.
 func TestOwnedKindMovedToAnotherVersionSinceTheLoad(t *testing.T) {
+	for _, lag := range []bool{false, true} {
+		t.Run(fmt.Sprintf("discovery lagging %v", lag), func(t *testing.T) {
+			l := &lagging{}
+			if !lag {
+				l = nil
+			}
+			ownedMovedToAnotherVersion(t, l)
+			if lag {
+				require.Equal(t, 1, l.replayed, "the load after the 404 was answered as the first")
+			}
+		})
+	}
+}
+
+func ownedMovedToAnotherVersion(t *testing.T, lag *lagging) {
 	e := setup(t)
 	ctx := context.Background()
 	ns, group := e.ns, e.ns+".example.com"
@@ -221,7 +282,10 @@ func TestOwnedKindMovedToAnotherVersionSinceTheLoad(t *testing.T) {
 	_, err := e.applier.Apply(ctx, ns, objects(t, beta, strings.Replace(gizmo(group, ns, "g", "1"), "/v1\n", "/v1beta1\n", 1), configMap(ns, "a", "1")), nil)
 	require.NoError(t, err)
 
-	owned := ownedChangedAfterLoad(t, e, schema.GroupVersionResource{Group: group, Version: "v1beta1", Resource: "gizmos"}, func() {
+	if lag != nil {
+		lag.refused = "/apis/" + group + "/v1beta1/namespaces/" + ns + "/gizmos"
+	}
+	owned := ownedChangedAfterLoad(t, e, schema.GroupVersionResource{Group: group, Version: "v1beta1", Resource: "gizmos"}, lag, func() {
 		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			crd, err := crds(e).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
