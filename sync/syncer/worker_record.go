@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
@@ -85,7 +87,9 @@ func (w *worker) recordWritten(ctx context.Context, sha string, res *apply.Resul
 	var err error
 	if ctx.Err() == nil {
 		err = w.update(ctx, written)
-	} else {
+	}
+	// ctx may end during update too: its write then failed on it.
+	if ctx.Err() != nil {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordAfterEnd)
 		err = w.updateOver(wctx, w.version, written)
 		cancel()
@@ -97,19 +101,16 @@ func (w *worker) recordWritten(ctx context.Context, sha string, res *apply.Resul
 
 // updateOver is update that writes only over last's status, at its
 // resourceVersion; when that conflicts, over the status read again only if
-// it is last's but for the reports owed (the outbox records deliveries
-// there). Otherwise it fails with errWrittenSince. It does not create a
-// deleted Version again.
+// what the syncer writes there is last's (syncerWritten): the outbox writes
+// the rest meanwhile. Otherwise it fails with errWrittenSince. It does not
+// create a deleted Version again.
 func (w *worker) updateOver(ctx context.Context, last *version.Version, fn func(*version.VersionStatus) []status.Update) error {
 	if last == nil {
 		return fmt.Errorf("record status of %s: no Version written", w.ns)
 	}
-	was := last.Status.DeepCopy()
-	was.Owed = nil
+	was := syncerWritten(&last.Status)
 	over := func(st *version.VersionStatus) error {
-		now := st.DeepCopy()
-		now.Owed = nil
-		if !equality.Semantic.DeepEqual(now, was) {
+		if !equality.Semantic.DeepEqual(syncerWritten(st), was) {
 			return errWrittenSince
 		}
 		fn(st)
@@ -125,8 +126,27 @@ func (w *worker) updateOver(ctx context.Context, last *version.Version, fn func(
 	if err != nil {
 		return fmt.Errorf("record status of %s: %w", w.ns, err)
 	}
+	if v == nil {
+		return fmt.Errorf("record status of %s: the Version is gone", w.ns)
+	}
 	w.hold(v)
 	return nil
+}
+
+// syncerWritten is the part of st the syncer writes: all but what the
+// outbox writes as it delivers, the reports owed and the Reporting
+// condition. A Version whose part differs from the one a worker last wrote
+// was written since by another leader.
+func syncerWritten(st *version.VersionStatus) *version.VersionStatus {
+	own := st.DeepCopy()
+	own.Owed = nil
+	own.Conditions = slices.DeleteFunc(own.Conditions, func(c metav1.Condition) bool {
+		return c.Type == version.ConditionReporting
+	})
+	if len(own.Conditions) == 0 {
+		own.Conditions = nil
+	}
+	return own
 }
 
 // fromLast is a Store that writes starting from the Version last written,

@@ -2,14 +2,18 @@ package syncer
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/outbox"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 )
@@ -67,29 +71,154 @@ func TestWhatAnApplyCutShortWroteIsRecorded(t *testing.T) {
 			mem := &memStore{v: map[string]*version.Version{}}
 			mem.v["web"] = &version.Version{Status: version.VersionStatus{Inventory: inventoryOf([]apply.Entry{entry("kept", "k0")})}}
 			parts := cutShort{applying: make(chan struct{}, 1)}
-			s, err := New(Options{
-				Cluster: "c", Namespaces: []string{"web"}, Source: oneCommit("c1"),
-				Renderer: renderFunc(func() ([]*unstructured.Unstructured, error) {
-					return []*unstructured.Unstructured{configMap("kept"), configMap("created")}, nil
-				}),
-				Applier: parts, Readiness: readyAtOnce{}, Store: ctxStore{mem},
-				Events: record.NewFakeRecorder(100), RetryInterval: 10 * time.Millisecond,
-			})
-			require.NoError(t, err)
-			cancel, ran := runCancellable(t, s)
+			cancel, ran := runCancellable(t, applyingC1(t, parts, ctxStore{mem}, nil))
 			await(t, parts.applying, "c1 applied")
-			_, err = mem.UpdateStatus(context.Background(), "web", func(st *version.VersionStatus) error {
+			_, err := mem.UpdateStatus(context.Background(), "web", func(st *version.VersionStatus) error {
 				tc.meanwhile(st)
 				return nil
 			})
 			require.NoError(t, err)
 			cancel()
 			await(t, ran, "the Run ended")
-			got := map[string]string{}
-			for _, e := range mem.get("web").Inventory {
-				got[e.Name] = e.Hash
-			}
-			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.want, hashes(mem))
 		})
 	}
+}
+
+// memLedger is memStore as the outbox reads and writes it.
+type memLedger struct{ *memStore }
+
+func (l memLedger) List(_ context.Context, ns string) ([]version.OwedReport, error) {
+	return l.get(ns).Owed, nil
+}
+
+func (l memLedger) Update(ctx context.Context, ns string, fn func(*version.VersionStatus) error) error {
+	_, err := l.UpdateStatus(ctx, ns, fn)
+	return err
+}
+
+// accepting is a sink that takes every report.
+type accepting struct{}
+
+func (accepting) Name() string                                { return "s3" }
+func (accepting) Report(context.Context, status.Update) error { return nil }
+
+// The outbox delivers the report an attempt's mark owes while its apply
+// runs, and sets the Reporting condition as it does: the Version is the
+// syncer's as it last wrote it all the same, so what the apply cut short
+// wrote is recorded over it. Before, the condition was taken for another
+// leader's write and the inventory was lost.
+func TestWhatAnApplyCutShortWroteIsRecordedOverADelivery(t *testing.T) {
+	mem := &memStore{v: map[string]*version.Version{}}
+	mem.v["web"] = &version.Version{Status: version.VersionStatus{Inventory: inventoryOf([]apply.Entry{entry("kept", "k0")})}}
+	d, err := outbox.NewDeliverer(outbox.Options{Store: memLedger{mem}, Namespaces: []string{"web"}, Reporters: []status.Reporter{accepting{}}})
+	require.NoError(t, err)
+	dctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go func() { _ = d.Run(dctx) }()
+	parts := cutShort{applying: make(chan struct{}, 1)}
+	cancel, ran := runCancellable(t, applyingC1(t, parts, ctxStore{mem}, d))
+	await(t, parts.applying, "c1 applied")
+	require.Eventually(t, func() bool {
+		st := mem.get("web")
+		return len(st.Owed) == 0 && meta.IsStatusConditionTrue(st.Conditions, version.ConditionReporting)
+	}, 5*time.Second, 5*time.Millisecond, "the Applying report delivered")
+	cancel()
+	await(t, ran, "the Run ended")
+	require.Equal(t, map[string]string{"kept": "k0", "created": ""}, hashes(mem))
+}
+
+// endingStore is ctxStore that ends the run's ctx in the first write it
+// is given once armed, as when shutdown comes while that write is made.
+type endingStore struct {
+	ctxStore
+	armed  atomic.Bool
+	cancel atomic.Pointer[func()]
+}
+
+func (e *endingStore) UpdateStatus(ctx context.Context, ns string, fn func(*version.VersionStatus) error) (*version.Version, error) {
+	if e.armed.Swap(false) {
+		(*e.cancel.Load())()
+	}
+	return e.ctxStore.UpdateStatus(ctx, ns, fn)
+}
+
+// An apply that failed on its own, while the run's ctx was live, has its
+// writes recorded though the ctx ends during that record's write: it is
+// made again past the ctx's end. Before, it failed on the ended ctx.
+func TestWhatAFailedApplyWroteIsRecordedThoughTheRunEndsMeanwhile(t *testing.T) {
+	mem := &memStore{v: map[string]*version.Version{}}
+	mem.v["web"] = &version.Version{Status: version.VersionStatus{Inventory: inventoryOf([]apply.Entry{entry("kept", "k0")})}}
+	store := &endingStore{ctxStore: ctxStore{mem}}
+	release := make(chan struct{})
+	applying := make(chan struct{}, 1)
+	failing := applyFunc(func(prev []apply.Entry) (*apply.Result, error) {
+		applying <- struct{}{}
+		<-release
+		store.armed.Store(true)
+		return &apply.Result{Inventory: append(prev, entry("created", "n1"))}, errors.New("the API server refused an object")
+	})
+	cancel, ran := runCancellable(t, applyingC1(t, failing, store, nil))
+	store.cancel.Store(&cancel)
+	await(t, applying, "c1 applied")
+	close(release)
+	await(t, ran, "the Run ended")
+	require.Equal(t, map[string]string{"kept": "k0", "created": ""}, hashes(mem))
+}
+
+// vanishingStore is ctxStore whose writes, once gone is set, answer no
+// Version and no error.
+type vanishingStore struct {
+	ctxStore
+	gone atomic.Bool
+}
+
+func (v *vanishingStore) UpdateStatus(ctx context.Context, ns string, fn func(*version.VersionStatus) error) (*version.Version, error) {
+	if v.gone.Load() {
+		return nil, nil
+	}
+	return v.ctxStore.UpdateStatus(ctx, ns, fn)
+}
+
+// A record of what an apply cut short wrote that the store answers with no
+// Version fails as any write does: the worker holds no Version it does not
+// have. Before, it read the missing Version's status and panicked.
+func TestWhatAnApplyCutShortWroteFindsNoVersion(t *testing.T) {
+	mem := &memStore{v: map[string]*version.Version{}}
+	store := &vanishingStore{ctxStore: ctxStore{mem}}
+	parts := cutShort{applying: make(chan struct{}, 1)}
+	cancel, ran := runCancellable(t, applyingC1(t, parts, store, nil))
+	await(t, parts.applying, "c1 applied")
+	store.gone.Store(true)
+	cancel()
+	await(t, ran, "the Run ended")
+}
+
+// applyingC1 is a syncer of namespace web that applies commit c1, objects
+// kept and created, with applier, store and outbox (none when nil).
+func applyingC1(t *testing.T, applier Applier, store Store, out *outbox.Deliverer) *Syncer {
+	t.Helper()
+	opts := Options{
+		Cluster: "c", Namespaces: []string{"web"}, Source: oneCommit("c1"),
+		Renderer: renderFunc(func() ([]*unstructured.Unstructured, error) {
+			return []*unstructured.Unstructured{configMap("kept"), configMap("created")}, nil
+		}),
+		Applier: applier, Readiness: readyAtOnce{}, Store: store,
+		Events: record.NewFakeRecorder(100), RetryInterval: 10 * time.Millisecond,
+	}
+	if out != nil {
+		opts.Outbox = out
+	}
+	s, err := New(opts)
+	require.NoError(t, err)
+	return s
+}
+
+// hashes are the hashes of web's inventory, by object name.
+func hashes(mem *memStore) map[string]string {
+	got := map[string]string{}
+	for _, e := range mem.get("web").Inventory {
+		got[e.Name] = e.Hash
+	}
+	return got
 }
