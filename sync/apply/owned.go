@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/syncgate/syncgate/sync/kinds"
 )
@@ -19,7 +21,8 @@ import (
 // applied), one LIST per namespaced kind the server serves and the
 // namespace's identity may list; a kind whose version stopped being
 // served since discovery was read is listed at the version served now
-// (listServed). It rebuilds an inventory that was lost (a deleted
+// (listServed), the waits for discovery to follow bounded by
+// servedAgainWithin for the whole call. It rebuilds an inventory that was lost (a deleted
 // Version): the entries have no hash, so the next Apply sends each
 // object, and prunes those the commit lacks.
 func (a *Applier) Owned(ctx context.Context, namespace string) ([]Entry, error) {
@@ -34,12 +37,13 @@ func (a *Applier) Owned(ctx context.Context, namespace string) ([]Entry, error) 
 		return nil, fmt.Errorf("list kinds: %w", err)
 	}
 	selector := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue, OwnerLabel: namespace}).String()
+	deadline := time.Now().Add(servedAgainWithin)
 	var out []Entry
 	for _, r := range resources {
 		if !r.Namespaced || !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "delete") {
 			continue
 		}
-		served, items, err := a.listServed(ctx, via, namespace, selector, r)
+		served, items, err := a.listServed(ctx, via, namespace, selector, r, deadline)
 		if apierrors.IsForbidden(err) {
 			continue // left out of the rebuilt inventory: never pruned
 		}
@@ -60,9 +64,9 @@ func (a *Applier) Owned(ctx context.Context, namespace string) ([]Entry, error) 
 	return out, nil
 }
 
-// servedAgainWithin bounds how long listServed waits for discovery to
-// agree with a LIST answered 404.
-const servedAgainWithin = 30 * time.Second
+// servedAgainWithin bounds how long one Owned call waits, all its kinds
+// together, for discovery to agree with LISTs answered 404.
+var servedAgainWithin = 30 * time.Second
 
 // listServed lists r's objects in namespace, at the version the API server
 // serves now. A LIST answered 404 says that r's version is no longer
@@ -71,9 +75,10 @@ const servedAgainWithin = 30 * time.Second
 // tells which: r served in no version has nothing to list (nil items);
 // served at another version, it is listed there. Discovery follows a CRD
 // a moment after its handlers, so while it still serves r where the LIST
-// found nothing it is asked again, for at most servedAgainWithin.
-func (a *Applier) listServed(ctx context.Context, via *identity, namespace, selector string, r kinds.Resource) (kinds.Resource, *metav1.PartialObjectMetadataList, error) {
-	deadline := time.Now().Add(servedAgainWithin)
+// found nothing it is asked again, until deadline. Discovery that could
+// not read r's group (an aggregated API's, stale) cannot tell: that is an
+// error, not a kind deleted.
+func (a *Applier) listServed(ctx context.Context, via *identity, namespace, selector string, r kinds.Resource, deadline time.Time) (kinds.Resource, *metav1.PartialObjectMetadataList, error) {
 	delay := 50 * time.Millisecond
 	for {
 		items, err := via.meta.Resource(r.GroupVersionResource).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
@@ -86,6 +91,8 @@ func (a *Applier) listServed(ctx context.Context, via *identity, namespace, sele
 		}
 		i := slices.IndexFunc(resources, func(s kinds.Resource) bool { return s.GroupResource() == r.GroupResource() })
 		switch {
+		case i < 0 && staleGroup(lerr, r.Group):
+			return r, nil, fmt.Errorf("%w (discovery of its group failed: %w)", err, lerr)
 		case i < 0:
 			return r, nil, nil
 		case resources[i].Version != r.Version:
@@ -101,4 +108,11 @@ func (a *Applier) listServed(ctx context.Context, via *identity, namespace, sele
 		}
 		delay = min(2*delay, time.Second)
 	}
+}
+
+// staleGroup reports whether err says that discovery could not read a
+// version of group.
+func staleGroup(err error, group string) bool {
+	var s *kinds.StaleError
+	return errors.As(err, &s) && slices.ContainsFunc(s.GroupVersions, func(gv schema.GroupVersion) bool { return gv.Group == group })
 }
