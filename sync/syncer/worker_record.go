@@ -84,12 +84,13 @@ func (w *worker) recordWritten(ctx context.Context, sha string, res *apply.Resul
 		st.Inventory = partialInventory(st.Inventory, res.Inventory)
 		return nil
 	}
-	var err error
-	if ctx.Err() == nil {
+	err := ctx.Err()
+	if err == nil {
 		err = w.update(ctx, written)
 	}
-	// ctx may end during update too: its write then failed on it.
-	if ctx.Err() != nil {
+	// ctx may end during update too: its write then failed on it. One
+	// that landed before the end is not made again.
+	if err != nil && ctx.Err() != nil {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordAfterEnd)
 		err = w.updateOver(wctx, w.version, written)
 		cancel()

@@ -166,6 +166,48 @@ func TestWhatAFailedApplyWroteIsRecordedThoughTheRunEndsMeanwhile(t *testing.T) 
 	require.Equal(t, map[string]string{"kept": "k0", "created": ""}, hashes(mem))
 }
 
+// endedAfterStore is ctxStore that, once armed, ends the run's ctx right
+// after a write it let through, and counts the writes it lets through
+// from then on.
+type endedAfterStore struct {
+	ctxStore
+	armed  atomic.Bool
+	cancel atomic.Pointer[func()]
+	after  atomic.Int32
+}
+
+func (e *endedAfterStore) UpdateStatus(ctx context.Context, ns string, fn func(*version.VersionStatus) error) (*version.Version, error) {
+	v, err := e.ctxStore.UpdateStatus(ctx, ns, fn)
+	if err == nil && e.armed.Load() && e.after.Add(1) == 1 {
+		(*e.cancel.Load())()
+	}
+	return v, err
+}
+
+// The record of what a failed apply wrote that landed before the run's
+// ctx ended is not made again past the end: one write. Before, it was
+// written a second time over itself.
+func TestWhatAFailedApplyWroteIsRecordedOnceThoughTheRunEndsAfter(t *testing.T) {
+	mem := &memStore{v: map[string]*version.Version{}}
+	mem.v["web"] = &version.Version{Status: version.VersionStatus{Inventory: inventoryOf([]apply.Entry{entry("kept", "k0")})}}
+	store := &endedAfterStore{ctxStore: ctxStore{mem}}
+	release := make(chan struct{})
+	applying := make(chan struct{}, 1)
+	failing := applyFunc(func(prev []apply.Entry) (*apply.Result, error) {
+		applying <- struct{}{}
+		<-release
+		store.armed.Store(true)
+		return &apply.Result{Inventory: append(prev, entry("created", "n1"))}, errors.New("the API server refused an object")
+	})
+	cancel, ran := runCancellable(t, applyingC1(t, failing, store, nil))
+	store.cancel.Store(&cancel)
+	await(t, applying, "c1 applied")
+	close(release)
+	await(t, ran, "the Run ended")
+	require.Equal(t, map[string]string{"kept": "k0", "created": ""}, hashes(mem))
+	require.Equal(t, int32(1), store.after.Load(), "writes once the apply failed")
+}
+
 // vanishingStore is ctxStore whose writes, once gone is set, answer no
 // Version and no error.
 type vanishingStore struct {
