@@ -25,7 +25,7 @@
 // for each of those builds, side by side in the same run, and each is
 // compared with Flux and the floor.
 //
-//	go run ./bench/flux [-reps 3] [-scenarios one,many] [-tools flux,flux-tuned,syncgate,syncgate-qps500,floor] [-bin a=/path,b=/path]
+//	go run ./bench/flux [-reps 3] [-scenarios one,many] [-tools flux,flux-tuned,syncgate,syncgate-qps500,floor] [-bin a=/path,b=/path] [-profiles DIR]
 package main
 
 import (
@@ -49,6 +49,8 @@ type options struct {
 	timeout           time.Duration
 	keepLogs, verbose bool
 	bins              string // -bin: name=path,...
+	profiles          string // -profiles: where CPU profiles of first syncs go
+	profileFor        time.Duration
 }
 
 func main() {
@@ -64,6 +66,8 @@ func main() {
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the work directory (tool logs) and print its path")
 	flag.BoolVar(&o.verbose, "v", false, "print control plane progress")
 	flag.StringVar(&o.bins, "bin", "", "syncgate builds to measure side by side, name=path,...; default: this tree's ./cmd/syncgate")
+	flag.StringVar(&o.profiles, "profiles", "", "take CPU profiles of the API server (and of syncgate, which then serves its profiles on a loopback DEBUG_ADDR) during each first sync of scenario one, as DIR/<namespace>-{apiserver,agent}.pb.gz")
+	flag.DurationVar(&o.profileFor, "profile-for", 8*time.Second, "length of each -profiles CPU profile, from the first sync's start")
 	flag.Parse()
 	if o.manyReps <= 0 {
 		o.manyReps = o.reps
@@ -85,6 +89,9 @@ func (o options) check() error {
 		if _, ok := toolByName(t); !ok {
 			return fmt.Errorf("-tools: unknown tool %q (%s)", t, strings.Join(toolNames(), ", "))
 		}
+	}
+	if o.profiles != "" && o.profileFor < time.Second {
+		return fmt.Errorf("-profile-for: at least 1s")
 	}
 	if o.objects < 4 || o.perNS < 4 || o.namespaces < 1 || o.reps < 1 {
 		return fmt.Errorf("-objects and -per-namespace need at least 4 (one of each kind), -namespaces and -reps at least 1")

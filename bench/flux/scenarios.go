@@ -63,7 +63,9 @@ func (e *env) scenarioOne(ctx context.Context) (*results, error) {
 
 func (e *env) floorOne(ctx context.Context, t tool, ns string, r *results) error {
 	began := time.Now()
+	profiled := e.cpuProfiles(ctx, ns, "")
 	created, ready, err := e.floor(ctx, ns, benchenv.Files(ns, e.o.objects, 1))
+	profiled()
 	if err != nil {
 		return err
 	}
@@ -105,7 +107,10 @@ func (e *env) syncOne(ctx context.Context, t tool, ns string, r *results) (err e
 		r.add(m, t.column, seconds(done.Sub(at)))
 		return done.Sub(at), nil
 	}
-	first, err := step(mFirst, benchenv.Files(ns, e.o.objects, 1))
+	files := benchenv.Files(ns, e.o.objects, 1)
+	profiled := e.cpuProfiles(ctx, ns, debugURL(tg))
+	first, err := step(mFirst, files)
+	profiled()
 	if err != nil {
 		return err
 	}

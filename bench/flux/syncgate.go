@@ -9,6 +9,7 @@ import (
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
 	"github.com/syncgate/syncgate/testing/demo"
 	"github.com/syncgate/syncgate/testing/gitserver"
+	"github.com/syncgate/syncgate/testing/proc"
 	"github.com/syncgate/syncgate/testing/statuswatch"
 )
 
@@ -26,6 +27,16 @@ type syncgateTarget struct {
 	namespaces []string
 	repo       *gitserver.Repo
 	agent      *demo.Agent
+	debugURL   string // with -profiles, where the agent serves its profiles
+}
+
+// debugURL is where tg serves its profiles: a syncgate column's with
+// -profiles, otherwise empty.
+func debugURL(tg target) string {
+	if s, ok := tg.(*syncgateTarget); ok {
+		return s.debugURL
+	}
+	return ""
 }
 
 func (e *env) newSyncgateTarget(ctx context.Context, t tool, namespaces []string) (*syncgateTarget, error) {
@@ -62,13 +73,23 @@ func (s *syncgateTarget) start(ctx context.Context) (err error) {
 	if s.t.bin != "" {
 		bin = s.t.bin
 	}
+	env := append([]string{
+		"HEALTH_TIMEOUT=" + s.e.o.timeout.String(),
+		"LEADER_ELECT=false", // one replica; Flux runs without election too
+	}, s.t.env...)
+	if s.e.o.profiles != "" {
+		// DEBUG_ADDR alone: a finer heap sampling would cost CPU.
+		addr, err := proc.FreeAddr()
+		if err != nil {
+			return err
+		}
+		s.debugURL = "http://" + addr
+		env = append(env, "DEBUG_ADDR="+addr)
+	}
 	s.agent, err = benchenv.StartAgent(ctx, benchenv.AgentOptions{
 		Bin: bin, Work: filepath.Join(s.e.work, s.name), RepoURL: s.e.Git.HTTPURL(s.name), Kubeconfig: s.e.Cluster.KubeconfigPath(),
 		Namespaces: s.namespaces, Own: agentNamespace, Secret: webhookSecret,
-		Env: append([]string{
-			"HEALTH_TIMEOUT=" + s.e.o.timeout.String(),
-			"LEADER_ELECT=false", // one replica; Flux runs without election too
-		}, s.t.env...),
+		Env: env,
 	})
 	return err
 }

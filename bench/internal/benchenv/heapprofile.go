@@ -61,3 +61,9 @@ func writeProfile(ctx context.Context, url, path string) error {
 	fmt.Fprintf(os.Stderr, "profile %s\n", path)
 	return f.Close()
 }
+
+// WriteCPUProfile writes a CPU profile of secs seconds of the agent
+// serving its profiles at debugURL, as dir/name.pb.gz.
+func WriteCPUProfile(ctx context.Context, debugURL, secs, dir, name string) error {
+	return writeProfile(ctx, debugURL+"/debug/pprof/profile?seconds="+secs, filepath.Join(dir, name+".pb.gz"))
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/syncgate/syncgate/bench/internal/benchenv"
+)
+
+// cpuProfiles takes CPU profiles, for -profile-seconds from now, of the
+// API server and, when agent is not empty (a syncgate column's
+// DEBUG_ADDR), of the agent, into -profiles as
+// <name>-{apiserver,agent}.pb.gz: where a first sync's CPU goes on a
+// control plane whose two cores it shares. Read them with `go tool pprof
+// -top`. It returns a func that waits for both to be written; failures
+// are printed, the figures still count. Without -profiles it does nothing.
+func (e *env) cpuProfiles(ctx context.Context, name, agent string) (wait func()) {
+	if e.o.profiles == "" {
+		return func() {}
+	}
+	secs := strconv.Itoa(int(e.o.profileFor.Seconds()))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		b, err := e.Kube.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", secs).DoRaw(ctx)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(e.o.profiles, name+"-apiserver.pb.gz"), b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: API server profile: %v\n", name, err)
+		}
+	})
+	if agent != "" {
+		wg.Go(func() {
+			if err := benchenv.WriteCPUProfile(ctx, agent, secs, e.o.profiles, name+"-agent"); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: agent profile: %v\n", name, err)
+			}
+		})
+	}
+	return wg.Wait
+}
