@@ -9,8 +9,7 @@ import (
 
 // snapshot evaluates objects from the informer caches.
 type snapshot struct {
-	ws   *watchSet
-	pods map[string]*owned // by namespace, indexed on first use
+	ws *watchSet
 }
 
 // get is r as its informer holds it, or as the Wait's first list found it
@@ -58,36 +57,62 @@ func (s *snapshot) evaluate(refs []Object) (Progress, error) {
 			}
 			continue
 		}
-		res, err := kstatus.Compute(u)
+		v, err := s.judge(r, u)
 		if err != nil {
-			return p, &FailedError{Object: r, Reason: "status unreadable: " + err.Error()}
+			return p, err
 		}
-		if reason := deadlineExceeded(u); reason != "" {
-			return p, &FailedError{Object: r, Reason: reason}
+		if v.workload != nil {
+			p.Workloads = append(p.Workloads, *v.workload)
 		}
-		if res.Status == kstatus.FailedStatus {
-			return p, &FailedError{Object: r, Reason: res.Message}
-		}
-		observed, why := generationObserved(r, u)
-		if observed {
-			if reason := s.podTrouble(r, u); reason != "" {
-				return p, &FailedError{Object: r, Reason: reason}
-			}
-		}
-		current := observed && res.Status == kstatus.CurrentStatus
-		if w, ok := workload(r, u, observed); ok && !current {
-			p.Workloads = append(p.Workloads, w)
-		}
-		switch {
-		case current:
+		if v.current {
 			p.Ready++
-		case !observed:
-			p.Pending = append(p.Pending, pending(r, why))
-		default:
-			p.Pending = append(p.Pending, pending(r, res.Message))
+		} else {
+			p.Pending = append(p.Pending, pending(r, v.why))
 		}
 	}
 	return p, nil
+}
+
+// outcome is what one state of an object (and of its current pods) says
+// of its rollout.
+type outcome struct {
+	current  bool
+	why      string    // not current: the reason
+	workload *Workload // a workload not current: its replica counts
+}
+
+// judgeAnew judges u by kstatus, its controller's observed generation and
+// its current pods (readPods: whether it read them, pods those it read).
+func (s *snapshot) judgeAnew(r Object, u *unstructured.Unstructured) (v outcome, readPods bool, pods []*unstructured.Unstructured, err error) {
+	res, err := kstatus.Compute(u)
+	if err != nil {
+		return v, false, nil, &FailedError{Object: r, Reason: "status unreadable: " + err.Error()}
+	}
+	if reason := deadlineExceeded(u); reason != "" {
+		return v, false, nil, &FailedError{Object: r, Reason: reason}
+	}
+	if res.Status == kstatus.FailedStatus {
+		return v, false, nil, &FailedError{Object: r, Reason: res.Message}
+	}
+	observed, why := generationObserved(r, u)
+	if observed {
+		readPods, pods = true, s.podsOf(r, u)
+		if reason := podTrouble(pods); reason != "" {
+			return v, readPods, pods, &FailedError{Object: r, Reason: reason}
+		}
+	}
+	v.current = observed && res.Status == kstatus.CurrentStatus
+	if w, ok := workload(r, u, observed); ok && !v.current {
+		v.workload = &w
+	}
+	switch {
+	case v.current:
+	case !observed:
+		v.why = why
+	default:
+		v.why = res.Message
+	}
+	return v, readPods, pods, nil
 }
 
 func pending(r Object, why string) string {

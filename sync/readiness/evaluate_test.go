@@ -102,8 +102,8 @@ func TestOnlyPodsOfTheCurrentRevisionFail(t *testing.T) {
 			ws := &watchSet{
 				where: map[Object]place{webRef: {entry: &entry{lister: lister(t, "deployments", dep)}, namespace: "ns"}},
 				// As the informers hold them: pared.
-				pods:        map[string]*entry{"ns": {lister: lister(t, "pods", pareAll(t, podTroubles, tc.pods...)...)}},
-				replicaSets: map[string]*entry{"ns": {lister: lister(t, "replicasets", pareAll(t, revisions, replicaSet(t, "rs1", "1"), replicaSet(t, "rs2", "2"))...)}},
+				pods:        map[string]*entry{"ns": indexed(t, "pods", pareAll(t, podTroubles, tc.pods...)...)},
+				replicaSets: map[string]*entry{"ns": indexed(t, "replicasets", pareAll(t, revisions, replicaSet(t, "rs1", "1"), replicaSet(t, "rs2", "2"))...)},
 			}
 			p, err := ws.snapshot().evaluate([]Object{webRef})
 			if tc.reason == "" {

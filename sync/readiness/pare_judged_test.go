@@ -142,8 +142,8 @@ func judgeKept(t *testing.T, p pare, c judgedCase) (v verdict, outcome string) {
 	}
 	ws := &watchSet{
 		where:       map[Object]place{ref: {entry: &entry{lister: lister(t, "objects", kept)}, namespace: ref.Namespace}},
-		pods:        map[string]*entry{"ns": {lister: lister(t, "pods", pareAll(t, podTroubles, pods...)...)}},
-		replicaSets: map[string]*entry{"ns": {lister: lister(t, "replicasets", pareAll(t, revisions, replicaSets...)...)}},
+		pods:        map[string]*entry{"ns": indexed(t, "pods", pareAll(t, podTroubles, pods...)...)},
+		replicaSets: map[string]*entry{"ns": indexed(t, "replicasets", pareAll(t, revisions, replicaSets...)...)},
 	}
 	v.progress, v.err = ws.snapshot().evaluate([]Object{ref})
 	switch {

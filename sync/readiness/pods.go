@@ -6,9 +6,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 )
 
 // failingReasons are container waiting reasons a rollout does not recover
@@ -26,55 +26,62 @@ const (
 	revisionHashLabel      = "controller-revision-hash"
 )
 
-// owned indexes a namespace's pods and ReplicaSets by controller.
-type owned struct {
-	pods, replicaSets map[types.UID][]*unstructured.Unstructured
-}
+// byControllerIndex indexes every informer of a Wait by the UID of each
+// object's controller (none for an object without one): a workload's
+// ReplicaSets and pods are read from it as events keep it, not gathered
+// from the namespace's every pod at each evaluation.
+const byControllerIndex = "controller"
 
-func (s *snapshot) owned(ns string) *owned {
-	if o, ok := s.pods[ns]; ok {
-		return o
+func indexByController(obj any) ([]string, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, nil
 	}
-	o := &owned{pods: byController(s.ws.pods[ns], ns), replicaSets: byController(s.ws.replicaSets[ns], ns)}
-	s.pods[ns] = o
-	return o
+	if uid, ok := controllerOf(u); ok {
+		return []string{string(uid)}, nil
+	}
+	return nil, nil
 }
 
-func byController(e *entry, ns string) map[types.UID][]*unstructured.Unstructured {
-	out := map[types.UID][]*unstructured.Unstructured{}
+// indexers are those of every informer of a Wait.
+var indexers = cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, byControllerIndex: indexByController}
+
+// ownedBy are the objects e holds that uid controls; none when e is nil
+// (the namespace holds no workload).
+func (e *entry) ownedBy(uid types.UID) []*unstructured.Unstructured {
 	if e == nil {
-		return out
+		return nil
 	}
-	objs, err := e.lister.ByNamespace(ns).List(labels.Everything())
+	objs, err := e.indexer.ByIndex(byControllerIndex, string(uid))
 	if err != nil {
-		return out
+		return nil
 	}
+	out := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, obj := range objs {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			continue
-		}
-		if uid, ok := controllerOf(u); ok {
-			out[uid] = append(out[uid], u)
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			out = append(out, u)
 		}
 	}
 	return out
 }
 
-// podTrouble names a failing container among the pods of the object's
-// current revision: for a Deployment, the pods of its newest ReplicaSet, so
-// that pods of a broken revision still crashing do not fail the commit that
-// fixes it.
-func (s *snapshot) podTrouble(r Object, u *unstructured.Unstructured) string {
-	var pods []*unstructured.Unstructured
+// podsOf are the pods whose containers judge the object: a Pod itself,
+// a workload's pods of its current revision (currentPods), none for other
+// kinds.
+func (s *snapshot) podsOf(r Object, u *unstructured.Unstructured) []*unstructured.Unstructured {
 	switch {
 	case r.GroupKind.Group == "" && r.GroupKind.Kind == "Pod":
-		pods = []*unstructured.Unstructured{u}
+		return []*unstructured.Unstructured{u}
 	case isWorkload(r):
-		pods = s.currentPods(r, u)
-	default:
-		return ""
+		return s.currentPods(r, u)
 	}
+	return nil
+}
+
+// podTrouble names a failing container among pods (podsOf an object): for
+// a Deployment, the pods of its newest ReplicaSet, so that pods of a broken
+// revision still crashing do not fail the commit that fixes it.
+func podTrouble(pods []*unstructured.Unstructured) string {
 	var reasons []string
 	for _, pu := range pods {
 		if pu.GetDeletionTimestamp() != nil {
@@ -107,7 +114,7 @@ func (s *snapshot) podTrouble(r Object, u *unstructured.Unstructured) string {
 
 // currentPods are the workload's pods of its current revision.
 func (s *snapshot) currentPods(r Object, u *unstructured.Unstructured) []*unstructured.Unstructured {
-	o := s.owned(u.GetNamespace())
+	pods, sets := s.ws.pods[u.GetNamespace()], s.ws.replicaSets[u.GetNamespace()]
 	switch r.GroupKind.Kind {
 	case "Deployment":
 		rev := u.GetAnnotations()[revisionAnnotation]
@@ -115,25 +122,25 @@ func (s *snapshot) currentPods(r Object, u *unstructured.Unstructured) []*unstru
 			return nil
 		}
 		var out []*unstructured.Unstructured
-		for _, rs := range o.replicaSets[u.GetUID()] {
+		for _, rs := range sets.ownedBy(u.GetUID()) {
 			if rs.GetAnnotations()[revisionAnnotation] == rev {
-				out = append(out, o.pods[rs.GetUID()]...)
+				out = append(out, pods.ownedBy(rs.GetUID())...)
 			}
 		}
 		return out
 	case "StatefulSet":
 		update, _, _ := unstructured.NestedString(u.Object, "status", "updateRevision")
-		return filter(o.pods[u.GetUID()], func(p *unstructured.Unstructured) bool {
+		return filter(pods.ownedBy(u.GetUID()), func(p *unstructured.Unstructured) bool {
 			return update == "" || p.GetLabels()[revisionHashLabel] == update
 		})
 	case "DaemonSet":
 		gen := u.GetAnnotations()[dsGenerationAnnotation]
-		return filter(o.pods[u.GetUID()], func(p *unstructured.Unstructured) bool {
+		return filter(pods.ownedBy(u.GetUID()), func(p *unstructured.Unstructured) bool {
 			pg, ok := p.GetLabels()[dsGenerationLabel]
 			return gen == "" || !ok || pg == gen
 		})
 	}
-	return o.pods[u.GetUID()] // a Job's template does not change
+	return pods.ownedBy(u.GetUID()) // a Job's template does not change
 }
 
 func filter(in []*unstructured.Unstructured, keep func(*unstructured.Unstructured) bool) []*unstructured.Unstructured {

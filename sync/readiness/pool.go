@@ -59,10 +59,11 @@ func newPool(linger time.Duration, log *slog.Logger) *pool {
 
 // entry is one shared informer and the Waits using it.
 type entry struct {
-	key    key
-	inf    cache.SharedIndexInformer
-	lister cache.GenericLister
-	stop   chan struct{}
+	key     key
+	inf     cache.SharedIndexInformer
+	indexer cache.Indexer // indexers
+	lister  cache.GenericLister
+	stop    chan struct{}
 	// ready is closed once the cache synced or the watch was refused (err).
 	ready chan struct{}
 	once  sync.Once
@@ -91,8 +92,9 @@ func (p *pool) acquire(k key, client dynamic.Interface) (e *entry, fresh bool, e
 		return e, false, nil
 	}
 	e = &entry{key: k, stop: make(chan struct{}), ready: make(chan struct{}), subs: map[string]map[*waiter]struct{}{}}
-	e.inf = clusterwide.NewInformer(client, k.gvr, k.namespace, k.selector, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	e.lister = cache.NewGenericLister(e.inf.GetIndexer(), k.gvr.GroupResource())
+	e.inf = clusterwide.NewInformer(client, k.gvr, k.namespace, k.selector, indexers)
+	e.indexer = e.inf.GetIndexer()
+	e.lister = cache.NewGenericLister(e.indexer, k.gvr.GroupResource())
 	if err := e.inf.SetTransform(k.pare.transform); err != nil {
 		return nil, false, err
 	}

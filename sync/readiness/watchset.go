@@ -28,6 +28,7 @@ type watchSet struct {
 	w           *waiter
 	rules       *healthrule.Rules
 	ruleErrors  func(r Object, msg string)
+	judged      map[Object]judgement // judged.go
 }
 
 // place is where an object is read: its informer, and its namespace ("" for
@@ -199,7 +200,7 @@ func (ws *watchSet) close() {
 }
 
 func (ws *watchSet) snapshot() *snapshot {
-	return &snapshot{ws: ws, pods: map[string]*owned{}}
+	return &snapshot{ws: ws}
 }
 
 // newer tells whether a holds a later state of an object than b: resource
