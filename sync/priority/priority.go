@@ -1,7 +1,8 @@
 // Package priority keeps background work out of the way of syncs. A sync
 // holds the Gate while it fetches, renders, applies and records a commit
-// (not while it waits for pods to become ready); pull request previews
-// wait at the Gate before each of their steps, so a sync that starts while
+// (not while it waits for pods to become ready, nor in the pauses between
+// failed writes of its record); pull request previews wait at the Gate
+// before each of their steps, so a sync that starts while
 // previews are queued or running shares the CPU, the API server and the
 // clone's lock with at most the preview steps already under way, and
 // previews resume when no sync is at work.

@@ -87,3 +87,43 @@ func TestSyncHoldsTheGateWhileAtWork(t *testing.T) {
 	require.Eventually(t, func() bool { st, _ := stateOf(store.get("web"), "c1"); return st == status.Deployed }, 5*time.Second, time.Millisecond)
 	require.Eventually(t, func() bool { return !gate.Busy() }, 5*time.Second, time.Millisecond, "free once the commit is recorded")
 }
+
+// A namespace whose status writes keep failing holds no Options.Gate while
+// it pauses between them: a preview waiting at the gate gets through, and
+// the gate is held again for each write, until the commit is recorded.
+// Before, the gate stayed held through every pause, and previews waited
+// for as long as the writes failed (a Version deleted while its namespace
+// terminates, RBAC taken back).
+func TestPreviewsGetThroughWhileARecordIsRetried(t *testing.T) {
+	gate := priority.New()
+	store := &refusing{memStore: &memStore{v: map[string]*version.Version{}}, refuse: map[string]bool{}, gate: gate}
+	parts := &scripted{apply: func(sha string, _ []apply.Entry) (*apply.Result, error) {
+		store.set("web", true) // refused from the record of what it wrote on
+		return &apply.Result{Inventory: []apply.Entry{entry("cm-"+sha, "h-"+sha)}}, nil
+	}}
+	s, err := New(Options{
+		Cluster: "c", Namespaces: []string{"web"}, Source: &movingHead{head: "c1"}, Gate: gate,
+		Renderer: parts, Applier: parts, Readiness: readyAtOnce{}, Store: store,
+		Events: record.NewFakeRecorder(100), RetryInterval: 10 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	runUntilEnd(t, s)
+	refusedSince := func(n int) func() bool {
+		return func() bool { refused, _ := store.counts(); return refused > n }
+	}
+	require.Eventually(t, refusedSince(0), 5*time.Second, time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, gate.Wait(ctx), "a preview waits for as long as the record's writes fail")
+	refused, _ := store.counts()
+	require.Eventually(t, refusedSince(refused), 5*time.Second, time.Millisecond, "the record is not written again")
+	st, _ := stateOf(store.get("web"), "c1")
+	require.Equal(t, status.Applying, st, "recorded while its writes were refused")
+
+	store.set("web", false)
+	require.Eventually(t, func() bool { st, _ := stateOf(store.get("web"), "c1"); return st == status.Deployed }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return !gate.Busy() }, 5*time.Second, time.Millisecond, "held once the commit is recorded")
+	refused, ungated := store.counts()
+	require.Zero(t, ungated, "%d of %d writes made without the gate held", ungated, refused)
+}

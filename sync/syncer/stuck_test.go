@@ -22,6 +22,16 @@ type refusing struct {
 	*memStore
 	mu     sync.Mutex
 	refuse map[string]bool
+	// gate, when set, is looked at by each write refused: ungated counts
+	// those made while it was free, of refused in all.
+	gate             *priority.Gate
+	refused, ungated int
+}
+
+func (r *refusing) counts() (refused, ungated int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refused, r.ungated
 }
 
 func (r *refusing) set(ns string, refuse bool) {
@@ -33,6 +43,12 @@ func (r *refusing) set(ns string, refuse bool) {
 func (r *refusing) UpdateStatus(ctx context.Context, ns string, fn func(*version.VersionStatus) error) (*version.Version, error) {
 	r.mu.Lock()
 	refuse := r.refuse[ns]
+	if refuse {
+		r.refused++
+		if r.gate != nil && !r.gate.Busy() {
+			r.ungated++
+		}
+	}
 	r.mu.Unlock()
 	if refuse {
 		return nil, errors.New(`versions.syncgate.dev "syncgate" is forbidden: unable to create new content in namespace ` + ns + ` because it is being terminated`)

@@ -97,7 +97,8 @@ type Options struct {
 	RetryBudget time.Duration
 	// Gate, when set, is held while a fetch runs and while a namespace
 	// renders, applies and records a commit (not during the rollout
-	// wait): work that gives way to syncs waits at it.
+	// wait, nor in the pauses between failed status writes): work that
+	// gives way to syncs waits at it.
 	Gate *priority.Gate
 	// Idle, when set, is told each time a namespace has nothing more to
 	// do after a step (its commit recorded, no newer head waiting).

@@ -2,7 +2,8 @@ package syncer
 
 // The worker holds Options.Gate (package priority) while it works on a
 // commit: from a new head until the commit is applied and recorded, except
-// while pods are waited for.
+// while pods are waited for and while it pauses between failed status
+// writes (pause).
 
 // busy holds Options.Gate for the worker until idle; holding it already,
 // or stopped, it does nothing.
@@ -18,11 +19,28 @@ func (w *worker) busy() {
 func (w *worker) idle() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.releaseGate()
+	w.releaseSorting(false)
+}
+
+// pause ends the worker's holds for a pause between failed status writes:
+// a namespace whose writes keep failing (its Version deleted while the
+// namespace terminates, its RBAC taken back) holds back neither previews
+// nor the records' lane. busy takes Options.Gate back for the next write;
+// Syncer.changed stays free (worker_defer.go).
+func (w *worker) pause() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.releaseGate()
+	w.releaseSorting(true)
+}
+
+// releaseGate ends the worker's hold of Options.Gate; w.mu is held.
+func (w *worker) releaseGate() {
 	if w.held != nil {
 		w.held()
 		w.held = nil
 	}
-	w.releaseSorting(false)
 }
 
 // stop ends every hold: the worker ends. A head noted after it (by a

@@ -53,14 +53,12 @@ func (w *worker) finish(ctx context.Context, fn func(*version.VersionStatus) []s
 const firstPause = 100 * time.Millisecond
 
 // backOff pauses d before a failed status write is tried again, or less
-// when ctx ends; it reports whether ctx is live. The worker's hold of
-// Syncer.changed ends first: a namespace whose writes keep failing (its
-// Version deleted while the namespace terminates) does not keep the
-// records' lane narrow for every other namespace.
+// when ctx ends; it reports whether ctx is live. The worker holds neither
+// Options.Gate nor Syncer.changed meanwhile (pause), and holds the gate
+// again once the pause ends.
 func (w *worker) backOff(ctx context.Context, d time.Duration) bool {
-	w.mu.Lock()
-	w.releaseSorting(true)
-	w.mu.Unlock()
+	w.pause()
+	defer w.busy()
 	return w.s.sleep(ctx, d)
 }
 
