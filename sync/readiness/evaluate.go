@@ -14,11 +14,16 @@ type snapshot struct {
 
 // get is r as its informer holds it, or as the Wait's first list found it
 // when that is newer (the informer has not caught up with the apply yet)
-// and r was not deleted since.
+// and r was not deleted since. Once the informer caught up, the list's
+// state is forgotten: the informer's only moves on.
 func (s *snapshot) get(r Object) *unstructured.Unstructured {
 	cached := s.cached(r)
 	seed := s.ws.seeds[r]
-	if seed == nil || s.ws.w.isGone(r) || (cached != nil && !newer(seed, cached)) {
+	if seed != nil && cached != nil && !newer(seed, cached) {
+		delete(s.ws.seeds, r)
+		return cached
+	}
+	if seed == nil || s.ws.w.isGone(r) {
 		return cached
 	}
 	return seed
@@ -51,12 +56,6 @@ func (s *snapshot) evaluate(refs []Object) (Progress, error) {
 			p.Pending = append(p.Pending, pending(r, "not found"))
 			continue
 		}
-		if ruled, err := s.ruled(r, u, &p); ruled || err != nil {
-			if err != nil {
-				return p, err
-			}
-			continue
-		}
 		v, err := s.judge(r, u)
 		if err != nil {
 			return p, err
@@ -67,7 +66,7 @@ func (s *snapshot) evaluate(refs []Object) (Progress, error) {
 		if v.current {
 			p.Ready++
 		} else {
-			p.Pending = append(p.Pending, pending(r, v.why))
+			p.Pending = append(p.Pending, v.pending)
 		}
 	}
 	return p, nil
@@ -77,13 +76,17 @@ func (s *snapshot) evaluate(refs []Object) (Progress, error) {
 // of its rollout.
 type outcome struct {
 	current  bool
-	why      string    // not current: the reason
+	pending  string    // not current: what it waits for (pending)
 	workload *Workload // a workload not current: its replica counts
 }
 
-// judgeAnew judges u by kstatus, its controller's observed generation and
-// its current pods (readPods: whether it read them, pods those it read).
+// judgeAnew judges u by its kind's health rule (ruled), or else by
+// kstatus, its controller's observed generation and its current pods
+// (readPods: whether it read them, pods those it read).
 func (s *snapshot) judgeAnew(r Object, u *unstructured.Unstructured) (v outcome, readPods bool, pods []*unstructured.Unstructured, err error) {
+	if v, ok, err := s.ruled(r, u); ok {
+		return v, false, nil, err
+	}
 	res, err := kstatus.Compute(u)
 	if err != nil {
 		return v, false, nil, &FailedError{Object: r, Reason: "status unreadable: " + err.Error()}
@@ -108,9 +111,9 @@ func (s *snapshot) judgeAnew(r Object, u *unstructured.Unstructured) (v outcome,
 	switch {
 	case v.current:
 	case !observed:
-		v.why = why
+		v.pending = pending(r, why)
 	default:
-		v.why = res.Message
+		v.pending = pending(r, res.Message)
 	}
 	return v, readPods, pods, nil
 }

@@ -10,24 +10,25 @@ import (
 // place of kstatus: current counts it ready, failed fails the rollout,
 // anything else leaves it pending with the reason. A rule that cannot be
 // evaluated on u leaves it pending with the evaluation error (so the
-// health timeout names it) and is logged. false: no rule covers its kind.
-func (s *snapshot) ruled(r Object, u *unstructured.Unstructured, p *Progress) (bool, error) {
-	v, ok := s.ws.rules.Judge(u)
+// health timeout names it) and is logged. ok is false when no rule covers
+// its kind.
+func (s *snapshot) ruled(r Object, u *unstructured.Unstructured) (v outcome, ok bool, err error) {
+	rv, ok := s.ws.rules.Judge(u)
 	if !ok {
-		return false, nil
+		return v, false, nil
 	}
-	switch v.Status {
+	switch rv.Status {
 	case healthrule.Current:
-		p.Ready++
+		v.current = true
 	case healthrule.Failed:
-		return true, &FailedError{Object: r, Reason: v.Message}
+		return v, true, &FailedError{Object: r, Reason: rv.Message}
 	case healthrule.Error:
-		s.ws.ruleErrors(r, v.Message)
-		p.Pending = append(p.Pending, pending(r, v.Message))
+		s.ws.ruleErrors(r, rv.Message)
+		v.pending = pending(r, rv.Message)
 	default:
-		p.Pending = append(p.Pending, pending(r, v.Message))
+		v.pending = pending(r, rv.Message)
 	}
-	return true, nil
+	return v, true, nil
 }
 
 // ruleErrorLogger logs each object's rule error once per Wait, and again
