@@ -51,6 +51,8 @@ func (f *fluxTarget) await(ctx context.Context, rev, ns string) (time.Time, erro
 
 func (f *fluxTarget) rss() (int64, error) { return f.ctrl.RSS() }
 
+func (f *fluxTarget) pid() int { return f.ctrl.Pid() }
+
 func (f *fluxTarget) stop(ctx context.Context) error {
 	if f.ctrl != nil {
 		f.ctrl.Stop(10 * time.Second)

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/syncgate/syncgate/bench/internal/benchenv"
+	"github.com/syncgate/syncgate/testing/proc"
 )
 
 // cpuProfiles takes CPU profiles, for -profile-seconds from now, of the
@@ -41,4 +43,30 @@ func (e *env) cpuProfiles(ctx context.Context, name, agent string) (wait func())
 		})
 	}
 	return wg.Wait
+}
+
+// cpuUsed starts counting the CPU time the control plane's processes, the
+// tool's (pid; 0: none but the bench) and the bench's own use; the func
+// returned says how much they used since. On two cores they share, a
+// tool's speed is mostly what it leaves the controllers: the floor's
+// bulk create is the least a sync can cost. A process that cannot be read
+// counts nothing, and says so.
+func (e *env) cpuUsed(pid int) func() time.Duration {
+	pids := append(e.Cluster.Pids(), os.Getpid())
+	if pid != 0 {
+		pids = append(pids, pid)
+	}
+	read := func() time.Duration {
+		var sum time.Duration
+		for _, p := range pids {
+			d, err := proc.CPU(p)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "CPU of %d: %v\n", p, err)
+			}
+			sum += d
+		}
+		return sum
+	}
+	before := read()
+	return func() time.Duration { return read() - before }
 }

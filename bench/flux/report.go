@@ -141,7 +141,7 @@ func (e *env) reportOne(w io.Writer, r *results) {
 		if fl := r.get(mFirst, floor.column); len(fl) > 0 {
 			for _, name := range e.o.tools {
 				if t, _ := toolByName(name); t.kind != "floor" {
-					fmt.Fprintf(w, "- %s: first sync takes %s the floor's time\n", t.column, ratio(r.get(mFirst, t.column), fl))
+					fmt.Fprintf(w, "- %s: first sync takes %s the floor's time and %s its CPU\n", t.column, ratio(r.get(mFirst, t.column), fl), ratio(r.get(mCPU, t.column), r.get(mCPU, floor.column)))
 				}
 			}
 		}

@@ -63,12 +63,13 @@ func TestReportOneNamesTheObjectsAndComparesEachBuild(t *testing.T) {
 	e := &env{o: options{objects: 1001, reps: 1}}
 	bins := []benchenv.Binary{{Name: "before", Path: "/a"}, {Name: "after", Path: "/b"}}
 	allTools, e.o.tools = perBinary(allTools, []string{"flux", "syncgate", "floor"}, bins)
-	r := newResults(e.columns(""), measure{mFirst, "s"}, measure{mChange, "s"})
+	r := newResults(e.columns(""), measure{mFirst, "s"}, measure{mChange, "s"}, measure{mCPU, "s"})
 	for column, v := range map[string]float64{
 		"Flux, defaults": 40, "syncgate, defaults (before)": 20, "syncgate, defaults (after)": 10, "bare bulk create (floor)": 5,
 	} {
 		r.add(mFirst, column, v)
 		r.add(mChange, column, v/10)
+		r.add(mCPU, column, v*3)
 	}
 	var b strings.Builder
 	e.reportOne(&b, r)
@@ -76,7 +77,7 @@ func TestReportOneNamesTheObjectsAndComparesEachBuild(t *testing.T) {
 	require.Contains(t, out, "\n1,001 objects (ConfigMaps, Secrets, Services and 1-replica Deployments in turn) into one namespace; median (min–max) of 1 repetitions\n")
 	require.Contains(t, out, "- first sync: syncgate, defaults (before) is 2.00x faster than Flux, defaults; one ConfigMap changed: 2.00x\n")
 	require.Contains(t, out, "- first sync: syncgate, defaults (after) is 4.00x faster than Flux, defaults; one ConfigMap changed: 4.00x\n")
-	require.Contains(t, out, "- syncgate, defaults (after): first sync takes 2.00x the floor's time\n")
+	require.Contains(t, out, "- syncgate, defaults (after): first sync takes 2.00x the floor's time and 2.00x its CPU\n")
 }
 
 func TestRunNamesTheBuildsMeasured(t *testing.T) {

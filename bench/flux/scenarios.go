@@ -17,6 +17,7 @@ const (
 	mChange  = "one ConfigMap changed"
 	mRSS     = "RSS afterwards"
 	mCreated = "floor: the bulk create alone"
+	mCPU     = "CPU used by the first sync: control plane, tool and bench"
 
 	mStart      = "start → all namespaces deployed"
 	mChangedOne = "one ConfigMap changed in one namespace: that namespace deployed"
@@ -36,7 +37,7 @@ func (e *env) columns(exclude string) []string {
 // scenarioOne: the objects into one namespace, each tool in turn, in a
 // different order each repetition.
 func (e *env) scenarioOne(ctx context.Context) (*results, error) {
-	r := newResults(e.columns(""), measure{mFirst, "s"}, measure{mChange, "s"}, measure{mRSS, "MB"}, measure{mCreated, "s"})
+	r := newResults(e.columns(""), measure{mFirst, "s"}, measure{mChange, "s"}, measure{mRSS, "MB"}, measure{mCreated, "s"}, measure{mCPU, "s"})
 	for rep := range e.o.reps {
 		for _, name := range rotated(e.o.tools, rep) {
 			t, _ := toolByName(name)
@@ -64,14 +65,17 @@ func (e *env) scenarioOne(ctx context.Context) (*results, error) {
 func (e *env) floorOne(ctx context.Context, t tool, ns string, r *results) error {
 	began := time.Now()
 	profiled := e.cpuProfiles(ctx, ns, "")
+	used := e.cpuUsed(0)
 	created, ready, err := e.floor(ctx, ns, benchenv.Files(ns, e.o.objects, 1))
+	cpu := used()
 	profiled()
 	if err != nil {
 		return err
 	}
+	r.add(mCPU, t.column, seconds(cpu))
 	r.add(mFirst, t.column, seconds(ready.Sub(began)))
 	r.add(mCreated, t.column, seconds(created.Sub(began)))
-	fmt.Fprintf(os.Stderr, "%-50s created %s, ready %s\n", t.column, created.Sub(began).Round(10*time.Millisecond), ready.Sub(began).Round(10*time.Millisecond))
+	fmt.Fprintf(os.Stderr, "%-50s created %s, ready %s (CPU %s)\n", t.column, created.Sub(began).Round(10*time.Millisecond), ready.Sub(began).Round(10*time.Millisecond), cpu.Round(10*time.Millisecond))
 	return nil
 }
 
@@ -109,7 +113,9 @@ func (e *env) syncOne(ctx context.Context, t tool, ns string, r *results) (err e
 	}
 	files := benchenv.Files(ns, e.o.objects, 1)
 	profiled := e.cpuProfiles(ctx, ns, debugURL(tg))
+	used := e.cpuUsed(tg.pid())
 	first, err := step(mFirst, files)
+	cpu := used()
 	profiled()
 	if err != nil {
 		return err
@@ -123,7 +129,8 @@ func (e *env) syncOne(ctx context.Context, t tool, ns string, r *results) (err e
 		return err
 	}
 	r.add(mRSS, t.column, megabytes(rss))
-	fmt.Fprintf(os.Stderr, "%-50s first %s, change %s, RSS %.0f MB\n", t.column, first.Round(10*time.Millisecond), change.Round(10*time.Millisecond), megabytes(rss))
+	r.add(mCPU, t.column, seconds(cpu))
+	fmt.Fprintf(os.Stderr, "%-50s first %s (CPU %s), change %s, RSS %.0f MB\n", t.column, first.Round(10*time.Millisecond), cpu.Round(10*time.Millisecond), change.Round(10*time.Millisecond), megabytes(rss))
 	return nil
 }
 

@@ -111,6 +111,8 @@ func (s *syncgateTarget) await(ctx context.Context, sha, ns string) (time.Time, 
 
 func (s *syncgateTarget) rss() (int64, error) { return s.agent.RSS() }
 
+func (s *syncgateTarget) pid() int { return s.agent.Pid() }
+
 func (s *syncgateTarget) stop(context.Context) error {
 	if s.agent != nil {
 		s.agent.Stop(15 * time.Second)

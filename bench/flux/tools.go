@@ -83,6 +83,8 @@ type target interface {
 	await(ctx context.Context, rev, ns string) (time.Time, error)
 	// rss is the tool's resident memory now.
 	rss() (int64, error)
+	// pid is the tool's process.
+	pid() int
 	// stop ends the tool and forgets its objects (not what it applied).
 	stop(ctx context.Context) error
 }
