@@ -242,7 +242,7 @@ func (a *Applier) dryRun(ctx context.Context, ds []*desired) error {
 	var mu sync.Mutex
 	var refused []*ObjectError
 	err := a.each(ctx, [][]*desired{ds}, []int{a.opts.Concurrency}, func(ctx context.Context, d *desired) error {
-		_, err := a.send(ctx, d, true)
+		err := a.sendDry(ctx, d)
 		if err == nil {
 			return nil
 		}
@@ -289,7 +289,7 @@ func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w 
 				return &ObjectError{Object: d.ref, Err: err}
 			}
 		}
-		got, err := a.send(ctx, d, false)
+		got, err := a.send(ctx, d)
 		if err != nil {
 			if mayHaveTakenEffect(err) {
 				w.mayBeLive(d)
@@ -306,12 +306,19 @@ func (a *Applier) write(ctx context.Context, namespace string, ds []*desired, w 
 	return nil
 }
 
-func (a *Applier) send(ctx context.Context, d *desired, dryRun bool) (*unstructured.Unstructured, error) {
+func (a *Applier) send(ctx context.Context, d *desired) (*unstructured.Unstructured, error) {
 	opts := metav1.PatchOptions{FieldManager: a.opts.FieldManager, Force: ptr(true)}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
 	return a.resource(d).Patch(ctx, d.ref.Name, types.ApplyPatchType, d.body, opts)
+}
+
+// sendDry is send as a server-side dry run. Nothing of the answer is read:
+// the server sends the metadata alone, in protobuf, rather than the whole
+// object in JSON, one fewer encoding for it and decoding for syncgate per
+// object of the commit.
+func (a *Applier) sendDry(ctx context.Context, d *desired) error {
+	opts := metav1.PatchOptions{FieldManager: a.opts.FieldManager, Force: ptr(true), DryRun: []string{metav1.DryRunAll}}
+	_, err := a.metadata(d).Patch(ctx, d.ref.Name, types.ApplyPatchType, d.body, opts)
+	return err
 }
 
 func ptr[T any](v T) *T { return &v }
