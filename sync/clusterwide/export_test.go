@@ -9,6 +9,10 @@ var AskBackoff = &askBackoff
 // per namespace.
 var ReaskBackoff = &reaskBackoff
 
+// RefusedBackoff lets tests pace the questions asked again after a
+// refusal.
+var RefusedBackoff = &refusedBackoff
+
 // Waiting is how many callers wait for the question in flight about gvr,
 // besides the one who asked it.
 func Waiting(g *Grants, gvr schema.GroupVersionResource) int {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -32,14 +31,7 @@ func TestDeletedWhileTheWatchIsReplaced(t *testing.T) {
 	user := cfg.Impersonate.UserName
 	kube, err := kubernetes.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	binding, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "reader-everywhere-"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = kube.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{}) })
-	awaitMay(t, kube, user, true)
+	takeBack := bindEverywhere(t, kube, user)
 
 	v := &valve{}
 	cfg.Wrap(v.wrap)
@@ -55,7 +47,7 @@ func TestDeletedWhileTheWatchIsReplaced(t *testing.T) {
 	// then refused.
 	v.hold()
 	require.NoError(t, kube.CoreV1().ConfigMaps(a).Delete(ctx, "gone", metav1.DeleteOptions{}))
-	require.NoError(t, kube.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{}))
+	require.NoError(t, takeBack())
 	awaitMay(t, kube, user, false)
 	v.cut()
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
@@ -38,7 +39,6 @@ func TestBackToEveryNamespaceOnceAnswered(t *testing.T) {
 	for _, granted := range []bool{true, false} {
 		t.Run(fmt.Sprint("granted ", granted), func(t *testing.T) {
 			c := cluster.Shared(t)
-			ctx := context.Background()
 			kube, err := kubernetes.NewForConfig(c.RESTConfig())
 			require.NoError(t, err)
 			a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
@@ -46,21 +46,8 @@ func TestBackToEveryNamespaceOnceAnswered(t *testing.T) {
 			if granted {
 				cfg = c.RESTConfig()
 			}
-			streams := &openStreams{open: map[string]int{}}
-			cfg.Wrap(streams.wrap)
-			seen := &requestlog.Log{}
-			dyn := client(t, cfg, seen)
 			q := &unanswered{n: -1}
-			askCfg := rest.CopyConfig(cfg)
-			askCfg.Wrap(q.wrap)
-			asker, err := dynamic.NewForConfig(askCfg)
-			require.NoError(t, err)
-
-			create(t, c, a, "gone")
-			create(t, c, b, "changed")
-			h := &strict{t: t, rv: map[string]uint64{}, adds: map[string]int{}}
-			startStrict(t, dyn, clusterwide.NewGrants(asker, 0, nil), []string{a, b}, h)
-			h.await(t, a+"/gone", b+"/changed")
+			h, streams, seen := startChurned(t, c, cfg, q, 0, a, b)
 			require.Empty(t, seen.Requests("/api/v1/configmaps"), "watched per namespace first")
 			require.Equal(t, 1, streams.count("/api/v1/namespaces/"+a+"/configmaps"))
 			asked := q.asked.Load()
@@ -68,23 +55,9 @@ func TestBackToEveryNamespaceOnceAnswered(t *testing.T) {
 			// Objects change while the question is answered and the
 			// watches replaced.
 			q.answering.Store(true)
-			var names []string
-			for i := 0; i < 200; i++ {
-				ns := []string{a, b}[i%2]
-				create(t, c, ns, fmt.Sprint("new-", i))
-				names = append(names, ns+fmt.Sprint("/new-", i))
-				cm, err := kube.CoreV1().ConfigMaps(b).Get(ctx, "changed", metav1.GetOptions{})
-				require.NoError(t, err)
-				cm.Data = map[string]string{"i": fmt.Sprint(i)}
-				_, err = kube.CoreV1().ConfigMaps(b).Update(ctx, cm, metav1.UpdateOptions{})
-				require.NoError(t, err)
-				if i == 5 {
-					require.NoError(t, kube.CoreV1().ConfigMaps(a).Delete(ctx, "gone", metav1.DeleteOptions{}))
-				}
-				if i > 10 && q.asked.Load() >= asked+2 && (!granted || streams.count("/api/v1/namespaces/") == 0) {
-					break
-				}
-			}
+			names := churn(t, kube, a, b, func() bool {
+				return q.asked.Load() >= asked+2 && (!granted || streams.count("/api/v1/namespaces/") == 0)
+			})
 			h.await(t, names...)
 			if !granted {
 				require.Empty(t, seen.Requests("/api/v1/configmaps"), "refused: still per namespace")
@@ -93,22 +66,79 @@ func TestBackToEveryNamespaceOnceAnswered(t *testing.T) {
 				require.Equal(t, 0, streams.count("/api/v1/namespaces/"), "the watches per namespace ended")
 				require.Equal(t, 1, streams.count("/api/v1/configmaps"), "one watch in every namespace")
 			}
-			// What the handler holds is what the cluster holds.
-			require.Eventually(t, func() bool {
-				want := map[string]uint64{}
-				for _, ns := range []string{a, b} {
-					l, err := kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
-					require.NoError(t, err)
-					for _, cm := range l.Items {
-						rv, _ := strconv.ParseUint(cm.ResourceVersion, 10, 64)
-						want[ns+"/"+cm.Name] = rv
-					}
-				}
-				return h.equal(want)
-			}, 30*time.Second, 50*time.Millisecond, "the handler's objects are the cluster's")
-			require.Equal(t, []string{a + "/gone"}, h.deletedNames(), "told deleted: only what was")
+			requireHeld(t, kube, h, a, b)
 		})
 	}
+}
+
+// startChurned creates a/gone and b/changed, for churn, and starts a
+// Watch of namespaces a and b as cfg, its access questions asked through
+// q and kept ttl, told to a strict handler; it waits until the handler
+// was told of both and returns it with the watch's streams and requests.
+func startChurned(t *testing.T, c *cluster.Cluster, cfg *rest.Config, q *unanswered, ttl time.Duration, a, b string) (*strict, *openStreams, *requestlog.Log) {
+	t.Helper()
+	streams := &openStreams{open: map[string]int{}}
+	cfg.Wrap(streams.wrap)
+	seen := &requestlog.Log{}
+	dyn := client(t, cfg, seen)
+	askCfg := rest.CopyConfig(cfg)
+	askCfg.Wrap(q.wrap)
+	asker, err := dynamic.NewForConfig(askCfg)
+	require.NoError(t, err)
+
+	create(t, c, a, "gone")
+	create(t, c, b, "changed")
+	h := &strict{t: t, rv: map[string]uint64{}, adds: map[string]int{}}
+	startStrict(t, dyn, clusterwide.NewGrants(asker, ttl, nil), []string{a, b}, h)
+	h.await(t, a+"/gone", b+"/changed")
+	return h, streams, seen
+}
+
+// churn creates ConfigMaps in a and b by turns, updates b/changed after
+// each and deletes a/gone once, until done says so (after a few rounds
+// at least, 200 at most); it returns the names of those created.
+func churn(t *testing.T, kube kubernetes.Interface, a, b string, done func() bool) []string {
+	t.Helper()
+	ctx := context.Background()
+	var names []string
+	for i := 0; i < 200; i++ {
+		ns := []string{a, b}[i%2]
+		_, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("new-", i)}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		names = append(names, ns+fmt.Sprint("/new-", i))
+		cm, err := kube.CoreV1().ConfigMaps(b).Get(ctx, "changed", metav1.GetOptions{})
+		require.NoError(t, err)
+		cm.Data = map[string]string{"i": fmt.Sprint(i)}
+		_, err = kube.CoreV1().ConfigMaps(b).Update(ctx, cm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		if i == 5 {
+			require.NoError(t, kube.CoreV1().ConfigMaps(a).Delete(ctx, "gone", metav1.DeleteOptions{}))
+		}
+		if i > 10 && done() {
+			break
+		}
+	}
+	return names
+}
+
+// requireHeld checks that what h holds is what namespaces a and b hold,
+// each object at its resourceVersion, and that it was told deleted only
+// a/gone, which churn deleted.
+func requireHeld(t *testing.T, kube kubernetes.Interface, h *strict, a, b string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		want := map[string]uint64{}
+		for _, ns := range []string{a, b} {
+			l, err := kube.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{})
+			require.NoError(t, err)
+			for _, cm := range l.Items {
+				rv, _ := strconv.ParseUint(cm.ResourceVersion, 10, 64)
+				want[ns+"/"+cm.Name] = rv
+			}
+		}
+		return h.equal(want)
+	}, 30*time.Second, 50*time.Millisecond, "the handler's objects are the cluster's")
+	require.Equal(t, []string{a + "/gone"}, h.deletedNames(), "told deleted: only what was")
 }
 
 // openStreams counts the watch streams open, by path.

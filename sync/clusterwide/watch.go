@@ -36,16 +36,17 @@ type Watch struct {
 // namespace where grants say syncgate may list and watch the resource
 // cluster-wide, else one per namespace. A question grants could not
 // answer (the API server not answering yet) is asked again, paced by
-// askBackoff, before the resource is watched per namespace; then it is
-// asked again every few minutes (reaskBackoff) while the namespaces are
-// watched, and the watch goes to every namespace once grants say yes. A
-// refusal is followed at once and for the life of the process, as is a
-// cluster-wide watch refused later (its ClusterRole taken back): granting
-// it again takes a restart. A new set of informers runs beside the one it
-// replaces until it has listed, and Handler is told of the two as of one
-// (record.go): nothing it was told is told again or lost, and what the
-// new informers do not find is told deleted, then or when they list
-// again. That compares resourceVersions as numbers, which holds for
+// askBackoff, before the resource is watched per namespace. While it is
+// watched per namespace, whatever the reason (no answer, a refusal, a
+// cluster-wide watch refused later, its ClusterRole taken back), the
+// question is asked again (reask): every few minutes while no answer
+// comes (reaskBackoff), every GrantsFor after a refusal (refusedBackoff),
+// and the watch goes to every namespace once grants say yes; granting
+// the ClusterRole takes no restart. A new set of informers runs beside
+// the one it replaces until it has listed, and Handler is told of the two
+// as of one (record.go): nothing it was told is told again or lost, and
+// what the new informers do not find is told deleted, then or when they
+// list again. That compares resourceVersions as numbers, which holds for
 // resources served from etcd; others degrade as doc.go says.
 func Run(ctx context.Context, client dynamic.Interface, grants *Grants, w Watch) error {
 	if w.Logger == nil {
@@ -55,44 +56,52 @@ func Run(ctx context.Context, client dynamic.Interface, grants *Grants, w Watch)
 	for _, ns := range w.Namespaces {
 		s.managed[ns] = true
 	}
-	var cur *round // per namespace, while grants are asked again
 	may, err := ask(ctx, grants, w)
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		return nil
-	case err != nil:
+	}
+	refused := err == nil // answered: where it is watched per namespace, a no
+	if err != nil {
 		w.Logger.Warn("cannot tell whether syncgate may watch in every namespace; watching each namespace while asking again", "resource", w.Resource.Resource, "err", err)
-		if cur, err = s.switchTo(ctx, w.Namespaces, nil); cur == nil {
-			return err
+	}
+	var cur *round // per namespace, while grants are asked again
+	for {
+		if may {
+			next, err := s.switchTo(ctx, []string{metav1.NamespaceAll}, cur)
+			if err == nil && next == nil {
+				return nil
+			}
+			if err == nil {
+				if cur != nil {
+					w.Logger.Info("syncgate may watch in every namespace; watching every namespace", "resource", w.Resource.Resource)
+				}
+				cur, err = nil, s.hold(next)
+			}
+			if !errors.Is(err, errRefused) {
+				return err
+			}
+			// Others sharing grants ask again rather than trust the yes;
+			// this watch asks again after refusedBackoff, so that an
+			// authorizer whose reviews and requests disagree costs a
+			// refused list every GrantsFor, not a loop.
+			grants.Forget(w.Resource)
+			refused = true
+			if cur != nil {
+				w.Logger.Debug("watching in every namespace was refused; still watching each namespace", "resource", w.Resource.Resource, "err", err)
+			} else {
+				w.Logger.Warn("watching in every namespace was refused; watching each namespace while asking again", "resource", w.Resource.Resource, "in", refusedBackoff.Duration, "err", err)
+			}
 		}
-		if may = reask(ctx, grants, w); ctx.Err() != nil {
+		if cur == nil {
+			if cur, err = s.switchTo(ctx, w.Namespaces, nil); cur == nil {
+				return err
+			}
+		}
+		if may = reask(ctx, grants, w, refused); !may {
 			cur.stop()
 			return nil
 		}
-		if may {
-			w.Logger.Info("syncgate may watch in every namespace; watching every namespace", "resource", w.Resource.Resource)
-		}
 	}
-	if may {
-		next, err := s.switchTo(ctx, []string{metav1.NamespaceAll}, cur)
-		switch {
-		case err == nil && next == nil:
-			return nil
-		case err == nil:
-			cur, err = nil, s.hold(next)
-		}
-		if !errors.Is(err, errRefused) {
-			return err
-		}
-		grants.Forget(w.Resource)
-		w.Logger.Warn("watching in every namespace was refused; watching each namespace", "resource", w.Resource.Resource, "err", err)
-	}
-	if cur == nil {
-		if cur, err = s.switchTo(ctx, w.Namespaces, nil); cur == nil {
-			return err
-		}
-	}
-	return s.hold(cur)
 }
 
 // askBackoff paces the question of grants asked again after an error;
@@ -103,6 +112,13 @@ var askBackoff = wait.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Ste
 // watched per namespace because no answer came: from 30 s, doubling
 // until GrantsFor, then every GrantsFor for as long as none comes.
 var reaskBackoff = wait.Backoff{Duration: 30 * time.Second, Factor: 2, Jitter: 0.1, Steps: math.MaxInt32, Cap: GrantsFor}
+
+// refusedBackoff paces the question asked again while the resource is
+// watched per namespace because grants said no, or the watch in every
+// namespace was refused: every GrantsFor, jittered up, so that the
+// refusal grants kept (GrantsFor) has aged and the question is put to
+// the API server again (two SelfSubjectAccessReviews).
+var refusedBackoff = wait.Backoff{Duration: GrantsFor, Jitter: 0.1}
 
 // ask asks grants about w's resource until answered, ctx ends or
 // askBackoff's steps are spent.
@@ -123,21 +139,35 @@ func ask(ctx context.Context, grants *Grants, w Watch) (bool, error) {
 	}
 }
 
-// reask asks grants about w's resource again, paced by reaskBackoff,
-// until answered (what it returns) or ctx ends.
-func reask(ctx context.Context, grants *Grants, w Watch) bool {
-	b := reaskBackoff
+// reask asks grants about w's resource again, until they say yes (true)
+// or ctx ends (false): paced by refusedBackoff after a refusal (refused
+// says the last answer was one), by reaskBackoff while no answer comes.
+func reask(ctx context.Context, grants *Grants, w Watch, refused bool) bool {
+	unanswered, no := reaskBackoff, refusedBackoff
 	for {
+		var d time.Duration
+		if refused {
+			d = no.Step()
+		} else {
+			d = unanswered.Step()
+		}
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(b.Step()):
+		case <-time.After(d):
 		}
 		may, err := grants.Ask(ctx, w.Resource)
-		if err == nil || ctx.Err() != nil {
-			return may
+		switch {
+		case ctx.Err() != nil:
+			return false
+		case err == nil && may:
+			return true
+		case err == nil:
+			refused = true
+		default:
+			refused = false
+			w.Logger.Info("still cannot tell whether syncgate may watch in every namespace", "resource", w.Resource.Resource, "err", err)
 		}
-		w.Logger.Info("still cannot tell whether syncgate may watch in every namespace", "resource", w.Resource.Resource, "err", err)
 	}
 }
 
