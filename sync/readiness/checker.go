@@ -131,7 +131,8 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 
 	pace := pacer{every: progressEvery}
 	for {
-		p, err := ws.snapshot().evaluate(refs)
+		snap := ws.snapshot()
+		p, err := snap.evaluate(refs)
 		if err != nil {
 			c.log.Info("rollout failed", "err", err)
 			return err
@@ -145,15 +146,19 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 		if p.Ready == p.Total {
 			return nil
 		}
-		var held <-chan time.Time
+		var held, recheck <-chan time.Time
 		if due, ok := pace.due(); ok {
 			held = time.After(time.Until(due))
+		}
+		if !snap.recheck.IsZero() {
+			recheck = time.After(time.Until(snap.recheck))
 		}
 		select {
 		case <-wctx.Done():
 			return c.ended(ctx, start, p.Pending)
 		case <-ws.w.changed:
 		case <-held: // the held change's time came: evaluated and reported again
+		case <-recheck: // a verdict moves with the clock: judged again
 		}
 	}
 }

@@ -2,6 +2,7 @@ package readiness
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -9,7 +10,11 @@ import (
 
 // snapshot evaluates objects from the informer caches.
 type snapshot struct {
-	ws *watchSet
+	ws  *watchSet
+	now time.Time
+	// recheck is the earliest time a verdict evaluate gave moves with the
+	// clock alone (judge), or zero.
+	recheck time.Time
 }
 
 // get is r as its informer holds it, or as the Wait's first list found it
@@ -78,6 +83,7 @@ type outcome struct {
 	current  bool
 	pending  string    // not current: what it waits for (pending)
 	workload *Workload // a workload not current: its replica counts
+	until    time.Time // when the clock alone moves this verdict (movesAt); zero: never
 }
 
 // judgeAnew judges u by its kind's health rule (ruled), or else by
@@ -115,6 +121,7 @@ func (s *snapshot) judgeAnew(r Object, u *unstructured.Unstructured) (v outcome,
 	default:
 		v.pending = pending(r, res.Message)
 	}
+	v.until = movesAt(r, u, v, s.now)
 	return v, readPods, pods, nil
 }
 

@@ -2,8 +2,10 @@ package readiness
 
 import (
 	"slices"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
 // A Wait judges its objects again on every event about their namespaces,
@@ -19,7 +21,9 @@ import (
 //
 // An informer never changes an object it holds: a new state is a new
 // object. The same pointer is the same state, and the judgement holding
-// it keeps it from being reused for another.
+// it keeps it from being reused for another. One verdict moves with the
+// clock alone, a Pod's that cannot be scheduled (movesAt); it is judged
+// again when its time comes, and the Wait wakes for it (recheck).
 
 // judgement is the outcome (or failure) of one state of an object, and
 // the pods it read.
@@ -32,18 +36,37 @@ type judgement struct {
 }
 
 // judge is judgeAnew(r, u), or what the Wait judged before of this same
-// state of r with the same current pods.
+// state of r with the same current pods, unless the clock alone has moved
+// that verdict since (outcome.until). It notes in s the earliest time a
+// verdict it gives will move so (recheck).
 func (s *snapshot) judge(r Object, u *unstructured.Unstructured) (outcome, error) {
 	j, ok := s.ws.judged[r]
-	if ok && j.u == u && (!j.readPods || samePods(s.podsOf(r, u), j.pods)) {
-		return j.v, j.err
+	if !ok || j.u != u || (!j.v.until.IsZero() && !s.now.Before(j.v.until)) || (j.readPods && !samePods(s.podsOf(r, u), j.pods)) {
+		v, readPods, pods, err := s.judgeAnew(r, u)
+		if s.ws.judged == nil {
+			s.ws.judged = map[Object]judgement{}
+		}
+		j = judgement{u: u, readPods: readPods, pods: pods, v: v, err: err}
+		s.ws.judged[r] = j
+		s.ws.judgedAnew++
 	}
-	v, readPods, pods, err := s.judgeAnew(r, u)
-	if s.ws.judged == nil {
-		s.ws.judged = map[Object]judgement{}
+	if !j.v.until.IsZero() && (s.recheck.IsZero() || j.v.until.Before(s.recheck)) {
+		s.recheck = j.v.until
 	}
-	s.ws.judged[r] = judgement{u: u, readPods: readPods, pods: pods, v: v, err: err}
-	return v, err
+	return j.v, j.err
+}
+
+// movesAt is when the verdict of u (pending, v) moves with the clock alone,
+// or zero: kstatus gives a Pod that the scheduler finds no node for
+// ScheduleWindow from its creation before it fails it.
+func movesAt(r Object, u *unstructured.Unstructured, v outcome, now time.Time) time.Time {
+	if v.current || r.GroupKind.Group != "" || r.GroupKind.Kind != "Pod" {
+		return time.Time{}
+	}
+	if t := u.GetCreationTimestamp().Add(kstatus.ScheduleWindow); now.Before(t) {
+		return t
+	}
+	return time.Time{}
 }
 
 // samePods tells whether a and b hold the same pod states, in any order

@@ -2,11 +2,14 @@ package readiness
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
 // store is an informer's cache, indexed as the pool's are, that a test
@@ -49,6 +52,14 @@ func TestAKeptJudgementFollowsTheObjectAndItsPods(t *testing.T) {
 	require.NoError(t, err)
 	pending.Pending = p.Pending // kstatus's wording
 	require.Equal(t, pending, p)
+	// Kept: judged once, though evaluated again, and though a pod of
+	// another revision comes.
+	_, err = evaluate()
+	require.NoError(t, err)
+	addPod(pod(t, "web-old-b", "rs1", ""))
+	_, err = evaluate()
+	require.NoError(t, err)
+	require.Equal(t, 1, ws.judgedAnew)
 
 	addPod(pod(t, "web-new-a", "rs2", "")) // a pod of the current revision, running
 	p, err = evaluate()
@@ -100,4 +111,32 @@ func TestAKeptJudgementFollowsTheObjectAndItsPods(t *testing.T) {
 	p, err = evaluate()
 	require.NoError(t, err)
 	require.Equal(t, Progress{Total: 1, Ready: 1}, p)
+}
+
+// kstatus gives a Pod the scheduler finds no node for 15 s from its
+// creation before it fails it: a kept verdict of that Pod expires then,
+// and the evaluation says when, for the Wait to wake though no event comes.
+func TestAnUnschedulablePodIsJudgedAgainWhenItsTimeComes(t *testing.T) {
+	created := time.Now().Truncate(time.Second).Add(-kstatus.ScheduleWindow + time.Second) // as the API gives it: whole seconds
+	p := obj(t, `apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ns}
+status:
+  phase: Pending
+  conditions: [{type: PodScheduled, status: "False", reason: Unschedulable}]
+`)
+	p.SetCreationTimestamp(metav1.NewTime(created))
+	ref := Object{GroupKind: schema.GroupKind{Kind: "Pod"}, Namespace: "ns", Name: "p"}
+	_, pods := store(t, "pods", p)
+	ws := &watchSet{where: map[Object]place{ref: {entry: pods, namespace: "ns"}}, pods: map[string]*entry{"ns": pods}}
+
+	snap := ws.snapshot()
+	progress, err := snap.evaluate([]Object{ref})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Pod p: Pod has not been scheduled"}, progress.Pending)
+	require.Equal(t, created.Add(kstatus.ScheduleWindow), snap.recheck)
+
+	<-time.After(time.Until(snap.recheck)) // what Wait waits for
+	_, err = ws.snapshot().evaluate([]Object{ref})
+	require.Equal(t, &FailedError{Object: ref, Reason: "Pod could not be scheduled"}, err)
 }

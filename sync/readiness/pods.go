@@ -54,7 +54,9 @@ func (e *entry) ownedBy(uid types.UID) []*unstructured.Unstructured {
 	}
 	objs, err := e.indexer.ByIndex(byControllerIndex, string(uid))
 	if err != nil {
-		return nil
+		// Only an informer made without indexers has no such index: the
+		// pod checks would be off without a sign.
+		panic("readiness: " + err.Error())
 	}
 	out := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, obj := range objs {

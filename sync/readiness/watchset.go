@@ -1,6 +1,8 @@
 package readiness
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"maps"
@@ -29,6 +31,7 @@ type watchSet struct {
 	rules       *healthrule.Rules
 	ruleErrors  func(r Object, msg string)
 	judged      map[Object]judgement // judged.go
+	judgedAnew  int                  // judgements made, kept or not
 }
 
 // place is where an object is read: its informer, and its namespace ("" for
@@ -200,7 +203,7 @@ func (ws *watchSet) close() {
 }
 
 func (ws *watchSet) snapshot() *snapshot {
-	return &snapshot{ws: ws}
+	return &snapshot{ws: ws, now: time.Now()}
 }
 
 // newer tells whether a holds a later state of an object than b: resource
