@@ -45,12 +45,13 @@ func (w *worker) releaseGate() {
 
 // stop ends every hold: the worker ends. A head noted after it (by a
 // fetch before RunNamespaces forgot the worker) takes no hold: nothing
-// would end it.
+// would end it. It is one step under w.mu: a head noted between ending
+// the holds and marking the worker stopped would take a hold for good.
 func (w *worker) stop() {
-	w.idle()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopped = true
+	w.releaseGate()
 	w.releaseSorting(true)
 }
 
