@@ -21,6 +21,10 @@ const (
 	// Await: the sha is applied and its rollout has no outcome yet; wait
 	// for it.
 	Await
+	// Reset: the branch head went back to the applied commit, sha, before
+	// the commits begun since were applied; record sha as the head and
+	// fail them (call Drop).
+	Reset
 )
 
 func (s Step) String() string {
@@ -31,6 +35,8 @@ func (s Step) String() string {
 		return "continue"
 	case Await:
 		return "await"
+	case Reset:
+		return "reset"
 	}
 	return "idle"
 }
@@ -42,16 +48,24 @@ func (s Step) String() string {
 // it becomes the head, so a refused commit is not retried in a loop, and a
 // force-push back to an older commit is applied again.
 //
+// A head back at the applied commit while another was begun (the branch
+// reset before it was applied) drops what was begun first: those commits
+// fail, and the applied one is awaited or left as it is.
+//
 // Before the head is known (the repo not fetched yet after a start), the
 // applied commit stands in for it, so a rollout in flight is still awaited.
 func Plan(st *version.VersionStatus, head string) (Step, string) {
-	if head == "" {
+	known := head != ""
+	if !known {
 		head = st.Applied
 	}
 	if head == "" {
 		return Idle, ""
 	}
 	if head == st.Applied {
+		if known && ((st.Head != "" && st.Head != head) || len(dropped(st, head)) > 0) {
+			return Reset, head
+		}
 		if c := st.Find(head); c == nil || !c.State.Terminal() {
 			return Await, head
 		}
@@ -82,6 +96,9 @@ func InFlight(st *version.VersionStatus) (sha string, began time.Time, ok bool) 
 		return "", time.Time{}, false
 	}
 	c := st.Find(sha)
+	if step == Reset && c != nil && c.State.Terminal() {
+		return "", time.Time{}, false // what is dropped was never under way here
+	}
 	if c == nil || c.FetchedAt == nil {
 		return "", time.Time{}, false
 	}

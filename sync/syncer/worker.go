@@ -173,6 +173,8 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 		return nil
 	case lifecycle.Await:
 		return w.rollout(ctx, sha, gen, nil)
+	case lifecycle.Reset:
+		return w.reset(ctx, sha)
 	}
 	if done, err := w.unchanged(ctx, sha, gen); done || err != nil {
 		return err

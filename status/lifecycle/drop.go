@@ -1,0 +1,65 @@
+package lifecycle
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// dropped lists the commits left without an outcome when head, the applied
+// commit, is the branch head again: begun since (or carried by one begun
+// since) and never applied. Their content never ran and never will.
+func dropped(st *version.VersionStatus, head string) []string {
+	var out []string
+	for _, c := range st.History {
+		switch {
+		case c.SHA == head:
+		case !c.State.Terminal():
+			out = append(out, c.SHA)
+		case c.State == status.Superseded && c.Outcome == "" && c.CarriedBy != head:
+			out = append(out, c.SHA)
+		}
+	}
+	return out
+}
+
+// DroppedReason is why a commit the branch was reset away from fails.
+func DroppedReason(head string) string {
+	return fmt.Sprintf("dropped from the branch (reset to %s) before it was applied", status.ShortSHA(head))
+}
+
+// Drop records that the branch head went back to head, the applied commit,
+// before the commits begun since were applied: head is the head again (so
+// a later push of one of them is a fresh attempt), and each of them fails,
+// its content never having run; the commits one carried fail with it. Ready
+// and Reconciling follow head's own state again. It returns what CI must be
+// told, as for any failure.
+func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) []status.Update {
+	st.Head = head
+	reason := DroppedReason(head)
+	var owed []status.Update
+	for _, sha := range dropped(st, head) {
+		c := st.Find(sha)
+		if c == nil || c.State.Terminal() {
+			continue // settled as carried by one failed before it
+		}
+		owed = append(owed, Transition{SHA: sha, State: status.Failed, Reason: reason, At: at}.Apply(st, cluster)...)
+	}
+	// Carried by a commit whose entry has left the history.
+	for i := range st.History {
+		c := &st.History[i]
+		if c.SHA == head || c.State != status.Superseded || c.Outcome != "" || c.CarriedBy == head {
+			continue
+		}
+		c.Outcome, c.Reason, c.FinishedAt = status.Failed, reason, version.Stamp(at)
+		owed = append(owed, UpdateOf(cluster, *c))
+	}
+	if a := st.Find(head); a != nil {
+		setConditions(st, *a)
+	} else if st.Deployed == head {
+		setConditions(st, version.Commit{SHA: head, State: status.Deployed})
+	}
+	return owed
+}

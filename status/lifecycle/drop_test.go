@@ -1,0 +1,107 @@
+package lifecycle
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+type noAncestry struct{}
+
+func (noAncestry) IsAncestor(string, string) (bool, error) { return false, nil }
+func (noAncestry) OnBranch(string) (bool, error)           { return true, nil }
+
+// A commit begun and then dropped by a force-push back to the applied
+// commit fails, with the commits it carried, and the applied commit is
+// what the namespace reports again; a later push of it is a fresh attempt.
+func TestResetToTheAppliedCommitFailsWhatWasBegun(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a, b := "aaaaaaaaaaaa1", "bbbbbbbbbbbb2"
+	for _, rolling := range []bool{false, true} {
+		t.Run(map[bool]string{false: "applied commit deployed", true: "applied commit rolling out"}[rolling], func(t *testing.T) {
+			st := &version.VersionStatus{}
+			Begin(st, a, at)
+			Transition{SHA: a, State: status.Applying, At: at}.Apply(st, "c")
+			Transition{SHA: a, State: status.RollingOut, At: at}.Apply(st, "c")
+			if !rolling {
+				Transition{SHA: a, State: status.Deployed, At: at}.Apply(st, "c")
+			}
+			Begin(st, b, at)
+			Carry(st, b, []string{"x"}, at)
+			Transition{SHA: b, State: status.Applying, At: at}.Apply(st, "c")
+			_, _, ok := InFlight(st)
+			require.True(t, ok)
+
+			step, sha := Plan(st, a)
+			require.Equal(t, Reset, step, step.String())
+			require.Equal(t, a, sha)
+			owed := Drop(st, a, at.Add(time.Minute), "c")
+
+			require.Equal(t, a, st.Head)
+			want := DroppedReason(a)
+			require.Contains(t, want, "reset to "+status.ShortSHA(a))
+			v := Judge(b, st, noAncestry{})
+			require.True(t, v.Final(), "%+v", v)
+			require.Equal(t, string(status.Failed), v.State)
+			require.Equal(t, want, v.Reason)
+			x := Judge("x", st, noAncestry{})
+			require.True(t, x.Final(), "%+v", x)
+			require.Equal(t, string(status.Failed), x.State)
+			require.Contains(t, x.Reason, want)
+			require.Len(t, owed, 2, "b's failure and x's, as any failure owes")
+			require.Equal(t, status.Failed, owed[0].State)
+			require.Equal(t, b, owed[0].SHA)
+			require.Equal(t, "x", owed[1].SHA)
+			require.Equal(t, status.Failed, owed[1].Outcome)
+
+			require.Equal(t, a, st.Applied)
+			ready := meta.FindStatusCondition(st.Conditions, version.ConditionReady)
+			reconciling := meta.FindStatusCondition(st.Conditions, version.ConditionReconciling)
+			stalled := meta.FindStatusCondition(st.Conditions, version.ConditionStalled)
+			step, sha = Plan(st, a)
+			if rolling {
+				require.Equal(t, Await, step, "a's rollout is still awaited")
+				require.Equal(t, a, sha)
+				require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReconciling), "%+v", reconciling)
+				got, _, ok := InFlight(st)
+				require.True(t, ok)
+				require.Equal(t, a, got)
+			} else {
+				require.Equal(t, Idle, step, step.String())
+				require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady), "%+v", ready)
+				require.False(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReconciling), "%+v", reconciling)
+				require.False(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionStalled), "%+v", stalled)
+				_, _, ok := InFlight(st)
+				require.False(t, ok)
+			}
+			require.Empty(t, Drop(st, a, at.Add(2*time.Minute), "c"), "nothing is reported twice")
+
+			step, sha = Plan(st, b)
+			require.Equal(t, Attempt, step, "b pushed again is tried again")
+			require.Equal(t, b, sha)
+		})
+	}
+}
+
+// A head refused and then reset away from is tried again when pushed
+// again: the reset makes the applied commit the head.
+func TestResetAfterARefusalRecordsTheHead(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &version.VersionStatus{Applied: "a", Head: "b", History: []version.Commit{
+		{SHA: "b", State: status.Failed, Reason: "invalid"},
+		{SHA: "a", State: status.Deployed},
+	}}
+	step, _ := Plan(st, "a")
+	require.Equal(t, Reset, step, step.String())
+	require.Empty(t, Drop(st, "a", at, "c"), "b has its outcome already")
+	require.Equal(t, "invalid", st.Find("b").Reason)
+	step, _ = Plan(st, "a")
+	require.Equal(t, Idle, step, step.String())
+	step, _ = Plan(st, "b")
+	require.Equal(t, Attempt, step, step.String())
+}

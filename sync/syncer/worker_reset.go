@@ -1,0 +1,34 @@
+package syncer
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// reset records that the branch head went back to head, the applied
+// commit, before the commits begun since were applied: they fail, with
+// the reports a failure owes (lifecycle.Drop). The cluster is unchanged.
+func (w *worker) reset(ctx context.Context, head string) error {
+	at := w.s.opts.Now()
+	var owed []status.Update
+	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		owed = lifecycle.Drop(st, head, at, w.s.opts.Cluster)
+		return owed
+	}); err != nil {
+		return err
+	}
+	for _, u := range owed {
+		if u.CarriedBy != "" {
+			continue // failed with its carrier
+		}
+		w.s.metrics.ended(w.ns, string(status.Failed))
+		w.s.event(w.version, corev1.EventTypeWarning, "Dropped", "%s not applied: %s", status.ShortSHA(u.SHA), u.Reason)
+		w.log.Warn("commit dropped from the branch before it was applied; cluster unchanged", "sha", u.SHA, "head", head)
+	}
+	return nil
+}
