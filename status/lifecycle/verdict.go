@@ -47,9 +47,13 @@ type Ancestry interface {
 // A commit with an entry of its own is judged by it alone: a commit that
 // reached its own final state keeps it, and one re-applied by a rollback is
 // in progress again. A failed commit whose entry left the bounded history
-// stays failed (FailedBefore). A commit without an entry that is an ancestor of the
-// deployed commit was carried by it; one that is an ancestor of a commit
-// that failed is failed, naming that commit.
+// stays failed (FailedBefore). A commit without an entry takes the final
+// state of the first commit it is an ancestor of to reach its own deployed
+// or failed state (see carrier), naming that commit, so a later deploy of a
+// fix never turns its failed answer into deployed. Only when no entry in
+// the bounded history carries it is it judged against the deployed commit:
+// once the carrying entry has left the history (MaxHistory newer entries),
+// that fallback may differ from the answer given before.
 func Judge(sha string, st *version.VersionStatus, repo Ancestry) Verdict {
 	if st == nil {
 		st = &version.VersionStatus{}
@@ -75,20 +79,19 @@ func Judge(sha string, st *version.VersionStatus, repo Ancestry) Verdict {
 		out.Reason = "failed; its entry has left the history (the reason is in its S3 result and Events)"
 		return out
 	}
+	if c := carrier(sha, st.History, repo); c != nil {
+		out.State, out.CarriedBy = string(c.State), c.SHA
+		if c.State == status.Deployed {
+			out.Reason = "carried by deployed " + status.ShortSHA(c.SHA)
+		} else {
+			out.Reason = fmt.Sprintf("carried by %s: %s", status.ShortSHA(c.SHA), c.Reason)
+		}
+		return out
+	}
 	if st.Deployed != "" {
 		if ok, _ := repo.IsAncestor(sha, st.Deployed); ok {
 			out.State, out.CarriedBy = string(status.Deployed), st.Deployed
 			out.Reason = "carried by deployed " + status.ShortSHA(st.Deployed)
-			return out
-		}
-	}
-	for _, c := range st.History {
-		if c.State != status.Failed {
-			continue
-		}
-		if ok, _ := repo.IsAncestor(sha, c.SHA); ok {
-			out.State, out.CarriedBy = string(status.Failed), c.SHA
-			out.Reason = fmt.Sprintf("carried by %s: %s", status.ShortSHA(c.SHA), c.Reason)
 			return out
 		}
 	}
@@ -156,4 +159,36 @@ func sortedKeys(per map[string]Verdict) []string {
 	}
 	sort.Strings(nss)
 	return nss
+}
+
+// carrier returns the history entry that decides a commit without an entry
+// of its own: of the entries that reached their own deployed or failed state
+// and that sha is an ancestor of, the one that reached it first (by
+// FinishedAt; an entry without one, or a tie, goes by history position,
+// older entries last). nil when none.
+func carrier(sha string, history []version.Commit, repo Ancestry) *version.Commit {
+	var best *version.Commit
+	for i := range history {
+		c := &history[i]
+		if c.State != status.Deployed && c.State != status.Failed {
+			continue
+		}
+		if best != nil && finishedAfter(c, best) {
+			continue
+		}
+		if ok, _ := repo.IsAncestor(sha, c.SHA); ok {
+			best = c
+		}
+	}
+	return best
+}
+
+// finishedAfter reports whether a reached its final state after b, where a
+// comes later in the newest-first history than b: a tie, or a missing time,
+// leaves the later (older) entry first.
+func finishedAfter(a, b *version.Commit) bool {
+	if a.FinishedAt == nil || b.FinishedAt == nil {
+		return false
+	}
+	return a.FinishedAt.After(b.FinishedAt.Time)
 }
