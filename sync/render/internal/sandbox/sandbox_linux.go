@@ -16,19 +16,25 @@ import (
 
 // denied are the system calls a confined process cannot make: everything
 // that creates or uses a socket (so no network, not even a resolver),
-// starts a program (git, helm, a shell), or reaches into another process
-// for its sockets. Each fails with EPERM.
-var denied = []uint32{
+// starts a program (git, helm, a shell), opens a file (the ServiceAccount
+// token, /proc/<agent>/mem: a build reads only what its parent sends over
+// its pipes), or reaches into another process for its sockets or memory.
+// Each fails with EPERM. archDenied adds the calls only some architectures
+// have.
+var denied = append([]uint32{
 	unix.SYS_SOCKET, unix.SYS_SOCKETPAIR, unix.SYS_CONNECT, unix.SYS_BIND, unix.SYS_LISTEN,
 	unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG,
 	unix.SYS_EXECVE, unix.SYS_EXECVEAT,
 	unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER,
 	unix.SYS_PTRACE, unix.SYS_PROCESS_VM_READV, unix.SYS_PROCESS_VM_WRITEV, unix.SYS_PIDFD_GETFD,
-}
+	unix.SYS_OPENAT, unix.SYS_OPENAT2, unix.SYS_OPEN_BY_HANDLE_AT, unix.SYS_NAME_TO_HANDLE_AT,
+}, archDenied...)
 
 // Enter confines the calling process for the rest of its life: the system
 // calls above fail on every thread, now and later (the filter cannot be
-// removed and is inherited); the data segment, which holds the Go heap,
+// removed and is inherited); the process is the first the kernel's OOM
+// killer ends when the memory it shares with its parent (a cgroup) runs
+// out, so a build, not the agent, is killed; the data segment, which holds the Go heap,
 // cannot grow past memoryBytes (an allocation beyond it ends the process
 // with "out of memory"); and the kernel kills it once it has used cpu of
 // processor time, however busy the machine is (whole seconds, rounded up).
@@ -46,6 +52,9 @@ func Enter(memoryBytes int64, cpu time.Duration) error {
 		}
 	}
 	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	// Raising one's own score needs no privilege; where /proc is read-only
+	// the build goes on without it.
+	_ = os.WriteFile("/proc/self/oom_score_adj", []byte("1000"), 0)
 
 	prog := filter()
 	runtime.LockOSThread()

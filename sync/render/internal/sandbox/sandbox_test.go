@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -53,7 +54,15 @@ func child(mode, addr string) int {
 	fmt.Println("lookup:", err)
 	err = exec.Command("/bin/sh", "-c", "true").Run()
 	fmt.Println("exec:", err)
+	f, err := os.Open(os.Getenv("SANDBOX_TEST_FILE")) // a file that exists
+	if err == nil {
+		f.Close()
+	}
+	fmt.Println("open file:", err)
 	switch mode {
+	case "wait":
+		// Runs confined until its parent closes stdin.
+		_, _ = os.Stdin.Read(make([]byte, 1))
 	case "memory":
 		var keep [][]byte
 		for i := 1; ; i++ {
@@ -89,8 +98,11 @@ func run(t *testing.T, mode string) (lines []string, connections int64, err erro
 			c.Close()
 		}
 	}()
+	file := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(file, []byte("secret"), 0o600))
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = []string{"SANDBOX_TEST=" + mode, "SANDBOX_TEST_ADDR=" + ln.Addr().String(), "GOTRACEBACK=none", "GODEBUG=netdns=go"}
+	cmd.Env = []string{"SANDBOX_TEST=" + mode, "SANDBOX_TEST_ADDR=" + ln.Addr().String(), "SANDBOX_TEST_FILE=" + file,
+		"GOTRACEBACK=none", "GODEBUG=netdns=go"}
 	out, err := cmd.CombinedOutput()
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
@@ -107,14 +119,35 @@ func TestEnterDeniesNetworkAndPrograms(t *testing.T) {
 	require.Equal(t, int64(2), conns, "%v", lines)
 	require.Contains(t, lines, "exec: <nil>")
 	require.Contains(t, lines, "udp: <nil>")
+	require.Contains(t, lines, "open file: <nil>")
 
 	lines, conns, err = run(t, "confined")
 	require.NoError(t, err, "%v", lines)
 	require.Zero(t, conns, "%v", lines)
-	require.Len(t, lines, 5)
+	require.Len(t, lines, 6)
 	for _, l := range lines {
 		require.Contains(t, l, "operation not permitted", "every try fails: %v", lines)
 	}
+}
+
+// A confined process is the one the OOM killer picks first, so a build that
+// fills the memory it shares with the agent is killed, not the agent.
+func TestEnterMakesTheProcessTheOOMKillersFirstChoice(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = []string{"SANDBOX_TEST=wait", "SANDBOX_TEST_ADDR=127.0.0.1:9", "GODEBUG=netdns=go"}
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Wait() }()
+	defer stdin.Close()
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "open file:") {
+	}
+	score, err := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", cmd.Process.Pid))
+	require.NoError(t, err)
+	require.Equal(t, "1000", strings.TrimSpace(string(score)))
 }
 
 func TestEnterBoundsMemory(t *testing.T) {
