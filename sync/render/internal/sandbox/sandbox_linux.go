@@ -34,10 +34,11 @@ var denied = append([]uint32{
 // calls above fail on every thread, now and later (the filter cannot be
 // removed and is inherited); the process is the first the kernel's OOM
 // killer ends when the memory it shares with its parent (a cgroup) runs
-// out, so a build, not the agent, is killed; the data segment, which holds the Go heap,
-// cannot grow past memoryBytes (an allocation beyond it ends the process
-// with "out of memory"); and the kernel kills it once it has used cpu of
-// processor time, however busy the machine is (whole seconds, rounded up).
+// out, so a build, not the agent, is killed; the data segment, which
+// holds the Go heap, cannot grow past memoryBytes (an allocation beyond it
+// ends the process with "out of memory"); and the kernel kills it once it
+// has used cpu of processor time, however busy the machine is (whole
+// seconds, rounded up).
 func Enter(memoryBytes int64, cpu time.Duration) error {
 	if memoryBytes > 0 {
 		lim := &unix.Rlimit{Cur: uint64(memoryBytes), Max: uint64(memoryBytes)}
