@@ -38,7 +38,9 @@ type config struct {
 	Cluster      string
 	PollInterval time.Duration
 	// FetchStall abandons a fetch that received nothing for this long.
-	FetchStall    time.Duration
+	FetchStall time.Duration
+	// FetchMaxBytes bounds what one fetch may receive; 0: unbounded.
+	FetchMaxBytes int64
 	CacheDir      string
 	HealthTimeout time.Duration
 	DriftInterval time.Duration
@@ -128,6 +130,7 @@ func (c *config) settings() []setting {
 		{"cluster", "CLUSTER_NAME", "", "this cluster's name, used in repo paths and S3 keys (required)", trimmed(&c.Cluster)},
 		{"interval", "GIT_SYNC_INTERVAL", "60s", "poll interval: seconds (60) or a Go duration (1m)", duration(&c.PollInterval)},
 		{"git-fetch-stall-timeout", "GIT_FETCH_STALL_TIMEOUT", "2m", "a fetch that receives nothing from the config repo for this long is abandoned and retried; one that keeps receiving runs as long as it needs (the first clone of a big repo)", duration(&c.FetchStall)},
+		{"git-fetch-max-bytes", "GIT_FETCH_MAX_BYTES", "4294967296", "bytes one fetch (or the first clone) may receive from the config repo; a fetch that receives more is refused and the cluster stays as it is, so that one push of a huge pack cannot fill the cache disk (4 GiB); 0: unbounded", count(&c.FetchMaxBytes)},
 		{"cache-dir", "CACHE_DIR", "", "where the repo clone is kept (default: a directory under the OS temp dir)", text(&c.CacheDir)},
 		{"health-timeout", "HEALTH_TIMEOUT", "5m", "how long a rollout may take before the commit is failed", duration(&c.HealthTimeout)},
 		{"drift-interval", "DRIFT_INTERVAL", "10m", "how often live objects are compared with the applied commit; 0 turns it off", durationOrOff(&c.DriftInterval)},

@@ -62,7 +62,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		URL: cfg.Repo, Branch: cfg.Branch, CacheDir: cfg.CacheDir,
 		Token: cfg.GitToken, Username: cfg.GitUsername,
 		SSHKeyPath: cfg.GitSSHKey, KnownHostsPath: cfg.GitKnownHosts, InsecureIgnoreHostKey: cfg.GitInsecureIgnoreHostKey,
-		Stall:  cfg.FetchStall,
+		Stall: cfg.FetchStall, MaxFetch: maxFetch(cfg.FetchMaxBytes),
 		Logger: logger.With("component", "git"),
 	})
 	if err != nil {
@@ -257,4 +257,12 @@ func (r repoAdapter) Resolve(prefix string) (string, error) {
 		return "", fmt.Errorf("%w: %v", server.ErrUnknownSHA, err)
 	}
 	return sha, err
+}
+
+// maxFetch is GIT_FETCH_MAX_BYTES as gitsource takes it: 0 is unbounded.
+func maxFetch(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

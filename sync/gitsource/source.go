@@ -37,6 +37,10 @@ var (
 	ErrAmbiguousRevision = errors.New("ambiguous revision")
 )
 
+// DefaultMaxFetch is Options.MaxFetch when not set: 4 GiB, twenty times
+// the 204 MB pack of the big config repo benchmarked (bench/README.md).
+const DefaultMaxFetch int64 = 4 << 30
+
 // Options configure a Source.
 type Options struct {
 	// URL of the config repo: https://, http://, ssh://, scp-like
@@ -63,6 +67,10 @@ type Options struct {
 	// long (default 2m); a fetch that keeps receiving is not cut, however
 	// long it takes (the first clone of a big repository).
 	Stall time.Duration
+	// MaxFetch bounds the bytes one fetch may receive, counted from its
+	// start (default 4 GiB; negative: unbounded). A fetch that receives
+	// more is ended, its partial pack dropped, and the head kept.
+	MaxFetch int64
 
 	Logger *slog.Logger
 }
@@ -112,6 +120,9 @@ func New(opts Options) (*Source, error) {
 	}
 	if opts.Stall <= 0 {
 		opts.Stall = 2 * time.Minute
+	}
+	if opts.MaxFetch == 0 {
+		opts.MaxFetch = DefaultMaxFetch
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

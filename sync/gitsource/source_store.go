@@ -137,19 +137,30 @@ func (s *store) PackfileWriter() (io.WriteCloser, error) {
 }
 
 // reindexing makes the object store see the new pack once it is in place,
-// and counts what it receives.
+// and counts what it receives. A pack whose writing failed (the fetch
+// received more than it may) is dropped, not indexed.
 type reindexing struct {
 	*packindex.Writer
-	store *store
+	store  *store
+	failed error
 }
 
 func (w *reindexing) Write(p []byte) (int, error) {
+	if w.failed != nil {
+		return 0, w.failed
+	}
 	n, err := w.Writer.Write(p)
-	w.store.received.Write(p[:n])
+	if _, over := w.store.received.Write(p[:n]); err == nil {
+		err = over
+	}
+	w.failed = err
 	return n, err
 }
 
 func (w *reindexing) Close() error {
+	if w.failed != nil {
+		return errors.Join(w.failed, w.Writer.Abort())
+	}
 	return errors.Join(w.Writer.Close(), w.store.reload())
 }
 
