@@ -173,6 +173,10 @@ func (s *session) object(j []byte) {
 	lim := s.r.opts.Limits
 	s.bytes += int64(len(j))
 	where := fmt.Sprintf("resource %d of the build", len(s.objects)+1)
+	if err := s.b.decodes(s.kfile, where, j); err != nil {
+		s.refuse(err)
+		return
+	}
 	var m map[string]any
 	if err := utiljson.Unmarshal(j, &m); err != nil {
 		s.refuse(fileErr(s.kfile, because(ErrBuild, "%s: %v", where, err)))

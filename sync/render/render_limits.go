@@ -39,6 +39,12 @@ type Limits struct {
 	Entries int
 	// Objects bounds the objects of one namespace.
 	Objects int
+	// Nodes bounds what the agent decodes, over every object of one
+	// namespace (plain YAML and a kustomize build's output alike): each
+	// mapping entry and each sequence item, counted before the object is
+	// decoded. A 1 MiB file of short keys decodes to 170,000 entries; 32
+	// of them would take the agent's heap past its memory limit.
+	Nodes int
 	// RenderBytes bounds what a kustomize build returns, as JSON. Plain
 	// YAML renders what it reads, bounded by ReadBytes.
 	RenderBytes int64
@@ -67,6 +73,7 @@ var DefaultLimits = Limits{
 	Kustomizations: 500,
 	Entries:        100_000,
 	Objects:        5000,
+	Nodes:          1_000_000,
 	RenderBytes:    32 << 20,
 	BuildMemory:    256 << 20,
 	BuildTime:      60 * time.Second,
@@ -92,6 +99,7 @@ func (l Limits) withDefaults() Limits {
 	seti(&l.Kustomizations, d.Kustomizations)
 	seti(&l.Entries, d.Entries)
 	seti(&l.Objects, d.Objects)
+	seti(&l.Nodes, d.Nodes)
 	set(&l.RenderBytes, d.RenderBytes)
 	set(&l.BuildMemory, d.BuildMemory)
 	if l.BuildTime <= 0 {
@@ -111,6 +119,7 @@ type budget struct {
 	documents int
 	kusts     int
 	entries   int
+	nodes     int
 }
 
 func newBudget(tree fs.FS, lim Limits) *budget { return &budget{lim: lim, tree: tree} }

@@ -51,7 +51,7 @@ func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string
 		}
 		for n, d := range p.docs {
 			var err error
-			if out, _, err = appendDocument(out, file, k.blob, n+1, d, r.opts.Limits.Objects); err != nil {
+			if out, _, err = appendDocument(b, out, file, k.blob, n+1, d); err != nil {
 				return nil, err
 			}
 		}
@@ -61,7 +61,7 @@ func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string
 	if err != nil {
 		return nil, err
 	}
-	out, docs, err := decodeInto(out, file, k.blob, data, r.opts.Limits.Objects)
+	out, docs, err := decodeInto(b, out, file, k.blob, data)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string
 // to go past max objects, and returns its documents as JSON. Empty
 // documents (nothing, comments, a lone ---) are skipped; a List expands to
 // its items. blob is the file's git object id, "" when unknown.
-func decodeInto(out []object, file, blob string, b []byte, max int) ([]object, []document, error) {
+func decodeInto(bud *budget, out []object, file, blob string, b []byte) ([]object, []document, error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 	var docs []document
 	for n := 1; ; n++ {
@@ -92,7 +92,7 @@ func decodeInto(out []object, file, blob string, b []byte, max int) ([]object, [
 		}
 		d := document{json: j, yaml: raw}
 		var keep bool
-		if out, keep, err = appendDocument(out, file, blob, n, d, max); err != nil {
+		if out, keep, err = appendDocument(bud, out, file, blob, n, d); err != nil {
 			return nil, nil, err
 		}
 		if !keep {
@@ -105,7 +105,11 @@ func decodeInto(out []object, file, blob string, b []byte, max int) ([]object, [
 // appendDocument appends the objects of document n of file, whose blob
 // is blob ("" when unknown); keep says whether the object holds on to its
 // YAML.
-func appendDocument(out []object, file, blob string, n int, d document, max int) ([]object, bool, error) {
+func appendDocument(b *budget, out []object, file, blob string, n int, d document) ([]object, bool, error) {
+	max := b.lim.Objects
+	if err := b.decodes(file, fmt.Sprintf("document %d", n), d.json); err != nil {
+		return nil, false, err
+	}
 	tooMany := func(o object) error {
 		return objectErr(file, o.String(), because(ErrTooMany, "more than the limit of %d objects", max))
 	}
