@@ -148,21 +148,8 @@ func (e *endingStore) UpdateStatus(ctx context.Context, ns string, fn func(*vers
 // made again past the ctx's end. Before, it failed on the ended ctx.
 func TestWhatAFailedApplyWroteIsRecordedThoughTheRunEndsMeanwhile(t *testing.T) {
 	mem := &memStore{v: map[string]*version.Version{}}
-	mem.v["web"] = &version.Version{Status: version.VersionStatus{Inventory: inventoryOf([]apply.Entry{entry("kept", "k0")})}}
 	store := &endingStore{ctxStore: ctxStore{mem}}
-	release := make(chan struct{})
-	applying := make(chan struct{}, 1)
-	failing := applyFunc(func(prev []apply.Entry) (*apply.Result, error) {
-		applying <- struct{}{}
-		<-release
-		store.armed.Store(true)
-		return &apply.Result{Inventory: append(prev, entry("created", "n1"))}, errors.New("the API server refused an object")
-	})
-	cancel, ran := runCancellable(t, applyingC1(t, failing, store, nil))
-	store.cancel.Store(&cancel)
-	await(t, applying, "c1 applied")
-	close(release)
-	await(t, ran, "the Run ended")
+	runFailedApplyEndingTheRun(t, mem, store, &store.armed, &store.cancel)
 	require.Equal(t, map[string]string{"kept": "k0", "created": ""}, hashes(mem))
 }
 
@@ -189,23 +176,32 @@ func (e *endedAfterStore) UpdateStatus(ctx context.Context, ns string, fn func(*
 // written a second time over itself.
 func TestWhatAFailedApplyWroteIsRecordedOnceThoughTheRunEndsAfter(t *testing.T) {
 	mem := &memStore{v: map[string]*version.Version{}}
-	mem.v["web"] = &version.Version{Status: version.VersionStatus{Inventory: inventoryOf([]apply.Entry{entry("kept", "k0")})}}
 	store := &endedAfterStore{ctxStore: ctxStore{mem}}
+	runFailedApplyEndingTheRun(t, mem, store, &store.armed, &store.cancel)
+	require.Equal(t, map[string]string{"kept": "k0", "created": ""}, hashes(mem))
+	require.Equal(t, int32(1), store.after.Load(), "writes once the apply failed")
+}
+
+// runFailedApplyEndingTheRun runs c1 over mem (holding "kept") through
+// store with an apply that creates "created" and fails; armed is set as it
+// fails, for store to end the run through cancel. It returns once the
+// Run ended.
+func runFailedApplyEndingTheRun(t *testing.T, mem *memStore, store Store, armed *atomic.Bool, cancel *atomic.Pointer[func()]) {
+	t.Helper()
+	mem.v["web"] = &version.Version{Status: version.VersionStatus{Inventory: inventoryOf([]apply.Entry{entry("kept", "k0")})}}
 	release := make(chan struct{})
 	applying := make(chan struct{}, 1)
 	failing := applyFunc(func(prev []apply.Entry) (*apply.Result, error) {
 		applying <- struct{}{}
 		<-release
-		store.armed.Store(true)
+		armed.Store(true)
 		return &apply.Result{Inventory: append(prev, entry("created", "n1"))}, errors.New("the API server refused an object")
 	})
-	cancel, ran := runCancellable(t, applyingC1(t, failing, store, nil))
-	store.cancel.Store(&cancel)
+	stop, ran := runCancellable(t, applyingC1(t, failing, store, nil))
+	cancel.Store(&stop)
 	await(t, applying, "c1 applied")
 	close(release)
 	await(t, ran, "the Run ended")
-	require.Equal(t, map[string]string{"kept": "k0", "created": ""}, hashes(mem))
-	require.Equal(t, int32(1), store.after.Load(), "writes once the apply failed")
 }
 
 // vanishingStore is ctxStore whose writes, once gone is set, answer no
