@@ -25,8 +25,13 @@ func dropped(st *version.VersionStatus, head string) []string {
 	return out
 }
 
-// DroppedReason is why a commit the branch was reset away from fails.
-func DroppedReason(head string) string {
+// DroppedReason is why a commit the branch was reset away from fails;
+// partly says some commit since the applied one wrote part of its objects,
+// so head is applied again.
+func DroppedReason(head string, partly bool) string {
+	if partly {
+		return fmt.Sprintf("dropped from the branch (reset to %s) before it was wholly applied; %s is applied again", status.ShortSHA(head), status.ShortSHA(head))
+	}
 	return fmt.Sprintf("dropped from the branch (reset to %s) before it was applied", status.ShortSHA(head))
 }
 
@@ -34,11 +39,14 @@ func DroppedReason(head string) string {
 // before the commits begun since were applied: head is the head again (so
 // a later push of one of them is a fresh attempt), and each of them fails,
 // its content never having run; the commits one carried fail with it. Ready
-// and Reconciling follow head's own state again. It returns what CI must be
-// told, as for any failure.
+// and Reconciling follow head's own state again. If the namespace holds
+// objects a commit since wrote (PartlyWritten), head no longer runs as it
+// was applied: it is begun again (Begin), and Plan applies it. It returns
+// what CI must be told, as for any failure.
 func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) []status.Update {
 	st.Head = head
-	reason := DroppedReason(head)
+	partly := PartlyWritten(st)
+	reason := DroppedReason(head, partly)
 	var owed []status.Update
 	for _, sha := range dropped(st, head) {
 		c := st.Find(sha)
@@ -55,6 +63,9 @@ func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) 
 		}
 		c.Outcome, c.Reason, c.FinishedAt = status.Failed, reason, version.Stamp(at)
 		owed = append(owed, UpdateOf(cluster, *c))
+	}
+	if partly {
+		Begin(st, head, at)
 	}
 	if a := st.Find(head); a != nil {
 		setConditions(st, *a)

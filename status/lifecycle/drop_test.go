@@ -43,7 +43,7 @@ func TestResetToTheAppliedCommitFailsWhatWasBegun(t *testing.T) {
 			owed := Drop(st, a, at.Add(time.Minute), "c")
 
 			require.Equal(t, a, st.Head)
-			want := DroppedReason(a)
+			want := DroppedReason(a, false)
 			require.Contains(t, want, "reset to "+status.ShortSHA(a))
 			v := Judge(b, st, noAncestry{})
 			require.True(t, v.Final(), "%+v", v)
@@ -104,4 +104,77 @@ func TestResetAfterARefusalRecordsTheHead(t *testing.T) {
 	require.Equal(t, Idle, step, step.String())
 	step, _ = Plan(st, "b")
 	require.Equal(t, Attempt, step, step.String())
+}
+
+// A reset to the applied commit after a commit since wrote part of its
+// objects (its apply refused half-way, or still in trouble) applies the
+// applied commit again, once: what runs is no longer what it made. Before,
+// the namespace reported it deployed while the other commit's objects
+// stayed.
+func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, refused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "the other commit in trouble", true: "the other commit refused half-way"}[refused], func(t *testing.T) {
+			st := &version.VersionStatus{}
+			Begin(st, "a", at)
+			Transition{SHA: "a", State: status.Applying, At: at}.Apply(st, "c")
+			st.Inventory = []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm", Hash: "h-a"}}
+			Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
+			Transition{SHA: "a", State: status.Deployed, At: at}.Apply(st, "c")
+			require.True(t, Settled(st))
+			Begin(st, "b", at)
+			Transition{SHA: "b", State: status.Applying, At: at}.Apply(st, "c")
+			st.Inventory = []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm"}, {Kind: "Secret", Name: "new"}}
+			require.True(t, PartlyWritten(st))
+			if refused {
+				Transition{SHA: "b", State: status.Failed, Reason: "forbidden", At: at}.Apply(st, "c")
+			}
+
+			step, _ := Plan(st, "a")
+			require.Equal(t, Reset, step, step.String())
+			owed := Drop(st, "a", at, "c")
+			if refused {
+				require.Empty(t, owed, "b has its outcome already")
+				require.Equal(t, "forbidden", st.Find("b").Reason)
+			} else {
+				require.Len(t, owed, 1)
+				require.Equal(t, DroppedReason("a", true), owed[0].Reason)
+				require.Contains(t, owed[0].Reason, "a is applied again")
+			}
+			require.Equal(t, status.Fetched, st.Find("a").State, "a is begun again")
+			require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReconciling))
+			step, sha := Plan(st, "a")
+			require.Equal(t, Continue, step, step.String())
+			require.Equal(t, "a", sha)
+			got, _, ok := InFlight(st)
+			require.True(t, ok)
+			require.Equal(t, "a", got)
+
+			// Applied whole again: awaited, then idle.
+			Transition{SHA: "a", State: status.Applying, At: at}.Apply(st, "c")
+			st.Inventory = []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm", Hash: "h-a"}}
+			Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
+			step, _ = Plan(st, "a")
+			require.Equal(t, Await, step, step.String())
+			Transition{SHA: "a", State: status.Deployed, At: at}.Apply(st, "c")
+			step, _ = Plan(st, "a")
+			require.Equal(t, Idle, step, step.String())
+		})
+	}
+}
+
+// The applied commit begun again by a reset and refused half-way in turn
+// is not applied again in a loop: it failed, and the namespace waits for
+// the next head.
+func TestAnAppliedCommitRefusedAgainIsNotRetried(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &version.VersionStatus{Applied: "a", Head: "a", History: []version.Commit{{SHA: "a", State: status.Applying}},
+		Inventory: []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm"}}}
+	step, _ := Plan(st, "a")
+	require.Equal(t, Continue, step, step.String())
+	Transition{SHA: "a", State: status.Failed, Reason: "forbidden", At: at}.Apply(st, "c")
+	step, _ = Plan(st, "a")
+	require.Equal(t, Idle, step, step.String())
+	step, _ = Plan(st, "")
+	require.Equal(t, Idle, step, "nor after a restart, the head not known yet")
 }

@@ -23,7 +23,8 @@ const (
 	Await
 	// Reset: the branch head went back to the applied commit, sha, before
 	// the commits begun since were applied; record sha as the head and
-	// fail them (call Drop).
+	// fail them (call Drop), which begins sha again if one of them wrote
+	// part of its objects.
 	Reset
 )
 
@@ -50,7 +51,9 @@ func (s Step) String() string {
 //
 // A head back at the applied commit while another was begun (the branch
 // reset before it was applied) drops what was begun first: those commits
-// fail, and the applied one is awaited or left as it is.
+// fail, and the applied one is awaited or left as it is; but if a commit
+// since wrote part of its objects (an apply that failed or was cut short
+// half-way), the applied commit is applied again, once, as a rollback is.
 //
 // Before the head is known (the repo not fetched yet after a start), the
 // applied commit stands in for it, so a rollout in flight is still awaited.
@@ -66,7 +69,11 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 		if known && ((st.Head != "" && st.Head != head) || len(dropped(st, head)) > 0) {
 			return Reset, head
 		}
-		if c := st.Find(head); c == nil || !c.State.Terminal() {
+		c := st.Find(head)
+		if known && c != nil && !c.State.Terminal() && PartlyWritten(st) {
+			return Continue, head // begun again by the reset (Drop)
+		}
+		if c == nil || !c.State.Terminal() {
 			return Await, head
 		}
 		return Idle, ""

@@ -19,12 +19,14 @@ func Settled(st *version.VersionStatus) bool {
 	if c == nil || c.State != status.Deployed {
 		return false
 	}
-	for _, e := range st.Inventory {
-		if e.Orphan || e.Hash == "" {
-			return false
-		}
-	}
-	return true
+	return !PartlyWritten(st) && !slices.ContainsFunc(st.Inventory, func(e version.InventoryEntry) bool { return e.Orphan })
+}
+
+// PartlyWritten reports whether the namespace holds objects written by an
+// apply that did not finish (recorded without a hash): what runs is then
+// not what the applied commit made it, until a commit is applied whole.
+func PartlyWritten(st *version.VersionStatus) bool {
+	return slices.ContainsFunc(st.Inventory, func(e version.InventoryEntry) bool { return e.Hash == "" })
 }
 
 // Unchanged records sha, which renders in this namespace exactly what the

@@ -5,14 +5,18 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
 )
 
 // owedLog is an outbox that keeps the reports recorded.
@@ -77,11 +81,11 @@ func TestResetBeforeApplyFailsTheDroppedCommit(t *testing.T) {
 			require.Equal(t, "a", st.Applied)
 			v := lifecycle.Judge("b", &st, nil)
 			require.True(t, v.Final())
-			require.Equal(t, lifecycle.DroppedReason("a"), v.Reason)
+			require.Equal(t, lifecycle.DroppedReason("a", false), v.Reason)
 			reports := out.of("b")
 			require.NotEmpty(t, reports)
 			require.Equal(t, status.Failed, reports[len(reports)-1].State, "CI is told")
-			require.Equal(t, lifecycle.DroppedReason("a"), reports[len(reports)-1].Reason)
+			require.Equal(t, lifecycle.DroppedReason("a", false), reports[len(reports)-1].Reason)
 			if rolling {
 				require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReconciling))
 				g.let("cm-a")
@@ -99,6 +103,78 @@ func TestResetBeforeApplyFailsTheDroppedCommit(t *testing.T) {
 			h.push("b")
 			h.eventually("b", status.Deployed)
 			require.Equal(t, []string{"a", "b"}, parts.calls(), "b is applied once pushed again, a never again")
+		})
+	}
+}
+
+// A reset to the applied commit after another commit wrote part of its
+// objects (refused half-way, or its apply in trouble) applies the applied
+// commit again: what the other commit changed is sent again, what it added
+// is pruned, and the applied commit is deployed again. Before, the
+// namespace went idle with the other commit's objects left in place.
+func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "b in trouble", true: "b refused half-way"}[refused], func(t *testing.T) {
+			store := &memStore{v: map[string]*version.Version{}}
+			var mu sync.Mutex
+			var prevOfA [][]apply.Entry
+			bApplied := false
+			parts := &scripted{}
+			parts.render = func(sha string) ([]*unstructured.Unstructured, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if sha == "b" && bApplied {
+					return nil, errors.New("config repo: connection reset") // b stays in trouble
+				}
+				return []*unstructured.Unstructured{configMap("cm-" + sha)}, nil
+			}
+			parts.apply = func(sha string, prev []apply.Entry) (*apply.Result, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if sha == "a" {
+					prevOfA = append(prevOfA, slices.Clone(prev))
+					return &apply.Result{Inventory: []apply.Entry{entry("cm-a", "h-a")}}, nil
+				}
+				bApplied = true
+				written := &apply.Result{Inventory: append(slices.Clone(prev), entry("cm-b", "h-b"))}
+				if refused {
+					return written, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("denied"))
+				}
+				return written, errors.New("connection reset by peer")
+			}
+			g := newGate()
+			g.open["cm-a"] = true
+			out := &owedLog{}
+			h := start(t, store, "a", parts, g, func(o *Options) { o.Outbox = out })
+			h.eventually("a", status.Deployed)
+
+			h.push("b")
+			if refused {
+				h.eventually("b", status.Failed)
+			} else {
+				h.eventually("b", status.Applying)
+			}
+			require.Eventually(t, func() bool { st := store.get("web"); return lifecycle.PartlyWritten(&st) }, 10*time.Second, time.Millisecond)
+			h.push("a")
+			h.eventually("b", status.Failed)
+			require.Eventually(t, func() bool {
+				st := store.get("web")
+				return len(parts.calls()) == 3 && st.Find("a").State == status.Deployed && !lifecycle.PartlyWritten(&st)
+			}, 10*time.Second, time.Millisecond, "a is applied again and deployed")
+
+			st := store.get("web")
+			require.Equal(t, []string{"a", "b", "a"}, parts.calls())
+			mu.Lock()
+			require.Len(t, prevOfA, 2)
+			require.Contains(t, prevOfA[1], entry("cm-b", ""), "what b added is in the inventory a is applied over, to be pruned")
+			mu.Unlock()
+			require.Equal(t, inventoryOf([]apply.Entry{entry("cm-a", "h-a")}), st.Inventory)
+			if !refused {
+				require.Equal(t, lifecycle.DroppedReason("a", true), lifecycle.Judge("b", &st, nil).Reason)
+			}
+			require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady), "%+v", st.Conditions)
+			reports := out.of("a")
+			require.Equal(t, status.Deployed, reports[len(reports)-1].State, "CI is told a is deployed again")
 		})
 	}
 }

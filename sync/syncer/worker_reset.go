@@ -12,15 +12,21 @@ import (
 
 // reset records that the branch head went back to head, the applied
 // commit, before the commits begun since were applied: they fail, with
-// the reports a failure owes (lifecycle.Drop). The cluster is unchanged.
+// the reports a failure owes (lifecycle.Drop). If one of them wrote part
+// of its objects, head is begun again, and the next step applies it.
 func (w *worker) reset(ctx context.Context, head string) error {
 	at := w.s.opts.Now()
 	var owed []status.Update
+	partly := false
 	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		partly = lifecycle.PartlyWritten(st)
 		owed = lifecycle.Drop(st, head, at, w.s.opts.Cluster)
 		return owed
 	}); err != nil {
 		return err
+	}
+	if partly {
+		w.log.Info("branch reset to the applied commit after a commit since wrote part of its objects; applying it again", "sha", head)
 	}
 	for _, u := range owed {
 		if u.CarriedBy != "" {
@@ -28,7 +34,7 @@ func (w *worker) reset(ctx context.Context, head string) error {
 		}
 		w.s.metrics.ended(w.ns, string(status.Failed))
 		w.s.event(w.version, corev1.EventTypeWarning, "Dropped", "%s not applied: %s", status.ShortSHA(u.SHA), u.Reason)
-		w.log.Warn("commit dropped from the branch before it was applied; cluster unchanged", "sha", u.SHA, "head", head)
+		w.log.Warn("commit dropped from the branch before it was applied", "sha", u.SHA, "head", head)
 	}
 	return nil
 }
