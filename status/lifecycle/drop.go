@@ -41,7 +41,7 @@ func DroppedReason(head string, partly bool) string {
 // its content never having run; the commits one carried fail with it. Ready
 // and Reconciling follow head's own state again. If the namespace holds
 // objects a commit since wrote (PartlyWritten), head no longer runs as it
-// was applied: it is begun again (Begin), and Plan applies it. It returns
+// was applied: it is begun again (Restore), and Plan applies it. It returns
 // what CI must be told, as for any failure.
 func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) []status.Update {
 	st.Head = head
@@ -64,13 +64,25 @@ func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) 
 		c.Outcome, c.Reason, c.FinishedAt = status.Failed, reason, version.Stamp(at)
 		owed = append(owed, UpdateOf(cluster, *c))
 	}
-	if partly {
-		Begin(st, head, at)
-	}
+	Restore(st, at)
 	if a := st.Find(head); a != nil {
 		setConditions(st, *a)
 	} else if st.Deployed == head {
 		setConditions(st, version.Commit{SHA: head, State: status.Deployed})
 	}
 	return owed
+}
+
+// Restore begins the applied commit again, the head staying where it is,
+// when a commit since wrote part of its objects (PartlyWritten): what runs
+// is no longer what the applied commit made it, and Plan applies it once
+// more, as a rollback is. It reports whether it did.
+func Restore(st *version.VersionStatus, at time.Time) bool {
+	if st.Applied == "" || !PartlyWritten(st) {
+		return false
+	}
+	head := st.Head
+	Begin(st, st.Applied, at)
+	st.Head = head
+	return true
 }

@@ -178,3 +178,26 @@ func TestAnAppliedCommitRefusedAgainIsNotRetried(t *testing.T) {
 	step, _ = Plan(st, "")
 	require.Equal(t, Idle, step, "nor after a restart, the head not known yet")
 }
+
+// A head refused after it wrote part of its objects begins the applied
+// commit again (Restore), the head staying where it is, and Plan applies
+// the applied commit rather than awaiting it; with nothing written, or no
+// applied commit, Restore does nothing.
+func TestRestoreAfterAPartWriteRefused(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &version.VersionStatus{Applied: "a", Head: "b",
+		History:   []version.Commit{{SHA: "b", State: status.Failed}, {SHA: "a", State: status.Deployed}},
+		Inventory: []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm", Hash: "h-a"}}}
+	require.False(t, Restore(st, at), "nothing written")
+	require.Equal(t, status.Deployed, st.Find("a").State)
+	st.Inventory = append(st.Inventory, version.InventoryEntry{Kind: "Secret", Name: "new"})
+	require.True(t, Restore(st, at))
+	require.Equal(t, "b", st.Head, "b is not tried again")
+	require.Equal(t, status.Fetched, st.Find("a").State)
+	step, sha := Plan(st, "b")
+	require.Equal(t, Continue, step, step.String())
+	require.Equal(t, "a", sha)
+	step, _ = Plan(st, "")
+	require.Equal(t, Await, step, "before the head is known, awaited")
+	require.False(t, Restore(&version.VersionStatus{Inventory: st.Inventory}, at), "no applied commit")
+}

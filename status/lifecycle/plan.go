@@ -53,7 +53,9 @@ func (s Step) String() string {
 // reset before it was applied) drops what was begun first: those commits
 // fail, and the applied one is awaited or left as it is; but if a commit
 // since wrote part of its objects (an apply that failed or was cut short
-// half-way), the applied commit is applied again, once, as a rollback is.
+// half-way), the applied commit is applied again, once, as a rollback is
+// (Restore). So is it when the head is refused after it wrote part of its
+// objects: a broken commit leaves the cluster as it was.
 //
 // Before the head is known (the repo not fetched yet after a start), the
 // applied commit stands in for it, so a rollout in flight is still awaited.
@@ -69,12 +71,8 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 		if known && ((st.Head != "" && st.Head != head) || len(dropped(st, head)) > 0) {
 			return Reset, head
 		}
-		c := st.Find(head)
-		if known && c != nil && !c.State.Terminal() && PartlyWritten(st) {
-			return Continue, head // begun again by the reset (Drop)
-		}
-		if c == nil || !c.State.Terminal() {
-			return Await, head
+		if c := st.Find(head); c == nil || !c.State.Terminal() {
+			return resume(st, c, known), head
 		}
 		return Idle, ""
 	}
@@ -85,12 +83,24 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 	case !c.State.Terminal():
 		return Continue, head
 	}
-	// The head was refused without being applied: the applied commit is
-	// still what runs, and its rollout still owes an outcome.
+	// The head was refused: the applied commit is still what should run,
+	// and its rollout still owes an outcome, or it was begun again to undo
+	// what the head wrote before it was refused (Restore).
 	if a := st.Find(st.Applied); a != nil && !a.State.Terminal() {
-		return Await, st.Applied
+		return resume(st, a, true), st.Applied
 	}
 	return Idle, ""
+}
+
+// resume is how the applied commit, a, still without an outcome, is
+// carried on: applied once more when a commit since wrote part of its
+// objects (Restore began it again), else its rollout is awaited. Before
+// the head is known it is awaited.
+func resume(st *version.VersionStatus, a *version.Commit, known bool) Step {
+	if known && a != nil && PartlyWritten(st) {
+		return Continue
+	}
+	return Await
 }
 
 // InFlight is the commit a namespace's status says is under way (begun

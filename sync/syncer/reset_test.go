@@ -107,74 +107,129 @@ func TestResetBeforeApplyFailsTheDroppedCommit(t *testing.T) {
 	}
 }
 
-// A reset to the applied commit after another commit wrote part of its
-// objects (refused half-way, or its apply in trouble) applies the applied
-// commit again: what the other commit changed is sent again, what it added
-// is pruned, and the applied commit is deployed again. Before, the
-// namespace went idle with the other commit's objects left in place.
-func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
-	for _, refused := range []bool{false, true} {
-		t.Run(map[bool]string{false: "b in trouble", true: "b refused half-way"}[refused], func(t *testing.T) {
-			store := &memStore{v: map[string]*version.Version{}}
-			var mu sync.Mutex
-			var prevOfA [][]apply.Entry
-			bApplied := false
-			parts := &scripted{}
-			parts.render = func(sha string) ([]*unstructured.Unstructured, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				if sha == "b" && bApplied {
-					return nil, errors.New("config repo: connection reset") // b stays in trouble
-				}
-				return []*unstructured.Unstructured{configMap("cm-" + sha)}, nil
-			}
-			parts.apply = func(sha string, prev []apply.Entry) (*apply.Result, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				if sha == "a" {
-					prevOfA = append(prevOfA, slices.Clone(prev))
-					return &apply.Result{Inventory: []apply.Entry{entry("cm-a", "h-a")}}, nil
-				}
-				bApplied = true
-				written := &apply.Result{Inventory: append(slices.Clone(prev), entry("cm-b", "h-b"))}
-				if refused {
-					return written, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("denied"))
-				}
-				return written, errors.New("connection reset by peer")
-			}
-			g := newGate()
-			g.open["cm-a"] = true
-			out := &owedLog{}
-			h := start(t, store, "a", parts, g, func(o *Options) { o.Outbox = out })
-			h.eventually("a", status.Deployed)
+// partWriter is a namespace whose commit a is deployed with cm-a, and
+// whose apply of b writes cm-b and fails with bErr; a is applied with its
+// own object alone, unless aErr says otherwise. b's render is in trouble
+// once b was applied, so b stays unfinished when bErr is transient.
+type partWriter struct {
+	*scripted
+	mu       sync.Mutex
+	prevOfA  [][]apply.Entry
+	bApplied bool
+	bErr     error
+	aErr     error
+}
 
-			h.push("b")
-			if refused {
-				h.eventually("b", status.Failed)
-			} else {
-				h.eventually("b", status.Applying)
-			}
-			require.Eventually(t, func() bool { st := store.get("web"); return lifecycle.PartlyWritten(&st) }, 10*time.Second, time.Millisecond)
-			h.push("a")
-			h.eventually("b", status.Failed)
-			require.Eventually(t, func() bool {
-				st := store.get("web")
-				return len(parts.calls()) == 3 && st.Find("a").State == status.Deployed && !lifecycle.PartlyWritten(&st)
-			}, 10*time.Second, time.Millisecond, "a is applied again and deployed")
-
-			st := store.get("web")
-			require.Equal(t, []string{"a", "b", "a"}, parts.calls())
-			mu.Lock()
-			require.Len(t, prevOfA, 2)
-			require.Contains(t, prevOfA[1], entry("cm-b", ""), "what b added is in the inventory a is applied over, to be pruned")
-			mu.Unlock()
-			require.Equal(t, inventoryOf([]apply.Entry{entry("cm-a", "h-a")}), st.Inventory)
-			if !refused {
-				require.Equal(t, lifecycle.DroppedReason("a", true), lifecycle.Judge("b", &st, nil).Reason)
-			}
-			require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady), "%+v", st.Conditions)
-			reports := out.of("a")
-			require.Equal(t, status.Deployed, reports[len(reports)-1].State, "CI is told a is deployed again")
-		})
+func newPartWriter(bErr error) *partWriter {
+	p := &partWriter{scripted: &scripted{}, bErr: bErr}
+	p.render = func(sha string) ([]*unstructured.Unstructured, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if sha == "b" && p.bApplied {
+			return nil, errors.New("config repo: connection reset")
+		}
+		return []*unstructured.Unstructured{configMap("cm-" + sha)}, nil
 	}
+	p.apply = func(sha string, prev []apply.Entry) (*apply.Result, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if sha == "a" {
+			p.prevOfA = append(p.prevOfA, slices.Clone(prev))
+			if len(p.prevOfA) > 1 && p.aErr != nil {
+				return &apply.Result{Inventory: prev}, p.aErr
+			}
+			return &apply.Result{Inventory: []apply.Entry{entry("cm-a", "h-a")}}, nil
+		}
+		p.bApplied = true
+		return &apply.Result{Inventory: append(slices.Clone(prev), entry("cm-b", "h-b"))}, p.bErr
+	}
+	return p
+}
+
+// start runs the namespace until a is deployed; out, if not nil, keeps
+// the reports owed.
+func (p *partWriter) start(t *testing.T, out *owedLog) *harness {
+	t.Helper()
+	g := newGate()
+	g.open["cm-a"] = true
+	h := start(t, &memStore{v: map[string]*version.Version{}}, "a", p.scripted, g, func(o *Options) {
+		if out != nil {
+			o.Outbox = out
+		}
+	})
+	h.eventually("a", status.Deployed)
+	return h
+}
+
+// requireAppliedAgain checks that a was applied again over what b wrote,
+// so that b's addition is pruned, and is deployed again with CI told.
+func (p *partWriter) requireAppliedAgain(t *testing.T, h *harness, out *owedLog) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		st := h.store.get("web")
+		return len(p.calls()) == 3 && st.Find("a").State == status.Deployed && !lifecycle.PartlyWritten(&st)
+	}, 10*time.Second, time.Millisecond, "a is applied again and deployed")
+	st := h.store.get("web")
+	require.Equal(t, []string{"a", "b", "a"}, p.calls())
+	p.mu.Lock()
+	require.Len(t, p.prevOfA, 2)
+	require.Contains(t, p.prevOfA[1], entry("cm-b", ""), "what b added is in the inventory a is applied over, to be pruned")
+	p.mu.Unlock()
+	require.Equal(t, inventoryOf([]apply.Entry{entry("cm-a", "h-a")}), st.Inventory)
+	require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady), "%+v", st.Conditions)
+	reports := out.of("a")
+	require.Equal(t, status.Deployed, reports[len(reports)-1].State, "CI is told a is deployed again")
+	reports = out.of("b")
+	require.Equal(t, status.Failed, reports[len(reports)-1].State)
+}
+
+// A reset to the applied commit while another commit, in trouble, had
+// written part of its objects applies the applied commit again: what the
+// other commit changed is sent again, what it added is pruned, and the
+// applied commit is deployed again. Before, the namespace went idle with
+// the other commit's objects left in place.
+func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
+	parts := newPartWriter(errors.New("connection reset by peer"))
+	out := &owedLog{}
+	h := parts.start(t, out)
+	store := h.store
+	h.push("b")
+	h.eventually("b", status.Applying)
+	require.Eventually(t, func() bool { st := store.get("web"); return lifecycle.PartlyWritten(&st) }, 10*time.Second, time.Millisecond)
+	h.push("a")
+	h.eventually("b", status.Failed)
+	parts.requireAppliedAgain(t, h, out)
+	st := store.get("web")
+	require.Equal(t, lifecycle.DroppedReason("a", true), lifecycle.Judge("b", &st, nil).Reason)
+}
+
+// A commit refused after it wrote part of its objects (the API server took
+// some, then refused one) leaves the cluster as it was: the applied commit
+// is applied again at once. Before, the namespace reported the applied
+// commit deployed while the refused commit's objects ran. The applied
+// commit refused in turn is not retried in a loop.
+func TestAPartWriteRefusedAppliesTheAppliedCommitAgain(t *testing.T) {
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("denied"))
+	t.Run("applied again", func(t *testing.T) {
+		parts := newPartWriter(forbidden)
+		out := &owedLog{}
+		h := parts.start(t, out)
+		h.push("b")
+		h.eventually("b", status.Failed)
+		parts.requireAppliedAgain(t, h, out)
+		st := h.store.get("web")
+		require.Equal(t, "b", st.Head, "b is not tried again")
+	})
+	t.Run("applied again and refused", func(t *testing.T) {
+		parts := newPartWriter(forbidden)
+		parts.aErr = forbidden
+		h := parts.start(t, nil)
+		h.push("b")
+		h.eventually("b", status.Failed)
+		h.eventually("a", status.Failed)
+		st := h.store.get("web")
+		step, _ := lifecycle.Plan(&st, "b")
+		require.Equal(t, lifecycle.Idle, step, step.String())
+		require.Equal(t, []string{"a", "b", "a"}, parts.calls())
+	})
 }

@@ -409,21 +409,35 @@ func (w *worker) trouble(ctx context.Context, sha string, err error) error {
 	return w.refuse(ctx, sha, "retry", fmt.Errorf("gave up after %s of transient trouble: %w", status.FormatDuration(w.s.opts.RetryBudget), err))
 }
 
-// refuse records a commit that was not applied; the cluster is unchanged.
-// The untried commits before it take its outcome.
+// refuse records a commit that was not applied. The untried commits
+// before it take its outcome. If it wrote part of its objects before it
+// was refused, the applied commit is begun again (lifecycle.Restore) and
+// the next step applies it, so the cluster is left as it was.
 func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error {
-	w.log.Warn("commit refused; cluster unchanged", "sha", sha, "stage", stage, "err", err)
 	between, same := w.between(sha), w.sameAsApplied()
 	at := w.s.opts.Now()
+	restored := ""
 	if ferr := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
 		deployed, carried := lifecycle.Partition(between, same)
 		owed := lifecycle.AsApplied(st, deployed, at, w.s.opts.Cluster)
 		lifecycle.Carry(st, sha, carried, at)
-		return append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: err.Error(), At: at}.Apply(st, w.s.opts.Cluster)...)
+		owed = append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: err.Error(), At: at}.Apply(st, w.s.opts.Cluster)...)
+		restored = ""
+		if sha != st.Applied && lifecycle.Restore(st, at) {
+			restored = st.Applied
+		}
+		return owed
 	}); ferr != nil {
 		return ferr
 	}
 	w.s.metrics.ended(w.ns, string(status.Failed))
-	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %s", status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
+	reason := lifecycle.Bound(err.Error(), lifecycle.MaxEventReason)
+	if restored == "" {
+		w.log.Warn("commit refused; cluster unchanged", "sha", sha, "stage", stage, "err", err)
+		w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s not applied: %s", status.ShortSHA(sha), reason)
+		return nil
+	}
+	w.log.Warn("commit refused after it wrote part of its objects; applying the applied commit again", "sha", sha, "stage", stage, "err", err, "applied", restored)
+	w.s.event(w.version, corev1.EventTypeWarning, "Invalid", "%s refused part-way, %s applied again: %s", status.ShortSHA(sha), status.ShortSHA(restored), reason)
 	return nil
 }
