@@ -169,7 +169,9 @@ func (d *Deliverer) Kick() {
 
 // Run delivers owed reports until ctx ends; it returns nil then. Reports a
 // sink refused for good are tried once more by each new process (a restart
-// is how credentials get fixed) and again after that sink accepts another.
+// is how credentials get fixed) and again after that sink accepts another,
+// unless it accepted a later report of the same commit: that one, newer,
+// supersedes them and they are dropped.
 func (d *Deliverer) Run(ctx context.Context) error {
 	if !d.running.TryLock() {
 		return errors.New("outbox: Run called twice")
@@ -226,18 +228,22 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 		}
 		return d.opts.Backoff.Initial, left
 	}
-	started := map[string]bool{} // sink+sha already handled in this pass: keep their order
+	started := map[string]bool{}                        // sink+sha already handled in this pass: keep their order
+	refusedEarlier := map[string][]version.OwedReport{} // sink+sha → its refused reports passed over
 	for _, o := range owed {
 		left[o.Sink]++
 		r := d.reporters[o.Sink]
 		if r == nil || ctx.Err() != nil {
 			continue
 		}
-		if o.Permanent && d.tried[identity(ns, o)] {
-			continue // refused for good; stays for people to see
-		}
 		order := o.Sink + "\x00" + o.SHA
 		if started[order] {
+			continue
+		}
+		if o.Permanent && d.tried[identity(ns, o)] {
+			// Refused for good; stays for people to see, unless a later
+			// state of the commit is delivered: that one supersedes it.
+			refusedEarlier[order] = append(refusedEarlier[order], o)
 			continue
 		}
 		started[order] = true
@@ -247,9 +253,9 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 			continue
 		}
 		rearmed := d.refusedBefore(o.Sink)
-		switch retry, delivered := d.attempt(ctx, ns, r, o); {
+		switch retry, delivered := d.attempt(ctx, ns, r, o, refusedEarlier[order]); {
 		case delivered:
-			left[o.Sink]--
+			left[o.Sink] -= 1 + len(refusedEarlier[order])
 			if rearmed {
 				wait = 0 // reports the sink refused earlier are due now
 			}
@@ -262,7 +268,9 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 
 // attempt delivers one report and records the outcome; it returns whether
 // the report was delivered, or how long until the sink may be tried again.
-func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o version.OwedReport) (time.Duration, bool) {
+// Once o is delivered, the earlier reports of its commit that the sink
+// refused (superseded) are dropped: the sink shows o's state, the latest.
+func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o version.OwedReport, superseded []version.OwedReport) (time.Duration, bool) {
 	actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	err := r.Report(actx, d.withDetail(ns, o))
 	cancel()
@@ -273,7 +281,7 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 		delete(d.gate, o.Sink)
 		delete(d.fails, o.Sink)
 		d.forgetRefusals(o.Sink)
-		d.update(ctx, ns, log, func(st *version.VersionStatus) { delivered(st, o) })
+		d.update(ctx, ns, log, func(st *version.VersionStatus) { delivered(st, o, superseded) })
 		log.Debug("report delivered")
 		return 0, true
 	case ctx.Err() != nil:
@@ -366,10 +374,13 @@ func errorText(err error) string {
 	return s
 }
 
-// delivered clears the report and re-arms those its sink refused earlier.
-func delivered(st *version.VersionStatus, o version.OwedReport) {
-	if i := find(st, o); i >= 0 {
-		st.Owed = slices.Delete(st.Owed, i, i+1)
+// delivered clears the report and the earlier ones of its commit it
+// superseded, and re-arms those its sink refused earlier.
+func delivered(st *version.VersionStatus, o version.OwedReport, superseded []version.OwedReport) {
+	for _, e := range slices.Concat(superseded, []version.OwedReport{o}) {
+		if i := find(st, e); i >= 0 {
+			st.Owed = slices.Delete(st.Owed, i, i+1)
+		}
 	}
 	for i := range st.Owed {
 		if st.Owed[i].Sink == o.Sink {

@@ -256,14 +256,41 @@ func TestWholeReasonFromTheProcessThatRecordedIt(t *testing.T) {
 		d.Record(st, status.Update{Namespace: "web", SHA: shaB, State: status.Failed, Reason: "short"})
 		return nil
 	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	run(t, d)
 	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
 	got := map[string]string{}
 	for _, c := range s.got() {
 		got[c.u.SHA] = c.u.Reason
 	}
 	require.Equal(t, map[string]string{shaA: "dry run refused 900 objects: the whole list", shaB: "short"}, got)
+}
+
+// A final report the sink refused, then a later state of the same commit
+// (a rollback applies it again): once the later state is delivered, the
+// refused one is dropped, never delivered after it.
+func TestALaterStateDeliveredSupersedesARefusedFinalReport(t *testing.T) {
+	fc := testingclock.NewFakeClock(t0)
+	l := newLedger("web")
+	s := &sink{name: "github", clock: fc}
+	s.then(status.Permanent(errors.New("422 No commit found for SHA")))
+	l.record(t, "web", []string{"github"}, status.Update{SHA: shaA, State: status.Deployed})
+	require.NoError(t, l.Update(context.Background(), "web", func(st *version.VersionStatus) error {
+		st.Owed[0].Permanent = true // refused by an earlier process
+		return nil
+	}))
+	l.record(t, "web", []string{"github"}, status.Update{SHA: shaA, State: status.Applying})
+	require.Equal(t, []owedRow{{"github", shaA, status.Deployed, true}, {"github", shaA, status.Applying, false}}, rows(l.owed("web")))
+
+	d := start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{s}, Clock: fc})
+	idle(t, fc, func() bool { return s.count() == 1 }, "the refused report is tried once by this process")
+	d.Kick()
+	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+	fc.Step(10 * time.Minute)
+	idle(t, fc, func() bool { return true })
+
+	var got []status.State
+	for _, c := range s.got() {
+		got = append(got, c.u.State)
+	}
+	require.Equal(t, []status.State{status.Deployed, status.Applying}, got, "nothing of the commit after its latest state")
 }

@@ -159,6 +159,13 @@ func start(t *testing.T, opts outbox.Options) *outbox.Deliverer {
 	t.Helper()
 	d, err := outbox.NewDeliverer(opts)
 	require.NoError(t, err)
+	run(t, d)
+	return d
+}
+
+// run runs d until the test ends.
+func run(t *testing.T, d *outbox.Deliverer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -166,7 +173,6 @@ func start(t *testing.T, opts outbox.Options) *outbox.Deliverer {
 		cancel()
 		require.NoError(t, <-done)
 	})
-	return d
 }
 
 // idle waits until cond holds and the deliverer sleeps on the fake clock,
