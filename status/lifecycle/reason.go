@@ -1,6 +1,9 @@
 package lifecycle
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // MaxReason bounds a reason kept in a Version (history, conditions, owed
 // reports). The whole text goes to a Kubernetes Event.
@@ -14,16 +17,27 @@ const MaxDetail = 1 << 20
 // server stores.
 const MaxEventReason = 32 << 10
 
-// Bound cuts s to at most n bytes on a rune boundary, ending it with an
-// ellipsis and the size left out when cut.
+// Bound cuts s to at most n bytes on a rune boundary, ending it with
+// "… (truncated)" when cut.
 func Bound(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	const tail = "… (truncated)"
-	cut := max(n-len(tail), 0)
+	cut := max(n-len(truncated), 0)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + tail
+	return s[:cut] + truncated
+}
+
+// truncated ends a text Bound cut.
+const truncated = "… (truncated)"
+
+// BoundFrom reports whether cut is what Bound made of whole for some n:
+// whole's beginning followed by "… (truncated)", whole being longer. So a
+// reader holding both the bounded and the whole text of a reason knows
+// them for the same.
+func BoundFrom(cut, whole string) bool {
+	kept, ok := strings.CutSuffix(cut, truncated)
+	return ok && whole != cut && len(whole) > len(kept) && strings.HasPrefix(whole, kept)
 }

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/githubstatus"
 	"github.com/syncgate/syncgate/status/gitlabstatus"
+	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/outbox"
 	"github.com/syncgate/syncgate/status/s3marker"
 	"github.com/syncgate/syncgate/status/version"
@@ -52,15 +54,22 @@ func (p *puts) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...fun
 	return out, nil
 }
 
-func TestOwedReportsSurviveAnS3Outage(t *testing.T) {
+// startBucket starts the S3 server with an empty bucket "markers".
+func startBucket(t *testing.T) *s3server.Server {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs the S3 server (not in -short mode)")
 	}
-	ctx := context.Background()
-	srv, err := s3server.Start(ctx, s3server.Options{})
+	srv, err := s3server.Start(context.Background(), s3server.Options{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
-	require.NoError(t, srv.CreateBucket(ctx, "markers"))
+	require.NoError(t, srv.CreateBucket(context.Background(), "markers"))
+	return srv
+}
+
+func TestOwedReportsSurviveAnS3Outage(t *testing.T) {
+	ctx := context.Background()
+	srv := startBucket(t)
 	rec := &puts{API: srv.Client(), bodies: map[string][]string{}}
 	// S3 goes away right after the first marker is written: the commit is
 	// half reported when the outage starts.
@@ -127,6 +136,43 @@ func TestOwedReportsSurviveAnS3Outage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, status.Deployed, res.Effective())
 	require.Equal(t, shaB, res.CarriedBy)
+}
+
+// The whole reason written by the process that recorded it stays in the S3
+// result when another process (a restart, a new leader), which knows only
+// the bounded reason, replays the same owed report.
+func TestAReplayKeepsTheWholeReasonInTheS3Result(t *testing.T) {
+	ctx := context.Background()
+	srv := startBucket(t)
+	s3r, err := s3marker.New(srv.Client(), s3marker.Options{Bucket: "markers", Cluster: "prod"})
+	require.NoError(t, err)
+
+	whole := "dry run refused: " + strings.Repeat("Deployment web: spec.replicas: Invalid value; ", 60)
+	fc := testingclock.NewFakeClock(t0)
+	first, replay := newLedger("web"), newLedger("web")
+	opts := outbox.Options{Store: first, Namespaces: []string{"web"}, Reporters: []status.Reporter{s3r}, Clock: fc}
+	a, err := outbox.NewDeliverer(opts)
+	require.NoError(t, err)
+	require.NoError(t, first.Update(ctx, "web", func(st *version.VersionStatus) error {
+		a.Record(st, status.Update{Namespace: "web", SHA: shaA, State: status.Failed, FinishedAt: t0,
+			Reason: lifecycle.Bound(whole, lifecycle.MaxReason), Detail: whole})
+		return nil
+	}))
+	replay.st["web"] = first.st["web"] // the same owed report, as a crash before its clearing leaves it
+	key := s3marker.ResultKey("", "prod", "web", shaA)
+
+	run(t, a)
+	idle(t, fc, func() bool { return len(first.owed("web")) == 0 })
+	res, err := s3marker.ReadResult(ctx, srv.Client(), "markers", key)
+	require.NoError(t, err)
+	require.Equal(t, whole, res.Reason)
+
+	opts.Store = replay
+	start(t, opts)
+	idle(t, fc, func() bool { return len(replay.owed("web")) == 0 })
+	res, err = s3marker.ReadResult(ctx, srv.Client(), "markers", key)
+	require.NoError(t, err)
+	require.Equal(t, whole, res.Reason, "the replay leaves the whole reason")
 }
 
 // forgeCase runs the outbox against one forge fake.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
 )
 
 // API is the part of the S3 client the reporter uses; *s3.Client is one.
@@ -136,8 +137,9 @@ func MarkerKey(prefix, cluster, namespace, deployment, sha string) string {
 // Report writes nothing for non-final updates. For a final one it writes
 // the markers (when the commit, or the commit that carried it, deployed)
 // and then the result object, unless the result object already holds the
-// same content: the result goes last, so its presence means the markers
-// are there too, and a replay after a crash writes nothing different.
+// same content, or the same with the whole reason u's was cut from: the
+// result goes last, so its presence means the markers are there too, and a
+// replay after a crash writes nothing different nor shortens the reason.
 func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if !u.State.Terminal() {
 		return nil
@@ -159,15 +161,14 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 		applied := u.AppliedAt.UTC().Truncate(time.Second)
 		res.AppliedAt = &applied
 	}
-	body, err := json.MarshalIndent(res, "", "  ")
+	body, err := encode(res)
 	if err != nil {
 		return status.Permanent(fmt.Errorf("encode result of %s: %w", u.SHA, err))
 	}
-	body = append(body, '\n')
 	key := ResultKey(r.opts.Prefix, cluster, u.Namespace, u.SHA)
 	old, err := Read(ctx, r.api, r.opts.Bucket, key)
 	switch {
-	case err == nil && bytes.Equal(old, body):
+	case err == nil && (bytes.Equal(old, body) || holdsWhole(old, res)):
 		return nil
 	case err != nil && !errors.Is(err, ErrNotFound) && !isAccessDenied(err):
 		// Without s3:ListBucket, S3 answers AccessDenied for a missing
@@ -185,6 +186,24 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 		}
 	}
 	return r.put(ctx, key, body, "application/json")
+}
+
+func encode(res Result) ([]byte, error) {
+	body, err := json.MarshalIndent(res, "", "  ")
+	return append(body, '\n'), err
+}
+
+// holdsWhole reports whether the stored result is res with the whole reason
+// res's bounded one was cut from: a replay by a process that never saw the
+// whole reason (after a restart, on a new leader) leaves it in place.
+func holdsWhole(stored []byte, res Result) bool {
+	var old Result
+	if json.Unmarshal(stored, &old) != nil || !lifecycle.BoundFrom(res.Reason, old.Reason) {
+		return false
+	}
+	res.Reason = old.Reason
+	body, err := encode(res)
+	return err == nil && bytes.Equal(stored, body)
 }
 
 // put writes a private object: no ACL is sent, so the bucket's default
