@@ -37,7 +37,8 @@ type access struct {
 }
 
 // Recorder is a tree that notes each path read through it. It implements
-// fs.StatFS, fs.ReadFileFS, fs.ReadDirFS and Hasher over the tree it wraps. Safe
+// fs.StatFS, fs.ReadFileFS, fs.ReadDirFS, Hasher and CountEntries over the
+// tree it wraps. Safe
 // for concurrent use.
 type Recorder struct {
 	tree Hasher
@@ -82,6 +83,18 @@ func (r *Recorder) ReadFile(name string) ([]byte, error) {
 func (r *Recorder) ReadDir(name string) ([]fs.DirEntry, error) {
 	r.note(name, list)
 	return fs.ReadDir(r.tree, name)
+}
+
+// CountEntries is how many entries directory name holds, noted as a
+// listing of it: from the tree without listing it when the tree can count
+// (gitsource's trees can), else by listing it.
+func (r *Recorder) CountEntries(name string) (int, error) {
+	r.note(name, list)
+	if c, ok := r.tree.(interface{ CountEntries(string) (int, error) }); ok {
+		return c.CountEntries(name)
+	}
+	entries, err := fs.ReadDir(r.tree, name)
+	return len(entries), err
 }
 
 // Hash names the git object name leads to: noted as a read of name, since

@@ -98,3 +98,21 @@ func TestATreeThatCannotNameItsObjectsIsNotCompared(t *testing.T) {
 	require.ErrorIs(t, err, inputs.ErrNotComparable)
 	require.False(t, same)
 }
+
+// A directory counted is noted as listed: what a render counted
+// (render's Entries) is the same only if the entries are.
+func TestACountIsNotedAsAListing(t *testing.T) {
+	r, err := inputs.Record(files("team/cm.yaml", "a", "team/x.txt", "b"))
+	require.NoError(t, err)
+	n, err := r.CountEntries("team")
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	s, err := r.Inputs()
+	require.NoError(t, err)
+	same, err := s.Same(files("team/cm.yaml", "changed", "team/x.txt", "b"))
+	require.NoError(t, err)
+	require.True(t, same, "a count is not a read of the files")
+	same, err = s.Same(files("team/cm.yaml", "a", "team/x.txt", "b", "team/y.txt", "c"))
+	require.NoError(t, err)
+	require.False(t, same, "an entry added changes the count")
+}

@@ -131,6 +131,7 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 	dirs := []string{namespace, path.Join(r.opts.Cluster, namespace)}
 	var layers [][]object
 	var present []string
+	var listings [][]fs.DirEntry
 	for _, dir := range dirs {
 		st, err := fs.Stat(tree, dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -142,12 +143,17 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 		if !st.IsDir() {
 			return nil, nil, fileErr(dir, because(ErrInvalid, "not a directory"))
 		}
-		objs, err := r.renderDir(ctx, b, g, dir)
+		entries, err := b.list(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		objs, err := r.renderDir(ctx, b, g, dir, entries)
 		if err != nil {
 			return nil, nil, err
 		}
 		layers = append(layers, objs)
 		present = append(present, dir)
+		listings = append(listings, entries)
 	}
 	if len(present) == 0 {
 		return nil, nil, &Error{Err: because(ErrNoConfig, "no configuration for namespace %s: neither %s/ nor %s/ exists in the repo", namespace, dirs[0], dirs[1])}
@@ -159,10 +165,7 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 	if err != nil {
 		return nil, nil, err
 	}
-	if max := r.opts.Limits.Objects; len(merged) > max {
-		return nil, nil, &Error{Err: because(ErrTooMany, "namespace %s renders %d objects, more than the limit of %d", namespace, len(merged), max)}
-	}
-	if err := r.applyPins(b, present, namespace, merged); err != nil {
+	if err := r.applyPins(b, present, listings, namespace, merged); err != nil {
 		return nil, nil, err
 	}
 	if err := r.decrypt(ctx, merged); err != nil {
@@ -177,14 +180,14 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 }
 
 // renderDir builds dir with kustomize when it has a kustomization, else
-// reads its YAML files.
-func (r *Renderer) renderDir(ctx context.Context, b *budget, g *generation, dir string) ([]object, error) {
+// reads its YAML files among entries.
+func (r *Renderer) renderDir(ctx context.Context, b *budget, g *generation, dir string, entries []fs.DirEntry) ([]object, error) {
 	for _, name := range kustomizationNames {
 		if _, err := fs.Stat(b.tree, path.Join(dir, name)); err == nil {
 			return r.kustomize(ctx, b, dir, path.Join(dir, name))
 		}
 	}
-	return r.plainDir(ctx, b, g, dir)
+	return r.plainDir(ctx, b, g, dir, entries)
 }
 
 // groupKind identifies an object across API versions.

@@ -121,14 +121,12 @@ func (s *session) refuse(err error) {
 
 func (s *session) list(dir string) error {
 	file := rel(wire.Clean(dir))
-	entries, err := fs.ReadDir(s.b.tree, file)
-	if err == nil {
-		err = s.b.listed(file, len(entries))
-		if err != nil {
-			s.refuse(err)
-		}
-	} else if s.trouble == nil {
-		s.trouble = fileErr(file, err)
+	entries, err := s.b.list(file)
+	switch {
+	case errors.Is(err, ErrTooMany):
+		s.refuse(err)
+	case err != nil && s.trouble == nil:
+		s.trouble = err
 	}
 	if err != nil {
 		return s.fail(err)
@@ -170,7 +168,6 @@ func (s *session) fail(err error) error {
 func (s *session) object(j []byte) {
 	src := s.source // sent just before, or nil
 	s.source = nil
-	lim := s.r.opts.Limits
 	s.bytes += int64(len(j))
 	where := fmt.Sprintf("resource %d of the build", len(s.objects)+1)
 	if err := s.b.decodes(s.kfile, where, j); err != nil {
@@ -187,8 +184,8 @@ func (s *session) object(j []byte) {
 		s.refuse(err)
 		return
 	}
-	if len(s.objects) >= lim.Objects {
-		s.refuse(objectErr(s.kfile, describe(u), because(ErrTooMany, "the build renders more than the limit of %d objects", lim.Objects)))
+	if err := s.b.produced(s.kfile, describe(u)); err != nil {
+		s.refuse(err)
 		return
 	}
 	o := object{obj: u, file: s.kfile}

@@ -35,9 +35,13 @@ type Limits struct {
 	// Kustomizations bounds the kustomization files a build loads, each
 	// time one is reached (overlays, bases, components).
 	Kustomizations int
-	// Entries bounds the files and directories a build may list.
+	// Entries bounds the files and directories one render lists: each
+	// directory of the namespace (once, for its YAML files and image pins)
+	// and each listing a kustomize build asks for, each time.
 	Entries int
-	// Objects bounds the objects of one namespace.
+	// Objects bounds the objects one namespace renders, over ./<ns>/ and
+	// ./<cluster>/<ns>/ together (an object of the latter replacing one of
+	// the former counts twice): each is counted as it is decoded or built.
 	Objects int
 	// Nodes bounds what the agent decodes, over every object of one
 	// namespace (plain YAML and a kustomize build's output alike): each
@@ -119,6 +123,7 @@ type budget struct {
 	documents int
 	kusts     int
 	entries   int
+	objects   int
 	nodes     int
 }
 
@@ -210,10 +215,52 @@ func (b *budget) expand(file string, m yamlMeasure) error {
 	return nil
 }
 
-// listed counts directory entries a build lists.
+// entryCounter is a tree that tells how many entries a directory has
+// without listing them (gitsource's trees, and inputs' recorder over one).
+type entryCounter interface {
+	CountEntries(dir string) (int, error)
+}
+
+// list lists dir in name order, its entries counted against Entries: the
+// directories the render reads (plain YAML, image pins) and every listing
+// a build asks for, each time. A listing costs memory per entry even when
+// the entries cost nothing else (empty files, or files no step reads), so
+// where the tree can count a directory it is refused before it is listed.
+// Errors name dir (fileErr).
+func (b *budget) list(dir string) ([]fs.DirEntry, error) {
+	c, counts := b.tree.(entryCounter)
+	if counts {
+		n, err := c.CountEntries(dir)
+		if err != nil {
+			return nil, fileErr(dir, err)
+		}
+		if err := b.listed(dir, n); err != nil {
+			return nil, err
+		}
+	}
+	entries, err := fs.ReadDir(b.tree, dir)
+	switch {
+	case err != nil:
+		return nil, fileErr(dir, err)
+	case counts:
+		return entries, nil
+	}
+	return entries, b.listed(dir, len(entries))
+}
+
 func (b *budget) listed(dir string, n int) error {
 	if b.entries += n; b.entries > b.lim.Entries {
-		return fileErr(dir, because(ErrTooMany, "the build lists more than %d files and directories", b.lim.Entries))
+		return fileErr(dir, because(ErrTooMany, "the render lists more than %d files and directories (each listing counts)", b.lim.Entries))
+	}
+	return nil
+}
+
+// produced counts one object made from file against Objects, over both
+// directories of the namespace: the first past the limit is refused, before
+// the rest of the namespace is decoded or built.
+func (b *budget) produced(file, object string) error {
+	if b.objects++; b.objects > b.lim.Objects {
+		return objectErr(file, object, because(ErrTooMany, "the namespace renders more than the limit of %d objects", b.lim.Objects))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -86,4 +87,127 @@ func TestRenderContextStopsTheBuild(t *testing.T) {
 	defer cancelWaiting()
 	_, err = r.RenderContext(waiting, slowBuild(), "team")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// A directory of many files renders nothing and reads no bytes, yet its
+// listing costs the agent memory per entry: Entries bounds the plain
+// directories and the image pins' listings as it bounds a build's.
+func TestEntriesBoundEveryListing(t *testing.T) {
+	many := func(ext string, extra fstest.MapFS) fstest.MapFS {
+		tree := fstest.MapFS{}
+		for i := 0; i <= 200_000; i++ {
+			tree[fmt.Sprintf("a/%06d.%s", i, ext)] = &fstest.MapFile{}
+		}
+		for name, f := range extra {
+			tree[name] = f
+		}
+		return tree
+	}
+	for _, tc := range []struct {
+		name string
+		tree fstest.MapFS
+	}{
+		{"empty YAML files", many("yaml", nil)},
+		{"files beside image pins", many("txt", fstest.MapFS{"a/images_path": file("registry.example.com/team")})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{Entries: 100_000} })
+			objs, err := r.Render(tc.tree, "a")
+			require.ErrorIs(t, err, render.ErrTooMany, "rendered %d objects", len(objs))
+			var re *render.Error
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, "a", re.File)
+
+			// Under the limit, the same directory renders.
+			r = newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{Entries: 300_000} })
+			objs, err = r.Render(tc.tree, "a")
+			require.NoError(t, err)
+			require.Empty(t, objs)
+		})
+	}
+}
+
+// opens notes every file a render opens.
+type opens struct {
+	fstest.MapFS
+	opened map[string]bool
+}
+
+func (o *opens) Open(name string) (fs.File, error) {
+	o.opened[name] = true
+	return o.MapFS.Open(name)
+}
+
+// Objects bounds the namespace, ./a/ and ./prod/a/ together, and is
+// refused at the first object past it, before the rest is decoded.
+func TestObjectsBoundTheNamespace(t *testing.T) {
+	plain := fstest.MapFS{}
+	for i := 0; i < 8; i++ {
+		plain[fmt.Sprintf("a/%d.yaml", i)] = file(cm(fmt.Sprintf("a%d", i), ""))
+		plain[fmt.Sprintf("prod/a/%d.yaml", i)] = file(cm(fmt.Sprintf("p%d", i), ""))
+	}
+	built := fstest.MapFS{
+		"a/kustomization.yaml":      file("resources: [many.yaml]\n"),
+		"a/many.yaml":               file(documents(8)),
+		"prod/a/kustomization.yaml": file("resources: [many.yaml]\nnamePrefix: p-\n"),
+		"prod/a/many.yaml":          file(documents(8)),
+	}
+	for _, tc := range []struct {
+		name         string
+		tree         fstest.MapFS
+		file, object string
+		unread       []string
+	}{
+		{"plain", plain, "prod/a/2.yaml", `ConfigMap "p2"`, []string{"prod/a/3.yaml", "prod/a/7.yaml"}},
+		{"kustomize", built, "prod/a/kustomization.yaml", `ConfigMap "p-c00002"`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree := &opens{MapFS: tc.tree, opened: map[string]bool{}}
+			r := newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{Objects: 10} })
+			_, err := r.Render(tree, "a")
+			require.ErrorIs(t, err, render.ErrTooMany)
+			var re *render.Error
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, tc.file, re.File)
+			require.Equal(t, tc.object, re.Object)
+			for _, f := range tc.unread {
+				require.False(t, tree.opened[f], "%s is past the limit", f)
+			}
+		})
+	}
+}
+
+// counted is a tree that counts a directory without listing it, as
+// gitsource's trees do, and notes the directories it lists.
+type counted struct {
+	fstest.MapFS
+	listed map[string]bool
+}
+
+func (c *counted) CountEntries(dir string) (int, error) {
+	entries, err := c.MapFS.ReadDir(dir)
+	return len(entries), err
+}
+
+func (c *counted) ReadDir(dir string) ([]fs.DirEntry, error) {
+	c.listed[dir] = true
+	return c.MapFS.ReadDir(dir)
+}
+
+// Where the tree can count a directory, one past Entries is refused
+// before it is listed.
+func TestEntriesCountedBeforeListing(t *testing.T) {
+	tree := &counted{MapFS: fstest.MapFS{}, listed: map[string]bool{}}
+	for i := 0; i < 20; i++ {
+		tree.MapFS[fmt.Sprintf("a/%02d.txt", i)] = &fstest.MapFile{}
+	}
+	r := newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{Entries: 10} })
+	_, err := r.Render(tree, "a")
+	require.ErrorIs(t, err, render.ErrTooMany)
+	require.False(t, tree.listed["a"], "refused before it is listed")
+
+	r = newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{Entries: 20} })
+	_, err = r.Render(tree, "a")
+	require.NoError(t, err)
+	require.True(t, tree.listed["a"])
 }

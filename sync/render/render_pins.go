@@ -25,18 +25,15 @@ var (
 )
 
 // applyPins applies the pins of each directory, in order, to the merged
-// objects. Pins in the cluster's directory use its images_path, or else the
-// one of ./<ns>/.
-func (r *Renderer) applyPins(b *budget, dirs []string, namespace string, objs []object) error {
+// objects; listings holds each directory's entries. Pins in the cluster's
+// directory use its images_path, or else the one of ./<ns>/.
+func (r *Renderer) applyPins(b *budget, dirs []string, listings [][]fs.DirEntry, namespace string, objs []object) error {
 	inherited := ""
-	for _, dir := range dirs {
-		entries, err := fs.ReadDir(b.tree, dir)
-		if err != nil {
-			return fileErr(dir, err)
-		}
+	for i, dir := range dirs {
+		var err error
 		prefix := inherited
 		var pins []string
-		for _, e := range entries {
+		for _, e := range listings[i] {
 			switch {
 			case e.IsDir():
 			case e.Name() == imagesPathFile:
@@ -50,7 +47,7 @@ func (r *Renderer) applyPins(b *budget, dirs []string, namespace string, objs []
 				pins = append(pins, e.Name())
 			}
 		}
-		for _, p := range pins { // name order, from fs.ReadDir
+		for _, p := range pins { // in name order
 			if err := r.applyPin(b, path.Join(dir, p), prefix, namespace, objs); err != nil {
 				return err
 			}

@@ -17,16 +17,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// plainDir reads every *.yaml and *.yml file of dir, in name order.
-// Sub-directories are not read. A file whose blob the namespace's last
-// render parsed is decoded from what it kept (render_cache.go).
-func (r *Renderer) plainDir(ctx context.Context, b *budget, g *generation, dir string) ([]object, error) {
-	entries, err := fs.ReadDir(b.tree, dir)
-	if err != nil {
-		return nil, fileErr(dir, err)
-	}
+// plainDir reads every *.yaml and *.yml file of dir, listed as entries,
+// in name order. Sub-directories are not read. A file whose blob the
+// namespace's last render parsed is decoded from what it kept
+// (render_cache.go).
+func (r *Renderer) plainDir(ctx context.Context, b *budget, g *generation, dir string, entries []fs.DirEntry) ([]object, error) {
 	var out []object
-	for _, e := range entries { // fs.ReadDir sorts by name
+	for _, e := range entries { // in name order
 		if ext := path.Ext(e.Name()); e.IsDir() || (ext != ".yaml" && ext != ".yml") {
 			continue
 		}
@@ -34,6 +31,7 @@ func (r *Renderer) plainDir(ctx context.Context, b *budget, g *generation, dir s
 			return nil, ctx.Err()
 		}
 		file := path.Join(dir, e.Name())
+		var err error
 		if out, err = r.plainFile(b, g, out, file); err != nil {
 			return nil, err
 		}
@@ -72,7 +70,7 @@ func (r *Renderer) plainFile(b *budget, g *generation, out []object, file string
 }
 
 // decodeInto appends the objects of a multi-document YAML file, refusing
-// to go past max objects, and returns its documents as JSON. Empty
+// those past the namespace's limit, and returns its documents as JSON. Empty
 // documents (nothing, comments, a lone ---) are skipped; a List expands to
 // its items. blob is the file's git object id, "" when unknown.
 func decodeInto(bud *budget, out []object, file, blob string, b []byte) ([]object, []document, error) {
@@ -106,12 +104,8 @@ func decodeInto(bud *budget, out []object, file, blob string, b []byte) ([]objec
 // is blob ("" when unknown); keep says whether the object holds on to its
 // YAML.
 func appendDocument(b *budget, out []object, file, blob string, n int, d document) ([]object, bool, error) {
-	max := b.lim.Objects
 	if err := b.decodes(file, fmt.Sprintf("document %d", n), d.json); err != nil {
 		return nil, false, err
-	}
-	tooMany := func(o object) error {
-		return objectErr(file, o.String(), because(ErrTooMany, "more than the limit of %d objects", max))
 	}
 	m, err := toMap(d.json)
 	if err != nil {
@@ -125,14 +119,14 @@ func appendDocument(b *budget, out []object, file, blob string, n int, d documen
 		if err := check(file, fmt.Sprintf("document %d", n), u); err != nil {
 			return nil, false, err
 		}
+		if err := b.produced(file, describe(u)); err != nil {
+			return nil, false, err
+		}
 		o := object{obj: u, file: file, origin: origin(blob, n, 0)}
 		if sealed(u) {
 			o.source = d.yaml
 		}
-		if out = append(out, o); len(out) > max {
-			return nil, false, tooMany(out[len(out)-1])
-		}
-		return out, o.source != nil, nil
+		return append(out, o), o.source != nil, nil
 	}
 	items, ok := m["items"].([]any)
 	if !ok && m["items"] != nil {
@@ -147,9 +141,10 @@ func appendDocument(b *budget, out []object, file, blob string, n int, d documen
 		if err := check(file, fmt.Sprintf("document %d, List item %d", n, i+1), item); err != nil {
 			return nil, false, err
 		}
-		if out = append(out, object{obj: item, file: file, origin: origin(blob, n, i+1)}); len(out) > max {
-			return nil, false, tooMany(out[len(out)-1])
+		if err := b.produced(file, describe(item)); err != nil {
+			return nil, false, err
 		}
+		out = append(out, object{obj: item, file: file, origin: origin(blob, n, i+1)})
 	}
 	return out, false, nil
 }
