@@ -13,7 +13,9 @@ import (
 // written by an apply that failed half-way). Only then may a commit whose
 // inputs are the applied commit's be recorded deployed without being
 // applied (Unchanged): applying it would send nothing and wait for objects
-// already judged ready.
+// already judged ready. The Version does not say which objects a drift
+// correction re-applied since: the syncer holds the namespace unsettled
+// while they are unjudged.
 func Settled(st *version.VersionStatus) bool {
 	c := st.Find(st.Applied)
 	if c == nil || c.State != status.Deployed {

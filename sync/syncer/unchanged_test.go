@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"path"
 	"sort"
 	"sync"
@@ -248,4 +249,126 @@ func TestWorkIsInProportionToWhatChanged(t *testing.T) {
 	r, _, w = parts.counts()
 	require.Equal(t, renders+4, r, "rendered again: the namespace was not settled")
 	require.Equal(t, []string{"one", "two"}, w[len(w)-1], "every object is waited on again")
+}
+
+// drifting is counted whose drift correction, once armed, re-applies cm-a
+// and closes cm-a's readiness again (a hand-edited workload whose
+// re-applied template starts a rollout), until the test opens it.
+type drifting struct {
+	*counted
+	armed   chan struct{} // closed to let the next drift check re-apply cm-a
+	drifted chan struct{} // closed once it did
+	open    chan struct{} // closed when cm-a is ready again
+	waiting chan struct{} // closed once a rollout wait is held up by cm-a
+	once    sync.Once
+}
+
+func (d *drifting) Drift(context.Context, string, []*unstructured.Unstructured, []apply.Entry) (*apply.Result, error) {
+	select {
+	case <-d.armed:
+	default:
+		return &apply.Result{}, nil
+	}
+	res := &apply.Result{}
+	d.once.Do(func() {
+		res.Applied = []apply.ObjectRef{entry("cm-a", "").ObjectRef}
+		close(d.drifted)
+	})
+	return res, nil
+}
+
+func (d *drifting) Wait(ctx context.Context, ns string, refs []readiness.Object, progress func(readiness.Progress)) error {
+	select {
+	case <-d.drifted:
+	default:
+		return d.counted.Wait(ctx, ns, refs, progress)
+	}
+	for _, r := range refs {
+		if r.Name != "cm-a" {
+			continue
+		}
+		progress(readiness.Progress{Ready: len(refs) - 1, Total: len(refs)})
+		select {
+		case <-d.waiting:
+		default:
+			close(d.waiting)
+		}
+		select {
+		case <-d.open:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return d.counted.Wait(ctx, ns, refs, progress)
+}
+
+// Objects a drift correction re-applied are not taken for ready: the next
+// commit, whether its inputs here are the applied commit's or it changes
+// other objects only, is deployed only once they are ready again.
+func TestDriftCorrectionUnsettlesTheNamespace(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+	}{
+		{"same inputs", map[string]string{"web/cm-a": "1", "web/cm-b": "1", "other/x": "2"}},
+		{"another object changed", map[string]string{"web/cm-a": "1", "web/cm-b": "2", "other/x": "1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &commits{head: "a", trees: map[string]gittree.Tree{}}
+			src.add("a", map[string]string{"web/cm-a": "1", "web/cm-b": "1", "other/x": "1"})
+			src.add("c", tc.files)
+			store := &memStore{v: map[string]*version.Version{}}
+			parts := &drifting{
+				counted: &counted{fail: map[string]bool{}},
+				armed:   make(chan struct{}), drifted: make(chan struct{}),
+				open: make(chan struct{}), waiting: make(chan struct{}),
+			}
+			s, err := New(Options{
+				Cluster: "c", Namespaces: []string{"web"}, Source: src,
+				Renderer: parts, Applier: parts, Readiness: parts, Store: store,
+				Events: record.NewFakeRecorder(1000), RetryInterval: 10 * time.Millisecond, RetryBudget: time.Minute,
+				DriftInterval: time.Millisecond,
+			})
+			require.NoError(t, err)
+			ctx := runUntilEnd(t, s)
+			h := &harness{t: t, store: store}
+			h.eventually("a", status.Deployed)
+
+			close(parts.armed)
+			select {
+			case <-parts.drifted:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no drift correction ran")
+			}
+			src.push(ctx, s, "c")
+			require.Eventually(t, func() bool {
+				select {
+				case <-parts.waiting:
+					return true
+				default:
+				}
+				st, _ := stateOf(store.get("web"), "c")
+				return st == status.Deployed
+			}, 5*time.Second, time.Millisecond, "c neither deployed nor waiting for cm-a")
+			st, _ := stateOf(store.get("web"), "c")
+			require.NotEqual(t, status.Deployed, st, "c deployed while cm-a, re-applied by drift, is not ready")
+
+			close(parts.open)
+			h.eventually("c", status.Deployed)
+			_, applies, waits := parts.counts()
+			require.Equal(t, []string{"cm-a", "cm-b"}, waits[len(waits)-1], "every object is waited for")
+
+			// Judged by that wait, the namespace is settled again: a commit
+			// with c's inputs here is recorded deployed without an apply or
+			// a wait (drift checks render the applied commit meanwhile).
+			d := maps.Clone(tc.files)
+			d["other/x"] += "+"
+			src.add("d", d)
+			src.push(ctx, s, "d")
+			h.eventually("d", status.Deployed)
+			_, a, w := parts.counts()
+			require.Equal(t, applies, a, "d not applied")
+			require.Equal(t, waits, w, "d not waited for")
+		})
+	}
 }

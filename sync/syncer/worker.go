@@ -54,6 +54,10 @@ type worker struct {
 	// this process rendered it: a head that holds the same is recorded
 	// deployed without being rendered, applied or waited for.
 	read *rendered
+	// unjudged is set while objects a drift correction re-applied wait
+	// for a rollout wait to judge them (worker_drift.go): the namespace is
+	// not settled meanwhile.
+	unjudged bool
 
 	spans spans // of the step in progress
 }
@@ -196,7 +200,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	now := w.s.opts.Now
 	// Settled before this attempt: the objects it does not change are
 	// judged ready already, and only those it writes are waited for.
-	settled := lifecycle.Settled(&w.version.Status)
+	settled := w.settled()
 	same := w.sameAsApplied()
 	began := time.Now()
 	objs, keys, read, err := w.render(ctx, sha)
@@ -387,6 +391,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 		w.log.Warn("commit failed", append([]any{"sha", sha, "err", err}, w.spans.attrs()...)...)
 		return nil
 	}
+	w.judged()
 	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
 	w.log.Info("commit deployed", append([]any{"sha", sha, "duration", time.Since(start)}, w.spans.attrs()...)...)
 	return nil

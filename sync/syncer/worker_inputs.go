@@ -75,10 +75,11 @@ func (w *worker) unchanged(ctx context.Context, sha string, gen uint64) (bool, e
 // sameAsApplied tells the commits that hold every input the render of the
 // applied commit read, while the namespace is settled on it; nil when this
 // process did not render the applied commit or the namespace is not
-// settled: then no commit can be told unchanged.
+// settled (w.settled: a drift correction re-applied objects not judged
+// since): then no commit can be told unchanged.
 func (w *worker) sameAsApplied() func(sha string) bool {
 	st := &w.version.Status
-	if w.read == nil || w.read.sha != st.Applied || !lifecycle.Settled(st) {
+	if w.read == nil || w.read.sha != st.Applied || !w.settled() {
 		return nil
 	}
 	read := w.read.read
