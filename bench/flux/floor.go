@@ -47,7 +47,7 @@ func (e *env) floor(ctx context.Context, ns string, files map[string]string) (cr
 	if err != nil {
 		return created, ready, err
 	}
-	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: e.o.timeout})
+	checker, err := readiness.New(readiness.Options{Clients: clients})
 	if err != nil {
 		return created, ready, err
 	}
@@ -74,7 +74,7 @@ func (e *env) floor(ctx context.Context, ns string, files map[string]string) (cr
 	if err := <-errs; err != nil {
 		return created, ready, err
 	}
-	if err := checker.Wait(ctx, ns, refs, nil); err != nil {
+	if err := checker.Wait(ctx, ns, refs, time.Now().Add(e.o.timeout), nil); err != nil {
 		return created, ready, fmt.Errorf("floor rollout: %w", err)
 	}
 	return created, time.Now(), nil

@@ -127,13 +127,13 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: 10 * time.Minute})
+	checker, err := readiness.New(readiness.Options{Clients: clients})
 	if err != nil {
 		return err
 	}
 	settle := func(ns string) error {
 		start := time.Now()
-		if err := checker.Wait(ctx, ns, deployments(ns, o.n, o.mix), nil); err != nil {
+		if err := checker.Wait(ctx, ns, deployments(ns, o.n, o.mix), time.Now().Add(10*time.Minute), nil); err != nil {
 			return fmt.Errorf("rollout in %s: %w", ns, err)
 		}
 		fmt.Fprintf(os.Stderr, "  rolled out in %s\n", time.Since(start).Round(10*time.Millisecond))

@@ -132,7 +132,7 @@ func (c *config) settings() []setting {
 		{"git-fetch-stall-timeout", "GIT_FETCH_STALL_TIMEOUT", "2m", "a fetch that receives nothing from the config repo for this long is abandoned and retried; one that keeps receiving runs as long as it needs (the first clone of a big repo)", duration(&c.FetchStall)},
 		{"git-fetch-max-bytes", "GIT_FETCH_MAX_BYTES", "4294967296", "bytes one fetch (or the first clone) may receive from the config repo; a fetch that receives more is refused and the cluster stays as it is, so that one push of a huge pack cannot fill the cache disk (4 GiB); 0: unbounded", count(&c.FetchMaxBytes)},
 		{"cache-dir", "CACHE_DIR", "", "where the repo clone is kept (default: a directory under the OS temp dir)", text(&c.CacheDir)},
-		{"health-timeout", "HEALTH_TIMEOUT", "5m", "how long a rollout may take before the commit is failed", duration(&c.HealthTimeout)},
+		{"health-timeout", "HEALTH_TIMEOUT", "5m", "how long a rollout may take, from when its commit was applied, before the commit is failed", duration(&c.HealthTimeout)},
 		{"drift-interval", "DRIFT_INTERVAL", "10m", "how often live objects are compared with the applied commit; 0 turns it off", durationOrOff(&c.DriftInterval)},
 		{"prune", "PRUNE", "true", "delete objects syncgate applied that a newer commit no longer has", boolean(&c.Prune)},
 		{"allow-namespaces", "ALLOW_NAMESPACES", "", "comma-separated foreign namespaces objects may name", list(&c.AllowNamespaces)},

@@ -80,7 +80,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 	// What syncgate may watch in every namespace is asked once for all its
 	// watches: readiness's and the Versions'.
 	grants := clusterwide.NewGrants(kc.dyn, 0, logger.With("component", "grants"))
-	checker, err := readiness.New(readiness.Options{Timeout: cfg.HealthTimeout, Clients: kc.namespaces, Own: kc.dyn, Grants: grants, Owners: cfg.Namespaces,
+	checker, err := readiness.New(readiness.Options{Clients: kc.namespaces, Own: kc.dyn, Grants: grants, Owners: cfg.Namespaces,
 		Rules: rules, Logger: logger.With("component", "readiness")})
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces,
 		Spec:   version.VersionSpec{Cluster: cfg.Cluster, Repo: repourl.Redact(cfg.Repo), Branch: cfg.Branch},
 		Source: src, Renderer: renderer, Applier: newBoundedApplier(applier, int(cfg.ApplyingAtOnce)), Readiness: checker, Store: store, Outbox: reports, Events: kc.events,
-		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout,
+		PollInterval: cfg.PollInterval, DriftInterval: cfg.DriftInterval, RetryBudget: cfg.HealthTimeout, HealthTimeout: cfg.HealthTimeout,
 		Announce:   func(head string) { go announce(ctx, store, watcher, sy.Leads, cfg.Namespaces, head, logger) },
 		Remembered: func(ns string) *version.Version { return watcher.Remembered(ns) },
 		Gate:       gate,

@@ -32,8 +32,6 @@ type Options struct {
 	// namespace's objects are read as the same identity: as its
 	// ServiceAccount when the applier impersonates one. Required.
 	Clients Clients
-	// Timeout bounds one Wait (default 5m).
-	Timeout time.Duration
 	// Rules judge the kinds they name in place of kstatus.
 	Rules *healthrule.Rules
 	// Own is syncgate's own client. With it, a kind syncgate may list and
@@ -73,9 +71,6 @@ func New(opts Options) (*Checker, error) {
 	if opts.Clients == nil {
 		return nil, errors.New("readiness: clients are required")
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Minute
-	}
 	if opts.Linger <= 0 {
 		opts.Linger = time.Minute
 	}
@@ -97,13 +92,19 @@ func New(opts Options) (*Checker, error) {
 // it was made.
 func (c *Checker) Watches() (open, started int) { return c.pool.watches() }
 
+// firstLook is how long the watches of a Wait may take to start when its
+// deadline is nearer, or past: the objects are judged at least once.
+const firstLook = 30 * time.Second
+
 // Wait returns nil once every object is Current (kstatus) with its latest
 // generation observed by its controller, a *FailedError as soon as one
-// cannot become so, or, after Options.Timeout, an error wrapping ErrTimeout
-// that names what is not ready. progress, if set, is called with the first
-// state, with the last, and with changes between them at most once
-// a second; a change held back is reported once its time
-// comes, though nothing changes after it.
+// cannot become so, or, at deadline (the end of the health timeout, which
+// the caller measures), an error wrapping ErrTimeout that names what is
+// not ready. A deadline already past is judged against once: the objects
+// as they are now are ready, failed or timed out. progress, if set, is
+// called with the first state, with the last, and with changes between
+// them at most once a second; a change held back is reported once its
+// time comes, though nothing changes after it.
 //
 // It reads the objects' kinds (and the pods and ReplicaSets of the
 // namespaces holding workloads) from informers every Wait shares (see
@@ -113,22 +114,23 @@ func (c *Checker) Watches() (open, started int) { return c.pool.watches() }
 // make fails Wait at once, and an object is judged on the newer of what
 // that list and the shared informer hold, so none on a state older than
 // its apply.
-func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, progress func(Progress)) error {
-	start := time.Now()
+func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, deadline time.Time, progress func(Progress)) error {
 	if len(refs) == 0 {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	wctx, cancel := context.WithDeadline(ctx, later(deadline, time.Now().Add(firstLook)))
 	defer cancel()
 	ws, err := c.watch(wctx, namespace, refs)
 	defer ws.close()
 	if err != nil {
 		if wctx.Err() != nil {
-			return c.ended(ctx, start, nil)
+			return c.ended(ctx, nil)
 		}
 		return err
 	}
 
+	expired := time.NewTimer(time.Until(deadline))
+	defer expired.Stop()
 	pace := pacer{every: progressEvery}
 	for {
 		snap := ws.snapshot()
@@ -146,6 +148,9 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 		if p.Ready == p.Total {
 			return nil
 		}
+		if !time.Now().Before(deadline) {
+			return c.ended(ctx, p.Pending)
+		}
 		var held, recheck <-chan time.Time
 		if due, ok := pace.due(); ok {
 			held = time.After(time.Until(due))
@@ -154,8 +159,9 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 			recheck = time.After(time.Until(snap.recheck))
 		}
 		select {
-		case <-wctx.Done():
-			return c.ended(ctx, start, p.Pending)
+		case <-ctx.Done():
+			return c.ended(ctx, p.Pending)
+		case <-expired.C: // judged once more, then timed out
 		case <-ws.w.changed:
 		case <-held: // the held change's time came: evaluated and reported again
 		case <-recheck: // a verdict moves with the clock: judged again
@@ -163,8 +169,15 @@ func (c *Checker) Wait(ctx context.Context, namespace string, refs []Object, pro
 	}
 }
 
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // ended tells the health timeout from the caller giving up.
-func (c *Checker) ended(parent context.Context, start time.Time, pending []string) error {
+func (c *Checker) ended(parent context.Context, pending []string) error {
 	if err := parent.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -174,5 +187,5 @@ func (c *Checker) ended(parent context.Context, start time.Time, pending []strin
 	if len(pending) == 0 {
 		pending = []string{"watches did not start"}
 	}
-	return fmt.Errorf("%w after %s, not ready: %s", ErrTimeout, time.Since(start).Round(time.Second), strings.Join(pending, "; "))
+	return fmt.Errorf("%w, not ready: %s", ErrTimeout, strings.Join(pending, "; "))
 }

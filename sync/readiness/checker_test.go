@@ -53,6 +53,7 @@ spec:
 
 type env struct {
 	ns      string
+	timeout time.Duration
 	applier *apply.Applier
 	checker *readiness.Checker
 	kube    kubernetes.Interface
@@ -68,13 +69,13 @@ func setup(t *testing.T, timeout time.Duration) *env { return setupWatching(t, t
 func setupWatching(t *testing.T, timeout time.Duration, everyNamespace bool) *env {
 	t.Helper()
 	c := cluster.Shared(t)
-	e := &env{ns: cluster.Namespace(t, c)}
+	e := &env{ns: cluster.Namespace(t, c), timeout: timeout}
 	var err error
 	e.applier, err = apply.New(c.RESTConfig(), apply.Options{Prune: true})
 	require.NoError(t, err)
 	clients, err := apply.NewClients(c.RESTConfig(), "")
 	require.NoError(t, err)
-	opts := readiness.Options{Clients: clients, Timeout: timeout}
+	opts := readiness.Options{Clients: clients}
 	if everyNamespace {
 		opts.Own, err = dynamic.NewForConfig(c.RESTConfig())
 		require.NoError(t, err)
@@ -99,7 +100,7 @@ func (e *env) rollout(t *testing.T, objs ...*unstructured.Unstructured) ([]readi
 	}
 	var seen []readiness.Progress
 	start := time.Now()
-	err = e.checker.Wait(context.Background(), e.ns, refs, func(p readiness.Progress) { seen = append(seen, p) })
+	err = e.checker.Wait(context.Background(), e.ns, refs, start.Add(e.timeout), func(p readiness.Progress) { seen = append(seen, p) })
 	return seen, time.Since(start), err
 }
 
@@ -227,13 +228,13 @@ func TestClusterScopedAndCanceled(t *testing.T) {
 		meta("", "Namespace", "", e.ns),
 		meta("", "ServiceAccount", e.ns, "default"),
 	}
-	require.NoError(t, e.checker.Wait(ctx, e.ns, refs, nil))
+	require.NoError(t, e.checker.Wait(ctx, e.ns, refs, time.Now().Add(time.Minute), nil))
 
 	// A missing object is waited for until the caller gives up: that is
 	// not a health timeout.
 	ctx, cancel := context.WithCancel(ctx)
 	refs = append(refs, meta("", "ConfigMap", e.ns, "missing"))
-	err := e.checker.Wait(ctx, e.ns, refs, func(p readiness.Progress) {
+	err := e.checker.Wait(ctx, e.ns, refs, time.Now().Add(time.Minute), func(p readiness.Progress) {
 		require.Equal(t, []string{"ConfigMap missing: not found"}, p.Pending)
 		cancel()
 	})
@@ -249,16 +250,16 @@ func TestWaitAsTheNamespaceServiceAccount(t *testing.T) {
 	ctx := context.Background()
 	a, b := cluster.Namespace(t, c), cluster.Namespace(t, c)
 	applier := applierAsAccount(t, c, a)
-	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients()})
+	checker, err := readiness.New(readiness.Options{Clients: applier.Clients()})
 	require.NoError(t, err)
 
-	require.NoError(t, checker.Wait(ctx, a, []readiness.Object{meta("", "ServiceAccount", a, "syncgate")}, nil))
+	require.NoError(t, checker.Wait(ctx, a, []readiness.Object{meta("", "ServiceAccount", a, "syncgate")}, time.Now().Add(time.Minute), nil))
 	for _, ref := range []readiness.Object{
 		meta("", "ServiceAccount", b, "default"),
 		meta("", "Namespace", "", b),
 	} {
 		start := time.Now()
-		err := checker.Wait(ctx, a, []readiness.Object{ref}, nil)
+		err := checker.Wait(ctx, a, []readiness.Object{ref}, time.Now().Add(time.Minute), nil)
 		require.Error(t, err, "%s", ref)
 		require.NotErrorIs(t, err, readiness.ErrTimeout)
 		require.ErrorContains(t, err, "system:serviceaccount:"+a+":syncgate")

@@ -28,7 +28,7 @@ func TestWorkloadInformerKeepsNoPodTemplate(t *testing.T) {
 	require.NoError(t, err)
 	clients, err := apply.NewClients(c.RESTConfig(), "")
 	require.NoError(t, err)
-	checker, err := New(Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Timeout: 2 * time.Minute})
+	checker, err := New(Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil)})
 	require.NoError(t, err)
 	applier, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
@@ -51,7 +51,7 @@ spec:
 	for _, e := range res.Inventory {
 		refs = append(refs, Object{GroupKind: schema.GroupKind{Group: e.Group, Kind: e.Kind}, Namespace: ns, Name: e.Name})
 	}
-	require.NoError(t, checker.Wait(ctx, ns, refs, nil))
+	require.NoError(t, checker.Wait(ctx, ns, refs, time.Now().Add(2*time.Minute), nil))
 
 	settings := cachedObject(t, checker, schema.GroupResource{Resource: "configmaps"}, ns, "settings")
 	require.NotContains(t, settings.Object, "data")

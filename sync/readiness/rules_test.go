@@ -71,7 +71,7 @@ func TestHealthRulesJudgeCustomResourcesOnWatchEvents(t *testing.T) {
 			require.NoError(t, err)
 			own, err := dynamic.NewForConfig(c.RESTConfig())
 			require.NoError(t, err)
-			checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Timeout: time.Minute, Rules: rules})
+			checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Rules: rules})
 			require.NoError(t, err)
 			var res *apply.Result
 			require.Eventually(t, func() bool { // the new kind reaches discovery
@@ -85,7 +85,7 @@ func TestHealthRulesJudgeCustomResourcesOnWatchEvents(t *testing.T) {
 			progress := make(chan readiness.Progress, 16)
 			done := make(chan error, 1)
 			go func() {
-				done <- checker.Wait(context.Background(), ns, refs, func(p readiness.Progress) { progress <- p })
+				done <- checker.Wait(context.Background(), ns, refs, time.Now().Add(time.Minute), func(p readiness.Progress) { progress <- p })
 			}()
 			// No status yet: the rule cannot be evaluated, which is
 			// reported as the reason it is pending.

@@ -43,14 +43,14 @@ func TestRolloutsShareWatches(t *testing.T) {
 	cfg.Wrap(seen.Wrap)
 	clients, err := apply.NewClients(cfg, "")
 	require.NoError(t, err)
-	checker, err := readiness.New(readiness.Options{Clients: clients, Timeout: time.Minute, Linger: 2 * time.Second})
+	checker, err := readiness.New(readiness.Options{Clients: clients, Linger: 2 * time.Second})
 	require.NoError(t, err)
 
-	require.NoError(t, checker.Wait(ctx, ns, refs[:2], nil))
-	require.NoError(t, checker.Wait(ctx, ns, refs, nil))
+	require.NoError(t, checker.Wait(ctx, ns, refs[:2], time.Now().Add(2*time.Minute), nil))
+	require.NoError(t, checker.Wait(ctx, ns, refs, time.Now().Add(2*time.Minute), nil))
 	var wg sync.WaitGroup
 	for range 5 {
-		wg.Go(func() { require.NoError(t, checker.Wait(ctx, ns, refs[3:9], nil)) })
+		wg.Go(func() { require.NoError(t, checker.Wait(ctx, ns, refs[3:9], time.Now().Add(2*time.Minute), nil)) })
 	}
 	wg.Wait()
 	require.Len(t, seen.Watches("/api/v1/namespaces/"+ns+"/configmaps"), 1, "7 rollouts, one watch")
@@ -59,7 +59,7 @@ func TestRolloutsShareWatches(t *testing.T) {
 	require.Equal(t, 1, started)
 	require.Eventually(t, func() bool { open, _ := checker.Watches(); return open == 0 }, 20*time.Second, 50*time.Millisecond,
 		"the watch stops once no rollout needs it")
-	require.NoError(t, checker.Wait(ctx, ns, refs[:1], nil))
+	require.NoError(t, checker.Wait(ctx, ns, refs[:1], time.Now().Add(2*time.Minute), nil))
 	_, started = checker.Watches()
 	require.Equal(t, 2, started)
 }
@@ -76,7 +76,7 @@ func TestOneWatchPerKindForAllNamespaces(t *testing.T) {
 	require.NoError(t, err)
 	clients, err := apply.NewClients(cfg, "")
 	require.NoError(t, err)
-	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Timeout: 2 * time.Minute})
+	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: clusterwide.NewGrants(own, 0, nil)})
 	require.NoError(t, err)
 	applier, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
@@ -90,7 +90,9 @@ func TestOneWatchPerKindForAllNamespaces(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for _, r := range refs {
-		wg.Go(func() { require.NoError(t, checker.Wait(ctx, r.Namespace, []readiness.Object{r}, nil)) })
+		wg.Go(func() {
+			require.NoError(t, checker.Wait(ctx, r.Namespace, []readiness.Object{r}, time.Now().Add(2*time.Minute), nil))
+		})
 	}
 	wg.Wait()
 	require.Len(t, seen.Requests("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), 6,
@@ -116,21 +118,21 @@ func TestWatchingEveryNamespaceKeepsTheNamespaceIdentity(t *testing.T) {
 	applier := applierAsAccount(t, c, a)
 	own, err := dynamic.NewForConfig(c.RESTConfig())
 	require.NoError(t, err)
-	checker, err := readiness.New(readiness.Options{Timeout: time.Minute, Clients: applier.Clients(), Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Owners: []string{a, b}})
+	checker, err := readiness.New(readiness.Options{Clients: applier.Clients(), Own: own, Grants: clusterwide.NewGrants(own, 0, nil), Owners: []string{a, b}})
 	require.NoError(t, err)
 	admin, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
 
 	res, err := applier.Apply(ctx, a, []*unstructured.Unstructured{deployment(t, a, "registry.example.com/web:1", "")}, nil)
 	require.NoError(t, err)
-	require.NoError(t, checker.Wait(ctx, a, []readiness.Object{meta("apps", "Deployment", a, res.Inventory[0].Name)}, nil))
+	require.NoError(t, checker.Wait(ctx, a, []readiness.Object{meta("apps", "Deployment", a, res.Inventory[0].Name)}, time.Now().Add(2*time.Minute), nil))
 
 	// b's Deployment, applied for b: syncgate's watch holds it, a's
 	// account may not read it.
 	_, err = admin.Apply(ctx, b, []*unstructured.Unstructured{deployment(t, b, "registry.example.com/web:1", "")}, nil)
 	require.NoError(t, err)
 	start := time.Now()
-	err = checker.Wait(ctx, a, []readiness.Object{meta("apps", "Deployment", b, "web")}, nil)
+	err = checker.Wait(ctx, a, []readiness.Object{meta("apps", "Deployment", b, "web")}, time.Now().Add(2*time.Minute), nil)
 	require.Error(t, err)
 	require.NotErrorIs(t, err, readiness.ErrTimeout)
 	require.ErrorContains(t, err, "system:serviceaccount:"+a+":syncgate")
@@ -161,14 +163,14 @@ func TestAccessAskedOncePerIdentity(t *testing.T) {
 	asked := len(seen.Requests(reviews))
 	clients, err := apply.NewClients(c.RESTConfig(), "")
 	require.NoError(t, err)
-	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: grants, Timeout: 2 * time.Minute})
+	checker, err := readiness.New(readiness.Options{Clients: clients, Own: own, Grants: grants})
 	require.NoError(t, err)
 	applier, err := apply.New(c.RESTConfig(), apply.Options{})
 	require.NoError(t, err)
 
 	res, err := applier.Apply(ctx, ns, []*unstructured.Unstructured{deployment(t, ns, "registry.example.com/web:1", "")}, nil)
 	require.NoError(t, err)
-	require.NoError(t, checker.Wait(ctx, ns, []readiness.Object{meta("apps", "Deployment", ns, res.Inventory[0].Name)}, nil))
+	require.NoError(t, checker.Wait(ctx, ns, []readiness.Object{meta("apps", "Deployment", ns, res.Inventory[0].Name)}, time.Now().Add(2*time.Minute), nil))
 	require.Len(t, seen.Requests(reviews), asked, "nothing asked again")
 	require.Len(t, seen.Watches("/apis/apps/v1/deployments"), 1, "watched in every namespace")
 }

@@ -103,7 +103,7 @@ type gate struct {
 
 func newGate() *gate { return &gate{open: map[string]bool{}, poke: make(chan struct{})} }
 
-func (g *gate) Wait(ctx context.Context, _ string, refs []readiness.Object, progress func(readiness.Progress)) error {
+func (g *gate) Wait(ctx context.Context, _ string, refs []readiness.Object, _ time.Time, progress func(readiness.Progress)) error {
 	for {
 		g.mu.Lock()
 		ready, poke := 0, g.poke

@@ -40,7 +40,7 @@ type slowPods struct {
 	release chan struct{}
 }
 
-func (p *slowPods) Wait(ctx context.Context, _ string, refs []readiness.Object, progress func(readiness.Progress)) error {
+func (p *slowPods) Wait(ctx context.Context, _ string, refs []readiness.Object, _ time.Time, progress func(readiness.Progress)) error {
 	progress(readiness.Progress{Ready: 0, Total: len(refs)})
 	p.waiting <- p.gate.Busy()
 	select {

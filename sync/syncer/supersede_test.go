@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -62,14 +63,14 @@ type failing struct {
 	sha string
 }
 
-func (f failing) Wait(ctx context.Context, ns string, refs []readiness.Object, progress func(readiness.Progress)) error {
+func (f failing) Wait(ctx context.Context, ns string, refs []readiness.Object, deadline time.Time, progress func(readiness.Progress)) error {
 	if len(refs) == 1 && refs[0].Name == "cm-"+f.sha {
-		if err := f.gate.Wait(ctx, ns, refs, progress); err != nil {
+		if err := f.gate.Wait(ctx, ns, refs, deadline, progress); err != nil {
 			return err
 		}
 		return errors.New("Deployment web: CrashLoopBackOff")
 	}
-	return f.gate.Wait(ctx, ns, refs, progress)
+	return f.gate.Wait(ctx, ns, refs, deadline, progress)
 }
 
 // A head that moves while a commit is being applied is taken up without

@@ -46,7 +46,9 @@ type Applier interface {
 // Readiness waits until applied objects are Current, reading them as the
 // namespace they were applied for.
 type Readiness interface {
-	Wait(ctx context.Context, namespace string, refs []readiness.Object, progress func(readiness.Progress)) error
+	// Wait ends at deadline with an error wrapping readiness.ErrTimeout
+	// at the latest; a deadline already past judges the objects once.
+	Wait(ctx context.Context, namespace string, refs []readiness.Object, deadline time.Time, progress func(readiness.Progress)) error
 }
 
 // Store reads and writes Version resources.
@@ -95,6 +97,9 @@ type Options struct {
 	// trouble before the commit fails with the last error (default 5m; the
 	// health timeout is a good value).
 	RetryBudget time.Duration
+	// HealthTimeout is how long the rollout of an applied commit may take
+	// (default 5m), measured from when it was applied (healthDeadline).
+	HealthTimeout time.Duration
 	// Gate, when set, is held while a fetch runs and while a namespace
 	// renders, applies and records a commit (not during the rollout
 	// wait, nor in the pauses between failed status writes): work that
@@ -153,6 +158,9 @@ func New(opts Options) (*Syncer, error) {
 	}
 	if opts.RetryBudget <= 0 {
 		opts.RetryBudget = 5 * time.Minute
+	}
+	if opts.HealthTimeout <= 0 {
+		opts.HealthTimeout = 5 * time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

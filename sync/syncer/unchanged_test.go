@@ -121,7 +121,7 @@ func (c *counted) Drift(context.Context, string, []*unstructured.Unstructured, [
 
 func (c *counted) Owned(context.Context, string) ([]apply.Entry, error) { return nil, nil }
 
-func (c *counted) Wait(_ context.Context, _ string, refs []readiness.Object, progress func(readiness.Progress)) error {
+func (c *counted) Wait(_ context.Context, _ string, refs []readiness.Object, _ time.Time, progress func(readiness.Progress)) error {
 	var names []string
 	failed := false
 	c.mu.Lock()

@@ -347,7 +347,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 	}
 	start := time.Now()
 	lastReady := -1
-	err := w.s.opts.Readiness.Wait(rctx, w.ns, refs, func(p readiness.Progress) {
+	err := w.s.opts.Readiness.Wait(rctx, w.ns, refs, w.healthDeadline(sha), func(p readiness.Progress) {
 		if p.Ready < p.Total {
 			// Waiting for pods is no work: the gate is free meanwhile,
 			// and held again for recording the outcome.
@@ -364,7 +364,7 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 			return // recorded already
 		}
 		// Progress only: a lost write is made good by the next one.
-		_ = w.mark(rctx, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: w.startedAt(sha), Ready: judged + p.Ready, Total: total, Deployments: deployments})
+		_ = w.mark(rctx, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: w.rolloutSince(sha), Ready: judged + p.Ready, Total: total, Deployments: deployments})
 	})
 	w.spans.wait = time.Since(start)
 	w.busy()
@@ -395,13 +395,6 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
 	w.log.Info("commit deployed", append([]any{"sha", sha, "duration", time.Since(start)}, w.spans.attrs()...)...)
 	return nil
-}
-
-func (w *worker) startedAt(sha string) time.Time {
-	if c := w.version.Status.Find(sha); c != nil && c.AppliedAt != nil {
-		return c.AppliedAt.Time
-	}
-	return w.s.opts.Now()
 }
 
 // trouble handles a failure that is not about the commit: it is retried

@@ -86,7 +86,7 @@ func (f applyFunc) Owned(context.Context, string) ([]apply.Entry, error) { retur
 
 type readyAtOnce struct{}
 
-func (readyAtOnce) Wait(context.Context, string, []readiness.Object, func(readiness.Progress)) error {
+func (readyAtOnce) Wait(context.Context, string, []readiness.Object, time.Time, func(readiness.Progress)) error {
 	return nil
 }
 
