@@ -277,11 +277,11 @@ func (d *drifting) Drift(context.Context, string, []*unstructured.Unstructured, 
 	return res, nil
 }
 
-func (d *drifting) Wait(ctx context.Context, ns string, refs []readiness.Object, progress func(readiness.Progress)) error {
+func (d *drifting) Wait(ctx context.Context, ns string, refs []readiness.Object, deadline time.Time, progress func(readiness.Progress)) error {
 	select {
 	case <-d.drifted:
 	default:
-		return d.counted.Wait(ctx, ns, refs, progress)
+		return d.counted.Wait(ctx, ns, refs, deadline, progress)
 	}
 	for _, r := range refs {
 		if r.Name != "cm-a" {
@@ -299,7 +299,7 @@ func (d *drifting) Wait(ctx context.Context, ns string, refs []readiness.Object,
 			return ctx.Err()
 		}
 	}
-	return d.counted.Wait(ctx, ns, refs, progress)
+	return d.counted.Wait(ctx, ns, refs, deadline, progress)
 }
 
 // Objects a drift correction re-applied are not taken for ready: the next
