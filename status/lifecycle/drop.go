@@ -30,9 +30,23 @@ func dropped(st *version.VersionStatus, head string) []string {
 // so head is applied again.
 func DroppedReason(head string, partly bool) string {
 	if partly {
-		return fmt.Sprintf("dropped from the branch (reset to %s) before it was wholly applied; %s is applied again", status.ShortSHA(head), status.ShortSHA(head))
+		return droppedFrom("reset to", head, "it was wholly applied; "+status.ShortSHA(head)+" is applied again")
 	}
-	return fmt.Sprintf("dropped from the branch (reset to %s) before it was applied", status.ShortSHA(head))
+	return droppedFrom("reset to", head, "it was applied")
+}
+
+// ForcePushedReason is why an unfinished commit fails when the branch is
+// force-pushed to head, which does not hold it; applied says it was applied
+// and its rollout had no outcome yet.
+func ForcePushedReason(head string, applied bool) string {
+	if applied {
+		return droppedFrom("force-pushed to", head, "its rollout finished")
+	}
+	return droppedFrom("force-pushed to", head, "it was applied")
+}
+
+func droppedFrom(how, head, before string) string {
+	return fmt.Sprintf("dropped from the branch (%s %s) before %s", how, status.ShortSHA(head), before)
 }
 
 // Drop records that the branch head went back to head, the applied commit,
@@ -82,7 +96,9 @@ func Restore(st *version.VersionStatus, at time.Time) bool {
 		return false
 	}
 	head := st.Head
-	Begin(st, st.Applied, at)
+	// What was begun since has failed already: nothing is left for the
+	// applied commit to carry or drop, so no ancestry is asked.
+	Begin(st, st.Applied, nil, at, "")
 	st.Head = head
 	return true
 }

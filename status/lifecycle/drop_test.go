@@ -25,13 +25,13 @@ func TestResetToTheAppliedCommitFailsWhatWasBegun(t *testing.T) {
 	for _, rolling := range []bool{false, true} {
 		t.Run(map[bool]string{false: "applied commit deployed", true: "applied commit rolling out"}[rolling], func(t *testing.T) {
 			st := &version.VersionStatus{}
-			Begin(st, a, at)
+			Begin(st, a, nil, at, "c")
 			Transition{SHA: a, State: status.Applying, At: at}.Apply(st, "c")
 			Transition{SHA: a, State: status.RollingOut, At: at}.Apply(st, "c")
 			if !rolling {
 				Transition{SHA: a, State: status.Deployed, At: at}.Apply(st, "c")
 			}
-			Begin(st, b, at)
+			Begin(st, b, nil, at, "c")
 			Carry(st, b, []string{"x"}, at)
 			Transition{SHA: b, State: status.Applying, At: at}.Apply(st, "c")
 			_, _, ok := InFlight(st)
@@ -116,13 +116,13 @@ func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
 	for _, refused := range []bool{false, true} {
 		t.Run(map[bool]string{false: "the other commit in trouble", true: "the other commit refused half-way"}[refused], func(t *testing.T) {
 			st := &version.VersionStatus{}
-			Begin(st, "a", at)
+			Begin(st, "a", nil, at, "c")
 			Transition{SHA: "a", State: status.Applying, At: at}.Apply(st, "c")
 			st.Inventory = []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm", Hash: "h-a"}}
 			Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
 			Transition{SHA: "a", State: status.Deployed, At: at}.Apply(st, "c")
 			require.True(t, Settled(st))
-			Begin(st, "b", at)
+			Begin(st, "b", nil, at, "c")
 			Transition{SHA: "b", State: status.Applying, At: at}.Apply(st, "c")
 			st.Inventory = []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm"}, {Kind: "Secret", Name: "new"}}
 			require.True(t, PartlyWritten(st))

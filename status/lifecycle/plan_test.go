@@ -51,7 +51,7 @@ func TestBeginStartsOverAndCarriesTheUnfinished(t *testing.T) {
 		{SHA: "a", State: status.RollingOut},
 		{SHA: "old", State: status.Deployed, Reason: "deployed in 3s"},
 	}}
-	Begin(st, "old", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	Begin(st, "old", nil, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "c")
 	require.Equal(t, "old", st.Head)
 	c := st.Find("old")
 	require.Equal(t, status.Fetched, c.State, "a rollback starts over")
@@ -95,12 +95,12 @@ func TestFailedVerdictOutlivesItsHistoryEntry(t *testing.T) {
 	var branch ancestors
 	commit := func(sha string, s status.State) {
 		branch = append(branch, sha)
-		Begin(st, sha, at)
+		Begin(st, sha, nil, at, "c")
 		if s == status.Failed {
 			Transition{SHA: sha, State: status.Failed, Reason: "CrashLoopBackOff", At: at}.Apply(st, "c")
 			return
 		}
-		Supersede(st, sha, nil, at)
+		Supersede(st, sha, nil, nil, at, "c")
 		Transition{SHA: sha, State: status.RollingOut, At: at}.Apply(st, "c")
 		Transition{SHA: sha, State: s, At: at}.Apply(st, "c")
 	}

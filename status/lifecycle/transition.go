@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -68,39 +69,93 @@ func (t Transition) Apply(st *version.VersionStatus, cluster string) []status.Up
 	return updates
 }
 
+// IsAncestor tells whether commit a is commit b or one of its ancestors,
+// that is whether b's content holds a's; an error says it cannot tell. A
+// nil IsAncestor cannot tell anything.
+type IsAncestor func(a, b string) (bool, error)
+
 // Begin starts a fresh attempt at head: the branch moved to it (a new
 // commit, or a force-push back to an older one, which is a rollback and is
 // applied again whatever its history says). Its entry starts over as
-// fetched, and every unfinished commit but head and the applied one is
-// carried by head: it was never tried on its own and takes head's outcome.
-func Begin(st *version.VersionStatus, head string, at time.Time) {
+// fetched, and every unfinished commit but head and the applied one that
+// head holds is carried by head: it was never tried on its own and takes
+// head's outcome. One head does not hold was dropped from the branch by a
+// force-push before it was applied: it fails, with the reports a failure
+// owes, which Begin returns.
+func Begin(st *version.VersionStatus, head string, ancestor IsAncestor, at time.Time, cluster string) []status.Update {
 	st.Head = head
 	st.Record(version.Commit{SHA: head, State: status.Fetched, FetchedAt: version.Stamp(at)})
-	carryUnfinished(st, head, st.Applied)
+	owed := carryUnfinished(st, head, st.Applied, ancestor, at, cluster)
+	if len(owed) > 0 {
+		setConditions(st, *st.Find(head)) // head is in progress, not the dropped commit failed
+	}
+	return owed
 }
 
 // Supersede records that sha was applied: every unfinished commit other
-// than sha, and the commits between the previously applied one and sha, are
-// carried by sha. Commits already waiting on a carrier that is itself
-// superseded now wait on sha.
-func Supersede(st *version.VersionStatus, sha string, between []string, at time.Time) {
-	carryUnfinished(st, sha, "")
+// than sha that sha holds, and the commits between the previously applied
+// one and sha, are carried by sha. Commits already waiting on a carrier that
+// is itself superseded now wait on sha. An unfinished commit sha does not
+// hold (the one applied before, its rollout cut short by a force-push) fails
+// as dropped from the branch; the reports owed are returned.
+func Supersede(st *version.VersionStatus, sha string, between []string, ancestor IsAncestor, at time.Time, cluster string) []status.Update {
+	owed := carryUnfinished(st, sha, "", ancestor, at, cluster)
 	Carry(st, sha, between, at)
+	return owed
 }
 
-// carryUnfinished makes by the carrier of every commit with no outcome yet,
-// but by itself and spare.
-func carryUnfinished(st *version.VersionStatus, by, spare string) {
+// carryUnfinished makes by the carrier of every commit with no outcome yet
+// that by holds, but by itself and spare. The others were dropped from the
+// branch: a commit with an unfinished attempt of its own fails, and the
+// commits it carried that by does not hold fail with it; a commit carried
+// by spare stays with it, its content having been applied; any other
+// carried commit by does not hold fails alone.
+func carryUnfinished(st *version.VersionStatus, by, spare string, ancestor IsAncestor, at time.Time, cluster string) []status.Update {
+	holds := func(sha string) bool {
+		if ancestor == nil {
+			return true
+		}
+		ok, err := ancestor(sha, by)
+		// When ancestry cannot be told, the commit is carried, as before
+		// ancestry was asked: failing a commit by holds would be worse.
+		return err != nil || ok
+	}
+	var dropped []string
+	var alone []int
 	for i := range st.History {
 		c := &st.History[i]
 		switch {
 		case c.SHA == by || (spare != "" && c.SHA == spare):
 		case !c.State.Terminal():
-			carry(c, by)
+			if holds(c.SHA) {
+				carry(c, by)
+			} else {
+				dropped = append(dropped, c.SHA)
+			}
 		case c.State == status.Superseded && c.Outcome == "" && c.CarriedBy != by:
-			carry(c, by)
+			if holds(c.SHA) {
+				carry(c, by)
+			} else if c.CarriedBy != spare {
+				alone = append(alone, i)
+			}
 		}
 	}
+	var owed []status.Update
+	for _, i := range alone {
+		c := &st.History[i]
+		if slices.Contains(dropped, c.CarriedBy) {
+			continue // fails with its carrier, named in its reason
+		}
+		c.Outcome, c.FinishedAt = status.Failed, version.Stamp(at)
+		c.Reason = ForcePushedReason(by, c.AppliedAt != nil)
+		owed = append(owed, UpdateOf(cluster, *c))
+	}
+	for _, sha := range dropped {
+		c := st.Find(sha)
+		t := Transition{SHA: sha, State: status.Failed, Reason: ForcePushedReason(by, c.AppliedAt != nil), At: at}
+		owed = append(owed, t.Apply(st, cluster)...)
+	}
+	return owed
 }
 
 // Carry gives each commit of between that has no entry of its own one

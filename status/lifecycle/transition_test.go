@@ -51,9 +51,9 @@ func TestSupersededCommitsTakeTheCarriersOutcome(t *testing.T) {
 			st := &version.VersionStatus{}
 			Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
 			// b was applied while a rolled out; c while b rolled out; x was never seen alone.
-			Supersede(st, "b", nil, at)
+			Supersede(st, "b", nil, nil, at, "c")
 			Transition{SHA: "b", State: status.RollingOut, At: at}.Apply(st, "c")
-			Supersede(st, "c", []string{"x", "c"}, at)
+			Supersede(st, "c", []string{"x", "c"}, nil, at, "c")
 			Transition{SHA: "c", State: status.RollingOut, At: at}.Apply(st, "c")
 
 			require.Equal(t, status.Superseded, st.Find("a").State)
@@ -102,7 +102,7 @@ func TestLongReasonsAreBoundedAndTheWholeTextIsReported(t *testing.T) {
 	st := &version.VersionStatus{}
 	long := strings.Repeat("Deployment web: spec.template: field is immutable; ", 2000)
 	Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
-	Supersede(st, "b", nil, at)
+	Supersede(st, "b", nil, nil, at, "c")
 	updates := Transition{SHA: "b", State: status.Failed, Reason: long, At: at}.Apply(st, "c")
 	require.Len(t, updates, 2)
 	require.LessOrEqual(t, len(st.Find("b").Reason), MaxReason)

@@ -37,15 +37,16 @@ func PartlyWritten(st *version.VersionStatus) bool {
 // the applied commit's objects. Of the commits between (oldest first),
 // those same says render what the applied commit rendered are deployed in
 // their own right (AsApplied), the others are carried by sha (Supersede).
-// It owes the reports a commit applied and rolled out owes. Call it only
-// when Settled.
-func Unchanged(st *version.VersionStatus, sha string, between []string, same func(sha string) bool, at time.Time, cluster string) []status.Update {
+// It owes the reports a commit applied and rolled out owes, and those of
+// the unfinished commits sha does not hold, which fail as dropped from the
+// branch (Begin). Call it only when Settled.
+func Unchanged(st *version.VersionStatus, sha string, between []string, same func(sha string) bool, ancestor IsAncestor, at time.Time, cluster string) []status.Update {
 	deployments, total := appliedObjects(st)
 	deployed, carried := Partition(between, same)
 	deployed = slices.DeleteFunc(deployed, func(b string) bool { return b == sha })
 	owed := AsApplied(st, deployed, at, cluster)
-	Begin(st, sha, at)
-	Supersede(st, sha, carried, at)
+	owed = append(owed, Begin(st, sha, ancestor, at, cluster)...)
+	owed = append(owed, Supersede(st, sha, carried, ancestor, at, cluster)...)
 	t := Transition{SHA: sha, State: status.RollingOut, At: at, Ready: total, Total: total, Deployments: deployments}
 	owed = append(owed, t.Apply(st, cluster)...)
 	t.State = status.Deployed

@@ -13,7 +13,7 @@ import (
 
 func deployedAt(sha string, at time.Time, inv ...version.InventoryEntry) *version.VersionStatus {
 	st := &version.VersionStatus{Inventory: inv}
-	Begin(st, sha, at)
+	Begin(st, sha, nil, at, "c")
 	Transition{SHA: sha, State: status.RollingOut, At: at, Total: len(inv), Deployments: []string{"web"}}.Apply(st, "c")
 	Transition{SHA: sha, State: status.Deployed, At: at, Ready: len(inv), Total: len(inv)}.Apply(st, "c")
 	return st
@@ -26,7 +26,7 @@ func TestOnlyARolledOutNamespaceWithNothingOwedIsSettled(t *testing.T) {
 	require.False(t, Settled(&version.VersionStatus{}), "nothing applied yet")
 
 	rolling := deployedAt("a1", at, cm)
-	Begin(rolling, "b2", at)
+	Begin(rolling, "b2", nil, at, "c")
 	Transition{SHA: "b2", State: status.RollingOut, At: at}.Apply(rolling, "c")
 	require.False(t, Settled(rolling), "the applied commit is still rolling out")
 
@@ -48,10 +48,10 @@ func TestAnUnchangedCommitIsDeployedInOneWrite(t *testing.T) {
 	cm := version.InventoryEntry{Version: "v1", Kind: "ConfigMap", Name: "a", Hash: "h"}
 	st := deployedAt("a1", at, cm, cm)
 	// x was fetched and left behind by a head that moved on; m was never seen.
-	Begin(st, "x", at)
+	Begin(st, "x", nil, at, "c")
 
 	later := at.Add(time.Minute)
-	owed := Unchanged(st, "c3", []string{"m", "c3"}, nil, later, "c")
+	owed := Unchanged(st, "c3", []string{"m", "c3"}, nil, nil, later, "c")
 
 	require.Equal(t, "c3", st.Head)
 	require.Equal(t, "c3", st.Applied)
@@ -94,7 +94,7 @@ func TestASkippedCommitWithTheAppliedInputsIsDeployedNotCarried(t *testing.T) {
 
 	t.Run("coalesced into an unchanged head", func(t *testing.T) {
 		st := deployedAt("a1", at, cm)
-		owed := Unchanged(st, "h3", []string{"s1", "m2", "s2", "h3"}, same, later, "c")
+		owed := Unchanged(st, "h3", []string{"s1", "m2", "s2", "h3"}, same, nil, later, "c")
 		for _, sha := range []string{"s1", "s2", "h3"} {
 			require.Equal(t, status.Deployed, st.Find(sha).State, sha)
 			require.Empty(t, st.Find(sha).CarriedBy, sha)
@@ -116,10 +116,10 @@ func TestASkippedCommitWithTheAppliedInputsIsDeployedNotCarried(t *testing.T) {
 
 	t.Run("before a changed head that fails", func(t *testing.T) {
 		st := deployedAt("a1", at, cm)
-		Begin(st, "f3", at) // the changed head, begun before s1 was known
+		Begin(st, "f3", nil, at, "c") // the changed head, begun before s1 was known
 		deployed, carried := Partition([]string{"s1", "m2", "f3"}, same)
 		owed := AsApplied(st, deployed, later, "c")
-		Supersede(st, "f3", carried, later)
+		Supersede(st, "f3", carried, nil, later, "c")
 		Transition{SHA: "f3", State: status.RollingOut, At: later, Total: 1}.Apply(st, "c")
 		Transition{SHA: "f3", State: status.Failed, At: later, Reason: "crash", Total: 1}.Apply(st, "c")
 
@@ -133,7 +133,7 @@ func TestASkippedCommitWithTheAppliedInputsIsDeployedNotCarried(t *testing.T) {
 
 	t.Run("an outcome of its own is kept", func(t *testing.T) {
 		st := deployedAt("a1", at, cm)
-		Begin(st, "s1", at)
+		Begin(st, "s1", nil, at, "c")
 		Transition{SHA: "s1", State: status.Failed, At: at, Reason: "refused"}.Apply(st, "c")
 		require.Empty(t, AsApplied(st, []string{"s1", "a1"}, later, "c"))
 		require.Equal(t, status.Failed, st.Find("s1").State)

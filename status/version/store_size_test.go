@@ -105,7 +105,7 @@ func bigStatus(ns string, objects, deployments int) *version.VersionStatus {
 	for i := range version.MaxHistory {
 		sum := sha256.Sum256([]byte{byte(i)})
 		sha := hex.EncodeToString(sum[:20])
-		lifecycle.Begin(st, sha, at)
+		lifecycle.Begin(st, sha, nil, at, "c")
 		record(lifecycle.Transition{SHA: sha, State: status.Applying, At: at, Total: objects})
 		at = at.Add(20 * time.Second)
 		deployed := append([]string(nil), names...)

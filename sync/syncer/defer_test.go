@@ -32,6 +32,12 @@ func (l *linear) Commits(since, until string) ([]string, error) {
 	return slices.Clone(l.order[from+1 : to+1]), nil
 }
 
+func (l *linear) IsAncestor(a, b string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Index(l.order, a) <= slices.Index(l.order, b), nil
+}
+
 // writeLog is a store that logs each status write as "namespace head state".
 type writeLog struct {
 	*memStore

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,9 @@ type movingHead struct {
 	// between, when set, names the commits after from up to to (a burst
 	// pushed at once); none otherwise.
 	between func(from, to string) []string
+	// pushedOver, when set, names the commits b does not hold though they
+	// were pushed before it (a force-push); b holds every other commit.
+	pushedOver func(b string) []string
 }
 
 func (m *movingHead) Sync(context.Context) (string, error) {
@@ -47,6 +51,12 @@ func (m *movingHead) Commits(from, to string) ([]string, error) {
 		return nil, nil
 	}
 	return m.between(from, to), nil
+}
+
+func (m *movingHead) IsAncestor(a, b string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pushedOver == nil || !slices.Contains(m.pushedOver(b), a), nil
 }
 
 func shaOf(tree fs.FS) string {

@@ -31,6 +31,7 @@ func (s *gatedSource) Sync(context.Context) (string, error) {
 }
 func (s *gatedSource) Tree(string) (fs.FS, error)               { return fstest.MapFS{}, nil }
 func (s *gatedSource) Commits(string, string) ([]string, error) { return nil, nil }
+func (s *gatedSource) IsAncestor(string, string) (bool, error)  { return true, nil } // one commit
 
 // slowPods reports the objects not ready, notes whether the gate is held
 // while it waits, and is ready once released.

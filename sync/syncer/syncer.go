@@ -23,11 +23,14 @@ import (
 	"github.com/syncgate/syncgate/sync/readiness"
 )
 
-// Source is the followed config repo.
+// Source is the followed config repo. IsAncestor tells whether commit a
+// is commit b or one of its ancestors: a commit pushed over is carried by
+// the new head only if the head holds it (lifecycle.IsAncestor).
 type Source interface {
 	Sync(ctx context.Context) (string, error)
 	Tree(sha string) (fs.FS, error)
 	Commits(since, until string) ([]string, error)
+	IsAncestor(a, b string) (bool, error)
 }
 
 // Renderer turns one namespace's part of a commit into objects.

@@ -43,6 +43,9 @@ func (c *commits) Tree(sha string) (fs.FS, error) {
 
 func (c *commits) Commits(string, string) ([]string, error) { return nil, nil }
 
+// IsAncestor: the commits are pushed one after another, each on the last.
+func (c *commits) IsAncestor(string, string) (bool, error) { return true, nil }
+
 // add records commit sha holding files (path → content).
 func (c *commits) add(sha string, files map[string]string) {
 	c.mu.Lock()

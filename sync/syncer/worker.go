@@ -185,12 +185,14 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 	}
 	if step == lifecycle.Attempt {
 		at := w.s.opts.Now()
+		var owed []status.Update
 		if err := w.update(ctx, func(st *version.VersionStatus) []status.Update {
-			lifecycle.Begin(st, sha, at)
-			return nil
+			owed = lifecycle.Begin(st, sha, w.s.opts.Source.IsAncestor, at, w.s.opts.Cluster)
+			return owed
 		}); err != nil {
 			return err
 		}
+		w.noteDropped(owed, sha)
 	}
 	return w.attempt(ctx, sha, gen)
 }
@@ -248,10 +250,11 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	// What is not waited for is ready now: recorded so, the rollout's
 	// first progress has nothing new to write.
 	ready := len(refsOf(inventory)) - len(wait)
+	var owed []status.Update
 	err = w.finish(ctx, func(st *version.VersionStatus) []status.Update {
 		deployed, carried := lifecycle.Partition(between, same)
-		owed := lifecycle.AsApplied(st, deployed, at, w.s.opts.Cluster)
-		lifecycle.Supersede(st, sha, carried, at)
+		owed = lifecycle.AsApplied(st, deployed, at, w.s.opts.Cluster)
+		owed = append(owed, lifecycle.Supersede(st, sha, carried, w.s.opts.Source.IsAncestor, at, w.s.opts.Cluster)...)
 		st.Inventory = inventory
 		owed = append(owed, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: at, Ready: ready, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)...)
 		if pruneFailure != nil {
@@ -262,6 +265,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	if err != nil {
 		return err
 	}
+	w.noteDropped(owed, sha)
 	w.read = nil
 	if read != nil {
 		w.read = &rendered{sha: sha, read: read}

@@ -39,6 +39,7 @@ func (w *worker) unchanged(ctx context.Context, sha string, gen uint64) (bool, e
 	}
 	w.sorted(sha)
 	pause := firstPause
+	var owed []status.Update
 	for {
 		leave, ok := w.giveWay(ctx, gen)
 		if !ok {
@@ -47,7 +48,8 @@ func (w *worker) unchanged(ctx context.Context, sha string, gen uint64) (bool, e
 		between := w.between(sha)
 		at := w.s.opts.Now()
 		err := w.update(ctx, func(st *version.VersionStatus) []status.Update {
-			return lifecycle.Unchanged(st, sha, between, same, at, w.s.opts.Cluster)
+			owed = lifecycle.Unchanged(st, sha, between, same, w.s.opts.Source.IsAncestor, at, w.s.opts.Cluster)
+			return owed
 		})
 		leave()
 		if err == nil {
@@ -65,6 +67,7 @@ func (w *worker) unchanged(ctx context.Context, sha string, gen uint64) (bool, e
 		end()
 		pause = min(2*pause, w.s.opts.RetryInterval)
 	}
+	w.noteDropped(owed, sha)
 	w.read.sha = sha
 	w.s.metrics.commits.WithLabelValues(w.ns, string(status.Deployed)).Inc()
 	w.s.metrics.unchanged.Inc()

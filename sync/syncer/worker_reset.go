@@ -28,13 +28,22 @@ func (w *worker) reset(ctx context.Context, head string) error {
 	if partly {
 		w.log.Info("branch reset to the applied commit after a commit since wrote part of its objects; applying it again", "sha", head)
 	}
+	w.noteDropped(owed, head)
+	return nil
+}
+
+// noteDropped counts, and tells in an Event and the log, each commit of
+// owed that failed on its own but head: dropped from the branch by a
+// reset or a force-push (lifecycle.Drop, Begin, Supersede) before it was
+// applied or rolled out. A commit that failed with its carrier is told
+// with it.
+func (w *worker) noteDropped(owed []status.Update, head string) {
 	for _, u := range owed {
-		if u.CarriedBy != "" {
-			continue // failed with its carrier
+		if u.SHA == head || u.State != status.Failed || u.CarriedBy != "" {
+			continue
 		}
 		w.s.metrics.ended(w.ns, string(status.Failed))
-		w.s.event(w.version, corev1.EventTypeWarning, "Dropped", "%s not applied: %s", status.ShortSHA(u.SHA), u.Reason)
-		w.log.Warn("commit dropped from the branch before it was applied", "sha", u.SHA, "head", head)
+		w.s.event(w.version, corev1.EventTypeWarning, "Dropped", "%s: %s", status.ShortSHA(u.SHA), u.Reason)
+		w.log.Warn("commit dropped from the branch", "sha", u.SHA, "head", head, "reason", u.Reason)
 	}
-	return nil
 }

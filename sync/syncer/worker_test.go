@@ -67,6 +67,7 @@ type oneCommit string
 func (c oneCommit) Sync(context.Context) (string, error)     { return string(c), nil }
 func (c oneCommit) Tree(string) (fs.FS, error)               { return fstest.MapFS{}, nil }
 func (c oneCommit) Commits(string, string) ([]string, error) { return nil, nil }
+func (c oneCommit) IsAncestor(string, string) (bool, error)  { return true, nil }
 
 type renderFunc func() ([]*unstructured.Unstructured, error)
 
