@@ -33,9 +33,11 @@ func newWaitCmd() *cobra.Command {
 		Long: `Wait until syncgate reports a commit final. With --url, long-polls
 GET /wait/<sha> and asks again through dropped connections and gateway
 restarts; several --url wait on several clusters, and all must deploy.
-With --s3, waits for the commit's _result object instead.
+With --s3, waits for the commit's _result object instead; a bucket that
+does not exist or credentials S3 refuses end the wait at once (exit 3).
 
-Exit codes: 0 deployed, 1 failed, 2 timed out, 3 usage error or unknown sha.`,
+Exit codes: 0 deployed, 1 failed, 2 timed out, 3 usage or configuration
+error, or unknown sha.`,
 		Example: `  syncgate wait "$(git rev-parse HEAD)" --url https://syncgate.prod.example.com --timeout 15m
   syncgate wait "$SHA" --url https://eu.example.com --url https://us.example.com --namespace web
   syncgate wait "$SHA" --s3 s3://deploy-markers/syncgate --cluster prod --namespace web`,

@@ -171,9 +171,9 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	case err == nil && (bytes.Equal(old, body) || holdsWhole(old, res)):
 		return nil
 	case err != nil && !errors.Is(err, ErrNotFound) && !isAccessDenied(err):
-		// Without s3:ListBucket, S3 answers AccessDenied for a missing
-		// object; the write below tells whether access is really denied.
-		return classify(err)
+		// AccessDenied may be a missing object (see Read); the write
+		// below tells whether access is really denied.
+		return err
 	}
 	if u.Effective() == status.Deployed {
 		stamp := []byte(finished.Format(time.RFC3339))
@@ -222,7 +222,10 @@ func (r *Reporter) put(ctx context.Context, key string, body []byte, contentType
 // ErrNotFound is returned by Read and ReadResult when there is no such object.
 var ErrNotFound = errors.New("no such object")
 
-// Read fetches one object's body.
+// Read fetches one object's body. A refusal no retry fixes (no such
+// bucket, unknown or wrong credentials) is marked status.Permanent, saying
+// what to fix. AccessDenied is not: without s3:ListBucket, S3 answers it
+// for a missing object too.
 func Read(ctx context.Context, api API, bucket, key string) ([]byte, error) {
 	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
@@ -230,7 +233,11 @@ func Read(ctx context.Context, api API, bucket, key string) ([]byte, error) {
 		if errors.As(err, &nk) {
 			return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, ErrNotFound)
 		}
-		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+		err = fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+		if isAccessDenied(err) {
+			return nil, err
+		}
+		return nil, classify(err)
 	}
 	defer out.Body.Close()
 	b, err := io.ReadAll(out.Body)
@@ -244,7 +251,8 @@ func Read(ctx context.Context, api API, bucket, key string) ([]byte, error) {
 var ErrBadResult = errors.New("not a syncgate result")
 
 // ReadResult fetches and decodes a result object; ErrNotFound when the
-// commit has no result yet, ErrBadResult when the object does not decode.
+// commit has no result yet, ErrBadResult when the object does not decode,
+// Read's errors otherwise.
 func ReadResult(ctx context.Context, api API, bucket, key string) (Result, error) {
 	b, err := Read(ctx, api, bucket, key)
 	if err != nil {
