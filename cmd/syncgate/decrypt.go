@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 
 	"github.com/syncgate/syncgate/coreclient"
@@ -16,5 +15,5 @@ func decrypter(cfg *config, core *coreclient.Client) *decrypt.Decryptor {
 		return decrypt.New(nil, "SOPS_SECRET")
 	}
 	ns, name, _ := strings.Cut(cfg.SOPSSecret, "/")
-	return decrypt.New(decrypt.NewSecretSource(core.Secrets(ns), ns, name, os.TempDir()), "SOPS_SECRET")
+	return decrypt.New(decrypt.NewSecretSource(core.Secrets(ns), ns, name), "SOPS_SECRET")
 }

@@ -45,10 +45,12 @@ func Encrypted(u *unstructured.Unstructured) bool {
 // Decrypt replaces an encrypted Secret, or the encrypted data entries of
 // a Secret, by their plaintext and says whether it did. source is the
 // encrypted Secret's YAML or JSON as written (see render.Decrypter), whose
-// MAC is checked. A Secret that cannot be decrypted, or whose MAC does
-// not match, is an error wrapping render.ErrDecrypt; an error without it
-// (the keys could not be read) may pass on a retry.
-func (d *Decryptor) Decrypt(ctx context.Context, u *unstructured.Unstructured, source []byte) (bool, error) {
+// MAC is checked; budget bounds the private-key operations. Every
+// document is read, and its sops section bounded (MaxKeyGroups...), before
+// a key is read or tried. A Secret that cannot be decrypted, or whose MAC
+// does not match, is an error wrapping render.ErrDecrypt; an error without
+// it (the keys could not be read) may pass on a retry.
+func (d *Decryptor) Decrypt(ctx context.Context, u *unstructured.Unstructured, source []byte, budget *render.KeyBudget) (bool, error) {
 	if u.GetKind() != "Secret" || u.GetAPIVersion() != "v1" {
 		return false, nil
 	}
@@ -57,18 +59,37 @@ func (d *Decryptor) Decrypt(ctx context.Context, u *unstructured.Unstructured, s
 	if !whole && len(entries) == 0 {
 		return false, nil
 	}
+	var written *document
+	if whole {
+		var err error
+		if written, err = loadWritten(source); err != nil {
+			return false, err
+		}
+	}
+	docs, err := loadEntries(u, entries)
+	if err != nil {
+		return false, err
+	}
 	keys, err := d.keys(ctx)
 	if err != nil {
 		return false, err
 	}
 	if whole {
-		if err := decryptWhole(ctx, keys, u, source); err != nil {
+		dataKey, err := written.open(keys, budget)
+		if err != nil {
 			return false, err
 		}
-		entries = encryptedEntries(u)
+		// u itself is decrypted, so what the render set since (the
+		// namespace it placed u in) stays.
+		if err := decryptObject(u.Object, written.meta, dataKey); err != nil {
+			return false, err
+		}
+		if docs, err = loadEntries(u, encryptedEntries(u)); err != nil {
+			return false, err
+		}
 	}
-	if len(entries) > 0 {
-		if err := decryptEntries(ctx, keys, u, entries); err != nil {
+	for _, e := range docs {
+		if err := e.decrypt(u, keys, budget); err != nil {
 			return false, err
 		}
 	}
@@ -93,43 +114,57 @@ func refuse(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{render.ErrDecrypt}, args...)...)
 }
 
-// decryptWhole checks the MAC of the Secret as written, then decrypts u
-// itself with the data key that opened it, so what the render set since
-// (the namespace it placed u in) stays.
-func decryptWhole(ctx context.Context, keys *Keys, u *unstructured.Unstructured, source []byte) error {
+// loadWritten reads a whole encrypted Secret as written.
+func loadWritten(source []byte) (*document, error) {
 	if len(source) == 0 {
-		return refuse("its MAC cannot be checked: the render kept no copy of it as written (an encrypted Secret inside a List?)")
+		return nil, refuse("its MAC cannot be checked: the render kept no copy of it as written (an encrypted Secret inside a List?)")
 	}
 	from := formatYAML
 	if bytes.HasPrefix(bytes.TrimSpace(source), []byte("{")) {
 		from = formatJSON
 	}
-	written, err := load(source, from)
-	if err != nil {
-		return err
-	}
-	dataKey, err := written.open(ctx, keys)
-	if err != nil {
-		return err
-	}
-	return decryptObject(u.Object, written.meta, dataKey)
+	return load(source, from)
 }
 
-func decryptEntries(ctx context.Context, keys *Keys, u *unstructured.Unstructured, entries map[string]format) error {
+// entryDoc is a data entry holding a SOPS document.
+type entryDoc struct {
+	name string
+	from format
+	doc  *document
+}
+
+// loadEntries reads the SOPS documents of u's data entries, in name order.
+func loadEntries(u *unstructured.Unstructured, entries map[string]format) ([]entryDoc, error) {
 	data, _ := u.Object["data"].(map[string]any)
 	names := make([]string, 0, len(entries))
 	for name := range entries {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	out := make([]entryDoc, 0, len(names))
 	for _, name := range names {
 		raw, _ := base64.StdEncoding.DecodeString(data[name].(string))
-		out, err := decryptDocument(ctx, keys, raw, entries[name], formatFor(name))
+		doc, err := load(raw, entries[name])
 		if err != nil {
-			return fmt.Errorf("data entry %s: %w", name, err)
+			return nil, fmt.Errorf("data entry %s: %w", name, err)
 		}
-		data[name] = base64.StdEncoding.EncodeToString(out)
+		out = append(out, entryDoc{name: name, from: entries[name], doc: doc})
 	}
+	return out, nil
+}
+
+// decrypt replaces the entry by its document decrypted, its MAC checked,
+// written in the format its name says.
+func (e entryDoc) decrypt(u *unstructured.Unstructured, keys *Keys, budget *render.KeyBudget) error {
+	if _, err := e.doc.open(keys, budget); err != nil {
+		return fmt.Errorf("data entry %s: %w", e.name, err)
+	}
+	out, err := e.doc.emitAs(e.from, formatFor(e.name))
+	if err != nil {
+		return fmt.Errorf("data entry %s: %w", e.name, refuse("its decrypted form cannot be written as the entry's format"))
+	}
+	data, _ := u.Object["data"].(map[string]any)
+	data[e.name] = base64.StdEncoding.EncodeToString(out)
 	return nil
 }
 
@@ -191,23 +226,6 @@ func formatFor(name string) format {
 		return formatINI
 	}
 	return formatBinary
-}
-
-// decryptDocument decrypts one SOPS document after checking its MAC and writes
-// it in format to.
-func decryptDocument(ctx context.Context, keys *Keys, in []byte, from, to format) ([]byte, error) {
-	doc, err := load(in, from)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := doc.open(ctx, keys); err != nil {
-		return nil, err
-	}
-	out, err := doc.emitAs(from, to)
-	if err != nil {
-		return nil, refuse("its decrypted form cannot be written as the entry's format")
-	}
-	return out, nil
 }
 
 // macMismatch is the verdict on a document changed since it was

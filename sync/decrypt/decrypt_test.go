@@ -45,9 +45,8 @@ func object(t *testing.T, doc []byte) *unstructured.Unstructured {
 
 func parse(t *testing.T, data map[string][]byte) *decrypt.Keys {
 	t.Helper()
-	k, err := decrypt.ParseKeys(data, t.TempDir())
+	k, err := decrypt.ParseKeys(data)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = k.Close() })
 	return k
 }
 
@@ -70,7 +69,7 @@ func TestAgeEncryptedSecretIsDecrypted(t *testing.T) {
 	require.True(t, decrypt.Encrypted(u))
 
 	d := decrypt.New(keys{parse(t, map[string][]byte{"identity.agekey": []byte("# a comment\n" + id + "\n")})}, "SOPS_SECRET")
-	changed, err := d.Decrypt(context.Background(), u, enc)
+	changed, err := d.Decrypt(context.Background(), u, enc, budget())
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.NotContains(t, u.Object, "sops")
@@ -91,7 +90,7 @@ func TestPGPEncryptedSecretIsDecrypted(t *testing.T) {
 	u := object(t, enc)
 
 	d := decrypt.New(keys{parse(t, map[string][]byte{"ops.asc": k.Armored})}, "SOPS_SECRET")
-	_, err = d.Decrypt(context.Background(), u, enc)
+	_, err = d.Decrypt(context.Background(), u, enc, budget())
 	require.NoError(t, err)
 	pw, _, _ := unstructured.NestedString(u.Object, "stringData", "password")
 	assert.Equal(t, "hunter2-plaintext", pw)
@@ -107,14 +106,14 @@ func TestSecretsThatCannotBeDecryptedAreRefused(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("no keys configured", func(t *testing.T) {
-		_, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(ctx, object(t, enc), enc)
+		_, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(ctx, object(t, enc), enc, budget())
 		require.ErrorIs(t, err, render.ErrDecrypt)
 		assert.Contains(t, err.Error(), "no decryption keys are configured (SOPS_SECRET)")
 	})
 	t.Run("another key", func(t *testing.T) {
 		d := decrypt.New(keys{parse(t, map[string][]byte{"other.agekey": []byte(otherID)})}, "SOPS_SECRET")
 		u := object(t, enc)
-		_, err := d.Decrypt(ctx, u, enc)
+		_, err := d.Decrypt(ctx, u, enc, budget())
 		require.ErrorIs(t, err, render.ErrDecrypt)
 		assert.Contains(t, err.Error(), recipient, "names the key it needs")
 		assert.Contains(t, err.Error(), "other.agekey", "names the keys offered")
@@ -129,7 +128,7 @@ func TestSecretsThatCannotBeDecryptedAreRefused(t *testing.T) {
 		// Someone edits the file and writes a new value in clear.
 		require.NoError(t, unstructured.SetNestedField(u.Object, "hunter2-plaintext", "stringData", "password"))
 		d := decrypt.New(keys{parse(t, map[string][]byte{"k.agekey": []byte(id)})}, "SOPS_SECRET")
-		_, err = d.Decrypt(ctx, u, enc)
+		_, err = d.Decrypt(ctx, u, enc, budget())
 		require.ErrorIs(t, err, render.ErrDecrypt)
 		noPlaintext(t, err)
 	})
@@ -147,7 +146,7 @@ func TestEncryptedDataEntriesAreDecrypted(t *testing.T) {
 		"data": map[string]any{"config.yaml": base64.StdEncoding.EncodeToString(doc), "plain": "YQ=="},
 	}}
 	d := decrypt.New(keys{parse(t, map[string][]byte{"k.agekey": []byte(id)})}, "SOPS_SECRET")
-	changed, err := d.Decrypt(context.Background(), u, nil)
+	changed, err := d.Decrypt(context.Background(), u, nil, budget())
 	require.NoError(t, err)
 	assert.True(t, changed)
 	v, _, _ := unstructured.NestedString(u.Object, "data", "config.yaml")
@@ -160,11 +159,11 @@ func TestEncryptedDataEntriesAreDecrypted(t *testing.T) {
 
 func TestPlainObjectsAreLeftAlone(t *testing.T) {
 	u := object(t, []byte(plainSecret))
-	changed, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), u, nil)
+	changed, err := decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), u, nil, budget())
 	require.NoError(t, err)
 	assert.False(t, changed)
 	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "sops": map[string]any{}}}
-	changed, err = decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), cm, nil)
+	changed, err = decrypt.New(nil, "SOPS_SECRET").Decrypt(context.Background(), cm, nil, budget())
 	require.NoError(t, err)
 	assert.False(t, changed)
 }
@@ -174,13 +173,16 @@ func TestBadKeysAreNamedNeverQuoted(t *testing.T) {
 		"a.agekey": "AGE-SECRET-KEY-NOTAKEY-hunter2-plaintext",
 		"b.asc":    "-----BEGIN PGP PRIVATE KEY BLOCK-----\nhunter2-plaintext\n",
 	} {
-		_, err := decrypt.ParseKeys(map[string][]byte{name: []byte(v)}, t.TempDir())
+		_, err := decrypt.ParseKeys(map[string][]byte{name: []byte(v)})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), name)
 		assert.False(t, strings.Contains(err.Error(), "hunter2"), err.Error())
 	}
-	k, err := decrypt.ParseKeys(map[string][]byte{"README": []byte("x")}, t.TempDir())
+	k, err := decrypt.ParseKeys(map[string][]byte{"README": []byte("x")})
 	require.NoError(t, err)
 	assert.True(t, k.Empty())
 	assert.False(t, errors.Is(err, render.ErrDecrypt))
 }
+
+// budget is a render's budget of private-key operations.
+func budget() *render.KeyBudget { return render.NewKeyBudget(render.DefaultLimits.KeyAttempts) }

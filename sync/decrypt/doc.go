@@ -14,7 +14,15 @@
 // root package links every cloud key service client (keyservice): YAML,
 // JSON and binary documents, values AES256_GCM under the data key with
 // their path as additional data, the encryption rules of the metadata;
-// the data key is opened with sops/age, sops/pgp and sops/shamir alone.
+// the data key is opened with sops/age, sops/shamir and go-crypto's
+// OpenPGP over a keyring parsed once per keys Secret (never GnuPG).
+//
+// A commit chooses how many master keys an offered key must try, each a
+// private-key operation (RSA for OpenPGP) in the agent's own process, so
+// a sops section is bounded before any is tried (MaxKeyGroups,
+// MaxGroupKeys, MaxEncBytes, MaxRecipients: refused as render.ErrTooLarge)
+// and every operation is taken from the render's render.KeyBudget first
+// (render.Limits.KeyAttempts: render.ErrTooMany).
 // Dotenv and INI documents are refused. testing/sopstest encrypts with the
 // real library, and the tests compare with what `sops decrypt` prints.
 //

@@ -3,7 +3,6 @@ package decrypt
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,23 +17,22 @@ const (
 	PGPSuffix = ".asc"
 )
 
-// Keys are the decryption keys of one keys Secret.
+// Keys are the decryption keys of one keys Secret, parsed once: the
+// OpenPGP keyring is held in memory, never written to a file or handed
+// to GnuPG.
 type Keys struct {
-	age     age.ParsedIdentities
-	home    string // a directory of this process alone, holding secring.gpg; "" when no OpenPGP key
-	secRing string
-	names   []string
+	age   age.ParsedIdentities
+	pgp   openpgp.EntityList
+	names []string
 }
 
 // ParseKeys reads the keys of a Secret's data: *.agekey entries hold age
 // identities (AGE-SECRET-KEY-..., comments allowed), *.asc entries armored
 // OpenPGP private keys (unprotected by a passphrase). Other entries are
 // ignored. A key entry that does not parse is an error naming the entry,
-// never quoting it. The OpenPGP keys are written to a keyring file in a
-// new directory under dir, readable by this process alone; Close removes it.
-func ParseKeys(data map[string][]byte, dir string) (*Keys, error) {
+// never quoting it.
+func ParseKeys(data map[string][]byte) (*Keys, error) {
 	k := &Keys{}
-	var ring bytes.Buffer
 	names := make([]string, 0, len(data))
 	for name := range data {
 		names = append(names, name)
@@ -59,44 +57,21 @@ func ParseKeys(data map[string][]byte, dir string) (*Keys, error) {
 				if e.PrivateKey.Encrypted {
 					return nil, fmt.Errorf("decryption keys: entry %s holds an OpenPGP private key protected by a passphrase", name)
 				}
-				if err := e.SerializePrivateWithoutSigning(&ring, nil); err != nil {
-					return nil, fmt.Errorf("decryption keys: entry %s: %w", name, err)
-				}
 			}
+			k.pgp = append(k.pgp, entities...)
 		default:
 			continue
 		}
 		k.names = append(k.names, name)
 	}
-	if ring.Len() > 0 {
-		home, err := os.MkdirTemp(dir, "syncgate-keys-*")
-		if err != nil {
-			return nil, fmt.Errorf("decryption keys: %w", err)
-		}
-		k.home, k.secRing = home, filepath.Join(home, "secring.gpg")
-		if err := os.WriteFile(k.secRing, ring.Bytes(), 0o600); err != nil {
-			_ = k.Close()
-			return nil, fmt.Errorf("decryption keys: %w", err)
-		}
-	}
 	return k, nil
-}
-
-// Close removes the OpenPGP keyring file.
-func (k *Keys) Close() error {
-	if k == nil || k.home == "" {
-		return nil
-	}
-	err := os.RemoveAll(k.home)
-	k.home, k.secRing = "", ""
-	return err
 }
 
 // Names are the key entries read, in name order.
 func (k *Keys) Names() []string { return k.names }
 
 // Empty says no key was found.
-func (k *Keys) Empty() bool { return len(k.age) == 0 && k.secRing == "" }
+func (k *Keys) Empty() bool { return len(k.age) == 0 && len(k.pgp) == 0 }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

@@ -1,12 +1,13 @@
 package decrypt
 
 import (
-	"context"
 	"errors"
 	"sort"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/syncgate/syncgate/sync/render"
 )
 
 // document is a SOPS document read into the walker's model: its trees
@@ -42,17 +43,23 @@ func load(in []byte, f format) (*document, error) {
 	if _, err := time.Parse(time.RFC3339, doc.meta.LastModified); err != nil {
 		return nil, refuse("not a SOPS document SOPS can read: its lastmodified is not a time")
 	}
+	if err := doc.meta.check(); err != nil {
+		return nil, err
+	}
 	return doc, nil
 }
 
-// open finds the data key with the offered keys, decrypts the document in
-// place and checks its MAC, as `sops decrypt` does.
-func (d *document) open(ctx context.Context, keys *Keys) ([]byte, error) {
+// open finds the data key with the offered keys, within budget, decrypts
+// the document in place and checks its MAC, as `sops decrypt` does.
+func (d *document) open(keys *Keys, budget *render.KeyBudget) ([]byte, error) {
 	r, err := d.meta.rules()
 	if err != nil {
 		return nil, refuse("not a SOPS document SOPS can read: %v", err)
 	}
-	dataKey, err := d.meta.dataKey(ctx, keys)
+	dataKey, err := d.meta.dataKey(keys, budget)
+	if errors.Is(err, render.ErrTooMany) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, refuse("no decryption key offered opens it (it is encrypted for %s; keys offered: %s)", d.meta.recipients(), offered(keys))
 	}

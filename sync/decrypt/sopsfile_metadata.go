@@ -1,16 +1,20 @@
 package decrypt
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
 
+	fage "filippo.io/age"
+	"github.com/ProtonMail/go-crypto/openpgp"
+	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/getsops/sops/v3/age"
-	"github.com/getsops/sops/v3/pgp"
 	"github.com/getsops/sops/v3/shamir"
+
+	"github.com/syncgate/syncgate/sync/render"
 )
 
 // metadata is a document's `sops` section, as SOPS documents it. Only
@@ -120,13 +124,22 @@ var errNoKey = errors.New("no offered key opens the data key")
 
 // dataKey opens the document's data key with the offered keys: in each
 // key group the first age, then OpenPGP, key that opens it; with more
-// than one group, the groups' parts joined by Shamir's scheme.
-func (m *metadata) dataKey(ctx context.Context, keys *Keys) ([]byte, error) {
+// than one group, the groups' parts joined by Shamir's scheme once there
+// are as many as its threshold. Each private-key operation is taken from
+// budget first; running out is a refusal.
+func (m *metadata) dataKey(keys *Keys, budget *render.KeyBudget) ([]byte, error) {
 	groups := m.groups()
 	var parts [][]byte
 	for _, g := range groups {
-		if part := keys.open(ctx, g); part != nil {
+		part, err := keys.open(g, budget)
+		if err != nil {
+			return nil, err
+		}
+		if part != nil {
 			parts = append(parts, part)
+		}
+		if len(groups) > 1 && m.ShamirThreshold > 0 && len(parts) == m.ShamirThreshold {
+			break
 		}
 	}
 	if len(groups) <= 1 {
@@ -145,31 +158,87 @@ func (m *metadata) dataKey(ctx context.Context, keys *Keys) ([]byte, error) {
 	return key, nil
 }
 
-func (k *Keys) open(ctx context.Context, g keyGroup) []byte {
-	for _, a := range g.Age {
-		if len(k.age) == 0 {
-			break
-		}
-		mk := &age.MasterKey{Recipient: a.Recipient, EncryptedKey: a.Enc}
-		k.age.ApplyToMasterKey(mk)
-		if plain, err := mk.Decrypt(); err == nil {
-			return plain
+// open is the part of the data key a group holds, nil when no offered
+// key opens it. Age keys whose recipient is an offered identity's are
+// tried first, the others after (the recipient field is a label, not
+// what age reads); an age key costs a stanza per identity, an OpenPGP
+// key a recipient packet per offered key it names.
+func (k *Keys) open(g keyGroup, budget *render.KeyBudget) ([]byte, error) {
+	if len(k.age) > 0 {
+		mine := k.ageRecipients()
+		for _, first := range []bool{true, false} {
+			for _, a := range g.Age {
+				if mine[a.Recipient] != first {
+					continue
+				}
+				if err := budget.Spend(max(1, ageStanzas(a.Enc)) * len(k.age)); err != nil {
+					return nil, refuse("%w", err)
+				}
+				mk := &age.MasterKey{Recipient: a.Recipient, EncryptedKey: a.Enc}
+				k.age.ApplyToMasterKey(mk)
+				if plain, err := mk.Decrypt(); err == nil {
+					return plain, nil
+				}
+			}
 		}
 	}
 	for _, p := range g.PGP {
-		if k.secRing == "" {
+		if len(k.pgp) == 0 {
 			break
 		}
-		mk := pgp.NewMasterKeyFromFingerprint(p.Fingerprint)
-		mk.EncryptedKey = p.Enc
-		pgp.SecRing(k.secRing).ApplyToMasterKey(mk)
-		// A GnuPG fallback, were gpg installed, finds an empty home.
-		pgp.GnuPGHome(k.home).ApplyToMasterKey(mk)
-		if plain, err := mk.DecryptContext(ctx); err == nil {
-			return plain
+		n := 0
+		for _, id := range pgpRecipients(p.Enc) {
+			if id == 0 {
+				n += len(k.pgp.DecryptionKeys())
+			} else {
+				n += len(k.pgp.KeysById(id))
+			}
+		}
+		if n == 0 {
+			continue // no offered key can open it: go-crypto would try none
+		}
+		if err := budget.Spend(n); err != nil {
+			return nil, refuse("%w", err)
+		}
+		if plain, err := openPGP(k.pgp, p.Enc); err == nil {
+			return plain, nil
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+// ageRecipients are the recipients of the offered X25519 identities.
+func (k *Keys) ageRecipients() map[string]bool {
+	out := map[string]bool{}
+	for _, id := range k.age {
+		if x, ok := id.(*fage.X25519Identity); ok {
+			out[x.Recipient().String()] = true
+		}
+	}
+	return out
+}
+
+// openPGP decrypts an armored OpenPGP message holding a data key with
+// the keyring, as SOPS's pgp key source does without GnuPG.
+func openPGP(ring openpgp.EntityList, enc string) ([]byte, error) {
+	block, err := pgparmor.Decode(strings.NewReader(enc))
+	if err != nil {
+		return nil, err
+	}
+	md, err := openpgp.ReadMessage(block.Body, ring, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Read to the end, where the integrity check is; a data key is 32
+	// bytes, so a message that decompresses past 1 KiB holds none.
+	plain, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, 1<<10+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(plain) > 1<<10 {
+		return nil, errNoKey
+	}
+	return plain, nil
 }
 
 // checkMAC compares the MAC the walk summed with the document's, which

@@ -52,7 +52,7 @@ func decryptEntry(t *testing.T, k *decrypt.Keys, name string, doc []byte) ([]byt
 		"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "gen"},
 		"data": map[string]any{name: base64.StdEncoding.EncodeToString(doc)},
 	}}
-	if _, err := decrypt.New(keys{k}, "SOPS_SECRET").Decrypt(context.Background(), u, nil); err != nil {
+	if _, err := decrypt.New(keys{k}, "SOPS_SECRET").Decrypt(context.Background(), u, nil, budget()); err != nil {
 		return nil, err
 	}
 	v, _, _ := unstructured.NestedString(u.Object, "data", name)

@@ -2,7 +2,6 @@ package decrypt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -22,19 +21,17 @@ type SecretGetter interface {
 type SecretSource struct {
 	client          SecretGetter
 	namespace, name string
-	dir             string
 
 	mu      sync.Mutex
 	version string
 	keys    *Keys
-	old     *Keys // the keys before, which a render may still be using
 	err     error
 }
 
 // NewSecretSource reads Secret namespace/name with client, which reads
-// namespace's Secrets; OpenPGP keyrings go under dir.
-func NewSecretSource(client SecretGetter, namespace, name, dir string) *SecretSource {
-	return &SecretSource{client: client, namespace: namespace, name: name, dir: dir}
+// namespace's Secrets.
+func NewSecretSource(client SecretGetter, namespace, name string) *SecretSource {
+	return &SecretSource{client: client, namespace: namespace, name: name}
 }
 
 // Keys returns the Secret's keys. A Secret that does not exist, or holds
@@ -51,9 +48,7 @@ func (s *SecretSource) Keys(ctx context.Context) (*Keys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sec.ResourceVersion != s.version || s.version == "" {
-		_ = s.old.Close()
-		s.old = s.keys
-		s.keys, s.err = ParseKeys(sec.Data, s.dir)
+		s.keys, s.err = ParseKeys(sec.Data)
 		if s.err == nil && s.keys.Empty() {
 			s.err = fmt.Errorf("holds no *%s or *%s entry", AgeSuffix, PGPSuffix)
 		}
@@ -63,11 +58,4 @@ func (s *SecretSource) Keys(ctx context.Context) (*Keys, error) {
 		return nil, refuse("the decryption keys Secret %s/%s: %v", s.namespace, s.name, s.err)
 	}
 	return s.keys, nil
-}
-
-// Close removes the files of the keys last read.
-func (s *SecretSource) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return errors.Join(s.old.Close(), s.keys.Close())
 }

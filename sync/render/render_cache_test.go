@@ -128,7 +128,7 @@ func TestCachedRendersAreFullRenders(t *testing.T) {
 // sealer decrypts every encrypted Secret to the same data.
 type sealer struct{}
 
-func (sealer) Decrypt(_ context.Context, u *unstructured.Unstructured, _ []byte) (bool, error) {
+func (sealer) Decrypt(_ context.Context, u *unstructured.Unstructured, _ []byte, _ *render.KeyBudget) (bool, error) {
 	if _, ok := u.Object["sops"]; !ok {
 		return false, nil
 	}

@@ -13,12 +13,36 @@ import (
 // is, for a Secret SOPS encrypted whole, its YAML as the render read it
 // from its file or from the kustomize build, in the order written, since
 // SOPS's MAC covers the values in that order; nil when the render kept
-// none (a List's item). A refusal of the object is an error wrapping
+// none (a List's item). keys is what is left of the render's
+// Limits.KeyAttempts: a Decrypter spends it before each private-key
+// operation. A refusal of the object is an error wrapping
 // ErrDecrypt; any other error is trouble, which may pass on a retry. Its
 // errors never hold plaintext.
 type Decrypter interface {
-	Decrypt(ctx context.Context, u *unstructured.Unstructured, source []byte) (bool, error)
+	Decrypt(ctx context.Context, u *unstructured.Unstructured, source []byte, keys *KeyBudget) (bool, error)
 }
+
+// KeyBudget is what is left of Limits.KeyAttempts in one render.
+type KeyBudget struct {
+	limit, spent int
+}
+
+// NewKeyBudget is a budget of limit private-key operations.
+func NewKeyBudget(limit int) *KeyBudget { return &KeyBudget{limit: limit} }
+
+// Spend takes n operations from the budget, before they run; past the
+// limit it is a refusal (ErrTooMany) and nothing is taken.
+func (b *KeyBudget) Spend(n int) error {
+	if b.spent+n > b.limit {
+		return because(ErrTooMany, "decrypting this takes the render past the limit of %d private-key operations "+
+			"(each master key of a sops section tried with each offered key that may open it)", b.limit)
+	}
+	b.spent += n
+	return nil
+}
+
+// Spent is how many operations were taken.
+func (b *KeyBudget) Spent() int { return b.spent }
 
 // sealed says whether u is a Secret SOPS encrypted whole: its source is
 // kept for the MAC.
@@ -31,6 +55,7 @@ func sealed(u *unstructured.Unstructured) bool {
 // ended: the build never sees a key or a decrypted value, so a commit
 // that subverts kustomize cannot copy either into what it renders.
 func (r *Renderer) decrypt(ctx context.Context, objs []object) error {
+	keys := NewKeyBudget(r.opts.Limits.KeyAttempts)
 	for i, o := range objs {
 		if sealed(o.obj) {
 			objs[i].origin = "" // what it decrypts to is not the blob's
@@ -45,7 +70,7 @@ func (r *Renderer) decrypt(ctx context.Context, objs []object) error {
 			return ctx.Err()
 		}
 		name := o.String()
-		changed, err := r.opts.Decrypter.Decrypt(ctx, o.obj, o.source)
+		changed, err := r.opts.Decrypter.Decrypt(ctx, o.obj, o.source, keys)
 		if err != nil {
 			if errors.Is(err, ErrDecrypt) {
 				return objectErr(o.file, name, err)

@@ -1,0 +1,118 @@
+package decrypt
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"filippo.io/age/armor"
+	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/syncgate/syncgate/sync/render"
+)
+
+// The shape of a sops section, bounded before any key is tried: each
+// master key an offered key may open costs a private-key operation (an
+// RSA one for OpenPGP), so a commit must not choose how many there are.
+// SOPS writes one stanza (age) or one recipient packet (OpenPGP) per
+// master key, a data key encrypted for one recipient: an age one is about
+// 390 bytes armored, an OpenPGP one 540 (RSA-2048) or 890 (RSA-4096). Key
+// groups are for Shamir's scheme among a few parties.
+const (
+	// MaxKeyGroups bounds the key groups of a document.
+	MaxKeyGroups = 16
+	// MaxGroupKeys bounds the master keys of one group, of every type.
+	MaxGroupKeys = 16
+	// MaxEncBytes bounds the enc of one master key.
+	MaxEncBytes = 4 << 10
+	// MaxRecipients bounds the age stanzas, or OpenPGP recipient packets,
+	// in one enc: more than the one SOPS writes, for the grease stanzas
+	// of age plugins and GnuPG's encrypt-to.
+	MaxRecipients = 8
+)
+
+// tooLarge refuses a document whose sops section is past a bound.
+func tooLarge(format string, args ...any) error {
+	return fmt.Errorf("%w: %w: "+format, append([]any{render.ErrDecrypt, render.ErrTooLarge}, args...)...)
+}
+
+// check refuses a sops section past the bounds above.
+func (m *metadata) check() error {
+	groups := m.groups()
+	if len(groups) > MaxKeyGroups {
+		return tooLarge("its sops section has %d key groups, more than the limit of %d", len(groups), MaxKeyGroups)
+	}
+	for i, g := range groups {
+		n := len(g.Age) + len(g.PGP) + len(g.KMS) + len(g.GCPKMS) + len(g.AzureKV) + len(g.Vault) + len(g.HCKMS)
+		if n > MaxGroupKeys {
+			return tooLarge("key group %d of its sops section has %d master keys, more than the limit of %d", i+1, n, MaxGroupKeys)
+		}
+		for _, a := range g.Age {
+			if err := checkEnc("age", a.Recipient, a.Enc, ageStanzas); err != nil {
+				return err
+			}
+		}
+		for _, p := range g.PGP {
+			if err := checkEnc("pgp", p.Fingerprint, p.Enc, func(enc string) int { return len(pgpRecipients(enc)) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkEnc(kind, name, enc string, recipients func(string) int) error {
+	if len(enc) > MaxEncBytes {
+		return tooLarge("the enc of %s key %.80q is %d bytes, more than the limit of %d", kind, name, len(enc), MaxEncBytes)
+	}
+	if n := recipients(enc); n > MaxRecipients {
+		return tooLarge("the enc of %s key %.80q is encrypted for %d recipients, more than the limit of %d", kind, name, n, MaxRecipients)
+	}
+	return nil
+}
+
+// ageStanzas counts the recipient stanzas of an armored age file: the
+// header's lines starting "-> ", before the line starting "---". What
+// does not read as age counts none: age refuses it before any key is
+// tried.
+func ageStanzas(enc string) int {
+	raw, err := io.ReadAll(io.LimitReader(armor.NewReader(strings.NewReader(enc)), MaxEncBytes))
+	if err != nil && len(raw) == 0 {
+		return 0
+	}
+	header, _, _ := bytes.Cut(raw, []byte("\n---"))
+	n := 0
+	for _, line := range bytes.Split(header, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("-> ")) {
+			n++
+		}
+	}
+	return n
+}
+
+// pgpRecipients are the key ids of the public-key encrypted session key
+// packets of an armored OpenPGP message (0: a hidden recipient, which
+// every key is tried on), read as go-crypto reads them: up to the
+// encrypted data, past packets it skips.
+func pgpRecipients(enc string) []uint64 {
+	block, err := pgparmor.Decode(strings.NewReader(enc))
+	if err != nil {
+		return nil
+	}
+	var ids []uint64
+	r := packet.NewReader(io.LimitReader(block.Body, MaxEncBytes))
+	for {
+		p, err := r.Next()
+		if err != nil {
+			return ids
+		}
+		switch p := p.(type) {
+		case *packet.EncryptedKey:
+			ids = append(ids, p.KeyId)
+		case *packet.SymmetricallyEncrypted, *packet.AEADEncrypted, *packet.Compressed, *packet.LiteralData, *packet.OnePassSignature:
+			return ids
+		}
+	}
+}
