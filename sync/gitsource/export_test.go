@@ -1,6 +1,10 @@
 package gitsource
 
-import "github.com/go-git/go-git/v5/plumbing"
+import (
+	"io/fs"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
 
 // TreeCacheEntries is what the decoded-tree cache holds: the entries of
 // its trees, and how many of those trees go-git's object cache holds raw
@@ -32,4 +36,9 @@ func (s *Source) CommitsCached() int {
 func (s *Source) HoldSync() (release func()) {
 	s.syncMu.Lock()
 	return s.syncMu.Unlock
+}
+
+// LinkSteps is what tree's symlinks have cost it, of MaxLinkSteps.
+func LinkSteps(tree fs.FS) int64 {
+	return tree.(*treeFS).linkSteps.Load()
 }

@@ -323,7 +323,8 @@ func branchHash(refs []*plumbing.Reference, branch string) plumbing.Hash {
 // Tree is a read-only view of a commit's files, read from the object store
 // (nothing is checked out). It implements fs.ReadFileFS and fs.ReadDirFS;
 // directory entries come in name order. Symlinks are followed inside the
-// repository; one that leaves it is an error (ErrSymlinkEscape) naming it.
+// repository; one that leaves it is an error (ErrSymlinkEscape) naming it,
+// and following them costs each Tree at most MaxLinkSteps lookups.
 func (s *Source) Tree(sha string) (fs.FS, error) {
 	h, ok := parseHash(sha)
 	if !ok {

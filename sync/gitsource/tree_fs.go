@@ -2,12 +2,13 @@ package gitsource
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -37,6 +38,8 @@ func (treeError) Is(target error) bool { return target == fs.ErrInvalid }
 type treeFS struct {
 	src  *Source
 	root plumbing.Hash
+
+	linkSteps atomic.Int64 // spent of MaxLinkSteps
 }
 
 var (
@@ -44,108 +47,6 @@ var (
 	_ fs.ReadDirFS  = (*treeFS)(nil)
 	_ fs.StatFS     = (*treeFS)(nil)
 )
-
-// maxLinkHops bounds symlink chains and loops, as Linux's ELOOP does.
-const maxLinkHops = 40
-
-// maxLinkTarget bounds what a symlink blob may hold.
-const maxLinkTarget = 4096
-
-// target is what a path leads to once every symlink is followed.
-type target struct {
-	path string // canonical path in the repo, "." for the root
-	mode filemode.FileMode
-	hash plumbing.Hash
-}
-
-func (t target) isDir() bool { return t.mode == filemode.Dir }
-
-func split(p string) []string {
-	if p == "." || p == "" {
-		return nil
-	}
-	return strings.Split(p, "/")
-}
-
-// resolve walks name from the root, following symlinks in every component.
-func (t *treeFS) resolve(name string) (target, error) {
-	if !fs.ValidPath(name) {
-		return target{}, fs.ErrInvalid
-	}
-	parts := split(name)
-	cur, curPath := t.root, "."
-	hops := 0
-	for i := 0; i < len(parts); i++ {
-		d, err := t.src.dirOf(cur)
-		if err != nil {
-			return target{}, err
-		}
-		e, ok := d.find(parts[i])
-		if !ok {
-			return target{}, fs.ErrNotExist
-		}
-		p := path.Join(curPath, parts[i])
-		last := i == len(parts)-1
-		switch {
-		case e.mode == filemode.Symlink:
-			if hops++; hops > maxLinkHops {
-				return target{}, fmt.Errorf("%s: %w", p, treeError("too many levels of symbolic links"))
-			}
-			dest, err := t.readLink(e.hash)
-			if err != nil {
-				return target{}, fmt.Errorf("%s: read symlink: %w", p, err)
-			}
-			joined := path.Join(curPath, dest)
-			if path.IsAbs(dest) || joined == ".." || strings.HasPrefix(joined, "../") {
-				return target{}, fmt.Errorf("%s -> %s: %w", p, dest, ErrSymlinkEscape)
-			}
-			parts = append(split(joined), parts[i+1:]...)
-			cur, curPath, i = t.root, ".", -1
-		case e.mode == filemode.Dir:
-			if last {
-				return target{path: p, mode: e.mode, hash: e.hash}, nil
-			}
-			cur, curPath = e.hash, p
-		case e.mode.IsFile():
-			if last {
-				return target{path: p, mode: e.mode, hash: e.hash}, nil
-			}
-			return target{}, fs.ErrNotExist // a file used as a directory
-		default: // submodules: their commits are not in this repository
-			return target{}, fs.ErrNotExist
-		}
-	}
-	return target{path: curPath, mode: filemode.Dir, hash: cur}, nil
-}
-
-func (t *treeFS) readLink(h plumbing.Hash) (string, error) {
-	t.src.store.Lock()
-	defer t.src.store.Unlock()
-	size, err := t.src.repo.Storer.EncodedObjectSize(h)
-	if err != nil {
-		return "", err
-	}
-	if size > maxLinkTarget {
-		return "", treeError(fmt.Sprintf("target longer than %d bytes", maxLinkTarget))
-	}
-	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, h)
-	if err != nil {
-		return "", err
-	}
-	r, err := obj.Reader()
-	if err != nil {
-		return "", err
-	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return "", err
-	}
-	if len(b) == 0 {
-		return "", treeError("empty target")
-	}
-	return string(b), nil
-}
 
 // blobSize reads the size from the object's header, without inflating it:
 // Open and Stat cost no decoding, and the first Read decodes the blob once.
@@ -264,7 +165,8 @@ func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 
 // entries lists directory tg. A symlink is listed as what it points at; one
 // that cannot be followed (dangling, or leaving the repository) is listed
-// as a symlink, and opening it reports why.
+// as a symlink, and opening it reports why. Past MaxLinkSteps the listing
+// fails: every link after would too.
 func (t *treeFS) entries(tg target) ([]fs.DirEntry, error) {
 	d, err := t.src.dirOf(tg.hash)
 	if err != nil {
@@ -277,6 +179,8 @@ func (t *treeFS) entries(tg target) ([]fs.DirEntry, error) {
 		case e.mode == filemode.Symlink:
 			dest, err := t.resolve(path.Join(tg.path, e.name))
 			switch {
+			case errors.Is(err, errLinkBudget):
+				return nil, err
 			case err != nil:
 				de.mode = fs.ModeSymlink | 0o777
 			case dest.isDir():
