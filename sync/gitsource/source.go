@@ -324,7 +324,9 @@ func branchHash(refs []*plumbing.Reference, branch string) plumbing.Hash {
 // (nothing is checked out). It implements fs.ReadFileFS and fs.ReadDirFS;
 // directory entries come in name order. Symlinks are followed inside the
 // repository; one that leaves it is an error (ErrSymlinkEscape) naming it,
-// and following them costs each Tree at most MaxLinkSteps lookups.
+// and following them costs each Tree at most MaxLinkSteps lookups: take a
+// Tree for each namespace rendered (cheap: a commit read, the trees under
+// it cached by hash), so that namespaces do not share that bound.
 func (s *Source) Tree(sha string) (fs.FS, error) {
 	h, ok := parseHash(sha)
 	if !ok {

@@ -18,8 +18,10 @@ const maxLinkHops = 40
 const maxLinkTarget = 4096
 
 // MaxLinkSteps bounds what following a commit's symlinks may cost one
-// Tree (one render of a namespace, one preview): every link read and
-// every directory looked up after one counts one. A hop restarts from the
+// Tree, which is one namespace's render: a sync and a preview take a Tree
+// for each namespace they render, so one namespace's links never spend
+// another's. Every link read and every directory looked up after one
+// counts one. A hop restarts from the
 // root, so a link may cost up to maxLinkHops walks of a target's 2,048
 // components (80,000 lookups), and a directory listing follows each of
 // its links to tell a linked directory from a file: 50,000 such links

@@ -19,7 +19,8 @@ import (
 )
 
 // Source is the config repo: FetchRef brings a head into the clone
-// without moving the followed branch (gitsource.Source).
+// without moving the followed branch (gitsource.Source); Tree is taken
+// once per namespace rendered, as its reads are bounded per Tree.
 type Source interface {
 	FetchRef(ctx context.Context, ref string) (string, error)
 	Tree(sha string) (fs.FS, error)
@@ -62,12 +63,15 @@ func (p *Previewer) preview(ctx context.Context, b *budget, req Request) *Result
 	if hit := p.cached(cacheKey(sha, against)); hit != nil {
 		return hit
 	}
-	tree, err := p.opts.Source.Tree(sha)
-	if err != nil {
-		res.State, res.Reason = Error, lifecycle.Bound("read commit: "+err.Error(), lifecycle.MaxReason)
-		return res
-	}
 	for _, ns := range p.opts.Namespaces {
+		// A Tree of its own for each namespace, as a sync takes: what a
+		// Tree bounds (gitsource.MaxLinkSteps) is one namespace's render,
+		// so one namespace's links never spend another's.
+		tree, err := p.opts.Source.Tree(sha)
+		if err != nil {
+			res.State, res.Reason = Error, lifecycle.Bound("read commit: "+err.Error(), lifecycle.MaxReason)
+			return res
+		}
 		res.Namespaces = append(res.Namespaces, p.namespace(ctx, b, tree, ns, inventories[ns]))
 	}
 	res.State = Valid
