@@ -55,7 +55,7 @@ func droppedFrom(how, head, before string) string {
 // its content never having run; the commits one carried fail with it. Ready
 // and Reconciling follow head's own state again. If the namespace holds
 // objects a commit since wrote (PartlyWritten), head no longer runs as it
-// was applied: it is begun again (Restore), and Plan applies it. It returns
+// was applied: it is marked to be applied again (MarkRestore). It returns
 // what CI must be told, as for any failure.
 func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) []status.Update {
 	st.Head = head
@@ -78,7 +78,7 @@ func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) 
 		c.Outcome, c.Reason, c.FinishedAt = status.Failed, reason, version.Stamp(at)
 		owed = append(owed, UpdateOf(cluster, *c))
 	}
-	Restore(st, at)
+	MarkRestore(st)
 	if a := st.Find(head); a != nil {
 		setConditions(st, *a)
 	} else if st.Deployed == head {
@@ -87,18 +87,25 @@ func Drop(st *version.VersionStatus, head string, at time.Time, cluster string) 
 	return owed
 }
 
-// Restore begins the applied commit again, the head staying where it is,
-// when a commit since wrote part of its objects (PartlyWritten): what runs
-// is no longer what the applied commit made it, and Plan applies it once
-// more, as a rollback is. It reports whether it did.
-func Restore(st *version.VersionStatus, at time.Time) bool {
+// MarkRestore marks the applied commit to be applied again when a commit
+// since wrote part of its objects (PartlyWritten): what runs is no longer
+// what the applied commit made it. Its verdict stands (a commit that
+// reached its own final state keeps it); Plan says Restore until Restored.
+// It reports whether it marked it.
+func MarkRestore(st *version.VersionStatus) bool {
 	if st.Applied == "" || !PartlyWritten(st) {
 		return false
 	}
-	head := st.Head
-	// What was begun since has failed already: nothing is left for the
-	// applied commit to carry or drop, so no ancestry is asked.
-	Begin(st, st.Applied, nil, at, "")
-	st.Head = head
+	st.Restoring = st.Applied
 	return true
+}
+
+// Restored ends a restore: the applied commit was applied again whole, or
+// could not be (what the other commit wrote then stays in the inventory
+// without a hash, for a later commit to send again or prune).
+func Restored(st *version.VersionStatus) { st.Restoring = "" }
+
+// restoring reports whether the applied commit is marked to be restored.
+func restoring(st *version.VersionStatus) bool {
+	return st.Restoring != "" && st.Restoring == st.Applied
 }

@@ -107,11 +107,11 @@ func TestResetAfterARefusalRecordsTheHead(t *testing.T) {
 }
 
 // A reset to the applied commit after a commit since wrote part of its
-// objects (its apply refused half-way, or still in trouble) applies the
-// applied commit again, once: what runs is no longer what it made. Before,
-// the namespace reported it deployed while the other commit's objects
-// stayed.
-func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
+// objects (its apply refused half-way, or still in trouble) marks the
+// applied commit to be applied again: what runs is no longer what it made.
+// Its own verdict stands, deployed. Before, the namespace went idle while
+// the other commit's objects stayed.
+func TestResetAfterAPartWriteRestoresTheAppliedCommit(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, refused := range []bool{false, true} {
 		t.Run(map[bool]string{false: "the other commit in trouble", true: "the other commit refused half-way"}[refused], func(t *testing.T) {
@@ -141,63 +141,56 @@ func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
 				require.Equal(t, DroppedReason("a", true), owed[0].Reason)
 				require.Contains(t, owed[0].Reason, "a is applied again")
 			}
-			require.Equal(t, status.Fetched, st.Find("a").State, "a is begun again")
-			require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReconciling))
-			step, sha := Plan(st, "a")
-			require.Equal(t, Continue, step, step.String())
-			require.Equal(t, "a", sha)
-			got, _, ok := InFlight(st)
-			require.True(t, ok)
-			require.Equal(t, "a", got)
+			require.Equal(t, status.Deployed, st.Find("a").State, "a keeps its verdict")
+			for _, head := range []string{"a", ""} { // known, and before a fetch
+				step, sha := Plan(st, head)
+				require.Equal(t, Restore, step, step.String())
+				require.Equal(t, "a", sha)
+			}
+			_, _, ok := InFlight(st)
+			require.False(t, ok, "no commit is under way")
 
-			// Applied whole again: awaited, then idle.
-			Transition{SHA: "a", State: status.Applying, At: at}.Apply(st, "c")
+			// Applied whole again: idle, a deployed all along.
 			st.Inventory = []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm", Hash: "h-a"}}
-			Transition{SHA: "a", State: status.RollingOut, At: at}.Apply(st, "c")
-			step, _ = Plan(st, "a")
-			require.Equal(t, Await, step, step.String())
-			Transition{SHA: "a", State: status.Deployed, At: at}.Apply(st, "c")
+			Restored(st)
 			step, _ = Plan(st, "a")
 			require.Equal(t, Idle, step, step.String())
+			require.Equal(t, status.Deployed, st.Find("a").State)
 		})
 	}
 }
 
-// The applied commit begun again by a reset and refused half-way in turn
-// is not applied again in a loop: it failed, and the namespace waits for
-// the next head.
-func TestAnAppliedCommitRefusedAgainIsNotRetried(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	st := &version.VersionStatus{Applied: "a", Head: "a", History: []version.Commit{{SHA: "a", State: status.Applying}},
-		Inventory: []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm"}}}
-	step, _ := Plan(st, "a")
-	require.Equal(t, Continue, step, step.String())
-	Transition{SHA: "a", State: status.Failed, Reason: "forbidden", At: at}.Apply(st, "c")
-	step, _ = Plan(st, "a")
-	require.Equal(t, Idle, step, step.String())
-	step, _ = Plan(st, "")
-	require.Equal(t, Idle, step, "nor after a restart, the head not known yet")
-}
-
-// A head refused after it wrote part of its objects begins the applied
-// commit again (Restore), the head staying where it is, and Plan applies
-// the applied commit rather than awaiting it; with nothing written, or no
-// applied commit, Restore does nothing.
-func TestRestoreAfterAPartWriteRefused(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+// A head refused after it wrote part of its objects marks the applied
+// commit to be restored, the head and every verdict staying as they are;
+// a restore that could not be made ends, and is not tried in a loop; a new
+// head comes before a restore; with nothing written, or no applied commit,
+// nothing is marked.
+func TestMarkRestoreAfterAPartWriteRefused(t *testing.T) {
 	st := &version.VersionStatus{Applied: "a", Head: "b",
 		History:   []version.Commit{{SHA: "b", State: status.Failed}, {SHA: "a", State: status.Deployed}},
 		Inventory: []version.InventoryEntry{{Kind: "ConfigMap", Name: "cm", Hash: "h-a"}}}
-	require.False(t, Restore(st, at), "nothing written")
-	require.Equal(t, status.Deployed, st.Find("a").State)
+	require.False(t, MarkRestore(st), "nothing written")
+	step, _ := Plan(st, "b")
+	require.Equal(t, Idle, step, step.String())
 	st.Inventory = append(st.Inventory, version.InventoryEntry{Kind: "Secret", Name: "new"})
-	require.True(t, Restore(st, at))
+	require.True(t, MarkRestore(st))
 	require.Equal(t, "b", st.Head, "b is not tried again")
-	require.Equal(t, status.Fetched, st.Find("a").State)
+	require.Equal(t, status.Deployed, st.Find("a").State)
 	step, sha := Plan(st, "b")
-	require.Equal(t, Continue, step, step.String())
+	require.Equal(t, Restore, step, step.String())
 	require.Equal(t, "a", sha)
-	step, _ = Plan(st, "")
-	require.Equal(t, Await, step, "before the head is known, awaited")
-	require.False(t, Restore(&version.VersionStatus{Inventory: st.Inventory}, at), "no applied commit")
+	step, sha = Plan(st, "c")
+	require.Equal(t, Attempt, step, "a new head first")
+	require.Equal(t, "c", sha)
+
+	Restored(st) // could not be made: the inventory keeps what b wrote
+	require.True(t, PartlyWritten(st))
+	step, _ = Plan(st, "b")
+	require.Equal(t, Idle, step, "not tried in a loop")
+	require.False(t, MarkRestore(&version.VersionStatus{Inventory: st.Inventory}), "no applied commit")
+
+	st.Restoring = "a"
+	st.Applied = "c"
+	step, _ = Plan(st, "c")
+	require.NotEqual(t, Restore, step, "a mark for a commit no longer applied is inert")
 }

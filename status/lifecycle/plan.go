@@ -23,9 +23,13 @@ const (
 	Await
 	// Reset: the branch head went back to the applied commit, sha, before
 	// the commits begun since were applied; record sha as the head and
-	// fail them (call Drop), which begins sha again if one of them wrote
-	// part of its objects.
+	// fail them (call Drop), which marks sha to be restored if one of them
+	// wrote part of its objects.
 	Reset
+	// Restore: apply the applied commit, sha, again to undo what a commit
+	// since wrote part of (MarkRestore marked it); its verdict stands. Call
+	// Restored once it was applied whole or could not be.
+	Restore
 )
 
 func (s Step) String() string {
@@ -38,6 +42,8 @@ func (s Step) String() string {
 		return "await"
 	case Reset:
 		return "reset"
+	case Restore:
+		return "restore"
 	}
 	return "idle"
 }
@@ -53,9 +59,10 @@ func (s Step) String() string {
 // reset before it was applied) drops what was begun first: those commits
 // fail, and the applied one is awaited or left as it is; but if a commit
 // since wrote part of its objects (an apply that failed or was cut short
-// half-way), the applied commit is applied again, once, as a rollback is
-// (Restore). So is it when the head is refused after it wrote part of its
-// objects: a broken commit leaves the cluster as it was.
+// half-way), the applied commit is applied again, once, its own verdict
+// standing (MarkRestore). So is it when the head is refused after it wrote
+// part of its objects: a broken commit leaves the cluster as it was. A
+// new head comes first: its apply sends and prunes all the same.
 //
 // Before the head is known (the repo not fetched yet after a start), the
 // applied commit stands in for it, so a rollout in flight is still awaited.
@@ -71,8 +78,11 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 		if known && ((st.Head != "" && st.Head != head) || len(dropped(st, head)) > 0) {
 			return Reset, head
 		}
+		if restoring(st) {
+			return Restore, head
+		}
 		if c := st.Find(head); c == nil || !c.State.Terminal() {
-			return resume(st, c, known), head
+			return Await, head
 		}
 		return Idle, ""
 	}
@@ -83,24 +93,16 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 	case !c.State.Terminal():
 		return Continue, head
 	}
-	// The head was refused: the applied commit is still what should run,
-	// and its rollout still owes an outcome, or it was begun again to undo
-	// what the head wrote before it was refused (Restore).
+	// The head was refused: the applied commit is still what should run;
+	// it is applied again to undo what the head wrote before it was
+	// refused (MarkRestore), and its rollout may still owe an outcome.
+	if restoring(st) {
+		return Restore, st.Applied
+	}
 	if a := st.Find(st.Applied); a != nil && !a.State.Terminal() {
-		return resume(st, a, true), st.Applied
+		return Await, st.Applied
 	}
 	return Idle, ""
-}
-
-// resume is how the applied commit, a, still without an outcome, is
-// carried on: applied once more when a commit since wrote part of its
-// objects (Restore began it again), else its rollout is awaited. Before
-// the head is known it is awaited.
-func resume(st *version.VersionStatus, a *version.Commit, known bool) Step {
-	if known && a != nil && PartlyWritten(st) {
-		return Continue
-	}
-	return Await
 }
 
 // InFlight is the commit a namespace's status says is under way (begun
@@ -109,7 +111,7 @@ func resume(st *version.VersionStatus, a *version.Commit, known bool) Step {
 // it from the Version, so it survives a change of leader.
 func InFlight(st *version.VersionStatus) (sha string, began time.Time, ok bool) {
 	step, sha := Plan(st, st.Head)
-	if step == Idle {
+	if step == Idle || step == Restore {
 		return "", time.Time{}, false
 	}
 	c := st.Find(sha)

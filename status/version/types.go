@@ -89,6 +89,11 @@ type VersionStatus struct {
 	// at most MaxFailedBefore: a verdict outlives its entry, so an older
 	// failed commit is not later taken for carried by a deployed one.
 	FailedBefore []string `json:"failedBefore,omitempty"`
+	// Restoring is the applied commit while it is to be applied again to
+	// undo what a commit since wrote part of before it was refused or
+	// dropped from the branch; its own verdict stands.
+	// +optional
+	Restoring string `json:"restoring,omitempty"`
 
 	// The fields below hold the stored form only (codec.go): syncgate
 	// reads them back into the fields above, so in Go they are empty.

@@ -17,6 +17,7 @@ import (
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/render"
 )
 
 // owedLog is an outbox that keeps the reports recorded.
@@ -128,6 +129,9 @@ func newPartWriter(bErr error) *partWriter {
 		if sha == "b" && p.bApplied {
 			return nil, errors.New("config repo: connection reset")
 		}
+		if sha == "c" {
+			return nil, &render.Error{File: "web/app.yaml", Err: render.ErrInvalid}
+		}
 		return []*unstructured.Unstructured{configMap("cm-" + sha)}, nil
 	}
 	p.apply = func(sha string, prev []apply.Entry) (*apply.Result, error) {
@@ -161,14 +165,15 @@ func (p *partWriter) start(t *testing.T, out *owedLog) *harness {
 	return h
 }
 
-// requireAppliedAgain checks that a was applied again over what b wrote,
-// so that b's addition is pruned, and is deployed again with CI told.
-func (p *partWriter) requireAppliedAgain(t *testing.T, h *harness, out *owedLog) {
+// requireRestored checks that a was applied again over what b wrote, so
+// that b's addition is pruned, its own verdict standing: deployed, with no
+// report owed for it beyond the aReports it had; and b failed.
+func (p *partWriter) requireRestored(t *testing.T, h *harness, out *owedLog, aReports int) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		st := h.store.get("web")
-		return len(p.calls()) == 3 && st.Find("a").State == status.Deployed && !lifecycle.PartlyWritten(&st)
-	}, 10*time.Second, time.Millisecond, "a is applied again and deployed")
+		return len(p.calls()) == 3 && st.Restoring == "" && !lifecycle.PartlyWritten(&st)
+	}, 10*time.Second, time.Millisecond, "a is applied again")
 	st := h.store.get("web")
 	require.Equal(t, []string{"a", "b", "a"}, p.calls())
 	p.mu.Lock()
@@ -176,60 +181,74 @@ func (p *partWriter) requireAppliedAgain(t *testing.T, h *harness, out *owedLog)
 	require.Contains(t, p.prevOfA[1], entry("cm-b", ""), "what b added is in the inventory a is applied over, to be pruned")
 	p.mu.Unlock()
 	require.Equal(t, inventoryOf([]apply.Entry{entry("cm-a", "h-a")}), st.Inventory)
-	require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady), "%+v", st.Conditions)
-	reports := out.of("a")
-	require.Equal(t, status.Deployed, reports[len(reports)-1].State, "CI is told a is deployed again")
-	reports = out.of("b")
+	require.Equal(t, status.Deployed, st.Find("a").State, "a keeps its verdict")
+	require.Len(t, out.of("a"), aReports, "nothing more is reported for a")
+	reports := out.of("b")
 	require.Equal(t, status.Failed, reports[len(reports)-1].State)
 }
 
 // A reset to the applied commit while another commit, in trouble, had
-// written part of its objects applies the applied commit again: what the
-// other commit changed is sent again, what it added is pruned, and the
-// applied commit is deployed again. Before, the namespace went idle with
-// the other commit's objects left in place.
-func TestResetAfterAPartWriteAppliesTheAppliedCommitAgain(t *testing.T) {
+// written part of its objects applies the applied commit again, its
+// verdict standing: what the other commit changed is sent again, what it
+// added is pruned. Before, the namespace went idle with the other commit's
+// objects left in place.
+func TestResetAfterAPartWriteRestoresTheAppliedCommit(t *testing.T) {
 	parts := newPartWriter(errors.New("connection reset by peer"))
 	out := &owedLog{}
 	h := parts.start(t, out)
-	store := h.store
+	aReports := len(out.of("a"))
 	h.push("b")
 	h.eventually("b", status.Applying)
-	require.Eventually(t, func() bool { st := store.get("web"); return lifecycle.PartlyWritten(&st) }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { st := h.store.get("web"); return lifecycle.PartlyWritten(&st) }, 10*time.Second, time.Millisecond)
 	h.push("a")
 	h.eventually("b", status.Failed)
-	parts.requireAppliedAgain(t, h, out)
-	st := store.get("web")
+	parts.requireRestored(t, h, out, aReports)
+	st := h.store.get("web")
 	require.Equal(t, lifecycle.DroppedReason("a", true), lifecycle.Judge("b", &st, nil).Reason)
+	require.True(t, meta.IsStatusConditionTrue(st.Conditions, version.ConditionReady), "the branch is back at a: %+v", st.Conditions)
 }
 
 // A commit refused after it wrote part of its objects (the API server took
 // some, then refused one) leaves the cluster as it was: the applied commit
-// is applied again at once. Before, the namespace reported the applied
-// commit deployed while the refused commit's objects ran. The applied
-// commit refused in turn is not retried in a loop.
-func TestAPartWriteRefusedAppliesTheAppliedCommitAgain(t *testing.T) {
+// is applied again at once, its verdict standing. Before, the namespace
+// reported the applied commit deployed while the refused commit's objects
+// ran. A restore refused in turn ends: it is not tried in a loop, nor again
+// for a later commit that wrote nothing.
+func TestAPartWriteRefusedRestoresTheAppliedCommit(t *testing.T) {
 	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("denied"))
-	t.Run("applied again", func(t *testing.T) {
+	t.Run("restored", func(t *testing.T) {
 		parts := newPartWriter(forbidden)
 		out := &owedLog{}
 		h := parts.start(t, out)
+		aReports := len(out.of("a"))
 		h.push("b")
 		h.eventually("b", status.Failed)
-		parts.requireAppliedAgain(t, h, out)
+		parts.requireRestored(t, h, out, aReports)
 		st := h.store.get("web")
 		require.Equal(t, "b", st.Head, "b is not tried again")
 	})
-	t.Run("applied again and refused", func(t *testing.T) {
+	t.Run("restore refused", func(t *testing.T) {
 		parts := newPartWriter(forbidden)
 		parts.aErr = forbidden
 		h := parts.start(t, nil)
 		h.push("b")
 		h.eventually("b", status.Failed)
-		h.eventually("a", status.Failed)
+		require.Eventually(t, func() bool {
+			st := h.store.get("web")
+			return len(parts.calls()) == 3 && st.Restoring == ""
+		}, 10*time.Second, time.Millisecond, "a's restore tried and ended")
 		st := h.store.get("web")
+		require.Equal(t, status.Deployed, st.Find("a").State, "a keeps its verdict")
+		require.True(t, lifecycle.PartlyWritten(&st), "what b wrote stays known, for a later commit")
 		step, _ := lifecycle.Plan(&st, "b")
 		require.Equal(t, lifecycle.Idle, step, step.String())
-		require.Equal(t, []string{"a", "b", "a"}, parts.calls())
+
+		h.push("c") // refused at render: it wrote nothing
+		h.eventually("c", status.Failed)
+		st = h.store.get("web")
+		require.Empty(t, st.Restoring)
+		step, _ = lifecycle.Plan(&st, "c")
+		require.Equal(t, lifecycle.Idle, step, step.String())
+		require.Equal(t, []string{"a", "b", "a"}, parts.calls(), "a is not applied again for c")
 	})
 }

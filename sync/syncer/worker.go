@@ -58,6 +58,9 @@ type worker struct {
 	// for a rollout wait to judge them (worker_drift.go): the namespace is
 	// not settled meanwhile.
 	unjudged bool
+	// wrote is the commit whose failed apply last recorded what it wrote
+	// (recordWritten): refused, it leaves the applied commit to restore.
+	wrote string
 
 	spans spans // of the step in progress
 }
@@ -179,6 +182,8 @@ func (w *worker) step(ctx context.Context, head string, gen uint64) error {
 		return w.rollout(ctx, sha, gen, nil)
 	case lifecycle.Reset:
 		return w.reset(ctx, sha)
+	case lifecycle.Restore:
+		return w.restore(ctx, sha)
 	}
 	if done, err := w.unchanged(ctx, sha, gen); done || err != nil {
 		return err
@@ -256,6 +261,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 		owed = lifecycle.AsApplied(st, deployed, at, w.s.opts.Cluster)
 		owed = append(owed, lifecycle.Supersede(st, sha, carried, w.s.opts.Source.IsAncestor, at, w.s.opts.Cluster)...)
 		st.Inventory = inventory
+		lifecycle.Restored(st) // sent whole and pruned: nothing left to undo
 		owed = append(owed, lifecycle.Transition{SHA: sha, State: status.RollingOut, At: at, Ready: ready, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)...)
 		if pruneFailure != nil {
 			owed = append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: pruneFailure.Error(), At: at, Total: len(res.Inventory), Deployments: deployments}.Apply(st, w.s.opts.Cluster)...)
@@ -413,8 +419,9 @@ func (w *worker) trouble(ctx context.Context, sha string, err error) error {
 
 // refuse records a commit that was not applied. The untried commits
 // before it take its outcome. If it wrote part of its objects before it
-// was refused, the applied commit is begun again (lifecycle.Restore) and
-// the next step applies it, so the cluster is left as it was.
+// was refused (recordWritten noted it in this process), the applied
+// commit is marked to be applied again (lifecycle.MarkRestore), its
+// verdict standing, so the cluster is left as it was.
 func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error {
 	between, same := w.between(sha), w.sameAsApplied()
 	at := w.s.opts.Now()
@@ -425,7 +432,7 @@ func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error
 		lifecycle.Carry(st, sha, carried, at)
 		owed = append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: err.Error(), At: at}.Apply(st, w.s.opts.Cluster)...)
 		restored = ""
-		if sha != st.Applied && lifecycle.Restore(st, at) {
+		if sha != st.Applied && w.wrote == sha && lifecycle.MarkRestore(st) {
 			restored = st.Applied
 		}
 		return owed

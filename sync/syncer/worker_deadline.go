@@ -17,10 +17,9 @@ func (w *worker) healthDeadline(sha string) time.Time {
 }
 
 // rolloutSince is when the rollout of sha began as the Version records
-// it: when sha was applied, or, when it was begun again since (a reset,
-// or a commit refused part-way, has it applied once more) and not yet
-// applied, when it was begun; a commit applied again (a rollback) starts
-// afresh. Now when the Version records neither.
+// it: when sha was applied, or, when it was begun again since (a
+// rollback) and not yet applied, when it was begun; a commit applied
+// again starts afresh. Now when the Version records neither.
 func (w *worker) rolloutSince(sha string) time.Time {
 	c := w.version.Status.Find(sha)
 	switch {

@@ -13,7 +13,8 @@ import (
 // reset records that the branch head went back to head, the applied
 // commit, before the commits begun since were applied: they fail, with
 // the reports a failure owes (lifecycle.Drop). If one of them wrote part
-// of its objects, head is begun again, and the next step applies it.
+// of its objects, head is marked to be restored, and the next step
+// applies it again, its verdict standing.
 func (w *worker) reset(ctx context.Context, head string) error {
 	at := w.s.opts.Now()
 	var owed []status.Update

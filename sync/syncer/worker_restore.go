@@ -1,0 +1,73 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
+	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
+	"github.com/syncgate/syncgate/sync/render"
+)
+
+// restore applies the applied commit, sha, again to undo what a commit
+// since wrote part of before it was refused or dropped from the branch
+// (lifecycle.MarkRestore). sha's verdict stands: this is the cluster put
+// back, not an attempt. What it re-sent is not judged ready by being sent
+// (unsettle), so the next commit waits for every object. Trouble is
+// retried as a step's is; a refusal ends the restore, what the other
+// commit wrote then staying in the inventory for a later commit.
+func (w *worker) restore(ctx context.Context, sha string) error {
+	objs, keys, _, err := w.render(ctx, sha)
+	var refusal *render.Error
+	switch {
+	case errors.As(err, &refusal):
+		return w.restoreEnded(ctx, sha, fmt.Errorf("render: %w", err))
+	case err != nil:
+		return fmt.Errorf("restore %s: render: %w", status.ShortSHA(sha), err)
+	}
+	res, err := w.apply(ctx, objs, keys)
+	var pruneErr *apply.PruneError
+	if err != nil && !errors.As(err, &pruneErr) {
+		if res != nil {
+			w.recordWritten(ctx, sha, res)
+		}
+		var refused *apply.ValidationError
+		if ctx.Err() != nil || (!errors.As(err, &refused) && apply.Transient(err)) {
+			return fmt.Errorf("restore %s: apply: %w", status.ShortSHA(sha), err)
+		}
+		return w.restoreEnded(ctx, sha, fmt.Errorf("apply: %w", err))
+	}
+	inventory, pruneFailure := w.pruneOutcome(res, pruneErr)
+	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		st.Inventory = inventory
+		lifecycle.Restored(st)
+		return nil
+	}); err != nil {
+		return err
+	}
+	w.unsettle()
+	w.log.Info("applied commit applied again to undo a commit's partial write", "sha", sha, "applied", len(res.Applied), "pruned", len(res.Pruned), "pruneErr", pruneFailure)
+	w.s.event(w.version, corev1.EventTypeNormal, "Restored", "applied %s again to undo what a commit since wrote part of: %s", status.ShortSHA(sha), res.Summary())
+	return nil
+}
+
+// restoreEnded records a restore that cannot be made: sha's verdict
+// stands, and what was written since stays in the inventory without a
+// hash, sent again or pruned by the next commit applied.
+func (w *worker) restoreEnded(ctx context.Context, sha string, err error) error {
+	if ferr := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		lifecycle.Restored(st)
+		return nil
+	}); ferr != nil {
+		return ferr
+	}
+	w.log.Warn("cannot apply the applied commit again to undo a commit's partial write", "sha", sha, "err", err)
+	w.s.event(w.version, corev1.EventTypeWarning, "RestoreFailed", "%s could not be applied again to undo what a commit since wrote part of: %s",
+		status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
+	return nil
+}
