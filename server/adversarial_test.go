@@ -203,7 +203,7 @@ func TestAttacks(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					<-start
-					req := httptest.NewRequest(http.MethodGet, "/wait/"+randomSHA(t)+"?timeout=1m", nil)
+					req := httptest.NewRequest(http.MethodGet, "/wait/"+randomSHA(t)+"?timeout=1s", nil)
 					rec := httptest.NewRecorder()
 					e.s.Handler().ServeHTTP(rec, req)
 					codes <- rec.Code

@@ -101,7 +101,7 @@ func TestWaitCodes(t *testing.T) {
 	require.Contains(t, a.Reason, "CrashLoopBackOff")
 
 	// An unknown sha triggers one fetch before 404; a fetched one is then known.
-	code, a := get(t, s, "/wait/"+sha('e')[:7]+"?namespace=web&timeout=2s")
+	code, a := get(t, s, "/wait/"+sha('e')[:7]+"?namespace=web&timeout=10ms")
 	require.Equal(t, 408, code, "on the branch after the fetch, not applied yet")
 	require.Equal(t, lifecycle.Pending, a.State)
 	require.True(t, a.Retry)

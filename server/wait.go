@@ -88,17 +88,14 @@ func errorAnswer(sha, msg string) answer { return answer{SHA: sha, State: "error
 // fetchTimeout bounds the fetch behind a sha the repo does not know yet.
 const fetchTimeout = 30 * time.Second
 
-// errWaitTimeout is the cause of a /wait request's context ending at the
-// request's deadline.
-var errWaitTimeout = errors.New("the wait's timeout was reached")
-
 // resolve turns the request's sha into a full one, fetching when the repo
 // does not know it yet (see fetchGate: the fetch is shared, paced, and not
 // cut short by a client hanging up). A failed fetch is 503 (retry); only a
 // fetch that worked and began after the request arrived can say a sha is
-// not on the branch (404). A /wait's deadline (ctx's, errWaitTimeout) that
-// passes while the fetch runs is 408 (retry): the fetch goes on for the
-// next request.
+// not on the branch (404). That fetch is awaited to its end whatever the
+// request's timeout (it is bounded by fetchGate.every and fetchTimeout):
+// answering before it could say neither. ctx ends the wait only when the
+// client leaves.
 func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 	arrived := time.Now()
 	full, err := s.opts.Repo.Resolve(sha)
@@ -109,9 +106,6 @@ func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 			return !errors.Is(err, ErrUnknownSHA)
 		}
 		if ferr := s.fetches.wait(ctx, run, known); ferr != nil {
-			if errors.Is(ferr, errWaitTimeout) {
-				return "", http.StatusRequestTimeout, fmt.Errorf("%s is not known yet: the fetch of the config repo that looks for it has not ended; retry", sha)
-			}
 			if errors.Is(ferr, errFetchBusy) || errors.Is(ferr, errShuttingDown) || ctx.Err() != nil {
 				return "", http.StatusServiceUnavailable, ferr
 			}
@@ -164,20 +158,13 @@ func (s *Server) recorded(prefix string) string {
 // stateUnavailable answers a sha that could not be looked up: retry.
 const stateUnavailable = "unavailable"
 
-// stateFetching answers a sha still being fetched for at the deadline: retry.
-const stateFetching = "fetching"
-
 // unresolved is the answer for a sha resolve could not turn into a full
-// one: unknown (404), ambiguous (400), not known yet because the repo
-// could not be fetched (503, with Retry-After), or still being fetched for
-// when the wait's timeout was reached (408).
+// one: unknown (404), ambiguous (400), or not known yet because the repo
+// could not be fetched (503, with Retry-After).
 func unresolved(c *gin.Context, code int, sha string, err error) answer {
-	switch code {
-	case http.StatusServiceUnavailable:
+	if code == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "2")
 		return answer{SHA: sha, State: stateUnavailable, Retry: true, Error: err.Error()}
-	case http.StatusRequestTimeout:
-		return answer{SHA: sha, State: stateFetching, Retry: true, Error: err.Error()}
 	}
 	return answer{SHA: sha, State: lifecycle.Unknown, Error: err.Error()}
 }
@@ -224,12 +211,11 @@ func (s *Server) wait(c *gin.Context) {
 		s.m.answers.WithLabelValues(strconv.Itoa(http.StatusServiceUnavailable)).Inc()
 		return
 	}
-	// The deadline is set as the request arrives and bounds every phase:
-	// the fetch behind an unknown sha, then the wait on either transport.
-	w := &waiter{start: start, deadline: start.Add(req.timeout), progress: c.Query("progress") == "true"}
-	ctx, cancel := context.WithDeadlineCause(c.Request.Context(), w.deadline, errWaitTimeout)
-	defer cancel()
-	full, code, err := s.resolve(ctx, req.sha)
+	full, code, err := s.resolve(c.Request.Context(), req.sha)
+	if c.Request.Context().Err() != nil {
+		s.m.abandoned.Inc() // the client left while the sha was looked for
+		return
+	}
 	if err != nil {
 		a := unresolved(c, code, req.sha, err)
 		if a.Retry {
@@ -238,6 +224,12 @@ func (s *Server) wait(c *gin.Context) {
 		s.respond(c, code, a)
 		return
 	}
+	// The deadline was fixed as the request arrived, so the fetch behind an
+	// unknown sha counts against it; past it already, the waiter is told
+	// the state at once (tell, on either transport).
+	w := &waiter{start: start, deadline: start.Add(req.timeout), progress: c.Query("progress") == "true"}
+	timer := time.NewTimer(time.Until(w.deadline))
+	defer timer.Stop()
 	for parkable := true; ; parkable = false {
 		changed := s.opts.Versions.Changed() // before judging: no change is missed
 		// Every waiter on this commit shares one verdict per change: a
@@ -262,9 +254,10 @@ func (s *Server) wait(c *gin.Context) {
 		left := false
 		select {
 		case <-changed:
+		case <-timer.C:
 		case <-s.shutdown:
-		case <-ctx.Done():
-			left = !errors.Is(context.Cause(ctx), errWaitTimeout)
+		case <-c.Request.Context().Done():
+			left = true
 		}
 		s.m.waiters.Dec()
 		if left {

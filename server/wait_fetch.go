@@ -97,9 +97,8 @@ func (g *fetchGate) run(ctx context.Context, prev, r *fetchRun) {
 	_, r.err = g.fetch(ctx)
 }
 
-// wait blocks until r ended, ctx did (its cause returned), or another
-// fetch ended after which known says the sha is found; it counts the
-// waiters.
+// wait blocks until r ended, ctx did, or another fetch ended after which
+// known says the sha is found; it counts the waiters.
 func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) error {
 	g.mu.Lock()
 	if g.waiting >= g.maxWaiting {
@@ -123,7 +122,7 @@ func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) er
 			return r.err
 		case <-fetched:
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return ctx.Err()
 		}
 	}
 }

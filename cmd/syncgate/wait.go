@@ -173,8 +173,6 @@ func stateText(state string, ready, total int, reason string, elapsed time.Durat
 		return "failed: " + reason
 	case "pending", "fetched":
 		return "waiting for syncgate to pick it up"
-	case "fetching":
-		return "syncgate is fetching the config repo to find it"
 	}
 	return state
 }

@@ -8,8 +8,7 @@ type Answer struct {
 	// State is the commit's verdict over the namespaces asked about:
 	// deployed, failed, a lifecycle state in progress, pending, unknown;
 	// "starting" before the first sync, "error" for a bad request,
-	// "fetching" (408) when the timeout came while a fetch looked for an
-	// unknown sha, "unavailable" (503) when that fetch failed.
+	// "unavailable" (503) when the fetch looking for an unknown sha failed.
 	State   string `json:"state"`
 	Reason  string `json:"reason,omitempty"`
 	Cluster string `json:"cluster"`
