@@ -25,8 +25,8 @@ const s3SHA = "0123456789abcdef0123456789abcdef01234567"
 func TestWaitS3EndsAtOnceOnABrokenSetup(t *testing.T) {
 	srv := s3server.StartT(t, s3server.Options{})
 	srv.BucketT(t, "markers")
-	client := func(access, secret string) *s3.Client {
-		return s3.New(s3.Options{Region: srv.Region(), BaseEndpoint: aws.String(srv.Endpoint()), UsePathStyle: true,
+	client := func(region, access, secret string) *s3.Client {
+		return s3.New(s3.Options{Region: region, BaseEndpoint: aws.String(srv.Endpoint()), UsePathStyle: true,
 			Credentials: credentials.NewStaticCredentialsProvider(access, secret, ""), Retryer: aws.NopRetryer{}})
 	}
 	key := s3marker.ResultKey("", "prod", "web", s3SHA)
@@ -37,8 +37,10 @@ func TestWaitS3EndsAtOnceOnABrokenSetup(t *testing.T) {
 		contains string
 	}{
 		{"no such bucket", srv.Client(), "no-such-bucket", "NoSuchBucket"},
-		{"wrong secret", client(srv.AccessKey(), "not-the-secret"), "markers", "AWS credentials"},
-		{"unknown access key", client("AKIAUNKNOWN", "secret"), "markers", "AWS credentials"},
+		{"wrong secret", client(srv.Region(), srv.AccessKey(), "not-the-secret"), "markers", "AWS credentials"},
+		{"unknown access key", client(srv.Region(), "AKIAUNKNOWN", "secret"), "markers", "AWS credentials"},
+		{"signed for another region", client("eu-west-3", srv.AccessKey(), srv.SecretKey()), "markers", "AWS_REGION"},
+		{"bucket in another region", &answering{API: srv.Client(), code: "PermanentRedirect"}, "markers", "AWS_REGION"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -112,4 +114,16 @@ func (d *deniedWhileMissing) GetObject(ctx context.Context, in *s3.GetObjectInpu
 		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
 	}
 	return out, err
+}
+
+// answering answers every GetObject with an S3 error code, as S3 does
+// where the test server cannot (PermanentRedirect: the bucket lives in
+// another region than the one the request was sent to).
+type answering struct {
+	s3marker.API
+	code string
+}
+
+func (a *answering) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: a.code, Message: "The bucket you are attempting to access must be addressed using the specified endpoint."}
 }

@@ -279,6 +279,8 @@ func classify(err error) error {
 		return status.Permanent(fmt.Errorf("%w (check the AWS credentials and that they may s3:GetObject and s3:PutObject in the bucket)", err))
 	case "InvalidBucketName":
 		return status.Permanent(fmt.Errorf("%w (check S3_BUCKET)", err))
+	case "PermanentRedirect", "AuthorizationHeaderMalformed": // signed for a region not the bucket's
+		return status.Permanent(fmt.Errorf("%w (check AWS_REGION: it is not the bucket's region)", err))
 	}
 	return err
 }
