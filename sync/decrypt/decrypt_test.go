@@ -185,4 +185,6 @@ func TestBadKeysAreNamedNeverQuoted(t *testing.T) {
 }
 
 // budget is a render's budget of private-key operations.
-func budget() *render.KeyBudget { return render.NewKeyBudget(render.DefaultLimits.KeyAttempts) }
+func budget() *render.KeyBudget {
+	return render.NewKeyBudget(render.DefaultLimits.KeyAttempts, render.DefaultLimits.Documents)
+}

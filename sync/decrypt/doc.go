@@ -21,8 +21,9 @@
 // private-key operation (RSA for OpenPGP) in the agent's own process, so
 // a sops section is bounded before any is tried (MaxKeyGroups,
 // MaxGroupKeys, MaxEncBytes, MaxRecipients: refused as render.ErrTooLarge)
-// and every operation is taken from the render's render.KeyBudget first
-// (render.Limits.KeyAttempts: render.ErrTooMany).
+// and every operation runs through the render's render.KeyBudget, which
+// is charged those that fail (render.Limits.KeyAttempts: render.ErrTooMany);
+// a file SOPS wrote for an offered key costs none.
 // Dotenv and INI documents are refused. testing/sopstest encrypts with the
 // real library, and the tests compare with what `sops decrypt` prints.
 //

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	fage "filippo.io/age"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/getsops/sops/v3/age"
 )
@@ -21,9 +22,12 @@ const (
 // OpenPGP keyring is held in memory, never written to a file or handed
 // to GnuPG.
 type Keys struct {
-	age   age.ParsedIdentities
-	pgp   openpgp.EntityList
-	names []string
+	age age.ParsedIdentities
+	// ageRecipients are the recipients of age's identities, "" for one
+	// that is not X25519.
+	ageRecipients []string
+	pgp           openpgp.EntityList
+	names         []string
 }
 
 // ParseKeys reads the keys of a Secret's data: *.agekey entries hold age
@@ -44,6 +48,13 @@ func ParseKeys(data map[string][]byte) (*Keys, error) {
 		case AgeSuffix:
 			if err := k.age.Import(string(v)); err != nil {
 				return nil, fmt.Errorf("decryption keys: entry %s holds no valid age identity", name)
+			}
+			for _, id := range k.age[len(k.ageRecipients):] {
+				r := ""
+				if x, ok := id.(*fage.X25519Identity); ok {
+					r = x.Recipient().String()
+				}
+				k.ageRecipients = append(k.ageRecipients, r)
 			}
 		case PGPSuffix:
 			entities, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(v))

@@ -15,16 +15,19 @@ import (
 
 // The shape of a sops section, bounded before any key is tried: each
 // master key an offered key may open costs a private-key operation (an
-// RSA one for OpenPGP), so a commit must not choose how many there are.
+// RSA one for OpenPGP) when it tries it, so what a commit chooses to
+// write is bounded here and what is tried by the render's KeyBudget.
 // SOPS writes one stanza (age) or one recipient packet (OpenPGP) per
 // master key, a data key encrypted for one recipient: an age one is about
-// 390 bytes armored, an OpenPGP one 540 (RSA-2048) or 890 (RSA-4096). Key
-// groups are for Shamir's scheme among a few parties.
+// 390 bytes armored, an OpenPGP one 540 (RSA-2048) or 890 (RSA-4096). A
+// creation rule puts every recipient it names, a team's, in one group;
+// key groups are for Shamir's scheme among a few parties.
 const (
 	// MaxKeyGroups bounds the key groups of a document.
 	MaxKeyGroups = 16
-	// MaxGroupKeys bounds the master keys of one group, of every type.
-	MaxGroupKeys = 16
+	// MaxGroupKeys bounds the age and OpenPGP master keys of one group,
+	// the ones an offered key may be tried on; cloud keys are never tried.
+	MaxGroupKeys = 256
 	// MaxEncBytes bounds the enc of one master key.
 	MaxEncBytes = 4 << 10
 	// MaxRecipients bounds the age stanzas, or OpenPGP recipient packets,
@@ -45,9 +48,8 @@ func (m *metadata) check() error {
 		return tooLarge("its sops section has %d key groups, more than the limit of %d", len(groups), MaxKeyGroups)
 	}
 	for i, g := range groups {
-		n := len(g.Age) + len(g.PGP) + len(g.KMS) + len(g.GCPKMS) + len(g.AzureKV) + len(g.Vault) + len(g.HCKMS)
-		if n > MaxGroupKeys {
-			return tooLarge("key group %d of its sops section has %d master keys, more than the limit of %d", i+1, n, MaxGroupKeys)
+		if n := len(g.Age) + len(g.PGP); n > MaxGroupKeys {
+			return tooLarge("key group %d of its sops section has %d age and OpenPGP master keys, more than the limit of %d", i+1, n, MaxGroupKeys)
 		}
 		for _, a := range g.Age {
 			if err := checkEnc("age", a.Recipient, a.Enc, ageStanzas); err != nil {

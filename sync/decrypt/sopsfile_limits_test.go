@@ -66,7 +66,8 @@ func decryptSecret(k *Keys, doc []byte, b *render.KeyBudget) error {
 
 // A sops section of thousands of age keys ahead of the one that opens
 // it is refused before any key is tried; the same key written fewer
-// times than the bound is tried within the render's budget.
+// times than the bound is tried within the render's budget, which is
+// charged the operations that fail.
 func TestKeysOfASopsSectionAreBoundedBeforeAnyIsTried(t *testing.T) {
 	k, mine, ops := countedKeys(t)
 	_, other, err := sopstest.AgeKey()
@@ -74,31 +75,35 @@ func TestKeysOfASopsSectionAreBoundedBeforeAnyIsTried(t *testing.T) {
 	doc, err := sopstest.EncryptYAML([]byte(limitedSecret), sopstest.Options{AgeRecipients: []string{other, mine}, EncryptedRegex: "^(data|stringData)$"})
 	require.NoError(t, err)
 
-	require.NoError(t, decryptSecret(k, doc, render.NewKeyBudget(render.DefaultLimits.KeyAttempts)), "the document as SOPS wrote it")
-	require.Positive(t, *ops)
+	b := render.NewKeyBudget(render.DefaultLimits.KeyAttempts, render.DefaultLimits.Documents)
+	require.NoError(t, decryptSecret(k, doc, b), "the document as SOPS wrote it")
+	assert.Equal(t, 1, *ops, "the key labelled with the offered identity's recipient tried first")
+	assert.Zero(t, b.Spent())
 
 	*ops = 0
 	crowded, err := sopstest.Crowd(doc, 1700, "")
 	require.NoError(t, err)
 	require.Less(t, len(crowded), 1<<20, "within the render's file bound")
-	err = decryptSecret(k, crowded, render.NewKeyBudget(render.DefaultLimits.KeyAttempts))
+	err = decryptSecret(k, crowded, b)
 	require.ErrorIs(t, err, render.ErrDecrypt)
 	require.ErrorIs(t, err, render.ErrTooLarge)
-	assert.Contains(t, err.Error(), "1702 master keys, more than the limit of 16")
+	assert.Contains(t, err.Error(), "1702 age and OpenPGP master keys, more than the limit of 256")
 	assert.Zero(t, *ops, "no key tried")
 
-	// Sixteen keys, the one that opens it last: sixteen operations.
-	within, err := sopstest.Crowd(doc, MaxGroupKeys-2, "")
+	// Fourteen copies of another key labelled with the offered one's
+	// recipient ahead of it: fourteen operations that fail, then the one
+	// that opens it.
+	within, err := sopstest.Crowd(doc, 14, mine)
 	require.NoError(t, err)
-	b := render.NewKeyBudget(MaxGroupKeys + 4)
+	b = render.NewKeyBudget(20, render.DefaultLimits.Documents)
 	require.NoError(t, decryptSecret(k, within, b))
-	assert.Equal(t, MaxGroupKeys, *ops)
+	assert.Equal(t, 15, *ops)
+	assert.Equal(t, 14, b.Spent())
 	err = decryptSecret(k, within, b)
 	require.ErrorIs(t, err, render.ErrDecrypt)
 	require.ErrorIs(t, err, render.ErrTooMany)
-	assert.Contains(t, err.Error(), "past the limit of 20 private-key operations")
-	assert.Equal(t, b.Spent(), *ops, "every operation taken from the budget first")
-	assert.LessOrEqual(t, *ops, MaxGroupKeys+4)
+	assert.Contains(t, err.Error(), "past the limit of 20 private-key operations that fail")
+	assert.Equal(t, b.Spent()+1, *ops, "every operation that failed taken from the budget first")
 }
 
 func TestSopsSectionShapeIsBounded(t *testing.T) {
@@ -150,6 +155,20 @@ func TestSopsSectionShapeIsBounded(t *testing.T) {
 		}
 		return m
 	}
+	// keys makes a sops section of one group of age, pgp and kms keys.
+	keys := func(age, pgp, kms int) *metadata {
+		m := &metadata{}
+		m.Age = make([]struct {
+			Recipient string `json:"recipient" yaml:"recipient"`
+			Enc       string `json:"enc" yaml:"enc"`
+		}, age)
+		m.PGP = make([]struct {
+			Fingerprint string `json:"fp" yaml:"fp"`
+			Enc         string `json:"enc" yaml:"enc"`
+		}, pgp)
+		m.KMS = make([]any, kms)
+		return m
+	}
 	// one makes sops sections of one master key of kind.
 	one := func(kind string) func(enc string) *metadata {
 		return func(enc string) *metadata {
@@ -165,14 +184,17 @@ func TestSopsSectionShapeIsBounded(t *testing.T) {
 		meta *metadata
 		want string // "" accepted
 	}{
-		"16 key groups":               {groups(MaxKeyGroups), ""},
-		"17 key groups":               {groups(MaxKeyGroups + 1), "17 key groups, more than the limit of 16"},
-		"an enc of 4 KiB":             {age(strings.Repeat("A", MaxEncBytes)), ""},
-		"an enc past 4 KiB":           {age(strings.Repeat("A", MaxEncBytes+1)), "4097 bytes, more than the limit of 4096"},
-		"8 age stanzas":               {age(stanzas(MaxRecipients)), ""},
-		"9 age stanzas":               {age(stanzas(MaxRecipients + 1)), "encrypted for 9 recipients, more than the limit of 8"},
-		"8 OpenPGP recipient packets": {pgp(packets(MaxRecipients)), ""},
-		"9 OpenPGP recipient packets": {pgp(packets(MaxRecipients + 1)), "encrypted for 9 recipients, more than the limit of 8"},
+		"16 key groups":                 {groups(MaxKeyGroups), ""},
+		"256 age and OpenPGP keys":      {keys(MaxGroupKeys/2, MaxGroupKeys/2, 0), ""},
+		"257 age and OpenPGP keys":      {keys(MaxGroupKeys/2+1, MaxGroupKeys/2, 0), "257 age and OpenPGP master keys, more than the limit of 256"},
+		"an age key and 1,000 KMS keys": {keys(1, 0, 1000), ""},
+		"17 key groups":                 {groups(MaxKeyGroups + 1), "17 key groups, more than the limit of 16"},
+		"an enc of 4 KiB":               {age(strings.Repeat("A", MaxEncBytes)), ""},
+		"an enc past 4 KiB":             {age(strings.Repeat("A", MaxEncBytes+1)), "4097 bytes, more than the limit of 4096"},
+		"8 age stanzas":                 {age(stanzas(MaxRecipients)), ""},
+		"9 age stanzas":                 {age(stanzas(MaxRecipients + 1)), "encrypted for 9 recipients, more than the limit of 8"},
+		"8 OpenPGP recipient packets":   {pgp(packets(MaxRecipients)), ""},
+		"9 OpenPGP recipient packets":   {pgp(packets(MaxRecipients + 1)), "encrypted for 9 recipients, more than the limit of 8"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := c.meta.check()

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	fage "filippo.io/age"
+	"filippo.io/age/armor"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/shamir"
 
 	"github.com/syncgate/syncgate/sync/render"
@@ -161,22 +161,24 @@ func (m *metadata) dataKey(keys *Keys, budget *render.KeyBudget) ([]byte, error)
 // open is the part of the data key a group holds, nil when no offered
 // key opens it. Age keys whose recipient is an offered identity's are
 // tried first, the others after (the recipient field is a label, not
-// what age reads); an age key costs a stanza per identity, an OpenPGP
-// key a recipient packet per offered key it names.
+// what age reads), and on each the identity it names first: a file SOPS
+// wrote opens at the first operation. Each try of an age key with one
+// identity costs its stanzas, of an OpenPGP key the recipient packets
+// naming an offered key; the budget is charged those that fail.
 func (k *Keys) open(g keyGroup, budget *render.KeyBudget) ([]byte, error) {
-	if len(k.age) > 0 {
-		mine := k.ageRecipients()
-		for _, first := range []bool{true, false} {
-			for _, a := range g.Age {
-				if mine[a.Recipient] != first {
-					continue
-				}
-				if err := budget.Spend(max(1, ageStanzas(a.Enc)) * len(k.age)); err != nil {
+	for _, labelled := range []bool{true, false} {
+		for _, a := range g.Age {
+			ids, mine := k.ageOrder(a.Recipient)
+			if mine != labelled {
+				continue
+			}
+			n := max(1, ageStanzas(a.Enc))
+			for _, id := range ids {
+				var plain []byte
+				if err := budget.Try(n, func() bool { plain = openAge(id, a.Enc); return plain != nil }); err != nil {
 					return nil, refuse("%w", err)
 				}
-				mk := &age.MasterKey{Recipient: a.Recipient, EncryptedKey: a.Enc}
-				k.age.ApplyToMasterKey(mk)
-				if plain, err := mk.Decrypt(); err == nil {
+				if plain != nil {
 					return plain, nil
 				}
 			}
@@ -197,25 +199,43 @@ func (k *Keys) open(g keyGroup, budget *render.KeyBudget) ([]byte, error) {
 		if n == 0 {
 			continue // no offered key can open it: go-crypto would try none
 		}
-		if err := budget.Spend(n); err != nil {
+		var plain []byte
+		if err := budget.Try(n, func() bool { plain, _ = openPGP(k.pgp, p.Enc); return plain != nil }); err != nil {
 			return nil, refuse("%w", err)
 		}
-		if plain, err := openPGP(k.pgp, p.Enc); err == nil {
+		if plain != nil {
 			return plain, nil
 		}
 	}
 	return nil, nil
 }
 
-// ageRecipients are the recipients of the offered X25519 identities.
-func (k *Keys) ageRecipients() map[string]bool {
-	out := map[string]bool{}
-	for _, id := range k.age {
-		if x, ok := id.(*fage.X25519Identity); ok {
-			out[x.Recipient().String()] = true
+// ageOrder is the offered age identities in the order they are tried on
+// an age key labelled recipient, the one of that recipient first, and
+// whether one is.
+func (k *Keys) ageOrder(recipient string) ([]fage.Identity, bool) {
+	for i, r := range k.ageRecipients {
+		if r == recipient && recipient != "" {
+			ids := append([]fage.Identity{k.age[i]}, k.age[:i]...)
+			return append(ids, k.age[i+1:]...), true
 		}
 	}
-	return out
+	return k.age, false
+}
+
+// openAge is the data key an armored age file holds for id, nil when id
+// does not open it.
+func openAge(id fage.Identity, enc string) []byte {
+	r, err := fage.Decrypt(armor.NewReader(strings.NewReader(enc)), id)
+	if err != nil {
+		return nil
+	}
+	// a data key is 32 bytes: past 1 KiB the file holds none.
+	plain, err := io.ReadAll(io.LimitReader(r, 1<<10+1))
+	if err != nil || len(plain) > 1<<10 {
+		return nil
+	}
+	return plain
 }
 
 // openPGP decrypts an armored OpenPGP message holding a data key with

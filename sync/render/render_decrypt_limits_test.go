@@ -51,21 +51,21 @@ func TestACrowdedSopsSectionIsRefusedBeforeAnyKeyIsTried(t *testing.T) {
 	assert.ErrorIs(t, err, render.ErrDecrypt)
 	assert.Equal(t, "team/secret.yaml", re.File)
 	assert.Equal(t, `Secret "db"`, re.Object)
-	assert.Contains(t, err.Error(), "more than the limit of 16")
+	assert.Contains(t, err.Error(), "more than the limit of 256")
 	assert.Zero(t, reads, "no key read, none tried")
 }
 
-// Limits.KeyAttempts bounds the private-key operations over the render:
-// Secrets whose sops sections label fourteen master keys with the offered
-// key's recipient, the one that opens it last, pay fourteen each and the
-// third is refused; under their own recipients they cost one each.
+// Limits.KeyAttempts bounds the private-key operations that fail over the
+// render: Secrets whose sops sections label fifteen master keys with the
+// offered key's recipient, the one that opens it last, pay fourteen each
+// and the third is refused; under their own recipients they cost none.
 func TestKeyAttemptsBoundTheRender(t *testing.T) {
 	keys, mine := ageKey(t)
 	_, other := ageKey(t)
 	tree := func(label string) fstest.MapFS {
 		tree := fstest.MapFS{}
 		for _, name := range []string{"a", "b", "c"} {
-			doc, err := sopstest.Crowd(secretFor(t, name, other, mine), 13, label)
+			doc, err := sopstest.Crowd(secretFor(t, name, other, mine), 14, label)
 			require.NoError(t, err)
 			tree["team/"+name+".yaml"] = &fstest.MapFile{Data: doc}
 		}
@@ -84,10 +84,36 @@ func TestKeyAttemptsBoundTheRender(t *testing.T) {
 	require.ErrorAs(t, err, &re)
 	assert.ErrorIs(t, err, render.ErrTooMany)
 	assert.Equal(t, "team/c.yaml", re.File)
-	assert.Contains(t, err.Error(), "past the limit of 40 private-key operations")
+	assert.Contains(t, err.Error(), "past the limit of 40 private-key operations that fail")
 
 	r = newRenderer(t, func(o *render.Options) { o.Decrypter = decrypt.New(keys, "SOPS_SECRET") })
 	objs, err = r.Render(tree(mine), "team")
 	require.NoError(t, err, "within the default limit")
 	require.Len(t, objs, 3)
+}
+
+// A KeyBudget is charged the operations that fail: n when a try fails,
+// n-1 when its last opens the data key. A try it has no room for to fail
+// does not run, nor one past its bound of data keys opened.
+func TestKeyBudgetChargesWhatFails(t *testing.T) {
+	b := render.NewKeyBudget(10, 3)
+	ran := 0
+	try := func(n int, opens bool) error { return b.Try(n, func() bool { ran++; return opens }) }
+	require.NoError(t, try(1, true))
+	require.NoError(t, try(3, true))
+	require.NoError(t, try(4, false))
+	assert.Equal(t, 6, b.Spent())
+	assert.Equal(t, 3, ran)
+
+	err := try(5, true)
+	require.ErrorIs(t, err, render.ErrTooMany)
+	assert.Contains(t, err.Error(), "past the limit of 10 private-key operations that fail")
+	assert.Equal(t, 3, ran, "refused before it runs")
+
+	require.NoError(t, try(1, true))
+	err = try(1, true)
+	require.ErrorIs(t, err, render.ErrTooMany)
+	assert.Contains(t, err.Error(), "past 3 data keys opened")
+	assert.Equal(t, 4, ran)
+	assert.Equal(t, 6, b.Spent())
 }

@@ -49,12 +49,16 @@ type Limits struct {
 	// decoded. A 1 MiB file of short keys decodes to 170,000 entries; 32
 	// of them would take the agent's heap past its memory limit.
 	Nodes int
-	// KeyAttempts bounds the private-key operations decrypting a render's
-	// encrypted Secrets may attempt, over every Secret of one namespace
-	// (see KeyBudget). A SOPS file opened by the first of its keys costs
-	// one; a sops section whose master keys all name an offered key costs
-	// one per key (sync/decrypt bounds each document's keys). An RSA-4096
-	// operation took 29 ms on 2 loaded cores, an age one well under 1 ms.
+	// KeyAttempts bounds the private-key operations that fail, decrypting
+	// a render's encrypted Secrets, over every Secret of one namespace
+	// (see KeyBudget): an age stanza or OpenPGP recipient packet tried
+	// with an offered key that does not open it. A file SOPS wrote for an
+	// offered key costs none however many Secrets hold one; a sops section
+	// whose master keys all name an offered key costs one per key and
+	// offered key that fails (sync/decrypt bounds each document's keys).
+	// The operations that open a data key are bounded at Documents. An
+	// RSA-4096 operation took 29 ms on 2 loaded cores, an age one well
+	// under 1 ms.
 	KeyAttempts int
 	// RenderBytes bounds what a kustomize build returns, as JSON. Plain
 	// YAML renders what it reads, bounded by ReadBytes.
