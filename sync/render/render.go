@@ -126,13 +126,14 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
 		return nil, nil, fmt.Errorf("render: namespace %q: %s", namespace, strings.Join(errs, "; "))
 	}
-	b := newBudget(tree, r.opts.Limits)
+	b := newBudget(tree, r.opts.Limits, namespace)
 	g := r.files.begin(namespace)
 	dirs := []string{namespace, path.Join(r.opts.Cluster, namespace)}
 	var layers [][]object
 	var present []string
 	var listings [][]fs.DirEntry
-	for _, dir := range dirs {
+	for i, dir := range dirs {
+		b.layer = i
 		st, err := fs.Stat(tree, dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -161,7 +162,7 @@ func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]
 	if err := r.confine(layers, namespace); err != nil {
 		return nil, nil, err
 	}
-	merged, err := overlay(layers)
+	merged, err := overlay(layers, namespace)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,22 +191,29 @@ func (r *Renderer) renderDir(ctx context.Context, b *budget, g *generation, dir 
 	return r.plainDir(ctx, b, g, dir, entries)
 }
 
-// groupKind identifies an object across API versions.
-func key(u *unstructured.Unstructured) string {
+// key identifies an object across API versions, one without a namespace
+// as in namespace: the same before confine places it (as the budget counts
+// objects while they are built) and after.
+func key(u *unstructured.Unstructured, namespace string) string {
 	gvk := u.GroupVersionKind()
-	return gvk.Group + "/" + gvk.Kind + "/" + u.GetNamespace() + "/" + u.GetName()
+	ns := u.GetNamespace()
+	if ns == "" {
+		ns = namespace
+	}
+	return gvk.Group + "/" + gvk.Kind + "/" + ns + "/" + u.GetName()
 }
 
-// overlay merges the layers: an object of a later layer (the cluster's
-// directory) replaces the same object of an earlier one, in place;
-// the same object twice within a layer is refused.
-func overlay(layers [][]object) ([]object, error) {
+// overlay merges the layers of namespace: an object of a later layer (the
+// cluster's directory) replaces the same object of an earlier one, in
+// place; the same object twice within a layer is refused. Limits.Objects
+// counts the same way as the layers are built (budget.produced).
+func overlay(layers [][]object, namespace string) ([]object, error) {
 	var out []object
 	index := map[string]int{}
 	for _, layer := range layers {
 		seen := make(map[string]string, len(layer))
 		for _, o := range layer {
-			k := key(o.obj)
+			k := key(o.obj, namespace)
 			if prev, dup := seen[k]; dup {
 				where := "also in " + prev
 				if prev == o.file {

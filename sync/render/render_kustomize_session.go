@@ -184,7 +184,7 @@ func (s *session) object(j []byte) {
 		s.refuse(err)
 		return
 	}
-	if err := s.b.produced(s.kfile, describe(u)); err != nil {
+	if err := s.b.produced(s.kfile, u); err != nil {
 		s.refuse(err)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	yamlv3 "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Limits bound what one Render may read, run and produce: a commit is
@@ -40,8 +41,8 @@ type Limits struct {
 	// and each listing a kustomize build asks for, each time.
 	Entries int
 	// Objects bounds the objects one namespace renders, over ./<ns>/ and
-	// ./<cluster>/<ns>/ together (an object of the latter replacing one of
-	// the former counts twice): each is counted as it is decoded or built.
+	// ./<cluster>/<ns>/ merged (an object of the latter replacing one of
+	// the former counts once): each is counted as it is decoded or built.
 	Objects int
 	// Nodes bounds what the agent decodes, over every object of one
 	// namespace (plain YAML and a kustomize build's output alike): each
@@ -138,9 +139,18 @@ type budget struct {
 	entries   int
 	objects   int
 	nodes     int
+
+	// layer is the directory being built: 0 for ./<ns>/, 1 for
+	// ./<cluster>/<ns>/. base holds the keys (in namespace) layer 0
+	// built, true once layer 1 replaced one.
+	layer     int
+	namespace string
+	base      map[string]bool
 }
 
-func newBudget(tree fs.FS, lim Limits) *budget { return &budget{lim: lim, tree: tree} }
+func newBudget(tree fs.FS, lim Limits, namespace string) *budget {
+	return &budget{lim: lim, tree: tree, namespace: namespace, base: map[string]bool{}}
+}
 
 // readFile reads a file of the tree: at most FileBytes, within what is
 // left of ReadBytes and Expansion.
@@ -268,12 +278,24 @@ func (b *budget) listed(dir string, n int) error {
 	return nil
 }
 
-// produced counts one object made from file against Objects, over both
-// directories of the namespace: the first past the limit is refused, before
-// the rest of the namespace is decoded or built.
-func (b *budget) produced(file, object string) error {
+// produced counts object u, made from file, against Objects: what the
+// namespace renders, ./<ns>/ and ./<cluster>/<ns>/ merged as overlay
+// merges them. An object of layer 1 with the key of one of layer 0
+// replaces it and is not charged again, once for each key of layer 0 (a
+// second is charged, and overlay refuses it), so what both directories
+// build stays within twice Objects. The first object past the limit is
+// refused, before the rest of the namespace is decoded or built.
+func (b *budget) produced(file string, u *unstructured.Unstructured) error {
+	k := key(u, b.namespace)
+	switch replaced, built := b.base[k]; {
+	case b.layer == 0:
+		b.base[k] = false
+	case built && !replaced:
+		b.base[k] = true
+		return nil
+	}
 	if b.objects++; b.objects > b.lim.Objects {
-		return objectErr(file, object, because(ErrTooMany, "the namespace renders more than the limit of %d objects", b.lim.Objects))
+		return objectErr(file, describe(u), because(ErrTooMany, "the namespace renders more than the limit of %d objects", b.lim.Objects))
 	}
 	return nil
 }

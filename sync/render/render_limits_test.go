@@ -138,33 +138,55 @@ func (o *opens) Open(name string) (fs.File, error) {
 	return o.MapFS.Open(name)
 }
 
-// Objects bounds the namespace, ./a/ and ./prod/a/ together, and is
-// refused at the first object past it, before the rest is decoded.
-func TestObjectsBoundTheNamespace(t *testing.T) {
-	plain := fstest.MapFS{}
+// plainLayers is ConfigMaps c0 to c7 in a/, one a file, and in prod/a/
+// the same files of ConfigMaps named prefix0 to prefix7, extra added to
+// their metadata.
+func plainLayers(prefix, extra string) fstest.MapFS {
+	tree := fstest.MapFS{}
 	for i := 0; i < 8; i++ {
-		plain[fmt.Sprintf("a/%d.yaml", i)] = file(cm(fmt.Sprintf("a%d", i), ""))
-		plain[fmt.Sprintf("prod/a/%d.yaml", i)] = file(cm(fmt.Sprintf("p%d", i), ""))
+		tree[fmt.Sprintf("a/%d.yaml", i)] = file(cm(fmt.Sprintf("c%d", i), ""))
+		tree[fmt.Sprintf("prod/a/%d.yaml", i)] = file(cm(fmt.Sprintf("%s%d", prefix, i), extra))
 	}
-	built := fstest.MapFS{
+	return tree
+}
+
+// builtLayers is a/ building ConfigMaps c00000 to c<n-1> from many.yaml,
+// and prod/a/ the kustomization prod beside a many.yaml of its own.
+func builtLayers(n int, prod string) fstest.MapFS {
+	return fstest.MapFS{
 		"a/kustomization.yaml":      file("resources: [many.yaml]\n"),
-		"a/many.yaml":               file(documents(8)),
-		"prod/a/kustomization.yaml": file("resources: [many.yaml]\nnamePrefix: p-\n"),
-		"prod/a/many.yaml":          file(documents(8)),
+		"a/many.yaml":               file(documents(n)),
+		"prod/a/kustomization.yaml": file(prod),
+		"prod/a/many.yaml":          file(documents(n)),
 	}
+}
+
+// Objects bounds what the namespace renders, ./a/ and ./prod/a/ merged,
+// and is refused at the first object past it, before the rest is decoded.
+// An object of ./prod/a/ that replaces one of ./a/ is one object of the
+// namespace, an overlay that rebuilds ./a/ (resources: [../../a]) too.
+func TestObjectsBoundTheNamespace(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		tree         fstest.MapFS
+		renders      int // when not refused
 		file, object string
 		unread       []string
 	}{
-		{"plain", plain, "prod/a/2.yaml", `ConfigMap "p2"`, []string{"prod/a/3.yaml", "prod/a/7.yaml"}},
-		{"kustomize", built, "prod/a/kustomization.yaml", `ConfigMap "p-c00002"`, nil},
+		{"plain", plainLayers("p", ""), 0, "prod/a/2.yaml", `ConfigMap "p2"`, []string{"prod/a/3.yaml", "prod/a/7.yaml"}},
+		{"kustomize", builtLayers(8, "resources: [many.yaml]\nnamePrefix: p-\n"), 0, "prod/a/kustomization.yaml", `ConfigMap "p-c00002"`, nil},
+		{"plain replaced", plainLayers("c", ", namespace: a"), 8, "", "", nil},
+		{"kustomize overlay", builtLayers(6, "resources: [../../a]\ncommonLabels: {cluster: prod}\n"), 6, "", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tree := &opens{MapFS: tc.tree, opened: map[string]bool{}}
 			r := newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{Objects: 10} })
-			_, err := r.Render(tree, "a")
+			objs, err := r.Render(tree, "a")
+			if tc.file == "" {
+				require.NoError(t, err)
+				require.Len(t, objs, tc.renders)
+				return
+			}
 			require.ErrorIs(t, err, render.ErrTooMany)
 			var re *render.Error
 			require.ErrorAs(t, err, &re)
@@ -210,4 +232,22 @@ func TestEntriesCountedBeforeListing(t *testing.T) {
 	_, err = r.Render(tree, "a")
 	require.NoError(t, err)
 	require.True(t, tree.listed["a"])
+}
+
+// An object of ./a/ is replaced once: a second object of ./prod/a/ with
+// its key is charged, so what both directories build stays within twice
+// Objects however often ./prod/a/ repeats it.
+func TestObjectsReplacedOnce(t *testing.T) {
+	tree := &opens{MapFS: fstest.MapFS{"a/c.yaml": file(cm("c", ""))}, opened: map[string]bool{}}
+	for i := 0; i < 100; i++ {
+		tree.MapFS[fmt.Sprintf("prod/a/%03d.yaml", i)] = file(cm("c", ""))
+	}
+	r := newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{Objects: 10} })
+	_, err := r.Render(tree, "a")
+	require.ErrorIs(t, err, render.ErrTooMany)
+	var re *render.Error
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, "prod/a/010.yaml", re.File)
+	require.Equal(t, `ConfigMap "c"`, re.Object)
+	require.False(t, tree.opened["prod/a/011.yaml"], "past the limit")
 }

@@ -119,7 +119,7 @@ func appendDocument(b *budget, out []object, file, blob string, n int, d documen
 		if err := check(file, fmt.Sprintf("document %d", n), u); err != nil {
 			return nil, false, err
 		}
-		if err := b.produced(file, describe(u)); err != nil {
+		if err := b.produced(file, u); err != nil {
 			return nil, false, err
 		}
 		o := object{obj: u, file: file, origin: origin(blob, n, 0)}
@@ -141,7 +141,7 @@ func appendDocument(b *budget, out []object, file, blob string, n int, d documen
 		if err := check(file, fmt.Sprintf("document %d, List item %d", n, i+1), item); err != nil {
 			return nil, false, err
 		}
-		if err := b.produced(file, describe(item)); err != nil {
+		if err := b.produced(file, item); err != nil {
 			return nil, false, err
 		}
 		out = append(out, object{obj: item, file: file, origin: origin(blob, n, i+1)})
