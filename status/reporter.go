@@ -9,3 +9,17 @@ type Reporter interface {
 	Name() string
 	Report(ctx context.Context, u Update) error
 }
+
+// Live is a sink whose reports say which commit is live in the
+// namespace's environment (deployments), not only what became of each
+// commit (commit statuses, S3 results): there, an older commit's outcome
+// posted after a newer one's takes the environment from the newer one.
+type Live interface {
+	ShowsLive() bool
+}
+
+// ShowsLive reports whether r's reports say which commit is live.
+func ShowsLive(r Reporter) bool {
+	l, ok := r.(Live)
+	return ok && l.ShowsLive()
+}

@@ -59,6 +59,7 @@ type Deliverer struct {
 	opts      Options
 	reporters map[string]status.Reporter
 	sinks     []string
+	live      map[string]bool // sinks whose reports say which commit is live (status.Live)
 	kick      chan struct{}
 	log       *slog.Logger
 	metrics   metrics
@@ -92,7 +93,7 @@ func NewDeliverer(opts Options) (*Deliverer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Deliverer{opts: opts, reporters: map[string]status.Reporter{}, kick: make(chan struct{}, 1), log: opts.Logger,
+	d := &Deliverer{opts: opts, reporters: map[string]status.Reporter{}, live: map[string]bool{}, kick: make(chan struct{}, 1), log: opts.Logger,
 		metrics: newMetrics(), gate: map[string]time.Time{}, fails: map[string]int{}, tried: map[string]bool{}, logged: map[string]bool{}}
 	for _, r := range opts.Reporters {
 		if r == nil {
@@ -103,6 +104,7 @@ func NewDeliverer(opts Options) (*Deliverer, error) {
 			return nil, fmt.Errorf("outbox: two reporters named %q", name)
 		}
 		d.reporters[name] = r
+		d.live[name] = status.ShowsLive(r)
 		d.sinks = append(d.sinks, name)
 	}
 	if opts.Metrics != nil {
@@ -171,7 +173,9 @@ func (d *Deliverer) Kick() {
 // sink refused for good are tried once more by each new process (a restart
 // is how credentials get fixed) and again after that sink accepts another,
 // unless it accepted a later report of the same commit: that one, newer,
-// supersedes them and they are dropped.
+// supersedes them and they are dropped. A sink that shows the live commit
+// (status.Live) drops as well the refused final reports of other commits
+// recorded before the final report it accepts (see delivered).
 func (d *Deliverer) Run(ctx context.Context) error {
 	if !d.running.TryLock() {
 		return errors.New("outbox: Run called twice")
@@ -253,9 +257,9 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 			continue
 		}
 		rearmed := d.refusedBefore(o.Sink)
-		switch retry, delivered := d.attempt(ctx, ns, r, o, refusedEarlier[order]); {
-		case delivered:
-			left[o.Sink] -= 1 + len(refusedEarlier[order])
+		switch retry, cleared := d.attempt(ctx, ns, r, o, refusedEarlier[order]); {
+		case cleared > 0:
+			left[o.Sink] -= cleared
 			if rearmed {
 				wait = 0 // reports the sink refused earlier are due now
 			}
@@ -266,11 +270,12 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 	return wait, left
 }
 
-// attempt delivers one report and records the outcome; it returns whether
-// the report was delivered, or how long until the sink may be tried again.
-// Once o is delivered, the earlier reports of its commit that the sink
-// refused (superseded) are dropped: the sink shows o's state, the latest.
-func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o version.OwedReport, superseded []version.OwedReport) (time.Duration, bool) {
+// attempt delivers one report and records the outcome; it returns how many
+// reports the delivery cleared (none when it failed), or how long until the
+// sink may be tried again. Once o is delivered, the earlier reports of its
+// commit that the sink refused (superseded) are dropped: the sink shows
+// o's state, the latest.
+func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o version.OwedReport, superseded []version.OwedReport) (time.Duration, int) {
 	actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	err := r.Report(actx, d.withDetail(ns, o))
 	cancel()
@@ -281,11 +286,12 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 		delete(d.gate, o.Sink)
 		delete(d.fails, o.Sink)
 		d.forgetRefusals(o.Sink)
-		d.update(ctx, ns, log, func(st *version.VersionStatus) { delivered(st, o, superseded) })
+		cleared := 1
+		d.update(ctx, ns, log, func(st *version.VersionStatus) { cleared = delivered(st, o, superseded, d.live[o.Sink]) })
 		log.Debug("report delivered")
-		return 0, true
+		return 0, max(cleared, 1)
 	case ctx.Err() != nil:
-		return 0, false // shutting down: not the sink's fault
+		return 0, 0 // shutting down: not the sink's fault
 	case status.IsPermanent(err):
 		d.metrics.failures.WithLabelValues(o.Sink, "permanent").Inc()
 		d.tried[identity(ns, o)] = true
@@ -296,7 +302,7 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 		} else {
 			log.Debug("report refused", "err", err)
 		}
-		return 0, false
+		return 0, 0
 	}
 	d.metrics.failures.WithLabelValues(o.Sink, "transient").Inc()
 	n := max(d.fails[o.Sink], int(o.Attempts))
@@ -308,7 +314,7 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 	d.gate[o.Sink] = d.opts.Clock.Now().Add(delay)
 	d.update(ctx, ns, log, func(st *version.VersionStatus) { failed(st, o, err) })
 	log.Warn("report not delivered; will retry", "retry_in", delay.String(), "attempts", o.Attempts+1, "err", err)
-	return delay, false
+	return delay, 0
 }
 
 // refusedBefore reports whether the sink refused a report in this process.
@@ -372,36 +378,4 @@ func errorText(err error) string {
 		s = s[:maxError] + "…"
 	}
 	return s
-}
-
-// delivered clears the report and the earlier ones of its commit it
-// superseded, and re-arms those its sink refused earlier.
-func delivered(st *version.VersionStatus, o version.OwedReport, superseded []version.OwedReport) {
-	for _, e := range slices.Concat(superseded, []version.OwedReport{o}) {
-		if i := find(st, e); i >= 0 {
-			st.Owed = slices.Delete(st.Owed, i, i+1)
-		}
-	}
-	for i := range st.Owed {
-		if st.Owed[i].Sink == o.Sink {
-			st.Owed[i].Permanent = false
-		}
-	}
-	setReporting(st)
-}
-
-func refused(st *version.VersionStatus, o version.OwedReport, err error) {
-	if i := find(st, o); i >= 0 {
-		st.Owed[i].Permanent = true
-		st.Owed[i].Attempts++
-		st.Owed[i].LastError = errorText(err)
-	}
-	setReporting(st)
-}
-
-func failed(st *version.VersionStatus, o version.OwedReport, err error) {
-	if i := find(st, o); i >= 0 {
-		st.Owed[i].Attempts++
-		st.Owed[i].LastError = errorText(err)
-	}
 }

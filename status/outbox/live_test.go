@@ -1,0 +1,102 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	testingclock "k8s.io/utils/clock/testing"
+
+	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/deployment"
+	"github.com/syncgate/syncgate/status/outbox"
+	"github.com/syncgate/syncgate/status/version"
+)
+
+// liveSink is a deployment sink: its reports say which commit is live in
+// the namespace's environment, so a success posted for a commit retires
+// the environment's earlier deployments (GitHub auto_inactive; GitLab
+// shows the deployment that succeeded last).
+type liveSink struct{ *sink }
+
+func (liveSink) ShowsLive() bool { return true }
+
+// refusedEarlier records us in the ledger as reports of sink an earlier
+// process had refused for good.
+func refusedEarlier(t *testing.T, l *ledger, sink string, us ...status.Update) {
+	t.Helper()
+	l.record(t, "web", []string{sink}, us...)
+	require.NoError(t, l.Update(context.Background(), "web", func(st *version.VersionStatus) error {
+		for i := range st.Owed {
+			st.Owed[i].Permanent = true
+		}
+		return nil
+	}))
+}
+
+func posted(s *sink) []string {
+	var got []string
+	for _, c := range s.got() {
+		got = append(got, c.u.SHA[:7]+" "+string(c.u.State))
+	}
+	return got
+}
+
+// Commit A's deployed report was refused (GitHub 422: the commit is not
+// pushed yet), then B deployed. Once B's deployed report is delivered, A's
+// success, posted after it, would take the environment from B, which runs:
+// a sink that shows the live commit drops it. A sink that speaks of each
+// commit alone still posts it, since it is true of A.
+func TestAnOlderCommitsRefusedOutcomeDoesNotRetireTheLiveOne(t *testing.T) {
+	refusal := status.Permanent(errors.New("GitHub refused the deployment of aaaaaaa in acme/app (is the commit pushed there?)"))
+	for _, tc := range []struct {
+		name string
+		wrap func(*sink) status.Reporter
+		want []string
+		owed []owedRow
+	}{
+		{"deployments", func(s *sink) status.Reporter { return liveSink{s} },
+			[]string{"aaaaaaa deployed", "bbbbbbb deployed"}, []owedRow{}},
+		{"deployments while the token may", func(s *sink) status.Reporter {
+			return deployment.NewOptional(liveSink{s}, func(error) bool { return false })
+		}, []string{"aaaaaaa deployed", "bbbbbbb deployed"}, []owedRow{}},
+		{"commit statuses", func(s *sink) status.Reporter { return s },
+			[]string{"aaaaaaa deployed", "bbbbbbb deployed", "aaaaaaa deployed"}, []owedRow{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := testingclock.NewFakeClock(t0)
+			l := newLedger("web")
+			s := &sink{name: "deployments", clock: fc}
+			s.then(refusal) // once; the rest are accepted
+			refusedEarlier(t, l, s.name, status.Update{SHA: shaA, State: status.Deployed})
+			l.record(t, "web", []string{s.name}, status.Update{SHA: shaB, State: status.Deployed})
+
+			d := start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{tc.wrap(s)}, Clock: fc})
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+			d.Kick()
+			fc.Step(10 * time.Minute)
+			idle(t, fc, func() bool { return true })
+
+			require.Equal(t, tc.want, posted(s))
+			require.Equal(t, tc.owed, rows(l.owed("web")))
+		})
+	}
+}
+
+// Newer follows the order the lifecycle recorded: B deployed, then a
+// rollback deployed A, whose report was refused. B's report, delivered
+// late, leaves A's in place, and A's success goes out after it: A is live.
+func TestARefusedOutcomeRecordedLaterStays(t *testing.T) {
+	fc := testingclock.NewFakeClock(t0)
+	l := newLedger("web")
+	s := &sink{name: "deployments", clock: fc}
+	l.record(t, "web", []string{s.name}, status.Update{SHA: shaB, State: status.Deployed})
+	refusedEarlier(t, l, s.name, status.Update{SHA: shaA, State: status.Deployed})
+	require.Equal(t, []owedRow{{s.name, shaB, status.Deployed, true}, {s.name, shaA, status.Deployed, true}}, rows(l.owed("web")))
+
+	start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{liveSink{s}}, Clock: fc})
+	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+	require.Equal(t, []string{"bbbbbbb deployed", "aaaaaaa deployed"}, posted(s))
+}
