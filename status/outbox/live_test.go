@@ -11,8 +11,13 @@ import (
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/deployment"
+	"github.com/syncgate/syncgate/status/githubdeploy"
+	"github.com/syncgate/syncgate/status/githubstatus"
+	"github.com/syncgate/syncgate/status/gitlabdeploy"
+	"github.com/syncgate/syncgate/status/gitlabstatus"
 	"github.com/syncgate/syncgate/status/outbox"
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/testing/forge"
 )
 
 // liveSink is a deployment sink: its reports say which commit is live in
@@ -99,4 +104,75 @@ func TestARefusedOutcomeRecordedLaterStays(t *testing.T) {
 	start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{liveSink{s}}, Clock: fc})
 	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
 	require.Equal(t, []string{"bbbbbbb deployed", "aaaaaaa deployed"}, posted(s))
+}
+
+// refuseFirst is a forge's deployment sink that refuses the first report
+// of one commit, as GitHub does a deployment of a commit not pushed yet.
+type refuseFirst struct {
+	status.Reporter
+	sha     string
+	refused bool
+}
+
+func (r *refuseFirst) ShowsLive() bool { return status.ShowsLive(r.Reporter) }
+
+func (r *refuseFirst) Report(ctx context.Context, u status.Update) error {
+	if u.SHA == r.sha && !r.refused {
+		r.refused = true
+		return status.Permanent(errors.New("GitHub refused the deployment of aaaaaaa in acme/config (is the commit pushed there?)"))
+	}
+	return r.Reporter.Report(ctx, u)
+}
+
+// On the forges' own deployment sinks, B stays the environment's live
+// deployment and A's refused outcome is never posted.
+func TestTheLiveDeploymentStaysOnTheForges(t *testing.T) {
+	type fake interface {
+		Deployments(repo, sha, environment string) []forge.Deployment
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T) (status.Reporter, fake, string)
+	}{
+		{"github", func(t *testing.T) (status.Reporter, fake, string) {
+			f := forge.NewGitHub("ghp_good", "acme/config")
+			t.Cleanup(f.Close)
+			c, err := githubstatus.NewTokenClient(f.APIURL(), "ghp_good")
+			require.NoError(t, err)
+			r, err := githubdeploy.New(githubdeploy.Options{Options: githubstatus.Options{Client: c, Owner: "acme", Repo: "config", Cluster: "prod"}})
+			require.NoError(t, err)
+			return r, f, "acme/config"
+		}},
+		{"gitlab", func(t *testing.T) (status.Reporter, fake, string) {
+			f := forge.NewGitLab("glpat-good", "platform/config")
+			t.Cleanup(f.Close)
+			c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
+			require.NoError(t, err)
+			r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: "platform/config", Cluster: "prod"})
+			require.NoError(t, err)
+			return r, f, "platform/config"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := testingclock.NewFakeClock(t0)
+			r, f, repo := tc.start(t)
+			l := newLedger("web")
+			done := func(sha string) status.Update {
+				return status.Update{Cluster: "prod", SHA: sha, State: status.Deployed, AppliedAt: t0, FinishedAt: t0.Add(time.Minute)}
+			}
+			refusedEarlier(t, l, r.Name(), done(shaA))
+			l.record(t, "web", []string{r.Name()}, done(shaB))
+
+			d := start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{&refuseFirst{Reporter: r, sha: shaA}}, Clock: fc})
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+			d.Kick()
+			fc.Step(10 * time.Minute)
+			idle(t, fc, func() bool { return true })
+
+			require.Empty(t, f.Deployments(repo, shaA, ""))
+			b := f.Deployments(repo, shaB, "prod/web")
+			require.Len(t, b, 1)
+			require.Equal(t, "success", b[0].Latest().State)
+		})
+	}
 }
