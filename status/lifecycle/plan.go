@@ -111,11 +111,13 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 // it from the Version, so it survives a change of leader.
 func InFlight(st *version.VersionStatus) (sha string, began time.Time, ok bool) {
 	step, sha := Plan(st, st.Head)
-	if step == Idle || step == Restore {
+	if step == Idle {
 		return "", time.Time{}, false
 	}
 	c := st.Find(sha)
-	if step == Reset && c != nil && c.State.Terminal() {
+	// A reset or a restore of a commit with an outcome is no commit under
+	// way; of one still rolling out, it is that rollout.
+	if (step == Reset || step == Restore) && c != nil && c.State.Terminal() {
 		return "", time.Time{}, false // what is dropped was never under way here
 	}
 	if c == nil || c.FetchedAt == nil {

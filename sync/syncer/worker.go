@@ -58,9 +58,10 @@ type worker struct {
 	// for a rollout wait to judge them (worker_drift.go): the namespace is
 	// not settled meanwhile.
 	unjudged bool
-	// wrote is the commit whose failed apply last recorded what it wrote
-	// (recordWritten): refused, it leaves the applied commit to restore.
-	wrote string
+	// restoring is the restore under way (worker_restore.go) and since when
+	// this process tries it: trouble is retried for RetryBudget from then.
+	restoring      string
+	restoringSince time.Time
 
 	spans spans // of the step in progress
 }
@@ -418,10 +419,12 @@ func (w *worker) trouble(ctx context.Context, sha string, err error) error {
 }
 
 // refuse records a commit that was not applied. The untried commits
-// before it take its outcome. If it wrote part of its objects before it
-// was refused (recordWritten noted it in this process), the applied
-// commit is marked to be applied again (lifecycle.MarkRestore), its
-// verdict standing, so the cluster is left as it was.
+// before it take its outcome. If the namespace holds objects written by
+// an apply that did not finish (this commit's, or one it carried), the
+// applied commit is marked to be applied again (lifecycle.MarkRestore),
+// its verdict standing, so the cluster is left as it was. A restore that
+// could not be made is so tried once more per refused commit, not in a
+// loop.
 func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error {
 	between, same := w.between(sha), w.sameAsApplied()
 	at := w.s.opts.Now()
@@ -432,7 +435,7 @@ func (w *worker) refuse(ctx context.Context, sha, stage string, err error) error
 		lifecycle.Carry(st, sha, carried, at)
 		owed = append(owed, lifecycle.Transition{SHA: sha, State: status.Failed, Reason: err.Error(), At: at}.Apply(st, w.s.opts.Cluster)...)
 		restored = ""
-		if sha != st.Applied && w.wrote == sha && lifecycle.MarkRestore(st) {
+		if sha != st.Applied && lifecycle.MarkRestore(st) {
 			restored = st.Applied
 		}
 		return owed

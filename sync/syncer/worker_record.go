@@ -78,7 +78,6 @@ var errWrittenSince = errors.New("the Version was written since: another leader'
 // recordAfterEnd, over the status this worker last wrote only (updateOver):
 // a leader that took over meanwhile keeps its record.
 func (w *worker) recordWritten(ctx context.Context, sha string, res *apply.Result) {
-	w.wrote = sha
 	written := func(st *version.VersionStatus) []status.Update {
 		st.Inventory = partialInventory(st.Inventory, res.Inventory)
 		return nil

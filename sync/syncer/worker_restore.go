@@ -19,16 +19,26 @@ import (
 // (lifecycle.MarkRestore). sha's verdict stands: this is the cluster put
 // back, not an attempt. What it re-sent is not judged ready by being sent
 // (unsettle), so the next commit waits for every object. Trouble is
-// retried as a step's is; a refusal ends the restore, what the other
-// commit wrote then staying in the inventory for a later commit.
+// retried as a step's is, for RetryBudget from when this process began
+// the restore; a refusal, or trouble past that, ends the restore, what
+// the other commit wrote then staying in the inventory for a later commit.
 func (w *worker) restore(ctx context.Context, sha string) error {
+	if w.restoring != sha {
+		w.restoring, w.restoringSince = sha, w.s.opts.Now()
+	}
+	trouble := func(err error) error {
+		if w.s.opts.Now().Sub(w.restoringSince) < w.s.opts.RetryBudget {
+			return fmt.Errorf("restore %s: %w", status.ShortSHA(sha), err)
+		}
+		return w.restoreEnded(ctx, sha, fmt.Errorf("gave up after %s of transient trouble: %w", status.FormatDuration(w.s.opts.RetryBudget), err))
+	}
 	objs, keys, _, err := w.render(ctx, sha)
 	var refusal *render.Error
 	switch {
 	case errors.As(err, &refusal):
 		return w.restoreEnded(ctx, sha, fmt.Errorf("render: %w", err))
 	case err != nil:
-		return fmt.Errorf("restore %s: render: %w", status.ShortSHA(sha), err)
+		return trouble(fmt.Errorf("render: %w", err))
 	}
 	res, err := w.apply(ctx, objs, keys)
 	var pruneErr *apply.PruneError
@@ -36,9 +46,12 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 		if res != nil {
 			w.recordWritten(ctx, sha, res)
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		var refused *apply.ValidationError
-		if ctx.Err() != nil || (!errors.As(err, &refused) && apply.Transient(err)) {
-			return fmt.Errorf("restore %s: apply: %w", status.ShortSHA(sha), err)
+		if !errors.As(err, &refused) && apply.Transient(err) {
+			return trouble(fmt.Errorf("apply: %w", err))
 		}
 		return w.restoreEnded(ctx, sha, fmt.Errorf("apply: %w", err))
 	}
@@ -51,7 +64,13 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 		return err
 	}
 	w.unsettle()
-	w.log.Info("applied commit applied again to undo a commit's partial write", "sha", sha, "applied", len(res.Applied), "pruned", len(res.Pruned), "pruneErr", pruneFailure)
+	w.restoring = ""
+	if pruneFailure != nil {
+		w.log.Warn("applied commit applied again, but what a commit since added could not all be pruned", "sha", sha, "err", pruneFailure)
+		w.s.event(w.version, corev1.EventTypeWarning, "PruneFailed", "%s applied again, not pruned: %s", status.ShortSHA(sha), lifecycle.Bound(pruneFailure.Error(), lifecycle.MaxEventReason))
+		return nil
+	}
+	w.log.Info("applied commit applied again to undo a commit's partial write", "sha", sha, "applied", len(res.Applied), "pruned", len(res.Pruned))
 	w.s.event(w.version, corev1.EventTypeNormal, "Restored", "applied %s again to undo what a commit since wrote part of: %s", status.ShortSHA(sha), res.Summary())
 	return nil
 }
@@ -66,6 +85,7 @@ func (w *worker) restoreEnded(ctx context.Context, sha string, err error) error 
 	}); ferr != nil {
 		return ferr
 	}
+	w.restoring = ""
 	w.log.Warn("cannot apply the applied commit again to undo a commit's partial write", "sha", sha, "err", err)
 	w.s.event(w.version, corev1.EventTypeWarning, "RestoreFailed", "%s could not be applied again to undo what a commit since wrote part of: %s",
 		status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
