@@ -14,7 +14,6 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
 )
@@ -227,21 +226,16 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	}
 
 	start := time.Now()
-	res, err := w.apply(ctx, objs, keys)
+	res, pruneErr, err, retry := w.applyWritten(ctx, sha, objs, keys)
 	w.spans.apply = time.Since(start)
 	w.s.metrics.apply.Observe(w.spans.apply.Seconds())
-	var pruneErr *apply.PruneError
-	if err != nil && !errors.As(err, &pruneErr) {
-		if res != nil {
-			w.recordWritten(ctx, sha, res)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var refused *apply.ValidationError
-		if !errors.As(err, &refused) && apply.Transient(err) {
-			return w.trouble(ctx, sha, fmt.Errorf("apply: %w", err))
-		}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case retry:
+		return w.trouble(ctx, sha, fmt.Errorf("apply: %w", err))
+	default:
 		return w.refuse(ctx, sha, "apply", err)
 	}
 	w.log.Info("commit applied", "sha", sha, "applied", len(res.Applied), "unchanged", len(res.Unchanged), "pruned", len(res.Pruned))
@@ -285,39 +279,6 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 		return nil
 	}
 	return w.rollout(ctx, sha, gen, wait)
-}
-
-// pruneOutcome is the inventory after a complete write, with the objects
-// that could not be pruned kept as orphans, and the prune failure the
-// commit is failed for: none when every object left over was already an
-// orphan before (its removal was reported by the commit that removed it).
-func (w *worker) pruneOutcome(res *apply.Result, pruneErr *apply.PruneError) ([]version.InventoryEntry, error) {
-	inv := inventoryOf(res.Inventory)
-	if pruneErr == nil {
-		return inv, nil
-	}
-	wasOrphan := map[apply.ObjectRef]bool{}
-	for _, e := range w.version.Status.Inventory {
-		if e.Orphan {
-			wasOrphan[refOf(e)] = true
-		}
-	}
-	left := map[apply.ObjectRef]bool{}
-	fresh := 0
-	for _, r := range pruneErr.Objects {
-		left[r] = true
-		if !wasOrphan[r] {
-			fresh++
-		}
-	}
-	for i := range inv {
-		inv[i].Orphan = left[refOf(inv[i])]
-	}
-	if fresh == 0 {
-		w.log.Warn("objects removed from the config repo still cannot be deleted", "err", pruneErr)
-		return inv, nil
-	}
-	return inv, pruneErr
 }
 
 // between lists the commits after the applied one up to sha, which sha

@@ -10,7 +10,6 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
-	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/render"
 )
 
@@ -40,19 +39,14 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 	case err != nil:
 		return trouble(fmt.Errorf("render: %w", err))
 	}
-	res, err := w.apply(ctx, objs, keys)
-	var pruneErr *apply.PruneError
-	if err != nil && !errors.As(err, &pruneErr) {
-		if res != nil {
-			w.recordWritten(ctx, sha, res)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var refused *apply.ValidationError
-		if !errors.As(err, &refused) && apply.Transient(err) {
-			return trouble(fmt.Errorf("apply: %w", err))
-		}
+	res, pruneErr, err, retry := w.applyWritten(ctx, sha, objs, keys)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case retry:
+		return trouble(fmt.Errorf("apply: %w", err))
+	default:
 		return w.restoreEnded(ctx, sha, fmt.Errorf("apply: %w", err))
 	}
 	inventory, pruneFailure := w.pruneOutcome(res, pruneErr)
