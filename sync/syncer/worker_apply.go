@@ -15,16 +15,16 @@ import (
 // recorded (recordWritten) and is returned as err, with retry telling
 // trouble (apply.Transient) from a refusal; the one rule for an attempt
 // and a restore alike.
-func (w *worker) applyWritten(ctx context.Context, sha string, objs []*unstructured.Unstructured, keys []string) (res *apply.Result, pruneErr *apply.PruneError, err error, retry bool) {
+func (w *worker) applyWritten(ctx context.Context, sha string, objs []*unstructured.Unstructured, keys []string) (res *apply.Result, pruneErr *apply.PruneError, retry bool, err error) {
 	res, err = w.apply(ctx, objs, keys)
 	if err == nil || errors.As(err, &pruneErr) {
-		return res, pruneErr, nil, false
+		return res, pruneErr, false, nil
 	}
 	if res != nil {
 		w.recordWritten(ctx, sha, res)
 	}
 	var refused *apply.ValidationError
-	return res, nil, err, !errors.As(err, &refused) && apply.Transient(err)
+	return res, nil, !errors.As(err, &refused) && apply.Transient(err), err
 }
 
 // pruneOutcome is the inventory after a complete write, with the objects

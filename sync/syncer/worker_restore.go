@@ -39,7 +39,7 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 	case err != nil:
 		return trouble(fmt.Errorf("render: %w", err))
 	}
-	res, pruneErr, err, retry := w.applyWritten(ctx, sha, objs, keys)
+	res, pruneErr, retry, err := w.applyWritten(ctx, sha, objs, keys)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
