@@ -12,7 +12,6 @@ LDFLAGS      := -s -w -X main.buildVersion=$(VERSION)
 BUILD_TAGS   := nomsgpack
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 60m
-APT_PACKAGES := git openssh-server openssh-client curl rsync nodejs npm chromium
 
 .DEFAULT_GOAL := help
 
@@ -37,7 +36,7 @@ deps: ## Install the system packages tests need (git, sshd, curl; rsync and npm 
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 .PHONY: tools
