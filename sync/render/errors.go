@@ -23,6 +23,12 @@ var (
 	ErrDecrypt       = errors.New("cannot decrypt")
 )
 
+// ErrBuildTimedOut is a kustomize build that ran past Limits.BuildWallTime
+// with processor time left: the machine was too busy to run it, or the
+// process was stuck. It is not a refusal (no *Error wraps it): the same
+// commit may build on a retry.
+var ErrBuildTimedOut = errors.New("the kustomize build timed out")
+
 // Error is a refusal of the commit's content: what is wrong, in which file
 // and, when there is one, which object ("Deployment \"web\""). Errors that
 // are not *Error (a Scoper that could not answer) are not about the commit

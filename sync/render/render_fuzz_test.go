@@ -57,7 +57,8 @@ func FuzzRender(f *testing.F) {
 	addr := []byte(srv.addr())
 	r := newRenderer(f, func(o *render.Options) {
 		o.Limits = render.Limits{FileBytes: 256 << 10, ReadBytes: 4 << 20, Objects: 500, Documents: 600,
-			Kustomizations: 50, Entries: 10_000, RenderBytes: 4 << 20, BuildTime: 2 * time.Second}
+			Kustomizations: 50, Entries: 10_000, RenderBytes: 4 << 20, BuildTime: 2 * time.Second,
+			BuildWallTime: 10 * time.Minute} // a busy machine's timeout is no refusal
 	})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tree := unarchive(bytes.ReplaceAll(data, []byte("LISTENER"), addr))

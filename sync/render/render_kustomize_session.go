@@ -45,7 +45,7 @@ type session struct {
 // watch kills the build when ctx ends or the build runs out of time.
 func (s *session) watch(ctx context.Context) (stop func()) {
 	done := ctx.Done()
-	timer := time.NewTimer(4 * s.r.opts.Limits.BuildTime)
+	timer := time.NewTimer(s.r.opts.Limits.BuildWallTime)
 	over := make(chan struct{})
 	go func() {
 		defer timer.Stop()
@@ -205,10 +205,15 @@ func (s *session) verdict(ctx context.Context, serveErr, exit error) ([]object, 
 		return nil, s.refusal
 	case reason == "canceled":
 		return nil, ctx.Err()
-	case reason == "timeout":
-		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build ran for more than %v%s", 4*lim.BuildTime, s.lastRead()))
 	case s.proc.cmd.ProcessState != nil && sandbox.OutOfTime(s.proc.cmd.ProcessState, lim.BuildTime):
+		// Before the wall-clock kill: the kernel's may have come first.
 		return nil, fileErr(s.kfile, because(ErrTooLarge, "the kustomize build used more than the limit of %v of processor time%s", lim.BuildTime, s.lastRead()))
+	case reason == "timeout":
+		// Processor time left: the machine did not run the build, or it
+		// was stuck; the commit may build on a retry.
+		return nil, fmt.Errorf("render %s: %w: it ran for more than %v having used %v of its %v of processor time: "+
+			"the machine is too busy to run it, or the build process is stuck%s",
+			s.kfile, ErrBuildTimedOut, lim.BuildWallTime, s.cpu(), lim.BuildTime, s.lastRead())
 	case s.fetched != "":
 		return nil, fileErr(s.attribute(s.fetched), because(ErrRemoteBase,
 			"the build tried to fetch %s: a render has no network access; vendor what it needs into the repo", s.fetched))
@@ -229,6 +234,15 @@ func (s *session) verdict(ctx context.Context, serveErr, exit error) ([]object, 
 		return nil, fileErr(s.kfile, because(ErrBuild, "the kustomize build crashed: %s%s", first, s.lastRead()))
 	}
 	return nil, fmt.Errorf("render %s: kustomize build process: %v, %v: %s", s.kfile, serveErr, exit, out)
+}
+
+// cpu is the processor time the ended build used.
+func (s *session) cpu() time.Duration {
+	st := s.proc.cmd.ProcessState
+	if st == nil {
+		return 0
+	}
+	return (st.UserTime() + st.SystemTime()).Round(time.Millisecond)
 }
 
 func (s *session) lastRead() string {

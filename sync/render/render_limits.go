@@ -69,9 +69,14 @@ type Limits struct {
 	// start at about 110 MiB before the build reads anything (RSS: 30 MiB).
 	BuildMemory int64
 	// BuildTime bounds the processor time of one kustomize build: the
-	// kernel ends the process past it, however busy the machine is. Its
-	// wall-clock time is bounded at four times that.
+	// kernel ends the process past it, however busy the machine is.
 	BuildTime time.Duration
+	// BuildWallTime bounds the wall-clock time of one kustomize build;
+	// zero is four times BuildTime. A build past it still had processor
+	// time left, so the machine was too busy to run it (or the process
+	// was stuck): that is not the commit's fault, and the render fails
+	// with ErrBuildTimedOut, not as a refusal, to be tried again.
+	BuildWallTime time.Duration
 	// Builds is how many kustomize builds one Renderer runs at once; the
 	// others wait their turn.
 	Builds int
@@ -122,6 +127,9 @@ func (l Limits) withDefaults() Limits {
 	set(&l.BuildMemory, d.BuildMemory)
 	if l.BuildTime <= 0 {
 		l.BuildTime = d.BuildTime
+	}
+	if l.BuildWallTime <= 0 {
+		l.BuildWallTime = 4 * l.BuildTime
 	}
 	seti(&l.Builds, d.Builds)
 	return l

@@ -45,7 +45,9 @@ func TestBuildBackstops(t *testing.T) {
 		reason string
 	}{
 		{"memory", bigBuild(), render.Limits{BuildMemory: 160 << 20}, `the kustomize build needs more than the memory limit of 160 MiB \(it last read team/f\d\d.txt\)`},
-		{"processor time", slowBuild(), render.Limits{BuildTime: time.Second}, `the kustomize build used more than the limit of 1s of processor time \(it last read team/many.yaml\)`},
+		// Only the kernel ends it: on a busy machine a second of processor
+		// time takes many more of wall-clock time.
+		{"processor time", slowBuild(), render.Limits{BuildTime: time.Second, BuildWallTime: 10 * time.Minute}, `the kustomize build used more than the limit of 1s of processor time \(it last read team/many.yaml\)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRenderer(t, func(o *render.Options) { o.Limits = tc.limits })
@@ -250,4 +252,18 @@ func TestObjectsReplacedOnce(t *testing.T) {
 	require.Equal(t, "prod/a/010.yaml", re.File)
 	require.Equal(t, `ConfigMap "c"`, re.Object)
 	require.False(t, tree.opened["prod/a/011.yaml"], "past the limit")
+}
+
+// A build past its wall-clock limit with processor time left was starved
+// by a busy machine (or stuck), not made too large by the commit: the
+// render fails as trouble, to be tried again, and says so.
+func TestBuildWallTimeIsNotARefusal(t *testing.T) {
+	r := newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{BuildWallTime: 200 * time.Millisecond} })
+	_, err := r.Render(slowBuild(), "team")
+	require.ErrorIs(t, err, render.ErrBuildTimedOut)
+	var re *render.Error
+	require.False(t, errors.As(err, &re), "not the commit's fault: %v", err)
+	require.Regexp(t, `^render team/kustomization.yaml: the kustomize build timed out: it ran for more than 200ms `+
+		`having used [0-9.]+[mµ]?s of its 1m0s of processor time: the machine is too busy to run it, or the build process is stuck`,
+		err.Error())
 }
