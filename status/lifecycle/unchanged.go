@@ -13,16 +13,31 @@ import (
 // written by an apply that failed half-way). Only then may a commit whose
 // inputs are the applied commit's be recorded deployed without being
 // applied (Unchanged): applying it would send nothing and wait for objects
-// already judged ready. The Version does not say which objects a drift
-// correction re-applied since: the syncer holds the namespace unsettled
-// while they are unjudged.
+// already judged ready. Objects applied again outside an attempt (a drift
+// correction, a restore) unsettle it until a rollout wait judges them
+// (Unsettle, Judged).
 func Settled(st *version.VersionStatus) bool {
 	c := st.Find(st.Applied)
-	if c == nil || c.State != status.Deployed {
+	if c == nil || c.State != status.Deployed || st.UnsettledSince != nil {
 		return false
 	}
 	return !PartlyWritten(st) && !slices.ContainsFunc(st.Inventory, func(e version.InventoryEntry) bool { return e.Orphan })
 }
+
+// Unsettle records that objects were applied again at at outside a
+// commit's attempt: sent is not judged ready (undoing a hand edit of a
+// Deployment starts a rollout that may fail), so the namespace is not
+// Settled until Judged. The record is in the Version, so a leader that
+// takes over keeps it; the first such time is kept.
+func Unsettle(st *version.VersionStatus, at time.Time) {
+	if st.UnsettledSince == nil {
+		st.UnsettledSince = version.Stamp(at)
+	}
+}
+
+// Judged records that a rollout wait over every object not answered ready
+// ended deployed: what was applied again since Unsettle is judged.
+func Judged(st *version.VersionStatus) { st.UnsettledSince = nil }
 
 // PartlyWritten reports whether the namespace holds objects written by an
 // apply that did not finish (recorded without a hash): what runs is then

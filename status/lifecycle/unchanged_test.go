@@ -41,6 +41,14 @@ func TestOnlyARolledOutNamespaceWithNothingOwedIsSettled(t *testing.T) {
 	unhashed := cm
 	unhashed.Hash = ""
 	require.False(t, Settled(deployedAt("a1", at, unhashed)), "a half-written apply is still owed")
+
+	reapplied := deployedAt("a1", at, cm)
+	Unsettle(reapplied, at)
+	Unsettle(reapplied, at.Add(time.Minute))
+	require.Equal(t, at, reapplied.UnsettledSince.Time, "the first time is kept")
+	require.False(t, Settled(reapplied), "objects applied again are not judged yet")
+	Judged(reapplied)
+	require.True(t, Settled(reapplied))
 }
 
 func TestAnUnchangedCommitIsDeployedInOneWrite(t *testing.T) {

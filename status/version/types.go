@@ -94,6 +94,13 @@ type VersionStatus struct {
 	// dropped from the branch; its own verdict stands.
 	// +optional
 	Restoring string `json:"restoring,omitempty"`
+	// UnsettledSince is when objects were first applied again outside a
+	// commit's attempt (a drift correction undoing a hand edit, a restore)
+	// with no rollout wait over every object ended deployed since: until
+	// one does, no commit is taken for deployed without waiting for every
+	// object, whichever replica leads.
+	// +optional
+	UnsettledSince *metav1.Time `json:"unsettledSince,omitempty"`
 
 	// The fields below hold the stored form only (codec.go): syncgate
 	// reads them back into the fields above, so in Go they are empty.

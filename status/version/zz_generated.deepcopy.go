@@ -210,6 +210,10 @@ func (in *VersionStatus) DeepCopyInto(out *VersionStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.UnsettledSince != nil {
+		in, out := &in.UnsettledSince, &out.UnsettledSince
+		*out = (*in).DeepCopy()
+	}
 	if in.PackedInventory != nil {
 		in, out := &in.PackedInventory, &out.PackedInventory
 		*out = make([]byte, len(*in))

@@ -53,8 +53,8 @@ type worker struct {
 	// this process rendered it: a head that holds the same is recorded
 	// deployed without being rendered, applied or waited for.
 	read *rendered
-	// unjudged is set while objects a drift correction re-applied wait
-	// for a rollout wait to judge them (worker_drift.go): the namespace is
+	// unjudged is set while objects a drift correction re-applied are not
+	// yet recorded so in the Version (worker_drift.go): the namespace is
 	// not settled meanwhile.
 	unjudged bool
 	// restoring is the restore under way (worker_restore.go) and since when
@@ -170,6 +170,11 @@ func (w *worker) interrupted(gen uint64) bool {
 
 // step does what lifecycle.Plan says the namespace needs next.
 func (w *worker) step(ctx context.Context, head string, gen uint64) error {
+	if w.unjudged {
+		if err := w.recordUnsettled(ctx); err != nil {
+			return err
+		}
+	}
 	step, sha := lifecycle.Plan(&w.version.Status, head)
 	if step != lifecycle.Idle {
 		w.log.Debug("step", "step", step.String(), "sha", sha)
@@ -353,7 +358,14 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 		outcome = status.Failed
 		t.State, t.Reason, t.Ready = status.Failed, err.Error(), judged+max(lastReady, 0)
 	}
-	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update { return t.Apply(st, w.s.opts.Cluster) }); err != nil {
+	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
+		if outcome == status.Deployed {
+			// A wait over every object not answered ready: the namespace
+			// was not settled when objects were re-applied (toWait).
+			lifecycle.Judged(st)
+		}
+		return t.Apply(st, w.s.opts.Cluster)
+	}); err != nil {
 		return err
 	}
 	w.s.metrics.rollout.WithLabelValues(string(outcome)).Observe(time.Since(start).Seconds())
@@ -363,7 +375,6 @@ func (w *worker) rollout(ctx context.Context, sha string, gen uint64, only []rea
 		w.log.Warn("commit failed", append([]any{"sha", sha, "err", err}, w.spans.attrs()...)...)
 		return nil
 	}
-	w.judged()
 	w.s.event(w.version, corev1.EventTypeNormal, "Deployed", "%s deployed in %s", status.ShortSHA(sha), status.FormatDuration(time.Since(start)))
 	w.log.Info("commit deployed", append([]any{"sha", sha, "duration", time.Since(start)}, w.spans.attrs()...)...)
 	return nil

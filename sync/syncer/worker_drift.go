@@ -8,6 +8,7 @@ import (
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
+	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/apply"
 )
 
@@ -15,7 +16,8 @@ import (
 // no longer matches it. What it re-applied runs the applied commit's
 // template again, but is not judged ready by that: undoing a hand edit of a
 // Deployment starts a rollout that may fail. The namespace is not settled
-// until a rollout wait over every object ends deployed (settled).
+// until a rollout wait over every object ends deployed (settled), whichever
+// replica leads then (unsettle).
 func (w *worker) correctDrift(ctx context.Context) {
 	sha := w.version.Status.Applied
 	if sha == "" {
@@ -31,7 +33,7 @@ func (w *worker) correctDrift(ctx context.Context) {
 		// A write refused past the first may follow others that landed.
 		var partly *apply.ObjectError
 		if errors.As(err, &partly) {
-			w.unsettle()
+			w.unsettle(ctx)
 		}
 		w.log.Warn("drift correction failed", "sha", sha, "err", err)
 		return
@@ -44,31 +46,39 @@ func (w *worker) correctDrift(ctx context.Context) {
 	for _, r := range res.Applied {
 		names = append(names, r.Kind+"/"+r.Name)
 	}
-	w.unsettle()
+	w.unsettle(ctx)
 	w.log.Info("drift corrected; the next commit waits for every object", "sha", sha, "objects", names)
 	w.s.event(w.version, corev1.EventTypeNormal, "DriftCorrected", "re-applied %d drifted object(s) of %s: %v", len(names), status.ShortSHA(sha), names)
 }
 
-// unsettle notes objects re-applied outside a commit's attempt. The note
-// is kept in memory, as what the applied commit's render read is (w.read):
-// drift correction and the steps run on the worker's goroutine alone, and
-// a process that starts anew never records a commit unchanged before it
-// has rendered, applied and waited for one.
-func (w *worker) unsettle() {
+// unsettle records in the Version that objects were re-applied outside a
+// commit's attempt (lifecycle.Unsettle): a leader that takes over, or this
+// process started anew, holds the namespace unsettled as this one does.
+// Until that write lands, unjudged holds it here, and the next step makes
+// it first.
+func (w *worker) unsettle(ctx context.Context) {
 	w.unjudged = true
+	if err := w.recordUnsettled(ctx); err != nil {
+		w.log.Warn("cannot record objects re-applied; the next step does", "err", err)
+	}
 }
 
-// judged notes that a rollout wait ended deployed. While objects re-applied
-// by a drift correction were unjudged, that wait was over every object the
-// server did not answer ready (attempt, Await): all are judged now.
-func (w *worker) judged() {
+func (w *worker) recordUnsettled(ctx context.Context) error {
+	at := w.s.opts.Now()
+	if err := w.update(ctx, func(st *version.VersionStatus) []status.Update {
+		lifecycle.Unsettle(st, at)
+		return nil
+	}); err != nil {
+		return err
+	}
 	w.unjudged = false
+	return nil
 }
 
-// settled is lifecycle.Settled, and no object re-applied by a drift
-// correction left unjudged: only then is a commit whose inputs are the
-// applied commit's recorded deployed without a wait (unchanged), and an
-// attempt waits only for the objects it writes.
+// settled is lifecycle.Settled, and no re-applied object whose record is
+// still to be written: only then is a commit whose inputs are the applied
+// commit's recorded deployed without a wait (unchanged), and an attempt
+// waits only for the objects it writes.
 func (w *worker) settled() bool {
 	return !w.unjudged && lifecycle.Settled(&w.version.Status)
 }

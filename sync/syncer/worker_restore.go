@@ -17,7 +17,7 @@ import (
 // since wrote part of before it was refused or dropped from the branch
 // (lifecycle.MarkRestore). sha's verdict stands: this is the cluster put
 // back, not an attempt. What it re-sent is not judged ready by being sent
-// (unsettle), so the next commit waits for every object. Trouble is
+// (lifecycle.Unsettle), so the next commit waits for every object. Trouble is
 // retried as a step's is, for RetryBudget from when this process began
 // the restore; a refusal, or trouble past that, ends the restore, what
 // the other commit wrote then staying in the inventory for a later commit.
@@ -53,11 +53,11 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
 		st.Inventory = inventory
 		lifecycle.Restored(st)
+		lifecycle.Unsettle(st, w.s.opts.Now())
 		return nil
 	}); err != nil {
 		return err
 	}
-	w.unsettle()
 	w.restoring = ""
 	if pruneFailure != nil {
 		w.log.Warn("applied commit applied again, but what a commit since added could not all be pruned", "sha", sha, "err", pruneFailure)
