@@ -280,6 +280,30 @@ func (d *drifting) Drift(context.Context, string, []*unstructured.Unstructured, 
 	return res, nil
 }
 
+// requireHeldUp checks that sha is not deployed while cm-a, re-applied
+// by drift, is not ready, and is once it is, after a wait for every
+// object; it returns the counts of applies and waits then.
+func (d *drifting) requireHeldUp(t *testing.T, h *harness, sha string) (applies int, waits [][]string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		select {
+		case <-d.waiting:
+			return true
+		default:
+		}
+		st, _ := stateOf(h.store.get("web"), sha)
+		return st == status.Deployed
+	}, 5*time.Second, time.Millisecond, "%s neither deployed nor waiting for cm-a", sha)
+	st, _ := stateOf(h.store.get("web"), sha)
+	require.NotEqual(t, status.Deployed, st, "%s deployed while cm-a, re-applied by drift, is not ready", sha)
+
+	close(d.open)
+	h.eventually(sha, status.Deployed)
+	_, applies, waits = d.counts()
+	require.Equal(t, []string{"cm-a", "cm-b"}, waits[len(waits)-1], "every object is waited for")
+	return applies, waits
+}
+
 func (d *drifting) Wait(ctx context.Context, ns string, refs []readiness.Object, deadline time.Time, progress func(readiness.Progress)) error {
 	select {
 	case <-d.drifted:
@@ -344,22 +368,7 @@ func TestDriftCorrectionUnsettlesTheNamespace(t *testing.T) {
 				t.Fatal("no drift correction ran")
 			}
 			src.push(ctx, s, "c")
-			require.Eventually(t, func() bool {
-				select {
-				case <-parts.waiting:
-					return true
-				default:
-				}
-				st, _ := stateOf(store.get("web"), "c")
-				return st == status.Deployed
-			}, 5*time.Second, time.Millisecond, "c neither deployed nor waiting for cm-a")
-			st, _ := stateOf(store.get("web"), "c")
-			require.NotEqual(t, status.Deployed, st, "c deployed while cm-a, re-applied by drift, is not ready")
-
-			close(parts.open)
-			h.eventually("c", status.Deployed)
-			_, applies, waits := parts.counts()
-			require.Equal(t, []string{"cm-a", "cm-b"}, waits[len(waits)-1], "every object is waited for")
+			applies, waits := parts.requireHeldUp(t, h, "c")
 
 			// Judged by that wait, the namespace is settled again: a commit
 			// with c's inputs here is recorded deployed without an apply or
