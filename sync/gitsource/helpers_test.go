@@ -136,3 +136,31 @@ func syncTo(t *testing.T, src *gitsource.Source, want string) {
 	require.NoError(t, err)
 	require.Equal(t, want, head)
 }
+
+// bigDir commits, on top of the head, a directory dir (at the root) of n
+// empty files whose names are pad digits long, and pushes it. The work
+// tree is left as it was (checking out n files is slow).
+func (u *upstream) bigDir(dir string, n, pad int) string {
+	u.t.Helper()
+	empty := u.git(u.work, "hash-object", "-w", "--stdin")
+	var in strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&in, "100644 blob %s\t%0*d\n", empty, pad, i)
+	}
+	big := u.gitIn(in.String(), "mktree")
+	root := u.git(u.work, "ls-tree", "HEAD") + fmt.Sprintf("\n040000 tree %s\t%s\n", big, dir)
+	sha := u.git(u.work, "commit-tree", "-p", "HEAD", "-m", "big", u.gitIn(root, "mktree"))
+	u.git(u.work, "update-ref", "HEAD", sha)
+	u.push()
+	return sha
+}
+
+func (u *upstream) gitIn(stdin string, args ...string) string {
+	u.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = u.work
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	require.NoError(u.t, err, "git %s: %s", strings.Join(args, " "), out)
+	return strings.TrimSpace(string(out))
+}

@@ -152,7 +152,7 @@ func New(opts Options) (*Source, error) {
 		log:     opts.Logger,
 		lister:  git.NewRemote(memory.NewStorage(), remote),
 		repo:    repo,
-		trees:   newTreeCache(treeCacheEntries),
+		trees:   newTreeCache(treeCacheBytes),
 		branch:  opts.Branch,
 		graph:   newGraph(),
 

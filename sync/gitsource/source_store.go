@@ -29,9 +29,10 @@ const MaxInMemory = 16 << 20
 // do not grow with the commits followed: each commit of a directory of a
 // thousand files brings a new tree of it (about 45 kB raw, 70 kB decoded).
 const (
-	// treeCacheEntries bounds the decoded trees kept, in entries, per
-	// generation of the two (treeCache): about 5 MB each.
-	treeCacheEntries = 1 << 16
+	// treeCacheBytes bounds the decoded trees kept, in bytes, per
+	// generation of the two (treeCache): 100,000 entries of short names
+	// fit in one.
+	treeCacheBytes = 8 << 20
 	// objectCacheSize bounds go-git's cache of the raw objects it read
 	// (its default is 96 MiB): trees are kept decoded in treeCache, not
 	// there (rawTreesApart), so what it saves is inflating files, commits

@@ -7,13 +7,13 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // dir is a decoded tree object: entries in name order. Immutable once
 // built, so one copy serves every reader and every commit sharing it.
 type dir struct {
 	entries []entry
+	cost    int // bytes held: the tree's content (the names) and the entries
 }
 
 type entry struct {
@@ -38,18 +38,21 @@ func (d *dir) find(name string) (entry, bool) {
 // about two commits, whatever the history: every commit of a directory of
 // a thousand files brings a new tree of it, and a cache bounded only by
 // size kept the last 65 of them, to no use. A generation is also bounded
-// by the entries of its trees, not their number (a tree of a thousand
-// files costs a thousand times one of a file), and starts over when it
-// fills, for the reads between heads (previews of pull requests).
+// by the bytes its trees hold (names included: a tree of one entry may
+// name it with megabytes), not their number, and starts over when it
+// fills, for the reads between heads (previews of pull requests). A tree
+// larger than a generation is its only tree, so the cache holds at most
+// two generations or two trees, each within MaxInMemory plus MaxDirEntries
+// entries.
 type treeCache struct {
 	mu        sync.Mutex
-	max       int // entries of one generation
-	size      int // entries of cur
+	max       int // bytes of one generation
+	size      int // bytes of cur
 	cur, prev map[plumbing.Hash]*dir
 }
 
-func newTreeCache(maxEntries int) *treeCache {
-	return &treeCache{max: maxEntries, cur: map[plumbing.Hash]*dir{}}
+func newTreeCache(maxBytes int) *treeCache {
+	return &treeCache{max: maxBytes, cur: map[plumbing.Hash]*dir{}}
 }
 
 func (c *treeCache) get(h plumbing.Hash) (*dir, bool) {
@@ -79,12 +82,14 @@ func (c *treeCache) put(h plumbing.Hash, d *dir) {
 }
 
 func (c *treeCache) putLocked(h plumbing.Hash, d *dir) {
-	n := len(d.entries) + 1
-	if c.size+n > c.max {
+	if _, ok := c.cur[h]; ok {
+		return // two readers decoded it at once
+	}
+	if c.size+d.cost > c.max {
 		c.prev, c.cur, c.size = c.cur, map[plumbing.Hash]*dir{}, 0
 	}
 	c.cur[h] = d
-	c.size += n
+	c.size += d.cost
 }
 
 // dirOf returns the decoded tree h, from the cache or the store.
@@ -92,18 +97,10 @@ func (s *Source) dirOf(h plumbing.Hash) (*dir, error) {
 	if d, ok := s.trees.get(h); ok {
 		return d, nil
 	}
-	s.store.Lock()
-	t, err := object.GetTree(s.repo.Storer, h)
-	s.store.Unlock()
+	d, err := s.readTree(h)
 	if err != nil {
 		return nil, err
 	}
-	d := &dir{entries: make([]entry, 0, len(t.Entries))}
-	for _, e := range t.Entries {
-		d.entries = append(d.entries, entry{name: e.Name, mode: e.Mode, hash: e.Hash})
-	}
-	// git orders a directory as if its name ended in "/"; fs wants names.
-	sort.Slice(d.entries, func(i, j int) bool { return d.entries[i].name < d.entries[j].name })
 	s.trees.put(h, d)
 	return d, nil
 }

@@ -67,7 +67,7 @@ func (t *treeFS) resolve(name string) (target, error) {
 		}
 		d, err := t.src.dirOf(cur)
 		if err != nil {
-			return target{}, err
+			return target{}, walkErr(parts[:i], err)
 		}
 		e, ok := d.find(parts[i])
 		if !ok {
@@ -109,6 +109,15 @@ func (t *treeFS) resolve(name string) (target, error) {
 	}
 	// Only the root gets here: named so, or a link's target.
 	return target{path: ".", mode: filemode.Dir, hash: cur}, nil
+}
+
+// walkErr names the directory walked through whose tree could not be
+// read: the path asked may be deep below it.
+func walkErr(walked []string, err error) error {
+	if len(walked) == 0 {
+		return fmt.Errorf("root directory: %w", err)
+	}
+	return fmt.Errorf("%s: %w", strings.Join(walked, "/"), err)
 }
 
 // spend counts one lookup made for a symlink against MaxLinkSteps.

@@ -1,0 +1,143 @@
+package gitsource
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// MaxDirEntries bounds the entries of a directory a Tree reads: one with
+// more is refused (ErrDirTooLarge) before any of them is built, so that
+// a commit with a directory of millions of files costs the agent a scan
+// of its tree object, not millions of entries held. It is render's
+// DefaultLimits.Entries, which bounds what a render lists: a directory
+// the render may list is never refused here.
+const MaxDirEntries = 100_000
+
+// ErrDirTooLarge refuses a directory whose git tree is larger than
+// MaxInMemory bytes (told from the object's header, before it is read) or
+// holds more than MaxDirEntries entries. It matches fs.ErrInvalid: the
+// commit's fault.
+var ErrDirTooLarge error = treeError("directory too large")
+
+// minEntryBytes is the smallest entry of a tree object: a mode of one
+// digit, a space, a name of one byte, its NUL and a 20-byte id. A tree of
+// MaxInMemory bytes holds at most 700,000 entries, scanned but not built.
+const minEntryBytes = 1 + 1 + 1 + 1 + 20
+
+// entryBytes is what an entry costs decoded, beside its name.
+const entryBytes = int(unsafe.Sizeof(entry{}))
+
+// readTree reads tree h: its header under the store lock, its content
+// inflated under it too (go-git reads packs through shared handles), and
+// decoded after the lock is released, so that a big directory holds up no
+// other reader of the store while its entries are built.
+func (s *Source) readTree(h plumbing.Hash) (*dir, error) {
+	s.store.Lock()
+	size, r, err := s.openTree(h)
+	s.store.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var raw strings.Builder
+	raw.Grow(int(size))
+	if _, err := io.Copy(&raw, io.LimitReader(r, size+1)); err != nil {
+		return nil, err
+	}
+	if int64(raw.Len()) != size {
+		return nil, fmt.Errorf("tree %s: %d bytes read, its header says %d", h, raw.Len(), size)
+	}
+	return decodeDir(raw.String())
+}
+
+// openTree needs s.store held.
+func (s *Source) openTree(h plumbing.Hash) (int64, io.ReadCloser, error) {
+	size, err := s.repo.Storer.EncodedObjectSize(h)
+	if err != nil {
+		return 0, nil, err
+	}
+	if size > MaxInMemory {
+		return 0, nil, fmt.Errorf("%w: its git tree is %d bytes, more than the %d syncgate reads", ErrDirTooLarge, size, MaxInMemory)
+	}
+	obj, err := s.repo.Storer.EncodedObject(plumbing.TreeObject, h)
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return 0, nil, err
+	}
+	return obj.Size(), r, nil
+}
+
+// decodeDir decodes a tree object's content as go-git's object.Tree does,
+// after counting its entries: more than MaxDirEntries are refused before
+// any is built. Names are parts of raw, which the dir keeps whole.
+func decodeDir(raw string) (*dir, error) {
+	n := 0
+	for i := 0; i < len(raw); n++ {
+		if n == MaxDirEntries {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrDirTooLarge, MaxDirEntries)
+		}
+		nul := strings.IndexByte(raw[i:], 0)
+		if nul < 0 {
+			break // decoded below as malformed
+		}
+		i += nul + 1 + len(plumbing.ZeroHash)
+	}
+	d := &dir{entries: make([]entry, 0, n), cost: len(raw) + n*entryBytes}
+	for rest := raw; rest != ""; {
+		sp := strings.IndexByte(rest, ' ')
+		if sp < 0 {
+			return nil, treeError("malformed git tree: missing mode terminator")
+		}
+		mode, err := filemode.New(rest[:sp])
+		if err != nil {
+			return nil, treeError("malformed git tree: malformed mode")
+		}
+		rest = rest[sp+1:]
+		nul := strings.IndexByte(rest, 0)
+		switch {
+		case nul < 0:
+			return nil, treeError("malformed git tree: missing filename terminator")
+		case nul == 0:
+			return nil, treeError("malformed git tree: empty filename")
+		case len(rest) < nul+1+len(plumbing.ZeroHash):
+			return nil, treeError("malformed git tree: truncated object id")
+		}
+		e := entry{name: rest[:nul], mode: canonicalMode(mode)}
+		copy(e.hash[:], rest[nul+1:])
+		d.entries = append(d.entries, e)
+		rest = rest[nul+1+len(plumbing.ZeroHash):]
+	}
+	// git orders a directory as if its name ended in "/"; fs wants names.
+	byName := func(a, b entry) int { return strings.Compare(a.name, b.name) }
+	if !slices.IsSortedFunc(d.entries, byName) {
+		slices.SortFunc(d.entries, byName)
+	}
+	return d, nil
+}
+
+// canonicalMode is go-git's canonicalTreeMode: the mode an entry's octal
+// digits stand for, as git reads them.
+func canonicalMode(m filemode.FileMode) filemode.FileMode {
+	switch m & 0o170000 {
+	case 0o040000:
+		return filemode.Dir
+	case 0o100000:
+		if m&0o111 != 0 {
+			return filemode.Executable
+		}
+		return filemode.Regular
+	case 0o120000:
+		return filemode.Symlink
+	default:
+		return filemode.Submodule
+	}
+}
