@@ -12,7 +12,7 @@ type Reporter interface {
 
 // Live is a sink whose reports say which commit is live in the
 // namespace's environment (deployments), not only what became of each
-// commit (commit statuses, S3 results): there, an older commit's outcome
+// commit (commit statuses, S3 results): there, an older commit's own success
 // posted after a newer one's takes the environment from the newer one.
 type Live interface {
 	ShowsLive() bool

@@ -174,8 +174,8 @@ func (d *Deliverer) Kick() {
 // is how credentials get fixed) and again after that sink accepts another,
 // unless it accepted a later report of the same commit: that one, newer,
 // supersedes them and they are dropped. A sink that shows the live commit
-// (status.Live) drops as well the refused final reports of other commits
-// recorded before the final report it accepts (see delivered).
+// (status.Live) drops as well the refused successes of other commits
+// recorded before a success it accepts (see overtaken).
 func (d *Deliverer) Run(ctx context.Context) error {
 	if !d.running.TryLock() {
 		return errors.New("outbox: Run called twice")

@@ -90,6 +90,54 @@ func TestAnOlderCommitsRefusedOutcomeDoesNotRetireTheLiveOne(t *testing.T) {
 	}
 }
 
+// Only an older commit's own success would take the environment from the
+// live one. Its failure, or its success carried by a later commit, is the
+// truth about it and takes no environment; a report for another cluster
+// speaks of another environment; and a delivered report that is not a
+// success itself takes the environment from no one. All of those are
+// posted once the sink accepts B's report.
+func TestOnlyAnOlderSuccessGivesWayToTheLiveOne(t *testing.T) {
+	refusal := status.Permanent(errors.New("GitHub refused the deployment of aaaaaaa in acme/app (is the commit pushed there?)"))
+	const shaC = "ccccccc0123456789abcdef0123456789abcdef0"
+	prod := func(sha string, s status.State) status.Update { return status.Update{Cluster: "prod", SHA: sha, State: s} }
+	for _, tc := range []struct {
+		name  string
+		older status.Update
+		newer status.Update
+		want  []string
+	}{
+		{"an older failure", prod(shaA, status.Failed), prod(shaB, status.Deployed),
+			[]string{"aaaaaaa failed", "bbbbbbb deployed", "aaaaaaa failed"}},
+		{"an older carried success", status.Update{Cluster: "prod", SHA: shaA, State: status.Superseded, CarriedBy: shaC, Outcome: status.Deployed},
+			prod(shaB, status.Deployed), []string{"aaaaaaa superseded", "bbbbbbb deployed", "aaaaaaa superseded"}},
+		{"another cluster's success", status.Update{Cluster: "east", SHA: shaA, State: status.Deployed}, prod(shaB, status.Deployed),
+			[]string{"aaaaaaa deployed", "bbbbbbb deployed", "aaaaaaa deployed"}},
+		{"a newer failure", prod(shaA, status.Deployed), prod(shaB, status.Failed),
+			[]string{"aaaaaaa deployed", "bbbbbbb failed", "aaaaaaa deployed"}},
+		{"a newer carried success", prod(shaA, status.Deployed), status.Update{Cluster: "prod", SHA: shaB, State: status.Superseded, CarriedBy: shaC, Outcome: status.Deployed},
+			[]string{"aaaaaaa deployed", "bbbbbbb superseded", "aaaaaaa deployed"}},
+		{"an older success", prod(shaA, status.Deployed), prod(shaB, status.Deployed),
+			[]string{"aaaaaaa deployed", "bbbbbbb deployed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := testingclock.NewFakeClock(t0)
+			l := newLedger("web")
+			s := &sink{name: "deployments", clock: fc}
+			s.then(refusal) // once; the rest are accepted
+			refusedEarlier(t, l, s.name, tc.older)
+			l.record(t, "web", []string{s.name}, tc.newer)
+
+			d := start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{liveSink{s}}, Clock: fc})
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+			d.Kick()
+			fc.Step(10 * time.Minute)
+			idle(t, fc, func() bool { return true })
+
+			require.Equal(t, tc.want, posted(s))
+		})
+	}
+}
+
 // Newer follows the order the lifecycle recorded: B deployed, then a
 // rollback deployed A, whose report was refused. B's report, delivered
 // late, leaves A's in place, and A's success goes out after it: A is live.

@@ -3,6 +3,7 @@ package outbox
 import (
 	"slices"
 
+	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 )
 
@@ -12,13 +13,9 @@ import (
 // superseded, and re-arms those its sink refused earlier; it returns how
 // many reports it cleared.
 //
-// On a sink that shows the live commit (live), a final report delivered
-// also clears the final reports of other commits the sink refused that
-// were recorded before it: posted after it, an older commit's outcome
-// would take the environment from the newer one, which runs. Older is
-// earlier in Owed, where the lifecycle appends each commit's reports as
-// it records them, not the order of delivery: a rollback's report,
-// recorded after, is newer and stays.
+// On a sink that shows the live commit (live), a direct success delivered
+// also clears the direct successes of other commits for the same cluster
+// that the sink refused and that were recorded before it (see overtaken).
 func delivered(st *version.VersionStatus, o version.OwedReport, superseded []version.OwedReport, live bool) int {
 	gone := slices.Concat(superseded, []version.OwedReport{o})
 	if live {
@@ -40,24 +37,43 @@ func delivered(st *version.VersionStatus, o version.OwedReport, superseded []ver
 	return cleared
 }
 
-// overtaken are the refused final reports of other commits to o's sink
-// recorded before o, when o is a final report the sink posts.
+// overtaken are the reports a live sink's delivery of o makes moot: when o
+// is a direct success (takesEnvironment), the refused direct successes of
+// other commits to o's sink and cluster recorded before o. Posted after
+// it, such an older success would take the environment from o's commit,
+// which runs. Failures and carried outcomes of older commits stay: they
+// are the truth about those commits and take no environment. Older is
+// earlier in Owed, where Record puts each report when it records it, not
+// the order of delivery: a rollback's report, recorded after, is newer and
+// stays.
 func overtaken(st *version.VersionStatus, o version.OwedReport) []version.OwedReport {
-	u := updateOf("", o)
-	if !u.State.Terminal() || u.Held() {
+	if !takesEnvironment(o) {
 		return nil
 	}
 	at := find(st, o)
 	if at < 0 {
-		at = lastOwed(st.Owed, o.Sink, o.SHA) // replaced while in flight: its place is the commit's
+		// Replaced while in flight: the replacement, recorded later, is the
+		// commit's word now. When it takes the environment too, what came
+		// before it is overtaken now, before this delivery re-arms it.
+		at = lastOwed(st.Owed, o.Sink, o.SHA)
+		if at < 0 || !takesEnvironment(st.Owed[at]) || st.Owed[at].Cluster != o.Cluster {
+			return nil
+		}
 	}
 	var out []version.OwedReport
-	for _, e := range st.Owed[:max(at, 0)] {
-		if e.Sink == o.Sink && e.SHA != o.SHA && e.Permanent && e.State.Terminal() {
+	for _, e := range st.Owed[:at] {
+		if e.Sink == o.Sink && e.Cluster == o.Cluster && e.SHA != o.SHA && e.Permanent && takesEnvironment(e) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// takesEnvironment reports whether o, posted to a sink that shows the live
+// commit, makes its commit the environment's live one: a commit's own
+// success, not one carried by a later commit, nor a failure.
+func takesEnvironment(o version.OwedReport) bool {
+	return o.State == status.Deployed && o.CarriedBy == ""
 }
 
 func refused(st *version.VersionStatus, o version.OwedReport, err error) {
