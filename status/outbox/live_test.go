@@ -99,7 +99,9 @@ func TestAnOlderCommitsRefusedOutcomeDoesNotRetireTheLiveOne(t *testing.T) {
 func TestOnlyAnOlderSuccessGivesWayToTheLiveOne(t *testing.T) {
 	refusal := status.Permanent(errors.New("GitHub refused the deployment of aaaaaaa in acme/app (is the commit pushed there?)"))
 	const shaC = "ccccccc0123456789abcdef0123456789abcdef0"
-	prod := func(sha string, s status.State) status.Update { return status.Update{Cluster: "prod", SHA: sha, State: s} }
+	prod := func(sha string, s status.State) status.Update {
+		return status.Update{Cluster: "prod", SHA: sha, State: s}
+	}
 	for _, tc := range []struct {
 		name  string
 		older status.Update
@@ -152,6 +154,28 @@ func TestARefusedOutcomeRecordedLaterStays(t *testing.T) {
 	start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{liveSink{s}}, Clock: fc})
 	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
 	require.Equal(t, []string{"bbbbbbb deployed", "aaaaaaa deployed"}, posted(s))
+}
+
+// A rolled back to: A's deployed report, still owed when the rollback
+// recorded A deployed again, is newer than B's from then on. The sink
+// refuses the first report it gets; whichever of B's and the rollback's
+// it is, the other, delivered after it, must leave A live.
+func TestARollbacksReportIsNewerThanTheOneItReplaced(t *testing.T) {
+	refusal := status.Permanent(errors.New("GitHub refused the deployment of bbbbbbb in acme/app (is the commit pushed there?)"))
+	fc := testingclock.NewFakeClock(t0)
+	l := newLedger("web")
+	s := &sink{name: "deployments", clock: fc}
+	s.then(refusal)
+	done := func(sha string, at time.Time) status.Update {
+		return status.Update{Cluster: "prod", SHA: sha, State: status.Deployed, AppliedAt: at, FinishedAt: at.Add(time.Minute)}
+	}
+	l.record(t, "web", []string{s.name}, done(shaA, t0), done(shaB, t0.Add(time.Hour)))
+	l.record(t, "web", []string{s.name}, done(shaA, t0.Add(2*time.Hour))) // the rollback
+	require.Equal(t, []owedRow{{s.name, shaB, status.Deployed, false}, {s.name, shaA, status.Deployed, false}}, rows(l.owed("web")))
+
+	start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{liveSink{s}}, Clock: fc})
+	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+	require.Equal(t, []string{"bbbbbbb deployed", "aaaaaaa deployed"}, posted(s), "B refused, then A's rollback goes out and stays live")
 }
 
 // refuseFirst is a forge's deployment sink that refuses the first report

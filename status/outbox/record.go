@@ -1,6 +1,8 @@
 package outbox
 
 import (
+	"slices"
+
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/version"
 )
@@ -19,16 +21,18 @@ const MaxOwedPerSink = 100
 // commit and sink is replaced by the newer transition, except that a final
 // report (deployed, failed, superseded) is never replaced by a non-final
 // one; the non-final one then queues behind it.
+//
+// A report's place in Owed is when it was recorded: a replacing report
+// goes to the end like a new one, so a rollback's report is newer than
+// those of the commits it rolled back from (see overtaken).
 func Record(st *version.VersionStatus, u status.Update, sinks []string) {
 	for _, sink := range sinks {
-		o := owedOf(sink, u)
 		i := lastOwed(st.Owed, sink, u.SHA)
-		if i < 0 || (st.Owed[i].State.Terminal() && !u.State.Terminal()) {
-			st.Owed = append(st.Owed, o)
-			bound(st, sink)
-			continue
+		if i >= 0 && (!st.Owed[i].State.Terminal() || u.State.Terminal()) {
+			st.Owed = slices.Delete(st.Owed, i, i+1)
 		}
-		st.Owed[i] = o
+		st.Owed = append(st.Owed, owedOf(sink, u))
+		bound(st, sink)
 	}
 }
 

@@ -55,10 +55,16 @@ func TestRecordCollapses(t *testing.T) {
 			want:    []owedRow{{"github", shaA, status.Failed, false}, {"github", shaA, status.Deployed, false}},
 		},
 		{
-			name:    "commits keep their order",
+			name:    "a report takes its place when it is recorded, replacing or not",
 			updates: []status.Update{u(shaA, status.Applying), u(shaB, status.Applying), u(shaA, status.Superseded)},
 			sinks:   []string{"github"},
-			want:    []owedRow{{"github", shaA, status.Superseded, false}, {"github", shaB, status.Applying, false}},
+			want:    []owedRow{{"github", shaB, status.Applying, false}, {"github", shaA, status.Superseded, false}},
+		},
+		{
+			name:    "a rollback's report is newer than the other commit's",
+			updates: []status.Update{u(shaA, status.Deployed), u(shaB, status.Deployed), u(shaA, status.Applying), u(shaA, status.Deployed)},
+			sinks:   []string{"github"},
+			want:    []owedRow{{"github", shaA, status.Deployed, false}, {"github", shaB, status.Deployed, false}, {"github", shaA, status.Deployed, false}},
 		},
 		{
 			name:    "a refused report gives way to a newer transition",
