@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
 	sopsage "github.com/getsops/sops/v3/age"
@@ -38,9 +39,13 @@ type PGPKey struct {
 	entity      *openpgp.Entity
 }
 
-// NewPGPKey makes an OpenPGP key.
-func NewPGPKey() (*PGPKey, error) {
-	e, err := openpgp.NewEntity("syncgate test", "", "test@example.invalid", nil)
+// NewPGPKey makes an OpenPGP key (RSA-2048).
+func NewPGPKey() (*PGPKey, error) { return NewPGPKeyOf(nil) }
+
+// NewPGPKeyOf makes an OpenPGP key as config says (nil: RSA-2048), e.g.
+// &packet.Config{RSABits: 4096}.
+func NewPGPKeyOf(config *packet.Config) (*PGPKey, error) {
+	e, err := openpgp.NewEntity("syncgate test", "", "test@example.invalid", config)
 	if err != nil {
 		return nil, err
 	}
