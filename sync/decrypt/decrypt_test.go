@@ -186,5 +186,5 @@ func TestBadKeysAreNamedNeverQuoted(t *testing.T) {
 
 // budget is a render's budget of private-key operations.
 func budget() *render.KeyBudget {
-	return render.NewKeyBudget(render.DefaultLimits.KeyAttempts, render.DefaultLimits.Documents)
+	return render.NewKeyBudget(render.DefaultLimits.KeyAttempts, render.DefaultLimits.KeyCost, render.DefaultLimits.Documents)
 }

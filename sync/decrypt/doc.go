@@ -22,8 +22,13 @@
 // a sops section is bounded before any is tried (MaxKeyGroups,
 // MaxGroupKeys, MaxEncBytes, MaxRecipients: refused as render.ErrTooLarge)
 // and every operation runs through the render's render.KeyBudget, which
-// is charged those that fail (render.Limits.KeyAttempts: render.ErrTooMany);
-// a file SOPS wrote for an offered key costs none.
+// is charged those that fail (render.Limits.KeyAttempts: render.ErrTooMany;
+// a file SOPS wrote for an offered key costs none) and the weight of
+// every one, by the processor time its key takes (render.Limits.KeyCost:
+// an age operation 1 unit, RSA-2048 4, RSA-4096 32; pgpCost). A data key
+// opened once is remembered for the render, by its enc: a file reached
+// twice, or copied, is not opened again (SOPS writes a new data key for
+// each file, so distinct files each cost their operation).
 // Dotenv and INI documents are refused. testing/sopstest encrypts with the
 // real library, and the tests compare with what `sops decrypt` prints.
 //

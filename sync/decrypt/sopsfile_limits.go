@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"filippo.io/age/armor"
+	"github.com/ProtonMail/go-crypto/openpgp"
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
@@ -16,7 +17,8 @@ import (
 // The shape of a sops section, bounded before any key is tried: each
 // master key an offered key may open costs a private-key operation (an
 // RSA one for OpenPGP) when it tries it, so what a commit chooses to
-// write is bounded here and what is tried by the render's KeyBudget.
+// write is bounded here and what is tried by the render's KeyBudget,
+// which weighs each operation by its key (pgpCost).
 // SOPS writes one stanza (age) or one recipient packet (OpenPGP) per
 // master key, a data key encrypted for one recipient: an age one is about
 // 390 bytes armored, an OpenPGP one 540 (RSA-2048) or 890 (RSA-4096). A
@@ -117,4 +119,33 @@ func pgpRecipients(enc string) []uint64 {
 			return ids
 		}
 	}
+}
+
+// pgpCost is the weight, in units of render.Limits.KeyCost, of one
+// private-key operation with an offered OpenPGP key (BenchmarkKeyOperation
+// measures them): RSA by its modulus (render.KeyCostRSA); ElGamal, which
+// has no CRT shortcut, four times RSA of its modulus (an estimate, not
+// measured); ECDH over Curve25519 or Curve448 as an age operation, over
+// another curve (NIST, Brainpool: not measured) as RSA-2048; any other
+// algorithm as RSA-4096.
+func pgpCost(key openpgp.Key) int {
+	pk := key.PublicKey
+	switch pk.PubKeyAlgo {
+	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly:
+		if bits, err := pk.BitLength(); err == nil {
+			return render.KeyCostRSA(int(bits))
+		}
+	case packet.PubKeyAlgoElGamal:
+		if bits, err := pk.BitLength(); err == nil {
+			return 4 * render.KeyCostRSA(int(bits))
+		}
+	case packet.PubKeyAlgoX25519, packet.PubKeyAlgoX448:
+		return render.KeyCostX25519
+	case packet.PubKeyAlgoECDH:
+		if c, err := pk.Curve(); err == nil && (c == packet.Curve25519 || c == packet.Curve448) {
+			return render.KeyCostX25519
+		}
+		return render.KeyCostRSA(2048)
+	}
+	return render.KeyCostRSA(4096)
 }

@@ -3,6 +3,7 @@ package decrypt
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -75,7 +76,7 @@ func TestKeysOfASopsSectionAreBoundedBeforeAnyIsTried(t *testing.T) {
 	doc, err := sopstest.EncryptYAML([]byte(limitedSecret), sopstest.Options{AgeRecipients: []string{other, mine}, EncryptedRegex: "^(data|stringData)$"})
 	require.NoError(t, err)
 
-	b := render.NewKeyBudget(render.DefaultLimits.KeyAttempts, render.DefaultLimits.Documents)
+	b := render.NewKeyBudget(render.DefaultLimits.KeyAttempts, render.DefaultLimits.KeyCost, render.DefaultLimits.Documents)
 	require.NoError(t, decryptSecret(k, doc, b), "the document as SOPS wrote it")
 	assert.Equal(t, 1, *ops, "the key labelled with the offered identity's recipient tried first")
 	assert.Zero(t, b.Spent())
@@ -95,7 +96,7 @@ func TestKeysOfASopsSectionAreBoundedBeforeAnyIsTried(t *testing.T) {
 	// that opens it.
 	within, err := sopstest.Crowd(doc, 14, mine)
 	require.NoError(t, err)
-	b = render.NewKeyBudget(20, render.DefaultLimits.Documents)
+	b = render.NewKeyBudget(20, render.DefaultLimits.KeyCost, render.DefaultLimits.Documents)
 	require.NoError(t, decryptSecret(k, within, b))
 	assert.Equal(t, 15, *ops)
 	assert.Equal(t, 14, b.Spent())
@@ -207,4 +208,20 @@ func TestSopsSectionShapeIsBounded(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+// A data key opened once in a render is not opened again: a Secret whose
+// data entries hold the same SOPS file, or a copy of a Secret, costs one
+// private-key operation, and Limits.KeyCost is charged its weight once.
+func TestADataKeyIsOpenedOncePerRender(t *testing.T) {
+	k, mine, ops := countedKeys(t)
+	file, err := sopstest.EncryptYAML([]byte("password: hunter2-plaintext\n"), sopstest.Options{AgeRecipients: []string{mine}})
+	require.NoError(t, err)
+	entry := base64.StdEncoding.EncodeToString(file)
+	doc := []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  a.yaml: " + entry + "\n  b.yaml: " + entry + "\n")
+	b := render.NewKeyBudget(render.DefaultLimits.KeyAttempts, render.DefaultLimits.KeyCost, render.DefaultLimits.Documents)
+	require.NoError(t, decryptSecret(k, doc, b))
+	require.NoError(t, decryptSecret(k, doc, b), "the same Secret again")
+	assert.Equal(t, 1, *ops)
+	assert.Equal(t, render.KeyCostX25519, b.Charged())
 }

@@ -164,21 +164,27 @@ func (m *metadata) dataKey(keys *Keys, budget *render.KeyBudget) ([]byte, error)
 // what age reads), and on each the identity it names first: a file SOPS
 // wrote opens at the first operation. Each try of an age key with one
 // identity costs its stanzas, of an OpenPGP key the recipient packets
-// naming an offered key; the budget is charged those that fail.
+// naming an offered key; the budget is charged those that fail, and the
+// weight of all (pgpCost). An enc whose data key the render opened
+// before costs none.
 func (k *Keys) open(g keyGroup, budget *render.KeyBudget) ([]byte, error) {
 	for _, labelled := range []bool{true, false} {
 		for _, a := range g.Age {
 			ids, mine := k.ageOrder(a.Recipient)
-			if mine != labelled {
+			if mine != labelled || len(ids) == 0 {
 				continue
+			}
+			if plain := budget.Recall(a.Enc); plain != nil {
+				return plain, nil
 			}
 			n := max(1, ageStanzas(a.Enc))
 			for _, id := range ids {
 				var plain []byte
-				if err := budget.Try(n, func() bool { plain = openAge(id, a.Enc); return plain != nil }); err != nil {
+				if err := budget.Try(n, n*render.KeyCostX25519, func() bool { plain = openAge(id, a.Enc); return plain != nil }); err != nil {
 					return nil, refuse("%w", err)
 				}
 				if plain != nil {
+					budget.Remember(a.Enc, plain)
 					return plain, nil
 				}
 			}
@@ -188,22 +194,29 @@ func (k *Keys) open(g keyGroup, budget *render.KeyBudget) ([]byte, error) {
 		if len(k.pgp) == 0 {
 			break
 		}
-		n := 0
+		if plain := budget.Recall(p.Enc); plain != nil {
+			return plain, nil
+		}
+		n, cost := 0, 0
 		for _, id := range pgpRecipients(p.Enc) {
-			if id == 0 {
-				n += len(k.pgp.DecryptionKeys())
-			} else {
-				n += len(k.pgp.KeysById(id))
+			tried := k.pgp.DecryptionKeys() // a hidden recipient: every key
+			if id != 0 {
+				tried = k.pgp.KeysById(id)
+			}
+			n += len(tried)
+			for _, key := range tried {
+				cost += pgpCost(key)
 			}
 		}
 		if n == 0 {
 			continue // no offered key can open it: go-crypto would try none
 		}
 		var plain []byte
-		if err := budget.Try(n, func() bool { plain, _ = openPGP(k.pgp, p.Enc); return plain != nil }); err != nil {
+		if err := budget.Try(n, cost, func() bool { plain, _ = openPGP(k.pgp, p.Enc); return plain != nil }); err != nil {
 			return nil, refuse("%w", err)
 		}
 		if plain != nil {
+			budget.Remember(p.Enc, plain)
 			return plain, nil
 		}
 	}

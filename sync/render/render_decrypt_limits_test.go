@@ -96,9 +96,9 @@ func TestKeyAttemptsBoundTheRender(t *testing.T) {
 // n-1 when its last opens the data key. A try it has no room for to fail
 // does not run, nor one past its bound of data keys opened.
 func TestKeyBudgetChargesWhatFails(t *testing.T) {
-	b := render.NewKeyBudget(10, 3)
+	b := render.NewKeyBudget(10, 1000, 3)
 	ran := 0
-	try := func(n int, opens bool) error { return b.Try(n, func() bool { ran++; return opens }) }
+	try := func(n int, opens bool) error { return b.Try(n, n, func() bool { ran++; return opens }) }
 	require.NoError(t, try(1, true))
 	require.NoError(t, try(3, true))
 	require.NoError(t, try(4, false))

@@ -57,10 +57,19 @@ type Limits struct {
 	// offered key costs none however many Secrets hold one; a sops section
 	// whose master keys all name an offered key costs one per key and
 	// offered key that fails (sync/decrypt bounds each document's keys).
-	// The operations that open a data key are bounded at Documents. An
-	// RSA-4096 operation took 29 ms on 2 loaded cores, an age one well
-	// under 1 ms.
+	// The operations that open a data key are bounded at Documents, and
+	// all of them by KeyCost.
 	KeyAttempts int
+	// KeyCost bounds the processor time of the private-key operations of
+	// one render, failing or not, in units of 0.25 to 0.27 ms of it: an
+	// age or OpenPGP Curve25519 operation weighs 1, an RSA one KeyCostRSA
+	// of its modulus (4 at 2048 bits, 32 at 4096). The default, 32,000,
+	// opens 1,000 files for an RSA-4096 key, and the Documents (6,000) a
+	// render reads for an RSA-2048 or age one; at most it is 6 to 9 s of
+	// processor time (about 30 s of wall-clock time on 2 loaded cores),
+	// where 6,000 files for an RSA-4096 key took 37 s of it (3 minutes).
+	// A data key opened once is not paid for again in the render.
+	KeyCost int
 	// RenderBytes bounds what a kustomize build returns, as JSON. Plain
 	// YAML renders what it reads, bounded by ReadBytes.
 	RenderBytes int64
@@ -96,6 +105,7 @@ var DefaultLimits = Limits{
 	Objects:        5000,
 	Nodes:          1_000_000,
 	KeyAttempts:    512,
+	KeyCost:        32_000,
 	RenderBytes:    32 << 20,
 	BuildMemory:    256 << 20,
 	BuildTime:      60 * time.Second,
@@ -123,6 +133,7 @@ func (l Limits) withDefaults() Limits {
 	seti(&l.Objects, d.Objects)
 	seti(&l.Nodes, d.Nodes)
 	seti(&l.KeyAttempts, d.KeyAttempts)
+	seti(&l.KeyCost, d.KeyCost)
 	set(&l.RenderBytes, d.RenderBytes)
 	set(&l.BuildMemory, d.BuildMemory)
 	if l.BuildTime <= 0 {
