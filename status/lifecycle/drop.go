@@ -105,6 +105,17 @@ func MarkRestore(st *version.VersionStatus) bool {
 // without a hash, for a later commit to send again or prune).
 func Restored(st *version.VersionStatus) { st.Restoring = "" }
 
+// Resent records that a restore sent objects of the applied commit again
+// at at, objects with a rollout to wait for: while the commit has no
+// outcome, its rollout began again then, and its health timeout counts
+// from then (RestoredAt), not from its apply. A commit with its outcome
+// keeps it, and nothing is recorded.
+func Resent(st *version.VersionStatus, at time.Time) {
+	if c := st.Find(st.Applied); c != nil && !c.State.Terminal() {
+		c.RestoredAt = version.Stamp(at)
+	}
+}
+
 // restoring reports whether the applied commit is marked to be restored.
 func restoring(st *version.VersionStatus) bool {
 	return st.Restoring != "" && st.Restoring == st.Applied

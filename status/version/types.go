@@ -129,6 +129,11 @@ type Commit struct {
 	FetchedAt  *metav1.Time `json:"fetchedAt,omitempty"`
 	AppliedAt  *metav1.Time `json:"appliedAt,omitempty"`
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// RestoredAt is when a restore (VersionStatus.Restoring) last sent the
+	// commit's objects again while its rollout had no outcome: that rollout
+	// began again then, and its health timeout counts from then.
+	// +optional
+	RestoredAt *metav1.Time `json:"restoredAt,omitempty"`
 	// Ready and Total count the objects Current out of those applied.
 	// +optional
 	Ready int32 `json:"ready,omitempty"`

@@ -24,6 +24,10 @@ func (in *Commit) DeepCopyInto(out *Commit) {
 		in, out := &in.FinishedAt, &out.FinishedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.RestoredAt != nil {
+		in, out := &in.RestoredAt, &out.RestoredAt
+		*out = (*in).DeepCopy()
+	}
 	if in.Deployments != nil {
 		in, out := &in.Deployments, &out.Deployments
 		*out = make([]string, len(*in))

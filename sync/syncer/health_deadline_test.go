@@ -266,7 +266,8 @@ func TestARollbackTimesOutFromItsNewApply(t *testing.T) {
 }
 
 // The deadline is the applied time plus the health timeout; a commit
-// begun again and not yet applied counts from when it was begun, and a
+// begun again and not yet applied counts from when it was begun, one a
+// restore sent again since from the restore, and a
 // time ahead of this replica's clock counts from now.
 func TestHealthDeadline(t *testing.T) {
 	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: t0.Add(d)} }
@@ -279,6 +280,7 @@ func TestHealthDeadline(t *testing.T) {
 		{"applied", &version.Commit{SHA: "a", FetchedAt: at(0), AppliedAt: at(time.Minute)}, t0.Add(6 * time.Minute)},
 		{"begun again", &version.Commit{SHA: "a", FetchedAt: at(30 * time.Minute), AppliedAt: at(time.Minute)}, t0.Add(35 * time.Minute)},
 		{"begun", &version.Commit{SHA: "a", FetchedAt: at(30 * time.Minute)}, t0.Add(35 * time.Minute)},
+		{"restored since", &version.Commit{SHA: "a", FetchedAt: at(0), AppliedAt: at(time.Minute), RestoredAt: at(20 * time.Minute)}, t0.Add(25 * time.Minute)},
 		{"not recorded", nil, now.Add(5 * time.Minute)},
 		{"ahead of the clock", &version.Commit{SHA: "a", FetchedAt: at(2 * time.Hour), AppliedAt: at(2 * time.Hour)}, now.Add(5 * time.Minute)},
 	} {

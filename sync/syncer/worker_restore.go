@@ -21,6 +21,8 @@ import (
 // retried as a step's is, for RetryBudget from when this process began
 // the restore; a refusal, or trouble past that, ends the restore, what
 // the other commit wrote then staying in the inventory for a later commit.
+// Objects with a rollout it sent while sha's rollout had no outcome began
+// that rollout again: it is timed from the restore (lifecycle.Resent).
 func (w *worker) restore(ctx context.Context, sha string) error {
 	if w.restoring != sha {
 		w.restoring, w.restoringSince = sha, w.s.opts.Now()
@@ -50,8 +52,12 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 		return w.restoreEnded(ctx, sha, fmt.Errorf("apply: %w", err))
 	}
 	inventory, pruneFailure := w.pruneOutcome(res, pruneErr)
+	at := w.s.opts.Now()
 	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
 		st.Inventory = inventory
+		if len(res.Applied) > len(res.Ready) {
+			lifecycle.Resent(st, at) // a rollout begun again: a health timeout of its own
+		}
 		lifecycle.Restored(st)
 		lifecycle.Unsettle(st, w.s.opts.Now())
 		return nil
