@@ -187,7 +187,7 @@ func New(opts Options) (*Server, error) {
 			WatchFailures: s.m.watchFailures,
 		},
 	})
-	s.fetches = fetchGate{every: opts.FetchEvery, maxWaiting: opts.MaxFetchWaiting, fetch: opts.Repo.Sync, fetched: opts.Repo.Fetched, stop: s.shutdown}
+	s.fetches = fetchGate{every: opts.FetchEvery, maxWaiting: opts.MaxFetchWaiting, grace: fetchGrace, fetch: opts.Repo.Sync, fetched: opts.Repo.Fetched, stop: s.shutdown}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.Use(gin.Recovery(), s.accessLog)

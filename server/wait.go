@@ -92,24 +92,24 @@ const fetchTimeout = 30 * time.Second
 // does not know it yet (see fetchGate: the fetch is shared, paced, and not
 // cut short by a client hanging up). A failed fetch is 503 (retry); only a
 // fetch that worked and began after the request arrived can say a sha is
-// not on the branch (404). That fetch is awaited to its end whatever the
-// request's timeout (it is bounded by fetchGate.every and fetchTimeout):
-// answering before it could say neither. ctx ends the wait only when the
-// client leaves.
-func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
+// not on the branch (404). That fetch is awaited until deadline, the
+// request's own fixed as it arrived, and fetchGate.grace: past them the
+// answer is 408, not known yet while a fetch is under way (retry), never
+// 404, which would tell CI there is no such commit. Shutdown is 503
+// (retry) at once. ctx is the client's: when it ends, so does the wait.
+func (s *Server) resolve(ctx context.Context, sha string, deadline time.Time) (string, int, error) {
 	arrived := time.Now()
 	full, err := s.opts.Repo.Resolve(sha)
+	bounded, cancel := context.WithDeadline(ctx, deadline.Add(s.fetches.grace))
+	defer cancel()
 	for errors.Is(err, ErrUnknownSHA) {
 		run, final := s.fetches.next(ctx, arrived)
 		known := func() bool {
 			_, err := s.opts.Repo.Resolve(sha)
 			return !errors.Is(err, ErrUnknownSHA)
 		}
-		if ferr := s.fetches.wait(ctx, run, known); ferr != nil {
-			if errors.Is(ferr, errFetchBusy) || errors.Is(ferr, errShuttingDown) || ctx.Err() != nil {
-				return "", http.StatusServiceUnavailable, ferr
-			}
-			return "", http.StatusServiceUnavailable, fmt.Errorf("cannot fetch the config repo to look for %s; retry: %w", sha, ferr)
+		if ferr := s.fetches.wait(bounded, run, known); ferr != nil {
+			return "", fetchCode(ctx, ferr), fetchError(ctx, sha, ferr)
 		}
 		full, err = s.opts.Repo.Resolve(sha)
 		if final {
@@ -134,6 +134,26 @@ func (s *Server) resolve(ctx context.Context, sha string) (string, int, error) {
 	return full, 0, nil
 }
 
+// fetchCode is the HTTP code of a wait for a fetch that ended in ferr.
+func fetchCode(ctx context.Context, ferr error) int {
+	if errors.Is(ferr, errFetchPending) && ctx.Err() == nil {
+		return http.StatusRequestTimeout
+	}
+	return http.StatusServiceUnavailable
+}
+
+// fetchError is what a request is told of a wait for a fetch that ended in
+// ferr (nothing when ctx ended: the client left).
+func fetchError(ctx context.Context, sha string, ferr error) error {
+	switch {
+	case ctx.Err() != nil, errors.Is(ferr, errFetchBusy), errors.Is(ferr, errShuttingDown):
+		return ferr
+	case errors.Is(ferr, errFetchPending):
+		return fmt.Errorf("%s is not known yet: a fetch of the config repo looking for it is under way; retry", sha)
+	}
+	return fmt.Errorf("cannot fetch the config repo to look for %s; retry: %w", sha, ferr)
+}
+
 // recorded finds the one full sha starting with prefix in the managed
 // namespaces' histories, or "".
 func (s *Server) recorded(prefix string) string {
@@ -155,14 +175,25 @@ func (s *Server) recorded(prefix string) string {
 	return found
 }
 
-// stateUnavailable answers a sha that could not be looked up: retry.
-const stateUnavailable = "unavailable"
+// States of a sha resolve could not turn into a full one, retry: it could
+// not be looked up (503), or the fetch looking for it has not ended (408).
+const (
+	stateUnavailable = "unavailable"
+	stateFetching    = "fetching"
+)
 
 // unresolved is the answer for a sha resolve could not turn into a full
-// one: unknown (404), ambiguous (400), or not known yet because the repo
-// could not be fetched (503, with Retry-After).
+// one: unknown (404), ambiguous (400), not known yet while a fetch is under
+// way (408), or not known yet because the repo could not be fetched or
+// syncgate is shutting down (503, with Retry-After as for other waits).
 func unresolved(c *gin.Context, code int, sha string, err error) answer {
-	if code == http.StatusServiceUnavailable {
+	switch {
+	case code == http.StatusRequestTimeout:
+		return answer{SHA: sha, State: stateFetching, Retry: true, Reason: err.Error()}
+	case errors.Is(err, errShuttingDown):
+		c.Header("Retry-After", "1")
+		return answer{SHA: sha, State: stateUnavailable, Retry: true, Error: err.Error()}
+	case code == http.StatusServiceUnavailable:
 		c.Header("Retry-After", "2")
 		return answer{SHA: sha, State: stateUnavailable, Retry: true, Error: err.Error()}
 	}
@@ -211,7 +242,7 @@ func (s *Server) wait(c *gin.Context) {
 		s.m.answers.WithLabelValues(strconv.Itoa(http.StatusServiceUnavailable)).Inc()
 		return
 	}
-	full, code, err := s.resolve(c.Request.Context(), req.sha)
+	full, code, err := s.resolve(c.Request.Context(), req.sha, start.Add(req.timeout))
 	if c.Request.Context().Err() != nil {
 		s.m.abandoned.Inc() // the client left while the sha was looked for
 		return
@@ -302,13 +333,18 @@ func (s *Server) status(c *gin.Context) {
 	if s.notSynced(c, req.sha, html) {
 		return
 	}
-	full, code, err := s.resolve(c.Request.Context(), req.sha)
+	// The answer now, or in fetchGate.grace when a fetch looks for the sha.
+	full, code, err := s.resolve(c.Request.Context(), req.sha, time.Now())
 	if err != nil {
+		a := unresolved(c, code, req.sha, err)
+		if code == http.StatusRequestTimeout {
+			code = http.StatusAccepted // not known yet, a fetch under way: not final
+		}
 		if html {
 			s.page(c, code, pageData{Title: "Commit " + req.sha, Error: err.Error()})
 			return
 		}
-		c.JSON(code, unresolved(c, code, req.sha, err))
+		c.JSON(code, a)
 		return
 	}
 	a := s.evaluate(full, req.namespaces)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -18,17 +19,28 @@ import (
 // commit. Any other fetch that ends meanwhile (a push webhook's, the poll's)
 // is looked at too: the sha it brings is answered at once, without waiting
 // for the paced one. Between fetches the answer costs nothing but the
-// waiting request.
+// waiting request. A request waits no longer than its own deadline and
+// fetchGate.grace (errFetchPending), nor past shutdown, which also cuts the
+// fetch short.
 
 // errFetchBusy is a request turned away because too many wait for a fetch.
 var errFetchBusy = errors.New("too many requests are waiting for a fetch of the config repo; retry")
 
-// errShuttingDown ends waits for a fetch that will not start.
+// errShuttingDown ends waits for a fetch at shutdown.
 var errShuttingDown = errors.New("syncgate is shutting down; retry")
+
+// errFetchPending ends a wait whose bound came before the fetch's end.
+var errFetchPending = errors.New("the fetch has not ended")
+
+// fetchGrace is how long past its deadline a request still waits for the
+// fetch behind an unknown sha: a timeout of 0, or /status, still hears a
+// quick fetch's word (404 among others).
+const fetchGrace = 2 * time.Second
 
 type fetchGate struct {
 	every      time.Duration
 	maxWaiting int
+	grace      time.Duration
 	fetch      func(ctx context.Context) (string, error)
 	fetched    func() <-chan struct{}
 	stop       <-chan struct{}
@@ -79,10 +91,16 @@ func (g *fetchGate) next(ctx context.Context, t time.Time) (r *fetchRun, final b
 
 // run starts r at its time, after prev ended, unless syncgate stops first.
 // The fetch outlives the request that scheduled it: the others wait on it.
+// It ends at fetchTimeout or shutdown.
 func (g *fetchGate) run(ctx context.Context, prev, r *fetchRun) {
 	defer close(r.done)
 	if prev != nil {
-		<-prev.done
+		select {
+		case <-prev.done:
+		case <-g.stop:
+			r.err = errShuttingDown
+			return
+		}
 	}
 	t := time.NewTimer(time.Until(r.start))
 	defer t.Stop()
@@ -94,11 +112,19 @@ func (g *fetchGate) run(ctx context.Context, prev, r *fetchRun) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
+	go func() {
+		select {
+		case <-g.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	_, r.err = g.fetch(ctx)
 }
 
-// wait blocks until r ended, ctx did, or another fetch ended after which
-// known says the sha is found; it counts the waiters.
+// wait blocks until r ended, or another fetch ended after which known says
+// the sha is found, or shutdown began (errShuttingDown), or ctx ended
+// (errFetchPending, with ctx's error); it counts the waiters.
 func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) error {
 	g.mu.Lock()
 	if g.waiting >= g.maxWaiting {
@@ -121,8 +147,13 @@ func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) er
 		case <-r.done:
 			return r.err
 		case <-fetched:
+		case <-g.stop:
+			return errShuttingDown
 		case <-ctx.Done():
-			return ctx.Err()
+			if r.finished() {
+				return r.err
+			}
+			return fmt.Errorf("%w: %w", errFetchPending, ctx.Err())
 		}
 	}
 }

@@ -19,15 +19,17 @@ import (
 // The fetch behind an unknown sha: a failure is 503 (retry), not 404, and
 // it is not cut short by the client that started it hanging up.
 func TestFetchBehindAnUnknownSHA(t *testing.T) {
-	// A failed fetch is told as such whatever the timeout: one that fails
-	// at once, and one that hangs (as a dial does towards fetchTimeout)
-	// past a timeout already reached as the request arrived.
+	// A failed fetch is told as such when it fails within the request's
+	// bound (its timeout and fetchGate.grace): one that fails at once, and
+	// one that hangs (as a dial does towards fetchTimeout) past a timeout
+	// already reached as the request arrived.
 	for _, tc := range []struct {
 		name, timeout string
 		hang          bool
 	}{{"remote down", "10ms", false}, {"remote hanging past the timeout", "0", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _, repo := newTestServer(t, nil)
+			s.fetches.grace = time.Hour
 			release := make(chan struct{})
 			if !tc.hang {
 				close(release)
@@ -132,12 +134,14 @@ func TestFetchBehindAnUnknownSHA(t *testing.T) {
 }
 
 // An unknown sha is told 404 once a fetch that began after the request
-// arrived found nothing, however short the request's timeout: a timeout
-// below the pacing interval plus the fetch would otherwise never see one.
+// arrived found nothing, however short the request's timeout, when that
+// fetch ends within fetchGate.grace: the wait for the running fetch and
+// the paced one after it count in that grace, not in the timeout.
 func TestAnUnknownSHAIsToldSoWhateverTheTimeout(t *testing.T) {
 	for name, ask := range transports {
 		t.Run(name, func(t *testing.T) {
 			s, _, repo := newTestServer(t, func(o *Options) { o.FetchEvery = 50 * time.Millisecond })
+			s.fetches.grace = time.Hour
 			addr, _ := serveUntil(t, s)
 			started, release := make(chan struct{}, 2), make(chan struct{})
 			repo.fetch = func(context.Context) error {

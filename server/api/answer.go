@@ -8,7 +8,9 @@ type Answer struct {
 	// State is the commit's verdict over the namespaces asked about:
 	// deployed, failed, a lifecycle state in progress, pending, unknown;
 	// "starting" before the first sync, "error" for a bad request,
-	// "unavailable" (503) when the fetch looking for an unknown sha failed.
+	// "unavailable" (503) when the fetch looking for an unknown sha failed
+	// or syncgate is shutting down, "fetching" (408 on /wait, 202 on
+	// /status) when that fetch had not ended by the request's deadline.
 	State   string `json:"state"`
 	Reason  string `json:"reason,omitempty"`
 	Cluster string `json:"cluster"`
