@@ -173,6 +173,8 @@ func stateText(state string, ready, total int, reason string, elapsed time.Durat
 		return "failed: " + reason
 	case "pending", "fetched":
 		return "waiting for syncgate to pick it up"
+	case "fetching":
+		return "not known yet, syncgate is fetching the config repo to look for it"
 	}
 	return state
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,4 +39,32 @@ func TestWaitS3OnAMissingBucketIsAConfigurationError(t *testing.T) {
 	require.Contains(t, ex.msg, "NoSuchBucket")
 	require.NotContains(t, ex.msg, "\n")
 	require.Less(t, time.Since(start), 15*time.Second, "not at the 30 s timeout")
+}
+
+// A gateway still fetching to look for the sha (408, state fetching) is
+// asked again: `syncgate wait` says so and, when its timeout comes first,
+// exits 2 (timed out), never 3 (unknown sha).
+func TestWaitOnAShaStillBeingFetchedTimesOut(t *testing.T) {
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) > 1 {
+			<-r.Context().Done() // the fetch goes on past the wait's timeout
+			return
+		}
+		w.WriteHeader(http.StatusRequestTimeout)
+		_, _ = w.Write([]byte(`{"sha":"abcdef1","state":"fetching","cluster":"prod","retry":true,"reason":"abcdef1 is not known yet: a fetch of the config repo looking for it is under way; retry"}`))
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	cmd := newWaitCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"abcdef1", "--url", srv.URL, "--timeout", "2s"})
+	err := cmd.ExecuteContext(context.Background())
+	var ex *exitError
+	require.True(t, errors.As(err, &ex), "%v", err)
+	require.Equal(t, exitTimeout, ex.code, ex.msg)
+	require.Contains(t, ex.msg, `last state "fetching"`)
+	require.Contains(t, out.String(), "abcdef1 on prod: not known yet, syncgate is fetching the config repo to look for it")
+	require.GreaterOrEqual(t, asked.Load(), int32(2), "asked again after the 408")
 }
