@@ -203,14 +203,27 @@ func New(opts Options) (*Server, error) {
 	guarded.GET("/status/:sha", s.status)
 	guarded.GET("/api/v1/versions", s.versions)
 	s.previewRoutes(guarded)
-	e.NoRoute(func(c *gin.Context) {
-		c.JSON(http.StatusNotFound, gin.H{"error": "no such route: " + c.Request.URL.Path})
-	})
+	routeErrors(e)
 	s.engine = e
 	s.probes = gin.New()
 	s.probes.Use(gin.Recovery())
 	s.probeRoutes(s.probes)
+	routeErrors(s.probes)
 	return s, nil
+}
+
+// routeErrors answers a path no route serves (404) and a method the path
+// is not served with (405, with the Allow header gin sets) in JSON, the
+// shape of the other errors, on either listener.
+func routeErrors(e *gin.Engine) {
+	e.HandleMethodNotAllowed = true
+	e.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"state": "error", "error": "no such route: " + truncate(c.Request.URL.Path, 200)})
+	})
+	e.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, gin.H{"state": "error", "error": fmt.Sprintf("method %s is not allowed on %s (allowed: %s)",
+			truncate(c.Request.Method, 20), truncate(c.Request.URL.Path, 200), c.Writer.Header().Get("Allow"))})
+	})
 }
 
 func (s *Server) probeRoutes(r gin.IRoutes) {

@@ -83,7 +83,18 @@ func truncate(s string, n int) string {
 // answer is the JSON body of /wait and /status.
 type answer = api.Answer
 
-func errorAnswer(sha, msg string) answer { return answer{SHA: sha, State: "error", Error: msg} }
+// answerOf begins every answer /wait and /status give: each names the
+// cluster, which a CI job waiting on several clusters tells apart by.
+func (s *Server) answerOf(sha, state string) answer {
+	return answer{SHA: sha, State: state, Cluster: s.opts.Cluster}
+}
+
+// errorAnswer is a bad request's answer (400).
+func (s *Server) errorAnswer(sha, msg string) answer {
+	a := s.answerOf(sha, "error")
+	a.Error = msg
+	return a
+}
 
 // fetchTimeout bounds the fetch behind a sha the repo does not know yet.
 const fetchTimeout = 30 * time.Second
@@ -186,18 +197,24 @@ const (
 // one: unknown (404), ambiguous (400), not known yet while a fetch is under
 // way (408), or not known yet because the repo could not be fetched or
 // syncgate is shutting down (503, with Retry-After as for other waits).
-func unresolved(c *gin.Context, code int, sha string, err error) answer {
+func (s *Server) unresolved(c *gin.Context, code int, sha string, err error) answer {
 	switch {
 	case code == http.StatusRequestTimeout:
-		return answer{SHA: sha, State: stateFetching, Retry: true, Reason: err.Error()}
+		a := s.answerOf(sha, stateFetching)
+		a.Retry, a.Reason = true, err.Error()
+		return a
 	case errors.Is(err, errShuttingDown):
 		c.Header("Retry-After", "1")
-		return answer{SHA: sha, State: stateUnavailable, Retry: true, Error: err.Error()}
 	case code == http.StatusServiceUnavailable:
 		c.Header("Retry-After", "2")
-		return answer{SHA: sha, State: stateUnavailable, Retry: true, Error: err.Error()}
+	default:
+		a := s.answerOf(sha, lifecycle.Unknown)
+		a.Error = err.Error()
+		return a
 	}
-	return answer{SHA: sha, State: lifecycle.Unknown, Error: err.Error()}
+	a := s.answerOf(sha, stateUnavailable)
+	a.Retry, a.Error = true, err.Error()
+	return a
 }
 
 // evaluate judges the commit in every requested namespace.
@@ -211,7 +228,9 @@ func (s *Server) evaluate(sha string, nss []string) answer {
 		per[ns] = lifecycle.Judge(sha, st, s.opts.Repo)
 	}
 	all := lifecycle.Combine(per)
-	return answer{SHA: sha, State: all.State, Reason: all.Reason, Cluster: s.opts.Cluster, Namespaces: per}
+	a := s.answerOf(sha, all.State)
+	a.Reason, a.Namespaces = all.Reason, per
+	return a
 }
 
 func codeOf(a answer) int {
@@ -235,7 +254,7 @@ func (s *Server) wait(c *gin.Context) {
 	start := time.Now()
 	req, err := s.parseWait(c.Param("sha"), c.Query("namespace"), c.Query("timeout"))
 	if err != nil {
-		s.respond(c, http.StatusBadRequest, errorAnswer(c.Param("sha"), err.Error()))
+		s.respond(c, http.StatusBadRequest, s.errorAnswer(c.Param("sha"), err.Error()))
 		return
 	}
 	if s.notSynced(c, req.sha, false) {
@@ -248,7 +267,7 @@ func (s *Server) wait(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		a := unresolved(c, code, req.sha, err)
+		a := s.unresolved(c, code, req.sha, err)
 		if a.Retry {
 			a.Elapsed = time.Since(start).Round(time.Millisecond).String()
 		}
@@ -318,7 +337,9 @@ func (s *Server) notSynced(c *gin.Context, sha string, html bool) bool {
 	if html {
 		s.page(c, http.StatusServiceUnavailable, pageData{Title: "Commit " + sha, Error: msg})
 	} else {
-		c.JSON(http.StatusServiceUnavailable, answer{SHA: sha, State: "starting", Retry: true, Error: msg})
+		a := s.answerOf(sha, "starting")
+		a.Retry, a.Error = true, msg
+		c.JSON(http.StatusServiceUnavailable, a)
 	}
 	return true
 }
@@ -327,7 +348,7 @@ func (s *Server) status(c *gin.Context) {
 	req, err := s.parseWait(c.Param("sha"), c.Query("namespace"), "")
 	html := strings.Contains(c.GetHeader("Accept"), "text/html")
 	if err != nil {
-		s.respond(c, http.StatusBadRequest, errorAnswer(c.Param("sha"), err.Error()))
+		s.respond(c, http.StatusBadRequest, s.errorAnswer(c.Param("sha"), err.Error()))
 		return
 	}
 	if s.notSynced(c, req.sha, html) {
@@ -336,7 +357,7 @@ func (s *Server) status(c *gin.Context) {
 	// The answer now, or in fetchGate.grace when a fetch looks for the sha.
 	full, code, err := s.resolve(c.Request.Context(), req.sha, time.Now())
 	if err != nil {
-		a := unresolved(c, code, req.sha, err)
+		a := s.unresolved(c, code, req.sha, err)
 		if code == http.StatusRequestTimeout {
 			code = http.StatusAccepted // not known yet, a fetch under way: not final
 		}

@@ -11,8 +11,9 @@ type Answer struct {
 	// "unavailable" (503) when the fetch looking for an unknown sha failed
 	// or syncgate is shutting down, "fetching" (408 on /wait, 202 on
 	// /status) when that fetch had not ended by the request's deadline.
-	State   string `json:"state"`
-	Reason  string `json:"reason,omitempty"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	// Cluster is the answering gateway's CLUSTER_NAME, on every answer.
 	Cluster string `json:"cluster"`
 	// Namespaces holds the verdict of each namespace asked about.
 	Namespaces map[string]lifecycle.Verdict `json:"namespaces,omitempty"`
