@@ -23,6 +23,14 @@ help: ## Show this help
 build: ## Build bin/syncgate and its kustomize build program bin/syncgate-render as the image builds them, and bin/syncgate-cluster and bin/syncgate-demo
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
+# APT_MISSING installs the Debian packages in $$missing, if any: the end of
+# each deps recipe, which first names the packages whose command is missing.
+APT_MISSING = if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 .PHONY: deps
 deps: ## Install the system packages tests need (git, sshd, curl; rsync and npm for gitlab-ci-local; chromium), when missing
 	@missing=""; \
@@ -33,11 +41,16 @@ deps: ## Install the system packages tests need (git, sshd, curl; rsync and npm 
 	command -v rsync >/dev/null || missing="$$missing rsync"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(APT_MISSING)
+
+# The demo runs git (its git server, bump-image.sh) and points at the
+# versions API with curl; it serves git over HTTP only and opens no browser.
+.PHONY: deps-demo
+deps-demo: ## Install the system packages the demo needs (git; curl for the API it points at), when missing
+	@missing=""; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	$(APT_MISSING)
 
 .PHONY: tools
 tools: ## Build (or reuse from the cache) the local control plane, S3 server and CI runner (act, gitlab-ci-local) binaries
@@ -78,7 +91,7 @@ cluster-down: ## Stop the local control plane started by cluster-up
 	$(GO) run ./cmd/syncgate-cluster down
 
 .PHONY: demo
-demo: deps ## Run the whole journey locally: control plane, git, S3, syncgate, a commit, syncgate wait
+demo: deps-demo ## Run the whole journey locally: control plane, git, S3, syncgate, a commit, syncgate wait
 	$(GO) run ./cmd/syncgate-demo
 
 .PHONY: bench
