@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +49,36 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, res.AppStatus.TargetURL, "/status/"+res.BumpSHA)
 	require.Equal(t, []string{"queued", "in_progress", "success"}, res.AppDeployment.States())
 	require.Equal(t, "local/demo", res.AppDeployment.Environment)
+	require.Empty(t, staleSteps(t, out.String()), "README.md shows demo steps as the demo no longer prints them")
+}
+
+// stepRE is a demo step's heading, its words up to the first ':' or '('
+// (after them, what changes from run to run: tags, addresses).
+var stepRE = regexp.MustCompile(`(?m)^==> (\d+)\. ([^:(\n]*)`)
+
+// shortSHA is a sha as the demo's headings show it.
+var shortSHA = regexp.MustCompile(`\b[0-9a-f]{7}\b`)
+
+// staleSteps is the README's transcript headings that the demo, which
+// printed out, does not print under the same number.
+func staleSteps(t *testing.T, out string) []string {
+	root, err := cluster.RepoRoot()
+	require.NoError(t, err)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	printed := map[string]string{}
+	for _, m := range stepRE.FindAllStringSubmatch(out, -1) {
+		printed[m[1]] = shortSHA.ReplaceAllString(strings.TrimSpace(m[2]), "<sha>")
+	}
+	shown := stepRE.FindAllStringSubmatch(string(readme), -1)
+	require.NotEmpty(t, shown, "README.md shows no demo step")
+	var stale []string
+	for _, m := range shown {
+		if title := shortSHA.ReplaceAllString(strings.TrimSpace(m[2]), "<sha>"); printed[m[1]] != title {
+			stale = append(stale, fmt.Sprintf("step %s: README %q, demo %q", m[1], title, printed[m[1]]))
+		}
+	}
+	return stale
 }
 
 // lookAtStatusPage opens the demo's status page in headless Chromium, as a
