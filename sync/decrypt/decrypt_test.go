@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age/plugin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -181,6 +182,17 @@ func TestBadKeysAreNamedNeverQuoted(t *testing.T) {
 	k, err := decrypt.ParseKeys(map[string][]byte{"README": []byte("x")})
 	require.NoError(t, err)
 	assert.True(t, k.Empty())
+}
+
+// An age plugin identity would run a plugin program on every stanza a
+// commit offers it; the agent runs none, and says so when it reads the
+// keys, not on each Secret.
+func TestAgePluginIdentitiesAreRefused(t *testing.T) {
+	id := plugin.EncodeIdentity("yubikey", []byte("slot-1"))
+	_, err := decrypt.ParseKeys(map[string][]byte{"token.agekey": []byte(id + "\n")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "token.agekey")
+	assert.Contains(t, err.Error(), "runs no age plugins")
 	assert.False(t, errors.Is(err, render.ErrDecrypt))
 }
 

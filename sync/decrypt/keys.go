@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	fage "filippo.io/age"
+	"filippo.io/age/plugin"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/getsops/sops/v3/age"
 )
@@ -51,8 +52,11 @@ func ParseKeys(data map[string][]byte) (*Keys, error) {
 			}
 			for _, id := range k.age[len(k.ageRecipients):] {
 				r := ""
-				if x, ok := id.(*fage.X25519Identity); ok {
+				switch x := id.(type) {
+				case *fage.X25519Identity:
 					r = x.Recipient().String()
+				case *plugin.Identity:
+					return nil, fmt.Errorf("decryption keys: entry %s holds an age plugin identity (AGE-PLUGIN-…): syncgate runs no age plugins, give it an AGE-SECRET-KEY identity", name)
 				}
 				k.ageRecipients = append(k.ageRecipients, r)
 			}

@@ -45,10 +45,16 @@ func BenchmarkKeyOperation(b *testing.B) {
 		cpu(b)
 	})
 	for name, config := range map[string]*packet.Config{
-		"rsa2048":    {RSABits: 2048},
-		"rsa3072":    {RSABits: 3072},
-		"rsa4096":    {RSABits: 4096},
-		"curve25519": {Algorithm: packet.PubKeyAlgoEdDSA},
+		"rsa2048":      {RSABits: 2048},
+		"rsa3072":      {RSABits: 3072},
+		"rsa4096":      {RSABits: 4096},
+		"curve25519":   {Algorithm: packet.PubKeyAlgoEdDSA},
+		"p256":         {Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveNistP256},
+		"p384":         {Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveNistP384},
+		"p521":         {Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveNistP521},
+		"brainpool256": {Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveBrainpoolP256},
+		"brainpool384": {Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveBrainpoolP384},
+		"brainpool512": {Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveBrainpoolP512},
 	} {
 		b.Run(name, func(b *testing.B) {
 			k, err := sopstest.NewPGPKeyOf(config)

@@ -125,9 +125,8 @@ func pgpRecipients(enc string) []uint64 {
 // private-key operation with an offered OpenPGP key (BenchmarkKeyOperation
 // measures them): RSA by its modulus (render.KeyCostRSA); ElGamal, which
 // has no CRT shortcut, four times RSA of its modulus (an estimate, not
-// measured); ECDH over Curve25519 or Curve448 as an age operation, over
-// another curve (NIST, Brainpool: not measured) as RSA-2048; any other
-// algorithm as RSA-4096.
+// measured); ECDH by its curve (ecdhCost); any other algorithm as
+// RSA-4096.
 func pgpCost(key openpgp.Key) int {
 	pk := key.PublicKey
 	switch pk.PubKeyAlgo {
@@ -142,10 +141,28 @@ func pgpCost(key openpgp.Key) int {
 	case packet.PubKeyAlgoX25519, packet.PubKeyAlgoX448:
 		return render.KeyCostX25519
 	case packet.PubKeyAlgoECDH:
-		if c, err := pk.Curve(); err == nil && (c == packet.Curve25519 || c == packet.Curve448) {
-			return render.KeyCostX25519
+		if c, err := pk.Curve(); err == nil {
+			if cost, ok := ecdhCost[c]; ok {
+				return cost
+			}
 		}
-		return render.KeyCostRSA(2048)
 	}
 	return render.KeyCostRSA(4096)
+}
+
+// ecdhCost weighs one ECDH operation by its curve, a unit for every 0.25
+// ms of processor time it took in BenchmarkKeyOperation (rounded up):
+// Curve25519 0.04 ms, NIST P-256 0.21, P-384 0.48, P-521 2.1, Brainpool
+// P256r1 2.4, P384r1 5.3, P512r1 7.8 (go-crypto computes Brainpool
+// curves with generic big-number arithmetic). A curve not listed weighs
+// as RSA-4096.
+var ecdhCost = map[packet.Curve]int{
+	packet.Curve25519:         render.KeyCostX25519,
+	packet.Curve448:           render.KeyCostX25519,
+	packet.CurveNistP256:      1,
+	packet.CurveNistP384:      2,
+	packet.CurveNistP521:      9,
+	packet.CurveBrainpoolP256: 10,
+	packet.CurveBrainpoolP384: 22,
+	packet.CurveBrainpoolP512: 32,
 }

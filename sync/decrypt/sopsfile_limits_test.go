@@ -14,6 +14,7 @@ import (
 	"filippo.io/age/armor"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -224,4 +225,31 @@ func TestADataKeyIsOpenedOncePerRender(t *testing.T) {
 	require.NoError(t, decryptSecret(k, doc, b), "the same Secret again")
 	assert.Equal(t, 1, *ops)
 	assert.Equal(t, render.KeyCostX25519, b.Charged())
+}
+
+// An ECDH key weighs what its curve costs: a Brainpool P512r1 operation
+// takes about as long as an RSA-4096 one, not an RSA-2048 one.
+func TestPGPKeysWeighByCurve(t *testing.T) {
+	for _, c := range []struct {
+		curve packet.Curve
+		cost  int
+	}{
+		{packet.Curve25519, render.KeyCostX25519},
+		{packet.CurveNistP256, 1},
+		{packet.CurveNistP521, 9},
+		{packet.CurveBrainpoolP256, 10},
+		{packet.CurveBrainpoolP512, render.KeyCostRSA(4096)},
+	} {
+		algo := packet.PubKeyAlgoECDSA
+		if c.curve == packet.Curve25519 {
+			algo = packet.PubKeyAlgoEdDSA
+		}
+		k, err := sopstest.NewPGPKeyOf(&packet.Config{Algorithm: algo, Curve: c.curve})
+		require.NoError(t, err)
+		ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(k.Armored))
+		require.NoError(t, err)
+		keys := ring.DecryptionKeys()
+		require.Len(t, keys, 1)
+		assert.Equal(t, c.cost, pgpCost(keys[0]), c.curve)
+	}
 }

@@ -61,7 +61,7 @@ func (b *KeyBudget) Try(n, cost int, op func() bool) error {
 			"(render.Limits.KeyCost; %d spent on the Secrets before this one, which may take %d more). An operation costs %d unit "+
 			"with an age or OpenPGP Curve25519 key, %d with RSA-2048, %d with RSA-3072, %d with RSA-4096: the limit opens about "+
 			"%d files for an RSA-4096 key, %d for an RSA-2048 one. Encrypt the Secrets for an age key, or split the namespace",
-			b.cost, b.charged, cost, KeyCostX25519, KeyCostRSA(2048), KeyCostRSA(3072), KeyCostRSA(4096), b.cost/KeyCostRSA(4096), b.cost/KeyCostRSA(2048))
+			b.cost, b.charged, cost, KeyCostX25519, KeyCostRSA(2048), KeyCostRSA(3072), KeyCostRSA(4096), min(b.cost/KeyCostRSA(4096), b.opens), min(b.cost/KeyCostRSA(2048), b.opens))
 	}
 	if b.opened >= b.opens {
 		return because(ErrTooMany, "decrypting this takes the render past %d data keys opened", b.opens)
