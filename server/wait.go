@@ -104,22 +104,23 @@ const fetchTimeout = 30 * time.Second
 // cut short by a client hanging up). A failed fetch is 503 (retry); only a
 // fetch that worked and began after the request arrived can say a sha is
 // not on the branch (404). That fetch is awaited until deadline, the
-// request's own fixed as it arrived, and fetchGate.grace: past them the
-// answer is 408, not known yet while a fetch is under way (retry), never
-// 404, which would tell CI there is no such commit. Shutdown is 503
-// (retry) at once. ctx is the client's: when it ends, so does the wait.
+// request's own fixed as it arrived, or the time it is due to start when
+// later (the pacing puts it at most fetchGate.every after the request),
+// and fetchGate.grace more: past them the fetch is slow and the answer is
+// 408, not known yet while a fetch is under way (retry), never 404, which
+// would tell CI there is no such commit. Shutdown is 503 (retry) at once.
+// ctx is the client's: when it ends, so does the wait.
 func (s *Server) resolve(ctx context.Context, sha string, deadline time.Time) (string, int, error) {
 	arrived := time.Now()
 	full, err := s.opts.Repo.Resolve(sha)
-	bounded, cancel := context.WithDeadline(ctx, deadline.Add(s.fetches.grace))
-	defer cancel()
 	for errors.Is(err, ErrUnknownSHA) {
-		run, final := s.fetches.next(ctx, arrived)
+		run, final, due := s.fetches.next(ctx, arrived)
 		known := func() bool {
 			_, err := s.opts.Repo.Resolve(sha)
 			return !errors.Is(err, ErrUnknownSHA)
 		}
-		if ferr := s.fetches.wait(bounded, run, known); ferr != nil {
+		until := maxTime(deadline, due).Add(s.fetches.grace)
+		if ferr := s.fetches.wait(ctx, run, until, known); ferr != nil {
 			return "", fetchCode(ctx, ferr), fetchError(ctx, sha, ferr)
 		}
 		full, err = s.opts.Repo.Resolve(sha)
@@ -354,7 +355,8 @@ func (s *Server) status(c *gin.Context) {
 	if s.notSynced(c, req.sha, html) {
 		return
 	}
-	// The answer now, or in fetchGate.grace when a fetch looks for the sha.
+	// The answer now, or once the fetch that looks for the sha ended (if it
+	// began within fetchGate.every and ended within fetchGate.grace).
 	full, code, err := s.resolve(c.Request.Context(), req.sha, time.Now())
 	if err != nil {
 		a := s.unresolved(c, code, req.sha, err)

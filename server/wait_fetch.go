@@ -19,9 +19,11 @@ import (
 // commit. Any other fetch that ends meanwhile (a push webhook's, the poll's)
 // is looked at too: the sha it brings is answered at once, without waiting
 // for the paced one. Between fetches the answer costs nothing but the
-// waiting request. A request waits no longer than its own deadline and
-// fetchGate.grace (errFetchPending), nor past shutdown, which also cuts the
-// fetch short.
+// waiting request. A request waits until its own deadline, or the time the
+// fetch that decides is due to start when that comes later (at most
+// fetchGate.every on: a sha that is not there is told 404 even with no
+// deadline left), and fetchGate.grace more; past that the fetch is slow
+// (errFetchPending). Nor past shutdown, which also cuts the fetch short.
 
 // errFetchBusy is a request turned away because too many wait for a fetch.
 var errFetchBusy = errors.New("too many requests are waiting for a fetch of the config repo; retry")
@@ -32,7 +34,8 @@ var errShuttingDown = errors.New("syncgate is shutting down; retry")
 // errFetchPending ends a wait whose bound came before the fetch's end.
 var errFetchPending = errors.New("the fetch has not ended")
 
-// fetchGrace is how long past its deadline a request still waits for the
+// fetchGrace is how long past its deadline, or past the time the fetch
+// that decides is due to start when later, a request still waits for the
 // fetch behind an unknown sha: a timeout of 0, or /status, still hears a
 // quick fetch's word (404 among others).
 const fetchGrace = 2 * time.Second
@@ -69,15 +72,17 @@ func (r *fetchRun) finished() bool {
 // next is the fetch a request that arrived at t waits for: the running one
 // when it started before t (final false: it may not know of the sha yet),
 // else one starting at or after t, scheduled when there is none (final).
-func (g *fetchGate) next(ctx context.Context, t time.Time) (r *fetchRun, final bool) {
+// due is when the fetch that decides is to start: r's start when final,
+// else the earliest the pacing lets the one after r start.
+func (g *fetchGate) next(ctx context.Context, t time.Time) (r *fetchRun, final bool, due time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	prev := g.latest
 	if prev != nil && !prev.start.Before(t) {
-		return prev, true
+		return prev, true, prev.start
 	}
 	if prev != nil && !prev.finished() && !time.Now().Before(prev.start) {
-		return prev, false
+		return prev, false, prev.start.Add(g.every)
 	}
 	start := time.Now()
 	if prev != nil {
@@ -86,7 +91,7 @@ func (g *fetchGate) next(ctx context.Context, t time.Time) (r *fetchRun, final b
 	r = &fetchRun{start: start, done: make(chan struct{})}
 	g.latest = r
 	go g.run(context.WithoutCancel(ctx), prev, r)
-	return r, true
+	return r, true, start
 }
 
 // run starts r at its time, after prev ended, unless syncgate stops first.
@@ -123,9 +128,10 @@ func (g *fetchGate) run(ctx context.Context, prev, r *fetchRun) {
 }
 
 // wait blocks until r ended, or another fetch ended after which known says
-// the sha is found, or shutdown began (errShuttingDown), or ctx ended
-// (errFetchPending, with ctx's error); it counts the waiters.
-func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) error {
+// the sha is found, or shutdown began (errShuttingDown), or until passed or
+// ctx ended (errFetchPending, with ctx's error if it did); it counts the
+// waiters.
+func (g *fetchGate) wait(ctx context.Context, r *fetchRun, until time.Time, known func() bool) error {
 	g.mu.Lock()
 	if g.waiting >= g.maxWaiting {
 		g.mu.Unlock()
@@ -138,6 +144,8 @@ func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) er
 		g.waiting--
 		g.mu.Unlock()
 	}()
+	bound := time.NewTimer(time.Until(until))
+	defer bound.Stop()
 	for {
 		fetched := g.fetched() // taken before looking, so no fetch is missed
 		if known() {
@@ -149,10 +157,12 @@ func (g *fetchGate) wait(ctx context.Context, r *fetchRun, known func() bool) er
 		case <-fetched:
 		case <-g.stop:
 			return errShuttingDown
-		case <-ctx.Done():
+		case <-bound.C:
 			if r.finished() {
 				return r.err
 			}
+			return errFetchPending
+		case <-ctx.Done():
 			return fmt.Errorf("%w: %w", errFetchPending, ctx.Err())
 		}
 	}

@@ -176,3 +176,52 @@ func TestShutdownAnswersRequestsWaitingForAFetch(t *testing.T) {
 		})
 	}
 }
+
+// A request that arrives after the latest fetch began waits for the next,
+// which the pacing starts up to FetchEvery later, past the request's
+// deadline and the grace: that fetch still decides. A sha that is not
+// there is told 404, on /status and with a timeout of 0 too, never
+// "fetching" for as long as the requests come faster than the fetches.
+func TestAnUnknownSHAIsToldByTheNextPacedFetch(t *testing.T) {
+	// The grace is well short of the pacing, so the old bound (the
+	// deadline and the grace) passes before the next fetch starts, and
+	// long enough for that fetch to end within it on a loaded machine.
+	const every, grace = time.Second, 300 * time.Millisecond
+	for _, path := range []string{"/status/" + sha('9'), "/wait/" + sha('9') + "?namespace=web&timeout=0"} {
+		t.Run(path, func(t *testing.T) {
+			s, _, repo := newTestServer(t, func(o *Options) { o.FetchEvery = every })
+			s.fetches.grace = grace
+			code, a := get(t, s, path)
+			require.Equal(t, http.StatusNotFound, code, "the first fetch began after the request: %+v", a)
+			start := time.Now()
+			code, a = get(t, s, path)
+			require.Equal(t, http.StatusNotFound, code, "told by the next fetch: %+v", a)
+			require.Equal(t, "unknown", a.State)
+			require.Equal(t, 2, repo.syncs, "one fetch for each")
+			require.GreaterOrEqual(t, time.Since(start), every-grace, "the fetch is paced")
+		})
+	}
+}
+
+// The deciding fetch is awaited from its start for the grace only: one
+// slower than that is told "fetching", 408 on /wait and 202 on /status.
+func TestASlowPacedFetchIsToldFetching(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		code int
+	}{{"/status/" + sha('9'), http.StatusAccepted}, {"/wait/" + sha('9') + "?namespace=web&timeout=0", http.StatusRequestTimeout}} {
+		t.Run(tc.path, func(t *testing.T) {
+			s, _, repo := newTestServer(t, func(o *Options) { o.FetchEvery = 100 * time.Millisecond })
+			s.fetches.grace = 20 * time.Millisecond
+			code, _ := get(t, s, tc.path) // the first fetch, at once
+			require.Equal(t, http.StatusNotFound, code)
+			started, ended := hangingFetch(t, repo)
+			ch := serveAsync(s, tc.path)
+			<-started
+			code, _, a := answered(t, ch)
+			require.Equal(t, tc.code, code, "%+v", a)
+			require.Equal(t, stateFetching, a.State)
+			require.Empty(t, ended, "the fetch goes on for the others")
+		})
+	}
+}
