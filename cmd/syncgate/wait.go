@@ -32,7 +32,10 @@ func newWaitCmd() *cobra.Command {
 		Short: "Block until a config-repo commit is deployed (exit 0), failed (1) or timed out (2)",
 		Long: `Wait until syncgate reports a commit final. With --url, long-polls
 GET /wait/<sha> and asks again through dropped connections and gateway
-restarts; several --url wait on several clusters, and all must deploy.
+restarts, printing on stderr why a try had no answer; several --url wait
+on several clusters, and all must deploy. A --url that is not http(s)
+with a host, or a server that answers as no syncgate agent does (an HTML
+404 a few times in a row), ends the wait at once (exit 3).
 With --s3, waits for the commit's _result object instead; a bucket that
 does not exist or credentials S3 refuses end the wait at once (exit 3).
 
@@ -56,6 +59,9 @@ error, or unknown sha.`,
 					fmt.Fprintf(out, format+"\n", a...)
 				}
 			}
+			if timeout <= 0 {
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("--timeout must be more than 0, not %s", timeout)}
+			}
 			start := time.Now()
 			switch {
 			case s3URL != "" && len(urls) > 0:
@@ -74,6 +80,11 @@ error, or unknown sha.`,
 					}
 					say("%s on %s: %s", status.ShortSHA(sha), where, describe(a, time.Since(start)))
 				}
+			}
+			// Errors that are asked through go to stderr even with --quiet:
+			// a URL that never answers is not waited on in silence.
+			opts.Trouble = func(u string, err error) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s on %s: %v (asking again)\n", status.ShortSHA(sha), u, err)
 			}
 			res := waitclient.Wait(cmd.Context(), sha, opts)
 			if asJSON {

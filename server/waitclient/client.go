@@ -40,7 +40,11 @@ type Options struct {
 	Poll time.Duration
 	// Progress is told every state change, per URL.
 	Progress func(url string, a Answer)
-	Client   *http.Client
+	// Trouble is told, per URL, why a try had no syncgate answer and is
+	// made again (no connection, a 5xx, an answer not syncgate's): when
+	// that changes, and every 30 s while it lasts.
+	Trouble func(url string, err error)
+	Client  *http.Client
 }
 
 // Result of waiting on every URL.
@@ -51,8 +55,17 @@ type Result struct {
 }
 
 // Wait blocks until every URL reports the commit final, or one failed, or
-// the timeout.
+// the timeout. A URL no retry can make work, or that answers as no
+// syncgate agent does, ends the wait at once, Unknown.
 func Wait(ctx context.Context, sha string, opts Options) Result {
+	bases := make([]string, len(opts.URLs))
+	for i, u := range opts.URLs {
+		b, err := ParseBaseURL(u)
+		if err != nil {
+			return Result{Outcome: Unknown, Answers: map[string]Answer{}, Err: err}
+		}
+		bases[i] = b
+	}
 	if opts.Poll <= 0 {
 		opts.Poll = 60 * time.Second
 	}
@@ -69,11 +82,11 @@ func Wait(ctx context.Context, sha string, opts Options) Result {
 	}
 	results := make(chan one, len(opts.URLs))
 	var wg sync.WaitGroup
-	for _, u := range opts.URLs {
+	for i, u := range opts.URLs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, a, err := waitOne(ctx, strings.TrimRight(u, "/"), sha, opts)
+			out, a, err := waitOne(ctx, bases[i], sha, opts)
 			results <- one{u, out, a, err}
 		}()
 	}
@@ -99,12 +112,24 @@ func Wait(ctx context.Context, sha string, opts Options) Result {
 
 func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answer, error) {
 	backoff := 500 * time.Millisecond
-	var last Answer
+	var (
+		last    Answer
+		trouble retried
+		others  alike
+	)
+	timedOut := func() error {
+		msg := base + ": timed out"
+		if last.State != "" || trouble.err == nil {
+			msg += fmt.Sprintf(", last state %q", last.State)
+		}
+		return withLastError(msg, trouble.err)
+	}
+	path := "/wait/" + url.PathEscape(sha)
 	for {
 		remaining := time.Until(deadline(ctx))
 		poll := min(opts.Poll, remaining)
 		if poll <= 0 {
-			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)
+			return TimedOut, last, timedOut()
 		}
 		q := url.Values{"timeout": {fmt.Sprintf("%ds", max(1, int(poll.Seconds())))}}
 		if opts.Namespace != "" {
@@ -113,9 +138,9 @@ func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answ
 		if opts.Progress != nil {
 			q.Set("progress", "true")
 		}
-		code, a, err := get(ctx, opts, base+"/wait/"+url.PathEscape(sha)+"?"+q.Encode())
+		code, a, err := get(ctx, opts, base, path+"?"+q.Encode())
 		if ctx.Err() != nil {
-			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)
+			return TimedOut, last, timedOut()
 		}
 		if err == nil && (a.State != last.State || a.Summary() != last.Summary()) && opts.Progress != nil && a.State != "" {
 			opts.Progress(base, a)
@@ -123,8 +148,17 @@ func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answ
 		if err == nil && a.State != "" {
 			last = a
 		}
+		if others.add(err) >= notAgentAnswers {
+			return Unknown, last, fmt.Errorf("%s is not a syncgate agent: %w", base, err)
+		}
+		if err == nil && (code >= 500 || code == http.StatusTooManyRequests) {
+			err = fmt.Errorf("GET %s answered %d: %s", path, code, answerText(a, code))
+		}
+		if trouble.set(err) && opts.Trouble != nil {
+			opts.Trouble(base, err)
+		}
 		switch {
-		case err != nil || code >= 500 || code == http.StatusTooManyRequests:
+		case err != nil:
 			// Gateway restarting or unreachable: back off and ask again.
 		case code == http.StatusOK:
 			return Deployed, a, nil
@@ -134,21 +168,28 @@ func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answ
 			backoff = 500 * time.Millisecond
 			continue
 		default:
-			msg := a.Error
-			if msg == "" {
-				msg = http.StatusText(code)
-			}
-			return Unknown, a, fmt.Errorf("%s: %d %s", base, code, msg)
+			return Unknown, a, fmt.Errorf("%s: %d %s", base, code, answerText(a, code))
 		}
 		t := time.NewTimer(backoff + time.Duration(rand.Int64N(int64(backoff/2)))) //nolint:gosec // jitter
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return TimedOut, last, fmt.Errorf("%s: timed out, last state %q", base, last.State)
+			return TimedOut, last, timedOut()
 		case <-t.C:
 		}
 		backoff = min(backoff*2, 15*time.Second)
 	}
+}
+
+// answerText is what an answer says went wrong.
+func answerText(a Answer, code int) string {
+	switch {
+	case a.Error != "":
+		return a.Error
+	case a.Reason != "":
+		return a.Reason
+	}
+	return http.StatusText(code)
 }
 
 func deadline(ctx context.Context) time.Time {
@@ -159,8 +200,11 @@ func deadline(ctx context.Context) time.Time {
 	return d
 }
 
-func get(ctx context.Context, opts Options, u string) (int, Answer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// get asks base+pathQuery. Its error is why there was no syncgate
+// answer: the connection's (not the request's, whose URL changes with each
+// try), or a notAgentError.
+func get(ctx context.Context, opts Options, base, pathQuery string) (int, Answer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+pathQuery, nil)
 	if err != nil {
 		return 0, Answer{}, err
 	}
@@ -169,6 +213,10 @@ func get(ctx context.Context, opts Options, u string) (int, Answer, error) {
 		req.Header.Set("Authorization", "Bearer "+opts.Token)
 	}
 	resp, err := opts.Client.Do(req)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	if err != nil {
 		return 0, Answer{}, err
 	}
@@ -178,8 +226,9 @@ func get(ctx context.Context, opts Options, u string) (int, Answer, error) {
 		return 0, Answer{}, err
 	}
 	var a Answer
-	if err := json.Unmarshal(body, &a); err != nil {
-		return resp.StatusCode, Answer{}, errors.New("not a syncgate answer")
+	if err := json.Unmarshal(body, &a); err != nil || a.State == "" && a.Error == "" {
+		path, _, _ := strings.Cut(pathQuery, "?")
+		return resp.StatusCode, Answer{}, newNotAgentError(path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	return resp.StatusCode, a, nil
 }

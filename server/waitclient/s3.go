@@ -56,10 +56,7 @@ func WaitS3(ctx context.Context, api s3marker.API, bucket, key string, timeout t
 		}
 		select {
 		case <-ctx.Done():
-			if last != nil {
-				return TimedOut, s3marker.Result{}, fmt.Errorf("timed out waiting for s3://%s/%s; last error: %w", bucket, key, last)
-			}
-			return TimedOut, s3marker.Result{}, fmt.Errorf("timed out waiting for s3://%s/%s", bucket, key)
+			return TimedOut, s3marker.Result{}, withLastError(fmt.Sprintf("timed out waiting for s3://%s/%s", bucket, key), last)
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 10*time.Second)
