@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/syncgate/syncgate/server/waitclient"
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/previewreport"
 	"github.com/syncgate/syncgate/sync/apply"
@@ -53,12 +54,16 @@ could not be made), 3 usage error or unknown ref.`,
 			if url == "" {
 				return &exitError{code: exitUsage, msg: "--url is required"}
 			}
+			base, err := waitclient.ParseBaseURL(url)
+			if err != nil {
+				return &exitError{code: exitUsage, msg: err.Error()}
+			}
 			if token == "" {
 				token = os.Getenv("WAIT_TOKEN")
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			c := &previewClient{base: strings.TrimRight(url, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}
+			c := &previewClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 			res, err := c.run(ctx, body)
 			out := cmd.OutOrStdout()
 			if res != nil && asJSON {
