@@ -1,7 +1,7 @@
 // Settings of `syncgate run`. Each is a flag and an environment variable,
 // typed once: a field of config and one line in (*config).settings, whose
-// value constructor (text, trimmed, lower, secret, list, boolean, count,
-// duration, durationOrOff, cleaned) reads and checks the text into the
+// value constructor (text, trimmed, trimmedOrOff, lower, secret, list,
+// boolean, count, duration, durationOrOff, cleaned) reads and checks the text into the
 // field. Adding a setting is those two lines:
 //
 //	PreviewForks bool                                     // in config
@@ -17,9 +17,11 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,8 +139,8 @@ func (c *config) settings() []setting {
 		{"prune", "PRUNE", "true", "delete objects syncgate applied that a newer commit no longer has", boolean(&c.Prune)},
 		{"allow-namespaces", "ALLOW_NAMESPACES", "", "comma-separated foreign namespaces objects may name", list(&c.AllowNamespaces)},
 		{"allow-cluster-scoped", "ALLOW_CLUSTER_SCOPED", "false", "allow cluster-scoped objects (CRDs, ClusterRoles, ...) in the repo", boolean(&c.AllowClusterScoped)},
-		{"apply-service-account", "APPLY_SERVICE_ACCOUNT", "syncgate", "ServiceAccount of each managed namespace that syncgate applies, prunes and reads it as (impersonation); empty (--apply-service-account=) applies as syncgate itself, not confined", trimmed(&c.ApplyServiceAccount)},
-		{"sops-secret", "SOPS_SECRET", "", "Secret holding the keys encrypted Secrets of the repo are decrypted with (entries *.agekey: age identities; *.asc: OpenPGP private keys), as name in syncgate's namespace or namespace/name; empty: encrypted Secrets are refused", trimmed(&c.SOPSSecret)},
+		{"apply-service-account", "APPLY_SERVICE_ACCOUNT", "syncgate", "ServiceAccount of each managed namespace that syncgate applies, prunes and reads it as (impersonation); empty (--apply-service-account=) applies as syncgate itself, not confined", trimmedOrOff(&c.ApplyServiceAccount)},
+		{"sops-secret", "SOPS_SECRET", "", "Secret holding the keys encrypted Secrets of the repo are decrypted with (entries *.agekey: age identities; *.asc: OpenPGP private keys), as name in syncgate's namespace or namespace/name; empty: encrypted Secrets are refused", trimmedOrOff(&c.SOPSSecret)},
 		{"health-rules", "HEALTH_RULES", "", "CEL health rules for kinds without standard conditions, a YAML list of {apiVersion, kind, current, failed} expressions over the object's metadata, spec and status", text(&c.HealthRules)},
 		{"git-token", "GIT_TOKEN", "", "HTTPS token for the config repo", secret(&c.GitToken)},
 		{"git-username", "GIT_USERNAME", "", "HTTPS user for GIT_TOKEN (default per provider convention)", text(&c.GitUsername)},
@@ -164,9 +166,9 @@ func (c *config) settings() []setting {
 		{"origin-reports", "ORIGIN_REPORTS", "true", "also report to the application commits a config commit names in Syncgate-Origin: <repo>@<sha> trailers", boolean(&c.OriginReports)},
 		{"webhook-secret", "WEBHOOK_SECRET", "", "GitHub HMAC secret / GitLab token for push webhooks (webhooks off when empty)", secret(&c.WebhookSecret)},
 		{"wait-token", "WAIT_TOKEN", "", "bearer token required by /wait, /status, / and the API (open when empty)", secret(&c.WaitToken)},
-		{"listen", "LISTEN_ADDR", ":8080", "HTTP listen address", text(&c.ListenAddr)},
-		{"probe-addr", "PROBE_ADDR", ":8081", "listen address of /healthz, /readyz and /metrics alone, apart from /wait traffic (they stay on LISTEN_ADDR too); empty: none", trimmed(&c.ProbeAddr)},
-		{"debug-addr", "DEBUG_ADDR", "", "loopback address (127.0.0.1:6060) serving Go's profiles under /debug/pprof/, for diagnosing memory and CPU; off when empty", trimmed(&c.DebugAddr)},
+		{"listen", "LISTEN_ADDR", ":8080", "HTTP listen address, host:port", text(&c.ListenAddr)},
+		{"probe-addr", "PROBE_ADDR", ":8081", "listen address of /healthz, /readyz and /metrics alone, apart from /wait traffic (they stay on LISTEN_ADDR too); empty: none", trimmedOrOff(&c.ProbeAddr)},
+		{"debug-addr", "DEBUG_ADDR", "", "loopback address (127.0.0.1:6060) serving Go's profiles under /debug/pprof/, for diagnosing memory and CPU; off when empty", trimmedOrOff(&c.DebugAddr)},
 		{"wait-fetch-interval", "WAIT_FETCH_INTERVAL", "10s", "least time between the fetches that /wait and /status make for a sha syncgate does not know (at most GIT_SYNC_INTERVAL); requests in between wait for the next", duration(&c.WaitFetchInterval)},
 		{"allow-own-namespace", "ALLOW_OWN_NAMESPACE", "false", "let syncgate manage the namespace it runs in, where the config repo's pods could mount syncgate's credentials", boolean(&c.AllowOwnNamespace)},
 		{"allow-insecure-http", "ALLOW_INSECURE_HTTP", "false", "send credentials to http:// remotes, forge APIs and S3 endpoints (loopback addresses are always allowed)", boolean(&c.AllowInsecureHTTP)},
@@ -174,7 +176,7 @@ func (c *config) settings() []setting {
 		{"commit-url", "COMMIT_URL", "", "web page of a config-repo commit, {sha} standing for the sha, that the status page links commits to (default: from the forge hosting the repo, as for commit statuses; else /status/<sha>)", trimmed(&c.CommitURL)},
 		{"max-wait-timeout", "MAX_WAIT_TIMEOUT", "30m", "cap on the timeout a /wait request may ask for", duration(&c.MaxWaitTimeout)},
 		{"kubeconfig", "KUBECONFIG", "", "kubeconfig for out-of-cluster use (in-cluster config otherwise)", text(&c.Kubeconfig)},
-		{"kube-api-qps", "KUBE_API_QPS", "200", "sustained requests per second to the Kubernetes API", count(&c.KubeQPS)},
+		{"kube-api-qps", "KUBE_API_QPS", "200", "sustained requests per second to the Kubernetes API (at least 1)", count(&c.KubeQPS)},
 		{"kube-api-burst", "KUBE_API_BURST", "1000", "request burst to the Kubernetes API (a large commit is validated and applied in bursts)", count(&c.KubeBurst)},
 		{"apply-namespaces-at-once", "APPLY_NAMESPACES_AT_ONCE", "8", "namespaces that dry-run and apply at once (each with up to 64 requests in flight); the others wait their turn", count(&c.ApplyingAtOnce)},
 		{"leader-elect", "LEADER_ELECT", "true", "elect one replica to apply; the others serve /wait", boolean(&c.LeaderElect)},
@@ -235,10 +237,23 @@ func (c *config) check(ownNamespace string) error {
 	if c.LeaseDuration%time.Second != 0 {
 		return c.invalid(&c.LeaseDuration, "whole seconds, as a Lease holds it")
 	}
+	for _, addr := range []*string{&c.ListenAddr, &c.ProbeAddr, &c.DebugAddr} {
+		if addr == &c.ListenAddr || *addr != "" { // the others are off when empty
+			if err := checkListenAddr(*addr); err != nil {
+				return c.invalid(addr, "%v", err)
+			}
+		}
+	}
 	if c.DebugAddr != "" {
 		if err := checkDebugAddr(c.DebugAddr); err != nil {
 			return c.invalid(&c.DebugAddr, "%v", err)
 		}
+	}
+	if c.KubeQPS < 1 {
+		return c.invalid(&c.KubeQPS, "at least 1")
+	}
+	if c.KubeBurst < 1 {
+		return c.invalid(&c.KubeBurst, "at least 1")
 	}
 	if c.Shards < 1 {
 		return c.invalid(&c.Shards, "at least 1")
@@ -334,6 +349,19 @@ func (c *config) checkCredentials() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return c.invalid(&c.LogLevel, "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// checkListenAddr takes what a listener binds: host:port, the host empty
+// (every address), an IP or a name, the port a number from 0 to 65535.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (:8080, 127.0.0.1:8080)", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
+		return fmt.Errorf("%q: the port is not a number from 0 to 65535", addr)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -29,28 +30,38 @@ type value interface {
 	target() any
 }
 
+// emptyIsValue is what a setting whose documented empty value turns
+// something off (PROBE_ADDR, APPLY_SERVICE_ACCOUNT) says: a variable set
+// to nothing is that value, as --flag= is. For every other setting an
+// empty variable is as good as unset (a ConfigMap's blank key), so the
+// built-in default holds.
+func emptyIsValue(v value) bool {
+	t, ok := v.(*textValue)
+	return ok && t.emptyOff
+}
+
 // settings is the bound list: each setting registered on a flag set, its
 // value filled by load.
 type settings struct {
 	cfg    *config
 	list   []setting
 	fs     *pflag.FlagSet
-	getenv func(string) string
+	lookup func(string) (string, bool)
 }
 
 // bindSettings registers every setting as a flag. --help shows each
 // variable's value when it is set (its credentials removed, secrets not at
 // all), else the built-in default.
-func bindSettings(fs *pflag.FlagSet, getenv func(string) string) *settings {
+func bindSettings(fs *pflag.FlagSet, lookup func(string) (string, bool)) *settings {
 	c := &config{}
-	b := &settings{cfg: c, list: c.settings(), fs: fs, getenv: getenv}
+	b := &settings{cfg: c, list: c.settings(), fs: fs, lookup: lookup}
 	for _, s := range b.list {
 		if err := s.val.Set(s.def); err != nil {
 			panic(fmt.Sprintf("setting --%s: built-in default: %v", s.flag, err))
 		}
 		fs.Var(s.val, s.flag, fmt.Sprintf("%s [$%s]", s.usage, s.env))
 		shown := s.def
-		if v := getenv(s.env); v != "" {
+		if v, ok := b.env(s); ok {
 			shown = v
 		}
 		if sv, ok := s.val.(*textValue); ok && sv.secret && shown != "" {
@@ -70,13 +81,19 @@ func (b *settings) load() (*config, error) {
 		if b.fs.Lookup(s.flag).Changed {
 			continue
 		}
-		if v := b.getenv(s.env); v != "" {
+		if v, ok := b.env(s); ok {
 			if err := s.val.Set(v); err != nil {
 				return nil, fmt.Errorf("invalid setting %s (--%s): %v", s.env, s.flag, err)
 			}
 		}
 	}
 	return b.cfg, nil
+}
+
+// env is setting s's variable, when it is set to something s takes.
+func (b *settings) env(s setting) (string, bool) {
+	v, ok := b.lookup(s.env)
+	return v, ok && (v != "" || emptyIsValue(s.val))
 }
 
 // flagError turns pflag's error for a bad flag value into the same one
@@ -106,9 +123,10 @@ func (c *config) invalid(field any, format string, args ...any) error {
 
 // textValue is a string setting, cleaned as it is set.
 type textValue struct {
-	p      *string
-	clean  func(string) string
-	secret bool // never shown
+	p        *string
+	clean    func(string) string
+	secret   bool // never shown
+	emptyOff bool // empty is a value: it turns something off (emptyIsValue)
 }
 
 func text(p *string) *textValue { return &textValue{p: p, clean: func(s string) string { return s }} }
@@ -122,6 +140,10 @@ func lower(p *string) *textValue { return &textValue{p: p, clean: strings.ToLowe
 func cleaned(p *string, clean func(string) string) *textValue {
 	return &textValue{p: p, clean: clean}
 }
+
+// trimmedOrOff is trimmed, and empty, from a variable too, turns
+// something off.
+func trimmedOrOff(p *string) *textValue { v := trimmed(p); v.emptyOff = true; return v }
 
 func secret(p *string) *textValue { v := text(p); v.secret = true; return v }
 
@@ -180,8 +202,14 @@ func (v *countValue) String() string { return strconv.FormatInt(deref(v.p), 10) 
 func (v *countValue) Type() string   { return "int" }
 func (v *countValue) target() any    { return v.p }
 
+// maxDuration caps every duration setting: none means more than a year,
+// and sums such as MAX_WAIT_TIMEOUT plus the write grace must not
+// overflow.
+const maxDuration = 365 * 24 * time.Hour
+
 // durationValue is a bare number of seconds (git-sync-operator's
-// format) or a Go duration; 0 only where it turns something off.
+// format) or a Go duration, at most maxDuration; 0 only where it turns
+// something off.
 type durationValue struct {
 	p    *time.Duration
 	zero bool
@@ -193,6 +221,8 @@ func durationOrOff(p *time.Duration) *durationValue { return &durationValue{p: p
 func (v *durationValue) Set(s string) error {
 	d, err := parseInterval(s)
 	switch {
+	case errors.Is(err, errTooLong) || d > maxDuration:
+		return fmt.Errorf("%q is more than %dh (a year)", s, int(maxDuration.Hours()))
 	case v.zero && (err != nil || d < 0):
 		return fmt.Errorf("%q is not a number of seconds or a Go duration (0: off)", s)
 	case !v.zero && (err != nil || d <= 0):
@@ -205,10 +235,20 @@ func (v *durationValue) String() string { return deref(v.p).String() }
 func (v *durationValue) Type() string   { return "duration" }
 func (v *durationValue) target() any    { return v.p }
 
-// parseInterval accepts a bare number of seconds or a Go duration.
+// errTooLong is a number of seconds too large for a time.Duration.
+var errTooLong = errors.New("too long for a duration")
+
+// parseInterval accepts a bare number of seconds or a Go duration; a
+// number of seconds too large for a Duration is an error, not a wrap.
 func parseInterval(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if n, err := strconv.Atoi(s); err == nil {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch {
+		case n > int64(math.MaxInt64/time.Second):
+			return 0, errTooLong
+		case n < 0:
+			return 0, fmt.Errorf("%d seconds: negative", n)
+		}
 		return time.Duration(n) * time.Second, nil
 	}
 	return time.ParseDuration(s)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,11 +35,11 @@ func requireOneLine(t *testing.T, err error, want string) {
 // bindOnly binds the settings to a flag set with only variable k set, to v.
 func bindOnly(k, v string) (*pflag.FlagSet, *settings) {
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	return fs, bindSettings(fs, func(key string) string {
+	return fs, bindSettings(fs, func(key string) (string, bool) {
 		if key == k {
-			return v
+			return v, true
 		}
-		return ""
+		return "", false
 	})
 }
 
@@ -112,6 +110,16 @@ func TestBadSettingsStopStartupWithOneLine(t *testing.T) {
 		{"lease duration not in whole seconds", map[string]string{"LEASE_DURATION": "4500ms"}, "invalid setting LEASE_DURATION (--lease-duration): whole seconds, as a Lease holds it"},
 		{"no namespace may apply", map[string]string{"APPLY_NAMESPACES_AT_ONCE": "0"}, "invalid setting APPLY_NAMESPACES_AT_ONCE (--apply-namespaces-at-once): at least 1"},
 		{"namespaces at once not a number", map[string]string{"APPLY_NAMESPACES_AT_ONCE": "many"}, "APPLY_NAMESPACES_AT_ONCE"},
+		{"listen address not host:port", map[string]string{"LISTEN_ADDR": "garbage"}, `invalid setting LISTEN_ADDR (--listen): "garbage" is not host:port`},
+		{"listen port out of range", map[string]string{"LISTEN_ADDR": ":99999"}, `invalid setting LISTEN_ADDR (--listen): ":99999": the port is not a number from 0 to 65535`},
+		{"probe address a bare port", map[string]string{"PROBE_ADDR": "8081"}, "invalid setting PROBE_ADDR (--probe-addr)"},
+		{"debug port not a number", map[string]string{"DEBUG_ADDR": "127.0.0.1:pprof"}, "invalid setting DEBUG_ADDR (--debug-addr)"},
+		{"no requests per second", map[string]string{"KUBE_API_QPS": "0"}, "invalid setting KUBE_API_QPS (--kube-api-qps): at least 1"},
+		{"no request burst", map[string]string{"KUBE_API_BURST": "0"}, "invalid setting KUBE_API_BURST (--kube-api-burst): at least 1"},
+		{"seconds overflowing a duration", map[string]string{"GIT_SYNC_INTERVAL": "20000000000"}, `invalid setting GIT_SYNC_INTERVAL (--interval): "20000000000" is more than 8760h (a year)`},
+		{"negative seconds overflowing a duration", map[string]string{"GIT_SYNC_INTERVAL": "-20000000000"}, `"-20000000000" is not a positive number of seconds`},
+		{"a duration past the cap", map[string]string{"MAX_WAIT_TIMEOUT": "2562047h"}, `invalid setting MAX_WAIT_TIMEOUT (--max-wait-timeout): "2562047h" is more than 8760h (a year)`},
+		{"seconds past the cap", map[string]string{"HEALTH_TIMEOUT": "31536001"}, "invalid setting HEALTH_TIMEOUT (--health-timeout)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,7 +152,7 @@ func TestSecretsAreNotShownInHelp(t *testing.T) {
 func parseIn(t *testing.T, ownNamespace string, env map[string]string, args ...string) (*config, error) {
 	t.Helper()
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	vals := bindSettings(fs, func(k string) string { return env[k] })
+	vals := bindSettings(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err := fs.Parse(args); err != nil {
 		return nil, flagError(err)
 	}
@@ -268,18 +276,8 @@ func TestSettingsAreOnePerField(t *testing.T) {
 // Without its kustomize build program beside it (this test binary has
 // none), `syncgate run` stops at start with one line naming the program.
 func TestMissingBuildProgramStopsStartup(t *testing.T) {
-	for k, v := range map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1",
-		"MANAGED_NAMESPACES": "a", "KUBECONFIG": filepath.Join(t.TempDir(), "kubeconfig")} {
-		t.Setenv(k, v)
-	}
-	cmd := newRunCmd()
-	cmd.SetArgs(nil)
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	err := cmd.ExecuteContext(context.Background())
-	var ex *exitError
-	require.ErrorAs(t, err, &ex)
-	require.Equal(t, exitUsage, ex.code)
+	err := startWith(t, map[string]string{"CONFIG_REPO": "https://git.example.com/c.git", "CLUSTER_NAME": "c1",
+		"MANAGED_NAMESPACES": "a", "KUBECONFIG": writeKubeconfig(t)})
 	requireOneLine(t, err, "the kustomize build program ")
 	require.Contains(t, err.Error(), "syncgate-render: not found")
 }

@@ -39,27 +39,22 @@ naming it. With leader election on, one replica applies and every replica
 serves /wait.`,
 		Args: cobra.NoArgs,
 	}
-	vals := bindSettings(cmd.Flags(), os.Getenv)
+	vals := bindSettings(cmd.Flags(), os.LookupEnv)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, msg: flagError(err).Error()}
 	})
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := vals.load()
-		if err == nil {
-			own := ""
-			if cfg.Kubeconfig == "" { // out of a cluster there is no pod, so no namespace of its own
-				own = ownNamespace()
-			}
-			err = cfg.check(own)
-		}
-		if err == nil { // every kustomization fails without it
-			err = render.CheckBuildProgram(cmd.Context(), render.Options{})
-		}
+		cfg, rc, err := startSettings(cmd.Context(), vals)
 		if err != nil {
 			return &exitError{code: exitUsage, msg: err.Error()}
 		}
+		lns, err := listen(cfg)
+		if err != nil {
+			return &exitError{code: exitUsage, msg: err.Error()}
+		}
+		defer lns.close()
 		logger := newLogger(cfg, cmd.ErrOrStderr())
-		if err := runAgent(cmd.Context(), cfg, logger); err != nil {
+		if err := runAgent(cmd.Context(), cfg, rc, lns, logger); err != nil {
 			var ex *exitError
 			if errors.As(err, &ex) { // start-up stopped, in one line
 				return ex
@@ -70,6 +65,32 @@ serves /wait.`,
 		return nil
 	}
 	return cmd
+}
+
+// startSettings is every check of the settings that stops start-up in
+// one line: the settings themselves, the Kubernetes client configuration
+// they lead to, and the kustomize build program.
+func startSettings(ctx context.Context, vals *settings) (*config, *rest.Config, error) {
+	cfg, err := vals.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	own := ""
+	if cfg.Kubeconfig == "" { // out of a cluster there is no pod, so no namespace of its own
+		own = ownNamespace()
+	}
+	if err := cfg.check(own); err != nil {
+		return nil, nil, err
+	}
+	rc, err := restConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	// every kustomization fails without it
+	if err := render.CheckBuildProgram(ctx, render.Options{}); err != nil {
+		return nil, nil, err
+	}
+	return cfg, rc, nil
 }
 
 func ownNamespace() string {
@@ -94,6 +115,9 @@ func newLogger(cfg *config, w interface{ Write([]byte) (int, error) }) *slog.Log
 	return slog.New(h)
 }
 
+// restConfig is the Kubernetes client configuration: KUBECONFIG's file,
+// else the pod's own (in-cluster); either missing or unreadable is an
+// invalid KUBECONFIG.
 func restConfig(cfg *config) (*rest.Config, error) {
 	var rc *rest.Config
 	var err error
@@ -101,22 +125,21 @@ func restConfig(cfg *config) (*rest.Config, error) {
 		rc, err = clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
 	} else {
 		rc, err = rest.InClusterConfig()
+		if err != nil {
+			err = fmt.Errorf("not set, and no in-cluster configuration (not in a pod, or its service account token not mounted): %w", err)
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client config: %w", err)
+		return nil, cfg.invalid(&cfg.Kubeconfig, "%s", strings.Join(strings.Fields(err.Error()), " "))
 	}
-	rc.QPS, rc.Burst = float32(max(cfg.KubeQPS, 1)), int(max(cfg.KubeBurst, 1))
+	rc.QPS, rc.Burst = float32(cfg.KubeQPS), int(cfg.KubeBurst)
 	rc.UserAgent = "syncgate/" + buildVersion
 	return rc, nil
 }
 
 // runAgent wires the parts and runs them until ctx ends.
-func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
+func runAgent(ctx context.Context, cfg *config, rc *rest.Config, lns *listeners, logger *slog.Logger) error {
 	klog.SetSlogLogger(logger.With("component", "client-go"))
-	rc, err := restConfig(cfg)
-	if err != nil {
-		return err
-	}
 	core, err := coreclient.New(rc)
 	if err != nil {
 		return err
@@ -149,11 +172,14 @@ func runAgent(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return parts.server.Run(gctx) })
+	g.Go(func() error { return parts.server.Serve(gctx, lns.main) })
+	if lns.probes != nil {
+		g.Go(func() error { return parts.server.ServeProbes(gctx, lns.probes) })
+	}
 	g.Go(func() error { return parts.versions.Run(gctx) })
 	g.Go(func() error { return parts.syncer.Poll(gctx) })
-	if cfg.DebugAddr != "" {
-		g.Go(func() error { return serveDebug(gctx, cfg.DebugAddr) })
+	if lns.debug != nil {
+		g.Go(func() error { return serveDebug(gctx, lns.debug) })
 	}
 	// leadShard is the work of shard i's leader (of the only leader, shard
 	// 0 of 1, without SHARDS): it returns once ctx ends, or as soon as one

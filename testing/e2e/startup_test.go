@@ -34,9 +34,11 @@ func TestStartupChecksTheBuildProgram(t *testing.T) {
 			if c.program != "" {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, "syncgate-render"), []byte(c.program), 0o755))
 			}
+			kubeconfig := filepath.Join(dir, "kubeconfig") // read, of an API server never asked
+			require.NoError(t, os.WriteFile(kubeconfig, []byte(kubeconfigOf("https://127.0.0.1:1")), 0o600))
 			cmd := exec.Command(filepath.Join(dir, "syncgate"), "run")
 			cmd.Env = []string{"CONFIG_REPO=https://git.example.com/config.git", "CLUSTER_NAME=" + cluster1,
-				"MANAGED_NAMESPACES=team", "KUBECONFIG=" + filepath.Join(dir, "kubeconfig")}
+				"MANAGED_NAMESPACES=team", "KUBECONFIG=" + kubeconfig}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
@@ -63,14 +65,14 @@ func TestStartupChecksDiscovery(t *testing.T) {
 	defer api.Close()
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	require.NoError(t, os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: old\n  cluster:\n    server: "+api.URL+
-		"\ncontexts:\n- name: old\n  context:\n    cluster: old\n    user: old\nusers:\n- name: old\n  user: {}\ncurrent-context: old\n"), 0o600))
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(kubeconfigOf(api.URL)), 0o600))
 	// Started, it would run until killed.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, syncgateBinary(t), "run")
 	cmd.Env = []string{"CONFIG_REPO=https://git.example.com/config.git", "CLUSTER_NAME=" + cluster1,
-		"MANAGED_NAMESPACES=team", "KUBECONFIG=" + kubeconfig, "CACHE_DIR=" + dir}
+		"MANAGED_NAMESPACES=team", "KUBECONFIG=" + kubeconfig, "CACHE_DIR=" + dir,
+		"LISTEN_ADDR=127.0.0.1:0", "PROBE_ADDR="} // bound before discovery: no default port to contend for
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -81,4 +83,11 @@ func TestStartupChecksDiscovery(t *testing.T) {
 	out := strings.TrimSuffix(stderr.String(), "\n")
 	require.NotContains(t, out, "\n", "one line")
 	require.Equal(t, "syncgate: kubernetes discovery: discover /api: the API server does not serve aggregated discovery (apidiscovery.k8s.io v2 or v2beta1): Kubernetes 1.27 or later is needed", out)
+}
+
+// kubeconfigOf is a kubeconfig of the API server at url, with no
+// credentials.
+func kubeconfigOf(url string) string {
+	return "apiVersion: v1\nkind: Config\nclusters:\n- name: old\n  cluster:\n    server: " + url +
+		"\ncontexts:\n- name: old\n  context:\n    cluster: old\n    user: old\nusers:\n- name: old\n  user: {}\ncurrent-context: old\n"
 }
