@@ -53,6 +53,8 @@ type fake struct {
 	// deploymentsDenied: the token may set commit statuses but not make
 	// deployments (DenyDeployments).
 	deploymentsDenied bool
+	// clock is the forge's time (SetClock); time.Now when nil.
+	clock func() time.Time
 }
 
 func newFake(token string, repos []string) *fake {
@@ -61,6 +63,22 @@ func newFake(token string, repos []string) *fake {
 		f.repos[r] = true
 	}
 	return f
+}
+
+// SetClock makes now the forge's time: the times of the deployments and
+// deployment statuses made from then on.
+func (f *fake) SetClock(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock = now
+}
+
+// now is the forge's time, to the second. f.mu is held.
+func (f *fake) now() time.Time {
+	if f.clock != nil {
+		return f.clock().UTC().Truncate(time.Second)
+	}
+	return time.Now().UTC().Truncate(time.Second)
 }
 
 // URL is the fake's base URL.

@@ -40,6 +40,9 @@ type DeploymentStatus struct {
 	// AutoInactive is GitHub's auto_inactive as the request set it (true
 	// when left out, as GitHub takes it).
 	AutoInactive bool
+	// At is when the status was made (GitHub's created_at; GitLab's
+	// updated_at of a deployment is its newest status's).
+	At time.Time
 }
 
 // States lists the states a deployment went through, oldest first.
@@ -77,7 +80,7 @@ func (f *fake) Deployments(repo, sha, environment string) []Deployment {
 
 func (f *fake) newDeployment(d Deployment) *Deployment {
 	f.nextID++
-	d.ID, d.CreatedAt = f.nextID, time.Now().UTC().Truncate(time.Second)
+	d.ID, d.CreatedAt = f.nextID, f.now()
 	f.deployments = append(f.deployments, &d)
 	return &d
 }
@@ -342,7 +345,7 @@ func (g *GitHub) createDeploymentStatus(w http.ResponseWriter, repo string, id i
 		d.Environment = *in.Environment
 	}
 	g.nextID++
-	s.ID = g.nextID
+	s.ID, s.At = g.nextID, g.now()
 	d.Statuses = append(d.Statuses, s)
 	if s.State == "success" && s.AutoInactive {
 		g.deactivatePrior(d)
@@ -363,7 +366,7 @@ func (g *GitHub) deactivatePrior(d *Deployment) {
 			continue
 		}
 		g.nextID++
-		p.Statuses = append(p.Statuses, DeploymentStatus{ID: g.nextID, State: "inactive", AutoInactive: true})
+		p.Statuses = append(p.Statuses, DeploymentStatus{ID: g.nextID, State: "inactive", AutoInactive: true, At: g.now()})
 	}
 }
 
@@ -386,7 +389,7 @@ func (g *GitHub) listDeploymentStatuses(w http.ResponseWriter, r *http.Request, 
 
 func (g *GitHub) deploymentStatusJSON(repo string, d *Deployment, s DeploymentStatus) map[string]any {
 	base := g.srv.URL + "/api/v3/repos/" + repo
-	at := time.Now().UTC().Format(time.RFC3339)
+	at := s.At.Format(time.RFC3339)
 	return map[string]any{
 		"url": fmt.Sprintf("%s/deployments/%d/statuses/%d", base, d.ID, s.ID), "id": s.ID, "node_id": fmt.Sprintf("DES_%d", s.ID),
 		"state": s.State, "creator": map[string]any{"login": "syncgate-bot"}, "description": s.Description,

@@ -152,7 +152,7 @@ func (g *GitLab) editEnvironment(w http.ResponseWriter, project string, id int64
 }
 
 func (g *GitLab) deploymentJSON(d *Deployment) map[string]any {
-	at := d.CreatedAt.Format(time.RFC3339)
+	at, updated := d.CreatedAt.Format(time.RFC3339), d.Latest().At.Format(time.RFC3339)
 	var env map[string]any
 	for _, e := range g.environments {
 		if e.Project == d.Repo && e.Name == d.Environment {
@@ -160,7 +160,7 @@ func (g *GitLab) deploymentJSON(d *Deployment) map[string]any {
 		}
 	}
 	return map[string]any{"id": d.ID, "iid": d.ID, "ref": d.Ref, "sha": d.SHA, "status": d.Latest().State,
-		"created_at": at, "updated_at": at, "user": map[string]any{"username": "syncgate-bot"}, "environment": env, "deployable": nil}
+		"created_at": at, "updated_at": updated, "user": map[string]any{"username": "syncgate-bot"}, "environment": env, "deployable": nil}
 }
 
 func (g *GitLab) listDeployments(w http.ResponseWriter, r *http.Request, project string) {
@@ -237,7 +237,7 @@ func (g *GitLab) createDeployment(w http.ResponseWriter, project string, in map[
 	}
 	d := g.newDeployment(Deployment{Repo: project, SHA: str(in, "sha"), Ref: str(in, "ref"), Environment: env, Request: raw})
 	g.nextID++
-	d.Statuses = []DeploymentStatus{{ID: g.nextID, State: state}}
+	d.Statuses = []DeploymentStatus{{ID: g.nextID, State: state, At: g.now()}}
 	glJSON(w, http.StatusCreated, g.deploymentJSON(d))
 }
 
@@ -265,6 +265,6 @@ func (g *GitLab) updateDeployment(w http.ResponseWriter, project string, id int6
 		return
 	}
 	g.nextID++
-	d.Statuses = append(d.Statuses, DeploymentStatus{ID: g.nextID, State: state})
+	d.Statuses = append(d.Statuses, DeploymentStatus{ID: g.nextID, State: state, At: g.now()})
 	glJSON(w, http.StatusOK, g.deploymentJSON(d))
 }
