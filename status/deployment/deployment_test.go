@@ -91,3 +91,37 @@ func TestThrough(t *testing.T) {
 	require.Empty(t, deployment.Through(status.Update{State: status.Failed, Reason: "invalid YAML"}, deployment.None),
 		"refused before it applied: straight to its outcome")
 }
+
+// TestAgain: a commit's own report of a rollout applied after its
+// deployment ended deploys it again; a replay of the report that ended it
+// does not.
+func TestAgain(t *testing.T) {
+	ended := time.Date(2026, 5, 1, 10, 2, 0, 0, time.UTC) // as the forge gives it
+	own := func(st status.State, applied time.Time) status.Update {
+		return status.Update{State: st, AppliedAt: applied, FinishedAt: applied.Add(time.Minute)}
+	}
+	later, earlier := ended.Add(time.Hour), ended.Add(-time.Minute)
+	for _, tc := range []struct {
+		name    string
+		u       status.Update
+		now     deployment.Phase
+		changed time.Time
+		want    bool
+	}{
+		{"a rollback deployed after the deployment succeeded", own(status.Deployed, later), deployment.Succeeded, ended, true},
+		{"after it was made inactive", own(status.Deployed, later), deployment.Inactive, ended, true},
+		{"a rollback that failed", own(status.Failed, later), deployment.Succeeded, ended, true},
+		{"a rollback rolling out", own(status.RollingOut, later), deployment.Failed, ended, true},
+		{"a replay of the report that ended it", own(status.Deployed, earlier), deployment.Succeeded, ended, false},
+		{"a replay within the second it ended", own(status.Deployed, ended.Add(300*time.Millisecond)), deployment.Succeeded, ended, false},
+		{"the deployment has not ended", own(status.Deployed, later), deployment.Running, ended, false},
+		{"refused before it applied", status.Update{State: status.Failed, Reason: "invalid YAML"}, deployment.Succeeded, ended, false},
+		{"applying: Next begins it again", status.Update{State: status.Applying}, deployment.Succeeded, ended, false},
+		{"carried", status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, AppliedAt: later}, deployment.Succeeded, ended, false},
+		{"the forge gave no time", own(status.Deployed, later), deployment.Succeeded, time.Time{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, deployment.Again(tc.u, tc.now, tc.changed))
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/google/go-github/v92/github"
 
@@ -96,9 +97,12 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 	if err != nil {
 		return err
 	}
-	d, now, err := r.find(ctx, sha, env)
+	d, now, changed, err := r.find(ctx, sha, env)
 	if err != nil {
 		return r.classify(sha, err)
+	}
+	if deployment.Again(u, now, changed) {
+		d, now = nil, deployment.None // a rollback: a new deployment
 	}
 	step, ok := deployment.Next(u, now, true)
 	if !ok {
@@ -142,17 +146,17 @@ func (r *Reporter) post(ctx context.Context, id int64, env, envURL string, step 
 }
 
 // find is the newest deployment of sha to env made by syncgate's task,
-// with the phase its newest status shows.
-func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deployment, deployment.Phase, error) {
+// with the phase its newest status shows and when that status was made.
+func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deployment, deployment.Phase, time.Time, error) {
 	list, _, err := r.opts.Client.Repositories.ListDeployments(ctx, r.opts.Owner, r.opts.Repo,
 		&github.DeploymentsListOptions{SHA: sha, Environment: env, Task: task, ListOptions: github.ListOptions{PerPage: 1}})
 	if err != nil || len(list) == 0 {
-		return nil, deployment.None, err
+		return nil, deployment.None, time.Time{}, err
 	}
 	d := list[0]
 	statuses, _, err := r.opts.Client.Repositories.ListDeploymentStatuses(ctx, r.opts.Owner, r.opts.Repo, d.GetID(), &github.ListOptions{PerPage: 100})
 	if err != nil {
-		return nil, deployment.None, err
+		return nil, deployment.None, time.Time{}, err
 	}
 	var latest *github.DeploymentStatus
 	for _, s := range statuses {
@@ -161,9 +165,9 @@ func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deploymen
 		}
 	}
 	if latest == nil {
-		return d, deployment.None, nil
+		return d, deployment.None, time.Time{}, nil
 	}
-	return d, phaseOf(latest.GetState()), nil
+	return d, phaseOf(latest.GetState()), latest.GetCreatedAt().Time, nil
 }
 
 // task is the deployment task syncgate's deployments carry.

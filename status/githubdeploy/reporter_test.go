@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/deployment"
@@ -149,4 +150,21 @@ func TestOutcomeBeforeEarlierReports(t *testing.T) {
 	require.Equal(t, []string{"queued", "in_progress", "failure"}, f.Deployments("acme/config", shaB, "")[0].States())
 	sinktest.Deliver(t, r, status.Update{SHA: shaC, State: status.Failed, Reason: "invalid YAML"})
 	require.Equal(t, []string{"failure"}, f.Deployments("acme/config", shaC, "")[0].States())
+}
+
+// A rollback A→B→A whose earlier reports were merged into its deployed one
+// deploys A again: a new deployment, live in place of B's. Replays of the
+// reports already posted post nothing.
+func TestRollbackMergedIntoItsOutcome(t *testing.T) {
+	f, r := setup(t, githubdeploy.Options{})
+	fc := testingclock.NewFakeClock(t0)
+	f.SetClock(fc.Now)
+	sinktest.MergedRollback(t, r, fc, shaA, shaB)
+	a := f.Deployments("acme/config", shaA, "prod/web")
+	require.Len(t, a, 2, "the rollback deploys A again")
+	require.Equal(t, []string{"queued", "in_progress", "success", "inactive"}, a[0].States())
+	require.Equal(t, []string{"queued", "in_progress", "success"}, a[1].States())
+	b := f.Deployments("acme/config", shaB, "")
+	require.Len(t, b, 1)
+	require.Equal(t, []string{"queued", "in_progress", "success", "inactive"}, b[0].States(), "A is live again")
 }

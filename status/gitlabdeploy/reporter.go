@@ -120,6 +120,9 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 	now := deployment.None
 	if d != nil {
 		now = phaseOf(d.Status)
+		if d.UpdatedAt != nil && deployment.Again(u, now, *d.UpdatedAt) {
+			d, now = nil, deployment.None // a rollback: a new deployment
+		}
 	}
 	step, ok := deployment.Next(u, now, false)
 	if !ok {

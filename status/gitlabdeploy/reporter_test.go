@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/deployment"
@@ -114,4 +115,20 @@ func TestOutcomeBeforeEarlierReports(t *testing.T) {
 		status.Update{SHA: shaB, State: status.Applying},
 		status.Update{SHA: shaB, State: status.Failed, Reason: "Deployment web: CrashLoopBackOff", AppliedAt: t0, FinishedAt: t0.Add(time.Minute)})
 	require.Equal(t, []string{"created", "running", "failed"}, f.Deployments(project, shaB, "")[0].States())
+}
+
+// A rollback A→B→A whose earlier reports were merged into its deployed one
+// deploys A again: a new deployment, which GitLab then shows live in place
+// of B's. Replays of the reports already posted post nothing.
+func TestRollbackMergedIntoItsOutcome(t *testing.T) {
+	f, r := setup(t, "")
+	fc := testingclock.NewFakeClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	f.SetClock(fc.Now)
+	sinktest.MergedRollback(t, r, fc, shaA, shaB)
+	a := f.Deployments(project, shaA, "prod/web")
+	require.Len(t, a, 2, "the rollback deploys A again")
+	require.Equal(t, []string{"created", "running", "success"}, a[1].States())
+	b := f.Deployments(project, shaB, "")
+	require.Len(t, b, 1)
+	require.Greater(t, a[1].ID, b[0].ID, "A's is the newest success")
 }

@@ -196,35 +196,43 @@ func (r *refuseFirst) Report(ctx context.Context, u status.Update) error {
 	return r.Reporter.Report(ctx, u)
 }
 
+// deployForge is a forge fake's side of its deployment sink.
+type deployForge interface {
+	Deployments(repo, sha, environment string) []forge.Deployment
+	SetClock(now func() time.Time)
+}
+
+// deployForges start each forge's fake and deployment sink for
+// environment prod/<namespace> of its config repo, named as the fake
+// names it.
+var deployForges = []struct {
+	name  string
+	start func(t *testing.T) (status.Reporter, deployForge, string)
+}{
+	{"github", func(t *testing.T) (status.Reporter, deployForge, string) {
+		f := forge.NewGitHub("ghp_good", "acme/config")
+		t.Cleanup(f.Close)
+		c, err := githubstatus.NewTokenClient(f.APIURL(), "ghp_good")
+		require.NoError(t, err)
+		r, err := githubdeploy.New(githubdeploy.Options{Options: githubstatus.Options{Client: c, Owner: "acme", Repo: "config", Cluster: "prod"}})
+		require.NoError(t, err)
+		return r, f, "acme/config"
+	}},
+	{"gitlab", func(t *testing.T) (status.Reporter, deployForge, string) {
+		f := forge.NewGitLab("glpat-good", "platform/config")
+		t.Cleanup(f.Close)
+		c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
+		require.NoError(t, err)
+		r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: "platform/config", Cluster: "prod"})
+		require.NoError(t, err)
+		return r, f, "platform/config"
+	}},
+}
+
 // On the forges' own deployment sinks, B stays the environment's live
 // deployment and A's refused outcome is never posted.
 func TestTheLiveDeploymentStaysOnTheForges(t *testing.T) {
-	type fake interface {
-		Deployments(repo, sha, environment string) []forge.Deployment
-	}
-	for _, tc := range []struct {
-		name  string
-		start func(t *testing.T) (status.Reporter, fake, string)
-	}{
-		{"github", func(t *testing.T) (status.Reporter, fake, string) {
-			f := forge.NewGitHub("ghp_good", "acme/config")
-			t.Cleanup(f.Close)
-			c, err := githubstatus.NewTokenClient(f.APIURL(), "ghp_good")
-			require.NoError(t, err)
-			r, err := githubdeploy.New(githubdeploy.Options{Options: githubstatus.Options{Client: c, Owner: "acme", Repo: "config", Cluster: "prod"}})
-			require.NoError(t, err)
-			return r, f, "acme/config"
-		}},
-		{"gitlab", func(t *testing.T) (status.Reporter, fake, string) {
-			f := forge.NewGitLab("glpat-good", "platform/config")
-			t.Cleanup(f.Close)
-			c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
-			require.NoError(t, err)
-			r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: "platform/config", Cluster: "prod"})
-			require.NoError(t, err)
-			return r, f, "platform/config"
-		}},
-	} {
+	for _, tc := range deployForges {
 		t.Run(tc.name, func(t *testing.T) {
 			fc := testingclock.NewFakeClock(t0)
 			r, f, repo := tc.start(t)
@@ -245,6 +253,48 @@ func TestTheLiveDeploymentStaysOnTheForges(t *testing.T) {
 			b := f.Deployments(repo, shaB, "prod/web")
 			require.Len(t, b, 1)
 			require.Equal(t, "success", b[0].Latest().State)
+		})
+	}
+}
+
+// A rollback A→B→A recorded while the sink could not be reached (its
+// applying and rolling-out reports replaced by its deployed one before they
+// were delivered) makes A the environment's live deployment again on both
+// forges: a new deployment of A, newer than B's.
+func TestAMergedRollbackIsLiveOnTheForges(t *testing.T) {
+	for _, tc := range deployForges {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := testingclock.NewFakeClock(t0)
+			r, f, repo := tc.start(t)
+			f.SetClock(fc.Now)
+			l := newLedger("web")
+			report := func(sha string, st status.State, applied time.Time) status.Update {
+				u := status.Update{Cluster: "prod", SHA: sha, State: st, AppliedAt: applied}
+				if st == status.Deployed {
+					u.FinishedAt = applied.Add(time.Minute)
+				}
+				return u
+			}
+			l.record(t, "web", []string{r.Name()}, report(shaA, status.Deployed, t0))
+			d := start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{r}, Clock: fc})
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+			fc.Step(time.Hour)
+			l.record(t, "web", []string{r.Name()}, report(shaB, status.Deployed, t0.Add(time.Hour)))
+			d.Kick()
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+
+			fc.Step(time.Hour)
+			rollback := t0.Add(2 * time.Hour)
+			l.record(t, "web", []string{r.Name()}, report(shaA, status.Applying, time.Time{}),
+				report(shaA, status.RollingOut, rollback), report(shaA, status.Deployed, rollback))
+			require.Len(t, l.owed("web"), 1, "one report of A's rollback owed")
+			d.Kick()
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+
+			a := f.Deployments(repo, shaA, "prod/web")
+			require.Len(t, a, 2, "the rollback deploys A again")
+			require.Equal(t, "success", a[1].Latest().State)
+			require.Greater(t, a[1].ID, f.Deployments(repo, shaB, "prod/web")[0].ID, "A's is the newest success")
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/testing/forge"
@@ -25,6 +26,26 @@ func Deliver(t testing.TB, r status.Reporter, us ...status.Update) {
 		require.NoError(t, r.Report(context.Background(), u))
 		require.NoError(t, r.Report(context.Background(), u), "replay")
 	}
+}
+
+// MergedRollback delivers to r, the deployment sink of a forge whose clock
+// is fc, commit a deployed, b deployed an hour later, and a rollback to a
+// an hour after that whose applying and rolling-out reports were replaced
+// by its deployed one before they were delivered (the outbox keeps only a
+// commit's newest report); then a's and b's first reports once more.
+func MergedRollback(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, a, b string) {
+	t.Helper()
+	done := func(sha string, at time.Time) status.Update {
+		return status.Update{SHA: sha, State: status.Deployed, AppliedAt: at, FinishedAt: at.Add(time.Minute)}
+	}
+	first, second := done(a, fc.Now()), done(b, fc.Now().Add(time.Hour))
+	rollback := done(a, fc.Now().Add(2*time.Hour))
+	fc.Step(2 * time.Minute)
+	Deliver(t, r, first)
+	fc.Step(time.Hour)
+	Deliver(t, r, second)
+	fc.Step(time.Hour)
+	Deliver(t, r, rollback, first, second)
 }
 
 // Answer is how the outbox should read a sink's failure.
