@@ -55,6 +55,14 @@ type Update struct {
 	// Origins are the application commits the config commit deploys, as
 	// its Syncgate-Origin trailers name them (repo@sha).
 	Origins []string
+	// OvertakenBy names the newer commit whose own success the sink
+	// already showed for the same cluster when this own success goes out
+	// late: true of this commit, it must not take the environment from
+	// the newer one (see deployment.Next).
+	OvertakenBy string
+	// OvertakerOrigins are the Origins of OvertakenBy: on the application
+	// repos they name, its success went out before this one.
+	OvertakerOrigins []string
 }
 
 // Effective is the state CI should act on: a superseded commit takes the

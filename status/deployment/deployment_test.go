@@ -16,6 +16,7 @@ func TestNext(t *testing.T) {
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	deployedBy := status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, AppliedAt: at, FinishedAt: at.Add(42 * time.Second)}
 	failedIn := status.Update{State: status.Superseded, Outcome: status.Failed, CarriedBy: carrier, Reason: "ImagePullBackOff"}
+	overtaken := status.Update{State: status.Deployed, OvertakenBy: carrier, AppliedAt: at, FinishedAt: at.Add(42 * time.Second)}
 	for _, tc := range []struct {
 		name   string
 		u      status.Update
@@ -36,12 +37,14 @@ func TestNext(t *testing.T) {
 			want: deployment.Step{Phase: deployment.Failed, Description: "invalid YAML"}},
 		{name: "a rollback deploys the same commit again", u: status.Update{State: status.Applying}, now: deployment.Succeeded,
 			want: deployment.Step{Phase: deployment.Queued, Description: "applying"}},
-		{name: "batched: the carrier's success", u: deployedBy,
-			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed by abc1234 in 42s", Carried: true}},
+		{name: "batched: the carrier's success takes no environment from it (GitLab canceled)", u: deployedBy,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "deployed by abc1234, which holds the environment", Carried: true}},
 		{name: "batched: the carrier's failure", u: failedIn,
 			want: deployment.Step{Phase: deployment.Failed, Description: "failed in abc1234: ImagePullBackOff", Carried: true}},
-		{name: "superseded while rolling out: the carrier's outcome", u: deployedBy, now: deployment.Running,
-			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed by abc1234 in 42s", Carried: true}},
+		{name: "superseded while rolling out: the carrier's success, no environment", u: deployedBy, now: deployment.Running,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "deployed by abc1234, which holds the environment", Carried: true}},
+		{name: "superseded while rolling out: the carrier's failure", u: failedIn, now: deployment.Running,
+			want: deployment.Step{Phase: deployment.Failed, Description: "failed in abc1234: ImagePullBackOff", Carried: true}},
 		{name: "superseded before it applied: inactive", u: deployedBy, now: deployment.Queued,
 			want: deployment.Step{Phase: deployment.Inactive, Description: "superseded by abc1234 before it applied", Carried: true}},
 		{name: "superseded before it applied, carrier failed: inactive too", u: failedIn, now: deployment.Queued,
@@ -56,6 +59,16 @@ func TestNext(t *testing.T) {
 			want: deployment.Step{Phase: deployment.Inactive, Description: "superseded by abc1234 before it applied", Carried: true}},
 		{name: "retiring: a carried failure stays", u: failedIn, retire: true,
 			want: deployment.Step{Phase: deployment.Failed, Description: "failed in abc1234: ImagePullBackOff", Carried: true}},
+		{name: "retiring: an overtaken success retires none, then is made inactive", u: overtaken, now: deployment.Running, retire: true,
+			want: deployment.Step{Phase: deployment.Succeeded, Description: "deployed in 42s", Carried: true, Retire: true}},
+		{name: "retiring: the inactive status a crash cut off an overtaken success", u: overtaken, now: deployment.Succeeded, retire: true,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "overtaken by abc1234, which holds the environment", Carried: true}},
+		{name: "retiring: an overtaken success done", u: overtaken, now: deployment.Inactive, retire: true, skip: true},
+		{name: "an overtaken success does not succeed (GitLab canceled)", u: overtaken, now: deployment.Running,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "overtaken by abc1234, which holds the environment", Carried: true}},
+		{name: "an overtaken success shown successful gives the environment back", u: overtaken, now: deployment.Succeeded,
+			want: deployment.Step{Phase: deployment.Inactive, Description: "overtaken by abc1234, which holds the environment", Carried: true}},
+		{name: "an overtaken success done", u: overtaken, now: deployment.Inactive, skip: true},
 		{name: "held until the carrier's outcome", u: status.Update{State: status.Superseded, CarriedBy: carrier}, now: deployment.Queued, skip: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

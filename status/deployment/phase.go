@@ -35,13 +35,18 @@ type Step struct {
 	// off).
 	Carried bool
 	// Retire asks for an Inactive status right after Phase: a carried
-	// commit's success leaves the environment to its carrier.
+	// commit's success, or an overtaken one, leaves the environment to the
+	// newer commit.
 	Retire bool
 }
 
-// Retired is the description of a carried commit's deployment retired
-// in favour of its carrier's.
+// Retired is the description of a deployment retired in favour of a newer
+// commit's: the carrier of a carried commit, or the commit whose success
+// overtook an older one's (status.Update.OvertakenBy).
 func Retired(u status.Update) string {
+	if u.OvertakenBy != "" {
+		return "overtaken by " + status.ShortSHA(u.OvertakenBy) + ", which holds the environment"
+	}
 	return "deployed by " + status.ShortSHA(u.CarriedBy) + ", which holds the environment"
 }
 
@@ -53,10 +58,10 @@ func Retired(u status.Update) string {
 // A superseded commit whose own deployment is still queued was overtaken
 // before it applied: its deployment ends inactive ("superseded by …"). Any
 // other carried commit gets its own deployment with the carrier's outcome
-// and a description naming the carrier; with retire (forges whose
-// environment shows the newest successful deployment as live, GitHub) a
-// carried success is then made inactive, so the carrier stays the one live
-// deployment of the environment.
+// and a description naming the carrier. A success must not take the
+// environment from a newer commit, though: a carried one from its carrier,
+// nor one posted late (OvertakenBy) from the commit whose success went out
+// before it (see givesWay).
 func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 	if u.Held() {
 		return Step{}, false
@@ -69,6 +74,9 @@ func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 		s.Phase = Running
 	case status.Deployed:
 		s.Phase = Succeeded
+		if u.OvertakenBy != "" {
+			return givesWay(s, now, retire, Retired(u))
+		}
 	case status.Failed:
 		s.Phase = Failed
 	case status.Superseded:
@@ -76,12 +84,10 @@ func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 		switch {
 		case now == Queued || (now == Inactive && !retire):
 			s.Phase, s.Description = Inactive, "superseded by "+status.ShortSHA(u.CarriedBy)+" before it applied"
+		case u.Outcome == status.Deployed:
+			return givesWay(s, now, retire, Retired(u))
 		case now == Inactive:
 			return Step{}, false
-		case u.Outcome == status.Deployed && retire && now == Succeeded:
-			s.Phase, s.Description = Inactive, Retired(u)
-		case u.Outcome == status.Deployed:
-			s.Phase, s.Retire = Succeeded, retire
 		default:
 			s.Phase = Failed
 		}
@@ -92,6 +98,28 @@ func Next(u status.Update, now Phase, retire bool) (Step, bool) {
 		// Inactive after success: a newer deployment of the environment
 		// took over; a replay must not take it back.
 		return Step{}, false
+	}
+	return s, true
+}
+
+// givesWay is the step of a success that leaves the environment to a newer
+// commit. With retire (GitHub, where a success retires the environment's
+// earlier deployments and the newest success is live) it is a success that
+// retires none, then an Inactive status (why); a success shown already
+// gets the Inactive status a crash cut off. Without (GitLab, whose
+// environment shows the deployment that succeeded last, and has no
+// inactive state) it is no success at all: the deployment ends Inactive
+// (canceled), one shown successful included, so the newer commit's is the
+// last success.
+func givesWay(s Step, now Phase, retire bool, why string) (Step, bool) {
+	s.Carried = true
+	switch {
+	case now == Inactive:
+		return Step{}, false
+	case retire && now != Succeeded:
+		s.Phase, s.Retire = Succeeded, true
+	default:
+		s.Phase, s.Description = Inactive, why
 	}
 	return s, true
 }

@@ -54,8 +54,9 @@ func TestLifecycles(t *testing.T) {
 	require.Equal(t, "release", a[0].Ref)
 	require.Equal(t, []string{"failed"}, f.Deployments(project, shaB, "")[0].States(), "refused before it applied")
 
-	// A carried commit gets the carrier's outcome; one superseded before
-	// it applied is canceled.
+	// A carried commit gets the carrier's outcome, but a success would make
+	// it the environment's current deployment, taken from its carrier: it
+	// is canceled, as one superseded before it applied is.
 	sinktest.Deliver(t, r,
 		status.Update{SHA: shaB, Namespace: "api", State: status.Applying},
 		status.Update{SHA: shaC, Namespace: "api", State: status.Applying},
@@ -64,7 +65,8 @@ func TestLifecycles(t *testing.T) {
 		status.Update{SHA: shaA, Namespace: "api", State: status.Superseded, CarriedBy: shaC, Outcome: status.Deployed},
 	)
 	require.Equal(t, []string{"created", "canceled"}, f.Deployments(project, shaB, "prod/api")[0].States())
-	require.Equal(t, []string{"success"}, f.Deployments(project, shaA, "prod/api")[0].States())
+	require.Equal(t, []string{"canceled"}, f.Deployments(project, shaA, "prod/api")[0].States())
+	require.Equal(t, []string{"created", "success"}, f.Deployments(project, shaC, "prod/api")[0].States(), "C, the last success, is current")
 	require.Len(t, f.Environments(project), 2)
 
 	// A rollback deploys A again: GitLab takes a new deployment for it.

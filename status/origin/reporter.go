@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +68,7 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 			refused = append(refused, err)
 			continue
 		}
-		key := strings.ToLower(ref.Host() + "/" + ref.Project())
+		key := ref.key()
 		r.mu.Lock()
 		prior := r.refused[key]
 		r.mu.Unlock()
@@ -77,7 +76,7 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 			refused = append(refused, prior)
 			continue
 		}
-		err = r.post(ctx, ref, u)
+		err = r.post(ctx, ref, overtakenOn(u, ref))
 		switch {
 		case err == nil:
 		case status.IsPermanent(err):
@@ -97,6 +96,23 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 		return status.Permanent(fmt.Errorf("application commit not reported: %w", errors.Join(refused...)))
 	}
 	return nil
+}
+
+// overtakenOn is u as the application repo of ref sees it: an own success
+// overtaken by a newer commit's (status.Update.OvertakenBy) leaves the
+// environment to it only on the repos the newer commit names, where its
+// success went; elsewhere u's commit is still the latest to deploy.
+func overtakenOn(u status.Update, ref Ref) status.Update {
+	if u.OvertakenBy == "" {
+		return u
+	}
+	for _, s := range u.OvertakerOrigins {
+		if o, err := ParseRef(s); err == nil && o.key() == ref.key() {
+			return u
+		}
+	}
+	u.OvertakenBy, u.OvertakerOrigins = "", nil
+	return u
 }
 
 func (r *Reporter) post(ctx context.Context, ref Ref, u status.Update) error {

@@ -24,6 +24,9 @@ type Ref struct {
 // String is the form a trailer holds: repo@sha.
 func (r Ref) String() string { return r.Repo + "@" + r.SHA }
 
+// key names r's repository whatever the case it was written in.
+func (r Ref) key() string { return strings.ToLower(r.Host() + "/" + r.Project()) }
+
 // Host is the repository's host in lower case, "" for owner/name.
 func (r Ref) Host() string {
 	if !strings.Contains(r.Repo, "://") && !strings.Contains(strings.SplitN(r.Repo, "/", 2)[0], ":") {

@@ -357,11 +357,11 @@ func identity(ns string, o version.OwedReport) string {
 }
 
 // same reports whether a and b are the same report, whatever its delivery
-// attempts: a report replaced by a newer transition while it was being
+// attempts and whether a newer success overtook it: a report replaced by a newer transition while it was being
 // delivered is not the one that was delivered.
 func same(a, b version.OwedReport) bool {
-	a.Attempts, a.LastError, a.Permanent = 0, "", false
-	b.Attempts, b.LastError, b.Permanent = 0, "", false
+	a.Attempts, a.LastError, a.Permanent, a.OvertakenBy, a.OvertakerOrigins = 0, "", false, "", nil
+	b.Attempts, b.LastError, b.Permanent, b.OvertakenBy, b.OvertakerOrigins = 0, "", false, "", nil
 	return equality.Semantic.DeepEqual(a, b)
 }
 

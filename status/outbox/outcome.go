@@ -13,13 +13,24 @@ import (
 // superseded, and re-arms those its sink refused earlier; it returns how
 // many reports it cleared.
 //
-// On a sink that shows the live commit (live), a direct success delivered
-// also clears the direct successes of other commits for the same cluster
-// that the sink refused and that were recorded before it (see overtaken).
+// A direct success delivered overtakes the direct successes of other
+// commits for the same cluster that the sink refused and that were
+// recorded before it (see overtaken). A sink that shows the live commit
+// (live) clears them; any other still posts them, as they are true of
+// their commits, marked OvertakenBy o's commit so that what they post
+// beside (the application commit's deployment, on the origin sink) leaves
+// the environment to it; the origin sink does so on the application repos
+// o's commit names (OvertakerOrigins).
 func delivered(st *version.VersionStatus, o version.OwedReport, superseded []version.OwedReport, live bool) int {
 	gone := slices.Concat(superseded, []version.OwedReport{o})
 	if live {
 		gone = append(gone, overtaken(st, o)...)
+	} else {
+		for _, e := range overtaken(st, o) {
+			if i := find(st, e); i >= 0 {
+				st.Owed[i].OvertakenBy, st.Owed[i].OvertakerOrigins = o.SHA, slices.Clone(o.Origins)
+			}
+		}
 	}
 	cleared := 0
 	for _, e := range gone {
@@ -37,11 +48,11 @@ func delivered(st *version.VersionStatus, o version.OwedReport, superseded []ver
 	return cleared
 }
 
-// overtaken are the reports a live sink's delivery of o makes moot: when o
-// is a direct success (takesEnvironment), the refused direct successes of
-// other commits to o's sink and cluster recorded before o. Posted after
-// it, such an older success would take the environment from o's commit,
-// which runs. Failures and carried outcomes of older commits stay: they
+// overtaken are the reports the delivery of o overtakes: when o is a
+// direct success (takesEnvironment), the refused direct successes of other
+// commits to o's sink and cluster recorded before o. Posted after it as
+// they are, such an older success would take the environment from o's
+// commit, which runs. Failures and carried outcomes of older commits stay: they
 // are the truth about those commits and take no environment. Older is
 // earlier in Owed, where Record puts each report when it records it, not
 // the order of delivery: a rollback's report, recorded after, is newer and

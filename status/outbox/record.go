@@ -91,7 +91,8 @@ func owedOf(sink string, u status.Update) version.OwedReport {
 // updateOf rebuilds the Update an owed report was recorded from.
 func updateOf(namespace string, o version.OwedReport) status.Update {
 	u := status.Update{Cluster: o.Cluster, Namespace: namespace, SHA: o.SHA, State: o.State, Reason: o.Reason,
-		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total), Origins: o.Origins}
+		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total), Origins: o.Origins,
+		OvertakenBy: o.OvertakenBy, OvertakerOrigins: o.OvertakerOrigins}
 	if o.AppliedAt != nil {
 		u.AppliedAt = o.AppliedAt.UTC()
 	}

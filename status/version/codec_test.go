@@ -46,6 +46,9 @@ func sample() version.VersionStatus {
 			{Sink: "s3", Cluster: "prod", SHA: sha(1), State: status.Failed, Reason: "apply: boom", AppliedAt: &at, FinishedAt: &fin, Deployments: []string{"gone"}},
 			// No history entry.
 			{Sink: "gitlab", SHA: sha(9), State: status.Applying},
+			// The history entry as it stands, overtaken by a newer success.
+			{Sink: "origin", Cluster: "prod", SHA: sha(4), State: status.Deployed, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web,
+				OvertakenBy: sha(6), OvertakerOrigins: []string{"acme/web@" + sha(7)}, Permanent: true},
 		},
 	}
 }
@@ -110,6 +113,8 @@ func TestStoredFormIsCompact(t *testing.T) {
 		require.Equal(t, want, o["deploymentRefs"])
 	}
 	require.Equal(t, map[string]any{"sink": "gitlab", "sha": sha(9), "state": "applying"}, owed[4])
+	require.Equal(t, map[string]any{"sink": "origin", "cluster": "prod", "sha": sha(4), "state": "deployed", "asHistory": true,
+		"overtakenBy": sha(6), "overtakerOrigins": []any{"acme/web@" + sha(7)}, "permanent": true}, owed[5], "what the history entry does not say is kept")
 }
 
 // TestFullFormIsRead decodes a status as syncgate wrote it before the

@@ -205,6 +205,14 @@ type OwedReport struct {
 	// Origins are the application commits the report also goes to.
 	// +optional
 	Origins []string `json:"origins,omitempty"`
+	// OvertakenBy names the newer commit whose own success the sink was
+	// shown for the same cluster while this one was owed: posted late,
+	// this success must leave the environment to it.
+	// +optional
+	OvertakenBy string `json:"overtakenBy,omitempty"`
+	// OvertakerOrigins are the origins of OvertakenBy's report.
+	// +optional
+	OvertakerOrigins []string `json:"overtakerOrigins,omitempty"`
 	// AsHistory says the report says what the history entry of its sha
 	// says, so reason, carrier, outcome, times, counts and Deployments are
 	// not stored again. Read back from that entry, so false in Go.

@@ -32,7 +32,8 @@ type forgeUnderTest struct {
 	failure string
 	started []string // states of a deployment before its outcome
 	// carried are the states of a carried commit's deployment that the
-	// carrier deployed, after those it had before.
+	// carrier deployed, after those it had before: no success that would
+	// take the environment from the carrier.
 	carried  []string
 	inactive string // what an earlier deployment shows once a newer one is live
 	// overtaken is what a deployment ends in when a newer commit was
@@ -54,7 +55,7 @@ func gitlabUnderTest(t *testing.T) forgeUnderTest {
 	t.Cleanup(gl.Close)
 	return forgeUnderTest{name: "gitlab", fake: gl, repo: "platform/config",
 		env:     []string{"GITLAB_URL=" + gl.URL(), "GITLAB_TOKEN=glpat-e2e"},
-		success: "success", failure: "failed", started: []string{"created", "running"}, carried: []string{"success"},
+		success: "success", failure: "failed", started: []string{"created", "running"}, carried: []string{"canceled"},
 		overtaken: "canceled"}
 }
 
