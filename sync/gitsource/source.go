@@ -324,7 +324,8 @@ func branchHash(refs []*plumbing.Reference, branch string) plumbing.Hash {
 // (nothing is checked out). It implements fs.ReadFileFS and fs.ReadDirFS;
 // directory entries come in name order. Symlinks are followed inside the
 // repository; one that leaves it is an error (ErrSymlinkEscape) naming it,
-// and following them costs each Tree at most MaxLinkSteps lookups: take a
+// and following them costs each Tree at most MaxLinkSteps lookups (its git
+// trees, MaxTreeBytes; LimitTreeBytes sets another bound): take a
 // Tree for each namespace rendered (cheap: a commit read, the trees under
 // it cached by hash), so that namespaces do not share that bound.
 func (s *Source) Tree(sha string) (fs.FS, error) {
@@ -341,5 +342,7 @@ func (s *Source) Tree(sha string) (fs.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitsource: read commit %s: %w", sha, err)
 	}
-	return &treeFS{src: s, root: c.TreeHash}, nil
+	t := &treeFS{src: s, root: c.TreeHash}
+	t.trees.max = MaxTreeBytes
+	return t, nil
 }

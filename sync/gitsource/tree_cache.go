@@ -13,6 +13,7 @@ import (
 // built, so one copy serves every reader and every commit sharing it.
 type dir struct {
 	entries []entry
+	size    int // the tree object's content, as its header says
 	cost    int // bytes held: the tree's content (the names) and the entries
 }
 
@@ -92,12 +93,17 @@ func (c *treeCache) putLocked(h plumbing.Hash, d *dir) {
 	c.size += d.cost
 }
 
-// dirOf returns the decoded tree h, from the cache or the store.
-func (s *Source) dirOf(h plumbing.Hash) (*dir, error) {
+// dirOf returns the decoded tree h, from the cache or the store, charged
+// first: from the cache by its size, else by its header's before it is
+// inflated.
+func (s *Source) dirOf(h plumbing.Hash, charge func(size int64) error) (*dir, error) {
 	if d, ok := s.trees.get(h); ok {
+		if err := charge(int64(d.size)); err != nil {
+			return nil, err
+		}
 		return d, nil
 	}
-	d, err := s.readTree(h)
+	d, err := s.readTree(h, charge)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ func (t *treeFS) CountEntries(name string) (int, error) {
 	if !tg.isDir() {
 		return 0, &fs.PathError{Op: "readdir", Path: name, Err: treeError("not a directory")}
 	}
-	d, err := t.src.dirOf(tg.hash)
+	d, err := t.dirOf(tg.hash)
 	if err != nil {
 		return 0, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}

@@ -25,6 +25,17 @@ const MaxDirEntries = 100_000
 // commit's fault.
 var ErrDirTooLarge error = treeError("directory too large")
 
+// MaxNameBytes bounds the name of an entry of a directory, so that a
+// tree's bytes are its entries' and a tree of one entry is small: git
+// stores any length, but no file system a repository is checked out on
+// holds a name of more than 255 characters (1,020 bytes of UTF-8 on APFS,
+// 765 on NTFS, 255 bytes on Linux's).
+const MaxNameBytes = 1024
+
+// ErrNameTooLong refuses a directory that holds an entry named with more
+// than MaxNameBytes. It matches fs.ErrInvalid: the commit's fault.
+var ErrNameTooLong error = treeError("name too long")
+
 // minEntryBytes is the smallest entry of a tree object: a mode of one
 // digit, a space, a name of one byte, its NUL and a 20-byte id. A tree of
 // MaxInMemory bytes holds at most 700,000 entries, scanned but not built.
@@ -37,9 +48,9 @@ const entryBytes = int(unsafe.Sizeof(entry{}))
 // inflated under it too (go-git reads packs through shared handles), and
 // decoded after the lock is released, so that a big directory holds up no
 // other reader of the store while its entries are built.
-func (s *Source) readTree(h plumbing.Hash) (*dir, error) {
+func (s *Source) readTree(h plumbing.Hash, charge func(size int64) error) (*dir, error) {
 	s.store.Lock()
-	size, r, err := s.openTree(h)
+	size, r, err := s.openTree(h, charge)
 	s.store.Unlock()
 	if err != nil {
 		return nil, err
@@ -56,14 +67,18 @@ func (s *Source) readTree(h plumbing.Hash) (*dir, error) {
 	return decodeDir(raw.String())
 }
 
-// openTree needs s.store held.
-func (s *Source) openTree(h plumbing.Hash) (int64, io.ReadCloser, error) {
+// openTree needs s.store held. The tree is charged from its header before
+// it is inflated.
+func (s *Source) openTree(h plumbing.Hash, charge func(size int64) error) (int64, io.ReadCloser, error) {
 	size, err := s.repo.Storer.EncodedObjectSize(h)
 	if err != nil {
 		return 0, nil, err
 	}
 	if size > MaxInMemory {
 		return 0, nil, fmt.Errorf("%w: its git tree is %d bytes, more than the %d syncgate reads", ErrDirTooLarge, size, MaxInMemory)
+	}
+	if err := charge(size); err != nil {
+		return 0, nil, err
 	}
 	obj, err := s.repo.Storer.EncodedObject(plumbing.TreeObject, h)
 	if err != nil {
@@ -91,7 +106,7 @@ func decodeDir(raw string) (*dir, error) {
 		}
 		i += nul + 1 + len(plumbing.ZeroHash)
 	}
-	d := &dir{entries: make([]entry, 0, n), cost: len(raw) + n*entryBytes}
+	d := &dir{entries: make([]entry, 0, n), size: len(raw), cost: len(raw) + n*entryBytes}
 	for rest := raw; rest != ""; {
 		sp := strings.IndexByte(rest, ' ')
 		if sp < 0 {
@@ -108,6 +123,8 @@ func decodeDir(raw string) (*dir, error) {
 			return nil, treeError("malformed git tree: missing filename terminator")
 		case nul == 0:
 			return nil, treeError("malformed git tree: empty filename")
+		case nul > MaxNameBytes:
+			return nil, fmt.Errorf("%w: an entry's name is %d bytes, more than %d", ErrNameTooLong, nul, MaxNameBytes)
 		case len(rest) < nul+1+len(plumbing.ZeroHash):
 			return nil, treeError("malformed git tree: truncated object id")
 		}

@@ -40,6 +40,7 @@ type treeFS struct {
 	root plumbing.Hash
 
 	linkSteps atomic.Int64 // spent of MaxLinkSteps
+	trees     treeBudget   // of MaxTreeBytes
 }
 
 var (
@@ -168,7 +169,7 @@ func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 // as a symlink, and opening it reports why. Past MaxLinkSteps the listing
 // fails: every link after would too.
 func (t *treeFS) entries(tg target) ([]fs.DirEntry, error) {
-	d, err := t.src.dirOf(tg.hash)
+	d, err := t.dirOf(tg.hash)
 	if err != nil {
 		return nil, err
 	}

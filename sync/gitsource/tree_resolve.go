@@ -65,7 +65,7 @@ func (t *treeFS) resolve(name string) (target, error) {
 				return target{}, err
 			}
 		}
-		d, err := t.src.dirOf(cur)
+		d, err := t.dirOf(cur)
 		if err != nil {
 			return target{}, walkErr(parts[:i], err)
 		}
