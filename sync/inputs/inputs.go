@@ -37,8 +37,8 @@ type access struct {
 }
 
 // Recorder is a tree that notes each path read through it. It implements
-// fs.StatFS, fs.ReadFileFS, fs.ReadDirFS, Hasher and CountEntries over the
-// tree it wraps. Safe
+// fs.StatFS, fs.ReadFileFS, fs.ReadDirFS, Hasher, CountEntries and
+// LimitTreeBytes over the tree it wraps. Safe
 // for concurrent use.
 type Recorder struct {
 	tree Hasher
@@ -95,6 +95,14 @@ func (r *Recorder) CountEntries(name string) (int, error) {
 	}
 	entries, err := fs.ReadDir(r.tree, name)
 	return len(entries), err
+}
+
+// LimitTreeBytes passes the bound on to the tree when it takes one
+// (gitsource's trees do).
+func (r *Recorder) LimitTreeBytes(n int64) {
+	if l, ok := r.tree.(interface{ LimitTreeBytes(int64) }); ok {
+		l.LimitTreeBytes(n)
+	}
 }
 
 // Hash names the git object name leads to: noted as a read of name, since

@@ -122,9 +122,19 @@ func (r *Renderer) RenderKeyed(ctx context.Context, tree fs.FS, namespace string
 	return r.render(ctx, tree, namespace)
 }
 
+// treeBytesLimiter is a tree whose git trees can be bounded in bytes
+// (gitsource's, and inputs' recorder over one): a render bounds them at
+// Limits.TreeBytes.
+type treeBytesLimiter interface {
+	LimitTreeBytes(n int64)
+}
+
 func (r *Renderer) render(ctx context.Context, tree fs.FS, namespace string) ([]*unstructured.Unstructured, []string, error) {
 	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
 		return nil, nil, fmt.Errorf("render: namespace %q: %s", namespace, strings.Join(errs, "; "))
+	}
+	if t, ok := tree.(treeBytesLimiter); ok {
+		t.LimitTreeBytes(r.opts.Limits.TreeBytes)
 	}
 	b := newBudget(tree, r.opts.Limits, namespace)
 	g := r.files.begin(namespace)

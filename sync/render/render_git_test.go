@@ -2,6 +2,8 @@ package render_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -12,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/syncgate/syncgate/sync/gitsource"
+	"github.com/syncgate/syncgate/sync/inputs"
+	"github.com/syncgate/syncgate/sync/render"
 )
 
 // gitTree commits files and symlinks (values starting with "-> ") with the
@@ -92,5 +96,37 @@ func BenchmarkRender1000FromGit(b *testing.B) {
 		if _, err := r.Render(tree, "team"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A render bounds the bytes of git trees it reads at Limits.TreeBytes,
+// through inputs' recorder too: past it, the namespace's commit is
+// refused naming the directory.
+func TestTreeBytesBoundTheRender(t *testing.T) {
+	files := map[string]string{"b/cm.yaml": cm("b", "")}
+	for i := 0; i < 20; i++ {
+		files[fmt.Sprintf("a/%02d%s.yaml", i, strings.Repeat("n", 200))] = cm(fmt.Sprintf("a%02d", i), "")
+	}
+	for _, recorded := range []bool{false, true} {
+		t.Run(fmt.Sprint("recorded=", recorded), func(t *testing.T) {
+			// A tree of its own: a render's trees count once per Tree.
+			tree := gitTree(t, files)
+			if recorded {
+				rec, err := inputs.Record(tree)
+				require.NoError(t, err)
+				tree = rec
+			}
+			// The root's tree and b's fit; a's, of 20 long names, does not.
+			r := newRenderer(t, func(o *render.Options) { o.Limits = render.Limits{TreeBytes: 2048} })
+			_, err := r.Render(tree, "b")
+			require.NoError(t, err)
+			_, err = r.Render(tree, "a")
+			var re *render.Error
+			require.True(t, errors.As(err, &re), "the commit's fault: %v", err)
+			require.ErrorContains(t, err, "a: too many bytes of git trees")
+
+			_, err = newRenderer(t, nil).Render(tree, "a")
+			require.NoError(t, err, "within the default")
+		})
 	}
 }

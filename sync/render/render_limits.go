@@ -40,6 +40,12 @@ type Limits struct {
 	// directory of the namespace (once, for its YAML files and image pins)
 	// and each listing a kustomize build asks for, each time.
 	Entries int
+	// TreeBytes bounds the bytes of git trees one render reads, when its
+	// tree can be bounded so (gitsource's: LimitTreeBytes): each directory
+	// walked through or listed counts once, cached or not. A tree is read
+	// under the lock every namespace reads the commit through; a big
+	// monorepo's walk reads a few MB.
+	TreeBytes int64
 	// Objects bounds the objects one namespace renders, over ./<ns>/ and
 	// ./<cluster>/<ns>/ merged (an object of the latter replacing one of
 	// the former counts once): each is counted as it is decoded or built.
@@ -102,6 +108,7 @@ var DefaultLimits = Limits{
 	Documents:      6000,
 	Kustomizations: 500,
 	Entries:        100_000,
+	TreeBytes:      64 << 20,
 	Objects:        5000,
 	Nodes:          1_000_000,
 	KeyAttempts:    512,
@@ -130,6 +137,7 @@ func (l Limits) withDefaults() Limits {
 	seti(&l.Documents, d.Documents)
 	seti(&l.Kustomizations, d.Kustomizations)
 	seti(&l.Entries, d.Entries)
+	set(&l.TreeBytes, d.TreeBytes)
 	seti(&l.Objects, d.Objects)
 	seti(&l.Nodes, d.Nodes)
 	seti(&l.KeyAttempts, d.KeyAttempts)
