@@ -18,19 +18,20 @@ func treeOf(names ...string) string {
 }
 
 // Following a directory of a thousand files, every commit brings a new
-// tree of it; trees of one entry may each name it with a megabyte: the
-// cache must hold a bounded number of bytes, not of trees or entries.
+// tree of it; its entries may each be named with a kilobyte: the cache
+// must hold a bounded number of bytes, not of trees or entries.
 func TestTreeCacheIsBoundedByBytes(t *testing.T) {
-	names := make([]string, 1000)
+	names, long := make([]string, 1000), make([]string, 1000)
 	for i := range names {
 		names[i] = fmt.Sprintf("cm-%03d.yaml", i)
+		long[i] = fmt.Sprintf("%03d%s", i, strings.Repeat("n", MaxNameBytes-3))
 	}
 	for _, tc := range []struct {
 		name string
 		raw  string
 	}{
 		{"a thousand files", treeOf(names...)},
-		{"one long name", treeOf(strings.Repeat("n", 1<<20))},
+		{"long names", treeOf(long...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := decodeDir(tc.raw)
