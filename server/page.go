@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncgate/syncgate/server/internal/markup"
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/measures"
 	"github.com/syncgate/syncgate/status/version"
 )
@@ -122,17 +123,17 @@ func (s *Server) fill(view *nsView, st *version.VersionStatus, now time.Time) {
 	view.Measures = s.measuresView(measures.Compute(s.changes(st), now))
 }
 
+// inFlight is h, the commit under way, in progress for as long as its
+// clock has run by the rule its health timeout and the
+// SyncgateCommitNotFinal alert count by (lifecycle.RolloutSince): since it
+// was begun, applied, or rolled out again by a restore.
 func inFlight(h version.Commit, info CommitInfo, now time.Time) *flight {
 	f := &flight{SHA: h.SHA, Subject: info.Subject, State: string(h.State), Ready: h.Ready, Total: h.Total}
 	if h.Total > 0 {
 		f.Percent = int(100 * h.Ready / h.Total)
 	}
-	since := h.AppliedAt
-	if since == nil {
-		since = h.FetchedAt
-	}
-	if since != nil {
-		f.For = status.FormatDuration(now.Sub(since.Time).Round(time.Second))
+	if since, ok := lifecycle.RolloutSince(&h); ok {
+		f.For = status.FormatDuration(now.Sub(since).Round(time.Second))
 	}
 	return f
 }

@@ -107,8 +107,11 @@ func Plan(st *version.VersionStatus, head string) (Step, string) {
 
 // InFlight is the commit a namespace's status says is under way (begun
 // and without an outcome, or applied with its rollout unanswered) and when
-// it was begun; ok is false when none is. Whichever replica leads reads
-// it from the Version, so it survives a change of leader.
+// its clock started: when it was begun while it is not applied, then what
+// its health timeout counts from (RolloutSince), so that a commit is
+// overdue by the same rule the worker judges it by. ok is false when none
+// is. Whichever replica leads reads it from the Version, so it survives a
+// change of leader.
 func InFlight(st *version.VersionStatus) (sha string, began time.Time, ok bool) {
 	step, sha := Plan(st, st.Head)
 	if step == Idle {
@@ -123,5 +126,6 @@ func InFlight(st *version.VersionStatus) (sha string, began time.Time, ok bool) 
 	if c == nil || c.FetchedAt == nil {
 		return "", time.Time{}, false
 	}
-	return sha, c.FetchedAt.Time, true
+	began, _ = RolloutSince(c)
+	return sha, began, true
 }

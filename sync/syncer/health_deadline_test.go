@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/syncgate/syncgate/status"
+	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
 	"github.com/syncgate/syncgate/sync/readiness"
 	"github.com/syncgate/syncgate/sync/render"
@@ -268,7 +269,8 @@ func TestARollbackTimesOutFromItsNewApply(t *testing.T) {
 // The deadline is the applied time plus the health timeout; a commit
 // begun again and not yet applied counts from when it was begun, one a
 // restore sent again since from the restore, and a
-// time ahead of this replica's clock counts from now.
+// time ahead of this replica's clock counts from now. The commit in flight
+// the metrics report is overdue by the same rule.
 func TestHealthDeadline(t *testing.T) {
 	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: t0.Add(d)} }
 	now := t0.Add(time.Hour)
@@ -291,6 +293,13 @@ func TestHealthDeadline(t *testing.T) {
 			}
 			w := &worker{s: &Syncer{opts: Options{Now: func() time.Time { return now }, HealthTimeout: 5 * time.Minute}}, version: v}
 			require.Equal(t, tc.want, w.healthDeadline("a"))
+			if tc.c == nil || tc.c.FetchedAt.After(now) {
+				return // nothing in flight; a clock ahead is this replica's own concern
+			}
+			v.Status.Applied, v.Status.Head, v.Status.History[0].State = "a", "a", status.RollingOut
+			_, began, ok := lifecycle.InFlight(&v.Status)
+			require.True(t, ok)
+			require.Equal(t, tc.want, began.Add(5*time.Minute), "the commit in flight is overdue (SyncgateCommitNotFinal) by the same rule")
 		})
 	}
 }

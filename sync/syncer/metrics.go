@@ -49,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "syncgate_git_last_fetch_success_timestamp_seconds", Help: "When the config repo was last checked (and fetched) without error, in Unix seconds.",
 		}),
 		started: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "syncgate_syncer_commit_started_timestamp_seconds", Help: "When the commit in flight in a namespace began, as its Version says, in Unix seconds; reported by the leader alone, absent when none is.",
+			Name: "syncgate_syncer_commit_started_timestamp_seconds", Help: "When the clock of the commit in flight in a namespace started, as its Version says (its begin; once applied, when its health timeout counts from), in Unix seconds; reported by the leader alone, absent when none is.",
 		}, []string{"namespace"}),
 		unchanged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "syncgate_syncer_unchanged_commits_total",
