@@ -404,17 +404,18 @@ func (w *written) refs() (applied, adopted, ready []ObjectRef) {
 // what was written, and what may have been: without a hash, so that the
 // next Apply sends it whatever it holds, and in the inventory, so that a
 // later commit that drops it prunes it (prune takes NotFound as done).
+// What was written is in Applied, Adopted and Ready as after a whole write.
 func (w *written) result() *Result {
+	res := &Result{}
+	res.Applied, res.Adopted, res.Ready = w.refs()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	res := &Result{}
 	at := map[string]int{}
 	for _, e := range w.prev {
 		at[e.id()] = len(res.Inventory)
 		res.Inventory = append(res.Inventory, e)
 	}
 	for _, d := range w.done {
-		res.Applied = append(res.Applied, d.ref)
 		if i, ok := at[d.ref.id()]; ok {
 			res.Inventory[i] = d.entry()
 			continue
@@ -429,8 +430,5 @@ func (w *written) result() *Result {
 		}
 		res.Inventory = append(res.Inventory, e)
 	}
-	sortRefs(res.Applied)
-	res.Adopted = append(res.Adopted, w.adopted...)
-	sortRefs(res.Adopted)
 	return res
 }

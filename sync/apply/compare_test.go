@@ -55,15 +55,19 @@ func TestComparableSecret(t *testing.T) {
 	require.Contains(t, u.Object, "stringData", "the desired object is not changed")
 }
 
+// A failed Apply's result tells what it wrote as a whole one does, which
+// of it was ready as written too: a restore cut short after sending objects
+// with a rollout gives that rollout a health timeout of its own.
 func TestWrittenResult(t *testing.T) {
 	cm := func(name string) ObjectRef {
 		return ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "n", Name: name}
 	}
 	w := &written{prev: []Entry{{ObjectRef: cm("a"), Hash: "1"}, {ObjectRef: cm("b"), Hash: "1"}}}
-	w.add(&desired{ref: cm("c"), hash: "2"}, false, false)
+	w.add(&desired{ref: cm("c"), hash: "2"}, false, true)
 	w.add(&desired{ref: cm("b"), hash: "2"}, true, false)
 	res := w.result()
 	require.Equal(t, []Entry{{ObjectRef: cm("a"), Hash: "1"}, {ObjectRef: cm("b"), Hash: "2"}, {ObjectRef: cm("c"), Hash: "2"}}, res.Inventory)
 	require.Equal(t, []ObjectRef{cm("b"), cm("c")}, res.Applied)
 	require.Equal(t, []ObjectRef{cm("b")}, res.Adopted)
+	require.Equal(t, []ObjectRef{cm("c")}, res.Ready)
 }

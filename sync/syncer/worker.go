@@ -231,7 +231,7 @@ func (w *worker) attempt(ctx context.Context, sha string, gen uint64) error {
 	}
 
 	start := time.Now()
-	res, pruneErr, retry, err := w.applyWritten(ctx, sha, objs, keys)
+	res, pruneErr, retry, err := w.applyWritten(ctx, sha, objs, keys, nil)
 	w.spans.apply = time.Since(start)
 	w.s.metrics.apply.Observe(w.spans.apply.Seconds())
 	switch {

@@ -12,16 +12,16 @@ import (
 
 // applyWritten applies sha's objects. A write that failed other than in
 // its prune (pruneErr: every object was written) has what it wrote
-// recorded (recordWritten) and is returned as err, with retry telling
-// trouble (apply.Transient) from a refusal; the one rule for an attempt
-// and a restore alike.
-func (w *worker) applyWritten(ctx context.Context, sha string, objs []*unstructured.Unstructured, keys []string) (res *apply.Result, pruneErr *apply.PruneError, retry bool, err error) {
+// recorded (recordWritten, with what also adds to the record of it) and is
+// returned as err, with retry telling trouble (apply.Transient) from a
+// refusal; the one rule for an attempt and a restore alike.
+func (w *worker) applyWritten(ctx context.Context, sha string, objs []*unstructured.Unstructured, keys []string, also recordAlso) (res *apply.Result, pruneErr *apply.PruneError, retry bool, err error) {
 	res, err = w.apply(ctx, objs, keys)
 	if err == nil || errors.As(err, &pruneErr) {
 		return res, pruneErr, false, nil
 	}
 	if res != nil {
-		w.recordWritten(ctx, sha, res)
+		w.recordWritten(ctx, sha, res, also)
 	}
 	var refused *apply.ValidationError
 	return res, nil, !errors.As(err, &refused) && apply.Transient(err), err

@@ -70,16 +70,23 @@ const recordAfterEnd = 5 * time.Second
 // this worker last did.
 var errWrittenSince = errors.New("the Version was written since: another leader's record stands")
 
+// recordAlso is what a failed write records of what it wrote besides its inventory.
+type recordAlso func(st *version.VersionStatus, res *apply.Result)
+
 // recordWritten records the inventory of an apply that failed once writing
 // began: what it wrote (and what may have been stored though its answer
 // was lost) is live and must stay known, so a later commit prunes what this
 // one created. The apply fails too when the run's ctx ends (shutdown,
 // leadership lost): the write is then made all the same, within
 // recordAfterEnd, over the status this worker last wrote only (updateOver):
-// a leader that took over meanwhile keeps its record.
-func (w *worker) recordWritten(ctx context.Context, sha string, res *apply.Result) {
+// a leader that took over meanwhile keeps its record. also, when not nil,
+// is recorded with it.
+func (w *worker) recordWritten(ctx context.Context, sha string, res *apply.Result, also recordAlso) {
 	written := func(st *version.VersionStatus) []status.Update {
 		st.Inventory = partialInventory(st.Inventory, res.Inventory)
+		if also != nil {
+			also(st, res)
+		}
 		return nil
 	}
 	err := ctx.Err()

@@ -10,6 +10,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
 	"github.com/syncgate/syncgate/status/version"
+	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/sync/render"
 )
 
@@ -22,7 +23,8 @@ import (
 // the restore; a refusal, or trouble past that, ends the restore, what
 // the other commit wrote then staying in the inventory for a later commit.
 // Objects with a rollout it sent while sha's rollout had no outcome began
-// that rollout again: it is timed from the restore (lifecycle.Resent).
+// that rollout again: it is timed from the restore (resent), whether the
+// restore then completed, or sent them before it was refused or gave up.
 func (w *worker) restore(ctx context.Context, sha string) error {
 	if w.restoring != sha {
 		w.restoring, w.restoringSince = sha, w.s.opts.Now()
@@ -41,7 +43,7 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 	case err != nil:
 		return trouble(fmt.Errorf("render: %w", err))
 	}
-	res, pruneErr, retry, err := w.applyWritten(ctx, sha, objs, keys)
+	res, pruneErr, retry, err := w.applyWritten(ctx, sha, objs, keys, w.resent)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
@@ -52,12 +54,9 @@ func (w *worker) restore(ctx context.Context, sha string) error {
 		return w.restoreEnded(ctx, sha, fmt.Errorf("apply: %w", err))
 	}
 	inventory, pruneFailure := w.pruneOutcome(res, pruneErr)
-	at := w.s.opts.Now()
 	if err := w.finish(ctx, func(st *version.VersionStatus) []status.Update {
 		st.Inventory = inventory
-		if len(res.Applied) > len(res.Ready) {
-			lifecycle.Resent(st, at) // a rollout begun again: a health timeout of its own
-		}
+		w.resent(st, res)
 		lifecycle.Restored(st)
 		lifecycle.Unsettle(st, w.s.opts.Now())
 		return nil
@@ -90,4 +89,15 @@ func (w *worker) restoreEnded(ctx context.Context, sha string, err error) error 
 	w.s.event(w.version, corev1.EventTypeWarning, "RestoreFailed", "%s could not be applied again to undo what a commit since wrote part of: %s",
 		status.ShortSHA(sha), lifecycle.Bound(err.Error(), lifecycle.MaxEventReason))
 	return nil
+}
+
+// resent records, with what a write of a restore wrote, when it sent
+// objects with a rollout (applied, and not ready as applied): the applied
+// commit's rollout began again then and, while it has no outcome, is given
+// a health timeout of its own from then (lifecycle.Resent). A write that
+// was refused or cut short after sending them began it all the same.
+func (w *worker) resent(st *version.VersionStatus, res *apply.Result) {
+	if res != nil && len(res.Applied) > len(res.Ready) {
+		lifecycle.Resent(st, w.s.opts.Now())
+	}
 }
