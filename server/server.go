@@ -15,7 +15,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/syncgate/syncgate/server/internal/transport"
 	"github.com/syncgate/syncgate/status/lifecycle"
@@ -73,10 +72,6 @@ type Options struct {
 	Previews     Previews
 	PreviewForks bool
 
-	ListenAddr string
-	// ProbeAddr serves /healthz, /readyz and /metrics alone, apart from
-	// the /wait traffic; empty (or ListenAddr) means no probe listener.
-	ProbeAddr          string
 	WaitToken          string
 	WebhookSecret      string
 	DefaultWaitTimeout time.Duration // default 60s
@@ -234,27 +229,6 @@ func (s *Server) probeRoutes(r gin.IRoutes) {
 
 // Handler is the gateway as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
-
-// Run serves on ListenAddr, and the probes on ProbeAddr, until ctx ends;
-// waiters are then answered 503 so their clients retry elsewhere.
-func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.opts.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.opts.ListenAddr, err)
-	}
-	if s.opts.ProbeAddr == "" || s.opts.ProbeAddr == s.opts.ListenAddr {
-		return s.Serve(ctx, ln)
-	}
-	pln, err := net.Listen("tcp", s.opts.ProbeAddr)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("listen %s (probes): %w", s.opts.ProbeAddr, err)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.Serve(gctx, ln) })
-	g.Go(func() error { return s.ServeProbes(gctx, pln) })
-	return g.Wait()
-}
 
 // ServeProbes serves /healthz, /readyz and /metrics on ln until ctx ends:
 // a listener of their own, which no amount of /wait traffic or silent

@@ -157,7 +157,7 @@ func assemble(ctx context.Context, cfg *config, logger *slog.Logger, kc kubeClie
 		Cluster: cfg.Cluster, Namespaces: cfg.Namespaces, Repo: repoAdapter{Source: src, fetch: sy.Fetch, fetched: sy.Fetched}, Versions: watcher,
 		Nudge: sy.Nudge, Ready: sy.Polled, Branch: src.Branch, RepoURL: cfg.Repo,
 		Commits: repoAdapter{Source: src}, CommitURL: commitLinks(cfg),
-		ListenAddr: cfg.ListenAddr, ProbeAddr: cfg.ProbeAddr, WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret,
+		WaitToken: cfg.WaitToken, WebhookSecret: cfg.WebhookSecret,
 		MaxWaitTimeout: cfg.MaxWaitTimeout, FetchEvery: cfg.WaitFetchInterval,
 		Previews: previewer, PreviewForks: cfg.PreviewForks,
 		Logger: logger.With("component", "http"), Metrics: reg,
