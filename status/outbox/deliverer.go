@@ -59,7 +59,6 @@ type Deliverer struct {
 	opts      Options
 	reporters map[string]status.Reporter
 	sinks     []string
-	live      map[string]bool // sinks whose reports say which commit is live (status.Live)
 	kick      chan struct{}
 	log       *slog.Logger
 	metrics   metrics
@@ -93,7 +92,7 @@ func NewDeliverer(opts Options) (*Deliverer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Deliverer{opts: opts, reporters: map[string]status.Reporter{}, live: map[string]bool{}, kick: make(chan struct{}, 1), log: opts.Logger,
+	d := &Deliverer{opts: opts, reporters: map[string]status.Reporter{}, kick: make(chan struct{}, 1), log: opts.Logger,
 		metrics: newMetrics(), gate: map[string]time.Time{}, fails: map[string]int{}, tried: map[string]bool{}, logged: map[string]bool{}}
 	for _, r := range opts.Reporters {
 		if r == nil {
@@ -104,7 +103,6 @@ func NewDeliverer(opts Options) (*Deliverer, error) {
 			return nil, fmt.Errorf("outbox: two reporters named %q", name)
 		}
 		d.reporters[name] = r
-		d.live[name] = status.ShowsLive(r)
 		d.sinks = append(d.sinks, name)
 	}
 	if opts.Metrics != nil {
@@ -173,9 +171,9 @@ func (d *Deliverer) Kick() {
 // sink refused for good are tried once more by each new process (a restart
 // is how credentials get fixed) and again after that sink accepts another,
 // unless it accepted a later report of the same commit: that one, newer,
-// supersedes them and they are dropped. A sink that shows the live commit
-// (status.Live) drops as well the refused successes of other commits
-// recorded before a success it accepts (see overtaken).
+// supersedes them and they are dropped. The refused successes of other
+// commits recorded before a success a sink accepts are posted marked
+// overtaken by it (see overtaken).
 func (d *Deliverer) Run(ctx context.Context) error {
 	if !d.running.TryLock() {
 		return errors.New("outbox: Run called twice")
@@ -287,7 +285,7 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 		delete(d.fails, o.Sink)
 		d.forgetRefusals(o.Sink)
 		cleared := 1
-		d.update(ctx, ns, log, func(st *version.VersionStatus) { cleared = delivered(st, o, superseded, d.live[o.Sink]) })
+		d.update(ctx, ns, log, func(st *version.VersionStatus) { cleared = delivered(st, o, superseded) })
 		log.Debug("report delivered")
 		return 0, max(cleared, 1)
 	case ctx.Err() != nil:

@@ -44,16 +44,21 @@ func refusedEarlier(t *testing.T, l *ledger, sink string, us ...status.Update) {
 func posted(s *sink) []string {
 	var got []string
 	for _, c := range s.got() {
-		got = append(got, c.u.SHA[:7]+" "+string(c.u.State))
+		p := c.u.SHA[:7] + " " + string(c.u.State)
+		if c.u.OvertakenBy != "" {
+			p += " overtaken by " + c.u.OvertakenBy[:7]
+		}
+		got = append(got, p)
 	}
 	return got
 }
 
 // Commit A's deployed report was refused (GitHub 422: the commit is not
 // pushed yet), then B deployed. Once B's deployed report is delivered, A's
-// success, posted after it, would take the environment from B, which runs:
-// a sink that shows the live commit drops it. A sink that speaks of each
-// commit alone still posts it, since it is true of A.
+// success, posted after it as it is, would take the environment from B,
+// which runs; dropped, it would leave A's deployment unfinished. Every sink
+// posts it, since it is true of A, marked overtaken by B so that a sink
+// that shows the live commit leaves B live.
 func TestAnOlderCommitsRefusedOutcomeDoesNotRetireTheLiveOne(t *testing.T) {
 	refusal := status.Permanent(errors.New("GitHub refused the deployment of aaaaaaa in acme/app (is the commit pushed there?)"))
 	for _, tc := range []struct {
@@ -63,12 +68,12 @@ func TestAnOlderCommitsRefusedOutcomeDoesNotRetireTheLiveOne(t *testing.T) {
 		owed []owedRow
 	}{
 		{"deployments", func(s *sink) status.Reporter { return liveSink{s} },
-			[]string{"aaaaaaa deployed", "bbbbbbb deployed"}, []owedRow{}},
+			[]string{"aaaaaaa deployed", "bbbbbbb deployed", "aaaaaaa deployed overtaken by bbbbbbb"}, []owedRow{}},
 		{"deployments while the token may", func(s *sink) status.Reporter {
 			return deployment.NewOptional(liveSink{s}, func(error) bool { return false })
-		}, []string{"aaaaaaa deployed", "bbbbbbb deployed"}, []owedRow{}},
+		}, []string{"aaaaaaa deployed", "bbbbbbb deployed", "aaaaaaa deployed overtaken by bbbbbbb"}, []owedRow{}},
 		{"commit statuses", func(s *sink) status.Reporter { return s },
-			[]string{"aaaaaaa deployed", "bbbbbbb deployed", "aaaaaaa deployed"}, []owedRow{}},
+			[]string{"aaaaaaa deployed", "bbbbbbb deployed", "aaaaaaa deployed overtaken by bbbbbbb"}, []owedRow{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fc := testingclock.NewFakeClock(t0)
@@ -95,7 +100,8 @@ func TestAnOlderCommitsRefusedOutcomeDoesNotRetireTheLiveOne(t *testing.T) {
 // truth about it and takes no environment; a report for another cluster
 // speaks of another environment; and a delivered report that is not a
 // success itself takes the environment from no one. All of those are
-// posted once the sink accepts B's report.
+// posted as they are once the sink accepts B's report; an older success
+// is posted marked overtaken by B.
 func TestOnlyAnOlderSuccessGivesWayToTheLiveOne(t *testing.T) {
 	refusal := status.Permanent(errors.New("GitHub refused the deployment of aaaaaaa in acme/app (is the commit pushed there?)"))
 	const shaC = "ccccccc0123456789abcdef0123456789abcdef0"
@@ -119,7 +125,7 @@ func TestOnlyAnOlderSuccessGivesWayToTheLiveOne(t *testing.T) {
 		{"a newer carried success", prod(shaA, status.Deployed), status.Update{Cluster: "prod", SHA: shaB, State: status.Superseded, CarriedBy: shaC, Outcome: status.Deployed},
 			[]string{"aaaaaaa deployed", "bbbbbbb superseded", "aaaaaaa deployed"}},
 		{"an older success", prod(shaA, status.Deployed), prod(shaB, status.Deployed),
-			[]string{"aaaaaaa deployed", "bbbbbbb deployed"}},
+			[]string{"aaaaaaa deployed", "bbbbbbb deployed", "aaaaaaa deployed overtaken by bbbbbbb"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fc := testingclock.NewFakeClock(t0)
@@ -159,7 +165,8 @@ func TestARefusedOutcomeRecordedLaterStays(t *testing.T) {
 // A rolled back to: A's deployed report, still owed when the rollback
 // recorded A deployed again, is newer than B's from then on. The sink
 // refuses the first report it gets; whichever of B's and the rollback's
-// it is, the other, delivered after it, must leave A live.
+// it is, the other, delivered after it, must leave A live: B's success,
+// when it was the one refused, goes out overtaken by A's.
 func TestARollbacksReportIsNewerThanTheOneItReplaced(t *testing.T) {
 	refusal := status.Permanent(errors.New("GitHub refused the deployment of bbbbbbb in acme/app (is the commit pushed there?)"))
 	fc := testingclock.NewFakeClock(t0)
@@ -175,21 +182,24 @@ func TestARollbacksReportIsNewerThanTheOneItReplaced(t *testing.T) {
 
 	start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{liveSink{s}}, Clock: fc})
 	idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
-	require.Equal(t, []string{"bbbbbbb deployed", "aaaaaaa deployed"}, posted(s), "B refused, then A's rollback goes out and stays live")
+	require.Equal(t, []string{"bbbbbbb deployed", "aaaaaaa deployed", "bbbbbbb deployed overtaken by aaaaaaa"}, posted(s),
+		"B refused, then A's rollback goes out and stays live; B's success gives way to it")
 }
 
 // refuseFirst is a forge's deployment sink that refuses the first report
-// of one commit, as GitHub does a deployment of a commit not pushed yet.
+// of one commit (in state, when set), as GitHub does a deployment of a
+// commit not pushed yet.
 type refuseFirst struct {
 	status.Reporter
 	sha     string
+	state   status.State
 	refused bool
 }
 
 func (r *refuseFirst) ShowsLive() bool { return status.ShowsLive(r.Reporter) }
 
 func (r *refuseFirst) Report(ctx context.Context, u status.Update) error {
-	if u.SHA == r.sha && !r.refused {
+	if u.SHA == r.sha && (r.state == "" || u.State == r.state) && !r.refused {
 		r.refused = true
 		return status.Permanent(errors.New("GitHub refused the deployment of aaaaaaa in acme/config (is the commit pushed there?)"))
 	}
@@ -230,7 +240,7 @@ var deployForges = []struct {
 }
 
 // On the forges' own deployment sinks, B stays the environment's live
-// deployment and A's refused outcome is never posted.
+// deployment and A's refused success, posted after B's, gives way to it.
 func TestTheLiveDeploymentStaysOnTheForges(t *testing.T) {
 	for _, tc := range deployForges {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,10 +259,60 @@ func TestTheLiveDeploymentStaysOnTheForges(t *testing.T) {
 			fc.Step(10 * time.Minute)
 			idle(t, fc, func() bool { return true })
 
-			require.Empty(t, f.Deployments(repo, shaA, ""))
-			b := f.Deployments(repo, shaB, "prod/web")
-			require.Len(t, b, 1)
-			require.Equal(t, "success", b[0].Latest().State)
+			requireGaveWay(t, f, repo)
+		})
+	}
+}
+
+// requireGaveWay checks that A's deployment of prod/web ended given way to
+// B's (inactive on GitHub, canceled on GitLab) and that B's is still the
+// environment's success.
+func requireGaveWay(t *testing.T, f deployForge, repo string) {
+	t.Helper()
+	a := f.Deployments(repo, shaA, "prod/web")
+	require.Len(t, a, 1)
+	require.Contains(t, []string{"inactive", "canceled"}, a[0].Latest().State, "A's deployment ends: %v", a[0].States())
+	b := f.Deployments(repo, shaB, "prod/web")
+	require.Len(t, b, 1)
+	require.Equal(t, "success", b[0].Latest().State, "B's deployment: %v", b[0].States())
+}
+
+// prodReport is sha's report in state for cluster prod, applied at
+// applied; a success finished a minute later.
+func prodReport(sha string, st status.State, applied time.Time) status.Update {
+	u := status.Update{Cluster: "prod", SHA: sha, State: st, AppliedAt: applied}
+	if st == status.Deployed {
+		u.FinishedAt = applied.Add(time.Minute)
+	}
+	return u
+}
+
+// A's deployment was queued and ran; its success was refused once, then
+// B's success was delivered. A's final report still goes out and ends
+// A's deployment, given way to B, instead of leaving it running for ever.
+func TestAnOvertakenDeploymentEndsOnTheForges(t *testing.T) {
+	for _, tc := range deployForges {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := testingclock.NewFakeClock(t0)
+			r, f, repo := tc.start(t)
+			f.SetClock(fc.Now)
+			l := newLedger("web")
+			l.record(t, "web", []string{r.Name()}, prodReport(shaA, status.RollingOut, t0))
+			d := start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{&refuseFirst{Reporter: r, sha: shaA, state: status.Deployed}}, Clock: fc})
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+			a := f.Deployments(repo, shaA, "prod/web")
+			require.Len(t, a, 1)
+			require.Contains(t, []string{"in_progress", "running"}, a[0].Latest().State)
+
+			l.record(t, "web", []string{r.Name()}, prodReport(shaA, status.Deployed, t0))
+			d.Kick()
+			idle(t, fc, func() bool { o := l.owed("web"); return len(o) == 1 && o[0].Permanent }, "A's success refused")
+			fc.Step(time.Hour)
+			l.record(t, "web", []string{r.Name()}, prodReport(shaB, status.Deployed, t0.Add(time.Hour)))
+			d.Kick()
+			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
+
+			requireGaveWay(t, f, repo)
 		})
 	}
 }
@@ -268,25 +328,18 @@ func TestAMergedRollbackIsLiveOnTheForges(t *testing.T) {
 			r, f, repo := tc.start(t)
 			f.SetClock(fc.Now)
 			l := newLedger("web")
-			report := func(sha string, st status.State, applied time.Time) status.Update {
-				u := status.Update{Cluster: "prod", SHA: sha, State: st, AppliedAt: applied}
-				if st == status.Deployed {
-					u.FinishedAt = applied.Add(time.Minute)
-				}
-				return u
-			}
-			l.record(t, "web", []string{r.Name()}, report(shaA, status.Deployed, t0))
+			l.record(t, "web", []string{r.Name()}, prodReport(shaA, status.Deployed, t0))
 			d := start(t, outbox.Options{Store: l, Namespaces: []string{"web"}, Reporters: []status.Reporter{r}, Clock: fc})
 			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
 			fc.Step(time.Hour)
-			l.record(t, "web", []string{r.Name()}, report(shaB, status.Deployed, t0.Add(time.Hour)))
+			l.record(t, "web", []string{r.Name()}, prodReport(shaB, status.Deployed, t0.Add(time.Hour)))
 			d.Kick()
 			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
 
 			fc.Step(time.Hour)
 			rollback := t0.Add(2 * time.Hour)
-			l.record(t, "web", []string{r.Name()}, report(shaA, status.Applying, time.Time{}),
-				report(shaA, status.RollingOut, rollback), report(shaA, status.Deployed, rollback))
+			l.record(t, "web", []string{r.Name()}, prodReport(shaA, status.Applying, time.Time{}),
+				prodReport(shaA, status.RollingOut, rollback), prodReport(shaA, status.Deployed, rollback))
 			require.Len(t, l.owed("web"), 1, "one report of A's rollback owed")
 			d.Kick()
 			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })

@@ -15,21 +15,17 @@ import (
 //
 // A direct success delivered overtakes the direct successes of other
 // commits for the same cluster that the sink refused and that were
-// recorded before it (see overtaken). A sink that shows the live commit
-// (live) clears them; any other still posts them, as they are true of
-// their commits, marked OvertakenBy o's commit so that what they post
-// beside (the application commit's deployment, on the origin sink) leaves
-// the environment to it; the origin sink does so on the application repos
+// recorded before it (see overtaken). They are still posted, as they are
+// true of their commits, marked OvertakenBy o's commit so that what they
+// post leaves the environment to it: a deployment sink's deployment of
+// such a commit ends given way (deployment.Next) instead of staying queued
+// or running for ever; the origin sink does so on the application repos
 // o's commit names (OvertakerOrigins).
-func delivered(st *version.VersionStatus, o version.OwedReport, superseded []version.OwedReport, live bool) int {
+func delivered(st *version.VersionStatus, o version.OwedReport, superseded []version.OwedReport) int {
 	gone := slices.Concat(superseded, []version.OwedReport{o})
-	if live {
-		gone = append(gone, overtaken(st, o)...)
-	} else {
-		for _, e := range overtaken(st, o) {
-			if i := find(st, e); i >= 0 {
-				st.Owed[i].OvertakenBy, st.Owed[i].OvertakerOrigins = o.SHA, slices.Clone(o.Origins)
-			}
+	for _, e := range overtaken(st, o) {
+		if i := find(st, e); i >= 0 {
+			st.Owed[i].OvertakenBy, st.Owed[i].OvertakerOrigins = o.SHA, slices.Clone(o.Origins)
 		}
 	}
 	cleared := 0
