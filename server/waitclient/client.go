@@ -115,7 +115,7 @@ func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answ
 	var (
 		last    Answer
 		trouble retried
-		others  alike
+		others  = alike{span: min(notAgentFor, time.Until(deadline(ctx))/4)}
 	)
 	timedOut := func() error {
 		msg := base + ": timed out"
@@ -148,7 +148,7 @@ func waitOne(ctx context.Context, base, sha string, opts Options) (Outcome, Answ
 		if err == nil && a.State != "" {
 			last = a
 		}
-		if others.add(err) >= notAgentAnswers {
+		if others.add(err, time.Now()) {
 			return Unknown, last, fmt.Errorf("%s is not a syncgate agent: %w", base, err)
 		}
 		if err == nil && (code >= 500 || code == http.StatusTooManyRequests) {

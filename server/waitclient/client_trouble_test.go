@@ -100,3 +100,23 @@ func TestWaitOnAServerThatIsNotSyncgate(t *testing.T) {
 		})
 	}
 }
+
+// An ingress's own 404 while no replica of the agent is ready passes: the
+// URL is judged not a syncgate agent only when the answers alike lasted
+// the span, and never once it gave a syncgate answer.
+func TestNotAgentIsJudgedOverTime(t *testing.T) {
+	page := &notAgentError{path: "/wait/abcdef1", code: http.StatusNotFound, mediaType: "text/plain"}
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+	a := alike{span: time.Minute}
+	for i := range 10 {
+		require.False(t, a.add(page, t0.Add(time.Duration(i)*time.Second)), "answer %d, %ds in", i+1, i)
+	}
+	require.True(t, a.add(page, t0.Add(time.Minute)), "a minute of them")
+
+	a = alike{span: time.Minute}
+	require.False(t, a.add(nil, t0), "a syncgate answer")
+	for i := range 10 {
+		require.False(t, a.add(page, t0.Add(time.Duration(i)*time.Minute)), "answer %d after a syncgate one", i+1)
+	}
+}

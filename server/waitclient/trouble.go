@@ -44,9 +44,15 @@ func validPort(p string) bool {
 
 // notAgentAnswers is how many answers alike, in a row, that are not
 // syncgate's (an HTML 404, a login page) tell that the URL is not a
-// syncgate agent. More than one: a route an ingress has not set up yet
-// is given a few seconds.
+// syncgate agent, once they have lasted notAgentFor.
 const notAgentAnswers = 4
+
+// notAgentFor is the longest a run of answers alike that are not
+// syncgate's must last before the URL is judged not a syncgate agent
+// (a quarter of the wait when that is shorter): an ingress answers its
+// own 404 while no replica of the agent is ready (a node drained, a
+// rollout of the agent), and that passes.
+const notAgentFor = time.Minute
 
 // notAgentError is an answer that is not syncgate's JSON.
 type notAgentError struct {
@@ -67,25 +73,32 @@ func (e *notAgentError) Error() string {
 	return fmt.Sprintf("GET %s answered %d %s", e.path, e.code, e.mediaType)
 }
 
-// alike counts the answers in a row that were not syncgate's, the same.
+// alike counts the answers in a row that were not syncgate's, the same,
+// and says when they tell that the URL is not a syncgate agent: at least
+// notAgentAnswers of them over at least span, and never once the URL gave
+// a syncgate answer.
 type alike struct {
-	last notAgentError
-	n    int
+	span  time.Duration
+	last  notAgentError
+	n     int
+	since time.Time
+	agent bool
 }
 
-// add records a try's error (nil or another error: an answer, or none) and
-// returns how many alike answers not syncgate's it ends.
-func (a *alike) add(err error) int {
+// add records a try's error (nil or another error: an answer, or none),
+// made at now, and says whether the URL is not a syncgate agent.
+func (a *alike) add(err error, now time.Time) bool {
 	var na *notAgentError
 	if !errors.As(err, &na) || na.code >= 500 || na.code == 429 { // a proxy's page while the agent restarts
+		a.agent = a.agent || err == nil
 		a.n = 0
-		return 0
+		return false
 	}
 	if a.n == 0 || *na != a.last {
-		a.last, a.n = *na, 0
+		a.last, a.n, a.since = *na, 0, now
 	}
 	a.n++
-	return a.n
+	return !a.agent && a.n >= notAgentAnswers && now.Sub(a.since) >= a.span
 }
 
 // troubleEvery is how often an error that lasts is told again.
