@@ -139,7 +139,7 @@ func (c *config) settings() []setting {
 		{"prune", "PRUNE", "true", "delete objects syncgate applied that a newer commit no longer has", boolean(&c.Prune)},
 		{"allow-namespaces", "ALLOW_NAMESPACES", "", "comma-separated foreign namespaces objects may name", list(&c.AllowNamespaces)},
 		{"allow-cluster-scoped", "ALLOW_CLUSTER_SCOPED", "false", "allow cluster-scoped objects (CRDs, ClusterRoles, ...) in the repo", boolean(&c.AllowClusterScoped)},
-		{"apply-service-account", "APPLY_SERVICE_ACCOUNT", "syncgate", "ServiceAccount of each managed namespace that syncgate applies, prunes and reads it as (impersonation); empty (--apply-service-account=) applies as syncgate itself, not confined", trimmedOrOff(&c.ApplyServiceAccount)},
+		{"apply-service-account", "APPLY_SERVICE_ACCOUNT", "syncgate", "ServiceAccount of each managed namespace that syncgate applies, prunes and reads it as (impersonation); the flag set to nothing (--apply-service-account=) applies as syncgate itself, not confined, while a variable set to nothing keeps the default, so a blank key never lifts the confinement", trimmed(&c.ApplyServiceAccount)},
 		{"sops-secret", "SOPS_SECRET", "", "Secret holding the keys encrypted Secrets of the repo are decrypted with (entries *.agekey: age identities; *.asc: OpenPGP private keys), as name in syncgate's namespace or namespace/name; empty: encrypted Secrets are refused", trimmedOrOff(&c.SOPSSecret)},
 		{"health-rules", "HEALTH_RULES", "", "CEL health rules for kinds without standard conditions, a YAML list of {apiVersion, kind, current, failed} expressions over the object's metadata, spec and status", text(&c.HealthRules)},
 		{"git-token", "GIT_TOKEN", "", "HTTPS token for the config repo", secret(&c.GitToken)},

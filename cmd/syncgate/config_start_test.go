@@ -23,7 +23,7 @@ func TestEmptyVariableTurnsOffWhatEmptyTurnsOff(t *testing.T) {
 	c, err := parseWith(t, env)
 	require.NoError(t, err)
 	require.Empty(t, c.ProbeAddr, "PROBE_ADDR empty: no probe listener")
-	require.Empty(t, c.ApplyServiceAccount, "APPLY_SERVICE_ACCOUNT empty: applied as syncgate itself")
+	require.Equal(t, "syncgate", c.ApplyServiceAccount, "APPLY_SERVICE_ACCOUNT empty: still confined; only the flag lifts it")
 	require.Equal(t, ":8080", c.ListenAddr)
 	require.Equal(t, time.Minute, c.PollInterval)
 	require.True(t, c.Prune)
