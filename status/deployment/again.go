@@ -19,9 +19,12 @@ import (
 // changed is never again. AppliedAt is the agent's clock and changed the
 // forge's: an agent clock ahead by more than the time from an apply to the
 // post of its outcome would take a replay of that outcome for a rollback.
+// A success overtaken by a newer commit's is never a rollback: a replay of
+// it, after its success was posted and before it gave way, must end the
+// deployment it began, not begin another.
 func Again(u status.Update, now Phase, changed time.Time) bool {
 	own := u.State == status.RollingOut || u.State == status.Deployed || u.State == status.Failed
-	if !own || !now.Final() || u.AppliedAt.IsZero() || changed.IsZero() {
+	if !own || u.OvertakenBy != "" || !now.Final() || u.AppliedAt.IsZero() || changed.IsZero() {
 		return false
 	}
 	return u.AppliedAt.Truncate(time.Second).After(changed)

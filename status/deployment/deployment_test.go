@@ -132,6 +132,11 @@ func TestAgain(t *testing.T) {
 		{"applying: Next begins it again", status.Update{State: status.Applying}, deployment.Succeeded, ended, false},
 		{"carried", status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, AppliedAt: later}, deployment.Succeeded, ended, false},
 		{"the forge gave no time", own(status.Deployed, later), deployment.Succeeded, time.Time{}, false},
+		{"a success overtaken, replayed before it gave way", func() status.Update {
+			u := own(status.Deployed, later)
+			u.OvertakenBy = carrier
+			return u
+		}(), deployment.Succeeded, ended, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, deployment.Again(tc.u, tc.now, tc.changed))

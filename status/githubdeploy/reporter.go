@@ -158,16 +158,26 @@ func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deploymen
 	if err != nil {
 		return nil, deployment.None, time.Time{}, err
 	}
-	var latest *github.DeploymentStatus
+	var latest, own *github.DeploymentStatus
 	for _, s := range statuses {
 		if latest == nil || s.GetID() > latest.GetID() {
 			latest = s
+		}
+		if s.GetState() != "inactive" && (own == nil || s.GetID() > own.GetID()) {
+			own = s
 		}
 	}
 	if latest == nil {
 		return d, deployment.None, time.Time{}, nil
 	}
-	return d, phaseOf(latest.GetState()), latest.GetCreatedAt().Time, nil
+	// When the deployment changed is when syncgate last posted on it, not
+	// when GitHub retired it (auto_inactive) for a later commit's success:
+	// that may be delivered after a rollback to this commit was applied.
+	changed := latest.GetCreatedAt().Time
+	if own != nil {
+		changed = own.GetCreatedAt().Time
+	}
+	return d, phaseOf(latest.GetState()), changed, nil
 }
 
 // task is the deployment task syncgate's deployments carry.
