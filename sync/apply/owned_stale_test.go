@@ -14,6 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 
 	"github.com/syncgate/syncgate/sync/apply"
 	"github.com/syncgate/syncgate/testing/cluster"
@@ -124,6 +127,27 @@ func (l *refusedLists) RoundTrip(r *http.Request) (*http.Response, error) {
 	return notFound(r), nil
 }
 
+// servedInDiscovery waits until discovery serves every resource of
+// groupVersion: a CRD is established a moment before discovery lists it,
+// and an Owned call that began before would not list its kind at all.
+func servedInDiscovery(t *testing.T, cfg *rest.Config, groupVersion string, resources ...string) {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		list, err := dc.ServerResourcesForGroupVersion(groupVersion)
+		if err != nil {
+			return false
+		}
+		for _, r := range resources {
+			if !slices.ContainsFunc(list.APIResources, func(a metav1.APIResource) bool { return a.Name == r }) {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 20*time.Millisecond, "discovery serves %v of %s", resources, groupVersion)
+}
+
 // notFound is the API server's answer to r when what it asks is not served.
 func notFound(r *http.Request) *http.Response {
 	body := `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`
@@ -146,6 +170,7 @@ func TestOwnedWaitsForDiscoveryOnceForAllKinds(t *testing.T) {
 	require.NoError(t, err)
 
 	cfg := cluster.Shared(t).RESTConfig()
+	servedInDiscovery(t, cfg, group+"/v1", "gizmos", "widgets")
 	prefix := "/apis/" + group + "/v1/namespaces/" + ns + "/"
 	refused := &refusedLists{paths: []string{prefix + "gizmos", prefix + "widgets"}, lasting: within * 3 / 4,
 		began: map[string]time.Time{}, last: map[string]time.Time{}}
