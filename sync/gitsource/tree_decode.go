@@ -36,11 +36,6 @@ const MaxNameBytes = 1024
 // than MaxNameBytes. It matches fs.ErrInvalid: the commit's fault.
 var ErrNameTooLong error = treeError("name too long")
 
-// minEntryBytes is the smallest entry of a tree object: a mode of one
-// digit, a space, a name of one byte, its NUL and a 20-byte id. A tree of
-// MaxInMemory bytes holds at most 700,000 entries, scanned but not built.
-const minEntryBytes = 1 + 1 + 1 + 1 + 20
-
 // entryBytes is what an entry costs decoded, beside its name.
 const entryBytes = int(unsafe.Sizeof(entry{}))
 
