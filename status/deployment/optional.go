@@ -24,7 +24,6 @@ type Optional struct {
 }
 
 var _ status.Reporter = (*Optional)(nil)
-var _ status.Live = (*Optional)(nil)
 
 // NewOptional wraps sink; denied says which of its errors mean the
 // credentials may not make deployments at all.
@@ -34,9 +33,6 @@ func NewOptional(sink status.Reporter, denied func(error) bool) *Optional {
 
 // Name is the sink's.
 func (o *Optional) Name() string { return o.sink.Name() }
-
-// ShowsLive is the sink's.
-func (o *Optional) ShowsLive() bool { return status.ShowsLive(o.sink) }
 
 // Off is the refusal that turned deployments off, or nil while they are on.
 func (o *Optional) Off() error {

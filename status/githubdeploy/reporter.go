@@ -30,7 +30,6 @@ type Options struct {
 type Reporter struct{ opts Options }
 
 var _ status.Reporter = (*Reporter)(nil)
-var _ status.Live = (*Reporter)(nil)
 
 // Sink is the name of the sink in owed reports.
 const Sink = "github-deployments"
@@ -52,10 +51,6 @@ func New(opts Options) (*Reporter, error) {
 
 // Name of the sink.
 func (r *Reporter) Name() string { return Sink }
-
-// ShowsLive is true: a deployment's success retires the environment's
-// earlier ones (auto_inactive), whichever commit they deployed.
-func (r *Reporter) ShowsLive() bool { return true }
 
 // States are GitHub's deployment states for each phase.
 var states = map[deployment.Phase]string{

@@ -41,7 +41,6 @@ type Reporter struct {
 }
 
 var _ status.Reporter = (*Reporter)(nil)
-var _ status.Live = (*Reporter)(nil)
 
 // Sink is the name of the sink in owed reports.
 const Sink = "gitlab-deployments"
@@ -66,10 +65,6 @@ func New(opts Options) (*Reporter, error) {
 
 // Name of the sink.
 func (r *Reporter) Name() string { return Sink }
-
-// ShowsLive is true: the environment shows the deployment that succeeded
-// last, whichever commit it deployed.
-func (r *Reporter) ShowsLive() bool { return true }
 
 var states = map[deployment.Phase]gitlab.DeploymentStatusValue{
 	deployment.Queued:    gitlab.DeploymentStatusCreated,

@@ -26,8 +26,6 @@ import (
 // shows the deployment that succeeded last).
 type liveSink struct{ *sink }
 
-func (liveSink) ShowsLive() bool { return true }
-
 // refusedEarlier records us in the ledger as reports of sink an earlier
 // process had refused for good.
 func refusedEarlier(t *testing.T, l *ledger, sink string, us ...status.Update) {
@@ -195,8 +193,6 @@ type refuseFirst struct {
 	state   status.State
 	refused bool
 }
-
-func (r *refuseFirst) ShowsLive() bool { return status.ShowsLive(r.Reporter) }
 
 func (r *refuseFirst) Report(ctx context.Context, u status.Update) error {
 	if u.SHA == r.sha && (r.state == "" || u.State == r.state) && !r.refused {
