@@ -45,13 +45,16 @@ type writeLog struct {
 	log []string
 }
 
+// The write and its log line are one step under mu, so the log's order is
+// the order in which writes became visible: logged after the write, another
+// namespace's later write could be logged first.
 func (w *writeLog) UpdateStatus(ctx context.Context, ns string, fn func(*version.VersionStatus) error) (*version.Version, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	v, err := w.memStore.UpdateStatus(ctx, ns, fn)
 	if err == nil {
-		w.mu.Lock()
 		state, _ := stateOf(v.Status, v.Status.Head)
 		w.log = append(w.log, fmt.Sprintf("%s %s %s", ns, v.Status.Head, state))
-		w.mu.Unlock()
 	}
 	return v, err
 }
