@@ -144,8 +144,7 @@ func (a *Applier) previewOne(ctx context.Context, d *desired) (previewed, error)
 	case err != nil:
 		return c, err
 	}
-	opts := metav1.PatchOptions{FieldManager: a.opts.FieldManager, Force: ptr(true), DryRun: []string{metav1.DryRunAll}}
-	after, err := a.resource(d).Patch(ctx, d.ref.Name, types.ApplyPatchType, d.body, opts)
+	after, err := a.resource(d).Patch(ctx, d.ref.Name, types.ApplyPatchType, d.body, a.applyOptions(true))
 	if err != nil {
 		return c, err
 	}
