@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -295,6 +293,8 @@ func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Clust
 		"S3_BUCKET=" + Bucket,
 		"S3_ENDPOINT=" + s3srv.Endpoint(),
 		"PUBLIC_URL=http://" + addr,
+		// The config repo's git server has no commit pages to link to.
+		"COMMIT_URL=http://" + addr + "/status/{sha}",
 		"WEBHOOK_SECRET=" + secret,
 		"GITHUB_API_URL=" + r.github.APIURL(),
 		"GITHUB_TOKEN=" + githubToken,
@@ -397,52 +397,4 @@ func postWebhook(ctx context.Context, url, secret, kind string, body []byte) err
 		return fmt.Errorf("%s webhook answered %s", kind, resp.Status)
 	}
 	return nil
-}
-
-// report prints where to look and returns the S3 keys written.
-func (r *runner) report(ctx context.Context, c *cluster.Cluster, s3srv *s3server.Server, url string) ([]string, error) {
-	out := r.opts.Out
-	fmt.Fprintf(out, "    status page:   %s/\n", url)
-	fmt.Fprintf(out, "    versions API:  curl %s/api/v1/versions\n", url)
-	fmt.Fprintf(out, "    kubectl:       export KUBECONFIG=%s\n", c.KubeconfigPath())
-	fmt.Fprintf(out, "                   kubectl get versions,deployments,pods -n %s\n", Namespace)
-	var keys []string
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		list, err := s3srv.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(Bucket)})
-		if err != nil {
-			return nil, err
-		}
-		keys = keys[:0]
-		for _, o := range list.Contents {
-			keys = append(keys, *o.Key)
-		}
-		// Four commits: three deployed (2 markers + 1 result each), one failed (1 result).
-		if len(keys) >= 10 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	fmt.Fprintf(out, "    S3 bucket %s at %s:\n", Bucket, s3srv.Endpoint())
-	for _, k := range keys {
-		fmt.Fprintf(out, "      %s\n", k)
-	}
-	return keys, nil
-}
-
-type prefixWriter struct{ w io.Writer }
-
-func prefixed(w io.Writer) io.Writer { return prefixWriter{w} }
-
-func (p prefixWriter) Write(b []byte) (int, error) {
-	lines := strings.SplitAfter(string(b), "\n")
-	for _, l := range lines {
-		if l == "" {
-			continue
-		}
-		if _, err := io.WriteString(p.w, "    "+l); err != nil {
-			return 0, err
-		}
-	}
-	return len(b), nil
 }

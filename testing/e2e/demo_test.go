@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,6 +90,9 @@ func staleSteps(t *testing.T, out string) []string {
 // screenshot the README shows.
 func lookAtStatusPage(t *testing.T) func(ctx context.Context, url string) error {
 	return func(ctx context.Context, url string) error {
+		if err := commitLinksAnswer(ctx, url); err != nil {
+			return err
+		}
 		b, err := browser.Start(ctx, 1280, 900)
 		if errors.Is(err, browser.ErrNoChromium) {
 			t.Logf("SKIPPED: the demo's status page is not checked in a browser: %v", err)
@@ -115,4 +121,54 @@ func lookAtStatusPage(t *testing.T) func(ctx context.Context, url string) error 
 		}
 		return nil
 	}
+}
+
+// commitLink is the link of a commit's sha in the status page's timeline.
+var commitLink = regexp.MustCompile(`<a href="([^"]+)" title="[0-9a-f]{40}">`)
+
+// commitLinksAnswer follows the status page's commit links, as a person
+// clicking a sha would, and wants each page there.
+func commitLinksAnswer(ctx context.Context, url string) error {
+	page, err := getPage(ctx, url+"/")
+	if err != nil {
+		return err
+	}
+	links := commitLink.FindAllStringSubmatch(page, -1)
+	if len(links) == 0 {
+		return fmt.Errorf("status page: no commit links in\n%s", page)
+	}
+	for _, l := range links {
+		href := html.UnescapeString(l[1])
+		if strings.HasPrefix(href, "/") {
+			href = url + href
+		}
+		if _, err := getPage(ctx, href); err != nil {
+			return fmt.Errorf("status page: commit link: %w", err)
+		}
+	}
+	return nil
+}
+
+// getPage fetches url as a browser would and wants 200, 409 or 202 (the status
+// page of a deployed, failed or unfinished commit) back.
+func getPage(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted, http.StatusConflict:
+		return string(b), nil
+	}
+	return "", fmt.Errorf("GET %s answered %s", url, resp.Status)
 }
