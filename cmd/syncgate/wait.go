@@ -34,8 +34,9 @@ func newWaitCmd() *cobra.Command {
 GET /wait/<sha> and asks again through dropped connections and gateway
 restarts, printing on stderr why a try had no answer; several --url wait
 on several clusters, and all must deploy. A --url that is not http(s)
-with a host, or a server that answers as no syncgate agent does (an HTML
-404 a few times in a row), ends the wait at once (exit 3).
+with a host ends the wait at once (exit 3); a server that has only
+answered as no syncgate agent does (an HTML 404, a login page), alike, for
+a quarter of --timeout (a minute at most) ends it then (exit 3).
 With --s3, waits for the commit's _result object instead; a bucket that
 does not exist or credentials S3 refuses end the wait at once (exit 3).
 
