@@ -50,7 +50,8 @@ type Options struct {
 	// after it crashloops, and the one after that fixes it.
 	Tag string
 	// Look, when set, is called with syncgate's URL once the journey is
-	// done, while everything still runs (a test looks at the status page).
+	// done and where to look printed, while everything still runs (a test
+	// looks at the status page and runs the commands printed).
 	Look func(ctx context.Context, url string) error
 }
 
@@ -207,15 +208,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := r.previewPullRequest(ctx, bin, url, repo, res); err != nil {
 		return nil, r.withLog(err, logPath)
 	}
+	r.say("Where to look")
+	if res.Markers, err = r.report(ctx, c, s3srv, url, bin, res.FixSHA); err != nil {
+		return nil, err
+	}
 	if opts.Look != nil {
 		if err := opts.Look(ctx, url); err != nil {
 			return nil, err
 		}
-	}
-
-	r.say("Where to look")
-	if res.Markers, err = r.report(ctx, c, s3srv, url); err != nil {
-		return nil, err
 	}
 	if opts.Interactive {
 		fmt.Fprintf(opts.Out, "\nEverything stays up until Ctrl-C.\n")

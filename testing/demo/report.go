@@ -14,13 +14,18 @@ import (
 	"github.com/syncgate/syncgate/testing/s3server"
 )
 
-// report prints where to look and returns the S3 keys written.
-func (r *runner) report(ctx context.Context, c *cluster.Cluster, s3srv *s3server.Server, url string) ([]string, error) {
+// report prints where to look, and `syncgate wait` on sha (the agent bin
+// the demo built) through the gateway and on S3, and returns the S3 keys
+// written.
+func (r *runner) report(ctx context.Context, c *cluster.Cluster, s3srv *s3server.Server, url, bin, sha string) ([]string, error) {
 	out := r.opts.Out
 	fmt.Fprintf(out, "    status page:   %s/\n", url)
 	fmt.Fprintf(out, "    versions API:  curl %s/api/v1/versions\n", url)
 	fmt.Fprintf(out, "    kubectl:       export KUBECONFIG=%s\n", c.KubeconfigPath())
 	fmt.Fprintf(out, "                   kubectl get versions,deployments,pods -n %s\n", Namespace)
+	fmt.Fprintf(out, "    syncgate wait: %s wait %s --url %s --namespace %s\n", bin, sha[:7], url, Namespace)
+	fmt.Fprintf(out, "    on S3:         %s %s wait %s --s3 s3://%s --s3-endpoint %s --cluster %s --namespace %s\n",
+		strings.Join(s3srv.Env(), " "), bin, sha, Bucket, s3srv.Endpoint(), Cluster, Namespace)
 	var keys []string
 	deadline := time.Now().Add(15 * time.Second)
 	for {

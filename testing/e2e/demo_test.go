@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,7 +30,14 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	res, err := demo.Run(ctx, demo.Options{Out: &out, Tag: "2.3.4", Look: lookAtStatusPage(t)})
+	look := lookAtStatusPage(t)
+	res, err := demo.Run(ctx, demo.Options{Out: &out, Tag: "2.3.4", Look: func(ctx context.Context, url string) error {
+		// Look runs in the demo's goroutine: out holds all it printed so far.
+		if err := printedCommandsWork(ctx, out.String()); err != nil {
+			return err
+		}
+		return look(ctx, url)
+	}})
 	require.NoError(t, err, out.String())
 	t.Logf("make demo:\n%s", out.String())
 	require.Contains(t, res.WaitOutput, res.BumpSHA[:7]+" deployed in")
@@ -171,4 +179,25 @@ func getPage(ctx context.Context, url string) (string, error) {
 		return string(b), nil
 	}
 	return "", fmt.Errorf("GET %s answered %s", url, resp.Status)
+}
+
+// printedWait is a `syncgate wait` command the demo prints under "Where to
+// look", through the gateway or on S3.
+var printedWait = regexp.MustCompile(`(?m)^    (?:syncgate wait|on S3): +(.+)$`)
+
+// printedCommandsWork runs the `syncgate wait` commands the demo printed,
+// as a person would paste them, and wants each to tell the commit deployed.
+func printedCommandsWork(ctx context.Context, out string) error {
+	cmds := printedWait.FindAllStringSubmatch(out, -1)
+	if len(cmds) != 2 {
+		return fmt.Errorf("the demo printed %d syncgate wait commands, not 2 (through the gateway and on S3):\n%s", len(cmds), out)
+	}
+	for _, c := range cmds {
+		cmd := exec.CommandContext(ctx, "bash", "-c", c[1]+" --timeout 30s")
+		b, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(b), " deployed") {
+			return fmt.Errorf("%s: %v:\n%s", c[1], err, b)
+		}
+	}
+	return nil
 }
