@@ -16,8 +16,10 @@ TEST_TIMEOUT ?= 60m
 .DEFAULT_GOAL := help
 
 .PHONY: help
+# Colour only on a terminal: a pipe (a CI log, less) gets plain text.
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then on='\033[36m' off='\033[0m'; else on='' off=''; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-14s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build bin/syncgate and its kustomize build program bin/syncgate-render as the image builds them, and bin/syncgate-cluster and bin/syncgate-demo

@@ -201,3 +201,24 @@ func printedCommandsWork(ctx context.Context, out string) error {
 	}
 	return nil
 }
+
+// TestMakeHelpAsREADMEShows runs `make help` as a newcomer would (its output
+// read by a pipe, as in a CI log or `| less`) and wants what README.md
+// shows: every target, each described as the Makefile describes it, and no
+// terminal colour codes.
+func TestMakeHelpAsREADMEShows(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skipf("SKIPPED: no make: %v", err)
+	}
+	root, err := cluster.RepoRoot()
+	require.NoError(t, err)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	shown := regexp.MustCompile("(?s)\n\\$ make help\n(.*?)```").FindSubmatch(readme)
+	require.NotNil(t, shown, "README.md shows no make help")
+	cmd := exec.Command("make", "--no-print-directory", "help")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	require.Equal(t, string(shown[1]), string(out))
+}
