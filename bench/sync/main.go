@@ -3,7 +3,7 @@
 // resync of it, side by side with `kubectl apply --server-side` of the same
 // files, counting API requests. It prints a table.
 //
-//	go run ./bench/sync [-n 1000] [-concurrency 64] [-kubectl ''] [-mix configmap,service] [-v]
+//	go run ./bench/sync [-n 1000] [-concurrency 64] [-kubectl PATH|''] [-mix configmap,service] [-v]
 //
 // kubectl's requests are counted from its -v=6 log, syncgate's on the client
 // (apply.CountingTransport). Every scenario starts once the previous one's
@@ -18,6 +18,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -55,13 +56,39 @@ func main() {
 	var mix string
 	flag.IntVar(&o.n, "n", 1000, "objects in the commit")
 	flag.IntVar(&o.concurrency, "concurrency", 0, "syncgate's requests in flight (0: apply's default)")
-	flag.StringVar(&o.kubectl, "kubectl", "/usr/bin/kubectl", "kubectl binary; empty to skip its scenarios")
+	flag.StringVar(&o.kubectl, "kubectl", "kubectl", "kubectl binary, looked up on PATH (none there: its scenarios are skipped); empty to skip them")
 	flag.StringVar(&mix, "mix", "configmap,secret,service,deployment", "kinds generated, in turn")
 	flag.BoolVar(&o.verbose, "v", false, "log syncgate's apply phases")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "use this running control plane (e.g. from syncgate-cluster up) instead of starting one")
 	flag.Parse()
 	o.mix = strings.Split(mix, ",")
-	benchenv.Main(func(ctx context.Context) error { return run(ctx, o) })
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "kubectl" })
+	benchenv.Main(func(ctx context.Context) (err error) {
+		if o.kubectl, err = kubectlOrSkip(o.kubectl, explicit, os.Stderr); err != nil {
+			return err
+		}
+		return run(ctx, o)
+	})
+}
+
+// kubectlOrSkip is the path of the kubectl binary name names. With none
+// on PATH it is "" and a SKIPPED line on w, unless the flag named it
+// (explicit): nothing make installs brings kubectl, and syncgate's own
+// scenarios need none.
+func kubectlOrSkip(name string, explicit bool, w io.Writer) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	path, err := exec.LookPath(name)
+	switch {
+	case err == nil:
+		return path, nil
+	case explicit:
+		return "", fmt.Errorf("-kubectl: %w", err)
+	}
+	fmt.Fprintf(w, "SKIPPED: the kubectl scenarios: %v (-kubectl names one)\n", err)
+	return "", nil
 }
 
 // row is one measured scenario; requests are -1 when not counted.
