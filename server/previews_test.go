@@ -144,6 +144,8 @@ func TestPreviewAPI(t *testing.T) {
 	}
 	code, body := do(http.MethodPost, "/api/v1/previews", `{"ref":"refs/pull/12/head"}`)
 	require.Equal(t, http.StatusAccepted, code, body)
+	require.Contains(t, body, `"state":"queued"`)
+	require.NotContains(t, body, `"finished"`, "a queued preview has not finished, not even in year 1")
 	require.Equal(t, preview.Request{Ref: "refs/pull/12/head", Provider: "github", Number: 12, SHA: sha('f')}, pv.submitted()[0])
 
 	code, body = do(http.MethodGet, "/previews/"+sha('f'), "")

@@ -85,7 +85,7 @@ type Result struct {
 	// Against are the commits each namespace ran when it was judged.
 	Against  map[string]string `json:"against,omitempty"`
 	Started  time.Time         `json:"started"`
-	Finished time.Time         `json:"finished,omitempty"`
+	Finished time.Time         `json:"finished,omitzero"`
 }
 
 // Namespace is the preview of one namespace.
