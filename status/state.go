@@ -46,7 +46,13 @@ type Update struct {
 	CarriedBy string
 	// Outcome is the carrier's terminal state (Deployed or Failed) once known;
 	// superseded commits are reported with their carrier's outcome.
-	Outcome     State
+	Outcome State
+	// BegunAt is when the attempt this report is of began: the commit's
+	// fetchedAt in the Version, which each fresh attempt sets (a rollback
+	// begins one) and a restore or a resumed rollout keeps. It tells one
+	// rollout of a commit from another on the deployment sinks
+	// (deployment.Again); zero when unknown.
+	BegunAt     time.Time
 	AppliedAt   time.Time
 	FinishedAt  time.Time
 	Deployments []string

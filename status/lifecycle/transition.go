@@ -216,6 +216,9 @@ func UpdateOf(cluster string, c version.Commit) status.Update {
 		Total:       int(c.Total),
 		Origins:     c.Origins,
 	}
+	if c.FetchedAt != nil {
+		u.BegunAt = c.FetchedAt.Time
+	}
 	if c.AppliedAt != nil {
 		u.AppliedAt = c.AppliedAt.Time
 	}

@@ -113,3 +113,28 @@ func TestLongReasonsAreBoundedAndTheWholeTextIsReported(t *testing.T) {
 	require.Equal(t, long, updates[0].Detail, "the whole text goes to the sinks that keep it")
 	require.True(t, utf8.ValidString(Bound("ééééé", 4)))
 }
+
+// Each report names the attempt it is of: a rollback begins another, with
+// reports of its own attempt, and a rollout's progress keeps its attempt.
+func TestReportsNameTheirAttempt(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &version.VersionStatus{}
+	attempt := func(sha string, begun time.Time) []status.Update {
+		Begin(st, sha, nil, begun, "c1")
+		owed := Transition{SHA: sha, State: status.Applying, At: begun.Add(time.Second)}.Apply(st, "c1")
+		owed = append(owed, Transition{SHA: sha, State: status.RollingOut, At: begun.Add(2 * time.Second), Total: 2}.Apply(st, "c1")...)
+		owed = append(owed, Transition{SHA: sha, State: status.RollingOut, At: begun.Add(2 * time.Second), Ready: 1, Total: 2}.Apply(st, "c1")...)
+		return append(owed, Transition{SHA: sha, State: status.Deployed, At: begun.Add(time.Minute), Ready: 2, Total: 2}.Apply(st, "c1")...)
+	}
+	requireBegun := func(owed []status.Update, sha string, begun time.Time) {
+		t.Helper()
+		require.NotEmpty(t, owed)
+		for _, u := range owed {
+			require.Equal(t, sha, u.SHA)
+			require.Equal(t, begun, u.BegunAt, "%s %s", u.SHA, u.State)
+		}
+	}
+	requireBegun(attempt("a1", at), "a1", at)
+	requireBegun(attempt("b1", at.Add(time.Hour)), "b1", at.Add(time.Hour))
+	requireBegun(attempt("a1", at.Add(2*time.Hour)), "a1", at.Add(2*time.Hour))
+}

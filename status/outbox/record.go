@@ -83,6 +83,7 @@ func owedOf(sink string, u status.Update) version.OwedReport {
 	if len(u.Origins) > 0 {
 		o.Origins = append([]string(nil), u.Origins...)
 	}
+	o.BegunAt = version.Stamp(u.BegunAt)
 	o.AppliedAt = version.Stamp(u.AppliedAt)
 	o.FinishedAt = version.Stamp(u.FinishedAt)
 	return o
@@ -93,6 +94,9 @@ func updateOf(namespace string, o version.OwedReport) status.Update {
 	u := status.Update{Cluster: o.Cluster, Namespace: namespace, SHA: o.SHA, State: o.State, Reason: o.Reason,
 		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total), Origins: o.Origins,
 		OvertakenBy: o.OvertakenBy, OvertakerOrigins: o.OvertakerOrigins}
+	if o.BegunAt != nil {
+		u.BegunAt = o.BegunAt.UTC()
+	}
 	if o.AppliedAt != nil {
 		u.AppliedAt = o.AppliedAt.UTC()
 	}

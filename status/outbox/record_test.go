@@ -99,7 +99,7 @@ func TestRecordCollapses(t *testing.T) {
 func TestRecordKeepsWhatTheReportNeeds(t *testing.T) {
 	st := &version.VersionStatus{}
 	u := status.Update{Cluster: "prod", Namespace: "web", SHA: shaA, State: status.Superseded, Outcome: status.Deployed,
-		CarriedBy: shaB, Reason: "r", AppliedAt: t0.Add(123456789), FinishedAt: t0.Add(42 * 1e9), Deployments: []string{"api", "web"}, Ready: 2, Total: 3}
+		CarriedBy: shaB, Reason: "r", BegunAt: t0.Add(-60 * 1e9), AppliedAt: t0.Add(123456789), FinishedAt: t0.Add(42 * 1e9), Deployments: []string{"api", "web"}, Ready: 2, Total: 3}
 	outbox.Record(st, u, []string{"s3"})
 	require.Len(t, st.Owed, 1)
 	o := st.Owed[0]
@@ -109,6 +109,7 @@ func TestRecordKeepsWhatTheReportNeeds(t *testing.T) {
 	require.Equal(t, []string{"api", "web"}, o.Deployments)
 	require.Equal(t, int32(2), o.Ready)
 	require.Equal(t, int32(3), o.Total)
+	require.Equal(t, t0.Add(-60e9), o.BegunAt.Time, "the attempt the report is of")
 	require.Equal(t, t0, o.AppliedAt.Time, "whole seconds, as the API server keeps them")
 	require.Equal(t, t0.Add(42e9), o.FinishedAt.Time)
 	u.Deployments[0] = "changed"

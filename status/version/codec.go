@@ -138,7 +138,7 @@ func (st *VersionStatus) expand() error {
 				return fmt.Errorf("owed %s report of %s: stored asHistory, but no such history entry", o.State, o.SHA)
 			}
 			o.Reason, o.CarriedBy, o.Outcome, o.Ready, o.Total = c.Reason, c.CarriedBy, c.Outcome, c.Ready, c.Total
-			o.AppliedAt, o.FinishedAt, o.Deployments = c.AppliedAt.DeepCopy(), c.FinishedAt.DeepCopy(), c.Deployments
+			o.BegunAt, o.AppliedAt, o.FinishedAt, o.Deployments = c.FetchedAt.DeepCopy(), c.AppliedAt.DeepCopy(), c.FinishedAt.DeepCopy(), c.Deployments
 			o.Origins = c.Origins
 			o.AsHistory = false
 		case o.DeploymentRefs != "":
@@ -156,7 +156,7 @@ func (st *VersionStatus) expand() error {
 // sameContent reports whether o says what the history entry c says now.
 func sameContent(o OwedReport, c *Commit) bool {
 	return o.State == c.State && o.Reason == c.Reason && o.CarriedBy == c.CarriedBy && o.Outcome == c.Outcome &&
-		o.Ready == c.Ready && o.Total == c.Total && sameTime(o.AppliedAt, c.AppliedAt) &&
+		o.Ready == c.Ready && o.Total == c.Total && sameTime(o.BegunAt, c.FetchedAt) && sameTime(o.AppliedAt, c.AppliedAt) &&
 		sameTime(o.FinishedAt, c.FinishedAt) && slices.Equal(o.Deployments, c.Deployments) && slices.Equal(o.Origins, c.Origins)
 }
 

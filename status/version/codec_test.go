@@ -25,7 +25,7 @@ func sample() version.VersionStatus {
 		Conditions: []metav1.Condition{{Type: version.ConditionReady, Status: metav1.ConditionFalse, Reason: "Progressing", Message: "rolling out", LastTransitionTime: at}},
 		History: []version.Commit{
 			{SHA: sha(5), State: status.RollingOut, FetchedAt: &at, AppliedAt: &at, Ready: 2, Total: 7, Deployments: web},
-			{SHA: sha(4), State: status.Deployed, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web},
+			{SHA: sha(4), State: status.Deployed, FetchedAt: &at, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web},
 			{SHA: sha(3), State: status.Superseded, Reason: "deployed by " + sha(4)[:7], CarriedBy: sha(4), Outcome: status.Deployed, FinishedAt: &fin, Deployments: web},
 			{SHA: sha(2), State: status.Failed, Reason: "Deployment web: ProgressDeadlineExceeded", AppliedAt: &at, FinishedAt: &fin, Ready: 1, Total: 3, Deployments: []string{"web", "old"}},
 			{SHA: sha(1), State: status.Fetched, FetchedAt: &at, Deployments: []string{"api", "web", "old", "worker"}},
@@ -38,16 +38,16 @@ func sample() version.VersionStatus {
 		},
 		Owed: []version.OwedReport{
 			// The history entry as it stands.
-			{Sink: "s3", Cluster: "prod", SHA: sha(4), State: status.Deployed, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web, Attempts: 3, LastError: "503 SlowDown"},
+			{Sink: "s3", Cluster: "prod", SHA: sha(4), State: status.Deployed, BegunAt: &at, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web, Attempts: 3, LastError: "503 SlowDown"},
 			{Sink: "github", Cluster: "prod", SHA: sha(3), State: status.Superseded, Reason: "deployed by " + sha(4)[:7], CarriedBy: sha(4), Outcome: status.Deployed, FinishedAt: &fin, Deployments: web, Permanent: true, LastError: "401"},
 			// Progress since the report was recorded.
-			{Sink: "s3", Cluster: "prod", SHA: sha(5), State: status.RollingOut, AppliedAt: &at, Total: 7, Deployments: web},
+			{Sink: "s3", Cluster: "prod", SHA: sha(5), State: status.RollingOut, BegunAt: &at, AppliedAt: &at, Total: 7, Deployments: web},
 			// A final report owed while the commit is tried again.
 			{Sink: "s3", Cluster: "prod", SHA: sha(1), State: status.Failed, Reason: "apply: boom", AppliedAt: &at, FinishedAt: &fin, Deployments: []string{"gone"}},
 			// No history entry.
 			{Sink: "gitlab", SHA: sha(9), State: status.Applying},
 			// The history entry as it stands, overtaken by a newer success.
-			{Sink: "origin", Cluster: "prod", SHA: sha(4), State: status.Deployed, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web,
+			{Sink: "origin", Cluster: "prod", SHA: sha(4), State: status.Deployed, BegunAt: &at, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web,
 				OvertakenBy: sha(6), OvertakerOrigins: []string{"acme/web@" + sha(7)}, Permanent: true},
 		},
 	}

@@ -189,7 +189,12 @@ type OwedReport struct {
 	// +optional
 	CarriedBy string `json:"carriedBy,omitempty"`
 	// +optional
-	Outcome    status.State `json:"outcome,omitempty"`
+	Outcome status.State `json:"outcome,omitempty"`
+	// BegunAt is when the attempt the report is of began (its commit's
+	// fetchedAt then): the deployment sinks tell a rollback's report
+	// from a replay of an earlier rollout's by it.
+	// +optional
+	BegunAt    *metav1.Time `json:"begunAt,omitempty"`
 	AppliedAt  *metav1.Time `json:"appliedAt,omitempty"`
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
 	// +optional
