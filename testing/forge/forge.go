@@ -73,6 +73,13 @@ func (f *fake) SetClock(now func() time.Time) {
 	f.clock = now
 }
 
+// Now is the forge's time, to the second (SetClock).
+func (f *fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now()
+}
+
 // now is the forge's time, to the second. f.mu is held.
 func (f *fake) now() time.Time {
 	if f.clock != nil {
@@ -154,8 +161,10 @@ func (f *fake) record(r *http.Request, body string) (Fault, bool) {
 }
 
 // intercept reads the request's body and records the call; it answers a
-// pending fault itself (handled).
+// pending fault itself (handled). Every answer carries the forge's Date,
+// as both forges' do (by its clock, SetClock).
 func (f *fake) intercept(w http.ResponseWriter, r *http.Request) (body []byte, handled bool) {
+	w.Header().Set("Date", f.Now().Format(http.TimeFormat))
 	body, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if ft, ok := f.record(r, string(body)); ok {
 		writeFault(w, ft)

@@ -24,6 +24,9 @@ type Deployment struct {
 	// Transient and Production are GitHub's transient_environment and
 	// production_environment.
 	Transient, Production bool
+	// Payload is GitHub's payload as the creating request gave it (JSON),
+	// answered back as it was given; empty when none was.
+	Payload string
 	// Request is the creating request's JSON body as sent.
 	Request   string
 	Statuses  []DeploymentStatus
@@ -175,6 +178,8 @@ func (g *GitHub) createDeployment(w http.ResponseWriter, repo string, body []byt
 		Description           *string   `json:"description"`
 		TransientEnvironment  bool      `json:"transient_environment"`
 		ProductionEnvironment *bool     `json:"production_environment"`
+		// Payload is an object or a string ("" by default).
+		Payload json.RawMessage `json:"payload"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		ghError(w, http.StatusBadRequest, "Problems parsing JSON")
@@ -184,7 +189,18 @@ func (g *GitHub) createDeployment(w http.ResponseWriter, repo string, body []byt
 		ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.")
 		return
 	}
+	var payload any
+	_ = json.Unmarshal(in.Payload, &payload) // parsed with the body
+	switch payload.(type) {
+	case nil, string, map[string]any:
+	default:
+		ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'properties/payload', "+string(in.Payload)+" is not an object or string.")
+		return
+	}
 	d := Deployment{Repo: repo, Ref: in.Ref, SHA: in.Ref, Task: "deploy", Environment: "production", Transient: in.TransientEnvironment, Request: string(body)}
+	if payload != nil && payload != "" {
+		d.Payload = string(in.Payload)
+	}
 	if in.Task != nil {
 		d.Task = *in.Task
 	}
@@ -299,9 +315,13 @@ func (g *GitHub) deploymentJSON(repo string, id int64) map[string]any {
 	d := g.deploymentOf(repo, id)
 	base := g.srv.URL + "/api/v3/repos/" + repo
 	at := d.CreatedAt.Format(time.RFC3339)
+	var payload any = map[string]any{}
+	if d.Payload != "" {
+		payload = json.RawMessage(d.Payload)
+	}
 	return map[string]any{
 		"url": fmt.Sprintf("%s/deployments/%d", base, d.ID), "id": d.ID, "node_id": fmt.Sprintf("DE_%d", d.ID),
-		"sha": d.SHA, "ref": d.Ref, "task": d.Task, "payload": map[string]any{}, "original_environment": d.Environment,
+		"sha": d.SHA, "ref": d.Ref, "task": d.Task, "payload": payload, "original_environment": d.Environment,
 		"environment": d.Environment, "description": optional(d.Description), "creator": map[string]any{"login": "syncgate-bot"},
 		"created_at": at, "updated_at": at, "statuses_url": fmt.Sprintf("%s/deployments/%d/statuses", base, d.ID),
 		"repository_url": base, "transient_environment": d.Transient, "production_environment": d.Production,
