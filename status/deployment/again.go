@@ -1,31 +1,70 @@
 package deployment
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/syncgate/syncgate/status"
 )
 
-// Again reports whether u deploys its commit again, so it needs a new
-// deployment walked from None, rather than a step on the deployment the
-// forge shows now, which ended (now is final) when it last changed at
-// changed (the forge's time). It is u's own report of a rollout applied
-// after that: a rollback A→B→A whose earlier reports were replaced by its
-// outcome before they were delivered finds A's deployment of before B
-// ended, and Next would post nothing. A replay of the report that ended
-// it was applied before it changed, and is not again.
+// BegunAgain describes a deployment its attempt left unfinished (queued
+// or running) when a newer attempt at the same commit began: it ends
+// (GitHub inactive, GitLab canceled) and the newer attempt gets its own.
+const BegunAgain = "begun again: a newer deployment follows"
+
+// Again reports whether u begins a new deployment of its commit rather
+// than a step on the newest one the forge shows, which was made for the
+// attempt begun at made, in the agent's clock (zero when unknown):
+// GitHub's deployment carries its attempt's BegunAt in its payload; one
+// that does not, and a GitLab deployment, which has no room for it, was
+// made when it was created (Created).
 //
-// Times are compared to the second, as the forges give them; an unknown
-// changed is never again. AppliedAt is the agent's clock and changed the
-// forge's: an agent clock ahead by more than the time from an apply to the
-// post of its outcome would take a replay of that outcome for a rollback.
-// A success overtaken by a newer commit's is never a rollback: a replay of
-// it, after its success was posted and before it gave way, must end the
-// deployment it began, not begin another.
-func Again(u status.Update, now Phase, changed time.Time) bool {
-	own := u.State == status.RollingOut || u.State == status.Deployed || u.State == status.Failed
-	if !own || u.OvertakenBy != "" || !now.Final() || u.AppliedAt.IsZero() || changed.IsZero() {
+// It is u's own report (applying, rolling out, or its outcome) of an
+// attempt begun after that: a rollback A→B→A, whose earlier reports may
+// have been replaced by its outcome before they were delivered, so that
+// its deployed report is the first the forge hears of it. Any report of
+// the attempt the deployment was made for is not again, however late it
+// comes and whatever its AppliedAt: a replay after a restart, or one of
+// a rollout a restore began again. Agent time is compared with agent
+// time only, so a clock ahead of or behind the forge's decides nothing.
+//
+// Times are compared to the second, as the Version and the forges keep
+// them. A success overtaken by a newer commit's is never again: a replay
+// of it, after its success was posted and before it gave way, must end
+// the deployment it began, not begin another. A carried commit is never
+// again: it takes its carrier's outcome on the deployment it has.
+func Again(u status.Update, made time.Time) bool {
+	own := u.State == status.Applying || u.State == status.RollingOut || u.State == status.Deployed || u.State == status.Failed
+	if !own || u.OvertakenBy != "" || u.BegunAt.IsZero() || made.IsZero() {
 		return false
 	}
-	return u.AppliedAt.Truncate(time.Second).After(changed)
+	return u.BegunAt.Truncate(time.Second).After(made)
+}
+
+// Created is when a deployment the forge created at created, by its own
+// clock, was made in the agent's clock: created moved by how far the
+// agent's clock (now, when the forge's answer came) is from the forge's
+// (date, that answer's Date header). A deployment that names no attempt
+// (all of GitLab's; GitHub's made before syncgate named it) was made for
+// none begun after it, so this stands in for its attempt's begin in
+// Again. A date that does not parse leaves created as it is; a zero
+// created is unknown.
+func Created(created time.Time, date string, now time.Time) time.Time {
+	if created.IsZero() {
+		return time.Time{}
+	}
+	if at, err := http.ParseTime(date); err == nil {
+		return created.Add(now.Sub(at))
+	}
+	return created
+}
+
+// applied reports whether u's attempt applied its commit: u has an
+// AppliedAt, and it is not that of an earlier rollout (a rollback refused
+// before it applied keeps the AppliedAt of the rollout before).
+func applied(u status.Update) bool {
+	if u.AppliedAt.IsZero() {
+		return false
+	}
+	return u.BegunAt.IsZero() || !u.AppliedAt.Truncate(time.Second).Before(u.BegunAt.Truncate(time.Second))
 }

@@ -103,43 +103,62 @@ func TestThrough(t *testing.T) {
 	require.Empty(t, deployment.Through(deployed, deployment.Running))
 	require.Empty(t, deployment.Through(status.Update{State: status.Failed, Reason: "invalid YAML"}, deployment.None),
 		"refused before it applied: straight to its outcome")
+	rollback := status.Update{State: status.Failed, Reason: "invalid YAML", BegunAt: at.Add(time.Hour), AppliedAt: at, FinishedAt: at.Add(time.Hour)}
+	require.Empty(t, deployment.Through(rollback, deployment.None),
+		"a rollback refused before it applied: the AppliedAt is the rollout's before")
+	rollback.AppliedAt = rollback.BegunAt.Add(time.Second)
+	require.Len(t, deployment.Through(rollback, deployment.None), 2, "a rollback that failed in its rollout ran")
 }
 
-// TestAgain: a commit's own report of a rollout applied after its
-// deployment ended deploys it again; a replay of the report that ended it
-// does not.
+// TestAgain: a commit's own report of an attempt begun after the one its
+// deployment was made for deploys it again; any report of that attempt,
+// however late and whatever its AppliedAt, does not.
 func TestAgain(t *testing.T) {
-	ended := time.Date(2026, 5, 1, 10, 2, 0, 0, time.UTC) // as the forge gives it
-	own := func(st status.State, applied time.Time) status.Update {
-		return status.Update{State: st, AppliedAt: applied, FinishedAt: applied.Add(time.Minute)}
+	made := time.Date(2026, 5, 1, 10, 2, 0, 0, time.UTC) // the attempt's begin, in the agent's clock
+	own := func(st status.State, begun time.Time) status.Update {
+		return status.Update{State: st, BegunAt: begun, AppliedAt: begun.Add(time.Second), FinishedAt: begun.Add(time.Minute)}
 	}
-	later, earlier := ended.Add(time.Hour), ended.Add(-time.Minute)
+	later := made.Add(time.Hour)
+	restamped := own(status.Deployed, made)
+	restamped.AppliedAt, restamped.FinishedAt = later, later.Add(time.Minute)
 	for _, tc := range []struct {
-		name    string
-		u       status.Update
-		now     deployment.Phase
-		changed time.Time
-		want    bool
+		name string
+		u    status.Update
+		made time.Time
+		want bool
 	}{
-		{"a rollback deployed after the deployment succeeded", own(status.Deployed, later), deployment.Succeeded, ended, true},
-		{"after it was made inactive", own(status.Deployed, later), deployment.Inactive, ended, true},
-		{"a rollback that failed", own(status.Failed, later), deployment.Succeeded, ended, true},
-		{"a rollback rolling out", own(status.RollingOut, later), deployment.Failed, ended, true},
-		{"a replay of the report that ended it", own(status.Deployed, earlier), deployment.Succeeded, ended, false},
-		{"a replay within the second it ended", own(status.Deployed, ended.Add(300*time.Millisecond)), deployment.Succeeded, ended, false},
-		{"the deployment has not ended", own(status.Deployed, later), deployment.Running, ended, false},
-		{"refused before it applied", status.Update{State: status.Failed, Reason: "invalid YAML"}, deployment.Succeeded, ended, false},
-		{"applying: Next begins it again", status.Update{State: status.Applying}, deployment.Succeeded, ended, false},
-		{"carried", status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, AppliedAt: later}, deployment.Succeeded, ended, false},
-		{"the forge gave no time", own(status.Deployed, later), deployment.Succeeded, time.Time{}, false},
+		{"a rollback deployed", own(status.Deployed, later), made, true},
+		{"a rollback that failed", own(status.Failed, later), made, true},
+		{"a rollback rolling out", own(status.RollingOut, later), made, true},
+		{"a rollback applying", own(status.Applying, later), made, true},
+		{"a rollback refused before it applied", status.Update{State: status.Failed, Reason: "invalid YAML", BegunAt: later}, made, true},
+		{"a replay of the attempt's report", own(status.Deployed, made), made, false},
+		{"within the second the attempt began", own(status.Deployed, made.Add(300*time.Millisecond)), made, false},
+		{"the attempt's rollout applied again, AppliedAt re-stamped", restamped, made, false},
+		{"an earlier attempt's report", own(status.Deployed, made.Add(-time.Hour)), made, false},
+		{"carried", status.Update{State: status.Superseded, Outcome: status.Deployed, CarriedBy: carrier, BegunAt: later}, made, false},
+		{"the deployment does not say its attempt", own(status.Deployed, later), time.Time{}, false},
+		{"the report does not say its attempt", status.Update{State: status.Deployed, AppliedAt: later}, made, false},
 		{"a success overtaken, replayed before it gave way", func() status.Update {
 			u := own(status.Deployed, later)
 			u.OvertakenBy = carrier
 			return u
-		}(), deployment.Succeeded, ended, false},
+		}(), made, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, deployment.Again(tc.u, tc.now, tc.changed))
+			require.Equal(t, tc.want, deployment.Again(tc.u, tc.made))
 		})
 	}
+}
+
+// TestCreated: a deployment's creation time, by the forge's clock, read in
+// the agent's by the Date of the answer that gave it.
+func TestCreated(t *testing.T) {
+	created := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	date := "Fri, 01 May 2026 10:05:00 GMT" // the forge's time as it answered
+	ahead := time.Date(2026, 5, 1, 10, 15, 0, 0, time.UTC)
+	require.Equal(t, created.Add(10*time.Minute), deployment.Created(created, date, ahead), "the agent's clock ten minutes ahead")
+	require.Equal(t, created.Add(-time.Minute), deployment.Created(created, date, ahead.Add(-11*time.Minute)), "a minute behind")
+	require.Equal(t, created, deployment.Created(created, "", ahead), "no Date: as the forge gave it")
+	require.True(t, deployment.Created(time.Time{}, date, ahead).IsZero(), "unknown")
 }

@@ -130,10 +130,11 @@ func givesWay(s Step, now Phase, retire bool, why string) (Step, bool) {
 // earlier reports were delivered still shows that it was queued and ran:
 // rolling out comes after queued, and an applied commit's own outcome
 // (deployed, or failed in its rollout) after queued and running. A commit
-// refused before it applied, or carried, goes straight to its outcome.
+// refused before it applied, a rollback to it included, or carried, goes
+// straight to its outcome.
 func Through(u status.Update, now Phase) []Step {
 	rolling := u.State == status.RollingOut
-	outcome := (u.State == status.Deployed || u.State == status.Failed) && !u.AppliedAt.IsZero()
+	outcome := (u.State == status.Deployed || u.State == status.Failed) && applied(u)
 	if !rolling && !outcome {
 		return nil
 	}

@@ -3,6 +3,7 @@
 // (looked up by sha and environment before one is created, so a replay
 // never makes a second), with statuses queued → in_progress → success |
 // failure, or inactive for a commit superseded before it applied. A
-// commit deployed again (a rollback) after its deployment ended gets a new
-// one, even when only its outcome is reported (deployment.Again).
+// commit begun again (a rollback) gets a new one, even when only its
+// outcome is reported: each deployment's payload names the attempt it was
+// made for (deployment.Again).
 package githubdeploy

@@ -2,6 +2,7 @@ package githubdeploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -92,19 +93,26 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 	if err != nil {
 		return err
 	}
-	d, now, changed, err := r.find(ctx, sha, env)
+	d, now, made, err := r.find(ctx, sha, env)
 	if err != nil {
 		return r.classify(sha, err)
 	}
-	if deployment.Again(u, now, changed) {
-		d, now = nil, deployment.None // a rollback: a new deployment
+	if d != nil && deployment.Again(u, made) {
+		// A rollback: a new deployment, the one its attempt left unfinished ended.
+		if now != deployment.None && !now.Final() {
+			abandoned := deployment.Step{Phase: deployment.Inactive, Description: deployment.BegunAgain, Carried: true}
+			if err := r.post(ctx, d.GetID(), env, envURL, abandoned, u); err != nil {
+				return r.classify(sha, err)
+			}
+		}
+		d, now = nil, deployment.None
 	}
 	step, ok := deployment.Next(u, now, true)
 	if !ok {
 		return nil
 	}
 	if d == nil {
-		if d, err = r.create(ctx, sha, env); err != nil {
+		if d, err = r.create(ctx, sha, env, u.BegunAt); err != nil {
 			return r.classify(sha, err)
 		}
 	}
@@ -141,45 +149,53 @@ func (r *Reporter) post(ctx context.Context, id int64, env, envURL string, step 
 }
 
 // find is the newest deployment of sha to env made by syncgate's task,
-// with the phase its newest status shows and when that status was made.
+// with the phase its newest status shows and the begin of the attempt it
+// was made for: its payload's, or, on a deployment made before syncgate
+// wrote it there, when it was created in the agent's clock.
 func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deployment, deployment.Phase, time.Time, error) {
-	list, _, err := r.opts.Client.Repositories.ListDeployments(ctx, r.opts.Owner, r.opts.Repo,
+	list, resp, err := r.opts.Client.Repositories.ListDeployments(ctx, r.opts.Owner, r.opts.Repo,
 		&github.DeploymentsListOptions{SHA: sha, Environment: env, Task: task, ListOptions: github.ListOptions{PerPage: 1}})
 	if err != nil || len(list) == 0 {
 		return nil, deployment.None, time.Time{}, err
 	}
 	d := list[0]
+	var p payload
+	_ = json.Unmarshal(d.Payload, &p) // not syncgate's: it says nothing
+	made := p.Syncgate.BegunAt
+	if made.IsZero() && resp != nil && resp.Response != nil {
+		made = deployment.Created(d.GetCreatedAt().Time, resp.Header.Get("Date"), r.opts.Clock.Now())
+	}
 	statuses, _, err := r.opts.Client.Repositories.ListDeploymentStatuses(ctx, r.opts.Owner, r.opts.Repo, d.GetID(), &github.ListOptions{PerPage: 100})
 	if err != nil {
 		return nil, deployment.None, time.Time{}, err
 	}
-	var latest, own *github.DeploymentStatus
+	var latest *github.DeploymentStatus
 	for _, s := range statuses {
 		if latest == nil || s.GetID() > latest.GetID() {
 			latest = s
 		}
-		if s.GetState() != "inactive" && (own == nil || s.GetID() > own.GetID()) {
-			own = s
-		}
 	}
 	if latest == nil {
-		return d, deployment.None, time.Time{}, nil
+		return d, deployment.None, made, nil
 	}
-	// When the deployment changed is when syncgate last posted on it, not
-	// when GitHub retired it (auto_inactive) for a later commit's success:
-	// that may be delivered after a rollback to this commit was applied.
-	changed := latest.GetCreatedAt().Time
-	if own != nil {
-		changed = own.GetCreatedAt().Time
-	}
-	return d, phaseOf(latest.GetState()), changed, nil
+	return d, phaseOf(latest.GetState()), made, nil
+}
+
+// payload is what syncgate's deployments carry in their payload: the
+// begin of the attempt each was made for, in the agent's clock, so a
+// report of a later attempt (a rollback) is told from one of that attempt
+// without comparing the agent's clock with GitHub's (deployment.Again).
+type payload struct {
+	Syncgate struct {
+		BegunAt time.Time `json:"begun_at"`
+	} `json:"syncgate"`
 }
 
 // task is the deployment task syncgate's deployments carry.
 const task = "deploy"
 
-func (r *Reporter) create(ctx context.Context, sha, env string) (*github.Deployment, error) {
-	d, _, err := r.opts.Client.Repositories.CreateDeployment(ctx, r.opts.Owner, r.opts.Repo, github.DeploymentRequest{
+func (r *Reporter) create(ctx context.Context, sha, env string, begun time.Time) (*github.Deployment, error) {
+	req := github.DeploymentRequest{
 		Ref:                  sha,
 		Task:                 new(task),
 		AutoMerge:            new(false),
@@ -187,7 +203,13 @@ func (r *Reporter) create(ctx context.Context, sha, env string) (*github.Deploym
 		Environment:          new(env),
 		Description:          new("syncgate " + status.ShortSHA(sha) + " to " + env),
 		TransientEnvironment: new(r.opts.Transient),
-	})
+	}
+	if !begun.IsZero() {
+		var p payload
+		p.Syncgate.BegunAt = begun.UTC().Truncate(time.Second)
+		req.Payload = p
+	}
+	d, _, err := r.opts.Client.Repositories.CreateDeployment(ctx, r.opts.Owner, r.opts.Repo, req)
 	return d, err
 }
 

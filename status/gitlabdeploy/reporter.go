@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
@@ -30,6 +31,9 @@ type Options struct {
 	// Naming names the environment and its external URL (default
 	// <cluster>/<namespace>, no URL).
 	Naming *deployment.Naming
+	// Now is the agent's clock (default time.Now), which the forge's Date
+	// is read against to tell when a deployment was made in its terms.
+	Now func() time.Time
 }
 
 // Reporter keeps GitLab deployments of one project.
@@ -59,6 +63,9 @@ func New(opts Options) (*Reporter, error) {
 			return nil, err
 		}
 		opts.Naming = n
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Reporter{opts: opts, envs: map[string]string{}}, nil
 }
@@ -108,16 +115,23 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 	if err := r.ensureEnvironment(ctx, env, envURL); err != nil {
 		return r.classify(sha, err)
 	}
-	d, err := r.find(ctx, sha, env)
+	d, made, err := r.find(ctx, sha, env)
 	if err != nil {
 		return r.classify(sha, err)
 	}
 	now := deployment.None
 	if d != nil {
 		now = phaseOf(d.Status)
-		if d.UpdatedAt != nil && deployment.Again(u, now, *d.UpdatedAt) {
-			d, now = nil, deployment.None // a rollback: a new deployment
+	}
+	if d != nil && deployment.Again(u, made) {
+		// A rollback: a new deployment, the one its attempt left unfinished canceled.
+		if !now.Final() {
+			if _, _, err := r.opts.Client.Deployments.UpdateProjectDeployment(r.opts.Project, d.ID,
+				&gitlab.UpdateProjectDeploymentOptions{Status: gitlab.Ptr(states[deployment.Inactive])}, gitlab.WithContext(ctx)); err != nil {
+				return r.classify(sha, err)
+			}
 		}
+		d, now = nil, deployment.None
 	}
 	step, ok := deployment.Next(u, now, false)
 	if !ok {
@@ -205,18 +219,21 @@ func taken(err error) bool {
 }
 
 // find is the newest deployment of sha to env, reading the environment's
-// deployments newest first (GitLab cannot filter them by sha).
-func (r *Reporter) find(ctx context.Context, sha, env string) (*gitlab.Deployment, error) {
+// deployments newest first (GitLab cannot filter them by sha), and when
+// it was made in the agent's clock: its created_at moved by how far the
+// agent's clock is from the forge's as the answer's Date tells (GitLab's
+// deployments have no room for the attempt they were made for).
+func (r *Reporter) find(ctx context.Context, sha, env string) (*gitlab.Deployment, time.Time, error) {
 	opt := &gitlab.ListProjectDeploymentsOptions{Environment: gitlab.Ptr(env), OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("desc"),
 		ListOptions: gitlab.ListOptions{PerPage: 100}}
 	for range maxPages {
 		list, resp, err := r.opts.Client.Deployments.ListProjectDeployments(r.opts.Project, opt, gitlab.WithContext(ctx))
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		for _, d := range list {
 			if d.SHA == sha {
-				return d, nil
+				return d, r.made(d, resp), nil
 			}
 		}
 		if resp == nil || resp.NextPage == 0 {
@@ -224,7 +241,20 @@ func (r *Reporter) find(ctx context.Context, sha, env string) (*gitlab.Deploymen
 		}
 		opt.Page = resp.NextPage
 	}
-	return nil, nil
+	return nil, time.Time{}, nil
+}
+
+// made is when d was created in the agent's clock (deployment.Created),
+// resp being the answer that listed it.
+func (r *Reporter) made(d *gitlab.Deployment, resp *gitlab.Response) time.Time {
+	if d.CreatedAt == nil {
+		return time.Time{}
+	}
+	date := ""
+	if resp != nil && resp.Response != nil {
+		date = resp.Header.Get("Date")
+	}
+	return deployment.Created(*d.CreatedAt, date, r.opts.Now())
 }
 
 // classify says what to fix when GitLab refuses a deployment for good.

@@ -24,13 +24,21 @@ const (
 
 func setup(t *testing.T, url string) (*forge.GitLab, *gitlabdeploy.Reporter) {
 	t.Helper()
+	return setupAhead(t, url, 0)
+}
+
+// setupAhead is setup with an agent whose clock runs ahead of the forge's
+// by ahead.
+func setupAhead(t *testing.T, url string, ahead time.Duration) (*forge.GitLab, *gitlabdeploy.Reporter) {
+	t.Helper()
 	f := forge.NewGitLab("glpat-good", project)
 	t.Cleanup(f.Close)
 	c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
 	require.NoError(t, err)
 	naming, err := deployment.NewNaming("", url)
 	require.NoError(t, err)
-	r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: project, Cluster: "prod", Branch: func() string { return "release" }, Naming: naming})
+	r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: project, Cluster: "prod", Branch: func() string { return "release" }, Naming: naming,
+		Now: func() time.Time { return f.Now().Add(ahead) }})
 	require.NoError(t, err)
 	return f, r
 }
@@ -133,4 +141,45 @@ func TestRollbackMergedIntoItsOutcome(t *testing.T) {
 	b := f.Deployments(project, shaB, "")
 	require.Len(t, b, 1)
 	require.Greater(t, a[1].ID, b[0].ID, "A's is the newest success")
+}
+
+// A report of the attempt A's deployment was made for makes no other
+// deployment, whatever its AppliedAt and the agent's clock: posted and then
+// replayed by an agent whose clock runs ten minutes ahead of GitLab's, or
+// of A's rollout applied again with no rollback (a restore re-stamps its
+// AppliedAt).
+func TestNoRollbackMakesNoDeployment(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ahead time.Duration
+		run   func(testing.TB, status.Reporter, *testingclock.FakeClock, string)
+	}{
+		{"replayed, the agent's clock ahead", 10 * time.Minute, func(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, sha string) {
+			sinktest.ReplayedAhead(t, r, fc, sha, 10*time.Minute)
+		}},
+		{"its rollout applied again", 0, sinktest.Restamped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, r := setupAhead(t, "", tc.ahead)
+			fc := testingclock.NewFakeClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+			f.SetClock(fc.Now)
+			tc.run(t, r, fc, shaA)
+			a := f.Deployments(project, shaA, "")
+			require.Len(t, a, 1, "no rollback")
+			require.Equal(t, []string{"created", "running", "success"}, a[0].States())
+		})
+	}
+}
+
+// A deployment its attempt left created ends canceled when the commit is
+// begun again, and the new attempt gets a deployment of its own.
+func TestBegunAgainEndsTheUnfinishedDeployment(t *testing.T) {
+	f, r := setup(t, "")
+	fc := testingclock.NewFakeClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	f.SetClock(fc.Now)
+	sinktest.BegunAgain(t, r, fc, shaA)
+	a := f.Deployments(project, shaA, "")
+	require.Len(t, a, 2)
+	require.Equal(t, []string{"created", "canceled"}, a[0].States())
+	require.Equal(t, []string{"created", "running", "success"}, a[1].States())
 }

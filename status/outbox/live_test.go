@@ -229,7 +229,7 @@ var deployForges = []struct {
 		t.Cleanup(f.Close)
 		c, err := gitlabstatus.NewClient(f.URL(), "glpat-good")
 		require.NoError(t, err)
-		r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: "platform/config", Cluster: "prod"})
+		r, err := gitlabdeploy.New(gitlabdeploy.Options{Client: c, Project: "platform/config", Cluster: "prod", Now: f.Now})
 		require.NoError(t, err)
 		return r, f, "platform/config"
 	}},
@@ -273,10 +273,10 @@ func requireGaveWay(t *testing.T, f deployForge, repo string) {
 	require.Equal(t, "success", b[0].Latest().State, "B's deployment: %v", b[0].States())
 }
 
-// prodReport is sha's report in state for cluster prod, applied at
-// applied; a success finished a minute later.
+// prodReport is sha's report in state for cluster prod, of the attempt
+// begun and applied at applied; a success finished a minute later.
 func prodReport(sha string, st status.State, applied time.Time) status.Update {
-	u := status.Update{Cluster: "prod", SHA: sha, State: st, AppliedAt: applied}
+	u := status.Update{Cluster: "prod", SHA: sha, State: st, BegunAt: applied, AppliedAt: applied}
 	if st == status.Deployed {
 		u.FinishedAt = applied.Add(time.Minute)
 	}

@@ -28,6 +28,13 @@ func Deliver(t testing.TB, r status.Reporter, us ...status.Update) {
 	}
 }
 
+// Done is the deployed report of sha's attempt begun at begun, in the
+// agent's clock: applied five seconds later, deployed a minute after.
+func Done(sha string, begun time.Time) status.Update {
+	applied := begun.Add(5 * time.Second)
+	return status.Update{SHA: sha, State: status.Deployed, BegunAt: begun, AppliedAt: applied, FinishedAt: applied.Add(time.Minute)}
+}
+
 // MergedRollback delivers to r, the deployment sink of a forge whose clock
 // is fc, commit a deployed, b deployed an hour later, and a rollback to a
 // an hour after that whose applying and rolling-out reports were replaced
@@ -35,17 +42,61 @@ func Deliver(t testing.TB, r status.Reporter, us ...status.Update) {
 // commit's newest report); then a's and b's first reports once more.
 func MergedRollback(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, a, b string) {
 	t.Helper()
-	done := func(sha string, at time.Time) status.Update {
-		return status.Update{SHA: sha, State: status.Deployed, AppliedAt: at, FinishedAt: at.Add(time.Minute)}
-	}
-	first, second := done(a, fc.Now()), done(b, fc.Now().Add(time.Hour))
-	rollback := done(a, fc.Now().Add(2*time.Hour))
+	first, second := Done(a, fc.Now()), Done(b, fc.Now().Add(time.Hour))
+	rollback := Done(a, fc.Now().Add(2*time.Hour))
 	fc.Step(2 * time.Minute)
 	Deliver(t, r, first)
 	fc.Step(time.Hour)
 	Deliver(t, r, second)
 	fc.Step(time.Hour)
 	Deliver(t, r, rollback, first, second)
+}
+
+// ReplayedAhead delivers to r, the deployment sink of a forge whose clock
+// is fc, commit a deployed by an agent whose clock runs ahead of the
+// forge's by ahead (r must read the agent's clock so), then the same
+// report again ten minutes later, as a restart replays a report whose
+// delivery it did not record.
+func ReplayedAhead(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, a string, ahead time.Duration) {
+	t.Helper()
+	u := Done(a, fc.Now().Add(ahead))
+	fc.Step(2 * time.Minute)
+	Deliver(t, r, u)
+	fc.Step(10 * time.Minute)
+	Deliver(t, r, u)
+}
+
+// Restamped delivers to r, the deployment sink of a forge whose clock is
+// fc, commit a deployed, then half an hour later a report of the same
+// attempt whose rollout was applied again (a restore): its AppliedAt and
+// FinishedAt are new, the attempt is not. No other commit came between.
+func Restamped(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, a string) {
+	t.Helper()
+	u := Done(a, fc.Now())
+	fc.Step(2 * time.Minute)
+	Deliver(t, r, u)
+	fc.Step(30 * time.Minute)
+	again := u
+	again.AppliedAt, again.FinishedAt = fc.Now(), fc.Now().Add(time.Minute)
+	fc.Step(2 * time.Minute)
+	Deliver(t, r, again)
+}
+
+// BegunAgain delivers to r, the deployment sink of a forge whose clock is
+// fc, the applying report of commit a's attempt, then the deployed report
+// of an attempt at a begun an hour later (the first was superseded before
+// it applied, and the branch forced back to a), its earlier reports
+// replaced by it before they went out. (The outbox records a commit's
+// reports in order, each replacing the one before that is still owed, so
+// no report of the first attempt comes after.)
+func BegunAgain(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, a string) {
+	t.Helper()
+	first := status.Update{SHA: a, State: status.Applying, BegunAt: fc.Now()}
+	second := Done(a, fc.Now().Add(time.Hour))
+	fc.Step(time.Minute)
+	Deliver(t, r, first)
+	fc.Step(time.Hour)
+	Deliver(t, r, second)
 }
 
 // Answer is how the outbox should read a sink's failure.
