@@ -309,10 +309,11 @@ func (r *runner) startSyncgate(ctx context.Context, bin string, c *cluster.Clust
 // wait runs `syncgate wait` and shows its lines.
 func (r *runner) wait(ctx context.Context, bin, url, sha string) (string, error) {
 	var buf bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "wait", sha, "--url", url, "--namespace", Namespace, "--timeout", "3m")
+	flags := []string{"--url", url, "--namespace", Namespace, "--timeout", "3m"}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"wait", sha}, flags...)...)
 	cmd.Stdout = io.MultiWriter(&buf, prefixed(r.opts.Out))
 	cmd.Stderr = cmd.Stdout
-	fmt.Fprintf(r.opts.Out, "    $ syncgate wait %s --url %s --namespace %s\n", sha[:7], url, Namespace)
+	fmt.Fprintf(r.opts.Out, "    $ syncgate wait %s %s\n", sha[:7], strings.Join(flags, " "))
 	if err := cmd.Run(); err != nil {
 		return buf.String(), fmt.Errorf("syncgate wait %s: %w: %s", sha[:7], err, buf.String())
 	}

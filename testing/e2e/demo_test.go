@@ -61,6 +61,7 @@ func TestDemo(t *testing.T) {
 	require.Equal(t, []string{"queued", "in_progress", "success"}, res.AppDeployment.States())
 	require.Equal(t, "local/demo", res.AppDeployment.Environment)
 	require.Empty(t, staleSteps(t, out.String()), "README.md shows demo steps as the demo no longer prints them")
+	require.Empty(t, staleCommands(t, out.String()), "README.md shows demo commands as the demo no longer runs them")
 }
 
 // stepRE is a demo step's heading, its words up to the first ':' or '('
@@ -73,20 +74,54 @@ var shortSHA = regexp.MustCompile(`\b[0-9a-f]{7}\b`)
 // staleSteps is the README's transcript headings that the demo, which
 // printed out, does not print under the same number.
 func staleSteps(t *testing.T, out string) []string {
-	root, err := cluster.RepoRoot()
-	require.NoError(t, err)
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	require.NoError(t, err)
+	readme := readREADME(t)
 	printed := map[string]string{}
 	for _, m := range stepRE.FindAllStringSubmatch(out, -1) {
 		printed[m[1]] = shortSHA.ReplaceAllString(strings.TrimSpace(m[2]), "<sha>")
 	}
-	shown := stepRE.FindAllStringSubmatch(string(readme), -1)
+	shown := stepRE.FindAllStringSubmatch(readme, -1)
 	require.NotEmpty(t, shown, "README.md shows no demo step")
 	var stale []string
 	for _, m := range shown {
 		if title := shortSHA.ReplaceAllString(strings.TrimSpace(m[2]), "<sha>"); printed[m[1]] != title {
 			stale = append(stale, fmt.Sprintf("step %s: README %q, demo %q", m[1], title, printed[m[1]]))
+		}
+	}
+	return stale
+}
+
+// readREADME is the text of README.md.
+func readREADME(t *testing.T) string {
+	root, err := cluster.RepoRoot()
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	return string(b)
+}
+
+// shownCommand is a command a demo transcript shows, and a local URL in it.
+var (
+	shownCommand = regexp.MustCompile(`(?m)^    \$ (syncgate .*)$`)
+	localURL     = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+)
+
+// staleCommands is the commands README.md's demo transcripts show that the
+// demo, which printed out, did not print (shas and addresses aside).
+func staleCommands(t *testing.T, out string) []string {
+	readme := readREADME(t)
+	norm := func(c string) string {
+		return localURL.ReplaceAllString(shortSHA.ReplaceAllString(c, "<sha>"), "<url>")
+	}
+	printed := map[string]bool{}
+	for _, m := range shownCommand.FindAllStringSubmatch(out, -1) {
+		printed[norm(m[1])] = true
+	}
+	shown := shownCommand.FindAllStringSubmatch(readme, -1)
+	require.NotEmpty(t, shown, "README.md shows no demo command")
+	var stale []string
+	for _, m := range shown {
+		if !printed[norm(m[1])] {
+			stale = append(stale, m[1])
 		}
 	}
 	return stale
@@ -212,13 +247,11 @@ func TestMakeHelpAsREADMEShows(t *testing.T) {
 	}
 	root, err := cluster.RepoRoot()
 	require.NoError(t, err)
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	require.NoError(t, err)
-	shown := regexp.MustCompile("(?s)\n\\$ make help\n(.*?)```").FindSubmatch(readme)
+	shown := regexp.MustCompile("(?s)\n\\$ make help\n(.*?)```").FindStringSubmatch(readREADME(t))
 	require.NotNil(t, shown, "README.md shows no make help")
 	cmd := exec.Command("make", "--no-print-directory", "help")
 	cmd.Dir = root
 	out, err := cmd.Output()
 	require.NoError(t, err)
-	require.Equal(t, string(shown[1]), string(out))
+	require.Equal(t, shown[1], string(out))
 }
