@@ -167,7 +167,7 @@ func (c *config) settings() []setting {
 		{"webhook-secret", "WEBHOOK_SECRET", "", "GitHub HMAC secret / GitLab token for push webhooks (webhooks off when empty)", secret(&c.WebhookSecret)},
 		{"wait-token", "WAIT_TOKEN", "", "bearer token required by /wait, /status, / and the API (open when empty)", secret(&c.WaitToken)},
 		{"listen", "LISTEN_ADDR", ":8080", "HTTP listen address, host:port", text(&c.ListenAddr)},
-		{"probe-addr", "PROBE_ADDR", ":8081", "listen address of /healthz, /readyz and /metrics alone, apart from /wait traffic (they stay on LISTEN_ADDR too); empty: none", trimmedOrOff(&c.ProbeAddr)},
+		{"probe-addr", "PROBE_ADDR", ":8081", "listen address of /healthz, /readyz and /metrics alone, apart from /wait traffic (they stay on LISTEN_ADDR too); LISTEN_ADDR's address, however written (:8080, 0.0.0.0:8080, [::]:8080): no listener of their own; empty: none", trimmedOrOff(&c.ProbeAddr)},
 		{"debug-addr", "DEBUG_ADDR", "", "loopback address (127.0.0.1:6060) serving Go's profiles under /debug/pprof/, for diagnosing memory and CPU; off when empty", trimmedOrOff(&c.DebugAddr)},
 		{"wait-fetch-interval", "WAIT_FETCH_INTERVAL", "10s", "least time between the fetches that /wait and /status make for a sha syncgate does not know (at most GIT_SYNC_INTERVAL); requests in between wait for the next", duration(&c.WaitFetchInterval)},
 		{"allow-own-namespace", "ALLOW_OWN_NAMESPACE", "false", "let syncgate manage the namespace it runs in, where the config repo's pods could mount syncgate's credentials", boolean(&c.AllowOwnNamespace)},

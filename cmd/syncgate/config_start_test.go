@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,36 @@ users: [{name: u, user: {token: x}}]
 current-context: c
 `), 0o600))
 	return path
+}
+
+// PROBE_ADDR naming LISTEN_ADDR's address spelled otherwise (":8080",
+// "0.0.0.0:8080" and "[::]:8080" are all interfaces, a port may have
+// leading zeros) is LISTEN_ADDR, as when the text is the same: the probes
+// stay on the main listener, and start-up does not fail binding it twice.
+func TestProbeAddrSpelledOtherwiseIsListenAddr(t *testing.T) {
+	free, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	port := strconv.Itoa(free.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, free.Close())
+	for _, tc := range []struct{ listen, probes string }{
+		{":" + port, "0.0.0.0:" + port},
+		{"0.0.0.0:" + port, ":" + port},
+		{":" + port, "[::]:" + port},
+		{"[::]:" + port, "[0:0::0]:" + port},
+		{":" + port, ":0" + port},
+		{"127.0.0.1:" + port, "[::ffff:127.0.0.1]:" + port},
+		{"LocalHost:" + port, "localhost:" + port},
+	} {
+		t.Run(tc.listen+" "+tc.probes, func(t *testing.T) {
+			l, err := listen(&config{ListenAddr: tc.listen, ProbeAddr: tc.probes})
+			require.NoError(t, err)
+			defer l.close()
+			require.Nil(t, l.probes, "no listener of their own")
+		})
+	}
+	for _, tc := range []struct{ a, b string }{
+		{":8080", "127.0.0.1:8080"}, {"127.0.0.1:8080", "[::1]:8080"}, {":8080", ":8081"}, {"localhost:8080", "127.0.0.1:8080"},
+	} {
+		require.False(t, sameListenAddr(tc.a, tc.b), "%s and %s", tc.a, tc.b)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -14,7 +16,7 @@ import (
 // so that an address in use stops start-up at once, in one line.
 type listeners struct {
 	main   net.Listener
-	probes net.Listener // nil: no listener of their own (PROBE_ADDR empty or LISTEN_ADDR)
+	probes net.Listener // nil: no listener of their own (PROBE_ADDR empty or LISTEN_ADDR's address)
 	debug  net.Listener // nil: DEBUG_ADDR off
 }
 
@@ -28,7 +30,7 @@ func listen(cfg *config) (*listeners, error) {
 		on   bool
 	}{
 		{&l.main, &cfg.ListenAddr, true},
-		{&l.probes, &cfg.ProbeAddr, cfg.ProbeAddr != "" && cfg.ProbeAddr != cfg.ListenAddr},
+		{&l.probes, &cfg.ProbeAddr, cfg.ProbeAddr != "" && !sameListenAddr(cfg.ProbeAddr, cfg.ListenAddr)},
 		{&l.debug, &cfg.DebugAddr, cfg.DebugAddr != ""},
 	} {
 		if !b.on {
@@ -42,6 +44,37 @@ func listen(cfg *config) (*listeners, error) {
 		*b.ln = ln
 	}
 	return l, nil
+}
+
+// sameListenAddr tells whether two host:port addresses name the same
+// socket, however written: the same port (leading zeros aside) and hosts
+// that are both every interface (empty, 0.0.0.0, ::, which Go binds alike),
+// the same IP, or the same name (case aside; names are not resolved).
+func sameListenAddr(a, b string) bool {
+	hostA, portA, errA := net.SplitHostPort(a)
+	hostB, portB, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	nA, errA := strconv.ParseUint(portA, 10, 16)
+	nB, errB := strconv.ParseUint(portB, 10, 16)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return nA == nB && listenHost(hostA) == listenHost(hostB)
+}
+
+// listenHost is host as sameListenAddr compares it: "" for every
+// interface, an IP in its canonical form, a name in lower case.
+func listenHost(host string) string {
+	ip := net.ParseIP(host)
+	switch {
+	case host == "" || ip != nil && ip.IsUnspecified():
+		return ""
+	case ip != nil:
+		return ip.String()
+	}
+	return strings.ToLower(host)
 }
 
 // close closes what listen bound, for when start-up stops before serving.
