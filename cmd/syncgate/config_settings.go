@@ -242,7 +242,11 @@ var errTooLong = errors.New("too long for a duration")
 // number of seconds too large for a Duration is an error, not a wrap.
 func parseInterval(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && n > 0 {
+		return 0, errTooLong
+	}
+	if err == nil {
 		switch {
 		case n > int64(math.MaxInt64/time.Second):
 			return 0, errTooLong

@@ -55,22 +55,6 @@ CI needs no cluster credentials: it pushes to git and runs
 	return exitUsage
 }
 
-// Exit codes of the CLI, as README.md documents them for `syncgate wait`.
-const (
-	exitDeployed = 0
-	exitFailed   = 1
-	exitTimeout  = 2
-	exitUsage    = 3
-)
-
-// exitError carries an exit code out of a cobra command.
-type exitError struct {
-	code int
-	msg  string
-}
-
-func (e *exitError) Error() string { return e.msg }
-
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",

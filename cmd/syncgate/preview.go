@@ -37,7 +37,9 @@ what is live. Nothing is applied. Prints each namespace's verdict and the
 objects it would create, change and prune (Secret values never shown).
 
 Exit codes: 0 valid, 1 refused, 2 timed out (or no verdict: the preview
-could not be made), 3 usage error or unknown ref.`,
+could not be made), 3 usage error or unknown ref. A --url that is not
+http(s) with a host, or a --timeout that is not more than 0 or is more
+than a year, is told at once (exit 3), as by syncgate wait.`,
 		Example: `  syncgate preview "$(git rev-parse HEAD)" --url https://syncgate.prod.example.com
   syncgate preview refs/pull/12/head --url https://syncgate.prod.example.com --json`,
 		Args: cobra.ExactArgs(1),
@@ -91,9 +93,9 @@ could not be made), 3 usage error or unknown ref.`,
 	f := cmd.Flags()
 	f.StringVar(&url, "url", "", "syncgate base URL")
 	f.StringVar(&token, "token", "", "bearer token for the API [$WAIT_TOKEN]")
-	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long (exit 2)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	f.BoolVar(&asJSON, "json", false, "print the preview as JSON")
+	timeoutFlag(cmd, &timeout, 5*time.Minute)
 	return cmd
 }
 

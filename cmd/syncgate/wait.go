@@ -34,9 +34,10 @@ func newWaitCmd() *cobra.Command {
 GET /wait/<sha> and asks again through dropped connections and gateway
 restarts, printing on stderr why a try had no answer; several --url wait
 on several clusters, and all must deploy. A --url that is not http(s)
-with a host ends the wait at once (exit 3); a server that has only
-answered as no syncgate agent does (an HTML 404, a login page), alike, for
-a quarter of --timeout (a minute at most) ends it then (exit 3).
+with a host, or a --timeout that is not more than 0 or is more than a
+year, ends the wait at once (exit 3); a server that has only answered as
+no syncgate agent does (an HTML 404, a login page), alike, for a quarter
+of --timeout (a minute at most) ends it then (exit 3).
 With --s3, waits for the commit's _result object instead; a bucket that
 does not exist or credentials S3 refuses end the wait at once (exit 3).
 
@@ -59,9 +60,6 @@ error, or unknown sha.`,
 				if !quiet {
 					fmt.Fprintf(out, format+"\n", a...)
 				}
-			}
-			if timeout <= 0 {
-				return &exitError{code: exitUsage, msg: fmt.Sprintf("--timeout must be more than 0, not %s", timeout)}
 			}
 			start := time.Now()
 			switch {
@@ -108,12 +106,12 @@ error, or unknown sha.`,
 	f.StringArrayVar(&urls, "url", nil, "syncgate base URL; repeat for several clusters")
 	f.StringVar(&namespace, "namespace", "", "wait for one namespace only (default: every managed namespace)")
 	f.StringVar(&token, "token", "", "bearer token for /wait [$WAIT_TOKEN]")
-	f.DurationVar(&timeout, "timeout", 15*time.Minute, "give up after this long (exit 2)")
 	f.StringVar(&s3URL, "s3", "", "wait on S3 result objects: s3://bucket/prefix (needs --cluster, --namespace, a full sha)")
 	f.StringVar(&s3Endpoint, "s3-endpoint", os.Getenv("S3_ENDPOINT"), "S3-compatible endpoint URL [$S3_ENDPOINT]")
 	f.StringVar(&cluster, "cluster", "", "cluster name, with --s3")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	f.BoolVar(&asJSON, "json", false, "print the final answers as JSON")
+	timeoutFlag(cmd, &timeout, 15*time.Minute)
 	return cmd
 }
 

@@ -46,9 +46,9 @@ func TestWaitUsageErrorsExitAtOnce(t *testing.T) {
 		{"not http", []string{"--url", "ftp://example"}, `"ftp://example" is not a syncgate URL`},
 		{"no host", []string{"--url", "http:///wait"}, "no host"},
 		{"one of several", []string{"--url", "http://127.0.0.1:1", "--url", "syncgate.example.com"}, `"syncgate.example.com" is not a syncgate URL`},
-		{"zero timeout", []string{"--url", "http://127.0.0.1:1", "--timeout", "0"}, "--timeout must be more than 0"},
-		{"negative timeout", []string{"--url", "http://127.0.0.1:1", "--timeout", "-5s"}, "--timeout must be more than 0"},
-		{"zero timeout with --s3", []string{"--s3", "s3://markers/ci", "--cluster", "prod", "--namespace", "web", "--timeout", "0s"}, "--timeout must be more than 0"},
+		{"zero timeout", []string{"--url", "http://127.0.0.1:1", "--timeout", "0"}, `--timeout: "0" is not a positive number of seconds`},
+		{"negative timeout", []string{"--url", "http://127.0.0.1:1", "--timeout", "-5s"}, `--timeout: "-5s" is not a positive number of seconds`},
+		{"zero timeout with --s3", []string{"--s3", "s3://markers/ci", "--cluster", "prod", "--namespace", "web", "--timeout", "0s"}, `--timeout: "0s" is not a positive number of seconds`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
