@@ -3,7 +3,10 @@
 # answer is final, printing each step. When a `syncgate` binary is on PATH
 # (or SYNCGATE_BIN names one) it runs `syncgate wait` instead; SYNCGATE_BIN=curl
 # forces curl. Exit codes match `syncgate wait`: 0 deployed, 1 failed,
-# 2 timed out, 3 usage error or unknown sha.
+# 2 timed out, 3 usage error or unknown sha; the input is judged as
+# `syncgate wait` judges its own, either way (a TIMEOUT of 0, more than a
+# year or not a number, a URL that is not http(s) with a host, exit 3 at
+# once).
 #
 #   SYNCGATE_URL  base URL of syncgate    SHA          commit to wait for
 #   WAIT_TOKEN    bearer token (optional) TIMEOUT      seconds in all (default 900)
@@ -13,14 +16,6 @@
 #
 # The CI building blocks (ci-examples/github-action, gitlab, jenkins) run it.
 set -uo pipefail
-if [ -z "${SYNCGATE_URL:-}" ] || [ -z "${SHA:-}" ]; then
-  echo "SYNCGATE_URL and SHA are required" >&2
-  exit 3
-fi
-SYNCGATE_URL=${SYNCGATE_URL%/}
-TIMEOUT=${TIMEOUT:-900}
-case "$TIMEOUT" in ''|*[!0-9]*) echo "TIMEOUT must be a number of seconds, not \"$TIMEOUT\"" >&2; exit 3 ;; esac
-short=${SHA:0:7}
 state="" reason=""
 
 # finish records the outcome in RESULT_FILE and exits with its code.
@@ -30,11 +25,40 @@ finish() {
     {
       echo "SYNCGATE_STATE=$state"
       echo "SYNCGATE_REASON=$(printf '%s' "$reason" | tr '\r\n' '  ' | cut -c1-1000)"
-      echo "SYNCGATE_STATUS_URL=$SYNCGATE_URL/status/$SHA"
+      echo "SYNCGATE_STATUS_URL=${SYNCGATE_URL:-}/status/${SHA:-}"
     } >"$RESULT_FILE"
   fi
   exit "$code"
 }
+
+# usage ends the wait at once, as `syncgate wait` ends on input no retry
+# can make work: exit 3, the reason on stderr and in RESULT_FILE.
+usage() {
+  state=error reason=$1
+  echo "$reason" >&2
+  finish 3
+}
+
+# The input is judged before waiting, either way, by the rules `syncgate
+# wait` judges its own by (its --timeout flag, cmd/syncgate/usage.go, read
+# as a number of seconds here; waitclient.ParseBaseURL): a wait that cannot
+# work is not waited on. TestWaitScriptJudgesAsTheBinary holds them alike.
+[ -n "${SYNCGATE_URL:-}" ] && [ -n "${SHA:-}" ] || usage "SYNCGATE_URL and SHA are required"
+shopt -s nocasematch
+[[ $SHA =~ ^[0-9a-f]{7,40}$ ]] || usage "\"$SHA\" is not a commit sha (7 to 40 hex characters)"
+[[ $SYNCGATE_URL =~ ^https?://[^/?#]+(/[^?#]*)?$ ]] ||
+  usage "\"$SYNCGATE_URL\" is not a syncgate URL (http(s)://host[:port][/prefix])"
+shopt -u nocasematch
+while [ "${SYNCGATE_URL%/}" != "$SYNCGATE_URL" ]; do SYNCGATE_URL=${SYNCGATE_URL%/}; done
+TIMEOUT=${TIMEOUT:-900}
+case "$TIMEOUT" in ''|*[!0-9]*) usage "TIMEOUT: \"$TIMEOUT\" is not a positive number of seconds" ;; esac
+seconds=${TIMEOUT#"${TIMEOUT%%[!0]*}"} # no leading zeros: bash would read 010 as octal
+[ -n "$seconds" ] || usage "TIMEOUT: \"$TIMEOUT\" is not a positive number of seconds"
+if [ ${#seconds} -gt 8 ] || [ "$seconds" -gt 31536000 ]; then
+  usage "TIMEOUT: \"$TIMEOUT\" is more than 31536000 seconds (a year)"
+fi
+TIMEOUT=$seconds
+short=${SHA:0:7}
 
 # field prints the first string value of key in a JSON body (the answer's own
 # fields come before its per-namespace verdicts).

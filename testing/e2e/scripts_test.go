@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -96,4 +98,89 @@ func TestCIExampleScripts(t *testing.T) {
 	code, out = curlWait(t, e, slow, "3", "RESULT_FILE="+result)
 	require.Equal(t, 2, code, out)
 	require.Contains(t, outcome(), "SYNCGATE_STATE=timeout\nSYNCGATE_REASON=not final after 3s\n")
+}
+
+// wait-curl.sh judges what it is given as `syncgate wait` does, whichever
+// way it waits: for each input, the script with curl, the script running
+// the binary, and `syncgate wait` itself exit alike (3 for a usage error,
+// at once), and the script's RESULT_FILE says error with the reason. Its
+// TIMEOUT is seconds only: a Go duration is refused both ways (the binary
+// way once read "15m" as 15 ms).
+func TestWaitScriptJudgesAsTheBinary(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	bin := syncgateBinary(t)
+	root, err := cluster.RepoRoot()
+	require.NoError(t, err)
+	script := filepath.Join(root, "ci-examples", "bin", "wait-curl.sh")
+	const unreachable, sha = "http://127.0.0.1:1", "abcdef1"
+	type input struct{ url, sha, timeout string }
+	for _, tc := range []struct {
+		name     string
+		in       input
+		want     int
+		asBinary bool // the binary's --timeout takes the same text
+	}{
+		{"timeout 0", input{unreachable, sha, "0"}, 3, true},
+		{"timeout 00", input{unreachable, sha, "00"}, 3, true},
+		{"negative timeout", input{unreachable, sha, "-5"}, 3, true},
+		{"timeout not a number", input{unreachable, sha, "soon"}, 3, true},
+		{"timeout not whole seconds", input{unreachable, sha, "1.5"}, 3, true},
+		{"timeout more than a year", input{unreachable, sha, "31536001"}, 3, true},
+		{"timeout too long for a number", input{unreachable, sha, "99999999999999999999"}, 3, true},
+		{"timeout a Go duration", input{unreachable, sha, "15m"}, 3, false},
+		{"no url", input{"", sha, "30"}, 3, true},
+		{"url with no scheme", input{"syncgate.example.com", sha, "30"}, 3, true},
+		{"url not http", input{"ftp://example", sha, "30"}, 3, true},
+		{"url with no host", input{"http:///wait", sha, "30"}, 3, true},
+		{"url with a query", input{unreachable + "/?x=1", sha, "30"}, 3, true},
+		{"not a sha", input{unreachable, "abc", "30"}, 3, true},
+		{"a second", input{unreachable, sha, "1"}, 2, true},
+		{"a second with leading zeros", input{unreachable + "/", sha, "0001"}, 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, way := range []string{"curl", bin} {
+				result := filepath.Join(t.TempDir(), "syncgate.env")
+				cmd := exec.Command(script)
+				cmd.Env = append(cmd.Environ(), "SYNCGATE_URL="+tc.in.url, "SHA="+tc.in.sha, "TIMEOUT="+tc.in.timeout,
+					"SYNCGATE_BIN="+way, "RESULT_FILE="+result)
+				code, out := exitCode(t, cmd)
+				require.Equal(t, tc.want, code, "%s way: %s", filepath.Base(way), out)
+				b, err := os.ReadFile(result)
+				require.NoError(t, err, "%s way: %s", filepath.Base(way), out)
+				if tc.want == 3 {
+					require.Regexp(t, `^SYNCGATE_STATE=error\nSYNCGATE_REASON=\S`, string(b), "%s way", filepath.Base(way))
+				} else {
+					require.Contains(t, string(b), "SYNCGATE_STATE=timeout\n", "%s way", filepath.Base(way))
+				}
+			}
+			if !tc.asBinary {
+				return
+			}
+			args := []string{"wait", tc.in.sha, "--timeout", tc.in.timeout}
+			if tc.in.url != "" {
+				args = append(args, "--url", tc.in.url)
+			}
+			code, out := exitCode(t, exec.Command(bin, args...))
+			require.Equal(t, tc.want, code, "syncgate %v: %s", args, out)
+		})
+	}
+}
+
+// exitCode runs cmd, for 30 s at most (none of the inputs it is given
+// may be waited on longer), and returns its exit code and output.
+func exitCode(t *testing.T, cmd *exec.Cmd) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bounded := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	bounded.Env, bounded.WaitDelay = cmd.Env, time.Second
+	out, err := bounded.CombinedOutput()
+	require.NoError(t, ctx.Err(), "%v still running after 30 s: %s", cmd.Args, out)
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), string(out)
+	}
+	require.NoError(t, err)
+	return 0, string(out)
 }
