@@ -22,7 +22,7 @@ def call(Map args = [:]) {
     "SYNCGATE_URL=${args.url}",
     "SHA=${args.sha}",
     "NAMESPACE=${args.namespace ?: ''}",
-    "TIMEOUT=${args.timeout ?: 900}",
+    "TIMEOUT=${args.timeout != null ? args.timeout : 900}", // 0 is passed on (and refused), not taken as unset
     "RESULT_FILE=${resultFile}",
   ]
   def code
