@@ -90,6 +90,23 @@ func truncated(err error) error {
 	return err
 }
 
+// DeltaSizes reads the two sizes a delta opens with: its base's and its
+// result's.
+func DeltaSizes(delta io.ByteReader) (base, result int64, err error) {
+	src, err := readSize(delta)
+	if err != nil {
+		return 0, 0, err
+	}
+	size, err := readSize(delta)
+	if err != nil {
+		return 0, 0, err
+	}
+	if src > 1<<62 || size > 1<<62 {
+		return 0, 0, fmt.Errorf("%w: size overflows", packfile.ErrInvalidDelta)
+	}
+	return int64(src), int64(size), nil
+}
+
 // readSize reads one of the two sizes opening a delta (7 bits a byte,
 // least significant first).
 func readSize(r io.ByteReader) (uint64, error) {
@@ -121,16 +138,6 @@ func (d *deltaHeader) Write(p []byte) (int, error) {
 
 // targetSize is the size of the delta's result.
 func (d *deltaHeader) targetSize() (int64, error) {
-	r := bytes.NewReader(d.b[:d.n])
-	if _, err := readSize(r); err != nil {
-		return 0, err
-	}
-	v, err := readSize(r)
-	if err != nil {
-		return 0, err
-	}
-	if v > 1<<62 {
-		return 0, fmt.Errorf("%w: size overflows", packfile.ErrInvalidDelta)
-	}
-	return int64(v), nil
+	_, size, err := DeltaSizes(bytes.NewReader(d.b[:d.n]))
+	return size, err
 }

@@ -1,8 +1,10 @@
 package packs
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,6 +26,9 @@ type Set struct {
 	fs    billy.Filesystem
 	cache cache.Object
 	packs []*pack // most objects first: the clone's pack is asked first
+
+	in, out *bufio.Reader // Cost's, around zr
+	zr      io.ReadCloser
 }
 
 type pack struct {
