@@ -112,6 +112,25 @@ func (s *store) EncodedObjectSize(h plumbing.Hash) (int64, error) {
 	return size, err
 }
 
+// Cost is what reading h inflates, its delta bases included, read from
+// the headers of its chain. A loose object is no delta; its type is not
+// told (plumbing.AnyObject).
+func (s *store) Cost(h plumbing.Hash) (packs.Cost, error) {
+	c, err := s.packs.Cost(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) && s.loose(h) {
+		size, err := s.Storage.EncodedObjectSize(h)
+		return packs.Cost{Type: plumbing.AnyObject, Size: size, Inflated: size, Largest: size}, err
+	}
+	return c, err
+}
+
+// costOf is what reading h inflates (store.Cost); it needs s.store held.
+func (s *Source) costOf(h plumbing.Hash) (packs.Cost, error) {
+	return s.repo.Storer.(interface {
+		Cost(plumbing.Hash) (packs.Cost, error)
+	}).Cost(h)
+}
+
 func (s *store) loose(h plumbing.Hash) bool {
 	name := h.String()
 	_, err := os.Stat(filepath.Join(s.dir, "objects", name[:2], name[2:]))

@@ -1,6 +1,8 @@
 package gitsource_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -13,14 +15,16 @@ import (
 
 // oneEntryDirs commits, on top of the head, n directories d00, d01, ...
 // at the root, each of one empty file named with name bytes, and pushes
-// it. It returns the commit and the files' paths.
+// it. It returns the commit and the files' paths. The names differ
+// throughout, so that git stores no tree as a delta off another (which
+// would cost more to read).
 func (u *upstream) oneEntryDirs(n, name int) (string, []string) {
 	u.t.Helper()
 	empty := u.git(u.work, "hash-object", "-w", "--stdin")
 	root := u.git(u.work, "ls-tree", "HEAD")
 	var files []string
 	for i := 0; i < n; i++ {
-		file := fmt.Sprintf("%02d%s", i, strings.Repeat("x", name-2))
+		file := fmt.Sprintf("%02d%s", i, unlike(i, name-2))
 		sub := u.gitIn(fmt.Sprintf("100644 blob %s\t%s\n", empty, file), "mktree")
 		dir := fmt.Sprintf("d%02d", i)
 		root += fmt.Sprintf("\n040000 tree %s\t%s", sub, dir)
@@ -30,6 +34,15 @@ func (u *upstream) oneEntryDirs(n, name int) (string, []string) {
 	u.git(u.work, "update-ref", "HEAD", sha)
 	u.push()
 	return sha, files
+}
+
+// unlike is n hex digits that share no run with those of another i.
+func unlike(i, n int) string {
+	var b strings.Builder
+	for sum := sha256.Sum256([]byte{byte(i)}); b.Len() < n; sum = sha256.Sum256(sum[:]) {
+		b.WriteString(hex.EncodeToString(sum[:]))
+	}
+	return b.String()[:n]
 }
 
 // An entry named with more than MaxNameBytes is the commit's fault, told

@@ -13,8 +13,8 @@ import (
 // built, so one copy serves every reader and every commit sharing it.
 type dir struct {
 	entries []entry
-	size    int // the tree object's content, as its header says
-	cost    int // bytes held: the tree's content (the names) and the entries
+	read    int64 // what reading it from the store inflates (readCost)
+	cost    int   // bytes held: the tree's content (the names) and the entries
 }
 
 type entry struct {
@@ -94,11 +94,12 @@ func (c *treeCache) putLocked(h plumbing.Hash, d *dir) {
 }
 
 // dirOf returns the decoded tree h, from the cache or the store, charged
-// first: from the cache by its size, else by its header's before it is
+// first what reading it from the store inflates: from the cache as the
+// store's read did, else from its delta chain's headers before anything is
 // inflated.
 func (s *Source) dirOf(h plumbing.Hash, charge func(size int64) error) (*dir, error) {
 	if d, ok := s.trees.get(h); ok {
-		if err := charge(int64(d.size)); err != nil {
+		if err := charge(d.read); err != nil {
 			return nil, err
 		}
 		return d, nil
@@ -115,8 +116,9 @@ func (s *Source) dirOf(h plumbing.Hash, charge func(size int64) error) (*dir, er
 // tree read is decoded once and kept in treeCache; go-git kept its raw
 // bytes too, and those filled its cache (10 of the 26 MB the agent held
 // after 600 commits of one file of a thousand). A tree that is a delta base
-// is read again from its pack when another delta needs it, which the trees
-// of a fetch (each based on the one before) seldom do twice. Commits are
+// is read again from its pack when another delta needs it, and that is
+// charged to the Tree reading (MaxTreeBytes): a base is in no cache a
+// render could count on. Commits are
 // read once each into the graph, and a head's once more for its tree:
 // opening a clone of 50,000 commits filled the cache with them (16 MB
 // held for its 8 MiB of content).

@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packs"
 )
 
 // MaxDirEntries bounds the entries of a directory a Tree reads: one with
@@ -20,9 +22,10 @@ import (
 const MaxDirEntries = 100_000
 
 // ErrDirTooLarge refuses a directory whose git tree is larger than
-// MaxInMemory bytes (told from the object's header, before it is read) or
-// holds more than MaxDirEntries entries. It matches fs.ErrInvalid: the
-// commit's fault.
+// MaxInMemory bytes, or is a delta rebuilt from an object larger (told
+// from the headers of its delta chain, before any of it is read), or holds
+// more than MaxDirEntries entries. It matches fs.ErrInvalid: the commit's
+// fault.
 var ErrDirTooLarge error = treeError("directory too large")
 
 // MaxNameBytes bounds the name of an entry of a directory, so that a
@@ -39,51 +42,70 @@ var ErrNameTooLong error = treeError("name too long")
 // entryBytes is what an entry costs decoded, beside its name.
 const entryBytes = int(unsafe.Sizeof(entry{}))
 
-// readTree reads tree h: its header under the store lock, its content
-// inflated under it too (go-git reads packs through shared handles), and
-// decoded after the lock is released, so that a big directory holds up no
-// other reader of the store while its entries are built.
+// readTree reads tree h: its chain's headers under the store lock, its
+// content inflated under it too (go-git reads packs through shared
+// handles), and decoded after the lock is released, so that a big
+// directory holds up no other reader of the store while its entries are
+// built.
 func (s *Source) readTree(h plumbing.Hash, charge func(size int64) error) (*dir, error) {
 	s.store.Lock()
-	size, r, err := s.openTree(h, charge)
+	cost, r, err := s.openTree(h, charge)
 	s.store.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	var raw strings.Builder
-	raw.Grow(int(size))
-	if _, err := io.Copy(&raw, io.LimitReader(r, size+1)); err != nil {
+	raw.Grow(int(cost.Size))
+	if _, err := io.Copy(&raw, io.LimitReader(r, cost.Size+1)); err != nil {
 		return nil, err
 	}
-	if int64(raw.Len()) != size {
-		return nil, fmt.Errorf("tree %s: %d bytes read, its header says %d", h, raw.Len(), size)
+	if int64(raw.Len()) != cost.Size {
+		return nil, fmt.Errorf("tree %s: %d bytes read, its header says %d", h, raw.Len(), cost.Size)
 	}
-	return decodeDir(raw.String())
+	d, err := decodeDir(raw.String())
+	if err != nil {
+		return nil, err
+	}
+	d.read = readCost(cost)
+	return d, nil
 }
 
-// openTree needs s.store held. The tree is charged from its header before
-// it is inflated.
-func (s *Source) openTree(h plumbing.Hash, charge func(size int64) error) (int64, io.ReadCloser, error) {
-	size, err := s.repo.Storer.EncodedObjectSize(h)
-	if err != nil {
-		return 0, nil, err
+// openTree needs s.store held. The tree is charged what reading it
+// inflates (readCost), told from the headers of its delta chain, before
+// any of it is inflated: a tree, or an object its chain rebuilds it from,
+// larger than MaxInMemory is refused.
+func (s *Source) openTree(h plumbing.Hash, charge func(size int64) error) (packs.Cost, io.ReadCloser, error) {
+	cost, err := s.costOf(h)
+	switch {
+	case err != nil:
+		return cost, nil, err
+	case cost.Type != plumbing.TreeObject && cost.Type != plumbing.AnyObject:
+		return cost, nil, plumbing.ErrObjectNotFound // as go-git answers for a tree not there
+	case cost.Size > MaxInMemory:
+		return cost, nil, fmt.Errorf("%w: its git tree is %d bytes, more than the %d syncgate reads", ErrDirTooLarge, cost.Size, MaxInMemory)
+	case cost.Largest > MaxInMemory:
+		return cost, nil, fmt.Errorf("%w: its git tree is a delta rebuilt from an object of %d bytes, more than the %d syncgate reads", ErrDirTooLarge, cost.Largest, MaxInMemory)
 	}
-	if size > MaxInMemory {
-		return 0, nil, fmt.Errorf("%w: its git tree is %d bytes, more than the %d syncgate reads", ErrDirTooLarge, size, MaxInMemory)
-	}
-	if err := charge(size); err != nil {
-		return 0, nil, err
+	if err := charge(readCost(cost)); err != nil {
+		return cost, nil, err
 	}
 	obj, err := s.repo.Storer.EncodedObject(plumbing.TreeObject, h)
 	if err != nil {
-		return 0, nil, err
+		return cost, nil, err
 	}
 	r, err := obj.Reader()
 	if err != nil {
-		return 0, nil, err
+		return cost, nil, err
 	}
-	return obj.Size(), r, nil
+	return cost, r, nil
+}
+
+// readCost is what reading an object costs a Tree: the bytes inflated
+// to rebuild it, and treeOverhead for each delta of its chain (each read
+// on its own).
+func readCost(c packs.Cost) int64 {
+	return c.Inflated + int64(c.Depth)*treeOverhead
 }
 
 // decodeDir decodes a tree object's content as go-git's object.Tree does,
@@ -101,7 +123,7 @@ func decodeDir(raw string) (*dir, error) {
 		}
 		i += nul + 1 + len(plumbing.ZeroHash)
 	}
-	d := &dir{entries: make([]entry, 0, n), size: len(raw), cost: len(raw) + n*entryBytes}
+	d := &dir{entries: make([]entry, 0, n), cost: len(raw) + n*entryBytes}
 	for rest := raw; rest != ""; {
 		sp := strings.IndexByte(rest, ' ')
 		if sp < 0 {

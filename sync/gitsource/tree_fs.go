@@ -13,13 +13,16 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packs"
 )
 
 // ErrSymlinkEscape refuses a symlink that points outside the repository.
 var ErrSymlinkEscape error = treeError("symlink leaves the repository")
 
 // ErrTooLarge refuses to read a file larger than MaxInMemory, whole or
-// in parts; Open and Stat still tell its size.
+// in parts, or stored as a delta rebuilt from an object larger (a small
+// file deltified off a huge one); Open and Stat still tell its size.
 var ErrTooLarge error = treeError("file too large")
 
 // treeError is something wrong with the commit's tree itself, such as a
@@ -57,13 +60,26 @@ func (t *treeFS) blobSize(h plumbing.Hash) (int64, error) {
 	return t.src.repo.Storer.EncodedObjectSize(h)
 }
 
-// readable refuses a file too large to hold: go-git inflates a blob whole
-// before the first byte can be read.
-func readable(size int64) error {
-	if size > MaxInMemory {
-		return fmt.Errorf("%w: %d bytes, more than the %d syncgate reads", ErrTooLarge, size, MaxInMemory)
+// readableBlob is blob h's size, told from the headers of its delta
+// chain; it refuses a file too large to hold, or rebuilt from an object
+// too large: go-git inflates a blob whole before the first byte can be
+// read, and a delta's base whole before that, whatever the delta makes.
+// It needs s.store held.
+func (s *Source) readableBlob(h plumbing.Hash) (int64, error) {
+	c, err := s.costOf(h)
+	switch {
+	case err != nil:
+		return 0, err
+	case c.Size > MaxInMemory:
+		return 0, fmt.Errorf("%w: %d bytes, more than the %d syncgate reads", ErrTooLarge, c.Size, MaxInMemory)
+	case c.Largest > MaxInMemory:
+		return 0, rebuiltFromTooLarge(c)
 	}
-	return nil
+	return c.Size, nil
+}
+
+func rebuiltFromTooLarge(c packs.Cost) error {
+	return fmt.Errorf("%w: a delta rebuilt from an object of %d bytes, more than the %d syncgate reads", ErrTooLarge, c.Largest, MaxInMemory)
 }
 
 // Open opens a file or directory.
@@ -123,15 +139,11 @@ func (t *treeFS) ReadFile(name string) ([]byte, error) {
 	if tg.isDir() {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: treeError("is a directory")}
 	}
-	size, err := t.blobSize(tg.hash)
-	if err == nil {
-		err = readable(size)
-	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
-	}
 	t.src.store.Lock()
 	defer t.src.store.Unlock()
+	if _, err := t.src.readableBlob(tg.hash); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
 	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, tg.hash)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
@@ -268,9 +280,6 @@ func (f *blobFile) Read(b []byte) (int, error) {
 		return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: fs.ErrClosed}
 	}
 	if f.r == nil {
-		if err := readable(f.info.size); err != nil {
-			return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: err}
-		}
 		r, err := f.open()
 		if err != nil {
 			return 0, &fs.PathError{Op: "read", Path: f.info.name, Err: err}
@@ -285,6 +294,9 @@ func (f *blobFile) Read(b []byte) (int, error) {
 func (f *blobFile) open() (io.ReadCloser, error) {
 	f.fs.src.store.Lock()
 	defer f.fs.src.store.Unlock()
+	if _, err := f.fs.src.readableBlob(f.hash); err != nil {
+		return nil, err
+	}
 	obj, err := f.fs.src.repo.Storer.EncodedObject(plumbing.BlobObject, f.hash)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/stretchr/testify/require"
+
+	"github.com/syncgate/syncgate/sync/gitsource/internal/packs"
 )
 
 // gatedStore holds the first read of tree's content until release is
@@ -24,6 +26,11 @@ type gatedStore struct {
 	tree             plumbing.Hash
 	entered, release chan struct{}
 	once             sync.Once
+}
+
+// Cost is the store's: the gate holds reads, not their costs.
+func (g *gatedStore) Cost(h plumbing.Hash) (packs.Cost, error) {
+	return g.Storer.(*store).Cost(h)
 }
 
 func (g *gatedStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {

@@ -131,12 +131,14 @@ func (t *treeFS) spend(name string) error {
 func (t *treeFS) readLink(h plumbing.Hash) (string, error) {
 	t.src.store.Lock()
 	defer t.src.store.Unlock()
-	size, err := t.src.repo.Storer.EncodedObjectSize(h)
-	if err != nil {
+	c, err := t.src.costOf(h)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if size > maxLinkTarget {
+	case c.Size > maxLinkTarget:
 		return "", treeError(fmt.Sprintf("target longer than %d bytes", maxLinkTarget))
+	case c.Largest > MaxInMemory:
+		return "", rebuiltFromTooLarge(c)
 	}
 	obj, err := t.src.repo.Storer.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {

@@ -42,9 +42,10 @@ type Limits struct {
 	Entries int
 	// TreeBytes bounds the bytes of git trees one render reads, when its
 	// tree can be bounded so (gitsource's: LimitTreeBytes): each directory
-	// walked through or listed counts once, cached or not. A tree is read
-	// under the lock every namespace reads the commit through; a big
-	// monorepo's walk reads a few MB.
+	// walked through or listed counts once, cached or not, with what git
+	// inflates to rebuild it when its tree is stored as a delta (its
+	// bases). A tree is read under the lock every namespace reads the
+	// commit through; a big monorepo's walk reads a few MB.
 	TreeBytes int64
 	// Objects bounds the objects one namespace renders, over ./<ns>/ and
 	// ./<cluster>/<ns>/ merged (an object of the latter replacing one of
