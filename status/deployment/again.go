@@ -47,16 +47,15 @@ func Again(u status.Update, made time.Time) bool {
 // (date, that answer's Date header). A deployment that names no attempt
 // (all of GitLab's; GitHub's made before syncgate named it) was made for
 // none begun after it, so this stands in for its attempt's begin in
-// Again. A date that does not parse leaves created as it is; a zero
-// created is unknown.
+// Again. With no date that parses, or a zero created, it is unknown
+// (zero): the forge's clock is never read as the agent's, so Again then
+// keeps to the newest deployment.
 func Created(created time.Time, date string, now time.Time) time.Time {
-	if created.IsZero() {
+	at, err := http.ParseTime(date)
+	if created.IsZero() || err != nil {
 		return time.Time{}
 	}
-	if at, err := http.ParseTime(date); err == nil {
-		return created.Add(now.Sub(at))
-	}
-	return created
+	return created.Add(now.Sub(at))
 }
 
 // applied reports whether u's attempt applied its commit: u has an

@@ -159,6 +159,7 @@ func TestCreated(t *testing.T) {
 	ahead := time.Date(2026, 5, 1, 10, 15, 0, 0, time.UTC)
 	require.Equal(t, created.Add(10*time.Minute), deployment.Created(created, date, ahead), "the agent's clock ten minutes ahead")
 	require.Equal(t, created.Add(-time.Minute), deployment.Created(created, date, ahead.Add(-11*time.Minute)), "a minute behind")
-	require.Equal(t, created, deployment.Created(created, "", ahead), "no Date: as the forge gave it")
+	require.True(t, deployment.Created(created, "", ahead).IsZero(), "no Date: unknown, not the forge's time")
+	require.True(t, deployment.Created(created, "yesterday", ahead).IsZero(), "a Date that does not parse")
 	require.True(t, deployment.Created(time.Time{}, date, ahead).IsZero(), "unknown")
 }
