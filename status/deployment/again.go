@@ -29,13 +29,14 @@ const BegunAgain = "begun again: a newer deployment follows"
 // time only, so a clock ahead of or behind the forge's decides nothing.
 //
 // Times are compared to the second, as the Version and the forges keep
-// them. A success overtaken by a newer commit's is never again: a replay
-// of it, after its success was posted and before it gave way, must end
-// the deployment it began, not begin another. A carried commit is never
+// them. A success overtaken by a newer commit's is again when its attempt
+// is newer: a rollback overtaken gets its own deployment, which ends
+// overtaken, and the one before keeps its outcome; a replay of it is of
+// the attempt its deployment was made for. A carried commit is never
 // again: it takes its carrier's outcome on the deployment it has.
 func Again(u status.Update, made time.Time) bool {
 	own := u.State == status.Applying || u.State == status.RollingOut || u.State == status.Deployed || u.State == status.Failed
-	if !own || u.OvertakenBy != "" || u.BegunAt.IsZero() || made.IsZero() {
+	if !own || u.BegunAt.IsZero() || made.IsZero() {
 		return false
 	}
 	return u.BegunAt.Truncate(time.Second).After(made)

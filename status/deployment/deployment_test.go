@@ -140,10 +140,15 @@ func TestAgain(t *testing.T) {
 		{"the deployment does not say its attempt", own(status.Deployed, later), time.Time{}, false},
 		{"the report does not say its attempt", status.Update{State: status.Deployed, AppliedAt: later}, made, false},
 		{"a success overtaken, replayed before it gave way", func() status.Update {
-			u := own(status.Deployed, later)
+			u := own(status.Deployed, made)
 			u.OvertakenBy = carrier
 			return u
 		}(), made, false},
+		{"a rollback overtaken", func() status.Update {
+			u := own(status.Deployed, later)
+			u.OvertakenBy = carrier
+			return u
+		}(), made, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, deployment.Again(tc.u, tc.made))

@@ -115,3 +115,19 @@ type ahead struct {
 
 func (a ahead) Now() time.Time                  { return a.PassiveClock.Now().Add(a.by) }
 func (a ahead) Since(t time.Time) time.Duration { return a.Now().Sub(t) }
+
+// A rollback to a commit whose rollout failed, overtaken by a newer
+// commit's success before its own went out, gets a deployment of its own,
+// which ends inactive, overtaken; the failed one keeps its failure.
+func TestOvertakenRollback(t *testing.T) {
+	f, r := setup(t, githubdeploy.Options{})
+	fc := testingclock.NewFakeClock(t0)
+	f.SetClock(fc.Now)
+	sinktest.OvertakenRollback(t, r, fc, shaA, shaB, shaC)
+	a := f.Deployments("acme/config", shaA, "")
+	require.Len(t, a, 2, "the rollback's own deployment")
+	require.Equal(t, []string{"queued", "in_progress", "failure"}, a[0].States())
+	require.Equal(t, []string{"queued", "in_progress", "success", "inactive"}, a[1].States())
+	require.Contains(t, a[1].Latest().Description, "overtaken by ccccccc")
+	require.Equal(t, "success", f.Deployments("acme/config", shaC, "")[0].Latest().State, "C stays live")
+}

@@ -52,3 +52,18 @@ func TestNoDateMakesNoRollback(t *testing.T) {
 	require.Len(t, a, 1, "one run")
 	require.Equal(t, []string{"created", "running", "success"}, a[0].States())
 }
+
+// A rollback to a commit whose rollout failed, overtaken by a newer
+// commit's success before its own went out, gets a deployment of its own,
+// which ends canceled; the failed one keeps its failure.
+func TestOvertakenRollback(t *testing.T) {
+	f, r := setup(t, "")
+	fc := testingclock.NewFakeClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	f.SetClock(fc.Now)
+	sinktest.OvertakenRollback(t, r, fc, shaA, shaB, shaC)
+	a := f.Deployments(project, shaA, "")
+	require.Len(t, a, 2, "the rollback's own deployment")
+	require.Equal(t, []string{"created", "running", "failed"}, a[0].States())
+	require.Equal(t, []string{"created", "running", "canceled"}, a[1].States())
+	require.Equal(t, []string{"created", "running", "success"}, f.Deployments(project, shaC, "")[0].States(), "C stays current")
+}

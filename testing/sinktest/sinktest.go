@@ -99,6 +99,27 @@ func BegunAgain(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, a s
 	Deliver(t, r, second)
 }
 
+// OvertakenRollback delivers to r, the deployment sink of a forge whose
+// clock is fc, commit a failed in its rollout, b deployed an hour later,
+// then a rollback to a an hour after that which deployed, and c, which
+// deployed after it but whose success went out first: the rollback's
+// report, delivered last, is overtaken by c.
+func OvertakenRollback(t testing.TB, r status.Reporter, fc *testingclock.FakeClock, a, b, c string) {
+	t.Helper()
+	failed := Done(a, fc.Now())
+	failed.State, failed.Reason = status.Failed, "Deployment web: CrashLoopBackOff"
+	second := Done(b, fc.Now().Add(time.Hour))
+	rollback := Done(a, fc.Now().Add(2*time.Hour))
+	rollback.OvertakenBy = c
+	last := Done(c, fc.Now().Add(2*time.Hour+10*time.Minute))
+	fc.Step(2 * time.Minute)
+	Deliver(t, r, failed)
+	fc.Step(time.Hour)
+	Deliver(t, r, second)
+	fc.Step(time.Hour + 15*time.Minute)
+	Deliver(t, r, last, rollback)
+}
+
 // Answer is how the outbox should read a sink's failure.
 type Answer struct {
 	// Permanent: refused for good, reported once.
