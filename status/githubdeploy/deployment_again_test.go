@@ -1,6 +1,7 @@
 package githubdeploy_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/githubdeploy"
 	"github.com/syncgate/syncgate/status/githubstatus"
+	"github.com/syncgate/syncgate/testing/forge"
 	"github.com/syncgate/syncgate/testing/sinktest"
 )
 
@@ -130,4 +132,20 @@ func TestOvertakenRollback(t *testing.T) {
 	require.Equal(t, []string{"queued", "in_progress", "success", "inactive"}, a[1].States())
 	require.Contains(t, a[1].Latest().Description, "overtaken by ccccccc")
 	require.Equal(t, "success", f.Deployments("acme/config", shaC, "")[0].Latest().State, "C stays live")
+}
+
+// A deployment whose first status never posted (a crash, a lost answer)
+// ends inactive when the commit is begun again.
+func TestBegunAgainEndsADeploymentWithNoStatus(t *testing.T) {
+	f, r := setup(t, githubdeploy.Options{})
+	fc := testingclock.NewFakeClock(t0)
+	f.SetClock(fc.Now)
+	f.FailDeploymentStates(1, forge.Fault{Status: 502, Body: `{"message":"Server Error"}`})
+	require.Error(t, r.Report(context.Background(), status.Update{SHA: shaA, Namespace: "web", State: status.Applying, BegunAt: fc.Now()}))
+	fc.Step(time.Hour)
+	sinktest.Deliver(t, r, sinktest.Done(shaA, fc.Now()))
+	a := f.Deployments("acme/config", shaA, "")
+	require.Len(t, a, 2)
+	require.Equal(t, []string{"inactive"}, a[0].States())
+	require.Equal(t, []string{"queued", "in_progress", "success"}, a[1].States())
 }

@@ -98,8 +98,9 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 		return r.classify(sha, err)
 	}
 	if d != nil && deployment.Again(u, made) {
-		// A rollback: a new deployment, the one its attempt left unfinished ended.
-		if now != deployment.None && !now.Final() {
+		// A rollback: a new deployment, the one its attempt left unfinished
+		// ended, one whose first status never posted included.
+		if !now.Final() {
 			abandoned := deployment.Step{Phase: deployment.Inactive, Description: deployment.BegunAgain, Carried: true}
 			if err := r.post(ctx, d.GetID(), env, envURL, abandoned, u); err != nil {
 				return r.classify(sha, err)
