@@ -42,6 +42,20 @@ func Again(u status.Update, made time.Time) bool {
 	return u.BegunAt.Truncate(time.Second).After(made)
 }
 
+// Earlier reports whether u is a report of an attempt begun before
+// attempt, the one the newest deployment names as made for (GitHub's
+// payload): a late report of an earlier attempt, which must not move the
+// newer attempt's deployment, so it is not posted at all. Only a
+// deployment that names its attempt tells this: one known only by when it
+// was created (Created) was made after its own attempt began, so every
+// report of that attempt would look earlier.
+func Earlier(u status.Update, attempt time.Time) bool {
+	if u.BegunAt.IsZero() || attempt.IsZero() {
+		return false
+	}
+	return u.BegunAt.Truncate(time.Second).Before(attempt.Truncate(time.Second))
+}
+
 // Created is when a deployment the forge created at created, by its own
 // clock, was made in the agent's clock: created moved by how far the
 // agent's clock (now, when the forge's answer came) is from the forge's

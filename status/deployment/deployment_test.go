@@ -156,6 +156,18 @@ func TestAgain(t *testing.T) {
 	}
 }
 
+// TestEarlier: a report of an attempt begun before the one a deployment
+// names is not posted on it; the attempt's own reports and a rollback's are.
+func TestEarlier(t *testing.T) {
+	attempt := time.Date(2026, 5, 1, 10, 2, 0, 0, time.UTC)
+	begun := func(at time.Time) status.Update { return status.Update{State: status.Deployed, BegunAt: at} }
+	require.True(t, deployment.Earlier(begun(attempt.Add(-time.Hour)), attempt), "an earlier attempt's report")
+	require.False(t, deployment.Earlier(begun(attempt.Add(300*time.Millisecond)), attempt), "the attempt's own")
+	require.False(t, deployment.Earlier(begun(attempt.Add(time.Hour)), attempt), "a rollback's")
+	require.False(t, deployment.Earlier(begun(time.Time{}), attempt), "the report names no attempt")
+	require.False(t, deployment.Earlier(begun(attempt.Add(-time.Hour)), time.Time{}), "the deployment names none")
+}
+
 // TestCreated: a deployment's creation time, by the forge's clock, read in
 // the agent's by the Date of the answer that gave it.
 func TestCreated(t *testing.T) {

@@ -149,3 +149,21 @@ func TestBegunAgainEndsADeploymentWithNoStatus(t *testing.T) {
 	require.Equal(t, []string{"inactive"}, a[0].States())
 	require.Equal(t, []string{"queued", "in_progress", "success"}, a[1].States())
 }
+
+// A late report of an attempt earlier than the one the newest deployment
+// was made for is not posted on it (TestAgain's "an earlier attempt's
+// report"): the rollback's deployment keeps rolling out.
+func TestEarlierAttemptsReportLeavesTheNewerDeployment(t *testing.T) {
+	f, r := setup(t, githubdeploy.Options{})
+	fc := testingclock.NewFakeClock(t0)
+	f.SetClock(fc.Now)
+	begun := fc.Now()
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, State: status.Applying, BegunAt: begun})
+	fc.Step(time.Hour)
+	sinktest.Deliver(t, r, status.Update{SHA: shaA, State: status.RollingOut, BegunAt: fc.Now(), AppliedAt: fc.Now()})
+	sinktest.Deliver(t, r, sinktest.Done(shaA, begun))
+	a := f.Deployments("acme/config", shaA, "")
+	require.Len(t, a, 2)
+	require.Equal(t, []string{"queued", "inactive"}, a[0].States())
+	require.Equal(t, []string{"queued", "in_progress"}, a[1].States(), "the newer attempt's")
+}

@@ -93,9 +93,12 @@ func (r *Reporter) ReportOn(ctx context.Context, sha string, u status.Update) er
 	if err != nil {
 		return err
 	}
-	d, now, made, err := r.find(ctx, sha, env)
+	d, now, attempt, made, err := r.find(ctx, sha, env)
 	if err != nil {
 		return r.classify(sha, err)
+	}
+	if d != nil && deployment.Earlier(u, attempt) {
+		return nil // an earlier attempt's late report: the newer attempt's deployment stays as it is
 	}
 	if d != nil && deployment.Again(u, made) {
 		// A rollback: a new deployment, the one its attempt left unfinished
@@ -150,25 +153,27 @@ func (r *Reporter) post(ctx context.Context, id int64, env, envURL string, step 
 }
 
 // find is the newest deployment of sha to env made by syncgate's task,
-// with the phase its newest status shows and the begin of the attempt it
-// was made for: its payload's, or, on a deployment made before syncgate
-// wrote it there, when it was created in the agent's clock.
-func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deployment, deployment.Phase, time.Time, error) {
+// with the phase its newest status shows, the begin of the attempt its
+// payload names (zero when it names none), and when it was made in the
+// agent's clock: that attempt's begin, or, on a deployment made before
+// syncgate wrote it there, when it was created.
+func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deployment, deployment.Phase, time.Time, time.Time, error) {
 	list, resp, err := r.opts.Client.Repositories.ListDeployments(ctx, r.opts.Owner, r.opts.Repo,
 		&github.DeploymentsListOptions{SHA: sha, Environment: env, Task: task, ListOptions: github.ListOptions{PerPage: 1}})
 	if err != nil || len(list) == 0 {
-		return nil, deployment.None, time.Time{}, err
+		return nil, deployment.None, time.Time{}, time.Time{}, err
 	}
 	d := list[0]
 	var p payload
 	_ = json.Unmarshal(d.Payload, &p) // not syncgate's: it says nothing
-	made := p.Syncgate.BegunAt
+	attempt := p.Syncgate.BegunAt
+	made := attempt
 	if made.IsZero() && resp != nil && resp.Response != nil {
 		made = deployment.Created(d.GetCreatedAt().Time, resp.Header.Get("Date"), r.opts.Clock.Now())
 	}
 	statuses, _, err := r.opts.Client.Repositories.ListDeploymentStatuses(ctx, r.opts.Owner, r.opts.Repo, d.GetID(), &github.ListOptions{PerPage: 100})
 	if err != nil {
-		return nil, deployment.None, time.Time{}, err
+		return nil, deployment.None, time.Time{}, time.Time{}, err
 	}
 	var latest *github.DeploymentStatus
 	for _, s := range statuses {
@@ -177,9 +182,9 @@ func (r *Reporter) find(ctx context.Context, sha, env string) (*github.Deploymen
 		}
 	}
 	if latest == nil {
-		return d, deployment.None, made, nil
+		return d, deployment.None, attempt, made, nil
 	}
-	return d, phaseOf(latest.GetState()), made, nil
+	return d, phaseOf(latest.GetState()), attempt, made, nil
 }
 
 // payload is what syncgate's deployments carry in their payload: the
