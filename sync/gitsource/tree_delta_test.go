@@ -122,9 +122,9 @@ func TestDeltaBaseIsChargedEachRead(t *testing.T) {
 	require.Equal(t, int(gitsource.MaxTreeBytes/base)-1, read, "each directory charged its base, the root too")
 }
 
-// deltaFile pushes, as the branch's head, a commit of two files:
-// big.yaml, of base bytes, and small.yaml and link (a symlink to
-// small.yaml), small deltas off big.yaml's blob. It returns the commit.
+// deltaFile pushes, as the branch's head, a commit of big.yaml, of base
+// bytes, and small.yaml and link (a symlink to small.yaml), small deltas
+// off big.yaml's blob. It returns the commit.
 func (u *upstream) deltaFile(base int) string {
 	u.t.Helper()
 	var p packWriter

@@ -56,42 +56,45 @@ func (s *Set) Cost(h plumbing.Hash) (Cost, error) {
 	var c Cost
 	want := int64(-1) // what the delta before says of its base's size
 	for {
-		e, err := p.entryAt(off)
+		e, size, base, err := s.sizeAt(p, off)
 		if err != nil {
-			return c, fmt.Errorf("pack-%s.pack at %d: %w", p.id, off, err)
+			return c, fmt.Errorf("%s: %w", h, err)
 		}
-		size := int64(min(e.size, maxCounted))
-		if e.typ != plumbing.OFSDeltaObject && e.typ != plumbing.REFDeltaObject {
-			if want >= 0 && size != want {
-				return c, fmt.Errorf("%w of %s: a base of %d bytes, its delta says %d: %w", errChain, h, size, want, packfile.ErrInvalidDelta)
-			}
-			c.count(size)
+		if want >= 0 && size != want {
+			return c, fmt.Errorf("%w of %s: a base of %d bytes, its delta says %d: %w", errChain, h, size, want, packfile.ErrInvalidDelta)
+		}
+		if c.Depth == 0 {
+			c.Size = size
+		}
+		c.count(size)
+		if base < 0 {
 			c.Type = e.typ
-			if c.Depth == 0 {
-				c.Size = size
-			}
 			return c, nil
 		}
 		if c.Depth++; c.Depth > MaxDepth {
 			return c, fmt.Errorf("%w of %s: deeper than %d deltas", errChain, h, MaxDepth)
 		}
-		base, result, err := s.deltaSizes(p, off+int64(e.length))
-		if err != nil {
-			return c, fmt.Errorf("%w of %s: pack-%s.pack at %d: %w", errChain, h, p.id, off, err)
-		}
-		if want >= 0 && result != want {
-			return c, fmt.Errorf("%w of %s: a base of %d bytes, its delta says %d: %w", errChain, h, result, want, packfile.ErrInvalidDelta)
-		}
-		if c.Depth == 1 {
-			c.Size = result
-		}
-		c.count(size)
-		c.count(result)
+		c.count(int64(min(e.size, maxCounted))) // the delta itself
 		want = base
 		if off, err = p.baseOf(e, off); err != nil {
 			return c, fmt.Errorf("%w of %s: %w", errChain, h, err)
 		}
 	}
+}
+
+// sizeAt reads the entry at off in p: its size (a delta's result's, read
+// from the delta's first bytes) and, for a delta, its base's; else -1.
+func (s *Set) sizeAt(p *pack, off int64) (e entry, size, base int64, err error) {
+	if e, err = p.entryAt(off); err != nil {
+		return e, 0, 0, fmt.Errorf("pack-%s.pack at %d: %w", p.id, off, err)
+	}
+	if e.typ != plumbing.OFSDeltaObject && e.typ != plumbing.REFDeltaObject {
+		return e, int64(min(e.size, maxCounted)), -1, nil
+	}
+	if base, size, err = s.deltaSizes(p, off+int64(e.length)); err != nil {
+		return e, 0, 0, fmt.Errorf("pack-%s.pack at %d: %w", p.id, off, err)
+	}
+	return e, size, base, nil
 }
 
 // entryAt parses the header of the entry at off.

@@ -210,13 +210,16 @@ func (s *Set) Get(h plumbing.Hash) (plumbing.EncodedObject, error) {
 	return s.reader(p).Get(h)
 }
 
-// Size is the inflated size of h, read from its header.
+// Size is the inflated size of h, read from its header, or for a delta
+// from the first bytes of the delta: go-git's GetSizeByOffset inflates
+// the delta whole, which may be as long as what it makes.
 func (s *Set) Size(h plumbing.Hash) (int64, error) {
 	p, off := s.locate(h)
 	if p == nil {
 		return 0, plumbing.ErrObjectNotFound
 	}
-	return s.reader(p).GetSizeByOffset(off)
+	_, size, _, err := s.sizeAt(p, off)
+	return size, err
 }
 
 // Count is the number of packs.
