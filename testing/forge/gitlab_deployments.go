@@ -40,6 +40,7 @@ var envName = regexp.MustCompile(`^[a-zA-Z0-9 \-_/${}.]+$`)
 //	POST /projects/:id/environments
 //	PUT  /projects/:id/environments/:environment_id
 //	GET  /projects/:id/deployments?environment=&status=&order_by=&sort=
+//	GET  /projects/:id/deployments/:deployment_id
 //	POST /projects/:id/deployments
 //	PUT  /projects/:id/deployments/:deployment_id
 //
@@ -70,6 +71,8 @@ func (g *GitLab) serveDeployments(w http.ResponseWriter, r *http.Request, projec
 		g.editEnvironment(w, project, id, in)
 	case parts[1] == "deployments" && len(parts) == 2 && r.Method == http.MethodGet:
 		g.listDeployments(w, r, project)
+	case parts[1] == "deployments" && len(parts) == 3 && r.Method == http.MethodGet:
+		g.getDeployment(w, project, id)
 	case parts[1] == "deployments" && len(parts) == 2 && r.Method == http.MethodPost:
 		g.createDeployment(w, project, in, string(body))
 	case parts[1] == "deployments" && len(parts) == 3 && r.Method == http.MethodPut:
@@ -193,6 +196,17 @@ func (g *GitLab) listDeployments(w http.ResponseWriter, r *http.Request, project
 	w.Header().Set("X-Total", strconv.Itoa(len(list)))
 	w.Header().Set("X-Per-Page", strconv.Itoa(per))
 	glJSON(w, http.StatusOK, out)
+}
+
+func (g *GitLab) getDeployment(w http.ResponseWriter, project string, id int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d := g.deploymentOf(project, id)
+	if d == nil {
+		glError(w, http.StatusNotFound, "404 Not found")
+		return
+	}
+	glJSON(w, http.StatusOK, g.deploymentJSON(d))
 }
 
 // nextPage is GitLab's X-Next-Page for a list of n, or 0 on the last page.
