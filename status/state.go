@@ -69,6 +69,9 @@ type Update struct {
 	// OvertakerOrigins are the Origins of OvertakenBy: on the application
 	// repos they name, its success went out before this one.
 	OvertakerOrigins []string
+	// Ref is what the sink the update goes to kept of the commit when it
+	// last reported it, if it is a Keeper: the id of its deployment.
+	Ref string
 }
 
 // Effective is the state CI should act on: a superseded commit takes the

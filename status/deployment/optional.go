@@ -23,7 +23,7 @@ type Optional struct {
 	off error // the refusal that turned deployments off
 }
 
-var _ status.Reporter = (*Optional)(nil)
+var _ status.Keeper = (*Optional)(nil)
 
 // NewOptional wraps sink; denied says which of its errors mean the
 // credentials may not make deployments at all.
@@ -43,12 +43,25 @@ func (o *Optional) Off() error {
 
 // Report passes u to the sink while deployments are on.
 func (o *Optional) Report(ctx context.Context, u status.Update) error {
+	_, err := o.ReportKept(ctx, u)
+	return err
+}
+
+// ReportKept passes u to the sink while deployments are on, and returns
+// what the sink keeps of the commit when it is a status.Keeper.
+func (o *Optional) ReportKept(ctx context.Context, u status.Update) (string, error) {
 	if off := o.Off(); off != nil {
-		return off
+		return "", off
 	}
-	err := o.sink.Report(ctx, u)
+	var ref string
+	var err error
+	if k, ok := o.sink.(status.Keeper); ok {
+		ref, err = k.ReportKept(ctx, u)
+	} else {
+		err = o.sink.Report(ctx, u)
+	}
 	if err == nil || !status.IsPermanent(err) || !o.denied(err) {
-		return err
+		return ref, err
 	}
 	off := status.Permanent(fmt.Errorf("deployments off (DEPLOYMENTS unset: on only where the token may make them; set DEPLOYMENTS=off to say so, or widen the token): %w", err))
 	o.mu.Lock()
@@ -57,5 +70,5 @@ func (o *Optional) Report(ctx context.Context, u status.Update) error {
 	}
 	off = o.off
 	o.mu.Unlock()
-	return off
+	return "", off
 }

@@ -275,7 +275,7 @@ func (d *Deliverer) deliverNamespace(ctx context.Context, ns string) (time.Durat
 // o's state, the latest.
 func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o version.OwedReport, superseded []version.OwedReport) (time.Duration, int) {
 	actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-	err := r.Report(actx, d.withDetail(ns, o))
+	ref, err := report(actx, r, d.withDetail(ns, o))
 	cancel()
 	log := d.log.With("sink", o.Sink, "namespace", ns, "sha", o.SHA, "state", string(o.State))
 	switch {
@@ -285,7 +285,10 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 		delete(d.fails, o.Sink)
 		d.forgetRefusals(o.Sink)
 		cleared := 1
-		d.update(ctx, ns, log, func(st *version.VersionStatus) { cleared = delivered(st, o, superseded) })
+		d.update(ctx, ns, log, func(st *version.VersionStatus) {
+			cleared = delivered(st, o, superseded)
+			kept(st, o.Sink, o.SHA, ref)
+		})
 		log.Debug("report delivered")
 		return 0, max(cleared, 1)
 	case ctx.Err() != nil:
@@ -313,6 +316,15 @@ func (d *Deliverer) attempt(ctx context.Context, ns string, r status.Reporter, o
 	d.update(ctx, ns, log, func(st *version.VersionStatus) { failed(st, o, err) })
 	log.Warn("report not delivered; will retry", "retry_in", delay.String(), "attempts", o.Attempts+1, "err", err)
 	return delay, 0
+}
+
+// report delivers u to r, and returns what r keeps of the commit when it
+// is a status.Keeper.
+func report(ctx context.Context, r status.Reporter, u status.Update) (string, error) {
+	if k, ok := r.(status.Keeper); ok {
+		return k.ReportKept(ctx, u)
+	}
+	return "", r.Report(ctx, u)
 }
 
 // refusedBefore reports whether the sink refused a report in this process.
@@ -355,11 +367,12 @@ func identity(ns string, o version.OwedReport) string {
 }
 
 // same reports whether a and b are the same report, whatever its delivery
-// attempts and whether a newer success overtook it: a report replaced by a newer transition while it was being
+// attempts, whether a newer success overtook it and what its sink kept of
+// the commit: a report replaced by a newer transition while it was being
 // delivered is not the one that was delivered.
 func same(a, b version.OwedReport) bool {
-	a.Attempts, a.LastError, a.Permanent, a.OvertakenBy, a.OvertakerOrigins = 0, "", false, "", nil
-	b.Attempts, b.LastError, b.Permanent, b.OvertakenBy, b.OvertakerOrigins = 0, "", false, "", nil
+	a.Attempts, a.LastError, a.Permanent, a.OvertakenBy, a.OvertakerOrigins, a.Ref = 0, "", false, "", nil, ""
+	b.Attempts, b.LastError, b.Permanent, b.OvertakenBy, b.OvertakerOrigins, b.Ref = 0, "", false, "", nil, ""
 	return equality.Semantic.DeepEqual(a, b)
 }
 

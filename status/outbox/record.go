@@ -22,6 +22,9 @@ const MaxOwedPerSink = 100
 // report (deployed, failed, superseded) is never replaced by a non-final
 // one; the non-final one then queues behind it.
 //
+// Each report carries what its sink kept of the commit at an earlier
+// delivery (see kept).
+//
 // A report's place in Owed is when it was recorded: a replacing report
 // goes to the end like a new one, so a rollback's report is newer than
 // those of the commits it rolled back from (see overtaken).
@@ -31,7 +34,11 @@ func Record(st *version.VersionStatus, u status.Update, sinks []string) {
 		if i >= 0 && (!st.Owed[i].State.Terminal() || u.State.Terminal()) {
 			st.Owed = slices.Delete(st.Owed, i, i+1)
 		}
-		st.Owed = append(st.Owed, owedOf(sink, u))
+		o := owedOf(sink, u)
+		if c := st.Find(u.SHA); c != nil {
+			o.Ref = c.SinkRefs[sink]
+		}
+		st.Owed = append(st.Owed, o)
 		bound(st, sink)
 	}
 }
@@ -93,7 +100,7 @@ func owedOf(sink string, u status.Update) version.OwedReport {
 func updateOf(namespace string, o version.OwedReport) status.Update {
 	u := status.Update{Cluster: o.Cluster, Namespace: namespace, SHA: o.SHA, State: o.State, Reason: o.Reason,
 		CarriedBy: o.CarriedBy, Outcome: o.Outcome, Deployments: o.Deployments, Ready: int(o.Ready), Total: int(o.Total), Origins: o.Origins,
-		OvertakenBy: o.OvertakenBy, OvertakerOrigins: o.OvertakerOrigins}
+		OvertakenBy: o.OvertakenBy, OvertakerOrigins: o.OvertakerOrigins, Ref: o.Ref}
 	if o.BegunAt != nil {
 		u.BegunAt = o.BegunAt.UTC()
 	}
@@ -104,4 +111,24 @@ func updateOf(namespace string, o version.OwedReport) status.Update {
 		u.FinishedAt = o.FinishedAt.UTC()
 	}
 	return u
+}
+
+// kept records ref, what sink kept of commit sha at a delivery, on the
+// commit's history entry and on the reports of it still owed to sink, so
+// the sink's next report of the commit carries it.
+func kept(st *version.VersionStatus, sink, sha, ref string) {
+	if ref == "" {
+		return
+	}
+	if c := st.Find(sha); c != nil {
+		if c.SinkRefs == nil {
+			c.SinkRefs = map[string]string{}
+		}
+		c.SinkRefs[sink] = ref
+	}
+	for i := range st.Owed {
+		if st.Owed[i].Sink == sink && st.Owed[i].SHA == sha {
+			st.Owed[i].Ref = ref
+		}
+	}
 }

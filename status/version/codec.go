@@ -87,7 +87,7 @@ func (st VersionStatus) stored() (*VersionStatus, error) {
 	for i, o := range st.Owed {
 		if c := st.Find(o.SHA); c != nil && sameContent(o, c) {
 			o = OwedReport{Sink: o.Sink, Cluster: o.Cluster, SHA: o.SHA, State: o.State, AsHistory: true,
-				OvertakenBy: o.OvertakenBy, OvertakerOrigins: o.OvertakerOrigins, Attempts: o.Attempts, LastError: o.LastError, Permanent: o.Permanent}
+				OvertakenBy: o.OvertakenBy, OvertakerOrigins: o.OvertakerOrigins, Ref: o.Ref, Attempts: o.Attempts, LastError: o.LastError, Permanent: o.Permanent}
 		} else {
 			o.DeploymentRefs, o.Deployments, o.AsHistory = names.refs(o.Deployments), nil, false
 		}

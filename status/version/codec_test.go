@@ -25,7 +25,7 @@ func sample() version.VersionStatus {
 		Conditions: []metav1.Condition{{Type: version.ConditionReady, Status: metav1.ConditionFalse, Reason: "Progressing", Message: "rolling out", LastTransitionTime: at}},
 		History: []version.Commit{
 			{SHA: sha(5), State: status.RollingOut, FetchedAt: &at, AppliedAt: &at, Ready: 2, Total: 7, Deployments: web},
-			{SHA: sha(4), State: status.Deployed, FetchedAt: &at, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web},
+			{SHA: sha(4), State: status.Deployed, FetchedAt: &at, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web, SinkRefs: map[string]string{"origin": "42"}},
 			{SHA: sha(3), State: status.Superseded, Reason: "deployed by " + sha(4)[:7], CarriedBy: sha(4), Outcome: status.Deployed, FinishedAt: &fin, Deployments: web},
 			{SHA: sha(2), State: status.Failed, Reason: "Deployment web: ProgressDeadlineExceeded", AppliedAt: &at, FinishedAt: &fin, Ready: 1, Total: 3, Deployments: []string{"web", "old"}},
 			{SHA: sha(1), State: status.Fetched, FetchedAt: &at, Deployments: []string{"api", "web", "old", "worker"}},
@@ -48,7 +48,7 @@ func sample() version.VersionStatus {
 			{Sink: "gitlab", SHA: sha(9), State: status.Applying},
 			// The history entry as it stands, overtaken by a newer success.
 			{Sink: "origin", Cluster: "prod", SHA: sha(4), State: status.Deployed, BegunAt: &at, AppliedAt: &at, FinishedAt: &fin, Ready: 7, Total: 7, Deployments: web,
-				OvertakenBy: sha(6), OvertakerOrigins: []string{"acme/web@" + sha(7)}, Permanent: true},
+				OvertakenBy: sha(6), OvertakerOrigins: []string{"acme/web@" + sha(7)}, Ref: "42", Permanent: true},
 		},
 	}
 }
@@ -114,7 +114,7 @@ func TestStoredFormIsCompact(t *testing.T) {
 	}
 	require.Equal(t, map[string]any{"sink": "gitlab", "sha": sha(9), "state": "applying"}, owed[4])
 	require.Equal(t, map[string]any{"sink": "origin", "cluster": "prod", "sha": sha(4), "state": "deployed", "asHistory": true,
-		"overtakenBy": sha(6), "overtakerOrigins": []any{"acme/web@" + sha(7)}, "permanent": true}, owed[5], "what the history entry does not say is kept")
+		"overtakenBy": sha(6), "overtakerOrigins": []any{"acme/web@" + sha(7)}, "ref": "42", "permanent": true}, owed[5], "what the history entry does not say is kept")
 }
 
 // TestFullFormIsRead decodes a status as syncgate wrote it before the

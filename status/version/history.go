@@ -18,7 +18,8 @@ const MaxHistory = 50
 
 // Record upserts c into History by sha. A new commit goes first (History is
 // newest first); a known one is updated where it stands, keeping the fetch
-// and apply times c leaves unset. History is then trimmed as Upsert does.
+// and apply times c leaves unset and what sinks keep of it (the outbox
+// writes those). History is then trimmed as Upsert does.
 func (st *VersionStatus) Record(c Commit) {
 	old := st.Upsert(c.SHA)
 	if c.FetchedAt == nil {
@@ -26,6 +27,9 @@ func (st *VersionStatus) Record(c Commit) {
 	}
 	if c.AppliedAt == nil {
 		c.AppliedAt = old.AppliedAt
+	}
+	if c.SinkRefs == nil {
+		c.SinkRefs = old.SinkRefs
 	}
 	*old = c
 }

@@ -101,3 +101,14 @@ func TestSetCondition(t *testing.T) {
 	require.False(t, st.SetCondition(metav1.Condition{Type: version.ConditionReady, Status: metav1.ConditionFalse, Reason: "RollingOut", Message: "2/3"}))
 	require.Nil(t, st.Condition(version.ConditionStalled))
 }
+
+// What sinks keep of a commit (the outbox writes it as it delivers) stays
+// when the syncer records the commit's next state.
+func TestRecordKeepsWhatSinksKeep(t *testing.T) {
+	var st version.VersionStatus
+	st.Record(version.Commit{SHA: "a", State: status.Applying})
+	st.Find("a").SinkRefs = map[string]string{"gitlab-deployments": "42"}
+	st.Record(version.Commit{SHA: "a", State: status.Deployed})
+	require.Equal(t, status.Deployed, st.Find("a").State)
+	require.Equal(t, map[string]string{"gitlab-deployments": "42"}, st.Find("a").SinkRefs)
+}

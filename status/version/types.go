@@ -152,6 +152,11 @@ type Commit struct {
 	// Syncgate-Origin trailers name them (repo@sha).
 	// +optional
 	Origins []string `json:"origins,omitempty"`
+	// SinkRefs are what sinks keep of the commit, by sink, to find what
+	// they made of it again without searching: the id of its GitLab
+	// deployment.
+	// +optional
+	SinkRefs map[string]string `json:"sinkRefs,omitempty"`
 }
 
 // DeploymentRefs are positions in VersionStatus.DeploymentNames.
@@ -218,6 +223,10 @@ type OwedReport struct {
 	// OvertakerOrigins are the origins of OvertakenBy's report.
 	// +optional
 	OvertakerOrigins []string `json:"overtakerOrigins,omitempty"`
+	// Ref is what the sink kept of the commit when it delivered an
+	// earlier report of it (the history entry's SinkRefs).
+	// +optional
+	Ref string `json:"ref,omitempty"`
 	// AsHistory says the report says what the history entry of its sha
 	// says, so reason, carrier, outcome, times, counts and Deployments are
 	// not stored again. Read back from that entry, so false in Go.

@@ -140,12 +140,15 @@ func (w *worker) updateOver(ctx context.Context, last *version.Version, fn func(
 }
 
 // syncerWritten is the part of st the syncer writes: all but what the
-// outbox writes as it delivers, the reports owed and the Reporting
-// condition. A Version whose part differs from the one a worker last wrote
-// was written since by another leader.
+// outbox writes as it delivers, the reports owed, what sinks keep of each
+// commit and the Reporting condition. A Version whose part differs from
+// the one a worker last wrote was written since by another leader.
 func syncerWritten(st *version.VersionStatus) *version.VersionStatus {
 	own := st.DeepCopy()
 	own.Owed = nil
+	for i := range own.History {
+		own.History[i].SinkRefs = nil
+	}
 	own.Conditions = slices.DeleteFunc(own.Conditions, func(c metav1.Condition) bool {
 		return c.Type == version.ConditionReporting
 	})

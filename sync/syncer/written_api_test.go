@@ -30,7 +30,8 @@ func versionStore(t *testing.T) (*cluster.Cluster, *version.Store) {
 
 // Against the API server: the write over the status last written fails on
 // its resourceVersion once another writer changed the record, and is made
-// when the other changed only the reports owed (the outbox).
+// when the other changed only what the outbox writes: the reports owed, and
+// what a sink keeps of a commit.
 func TestAWriteOverTheLastStatusFailsOnThePrecondition(t *testing.T) {
 	c, store := versionStore(t)
 	ctx := context.Background()
@@ -41,6 +42,9 @@ func TestAWriteOverTheLastStatusFailsOnThePrecondition(t *testing.T) {
 	}{
 		{"a report delivered", func(st *version.VersionStatus) {
 			st.Owed = append(st.Owed, version.OwedReport{Sink: "s3", SHA: "c1", State: status.Deployed})
+		}, false},
+		{"a deployment id kept", func(st *version.VersionStatus) {
+			st.Find("c1").SinkRefs = map[string]string{"gitlab-deployments": "42"}
 		}, false},
 		{"another leader's record", func(st *version.VersionStatus) {
 			st.Head = "c2"
@@ -61,6 +65,7 @@ func TestAWriteOverTheLastStatusFailsOnThePrecondition(t *testing.T) {
 			}, time.Minute, 50*time.Millisecond, "the CRD is served")
 			require.NoError(t, w.update(ctx, func(st *version.VersionStatus) []status.Update {
 				st.Inventory = inventoryOf([]apply.Entry{entry("kept", "k0")})
+				st.Record(version.Commit{SHA: "c1", State: status.Applying})
 				return nil
 			}))
 			_, err = store.UpdateStatus(ctx, ns, func(st *version.VersionStatus) error {
@@ -85,7 +90,11 @@ func TestAWriteOverTheLastStatusFailsOnThePrecondition(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, map[string]string{"kept": "k0", "created": ""}, got)
-			require.Len(t, v.Status.Owed, 1, "the report owed is kept")
+			if tc.name == "a report delivered" {
+				require.Len(t, v.Status.Owed, 1, "the report owed is kept")
+			} else {
+				require.Equal(t, map[string]string{"gitlab-deployments": "42"}, v.Status.Find("c1").SinkRefs, "the id kept is kept")
+			}
 		})
 	}
 }
