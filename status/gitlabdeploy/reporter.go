@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,12 +45,13 @@ type Reporter struct {
 	envs map[string]string // environments known to exist → their external URL
 }
 
-var _ status.Reporter = (*Reporter)(nil)
+var _ status.Keeper = (*Reporter)(nil)
 
 // Sink is the name of the sink in owed reports.
 const Sink = "gitlab-deployments"
 
-// maxPages bounds the deployments of one environment read to find a commit's.
+// maxPages bounds the deployments of one environment read to find an
+// application commit's (ReportOn), which no kept id names.
 const maxPages = 10
 
 // New checks the options.
@@ -92,6 +94,18 @@ func phaseOf(s string) deployment.Phase {
 
 // Report moves the deployment of u's commit on.
 func (r *Reporter) Report(ctx context.Context, u status.Update) error {
+	_, err := r.ReportKept(ctx, u)
+	return err
+}
+
+// ReportKept moves the deployment of u's commit on and returns its id, for
+// the commit's next report to name in u.Ref: GitLab cannot list deployments
+// by commit, so one named is read by its id (one request), however many
+// deployments the environment has had since. With none named, or one
+// named that is not the commit's in this environment, the environment's
+// newest deployments are read instead: one made but not yet kept (a
+// restart between the two) is among them.
+func (r *Reporter) ReportKept(ctx context.Context, u status.Update) (string, error) {
 	ref := ""
 	if r.opts.Branch != nil {
 		ref = r.opts.Branch()
@@ -99,26 +113,54 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	if ref == "" {
 		ref = "main"
 	}
-	return r.ReportOn(ctx, u.SHA, ref, u)
+	return r.report(ctx, u.SHA, ref, u, lookup{kept: u.Ref, pages: 1})
 }
 
 // ReportOn moves the deployment of commit sha (on ref) of the reporter's
 // project (an application commit the config commit names) as u says.
 func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Update) error {
+	_, err := r.report(ctx, sha, ref, u, lookup{pages: maxPages})
+	return err
+}
+
+// lookup says how to find a commit's deployment: by the id kept, else by
+// reading that many pages of the environment's deployments, newest first.
+type lookup struct {
+	kept  string
+	pages int
+}
+
+// report moves the deployment of sha on as u says and returns the id of
+// the commit's deployment, if it has one.
+func (r *Reporter) report(ctx context.Context, sha, ref string, u status.Update, how lookup) (string, error) {
 	if u.Held() {
-		return nil // reported once the carrier's outcome is known
+		return "", nil // reported once the carrier's outcome is known
 	}
 	env, envURL, err := r.opts.Naming.Of(r.opts.Cluster, u)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := r.ensureEnvironment(ctx, env, envURL); err != nil {
-		return r.classify(sha, err)
+		return "", r.classify(sha, err)
 	}
-	d, made, err := r.find(ctx, sha, env)
+	d, made, err := r.find(ctx, sha, env, how)
 	if err != nil {
-		return r.classify(sha, err)
+		return "", r.classify(sha, err)
 	}
+	id, err := r.move(ctx, sha, ref, env, d, made, u)
+	if err != nil {
+		return "", r.classify(sha, err)
+	}
+	if id == 0 {
+		return "", nil
+	}
+	return strconv.FormatInt(id, 10), nil
+}
+
+// move takes the deployment d of sha to env (nil when it has none, made
+// when it was created in the agent's clock) where u says, and returns the
+// id of the commit's deployment then, 0 for none.
+func (r *Reporter) move(ctx context.Context, sha, ref, env string, d *gitlab.Deployment, made time.Time, u status.Update) (int64, error) {
 	now := deployment.None
 	if d != nil {
 		now = phaseOf(d.Status)
@@ -128,20 +170,24 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 		if !now.Final() {
 			if _, _, err := r.opts.Client.Deployments.UpdateProjectDeployment(r.opts.Project, d.ID,
 				&gitlab.UpdateProjectDeploymentOptions{Status: gitlab.Ptr(states[deployment.Inactive])}, gitlab.WithContext(ctx)); err != nil {
-				return r.classify(sha, err)
+				return 0, err
 			}
 		}
 		d, now = nil, deployment.None
 	}
 	step, ok := deployment.Next(u, now, false)
 	if !ok {
-		return nil
+		if d == nil {
+			return 0, nil
+		}
+		return d.ID, nil
 	}
 	want := states[step.Phase]
 	// GitLab moves a deployment to running only from created: a commit
 	// deployed again (a rollback) gets a new deployment, as GitLab's own
 	// redeploys do.
 	again := now.Final() && (step.Phase == deployment.Queued || step.Phase == deployment.Running)
+	var err error
 	for _, before := range deployment.Through(u, now) {
 		if d == nil {
 			d, _, err = r.opts.Client.Deployments.CreateProjectDeployment(r.opts.Project, &gitlab.CreateProjectDeploymentOptions{
@@ -152,11 +198,11 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 				&gitlab.UpdateProjectDeploymentOptions{Status: gitlab.Ptr(states[before.Phase])}, gitlab.WithContext(ctx))
 		}
 		if err != nil {
-			return r.classify(sha, err)
+			return 0, err
 		}
 	}
 	if d == nil || again {
-		_, _, err = r.opts.Client.Deployments.CreateProjectDeployment(r.opts.Project, &gitlab.CreateProjectDeploymentOptions{
+		d, _, err = r.opts.Client.Deployments.CreateProjectDeployment(r.opts.Project, &gitlab.CreateProjectDeploymentOptions{
 			Environment: gitlab.Ptr(env), Ref: gitlab.Ptr(ref), SHA: gitlab.Ptr(sha), Tag: gitlab.Ptr(false), Status: gitlab.Ptr(want),
 		}, gitlab.WithContext(ctx))
 	} else {
@@ -164,9 +210,9 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 			&gitlab.UpdateProjectDeploymentOptions{Status: gitlab.Ptr(want)}, gitlab.WithContext(ctx))
 	}
 	if err != nil {
-		return r.classify(sha, err)
+		return 0, err
 	}
-	return nil
+	return d.ID, nil
 }
 
 // ensureEnvironment creates env on first use, with its external URL, and
@@ -218,15 +264,26 @@ func taken(err error) bool {
 		strings.Contains(er.Message, "has already been taken")
 }
 
-// find is the newest deployment of sha to env, reading the environment's
-// deployments newest first (GitLab cannot filter them by sha), and when
-// it was made in the agent's clock: its created_at moved by how far the
-// agent's clock is from the forge's as the answer's Date tells (GitLab's
-// deployments have no room for the attempt they were made for).
-func (r *Reporter) find(ctx context.Context, sha, env string) (*gitlab.Deployment, time.Time, error) {
+// find is the newest deployment of sha to env: the one kept, when it is
+// that, else the newest of sha among how.pages pages of the environment's
+// deployments read newest first (GitLab cannot filter them by sha). It
+// also says when that was made in the agent's clock: its created_at moved
+// by how far the agent's clock is from the forge's as the answer's Date
+// tells (GitLab's deployments have no room for the attempt they were made
+// for).
+func (r *Reporter) find(ctx context.Context, sha, env string, how lookup) (*gitlab.Deployment, time.Time, error) {
+	if id, err := strconv.ParseInt(how.kept, 10, 64); err == nil && id > 0 {
+		d, resp, err := r.opts.Client.Deployments.GetProjectDeployment(r.opts.Project, id, gitlab.WithContext(ctx))
+		switch {
+		case err == nil && d.SHA == sha && d.Environment != nil && d.Environment.Name == env:
+			return d, r.made(d, resp), nil
+		case err != nil && !errors.Is(err, gitlab.ErrNotFound): // a deployment deleted
+			return nil, time.Time{}, err
+		}
+	}
 	opt := &gitlab.ListProjectDeploymentsOptions{Environment: gitlab.Ptr(env), OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("desc"),
 		ListOptions: gitlab.ListOptions{PerPage: 100}}
-	for range maxPages {
+	for range how.pages {
 		list, resp, err := r.opts.Client.Deployments.ListProjectDeployments(r.opts.Project, opt, gitlab.WithContext(ctx))
 		if err != nil {
 			return nil, time.Time{}, err

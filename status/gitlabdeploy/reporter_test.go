@@ -1,6 +1,8 @@
 package gitlabdeploy_test
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,4 +184,46 @@ func TestBegunAgainEndsTheUnfinishedDeployment(t *testing.T) {
 	require.Len(t, a, 2)
 	require.Equal(t, []string{"created", "canceled"}, a[0].States())
 	require.Equal(t, []string{"created", "running", "success"}, a[1].States())
+}
+
+// The deployment id kept at a commit's last report is read by itself; one
+// that names no deployment of the commit in its environment any more
+// (deleted, another commit's, the environment renamed) sends the lookup to
+// the environment's newest deployments, and the id returned is the one to
+// keep from then on.
+func TestKeptDeploymentIDs(t *testing.T) {
+	f, r := setup(t, "")
+	kept, err := r.ReportKept(t.Context(), status.Update{SHA: shaA, Namespace: "web", State: status.Applying})
+	require.NoError(t, err)
+	a := f.Deployments(project, shaA, "prod/web")
+	require.Len(t, a, 1)
+	require.Equal(t, strconv.FormatInt(a[0].ID, 10), kept)
+	other, err := r.ReportKept(t.Context(), status.Update{SHA: shaB, Namespace: "web", State: status.Applying})
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name, ref string
+		reads     []string
+	}{
+		{"the commit's", kept, []string{"/deployments/" + kept}},
+		{"another commit's", other, []string{"/deployments/" + other, "/deployments"}},
+		{"gone", "999999", []string{"/deployments/999999", "/deployments"}},
+		{"none", "", []string{"/deployments"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(f.Calls())
+			got, err := r.ReportKept(t.Context(), status.Update{SHA: shaA, Namespace: "web", State: status.RollingOut, Ref: tc.ref})
+			require.NoError(t, err)
+			require.Equal(t, kept, got)
+			var reads []string
+			for _, c := range f.Calls()[before:] {
+				if c.Method == "GET" && strings.Contains(c.Path, "/deployments") {
+					reads = append(reads, strings.TrimPrefix(c.Path, "/api/v4/projects/"+project))
+				}
+			}
+			require.Equal(t, tc.reads, reads)
+		})
+	}
+	require.Len(t, f.Deployments(project, shaA, "prod/web"), 1, "found each time")
+	require.Equal(t, []string{"created", "running"}, f.Deployments(project, shaA, "prod/web")[0].States())
 }
