@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 
 	"github.com/syncgate/syncgate/server/waitclient"
@@ -39,7 +41,9 @@ year, ends the wait at once (exit 3); a server that has only answered as
 no syncgate agent does (an HTML 404, a login page), alike, for a quarter
 of --timeout (a minute at most) ends it then (exit 3).
 With --s3, waits for the commit's _result object instead; a bucket that
-does not exist or credentials S3 refuses end the wait at once (exit 3).
+does not exist, credentials S3 refuses, or no credentials found (AWS_*
+variables, shared config, web identity, EC2 instance role) end the wait
+at once (exit 3).
 
 Exit codes: 0 deployed, 1 failed, 2 timed out, 3 usage or configuration
 error, or unknown sha.`,
@@ -126,8 +130,12 @@ func waitS3(cmd *cobra.Command, sha, s3URL, endpoint, cluster, namespace string,
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
-	client, err := s3marker.NewClient(cmd.Context(), s3marker.Options{Endpoint: endpoint})
+	// The SDK's own log lines would print on stderr among the wait's.
+	client, err := s3marker.NewClient(cmd.Context(), s3marker.Options{Endpoint: endpoint, Logger: logging.Nop{}})
 	if err != nil {
+		return &exitError{code: exitUsage, msg: err.Error()}
+	}
+	if err := s3marker.CheckCredentials(cmd.Context(), client); errors.Is(err, s3marker.ErrNoCredentials) {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
 	start := time.Now()

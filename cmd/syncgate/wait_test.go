@@ -26,15 +26,8 @@ func TestWaitS3OnAMissingBucketIsAConfigurationError(t *testing.T) {
 	}
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	cmd := newWaitCmd()
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	cmd.SetArgs([]string{strings.Repeat("ab", 20), "--s3", "s3://no-such-bucket/ci", "--s3-endpoint", srv.Endpoint(),
-		"--cluster", "prod", "--namespace", "web", "--timeout", "30s"})
 	start := time.Now()
-	err := cmd.ExecuteContext(context.Background())
-	var ex *exitError
-	require.True(t, errors.As(err, &ex), "%v", err)
+	ex := waitS3Exit(t, io.Discard, "s3://no-such-bucket/ci", srv.Endpoint(), "30s")
 	require.Equal(t, exitUsage, ex.code, ex.msg)
 	require.Contains(t, ex.msg, "NoSuchBucket")
 	require.NotContains(t, ex.msg, "\n")

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/syncgate/syncgate/status"
 	"github.com/syncgate/syncgate/status/lifecycle"
@@ -41,6 +41,10 @@ type Options struct {
 	// Region for NewClient; empty means the SDK's (AWS_REGION, profile),
 	// else us-east-1.
 	Region string
+	// Logger takes the SDK's own log lines for NewClient (a WARN when
+	// instance metadata falls back to IMDSv1); nil leaves the SDK's
+	// default, stderr.
+	Logger logging.Logger
 }
 
 // Reporter writes markers and result objects.
@@ -61,29 +65,6 @@ func New(api API, opts Options) (*Reporter, error) {
 	}
 	opts.Prefix = strings.Trim(opts.Prefix, "/")
 	return &Reporter{api: api, opts: opts}, nil
-}
-
-// NewClient builds an S3 client from the SDK's default credential chain
-// (environment, web identity / IRSA, shared profile); with an Endpoint it
-// uses path-style addressing, as S3-compatible servers expect.
-func NewClient(ctx context.Context, opts Options) (*s3.Client, error) {
-	var load []func(*awsconfig.LoadOptions) error
-	if opts.Region != "" {
-		load = append(load, awsconfig.WithRegion(opts.Region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if opts.Endpoint != "" {
-			o.BaseEndpoint = aws.String(opts.Endpoint)
-			o.UsePathStyle = true
-		}
-	}), nil
 }
 
 // Name of the sink.
