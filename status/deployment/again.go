@@ -15,9 +15,11 @@ const BegunAgain = "begun again: a newer deployment follows"
 // Again reports whether u begins a new deployment of its commit rather
 // than a step on the newest one the forge shows, which was made for the
 // attempt begun at made, in the agent's clock (zero when unknown):
-// GitHub's deployment carries its attempt's BegunAt in its payload; one
-// that does not, and a GitLab deployment, which has no room for it, was
-// made when it was created (Created).
+// GitHub's deployment carries its attempt's BegunAt in its payload, and
+// the reference gitlabdeploy keeps of a GitLab one (which has no room for
+// it) names it; one that does not (a GitHub deployment made before
+// syncgate named it, a GitLab one with no reference kept or a bare id
+// kept) was made when it was created (Created).
 //
 // It is u's own report (applying, rolling out, or its outcome) of an
 // attempt begun after that: a rollback A→B→A, whose earlier reports may
@@ -43,8 +45,8 @@ func Again(u status.Update, made time.Time) bool {
 }
 
 // Earlier reports whether u is a report of an attempt begun before
-// attempt, the one the newest deployment names as made for (GitHub's
-// payload): a late report of an earlier attempt, which must not move the
+// attempt, the one the newest deployment is known to be made for (GitHub's
+// payload, the reference kept of a GitLab one): a late report of an earlier attempt, which must not move the
 // newer attempt's deployment, so it is not posted at all. Only a
 // deployment that names its attempt tells this: one known only by when it
 // was created (Created) was made after its own attempt began, so every
@@ -62,7 +64,7 @@ func Earlier(u status.Update, attempt time.Time) bool {
 // (date, that answer's Date header). A deployment that names no attempt
 // (all of GitLab's; GitHub's made before syncgate named it) was made for
 // none begun after it, so this stands in for its attempt's begin in
-// Again. With no date that parses, or a zero created, it is unknown
+// Again when no reference kept names the attempt. With no date that parses, or a zero created, it is unknown
 // (zero): the forge's clock is never read as the agent's, so Again then
 // keeps to the newest deployment.
 func Created(created time.Time, date string, now time.Time) time.Time {

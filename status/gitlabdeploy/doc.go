@@ -5,6 +5,10 @@
 // created → running → success | failed, or canceled for a commit
 // superseded before it applied. A commit begun again (a rollback) gets a
 // new deployment, as GitLab's own redeploys do, even when only its outcome
-// is reported: one created before the attempt began, in the agent's clock
-// as the forge's Date tells it, was another attempt's (deployment.Again).
+// is reported: the reference kept names the attempt the deployment was
+// made for (Kept), so a report of a later attempt gets a new one and a late
+// report of an earlier attempt posts nothing (deployment.Again, Earlier),
+// whatever the clocks. With no reference kept, or a bare id kept before the
+// attempt was, one created before the attempt began, in the agent's clock
+// as the forge's Date tells it, was another attempt's.
 package gitlabdeploy

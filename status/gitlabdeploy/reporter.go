@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -98,13 +97,13 @@ func (r *Reporter) Report(ctx context.Context, u status.Update) error {
 	return err
 }
 
-// ReportKept moves the deployment of u's commit on and returns its id, for
-// the commit's next report to name in u.Ref: GitLab cannot list deployments
-// by commit, so one named is read by its id (one request), however many
-// deployments the environment has had since. With none named, or one
-// named that is not the commit's in this environment, the environment's
-// newest deployments are read instead: one made but not yet kept (a
-// restart between the two) is among them.
+// ReportKept moves the deployment of u's commit on and returns its id and
+// the attempt it was made for (a Kept), for the commit's next report to
+// name in u.Ref: GitLab cannot list deployments by commit, so one named is
+// read by its id (one request), however many deployments the environment
+// has had since. With none named, or one named that is not the commit's in
+// this environment, the environment's newest deployments are read instead:
+// one made but not yet kept (a restart between the two) is among them.
 func (r *Reporter) ReportKept(ctx context.Context, u status.Update) (string, error) {
 	ref := ""
 	if r.opts.Branch != nil {
@@ -113,7 +112,7 @@ func (r *Reporter) ReportKept(ctx context.Context, u status.Update) (string, err
 	if ref == "" {
 		ref = "main"
 	}
-	return r.report(ctx, u.SHA, ref, u, lookup{kept: u.Ref, pages: 1})
+	return r.report(ctx, u.SHA, ref, u, lookup{kept: ParseKept(u.Ref), pages: 1})
 }
 
 // ReportOn moves the deployment of commit sha (on ref) of the reporter's
@@ -126,12 +125,12 @@ func (r *Reporter) ReportOn(ctx context.Context, sha, ref string, u status.Updat
 // lookup says how to find a commit's deployment: by the id kept, else by
 // reading that many pages of the environment's deployments, newest first.
 type lookup struct {
-	kept  string
+	kept  Kept
 	pages int
 }
 
-// report moves the deployment of sha on as u says and returns the id of
-// the commit's deployment, if it has one.
+// report moves the deployment of sha on as u says and returns the
+// reference to keep of the commit's deployment, if it has one.
 func (r *Reporter) report(ctx context.Context, sha, ref string, u status.Update, how lookup) (string, error) {
 	if u.Held() {
 		return "", nil // reported once the carrier's outcome is known
@@ -143,9 +142,13 @@ func (r *Reporter) report(ctx context.Context, sha, ref string, u status.Update,
 	if err := r.ensureEnvironment(ctx, env, envURL); err != nil {
 		return "", r.classify(sha, err)
 	}
-	d, made, err := r.find(ctx, sha, env, how)
+	d, attempt, made, err := r.find(ctx, sha, env, how)
 	if err != nil {
 		return "", r.classify(sha, err)
+	}
+	if d != nil && deployment.Earlier(u, attempt) {
+		// An earlier attempt's late report: the newer attempt's deployment stays as it is.
+		return Kept{ID: d.ID, Attempt: attempt}.String(), nil
 	}
 	id, err := r.move(ctx, sha, ref, env, d, made, u)
 	if err != nil {
@@ -154,12 +157,17 @@ func (r *Reporter) report(ctx context.Context, sha, ref string, u status.Update,
 	if id == 0 {
 		return "", nil
 	}
-	return strconv.FormatInt(id, 10), nil
+	if d == nil || id != d.ID || attempt.IsZero() {
+		// A deployment made for u's attempt, or one u's attempt was
+		// judged its own by when it was made.
+		attempt = u.BegunAt
+	}
+	return Kept{ID: id, Attempt: attempt}.String(), nil
 }
 
 // move takes the deployment d of sha to env (nil when it has none, made
-// when it was created in the agent's clock) where u says, and returns the
-// id of the commit's deployment then, 0 for none.
+// for the attempt begun at made in the agent's clock) where u says, and
+// returns the id of the commit's deployment then, 0 for none.
 func (r *Reporter) move(ctx context.Context, sha, ref, env string, d *gitlab.Deployment, made time.Time, u status.Update) (int64, error) {
 	now := deployment.None
 	if d != nil {
@@ -267,18 +275,22 @@ func taken(err error) bool {
 // find is the newest deployment of sha to env: the one kept, when it is
 // that, else the newest of sha among how.pages pages of the environment's
 // deployments read newest first (GitLab cannot filter them by sha). It
-// also says when that was made in the agent's clock: its created_at moved
-// by how far the agent's clock is from the forge's as the answer's Date
-// tells (GitLab's deployments have no room for the attempt they were made
-// for).
-func (r *Reporter) find(ctx context.Context, sha, env string, how lookup) (*gitlab.Deployment, time.Time, error) {
-	if id, err := strconv.ParseInt(how.kept, 10, 64); err == nil && id > 0 {
-		d, resp, err := r.opts.Client.Deployments.GetProjectDeployment(r.opts.Project, id, gitlab.WithContext(ctx))
+// also says the begin of the attempt it was made for, when the reference
+// kept names it (zero otherwise), and when it was made in the agent's
+// clock: that attempt's begin or, with none named, its created_at moved by
+// how far the agent's clock is from the forge's as the answer's Date tells
+// (GitLab's deployments have no room for the attempt they were made for).
+func (r *Reporter) find(ctx context.Context, sha, env string, how lookup) (d *gitlab.Deployment, attempt, made time.Time, err error) {
+	if how.kept.ID > 0 {
+		kept, resp, err := r.opts.Client.Deployments.GetProjectDeployment(r.opts.Project, how.kept.ID, gitlab.WithContext(ctx))
 		switch {
-		case err == nil && d.SHA == sha && d.Environment != nil && d.Environment.Name == env:
-			return d, r.made(d, resp), nil
+		case err == nil && kept.SHA == sha && kept.Environment != nil && kept.Environment.Name == env:
+			if !how.kept.Attempt.IsZero() {
+				return kept, how.kept.Attempt, how.kept.Attempt, nil
+			}
+			return kept, time.Time{}, r.made(kept, resp), nil
 		case err != nil && !errors.Is(err, gitlab.ErrNotFound): // a deployment deleted
-			return nil, time.Time{}, err
+			return nil, time.Time{}, time.Time{}, err
 		}
 	}
 	opt := &gitlab.ListProjectDeploymentsOptions{Environment: gitlab.Ptr(env), OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("desc"),
@@ -286,11 +298,11 @@ func (r *Reporter) find(ctx context.Context, sha, env string, how lookup) (*gitl
 	for range how.pages {
 		list, resp, err := r.opts.Client.Deployments.ListProjectDeployments(r.opts.Project, opt, gitlab.WithContext(ctx))
 		if err != nil {
-			return nil, time.Time{}, err
+			return nil, time.Time{}, time.Time{}, err
 		}
 		for _, d := range list {
 			if d.SHA == sha {
-				return d, r.made(d, resp), nil
+				return d, time.Time{}, r.made(d, resp), nil
 			}
 		}
 		if resp == nil || resp.NextPage == 0 {
@@ -298,7 +310,7 @@ func (r *Reporter) find(ctx context.Context, sha, env string, how lookup) (*gitl
 		}
 		opt.Page = resp.NextPage
 	}
-	return nil, time.Time{}, nil
+	return nil, time.Time{}, time.Time{}, nil
 }
 
 // made is when d was created in the agent's clock (deployment.Created),

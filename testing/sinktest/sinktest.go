@@ -28,6 +28,27 @@ func Deliver(t testing.TB, r status.Reporter, us ...status.Update) {
 	}
 }
 
+// DeliverKept reports each update to k twice, as Deliver does, handing
+// each report the reference kept from the one before (ref to begin with),
+// as the outbox does, and returns the reference kept at the last.
+func DeliverKept(t testing.TB, k status.Keeper, ref string, us ...status.Update) string {
+	t.Helper()
+	for _, u := range us {
+		if u.Namespace == "" {
+			u.Namespace = "web"
+		}
+		for range 2 {
+			u.Ref = ref
+			got, err := k.ReportKept(context.Background(), u)
+			require.NoError(t, err)
+			if got != "" {
+				ref = got
+			}
+		}
+	}
+	return ref
+}
+
 // Done is the deployed report of sha's attempt begun at begun, in the
 // agent's clock: applied five seconds later, deployed a minute after.
 func Done(sha string, begun time.Time) status.Update {
