@@ -12,20 +12,25 @@ import (
 	"github.com/syncgate/syncgate/testing/cluster"
 )
 
-// patches records the query of every PATCH.
+// patches records the query of every PATCH any of its transports sent.
 type patches struct {
 	mu      sync.Mutex
 	queries []string
-	next    http.RoundTripper
 }
 
-func (p *patches) RoundTrip(r *http.Request) (*http.Response, error) {
+// via is one client's transport, recording into its patches.
+type via struct {
+	*patches
+	next http.RoundTripper
+}
+
+func (v via) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodPatch {
-		p.mu.Lock()
-		p.queries = append(p.queries, r.URL.RawQuery)
-		p.mu.Unlock()
+		v.mu.Lock()
+		v.queries = append(v.queries, r.URL.RawQuery)
+		v.mu.Unlock()
 	}
-	return p.next.RoundTrip(r)
+	return v.next.RoundTrip(r)
 }
 
 // Every apply, dry run or not, spares the API server the second parse of
@@ -37,7 +42,7 @@ func TestFieldValidationLoosensNothing(t *testing.T) {
 	ns := cluster.Namespace(t, c)
 	cfg := c.RESTConfig()
 	rec := &patches{}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec })
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return via{rec, rt} })
 	a, err := apply.New(cfg, apply.Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
