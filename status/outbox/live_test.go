@@ -332,11 +332,14 @@ func TestAMergedRollbackIsLiveOnTheForges(t *testing.T) {
 			d.Kick()
 			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
 
-			fc.Step(time.Hour)
+			// Recorded and counted while the deliverer is parked on the
+			// clock: the step wakes it, and a pass begun by the step could
+			// deliver the report before it was counted.
 			rollback := t0.Add(2 * time.Hour)
 			l.record(t, "web", []string{r.Name()}, prodReport(shaA, status.Applying, time.Time{}),
 				prodReport(shaA, status.RollingOut, rollback), prodReport(shaA, status.Deployed, rollback))
 			require.Len(t, l.owed("web"), 1, "one report of A's rollback owed")
+			fc.Step(time.Hour)
 			d.Kick()
 			idle(t, fc, func() bool { return len(l.owed("web")) == 0 })
 
